@@ -1,0 +1,21 @@
+// Durations as Prometheus writes them: "30s", "5m", "1h30m", "250ms", "7d", "2w", "1y" (units in descending
+// order, each at most once; a year is 365 days, a week 7 days). Pure functions, callable from any thread.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include "core/result.h"
+
+namespace hotspotd {
+
+using Duration = std::chrono::milliseconds;
+
+// Parses a Prometheus duration. "0" and "0s" are zero; negative values and fractions are errors.
+Result<Duration> parseDuration(std::string_view text);
+
+// Formats the way Prometheus prints durations: the largest units first, zero units left out ("1h30m", "0s").
+std::string formatDuration(Duration d);
+
+}  // namespace hotspotd

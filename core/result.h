@@ -1,0 +1,24 @@
+// Errors as values. An expected failure (bad config, unreachable target, malformed input) is returned as an
+// Error whose message says what failed, where, and what to do about it; exceptions stay at the edges of
+// libraries that throw by nature and are caught right there. Any thread may use these types.
+#pragma once
+
+#include <string>
+#include <utility>
+
+#include <tl/expected.hpp>
+
+namespace hotspotd {
+
+struct Error {
+  std::string message;
+};
+
+template <typename T>
+using Result = tl::expected<T, Error>;
+
+inline tl::unexpected<Error> fail(std::string message) {
+  return tl::unexpected<Error>(Error{std::move(message)});
+}
+
+}  // namespace hotspotd

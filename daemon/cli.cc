@@ -1,0 +1,152 @@
+#include "daemon/cli.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "core/version.h"
+#include "daemon/config.h"
+#include "daemon/lifecycle.h"
+
+namespace hotspotd::daemon {
+namespace {
+
+constexpr std::string_view kUsage = R"(Usage: hotspotd <command> [options]
+
+hotspotd watches the latency and error metrics services export, finds the endpoint whose tail latency drifts or
+whose error budget burns, profiles the process behind it, and pages its owner with the flame graph attached.
+
+Commands:
+  run            Run the daemon.
+  check-config   Validate a config file and exit.
+  version        Print the version and exit.
+
+Run 'hotspotd <command> --help' for the options of a command.
+)";
+
+constexpr std::string_view kRunUsage = R"(Usage: hotspotd run [--config FILE]
+
+Runs the daemon in the foreground until SIGTERM or SIGINT. SIGHUP (or POST /-/reload) reloads the config.
+
+Options:
+  --config FILE   Config file (TOML). Without it, the built-in default config is used, which is the
+                  etc/hotspotd.toml shipped with hotspotd.
+  -h, --help      Show this help.
+)";
+
+constexpr std::string_view kCheckUsage = R"(Usage: hotspotd check-config --config FILE
+
+Parses and validates a config file, reports every problem with its file, line and key, and exits 1 if there is
+any, 0 otherwise.
+
+Options:
+  --config FILE   Config file to check (may also be given as the only argument).
+  -h, --help      Show this help.
+)";
+
+constexpr std::string_view kVersionUsage = R"(Usage: hotspotd version
+
+Prints the version, the source revision and the compiler of this build.
+)";
+
+struct Args {
+  std::optional<std::filesystem::path> config;
+  bool help = false;
+};
+
+int usageError(std::string_view message, std::string_view usage) {
+  std::fprintf(stderr, "hotspotd: %.*s\n\n%.*s", static_cast<int>(message.size()), message.data(),
+               static_cast<int>(usage.size()), usage.data());
+  return 2;
+}
+
+// Parses the options of one subcommand. Returns an exit code on a usage error.
+std::optional<int> parseArgs(const std::vector<std::string_view>& argv, bool takes_config, bool positional_config,
+                             std::string_view usage, Args& out) {
+  for (std::size_t i = 0; i < argv.size(); ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "-h" || arg == "--help") {
+      out.help = true;
+    } else if (takes_config && (arg == "--config" || arg == "-c")) {
+      if (i + 1 >= argv.size()) return usageError("--config needs a file name", usage);
+      out.config = std::filesystem::path(argv[++i]);
+    } else if (takes_config && arg.starts_with("--config=")) {
+      out.config = std::filesystem::path(arg.substr(9));
+    } else if (positional_config && !arg.starts_with("-") && !out.config) {
+      out.config = std::filesystem::path(arg);
+    } else {
+      return usageError(fmt::format("unknown option '{}'", arg), usage);
+    }
+  }
+  return std::nullopt;
+}
+
+int cmdRun(const Args& args) {
+  auto config = args.config ? loadConfigFile(*args.config) : loadEmbeddedDefaultConfig();
+  if (!config) {
+    std::fprintf(stderr, "hotspotd: the configuration is not valid:\n%s\n", config.error().message.c_str());
+    return 1;
+  }
+  Daemon daemon(args.config.value_or(std::filesystem::path()), std::move(*config));
+  return daemon.run();
+}
+
+int cmdCheckConfig(const Args& args) {
+  auto config = loadConfigFile(*args.config);
+  if (!config) {
+    std::fprintf(stderr, "%s\n", config.error().message.c_str());
+    return 1;
+  }
+  std::printf("%s: configuration is valid\n", args.config->c_str());
+  return 0;
+}
+
+int cmdVersion() {
+  const BuildInfo& b = buildInfo();
+  std::printf("hotspotd version %.*s (revision %.*s, %.*s build, %.*s)\n", static_cast<int>(b.version.size()),
+              b.version.data(), static_cast<int>(b.revision.size()), b.revision.data(),
+              static_cast<int>(b.build_type.size()), b.build_type.data(), static_cast<int>(b.compiler.size()),
+              b.compiler.data());
+  return 0;
+}
+
+}  // namespace
+
+int runCli(int argc, char** argv) {
+  std::vector<std::string_view> args(argv + 1, argv + argc);
+  if (args.empty()) return usageError("missing command", kUsage);
+  const std::string_view command = args.front();
+  args.erase(args.begin());
+
+  if (command == "-h" || command == "--help" || command == "help") {
+    std::fputs(kUsage.data(), stdout);
+    return 0;
+  }
+  if (command == "--version") return cmdVersion();
+
+  Args parsed;
+  if (command == "run") {
+    if (auto rc = parseArgs(args, true, false, kRunUsage, parsed)) return *rc;
+    if (parsed.help) return std::fputs(kRunUsage.data(), stdout), 0;
+    return cmdRun(parsed);
+  }
+  if (command == "check-config") {
+    if (auto rc = parseArgs(args, true, true, kCheckUsage, parsed)) return *rc;
+    if (parsed.help) return std::fputs(kCheckUsage.data(), stdout), 0;
+    if (!parsed.config) return usageError("check-config needs --config FILE", kCheckUsage);
+    return cmdCheckConfig(parsed);
+  }
+  if (command == "version") {
+    if (auto rc = parseArgs(args, false, false, kVersionUsage, parsed)) return *rc;
+    if (parsed.help) return std::fputs(kVersionUsage.data(), stdout), 0;
+    return cmdVersion();
+  }
+  return usageError(fmt::format("unknown command '{}'", command), kUsage);
+}
+
+}  // namespace hotspotd::daemon

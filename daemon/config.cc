@@ -1,0 +1,162 @@
+#include "daemon/config.h"
+
+#include <unistd.h>
+
+#include <charconv>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include "core/toml_reader.h"
+
+namespace hotspotd::daemon {
+namespace {
+
+void readServer(TableReader& r, ServerConfig& out) {
+  if (auto listen = r.string("listen")) {
+    if (auto addr = parseListenAddress(*listen)) {
+      out.listen = *addr;
+    } else {
+      r.invalid("listen", addr.error().message);
+    }
+  }
+  if (auto t = r.duration("shutdown_timeout", std::chrono::seconds(1))) out.shutdown_timeout = *t;
+  r.rejectUnknownKeys();
+}
+
+void readStorage(TableReader& r, StorageConfig& out, const std::filesystem::path& base_dir) {
+  if (auto dir = r.string("state_dir")) {
+    if (dir->empty()) {
+      r.invalid("state_dir", "must not be empty (leave the key out to use the default)");
+    } else {
+      std::filesystem::path p(*dir);
+      out.state_dir = p.is_absolute() ? p : (base_dir / p).lexically_normal();
+    }
+  }
+  r.rejectUnknownKeys();
+}
+
+void readLog(TableReader& r, LogConfig& out) {
+  if (auto level = r.string("level")) {
+    if (auto parsed = log::parseLevel(*level)) {
+      out.level = *parsed;
+    } else {
+      r.invalid("level", parsed.error().message);
+    }
+  }
+  if (auto format = r.string("format")) {
+    if (auto parsed = log::parseFormat(*format)) {
+      out.format = *parsed;
+    } else {
+      r.invalid("format", parsed.error().message);
+    }
+  }
+  r.rejectUnknownKeys();
+}
+
+}  // namespace
+
+std::string ListenAddress::str() const {
+  if (host.find(':') != std::string::npos) return fmt::format("[{}]:{}", host, port);
+  return fmt::format("{}:{}", host, port);
+}
+
+Result<ListenAddress> parseListenAddress(std::string_view text) {
+  auto bad = [&](std::string_view why) {
+    return fail(fmt::format("invalid listen address \"{}\": {} (write host:port, e.g. 127.0.0.1:9464 or [::1]:9464)",
+                            text, why));
+  };
+  ListenAddress out;
+  std::string_view port_text;
+  if (!text.empty() && text.front() == '[') {
+    const auto close = text.find(']');
+    if (close == std::string_view::npos) return bad("missing ']'");
+    out.host = std::string(text.substr(1, close - 1));
+    if (close + 1 >= text.size() || text[close + 1] != ':') return bad("missing :port after ']'");
+    port_text = text.substr(close + 2);
+  } else {
+    const auto colon = text.rfind(':');
+    if (colon == std::string_view::npos) return bad("missing :port");
+    out.host = std::string(text.substr(0, colon));
+    if (out.host.find(':') != std::string::npos) return bad("IPv6 addresses go in brackets");
+    port_text = text.substr(colon + 1);
+  }
+  if (out.host.empty()) return bad("missing host (use 0.0.0.0 to listen on every interface)");
+  unsigned port = 0;
+  const auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (port_text.empty() || ec != std::errc() || ptr != port_text.data() + port_text.size() || port > 65535) {
+    return bad("port must be a number from 0 to 65535");
+  }
+  out.port = static_cast<std::uint16_t>(port);
+  return out;
+}
+
+std::filesystem::path defaultStateDir() {
+  if (const char* sd = std::getenv("STATE_DIRECTORY"); sd && *sd) {
+    std::string_view first(sd);
+    first = first.substr(0, first.find(':'));  // systemd lists one entry per StateDirectory=, colon-separated
+    return std::filesystem::path(first);
+  }
+  if (geteuid() == 0) return "/var/lib/hotspotd";
+  if (const char* xdg = std::getenv("XDG_STATE_HOME"); xdg && *xdg) return std::filesystem::path(xdg) / "hotspotd";
+  if (const char* home = std::getenv("HOME"); home && *home) {
+    return std::filesystem::path(home) / ".local/state/hotspotd";
+  }
+  return "/var/lib/hotspotd";
+}
+
+Result<Config> parseConfig(std::string_view text, std::string_view source, const std::filesystem::path& base_dir) {
+  ConfigErrors errors{std::string(source)};
+  toml::table root;
+  try {
+    root = toml::parse(text, std::string(source));
+  } catch (const toml::parse_error& e) {
+    errors.add(e.source(), "syntax", e.description());
+    return fail(errors.joined());
+  }
+
+  Config config;
+  config.source = std::string(source);
+  config.storage.state_dir = defaultStateDir();
+
+  TableReader top(root, "", errors);
+  if (const toml::table* t = top.table("server")) {
+    TableReader r(*t, "server", errors);
+    readServer(r, config.server);
+  }
+  if (const toml::table* t = top.table("storage")) {
+    TableReader r(*t, "storage", errors);
+    readStorage(r, config.storage, base_dir);
+  }
+  if (const toml::table* t = top.table("log")) {
+    TableReader r(*t, "log", errors);
+    readLog(r, config.log);
+  }
+  top.rejectUnknownKeys();
+
+  if (!errors.empty()) return fail(errors.joined());
+  return config;
+}
+
+Result<Config> loadConfigFile(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return fail(fmt::format("{}: cannot open config file: {} (check the path given to --config)", path.string(),
+                            std::strerror(errno)));
+  }
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  std::error_code ec;
+  const auto absolute = std::filesystem::absolute(path, ec);
+  return parseConfig(buf.str(), path.string(), (ec ? path : absolute).parent_path());
+}
+
+Result<Config> loadEmbeddedDefaultConfig() {
+  return parseConfig(embeddedDefaultConfig(), kEmbeddedSource, std::filesystem::current_path());
+}
+
+}  // namespace hotspotd::daemon

@@ -1,0 +1,67 @@
+// The daemon's configuration: what `hotspotd.toml` says, parsed and validated as a whole. A Config is a plain
+// value: the lifecycle owner builds a new one on reload and swaps it in only when every section is valid.
+// Parsing is pure and may run on any thread.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "core/duration.h"
+#include "core/log.h"
+#include "core/result.h"
+
+namespace hotspotd::daemon {
+
+struct ListenAddress {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 9464;
+
+  std::string str() const;  // "127.0.0.1:9464", "[::1]:9464"
+  bool operator==(const ListenAddress&) const = default;
+};
+
+// "host:port" or "[v6]:port"; port 0 asks the kernel for a free port (tests use it).
+Result<ListenAddress> parseListenAddress(std::string_view text);
+
+struct ServerConfig {
+  ListenAddress listen;
+  // How long SIGTERM waits for in-flight work before the daemon gives up on it and exits.
+  Duration shutdown_timeout = std::chrono::seconds(10);
+};
+
+struct StorageConfig {
+  std::filesystem::path state_dir;
+};
+
+struct LogConfig {
+  log::Level level = log::Level::info;
+  log::Format format = log::Format::text;
+};
+
+struct Config {
+  std::string source;  // the file it came from, or "<embedded default>"
+  ServerConfig server;
+  StorageConfig storage;
+  LogConfig log;
+};
+
+// Where state lives when the config does not say: systemd's $STATE_DIRECTORY, else /var/lib/hotspotd for root,
+// else $XDG_STATE_HOME/hotspotd (~/.local/state/hotspotd).
+std::filesystem::path defaultStateDir();
+
+// Parses and validates config text. `source` names it in messages; relative paths resolve against `base_dir`.
+// The error lists every problem, one per line, as "file:line:column: key: what is wrong".
+Result<Config> parseConfig(std::string_view text, std::string_view source, const std::filesystem::path& base_dir);
+
+// Reads and parses a config file.
+Result<Config> loadConfigFile(const std::filesystem::path& path);
+
+// The default config compiled into the binary (the text of etc/hotspotd.toml), used when --config is not given.
+std::string_view embeddedDefaultConfig();
+Result<Config> loadEmbeddedDefaultConfig();
+
+inline constexpr std::string_view kEmbeddedSource = "<embedded default>";
+
+}  // namespace hotspotd::daemon

@@ -1,0 +1,55 @@
+// The daemon's HTTP server (cpp-httplib), on threads of its own: /metrics, /-/healthy, /-/ready, /-/reload.
+// Handlers never touch pipeline state; they read what the lifecycle thread publishes (DaemonStatus) and ask that
+// thread to reload through a callback that waits for its answer. Every request is counted and timed per
+// handler. start() and stop() are called from the lifecycle thread.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "core/result.h"
+#include "core/snapshot.h"
+#include "daemon/config.h"
+#include "daemon/metrics.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace hotspotd::daemon {
+
+// What the lifecycle thread publishes for the handlers.
+struct DaemonStatus {
+  bool ready = false;  // serving; false before start-up completes and once shutdown begins
+  std::string config_source;
+};
+
+class HttpServer {
+ public:
+  // Applies a reload on the lifecycle thread and returns its outcome; called on an HTTP thread.
+  using ReloadFn = std::function<Result<void>()>;
+
+  HttpServer(DaemonMetrics& metrics, const Snapshot<DaemonStatus>& status, ReloadFn reload);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds the address and starts serving. Returns the address bound (with the kernel's port if port was 0).
+  Result<ListenAddress> start(const ListenAddress& address);
+
+  // Stops accepting connections and waits for in-flight requests to finish.
+  void stop();
+
+ private:
+  void routes();
+
+  DaemonMetrics& metrics_;
+  const Snapshot<DaemonStatus>& status_;
+  ReloadFn reload_;
+  std::unique_ptr<httplib::Server> server_;
+  std::thread thread_;
+};
+
+}  // namespace hotspotd::daemon

@@ -1,0 +1,179 @@
+#include "daemon/lifecycle.h"
+
+#include <csignal>
+#include <cstdlib>
+#include <future>
+
+#include <boost/asio/post.hpp>
+#include <fmt/format.h>
+
+#include "core/log.h"
+#include "core/version.h"
+
+namespace hotspotd::daemon {
+namespace {
+
+// How long an HTTP reload request waits for the lifecycle thread before answering 503.
+constexpr auto kReloadWait = std::chrono::seconds(30);
+
+std::string_view signalName(int signo) {
+  switch (signo) {
+    case SIGTERM: return "SIGTERM";
+    case SIGINT: return "SIGINT";
+    case SIGHUP: return "SIGHUP";
+    default: return "unknown";
+  }
+}
+
+// Joins one line per problem into a single log field.
+std::string oneLine(const std::string& text) {
+  std::string out = text;
+  for (char& c : out) {
+    if (c == '\n') c = ';';
+  }
+  return out;
+}
+
+}  // namespace
+
+Daemon::Daemon(std::filesystem::path config_path, Config config)
+    : config_path_(std::move(config_path)),
+      config_(std::move(config)),
+      signals_(io_, SIGTERM, SIGINT, SIGHUP),
+      watchdog_timer_(io_) {}
+
+Daemon::~Daemon() = default;
+
+Result<Config> Daemon::loadConfig() const {
+  if (config_path_.empty()) return loadEmbeddedDefaultConfig();
+  return loadConfigFile(config_path_);
+}
+
+void Daemon::publishStatus(bool ready) { status_.publish(DaemonStatus{ready, config_.source}); }
+
+int Daemon::run() {
+  std::signal(SIGPIPE, SIG_IGN);
+  log::setup(config_.log.level, config_.log.format);
+  const BuildInfo& build = buildInfo();
+  log::info("Starting hotspotd", {{"version", build.version}, {"revision", build.revision},
+                                  {"config", config_.source}});
+
+  auto lock = StateDirLock::acquire(config_.storage.state_dir);
+  if (!lock) {
+    log::error("Cannot use the state directory", {{"error", lock.error().message}});
+    return 1;
+  }
+  state_lock_ = std::move(*lock);
+  log::info("Using state directory", {{"path", state_lock_.dir().string()}});
+
+  metrics_.recordInitialLoad(std::chrono::system_clock::now());
+  publishStatus(false);
+  http_ = std::make_unique<HttpServer>(metrics_, status_, [this] { return reloadFromHttp(); });
+  auto bound = http_->start(config_.server.listen);
+  if (!bound) {
+    log::error("Cannot start the HTTP server", {{"error", bound.error().message}});
+    return 1;
+  }
+  log::info("Listening", {{"address", bound->str()}});
+
+  waitForSignal();
+  if (auto interval = SystemdNotifier::watchdogInterval()) {
+    log::info("Systemd watchdog enabled", {{"interval", formatDuration(*interval)}});
+    scheduleWatchdog(*interval);
+  }
+  publishStatus(true);
+  notifier_.ready(fmt::format("Serving on {}", bound->str()));
+  log::info("Ready");
+
+  io_.run();
+
+  // Drain: stop accepting, let in-flight requests finish, all within the deadline.
+  const Duration deadline = config_.server.shutdown_timeout;
+  auto drained = std::async(std::launch::async, [this] { http_->stop(); });
+  if (drained.wait_for(deadline) != std::future_status::ready) {
+    log::error("Shutdown deadline passed; exiting without waiting for in-flight requests",
+               {{"shutdown_timeout", formatDuration(deadline)}});
+    std::_Exit(1);
+  }
+  log::info("Stopped");
+  return 0;
+}
+
+void Daemon::waitForSignal() {
+  signals_.async_wait([this](const boost::system::error_code& ec, int signo) {
+    if (ec) return;
+    if (signo == SIGHUP) {
+      (void)reload("SIGHUP");
+      waitForSignal();
+      return;
+    }
+    log::info("Shutting down", {{"signal", signalName(signo)}});
+    stopping_ = true;
+    notifier_.stopping();
+    publishStatus(false);
+    watchdog_timer_.cancel();
+    io_.stop();
+  });
+}
+
+void Daemon::scheduleWatchdog(Duration interval) {
+  // Pinged from the lifecycle thread itself: if this thread wedges, the pings stop and systemd restarts us.
+  notifier_.watchdog();
+  watchdog_timer_.expires_after(interval);
+  watchdog_timer_.async_wait([this, interval](const boost::system::error_code& ec) {
+    if (!ec) scheduleWatchdog(interval);
+  });
+}
+
+Result<void> Daemon::reload(std::string_view trigger) {
+  notifier_.reloading();
+  log::info("Reloading configuration", {{"trigger", trigger}, {"config", config_.source}});
+  auto next = loadConfig();
+  if (!next) {
+    metrics_.recordReload(false, std::chrono::system_clock::now());
+    log::error("Configuration reload failed; keeping the running configuration",
+               {{"config", config_.source}, {"error", oneLine(next.error().message)}});
+    notifier_.ready("Serving (last reload failed, see the log)");
+    return tl::unexpected(next.error());
+  }
+
+  // Settings read only at start-up: the running value stays, and the log says so.
+  if (next->server.listen != config_.server.listen) {
+    log::warn("Setting changes only on restart; keeping the running value",
+              {{"key", "server.listen"}, {"running", config_.server.listen.str()},
+               {"configured", next->server.listen.str()}});
+    next->server.listen = config_.server.listen;
+  }
+  if (next->storage.state_dir != config_.storage.state_dir) {
+    log::warn("Setting changes only on restart; keeping the running value",
+              {{"key", "storage.state_dir"}, {"running", config_.storage.state_dir.string()},
+               {"configured", next->storage.state_dir.string()}});
+    next->storage.state_dir = config_.storage.state_dir;
+  }
+
+  config_ = std::move(*next);
+  log::setup(config_.log.level, config_.log.format);
+  publishStatus(!stopping_);
+  metrics_.recordReload(true, std::chrono::system_clock::now());
+  log::info("Configuration reloaded", {{"config", config_.source}});
+  notifier_.ready("Serving");
+  return {};
+}
+
+Result<void> Daemon::reloadFromHttp() {
+  if (stopping_) return fail("hotspotd is shutting down");
+  auto promise = std::make_shared<std::promise<Result<void>>>();
+  auto future = promise->get_future();
+  boost::asio::post(io_, [this, promise] { promise->set_value(reload("HTTP")); });
+  if (future.wait_for(kReloadWait) != std::future_status::ready) {
+    return fail("the reload did not finish in time; check the log for its outcome");
+  }
+  try {
+    return future.get();
+  } catch (const std::future_error&) {
+    // The lifecycle thread stopped before it ran the request.
+    return fail("hotspotd is shutting down");
+  }
+}
+
+}  // namespace hotspotd::daemon

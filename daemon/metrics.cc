@@ -1,0 +1,81 @@
+#include "daemon/metrics.h"
+
+#include <prometheus/text_serializer.h>
+
+#include "core/version.h"
+
+namespace hotspotd::daemon {
+namespace {
+
+const prometheus::Histogram::BucketBoundaries& httpBuckets() {
+  static const prometheus::Histogram::BucketBoundaries buckets{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                               0.05,   0.1,   0.25,   0.5,   1,    2.5,   5, 10};
+  return buckets;
+}
+
+}  // namespace
+
+DaemonMetrics::DaemonMetrics()
+    : registry_(std::make_shared<prometheus::Registry>()),
+      reload_successful_(prometheus::BuildGauge()
+                             .Name("hotspotd_config_last_reload_successful")
+                             .Help("Whether the last configuration reload attempt was successful.")
+                             .Register(*registry_)
+                             .Add({})),
+      reload_success_time_(prometheus::BuildGauge()
+                               .Name("hotspotd_config_last_reload_success_timestamp_seconds")
+                               .Help("Timestamp of the last successful configuration load or reload.")
+                               .Register(*registry_)
+                               .Add({})),
+      reloads_(prometheus::BuildCounter()
+                   .Name("hotspotd_config_reloads_total")
+                   .Help("Configuration reload attempts, by result.")
+                   .Register(*registry_)),
+      http_requests_(prometheus::BuildCounter()
+                         .Name("hotspotd_http_requests_total")
+                         .Help("HTTP requests served, by handler and status code.")
+                         .Register(*registry_)),
+      http_duration_(prometheus::BuildHistogram()
+                         .Name("hotspotd_http_request_duration_seconds")
+                         .Help("Time to serve HTTP requests, by handler.")
+                         .Register(*registry_)) {
+  const BuildInfo& build = buildInfo();
+  prometheus::BuildGauge()
+      .Name("hotspotd_build_info")
+      .Help("A metric with a constant '1' value labeled by version, revision and compiler of hotspotd.")
+      .Register(*registry_)
+      .Add({{"version", std::string(build.version)},
+            {"revision", std::string(build.revision)},
+            {"compiler", std::string(build.compiler)}})
+      .Set(1);
+  // Both results exist from the start so that rate() and absent() behave before the first reload.
+  reloads_.Add({{"result", "success"}});
+  reloads_.Add({{"result", "failure"}});
+}
+
+void DaemonMetrics::recordInitialLoad(std::chrono::system_clock::time_point when) {
+  reload_successful_.Set(1);
+  reload_success_time_.Set(std::chrono::duration<double>(when.time_since_epoch()).count());
+}
+
+void DaemonMetrics::recordReload(bool success, std::chrono::system_clock::time_point when) {
+  reload_successful_.Set(success ? 1 : 0);
+  reloads_.Add({{"result", success ? "success" : "failure"}}).Increment();
+  if (success) {
+    reload_success_time_.Set(std::chrono::duration<double>(when.time_since_epoch()).count());
+  }
+}
+
+void DaemonMetrics::recordHttpRequest(std::string_view handler, int status, double seconds) {
+  http_requests_.Add({{"handler", std::string(handler)}, {"code", std::to_string(status)}}).Increment();
+  http_duration_.Add({{"handler", std::string(handler)}}, httpBuckets()).Observe(seconds);
+}
+
+std::string DaemonMetrics::render() const {
+  auto families = registry_->Collect();
+  auto process = process_.Collect();
+  families.insert(families.end(), std::make_move_iterator(process.begin()), std::make_move_iterator(process.end()));
+  return prometheus::TextSerializer().Serialize(families);
+}
+
+}  // namespace hotspotd::daemon

@@ -1,0 +1,46 @@
+// The daemon's own metrics, served on /metrics: build info, config reload status, HTTP requests per handler, and
+// the process_* set. Every component registers its metrics on the one registry held here and declares them in
+// one place of its own. Recording is thread-safe (prometheus-cpp metrics are atomic); render() may run on any
+// thread.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include "daemon/process_metrics.h"
+
+namespace hotspotd::daemon {
+
+class DaemonMetrics {
+ public:
+  DaemonMetrics();
+
+  prometheus::Registry& registry() { return *registry_; }
+
+  // The config loaded at start-up: reload status 1, success time set, no reload counted.
+  void recordInitialLoad(std::chrono::system_clock::time_point when);
+  void recordReload(bool success, std::chrono::system_clock::time_point when);
+  void recordHttpRequest(std::string_view handler, int status, double seconds);
+
+  // The exposition in Prometheus text format 0.0.4.
+  std::string render() const;
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  ProcessMetrics process_;
+  prometheus::Gauge& reload_successful_;
+  prometheus::Gauge& reload_success_time_;
+  prometheus::Family<prometheus::Counter>& reloads_;
+  prometheus::Family<prometheus::Counter>& http_requests_;
+  prometheus::Family<prometheus::Histogram>& http_duration_;
+};
+
+}  // namespace hotspotd::daemon
