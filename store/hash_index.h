@@ -1,0 +1,89 @@
+// An open-addressing map from a 64-bit hash to a small value (an id, or a packed struct), with linear probing and
+// backward-shift deletion: no allocation per entry, load at most 0.7. The caller resolves hash collisions.
+// One thread.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace hotspotd::store {
+
+template <typename V>
+class BasicHashIndex {
+ public:
+  static constexpr V kNone = static_cast<V>(~V{});
+
+  V find(std::uint64_t key) const {
+    if (slots_.empty()) return kNone;
+    for (std::size_t i = key & mask_;; i = (i + 1) & mask_) {
+      const Slot& s = slots_[i];
+      if (s.value == kNone) return kNone;
+      if (s.key == key) return s.value;
+    }
+  }
+
+  // Inserts or overwrites.
+  void put(std::uint64_t key, V value) {
+    if ((size_ + 1) * 10 > slots_.size() * 7) rehash(slots_.empty() ? 16 : slots_.size() * 2);
+    for (std::size_t i = key & mask_;; i = (i + 1) & mask_) {
+      Slot& s = slots_[i];
+      if (s.value == kNone) {
+        s = Slot{key, value};
+        ++size_;
+        return;
+      }
+      if (s.key == key) {
+        s.value = value;
+        return;
+      }
+    }
+  }
+
+  void erase(std::uint64_t key) {
+    if (slots_.empty()) return;
+    std::size_t i = key & mask_;
+    for (;; i = (i + 1) & mask_) {
+      if (slots_[i].value == kNone) return;
+      if (slots_[i].key == key) break;
+    }
+    // Backward-shift: move later entries of the probe run into the hole so lookups never stop early.
+    for (std::size_t j = (i + 1) & mask_;; j = (j + 1) & mask_) {
+      if (slots_[j].value == kNone) break;
+      const std::size_t home = slots_[j].key & mask_;
+      if (((j - home) & mask_) >= ((j - i) & mask_)) {
+        slots_[i] = slots_[j];
+        i = j;
+      }
+    }
+    slots_[i].value = kNone;
+    --size_;
+  }
+
+  std::size_t size() const { return size_; }
+  std::size_t heapBytes() const { return slots_.capacity() * sizeof(Slot); }
+
+ private:
+  struct Slot {
+    std::uint64_t key = 0;
+    V value = kNone;
+  };
+
+  void rehash(std::size_t n) {
+    std::vector<Slot> old;
+    old.swap(slots_);
+    slots_.assign(n, Slot{});
+    mask_ = n - 1;
+    size_ = 0;
+    for (const Slot& s : old) {
+      if (s.value != kNone) put(s.key, s.value);
+    }
+  }
+
+  std::vector<Slot> slots_;
+  std::size_t mask_ = 0;
+  std::size_t size_ = 0;
+};
+
+using HashIndex = BasicHashIndex<std::uint32_t>;
+
+}  // namespace hotspotd::store

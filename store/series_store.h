@@ -1,0 +1,161 @@
+// DESIGN
+// The series store keeps what detectors need, not a general TSDB: for each series, its values at every scrape over
+// a short full-resolution window, and one value per coarse step over the longest window any rule needs, so that
+// increase and rate over any window are two lookups.
+//
+// Series belong to a group (a scrape target, a replay source, a query): every commit of a group appends one point
+// to every series of the group, present or "no value", so the points line up with the group's timeline and a
+// series stores no timestamps of its own. Values are held in ValueRings (a byte or two a point for counters).
+//
+// Counters are stored reset-adjusted, as Prometheus's rate() sees them: a decrease is a reset and the increase
+// across it counts from zero; the stored value keeps climbing, so any increase is new minus old. A histogram resets
+// as a whole: when any of its series decreases, all of them are treated as reset. A histogram whose bucket layout
+// changes starts a new generation with its own start time, so detectors never mix layouts. A series absent from
+// its group's scrapes for longer than the staleness period is dropped.
+//
+// The store is owned by the lifecycle thread (or by a replay run): no locking. Stages hand it values (SeriesDesc,
+// StagedSample batches) and read back plain values.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/duration.h"
+#include "store/hash_index.h"
+#include "store/symbols.h"
+#include "store/value_ring.h"
+
+namespace hotspotd::store {
+
+using GroupId = std::uint32_t;
+using SeriesId = std::uint32_t;
+using HistogramId = std::uint32_t;
+inline constexpr std::uint32_t kNoId = 0xFFFFFFFFu;
+
+struct StoreConfig {
+  Duration full_resolution = std::chrono::minutes(15);  // every scrape kept this far back
+  Duration retention = std::chrono::hours(1);           // one point per coarse_step kept this far back
+  Duration coarse_step = std::chrono::minutes(1);
+  Duration staleness = std::chrono::minutes(5);  // absent this long: dropped (Prometheus' lookback delta)
+};
+
+// A handle to a series that stays safe after the series is dropped and its slot reused.
+struct SeriesRef {
+  SeriesId id = kNoId;
+  std::uint32_t generation = 0;
+};
+
+enum class SeriesRole : std::uint8_t { gauge, counter, bucket, sum, count };
+
+using LabelPairs = std::vector<std::pair<std::string_view, std::string_view>>;
+
+// What the store needs to know to create a series.
+struct SeriesDesc {
+  std::string_view name;  // full sample name (`http_request_duration_seconds_bucket`)
+  LabelPairs labels;      // all labels but the name, target labels included, any order
+  SeriesRole role = SeriesRole::gauge;
+  std::string_view histogram;  // for bucket/sum/count of a histogram: the family name, else empty
+  double bound = 0;            // for buckets: the `le` bound
+};
+
+struct StagedSample {
+  SeriesRef ref;
+  double value;
+};
+
+struct Point {
+  std::int64_t t_ms;
+  double value;
+};
+
+struct HistogramView {
+  HistogramId id;
+  GroupId group;
+  std::string_view name;
+  LabelPairs labels;  // without le
+  std::span<const double> bounds;
+  std::span<const SeriesId> buckets;
+  SeriesId sum;
+  SeriesId count;
+  std::int64_t layout_since_ms;
+  std::uint32_t generation;
+};
+
+struct CommitStats {
+  std::size_t appended = 0;
+  std::size_t duplicates = 0;   // a series twice in one batch: the later value is dropped
+  std::size_t stale_dropped = 0;
+  std::size_t resets = 0;
+};
+
+class SeriesStore {
+ public:
+  explicit SeriesStore(StoreConfig config = {});
+  ~SeriesStore();
+
+  GroupId addGroup(std::string name);
+  // Drops the group and all its series.
+  void removeGroup(GroupId group);
+
+  // Finds or creates a series of `group`.
+  SeriesRef resolve(GroupId group, const SeriesDesc& desc);
+  bool valid(SeriesRef ref) const;
+  // The histogram a series belongs to and whether it is the +Inf bucket.
+  HistogramId histogramOf(SeriesRef ref) const;
+  bool isInfBucket(SeriesRef ref) const;
+
+  // Appends one scrape of `group` taken at `t_ms`. Series of the group not in the batch get a "no value" point.
+  CommitStats commit(GroupId group, std::int64_t t_ms, std::span<const StagedSample> batch);
+
+  // Reads. Values of counters are reset-adjusted.
+  // The newest point at or before t, at most `lookback` older than t.
+  std::optional<Point> pointAt(SeriesId series, std::int64_t t_ms, Duration lookback) const;
+  // Increase between the points at (t - window) and t; nothing if either is missing.
+  std::optional<double> increase(SeriesId series, std::int64_t t_ms, Duration window) const;
+  std::string_view name(SeriesId series) const;
+  LabelPairs labels(SeriesId series) const;
+  std::optional<std::int64_t> lastScrapeMs(GroupId group) const;
+
+  void forEachHistogram(const std::function<void(const HistogramView&)>& f) const;
+  std::optional<HistogramView> histogram(HistogramId id) const;
+
+  std::size_t seriesCount() const { return live_series_; }
+  std::size_t histogramCount() const { return live_histograms_; }
+  // Heap bytes held by series, histograms, groups and symbols (for the memory benchmark).
+  std::size_t memoryBytes() const;
+  const StoreConfig& config() const { return config_; }
+
+ private:
+  struct Series;
+  struct Histogram;
+  struct Group;
+  struct Timeline;
+
+  std::uint64_t identityHash(std::string_view name, LabelPairs& sorted) const;
+  HistogramId resolveHistogram(GroupId group, const SeriesDesc& desc, const LabelPairs& sorted);
+  void dropSeries(SeriesId id);
+  void rebuildLayout(Histogram& h, std::int64_t t_ms);
+  const Timeline* timelineFor(const Series& s, std::int64_t t_ms, int& tier) const;
+
+  StoreConfig config_;
+  SymbolTable symbols_;
+  std::vector<Series> series_;
+  std::vector<SeriesId> free_series_;
+  HashIndex series_index_;  // identity hash -> first series; collisions chain through Series::next_same
+  std::vector<Histogram> histograms_;
+  std::vector<HistogramId> free_histograms_;
+  HashIndex histogram_index_;
+  std::vector<Group> groups_;
+  std::size_t live_series_ = 0;
+  std::size_t live_histograms_ = 0;
+  mutable std::string hash_buf_;
+};
+
+}  // namespace hotspotd::store

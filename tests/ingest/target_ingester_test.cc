@@ -1,0 +1,105 @@
+#include <doctest/doctest.h>
+
+#include "ingest/target_ingester.h"
+
+using namespace hotspotd::ingest;
+using namespace hotspotd::store;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr std::int64_t kT0 = 1'700'000'000'000;
+
+struct Fixture {
+  SeriesStore store;
+  GroupId group = store.addGroup("api/127.0.0.1:9100");
+  TargetIngester ingester{store, group, {{"job", "api"}, {"instance", "127.0.0.1:9100"}}};
+
+  IngestResult ok(std::string_view body, std::int64_t t, ExpositionFormat f = ExpositionFormat::prometheus_text) {
+    auto r = ingester.ingest(body, f, t, {});
+    REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
+    return *r;
+  }
+};
+
+constexpr std::string_view kHistogram =
+    "# TYPE lat_seconds histogram\n"
+    "lat_seconds_bucket{path=\"/a\",le=\"0.1\"} 5\n"
+    "lat_seconds_bucket{path=\"/a\",le=\"1\"} 9\n"
+    "lat_seconds_bucket{path=\"/a\",le=\"+Inf\"} 10\n"
+    "lat_seconds_sum{path=\"/a\"} 3.5\n"
+    "lat_seconds_count{path=\"/a\"} 10\n";
+
+}  // namespace
+
+TEST_CASE("a scrape becomes series with the target's labels and a grouped histogram") {
+  Fixture f;
+  auto r = f.ok(kHistogram, kT0);
+  CHECK(r.samples == 5);
+  CHECK(r.series_added == 5);
+  CHECK(f.store.seriesCount() == 5);
+  REQUIRE(f.store.histogramCount() == 1);
+  int seen = 0;
+  f.store.forEachHistogram([&](const HistogramView& h) {
+    ++seen;
+    CHECK(h.name == "lat_seconds");
+    CHECK(h.labels == LabelPairs{{"instance", "127.0.0.1:9100"}, {"job", "api"}, {"path", "/a"}});
+    CHECK(h.bounds.size() == 3);
+    CHECK(h.sum != kNoId);
+    CHECK(h.count != kNoId);
+  });
+  CHECK(seen == 1);
+  // The second scrape hits the cache: no new series.
+  CHECK(f.ok(kHistogram, kT0 + 15'000).series_added == 0);
+}
+
+TEST_CASE("le written as 1 and as 1.0 is one bucket") {
+  Fixture f;
+  f.ok("# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 1\n", kT0);
+  auto r = f.ok("# TYPE h histogram\nh_bucket{le=\"1.0\"} 2\nh_bucket{le=\"+Inf\"} 2\n", kT0 + 15'000);
+  CHECK(r.series_added == 1);  // the new raw text resolves to the existing series
+  CHECK(f.store.seriesCount() == 2);
+  CHECK(f.store.histogram(0)->generation == 1);
+}
+
+TEST_CASE("an exposed label that clashes with a target label is kept as exported_<name>") {
+  Fixture f;
+  f.ok("up_total{job=\"inner\"} 1\n", kT0);
+  REQUIRE(f.store.seriesCount() == 1);
+  CHECK(f.store.labels(0) ==
+        LabelPairs{{"exported_job", "inner"}, {"instance", "127.0.0.1:9100"}, {"job", "api"}});
+}
+
+TEST_CASE("a malformed scrape stores nothing, not even the samples before the error") {
+  Fixture f;
+  f.ok("a_total 1\n", kT0);
+  auto bad = f.ingester.ingest("a_total 2\nb{x=\"1\" 3\n", ExpositionFormat::prometheus_text, kT0 + 15'000, {});
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().line == 2);
+  CHECK(f.store.lastScrapeMs(f.group) == kT0);
+  CHECK(f.store.pointAt(0, kT0 + 15'000, 5min)->value == 1.0);
+}
+
+TEST_CASE("a histogram without +Inf fails the scrape, even when its series are cached") {
+  Fixture f;
+  f.ok(kHistogram, kT0);
+  auto bad = f.ingester.ingest(
+      "# TYPE lat_seconds histogram\nlat_seconds_bucket{path=\"/a\",le=\"0.1\"} 5\n"
+      "lat_seconds_bucket{path=\"/a\",le=\"1\"} 9\n",
+      ExpositionFormat::prometheus_text, kT0 + 15'000, {});
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().reason == FailureReason::missing_inf_bucket);
+  CHECK(f.store.lastScrapeMs(f.group) == kT0);
+}
+
+TEST_CASE("the sample limit fails the scrape before the store grows") {
+  Fixture f;
+  ParseLimits limits;
+  limits.max_samples = 100;
+  std::string body;
+  for (int i = 0; i < 1000; ++i) body += "m{i=\"" + std::to_string(i) + "\"} 1\n";
+  auto r = f.ingester.ingest(body, ExpositionFormat::prometheus_text, kT0, limits);
+  REQUIRE_FALSE(r);
+  CHECK(r.error().reason == FailureReason::sample_limit);
+  CHECK(f.store.seriesCount() <= 100);
+}

@@ -1,0 +1,174 @@
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "store/series_store.h"
+#include "store/value_ring.h"
+
+using namespace hotspotd::store;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr std::int64_t kT0 = 1'700'000'000'000;  // ms
+constexpr std::int64_t kStep = 15'000;
+
+SeriesDesc counter(std::string_view name) { return SeriesDesc{name, {{"job", "api"}}, SeriesRole::counter, {}, 0}; }
+
+SeriesDesc bucket(std::string_view le_text, double le, std::string_view path = "/a") {
+  return SeriesDesc{"lat_seconds_bucket", {{"path", path}, {"le", le_text}}, SeriesRole::bucket, "lat_seconds", le};
+}
+
+}  // namespace
+
+TEST_CASE("value rings give back exactly what went in, newest first") {
+  ValueRing r;
+  const double values[] = {0, 5, 5, 1e6, 12.25, -3, 1e300, 7, 0.1 + 0.2, 9007199254740993.0};
+  for (double v : values) r.append(v);
+  r.appendMissing();
+  std::vector<std::pair<bool, double>> seen;
+  r.forEachBackward([&](std::uint32_t, bool present, double v) {
+    seen.emplace_back(present, v);
+    return true;
+  });
+  REQUIRE(seen.size() == 11);
+  CHECK_FALSE(seen[0].first);
+  for (std::size_t i = 0; i < 10; ++i) CHECK(seen[10 - i].second == values[i]);
+  r.dropFront();
+  r.dropFront();
+  CHECK(r.count() == 9);
+  CHECK(r.lastValue() == values[9]);
+}
+
+TEST_CASE("counter resets: the increase across a reset counts from zero, as in Prometheus") {
+  SeriesStore store;
+  const GroupId g = store.addGroup("t");
+  const SeriesRef c = store.resolve(g, counter("req_total"));
+  const double raw[] = {10, 20, 5, 15};
+  for (int i = 0; i < 4; ++i) store.commit(g, kT0 + i * kStep, std::vector<StagedSample>{{c, raw[i]}});
+  // 10 -> 20 (+10), reset to 5 (+5), 5 -> 15 (+10)
+  CHECK(store.increase(c.id, kT0 + 3 * kStep, std::chrono::milliseconds(3 * kStep)) == 25.0);
+  CHECK(store.increase(c.id, kT0 + 3 * kStep, std::chrono::milliseconds(kStep)) == 10.0);
+}
+
+TEST_CASE("a histogram resets as a whole when any of its series goes down") {
+  SeriesStore store;
+  const GroupId g = store.addGroup("t");
+  const SeriesRef b1 = store.resolve(g, bucket("1", 1));
+  const SeriesRef inf = store.resolve(g, bucket("+Inf", INFINITY));
+  // A restart: the +Inf bucket drops from 100 to 8, while le=1 happens to go from 5 to 6 (no decrease of its own).
+  store.commit(g, kT0, std::vector<StagedSample>{{b1, 5}, {inf, 100}});
+  store.commit(g, kT0 + kStep, std::vector<StagedSample>{{b1, 6}, {inf, 8}});
+  CHECK(store.increase(b1.id, kT0 + kStep, std::chrono::milliseconds(kStep)) == 6.0);
+  CHECK(store.increase(inf.id, kT0 + kStep, std::chrono::milliseconds(kStep)) == 8.0);
+}
+
+TEST_CASE("a bucket layout change starts a new generation") {
+  SeriesStore store;
+  const GroupId g = store.addGroup("t");
+  const SeriesRef b1 = store.resolve(g, bucket("1", 1));
+  const SeriesRef inf = store.resolve(g, bucket("+Inf", INFINITY));
+  store.commit(g, kT0, std::vector<StagedSample>{{b1, 1}, {inf, 2}});
+  store.commit(g, kT0 + kStep, std::vector<StagedSample>{{b1, 2}, {inf, 3}});
+  auto h = store.histogram(store.histogramOf(b1));
+  REQUIRE(h);
+  CHECK(h->generation == 1);
+  CHECK(h->bounds.size() == 2);
+  CHECK(h->labels == LabelPairs{{"path", "/a"}});
+
+  const SeriesRef b05 = store.resolve(g, bucket("0.5", 0.5));
+  store.commit(g, kT0 + 2 * kStep, std::vector<StagedSample>{{b05, 1}, {b1, 3}, {inf, 4}});
+  h = store.histogram(store.histogramOf(b1));
+  CHECK(h->generation == 2);
+  CHECK(h->layout_since_ms == kT0 + 2 * kStep);
+  REQUIRE(h->bounds.size() == 3);
+  CHECK(h->bounds[0] == 0.5);
+  CHECK(std::isinf(h->bounds[2]));
+  // Unchanged layouts keep their generation.
+  store.commit(g, kT0 + 3 * kStep, std::vector<StagedSample>{{b05, 1}, {b1, 4}, {inf, 5}});
+  CHECK(store.histogram(store.histogramOf(b1))->generation == 2);
+}
+
+TEST_CASE("series absent longer than the staleness period are dropped, and their refs go invalid") {
+  SeriesStore store;
+  const GroupId g = store.addGroup("t");
+  const SeriesRef a = store.resolve(g, counter("a_total"));
+  const SeriesRef b = store.resolve(g, counter("b_total"));
+  store.commit(g, kT0, std::vector<StagedSample>{{a, 1}, {b, 1}});
+  for (int i = 1; i <= 20; ++i) store.commit(g, kT0 + i * 30'000, std::vector<StagedSample>{{a, 1.0 + i}});
+  CHECK(store.seriesCount() == 1);
+  CHECK(store.valid(a));
+  CHECK_FALSE(store.valid(b));
+  // A new series may reuse the slot; the old ref still does not match it.
+  const SeriesRef c = store.resolve(g, counter("c_total"));
+  CHECK(c.id == b.id);
+  CHECK_FALSE(store.valid(b));
+}
+
+TEST_CASE("a scrape gap leaves no points; lookups answer within the lookback only") {
+  SeriesStore store;
+  const GroupId g = store.addGroup("t");
+  const SeriesRef a = store.resolve(g, counter("a_total"));
+  store.commit(g, kT0, std::vector<StagedSample>{{a, 1}});
+  // Scrapes at +15s..+60s failed: nothing committed. The next one arrives at +75s.
+  store.commit(g, kT0 + 75'000, std::vector<StagedSample>{{a, 9}});
+  CHECK(store.pointAt(a.id, kT0 + 60'000, 5min)->value == 1.0);
+  CHECK_FALSE(store.pointAt(a.id, kT0 + 60'000, 30s));
+  CHECK(store.increase(a.id, kT0 + 75'000, 75s) == 8.0);
+}
+
+TEST_CASE("old points are kept at one per coarse step, so long windows stay exact at minute boundaries") {
+  StoreConfig config;
+  config.full_resolution = 15min;
+  config.retention = 1h;
+  SeriesStore store(config);
+  const GroupId g = store.addGroup("t");
+  const SeriesRef a = store.resolve(g, counter("a_total"));
+  // Two hours of 15s scrapes of a counter that grows by 3 a scrape.
+  const int n = 2 * 240;
+  for (int i = 0; i < n; ++i) store.commit(g, kT0 + i * kStep, std::vector<StagedSample>{{a, 3.0 * i}});
+  const std::int64_t now = kT0 + (n - 1) * kStep;
+  // Recent: full resolution.
+  CHECK(store.increase(a.id, now, 5min) == 3.0 * 20);
+  // 45 minutes back: from the coarse tier, whose points fall on minute steps.
+  auto old = store.pointAt(a.id, now - 45 * 60'000, 5min);
+  REQUIRE(old);
+  CHECK(now - old->t_ms >= 45 * 60'000);
+  CHECK(now - old->t_ms < 46 * 60'000);
+  CHECK(old->value == 3.0 * static_cast<double>((old->t_ms - kT0) / kStep));
+  // Past the retention nothing is left.
+  CHECK_FALSE(store.pointAt(a.id, now - 90 * 60'000, 5min));
+}
+
+TEST_CASE("a series twice in one batch keeps the first value and counts a duplicate") {
+  SeriesStore store;
+  const GroupId g = store.addGroup("t");
+  const SeriesRef a = store.resolve(g, counter("a_total"));
+  auto stats = store.commit(g, kT0, std::vector<StagedSample>{{a, 1}, {a, 2}});
+  CHECK(stats.duplicates == 1);
+  CHECK(store.pointAt(a.id, kT0, 1min)->value == 1.0);
+}
+
+TEST_CASE("resolving the same identity twice gives the same series; labels come back sorted") {
+  SeriesStore store;
+  const GroupId g = store.addGroup("t");
+  const SeriesRef x = store.resolve(g, SeriesDesc{"m", {{"b", "2"}, {"a", "1"}}, SeriesRole::gauge, {}, 0});
+  const SeriesRef y = store.resolve(g, SeriesDesc{"m", {{"a", "1"}, {"b", "2"}}, SeriesRole::gauge, {}, 0});
+  CHECK(x.id == y.id);
+  CHECK(store.labels(x.id) == LabelPairs{{"a", "1"}, {"b", "2"}});
+  CHECK(store.name(x.id) == "m");
+  const GroupId other = store.addGroup("u");
+  CHECK(store.resolve(other, SeriesDesc{"m", {{"a", "1"}, {"b", "2"}}, SeriesRole::gauge, {}, 0}).id != x.id);
+}
+
+TEST_CASE("removing a group drops its series") {
+  SeriesStore store;
+  const GroupId g = store.addGroup("t");
+  store.resolve(g, bucket("1", 1));
+  store.resolve(g, bucket("+Inf", INFINITY));
+  CHECK(store.seriesCount() == 2);
+  CHECK(store.histogramCount() == 1);
+  store.removeGroup(g);
+  CHECK(store.seriesCount() == 0);
+  CHECK(store.histogramCount() == 0);
+}
