@@ -10,23 +10,22 @@ namespace hotspotd::store {
 // Timestamps of a group's points in one tier; seq numbers every point the tier ever held.
 struct SeriesStore::Timeline {
   std::deque<std::int64_t> ts;
-  std::uint64_t base_seq = 0;  // seq of ts.front()
-  std::uint64_t nextSeq() const { return base_seq + ts.size(); }
-  std::int64_t at(std::uint64_t seq) const { return ts[seq - base_seq]; }
+  std::uint32_t base_seq = 0;  // seq of ts.front()
+  std::uint32_t nextSeq() const { return base_seq + static_cast<std::uint32_t>(ts.size()); }
+  std::int64_t at(std::uint32_t seq) const { return ts[seq - base_seq]; }
 };
 
 struct SeriesStore::Series {
-  std::uint64_t hash = 0;
   std::unique_ptr<std::uint32_t[]> labels;  // (name, value) symbol pairs, sorted by label name
   double bound = 0;
   double offset = 0;  // reset adjustment: stored value = raw value + offset
   std::int64_t last_seen_ms = 0;
-  std::uint64_t staged_commit = 0;
-  std::uint64_t start_seq[2] = {0, 0};
   ValueRing ring[2];
+  std::uint32_t start_seq[2] = {0, 0};  // timeline seq of each ring's first point
+  std::uint32_t staged_commit = 0;      // the group commit that last staged a value for this series
+  std::uint32_t staged_index = 0;       // where in that commit's batch
   std::uint32_t name = 0;
   GroupId group = kNoId;  // kNoId: a free slot
-  std::uint32_t generation = 0;
   SeriesId next_same = kNoId;
   HistogramId histogram = kNoId;
   SeriesRole role = SeriesRole::gauge;
@@ -41,8 +40,8 @@ struct SeriesStore::Histogram {
   std::vector<SeriesId> buckets;
   std::vector<SeriesId> members;
   std::int64_t layout_since_ms = 0;
-  std::uint64_t seen_commit = 0;
-  std::uint64_t reset_commit = 0;
+  std::uint32_t seen_commit = 0;
+  std::uint32_t reset_commit = 0;
   GroupId group = kNoId;
   std::uint32_t name = 0;
   std::uint32_t generation = 0;
@@ -58,7 +57,7 @@ struct SeriesStore::Group {
   std::string name;
   bool alive = true;
   Timeline tl[2];
-  std::uint64_t commits = 0;
+  std::uint32_t commits = 0;
   std::vector<SeriesId> members;
   std::int64_t last_ms = std::numeric_limits<std::int64_t>::min();
   std::int64_t last_coarse_bucket = std::numeric_limits<std::int64_t>::min();
@@ -71,6 +70,11 @@ bool isCumulative(SeriesRole role) { return role != SeriesRole::gauge; }
 }  // namespace
 
 SeriesStore::SeriesStore(StoreConfig config) : config_(config) {}
+
+SeriesStore::Series& SeriesStore::at(SeriesId id) { return chunks_[id >> kChunkBits][id & ((1u << kChunkBits) - 1)]; }
+const SeriesStore::Series& SeriesStore::at(SeriesId id) const {
+  return chunks_[id >> kChunkBits][id & ((1u << kChunkBits) - 1)];
+}
 SeriesStore::~SeriesStore() = default;
 
 GroupId SeriesStore::addGroup(std::string name) {
@@ -111,14 +115,14 @@ SeriesRef SeriesStore::resolve(GroupId group, const SeriesDesc& desc) {
   LabelPairs sorted = desc.labels;
   const std::uint64_t h = identityHash(desc.name, sorted) ^ (static_cast<std::uint64_t>(group) * 0x9E3779B97F4A7C15ULL);
   const std::uint32_t first = series_index_.find(h);
-  for (SeriesId id = first; id != kNoId; id = series_[id].next_same) {
-    const Series& s = series_[id];
+  for (SeriesId id = first; id != kNoId; id = at(id).next_same) {
+    const Series& s = at(id);
     if (s.group != group || symbols_.str(s.name) != desc.name || s.label_count != sorted.size()) continue;
     bool same = true;
     for (std::size_t i = 0; i < sorted.size() && same; ++i) {
       same = symbols_.str(s.labels[2 * i]) == sorted[i].first && symbols_.str(s.labels[2 * i + 1]) == sorted[i].second;
     }
-    if (same) return SeriesRef{id, s.generation};
+    if (same) return SeriesRef{id, generations_[id]};
   }
 
   SeriesId id;
@@ -126,15 +130,14 @@ SeriesRef SeriesStore::resolve(GroupId group, const SeriesDesc& desc) {
     id = free_series_.back();
     free_series_.pop_back();
   } else {
-    id = static_cast<SeriesId>(series_.size());
-    series_.emplace_back();
+    id = static_cast<SeriesId>(generations_.size());
+    if ((id >> kChunkBits) >= chunks_.size()) chunks_.push_back(std::make_unique<Series[]>(1u << kChunkBits));
+    generations_.push_back(1);
   }
-  Series& s = series_[id];
+  Series& s = at(id);
   Group& g = groups_[group];
-  const std::uint32_t generation = s.generation + 1;
+  const std::uint32_t generation = generations_[id];
   s = Series{};
-  s.generation = generation;
-  s.hash = h;
   s.group = group;
   s.name = symbols_.intern(desc.name);
   s.role = desc.role;
@@ -155,7 +158,7 @@ SeriesRef SeriesStore::resolve(GroupId group, const SeriesDesc& desc) {
   if (!desc.histogram.empty()) {
     const HistogramId hid = resolveHistogram(group, desc, sorted);
     Histogram& hist = histograms_[hid];
-    series_[id].histogram = hid;
+    at(id).histogram = hid;
     hist.members.push_back(id);
     if (desc.role == SeriesRole::sum) hist.sum = id;
     if (desc.role == SeriesRole::count) hist.count = id;
@@ -208,32 +211,42 @@ HistogramId SeriesStore::resolveHistogram(GroupId group, const SeriesDesc& desc,
 }
 
 bool SeriesStore::valid(SeriesRef ref) const {
-  return ref.id < series_.size() && series_[ref.id].group != kNoId && series_[ref.id].generation == ref.generation;
+  // A dropped series' generation moves on at once, so a match means the slot still holds that series.
+  return ref.id < generations_.size() && generations_[ref.id] == ref.generation;
 }
 
-HistogramId SeriesStore::histogramOf(SeriesRef ref) const { return valid(ref) ? series_[ref.id].histogram : kNoId; }
+std::uint64_t SeriesStore::seriesHash(const Series& s) const {
+  LabelPairs pairs;
+  for (std::size_t i = 0; i < s.label_count; ++i) {
+    pairs.emplace_back(symbols_.str(s.labels[2 * i]), symbols_.str(s.labels[2 * i + 1]));
+  }
+  return identityHash(symbols_.str(s.name), pairs) ^ (static_cast<std::uint64_t>(s.group) * 0x9E3779B97F4A7C15ULL);
+}
+
+HistogramId SeriesStore::histogramOf(SeriesRef ref) const { return valid(ref) ? at(ref.id).histogram : kNoId; }
 
 bool SeriesStore::isInfBucket(SeriesRef ref) const {
   if (!valid(ref)) return false;
-  const Series& s = series_[ref.id];
+  const Series& s = at(ref.id);
   return s.role == SeriesRole::bucket && std::isinf(s.bound) && s.bound > 0;
 }
 
 void SeriesStore::dropSeries(SeriesId id) {
-  Series& s = series_[id];
+  Series& s = at(id);
   if (s.group == kNoId) return;
   // Unlink from the identity chain.
-  const std::uint32_t head = series_index_.find(s.hash);
+  const std::uint64_t hash = seriesHash(s);
+  const std::uint32_t head = series_index_.find(hash);
   if (head == id) {
     if (s.next_same == kNoId) {
-      series_index_.erase(s.hash);
+      series_index_.erase(hash);
     } else {
-      series_index_.put(s.hash, s.next_same);
+      series_index_.put(hash, s.next_same);
     }
   } else {
-    for (SeriesId p = head; p != kNoId; p = series_[p].next_same) {
-      if (series_[p].next_same == id) {
-        series_[p].next_same = s.next_same;
+    for (SeriesId p = head; p != kNoId; p = at(p).next_same) {
+      if (at(p).next_same == id) {
+        at(p).next_same = s.next_same;
         break;
       }
     }
@@ -269,26 +282,25 @@ void SeriesStore::dropSeries(SeriesId id) {
       h.bounds.clear();
     }
   }
-  const std::uint32_t generation = s.generation;
   s = Series{};
-  s.generation = generation;
+  ++generations_[id];
   free_series_.push_back(id);
   --live_series_;
 }
 
 void SeriesStore::rebuildLayout(Histogram& h, std::int64_t t_ms) {
-  for (SeriesId b : h.buckets) series_[b].in_layout = false;
+  for (SeriesId b : h.buckets) at(b).in_layout = false;
   h.buckets.clear();
   for (SeriesId m : h.members) {
-    const Series& s = series_[m];
+    const Series& s = at(m);
     if (s.role == SeriesRole::bucket && s.staged_commit == h.seen_commit) h.buckets.push_back(m);
   }
   std::sort(h.buckets.begin(), h.buckets.end(),
-            [&](SeriesId a, SeriesId b) { return series_[a].bound < series_[b].bound; });
+            [&](SeriesId a, SeriesId b) { return at(a).bound < at(b).bound; });
   h.bounds.clear();
   for (SeriesId b : h.buckets) {
-    h.bounds.push_back(series_[b].bound);
-    series_[b].in_layout = true;
+    h.bounds.push_back(at(b).bound);
+    at(b).in_layout = true;
   }
   ++h.generation;
   h.layout_since_ms = t_ms;
@@ -297,7 +309,7 @@ void SeriesStore::rebuildLayout(Histogram& h, std::int64_t t_ms) {
 CommitStats SeriesStore::commit(GroupId group, std::int64_t t_ms, std::span<const StagedSample> batch) {
   CommitStats stats;
   Group& g = groups_[group];
-  const std::uint64_t commit_no = ++g.commits;
+  const std::uint32_t commit_no = ++g.commits;
 
   // The timeline first: this commit's point in tier 0, and in tier 1 when it opens a new coarse step.
   const std::int64_t step = std::max<std::int64_t>(1, config_.coarse_step.count());
@@ -318,22 +330,27 @@ CommitStats SeriesStore::commit(GroupId group, std::int64_t t_ms, std::span<cons
     }
   }
 
-  // Stage: drop duplicates, find resets. A histogram resets as a whole.
-  for (const StagedSample& sample : batch) {
+  // Pass over the batch: drop duplicates, note where each value is, find resets and the histograms touched.
+  touched_histograms_.clear();
+  bool histogram_reset = false;
+  for (std::uint32_t i = 0; i < batch.size(); ++i) {
+    const StagedSample& sample = batch[i];
     if (!valid(sample.ref)) continue;
-    Series& s = series_[sample.ref.id];
+    Series& s = at(sample.ref.id);
     if (s.group != group) continue;
     if (s.staged_commit == commit_no) {
       ++stats.duplicates;
       continue;
     }
     s.staged_commit = commit_no;
+    s.staged_index = i;
     if (s.histogram != kNoId) {
       Histogram& h = histograms_[s.histogram];
       if (h.seen_commit != commit_no) {
         h.seen_commit = commit_no;
         h.seen_buckets = 0;
         h.seen_outside_layout = false;
+        touched_histograms_.push_back(s.histogram);
       }
       if (s.role == SeriesRole::bucket) {
         ++h.seen_buckets;
@@ -345,54 +362,38 @@ CommitStats SeriesStore::commit(GroupId group, std::int64_t t_ms, std::span<cons
       if (last && sample.value < *last - s.offset) {
         if (s.histogram != kNoId) {
           histograms_[s.histogram].reset_commit = commit_no;
+          histogram_reset = true;
         } else {
-          s.offset = *last;
+          s.offset = *last;  // the stored value keeps climbing from where it was
           ++stats.resets;
         }
       }
     }
   }
-  // Whole-histogram resets: every member continues from its last stored value.
-  for (const StagedSample& sample : batch) {
-    if (!valid(sample.ref)) continue;
-    Series& s = series_[sample.ref.id];
-    if (s.histogram == kNoId) continue;
-    Histogram& h = histograms_[s.histogram];
-    if (h.reset_commit != commit_no) continue;
-    h.reset_commit = 0;  // once per histogram
-    ++stats.resets;
-    for (SeriesId m : h.members) {
-      Series& ms = series_[m];
-      if (auto last = ms.ring[0].lastValue()) ms.offset = *last;
+  // A histogram resets as a whole: every member continues from its last stored value.
+  if (histogram_reset) {
+    for (HistogramId hid : touched_histograms_) {
+      Histogram& h = histograms_[hid];
+      if (h.reset_commit != commit_no) continue;
+      ++stats.resets;
+      for (SeriesId m : h.members) {
+        Series& ms = at(m);
+        if (auto last = ms.ring[0].lastValue()) ms.offset = *last;
+      }
     }
   }
 
-  // Append values, then "no value" for members not in the batch; trim both rings to the timeline.
-  auto trim = [&](Series& s) {
-    for (int k = 0; k < 2; ++k) {
-      const Timeline& tl = g.tl[k];
-      if (s.start_seq[k] < tl.base_seq) {
-        const std::uint64_t drop = std::min<std::uint64_t>(tl.base_seq - s.start_seq[k], s.ring[k].count());
-        for (std::uint64_t i = 0; i < drop; ++i) s.ring[k].dropFront();
-        s.start_seq[k] = tl.base_seq;
-      }
-    }
-  };
-  for (const StagedSample& sample : batch) {
-    if (!valid(sample.ref)) continue;
-    Series& s = series_[sample.ref.id];
-    if (s.group != group || s.staged_commit != commit_no || s.last_seen_ms == t_ms + 1) continue;
-    const double stored = isCumulative(s.role) ? sample.value + s.offset : sample.value;
-    s.ring[0].append(stored);
-    if (coarse) s.ring[1].append(stored);
-    s.last_seen_ms = t_ms + 1;  // marks "appended in this commit"; set to t_ms below
-    ++stats.appended;
-  }
+  // Pass over the members: a value or "no value" for each, stale ones dropped, rings trimmed to the timeline.
   for (std::size_t i = 0; i < g.members.size();) {
     const SeriesId id = g.members[i];
-    Series& s = series_[id];
-    if (s.last_seen_ms == t_ms + 1) {
+    Series& s = at(id);
+    if (s.staged_commit == commit_no) {
+      const double raw = batch[s.staged_index].value;
+      const double stored = isCumulative(s.role) ? raw + s.offset : raw;
+      s.ring[0].append(stored);
+      if (coarse) s.ring[1].append(stored);
       s.last_seen_ms = t_ms;
+      ++stats.appended;
     } else {
       if (t_ms - s.last_seen_ms > config_.staleness.count()) {
         g.members[i] = g.members.back();
@@ -404,22 +405,24 @@ CommitStats SeriesStore::commit(GroupId group, std::int64_t t_ms, std::span<cons
       s.ring[0].appendMissing();
       if (coarse) s.ring[1].appendMissing();
     }
-    trim(s);
+    for (int k = 0; k < 2; ++k) {
+      const Timeline& tl = g.tl[k];
+      if (s.start_seq[k] < tl.base_seq) {
+        const std::uint32_t drop = std::min<std::uint32_t>(tl.base_seq - s.start_seq[k], s.ring[k].count());
+        for (std::uint32_t d = 0; d < drop; ++d) s.ring[k].dropFront();
+        s.start_seq[k] = tl.base_seq;
+      }
+    }
     ++i;
   }
 
   // Layout: a histogram whose buckets this commit differ from its layout starts a new generation.
-  for (const StagedSample& sample : batch) {
-    if (!valid(sample.ref)) continue;
-    const Series& s = series_[sample.ref.id];
-    if (s.histogram == kNoId || s.role != SeriesRole::bucket) continue;
-    Histogram& h = histograms_[s.histogram];
-    if (h.seen_commit != commit_no) continue;
+  for (HistogramId hid : touched_histograms_) {
+    Histogram& h = histograms_[hid];
+    if (h.group == kNoId || h.seen_commit != commit_no) continue;
     if (h.seen_outside_layout || h.seen_buckets != h.buckets.size() || h.bounds.size() != h.buckets.size()) {
       rebuildLayout(h, t_ms);
     }
-    h.seen_buckets = static_cast<std::uint32_t>(h.buckets.size());  // checked once per commit
-    h.seen_outside_layout = false;
   }
   return stats;
 }
@@ -435,14 +438,14 @@ const SeriesStore::Timeline* SeriesStore::timelineFor(const Series& s, std::int6
 }
 
 std::optional<Point> SeriesStore::pointAt(SeriesId id, std::int64_t t_ms, Duration lookback) const {
-  if (id >= series_.size() || series_[id].group == kNoId) return std::nullopt;
-  const Series& s = series_[id];
+  if (id >= generations_.size() || at(id).group == kNoId) return std::nullopt;
+  const Series& s = at(id);
   int tier = 0;
   const Timeline* tl = timelineFor(s, t_ms, tier);
   std::optional<Point> out;
-  const std::uint64_t start = s.start_seq[tier];
+  const std::uint32_t start = s.start_seq[tier];
   s.ring[tier].forEachBackward([&](std::uint32_t index, bool present, double value) {
-    const std::uint64_t seq = start + index;
+    const std::uint32_t seq = start + index;
     if (seq < tl->base_seq || seq >= tl->nextSeq()) return seq >= tl->nextSeq();
     const std::int64_t ts = tl->at(seq);
     if (ts > t_ms) return true;
@@ -461,10 +464,10 @@ std::optional<double> SeriesStore::increase(SeriesId id, std::int64_t t_ms, Dura
   return now->value - then->value;
 }
 
-std::string_view SeriesStore::name(SeriesId id) const { return symbols_.str(series_[id].name); }
+std::string_view SeriesStore::name(SeriesId id) const { return symbols_.str(at(id).name); }
 
 LabelPairs SeriesStore::labels(SeriesId id) const {
-  const Series& s = series_[id];
+  const Series& s = at(id);
   LabelPairs out;
   out.reserve(s.label_count);
   for (std::size_t i = 0; i < s.label_count; ++i) {
@@ -497,8 +500,10 @@ void SeriesStore::forEachHistogram(const std::function<void(const HistogramView&
 
 std::size_t SeriesStore::memoryBytes() const {
   constexpr std::size_t kMallocOverhead = 16;
-  std::size_t bytes = series_.capacity() * sizeof(Series) + free_series_.capacity() * sizeof(SeriesId);
-  for (const Series& s : series_) {
+  std::size_t bytes = chunks_.size() * (sizeof(Series) << kChunkBits) +
+                      (generations_.capacity() + free_series_.capacity()) * sizeof(std::uint32_t);
+  for (SeriesId id = 0; id < generations_.size(); ++id) {
+    const Series& s = at(id);
     if (s.group == kNoId) continue;
     bytes += 2 * s.label_count * sizeof(std::uint32_t) + kMallocOverhead;
     for (const ValueRing& r : s.ring) bytes += r.heapBytes() + (r.heapBytes() ? kMallocOverhead : 0);

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -139,6 +140,7 @@ class SeriesStore {
   struct Timeline;
 
   std::uint64_t identityHash(std::string_view name, LabelPairs& sorted) const;
+  std::uint64_t seriesHash(const Series& s) const;
   HistogramId resolveHistogram(GroupId group, const SeriesDesc& desc, const LabelPairs& sorted);
   void dropSeries(SeriesId id);
   void rebuildLayout(Histogram& h, std::int64_t t_ms);
@@ -146,8 +148,15 @@ class SeriesStore {
 
   StoreConfig config_;
   SymbolTable symbols_;
-  std::vector<Series> series_;
+  // Series live in fixed chunks (no 2x slack of a growing vector); generations_ is dense so that valid() stays
+  // in cache on the per-sample path.
+  static constexpr std::uint32_t kChunkBits = 12;
+  Series& at(SeriesId id);
+  const Series& at(SeriesId id) const;
+  std::vector<std::unique_ptr<Series[]>> chunks_;
+  std::vector<std::uint32_t> generations_;
   std::vector<SeriesId> free_series_;
+  std::vector<HistogramId> touched_histograms_;
   HashIndex series_index_;  // identity hash -> first series; collisions chain through Series::next_same
   std::vector<Histogram> histograms_;
   std::vector<HistogramId> free_histograms_;

@@ -24,7 +24,8 @@ ValueRing& ValueRing::operator=(ValueRing&& o) noexcept {
     cap_ = std::exchange(o.cap_, 0);
     head_ = std::exchange(o.head_, 0);
     len_ = std::exchange(o.len_, 0);
-    count_ = std::exchange(o.count_, 0);
+    count_ = o.count_;
+    o.count_ = 0;
     has_value_ = o.has_value_;
     last_ = o.last_;
   }
@@ -81,7 +82,7 @@ void ValueRing::append(double value) {
   }
   pushVarint(entry);
   last_ = value;
-  has_value_ = true;
+  has_value_ = 1;
 }
 
 void ValueRing::appendMissing() { pushVarint(kMissing); }

@@ -52,8 +52,8 @@ class ValueRing {
   std::uint32_t cap_ = 0;
   std::uint32_t head_ = 0;
   std::uint32_t len_ = 0;
-  std::uint32_t count_ = 0;
-  bool has_value_ = false;
+  std::uint32_t count_ : 31 = 0;
+  std::uint32_t has_value_ : 1 = 0;
   double last_ = 0;  // the chain value after the last entry
 };
 
