@@ -58,6 +58,22 @@ void readLog(TableReader& r, LogConfig& out) {
   r.rejectUnknownKeys();
 }
 
+void readStore(TableReader& r, store::StoreConfig& out) {
+  if (auto d = r.duration("full_resolution", std::chrono::minutes(1))) out.full_resolution = *d;
+  if (auto d = r.duration("retention", std::chrono::minutes(5))) out.retention = *d;
+  if (auto d = r.duration("coarse_step", std::chrono::seconds(10))) out.coarse_step = *d;
+  if (auto d = r.duration("staleness", std::chrono::seconds(30))) out.staleness = *d;
+  if (out.retention < out.full_resolution) {
+    r.invalid("retention", fmt::format("{} is shorter than full_resolution ({})", formatDuration(out.retention),
+                                       formatDuration(out.full_resolution)));
+  }
+  if (out.coarse_step > out.full_resolution) {
+    r.invalid("coarse_step", fmt::format("{} is longer than full_resolution ({})", formatDuration(out.coarse_step),
+                                         formatDuration(out.full_resolution)));
+  }
+  r.rejectUnknownKeys();
+}
+
 }  // namespace
 
 std::string ListenAddress::str() const {
@@ -135,6 +151,13 @@ Result<Config> parseConfig(std::string_view text, std::string_view source, const
   if (const toml::table* t = top.table("log")) {
     TableReader r(*t, "log", errors);
     readLog(r, config.log);
+  }
+  if (const toml::table* t = top.table("store")) {
+    TableReader r(*t, "store", errors);
+    readStore(r, config.store);
+  }
+  if (const toml::array* a = top.arrayOfTables("scrape")) {
+    config.scrape = ingest::readScrapeConfigs(*a, base_dir.string(), errors);
   }
   top.rejectUnknownKeys();
 

@@ -11,6 +11,8 @@
 #include "core/duration.h"
 #include "core/log.h"
 #include "core/result.h"
+#include "ingest/scrape_config.h"
+#include "store/series_store.h"
 
 namespace hotspotd::daemon {
 
@@ -45,6 +47,8 @@ struct Config {
   ServerConfig server;
   StorageConfig storage;
   LogConfig log;
+  store::StoreConfig store;
+  std::vector<ingest::ScrapeConfig> scrape;
 };
 
 // Where state lives when the config does not say: systemd's $STATE_DIRECTORY, else /var/lib/hotspotd for root,

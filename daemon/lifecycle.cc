@@ -68,6 +68,9 @@ int Daemon::run() {
 
   metrics_.recordInitialLoad(std::chrono::system_clock::now());
   publishStatus(false);
+  store_ = std::make_unique<store::SeriesStore>(config_.store);
+  scrapes_ = std::make_unique<ingest::ScrapeManager>(io_, *store_, metrics_.registry());
+  scrapes_->apply(config_.scrape);
   http_ = std::make_unique<HttpServer>(metrics_, status_, [this] { return reloadFromHttp(); });
   auto bound = http_->start(config_.server.listen);
   if (!bound) {
@@ -86,6 +89,7 @@ int Daemon::run() {
   log::info("Ready");
 
   io_.run();
+  scrapes_->stop();
 
   // Drain: stop accepting, let in-flight requests finish, all within the deadline.
   const Duration deadline = config_.server.shutdown_timeout;
@@ -151,8 +155,15 @@ Result<void> Daemon::reload(std::string_view trigger) {
     next->storage.state_dir = config_.storage.state_dir;
   }
 
+  if (next->store.full_resolution != config_.store.full_resolution || next->store.retention != config_.store.retention ||
+      next->store.coarse_step != config_.store.coarse_step || next->store.staleness != config_.store.staleness) {
+    log::warn("Setting changes only on restart; keeping the running value", {{"key", "store"}});
+    next->store = config_.store;
+  }
+
   config_ = std::move(*next);
   log::setup(config_.log.level, config_.log.format);
+  scrapes_->apply(config_.scrape);
   publishStatus(!stopping_);
   metrics_.recordReload(true, std::chrono::system_clock::now());
   log::info("Configuration reloaded", {{"config", config_.source}});

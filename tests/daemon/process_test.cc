@@ -16,10 +16,12 @@
 #include <sstream>
 
 #include "tests/support/child_process.h"
+#include "tests/support/exposition.h"
 #include "tests/support/temp_dir.h"
 
 using hotspotd::test::ChildProcess;
 using hotspotd::test::findProgram;
+using hotspotd::test::sampleValue;
 using hotspotd::test::TempDir;
 using namespace std::chrono_literals;
 
@@ -63,17 +65,6 @@ struct RunningDaemon {
   std::optional<ChildProcess> process;
   int port = 0;
 };
-
-// The value of the sample whose series text (name and labels as printed) is `series`.
-std::optional<double> sampleValue(const std::string& exposition, std::string_view series) {
-  std::istringstream in(exposition);
-  for (std::string line; std::getline(in, line);) {
-    if (line.size() > series.size() && line.compare(0, series.size(), series) == 0 && line[series.size()] == ' ') {
-      return std::stod(line.substr(series.size() + 1));
-    }
-  }
-  return std::nullopt;
-}
 
 }  // namespace
 

@@ -1,0 +1,389 @@
+#include "ingest/scrape_manager.h"
+
+#include <algorithm>
+#include <functional>
+
+#include <boost/asio/steady_timer.hpp>
+#include <fmt/format.h>
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+
+#include "core/log.h"
+#include "ingest/file_sd.h"
+#include "ingest/gzip.h"
+#include "ingest/http_fetch.h"
+#include "ingest/target_ingester.h"
+
+namespace hotspotd::ingest {
+namespace {
+
+// What Prometheus sends: OpenMetrics preferred, the 0.0.4 text format as the fallback.
+constexpr std::string_view kAccept =
+    "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,"
+    "text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+
+using Labels = std::vector<std::pair<std::string, std::string>>;
+
+std::pair<std::string, std::string> splitHostPort(const std::string& address) {
+  if (!address.empty() && address.front() == '[') {
+    const auto close = address.find(']');
+    return {address.substr(1, close - 1), address.substr(close + 2)};
+  }
+  const auto colon = address.rfind(':');
+  return {address.substr(0, colon), address.substr(colon + 1)};
+}
+
+std::string fetchReason(FetchError::Kind kind) {
+  switch (kind) {
+    case FetchError::Kind::timeout: return "timeout";
+    case FetchError::Kind::connection: return "connection";
+    case FetchError::Kind::tls: return "tls";
+    case FetchError::Kind::body_size_limit: return "body_size_limit";
+    case FetchError::Kind::protocol: return "protocol";
+  }
+  return "connection";
+}
+
+}  // namespace
+
+struct ScrapeManager::Metrics {
+  explicit Metrics(prometheus::Registry& r)
+      : up(prometheus::BuildGauge()
+               .Name("hotspotd_scrape_target_up")
+               .Help("1 if the last scrape of the target succeeded, 0 if it failed.")
+               .Register(r)),
+        duration(prometheus::BuildGauge()
+                     .Name("hotspotd_scrape_duration_seconds")
+                     .Help("Duration of the last scrape of the target.")
+                     .Register(r)),
+        samples(prometheus::BuildGauge()
+                    .Name("hotspotd_scrape_samples_scraped")
+                    .Help("Samples in the last successful scrape of the target.")
+                    .Register(r)),
+        scrapes(prometheus::BuildCounter()
+                    .Name("hotspotd_scrapes_total")
+                    .Help("Scrapes attempted, by job.")
+                    .Register(r)),
+        failures(prometheus::BuildCounter()
+                     .Name("hotspotd_scrape_failures_total")
+                     .Help("Scrapes that failed, by job and reason.")
+                     .Register(r)),
+        targets(prometheus::BuildGauge()
+                    .Name("hotspotd_scrape_targets")
+                    .Help("Targets configured or discovered, by job.")
+                    .Register(r)),
+        store_series(prometheus::BuildGauge()
+                         .Name("hotspotd_store_series")
+                         .Help("Series held in the series store.")
+                         .Register(r)
+                         .Add({})),
+        store_histograms(prometheus::BuildGauge()
+                             .Name("hotspotd_store_histograms")
+                             .Help("Histograms (label sets with their buckets) held in the series store.")
+                             .Register(r)
+                             .Add({})),
+        store_bytes(prometheus::BuildGauge()
+                        .Name("hotspotd_store_memory_bytes")
+                        .Help("Heap bytes held by the series store.")
+                        .Register(r)
+                        .Add({})) {}
+
+  prometheus::Family<prometheus::Gauge>& up;
+  prometheus::Family<prometheus::Gauge>& duration;
+  prometheus::Family<prometheus::Gauge>& samples;
+  prometheus::Family<prometheus::Counter>& scrapes;
+  prometheus::Family<prometheus::Counter>& failures;
+  prometheus::Family<prometheus::Gauge>& targets;
+  prometheus::Gauge& store_series;
+  prometheus::Gauge& store_histograms;
+  prometheus::Gauge& store_bytes;
+};
+
+struct ScrapeManager::Target {
+  Target(boost::asio::io_context& io) : timer(io) {}
+  std::string key;
+  std::string address;
+  std::string scheme;
+  std::string path;
+  Labels labels;
+  ScrapeConfig settings;
+  store::GroupId group = store::kNoId;
+  std::unique_ptr<TargetIngester> ingester;
+  boost::asio::steady_timer timer;
+  std::chrono::steady_clock::time_point next;
+  bool in_flight = false;
+  std::shared_ptr<bool> alive = std::make_shared<bool>(true);
+  TargetStatus status;
+  prometheus::Gauge* up = nullptr;
+  prometheus::Gauge* duration = nullptr;
+  prometheus::Gauge* samples = nullptr;
+};
+
+struct ScrapeManager::Job {
+  Job(boost::asio::io_context& io) : sd_timer(io) {}
+  ScrapeConfig config;
+  std::unique_ptr<FileSd> file_sd;
+  boost::asio::steady_timer sd_timer;
+  std::map<std::string, std::unique_ptr<Target>> targets;
+};
+
+ScrapeManager::ScrapeManager(boost::asio::io_context& io, store::SeriesStore& store, prometheus::Registry& registry)
+    : io_(io), store_(store), metrics_(std::make_unique<Metrics>(registry)) {}
+
+ScrapeManager::~ScrapeManager() { stop(); }
+
+void ScrapeManager::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  for (auto& [name, job] : jobs_) {
+    job->sd_timer.cancel();
+    for (auto& [key, t] : job->targets) {
+      *t->alive = false;
+      t->timer.cancel();
+    }
+  }
+}
+
+void ScrapeManager::apply(const std::vector<ScrapeConfig>& configs) {
+  for (auto it = jobs_.begin(); it != jobs_.end();) {
+    const bool kept = std::any_of(configs.begin(), configs.end(), [&](const ScrapeConfig& c) { return c.job == it->first; });
+    if (kept) {
+      ++it;
+      continue;
+    }
+    it->second->config.targets.clear();
+    it->second->config.file_sd.clear();
+    it->second->file_sd.reset();
+    reconcile(*it->second);
+    it->second->sd_timer.cancel();
+    metrics_->targets.Remove(&metrics_->targets.Add({{"job", it->first}}));
+    log::info("Scrape job removed", {{"job", it->first}});
+    it = jobs_.erase(it);
+  }
+  for (const ScrapeConfig& c : configs) {
+    auto& slot = jobs_[c.job];
+    if (!slot) slot = std::make_unique<Job>(io_);
+    Job& job = *slot;
+    const bool sd_changed = job.config.file_sd != c.file_sd || !job.file_sd;
+    job.config = c;
+    if (sd_changed) {
+      job.file_sd = c.file_sd.empty() ? nullptr : std::make_unique<FileSd>(c.file_sd);
+    }
+    if (job.file_sd) {
+      std::vector<std::string> errors;
+      job.file_sd->refresh(errors);
+      for (const auto& e : errors) log::error("Cannot use a file_sd file", {{"job", c.job}, {"error", e}});
+    }
+    reconcile(job);
+    job.sd_timer.cancel();
+    if (job.file_sd) scheduleFileSd(job);
+  }
+  publish();
+}
+
+void ScrapeManager::scheduleFileSd(Job& job) {
+  job.sd_timer.expires_after(job.config.file_sd_refresh);
+  job.sd_timer.async_wait([this, &job](const boost::system::error_code& ec) {
+    if (ec || stopped_ || !job.file_sd) return;
+    std::vector<std::string> errors;
+    const bool changed = job.file_sd->refresh(errors);
+    for (const auto& e : errors) log::error("Cannot use a file_sd file", {{"job", job.config.job}, {"error", e}});
+    if (changed) {
+      reconcile(job);
+      publish();
+    }
+    scheduleFileSd(job);
+  });
+}
+
+void ScrapeManager::reconcile(Job& job) {
+  struct Desired {
+    std::string address, scheme, path;
+    Labels labels;
+  };
+  std::map<std::string, Desired> desired;
+  auto add = [&](const std::string& address, const Labels& extra) {
+    Desired d{address, job.config.scheme, job.config.path, {}};
+    std::map<std::string, std::string> labels(job.config.labels.begin(), job.config.labels.end());
+    for (const auto& [k, v] : extra) {
+      if (k == "__scheme__") {
+        d.scheme = v;
+      } else if (k == "__metrics_path__") {
+        d.path = v;
+      } else if (!k.starts_with("__")) {
+        labels[k] = v;
+      }
+    }
+    labels["job"] = job.config.job;
+    labels["instance"] = address;
+    d.labels.assign(labels.begin(), labels.end());
+    std::string key = fmt::format("{}|{}://{}{}", job.config.job, d.scheme, address, d.path);
+    for (const auto& [k, v] : d.labels) key += fmt::format("|{}={}", k, v);
+    desired.emplace(std::move(key), std::move(d));
+  };
+  for (const auto& t : job.config.targets) add(t, {});
+  if (job.file_sd) {
+    for (const auto& g : job.file_sd->groups()) {
+      for (const auto& t : g.targets) add(t, g.labels);
+    }
+  }
+
+  for (auto it = job.targets.begin(); it != job.targets.end();) {
+    if (desired.count(it->first)) {
+      ++it;
+      continue;
+    }
+    Target& t = *it->second;
+    *t.alive = false;
+    t.timer.cancel();
+    store_.removeGroup(t.group);
+    const prometheus::Labels ml{{"job", job.config.job}, {"instance", t.address}};
+    metrics_->up.Remove(t.up);
+    metrics_->duration.Remove(t.duration);
+    metrics_->samples.Remove(t.samples);
+    log::info("Scrape target removed", {{"job", job.config.job}, {"target", t.status.url}});
+    it = job.targets.erase(it);
+  }
+  for (auto& [key, d] : desired) {
+    auto it = job.targets.find(key);
+    if (it != job.targets.end()) {
+      it->second->settings = job.config;  // interval, timeout, limits, TLS: applied from the next scrape on
+      continue;
+    }
+    auto t = std::make_unique<Target>(io_);
+    t->key = key;
+    t->address = d.address;
+    t->scheme = d.scheme;
+    t->path = d.path;
+    t->labels = d.labels;
+    t->settings = job.config;
+    t->group = store_.addGroup(key);
+    t->ingester = std::make_unique<TargetIngester>(store_, t->group, d.labels);
+    t->status.job = job.config.job;
+    t->status.instance = d.address;
+    t->status.url = fmt::format("{}://{}{}", d.scheme, d.address, d.path);
+    t->status.labels = d.labels;
+    const prometheus::Labels ml{{"job", job.config.job}, {"instance", d.address}};
+    t->up = &metrics_->up.Add(ml);
+    t->duration = &metrics_->duration.Add(ml);
+    t->samples = &metrics_->samples.Add(ml);
+    metrics_->scrapes.Add({{"job", job.config.job}});
+    log::info("Scrape target added", {{"job", job.config.job}, {"target", t->status.url}});
+    Target& ref = *t;
+    job.targets.emplace(key, std::move(t));
+    schedule(ref, true);
+  }
+  metrics_->targets.Add({{"job", job.config.job}}).Set(static_cast<double>(job.targets.size()));
+}
+
+void ScrapeManager::schedule(Target& target, bool first) {
+  const auto now = std::chrono::steady_clock::now();
+  const auto interval = std::chrono::duration_cast<std::chrono::steady_clock::duration>(target.settings.interval);
+  if (first) {
+    // A stable phase per target within its interval, so that targets spread out instead of scraping together.
+    const auto offset = static_cast<std::uint64_t>(std::hash<std::string>{}(target.key)) %
+                        static_cast<std::uint64_t>(std::max<std::int64_t>(1, interval.count()));
+    target.next = now + std::chrono::steady_clock::duration(static_cast<std::int64_t>(offset));
+  } else {
+    target.next += interval;
+    while (target.next <= now) target.next += interval;  // skip scrapes the loop was too busy to run
+  }
+  target.timer.expires_at(target.next);
+  target.timer.async_wait([this, &target, alive = target.alive](const boost::system::error_code& ec) {
+    if (ec || !*alive || stopped_) return;
+    scrape(target);
+    schedule(target, false);
+  });
+}
+
+void ScrapeManager::scrape(Target& target) {
+  if (target.in_flight) return;  // cannot happen while timeout <= interval; never overlap scrapes of one target
+  target.in_flight = true;
+  const ScrapeConfig& s = target.settings;
+  FetchRequest req;
+  req.scheme = target.scheme;
+  std::tie(req.host, req.port) = splitHostPort(target.address);
+  req.target = target.path;
+  req.timeout = s.timeout;
+  req.max_body_bytes = s.limits.body_size;
+  req.tls_ca_file = s.tls_ca_file;
+  req.tls_insecure_skip_verify = s.tls_insecure_skip_verify;
+  req.headers = {{"Accept", std::string(kAccept)},
+                 {"X-Prometheus-Scrape-Timeout-Seconds",
+                  fmt::format("{}", std::chrono::duration<double>(s.timeout).count())}};
+  const auto started = std::chrono::steady_clock::now();
+  metrics_->scrapes.Add({{"job", s.job}}).Increment();
+  fetch(io_, std::move(req), [this, &target, alive = target.alive, started](tl::expected<FetchResponse, FetchError> r) {
+    if (!*alive || stopped_) return;
+    target.in_flight = false;
+    if (!r) return finishScrape(target, started, fetchReason(r.error().kind), r.error().message, 0);
+    if (r->status != 200) {
+      return finishScrape(target, started, "http_status", fmt::format("server returned HTTP status {}", r->status), 0);
+    }
+    std::string body = std::move(r->body);
+    if (r->content_encoding.find("gzip") != std::string::npos || looksGzipped(body)) {
+      auto inflated = gunzip(body, target.settings.limits.body_size);
+      if (!inflated) {
+        return finishScrape(target, started, inflated.error().over_limit ? "body_size_limit" : "decompress",
+                            inflated.error().message, 0);
+      }
+      body = std::move(*inflated);
+    }
+    const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    auto result = target.ingester->ingest(body, formatFromContentType(r->content_type), now_ms,
+                                          target.settings.limits.parse);
+    if (!result) {
+      return finishScrape(target, started, std::string(failureReasonName(result.error().reason)), result.error().message,
+                          0);
+    }
+    finishScrape(target, started, {}, {}, result->samples);
+  });
+}
+
+void ScrapeManager::finishScrape(Target& target, std::chrono::steady_clock::time_point started,
+                                 std::string failure_reason, std::string error, std::size_t samples) {
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  TargetStatus& st = target.status;
+  const std::string before = st.health;
+  st.last_scrape_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  st.last_duration_seconds = seconds;
+  target.duration->Set(seconds);
+  if (failure_reason.empty()) {
+    st.health = "up";
+    st.last_error.clear();
+    st.last_failure_reason.clear();
+    st.last_samples = samples;
+    target.up->Set(1);
+    target.samples->Set(static_cast<double>(samples));
+    if (before == "down") log::info("Scrape target is up again", {{"job", st.job}, {"target", st.url}});
+  } else {
+    st.health = "down";
+    st.last_error = error;
+    st.last_failure_reason = failure_reason;
+    target.up->Set(0);
+    metrics_->failures.Add({{"job", st.job}, {"reason", failure_reason}}).Increment();
+    if (before != "down") {
+      log::warn("Scrape failed", {{"job", st.job}, {"target", st.url}, {"reason", failure_reason}, {"error", error}});
+    } else {
+      log::debug("Scrape failed", {{"job", st.job}, {"target", st.url}, {"reason", failure_reason}, {"error", error}});
+    }
+  }
+  metrics_->store_series.Set(static_cast<double>(store_.seriesCount()));
+  metrics_->store_histograms.Set(static_cast<double>(store_.histogramCount()));
+  publish();
+}
+
+void ScrapeManager::publish() {
+  std::vector<TargetStatus> all;
+  for (const auto& [name, job] : jobs_) {
+    for (const auto& [key, t] : job->targets) all.push_back(t->status);
+  }
+  status_.publish(std::move(all));
+}
+
+}  // namespace hotspotd::ingest
