@@ -1,5 +1,7 @@
 #include "ingest/target_ingester.h"
 
+#include "ingest/series_desc.h"
+
 #include <algorithm>
 #include <cmath>
 #include <functional>
@@ -7,20 +9,6 @@
 #include <fmt/format.h>
 
 namespace hotspotd::ingest {
-namespace {
-
-store::SeriesRole roleOf(MetricType type, SampleKind kind) {
-  switch (kind) {
-    case SampleKind::total: return store::SeriesRole::counter;
-    case SampleKind::bucket: return type == MetricType::histogram ? store::SeriesRole::bucket : store::SeriesRole::gauge;
-    case SampleKind::sum: return store::SeriesRole::sum;
-    case SampleKind::count: return store::SeriesRole::count;
-    case SampleKind::value: return type == MetricType::counter ? store::SeriesRole::counter : store::SeriesRole::gauge;
-    default: return store::SeriesRole::gauge;
-  }
-}
-
-}  // namespace
 
 TargetIngester::TargetIngester(store::SeriesStore& store, store::GroupId group,
                                std::vector<std::pair<std::string, std::string>> target_labels)
@@ -31,7 +19,7 @@ bool TargetIngester::resolveNew(TextParser& parser, std::uint64_t key, CacheValu
   const Family& family = parser.family();
   store::SeriesDesc desc;
   desc.name = parser.name();
-  desc.role = roleOf(family.type, parser.kind());
+  desc.role = seriesRole(family.type, parser.kind());
   renamed_.clear();
   renamed_.reserve(labels_.size() + 1);  // never reallocates: desc holds views into it
   for (const Label& l : labels_) {
@@ -63,8 +51,7 @@ bool TargetIngester::resolveNew(TextParser& parser, std::uint64_t key, CacheValu
       // Normalise le so that "1" and "1.0" are one series.
       for (auto& [n, v] : desc.labels) {
         if (n == "le") {
-          renamed_.push_back(std::isinf(*bound) ? std::string(*bound > 0 ? "+Inf" : "-Inf")
-                                                : fmt::format("{}", *bound));
+          renamed_.push_back(canonicalBound(*bound));
           v = renamed_.back();
         }
       }

@@ -271,10 +271,19 @@ bool TextParser::next() {
 }
 
 bool TextParser::startFamily(std::string_view name, MetricType type, bool declared) {
-  if (!family_names_.insert(name).second) {
-    return fail(FailureReason::parse_error,
-                fmt::format("metric family \"{}\" appears twice; its lines must be together", name));
+  const auto [it, inserted] = family_names_.emplace(name, families_.size());
+  if (!inserted) {
+    if (!limits_.allow_repeated_families) {
+      return fail(FailureReason::parse_error,
+                  fmt::format("metric family \"{}\" appears twice; its lines must be together", name));
+    }
+    family_index_ = it->second;
+    family_has_samples_ = false;
+    family_declared_ = declared || families_[family_index_].type != MetricType::unknown;
+    repeated_family_ = true;
+    return true;
   }
+  repeated_family_ = false;
   families_.push_back(Family{name, type, {}, {}});
   family_index_ = families_.size() - 1;
   family_has_samples_ = false;
@@ -335,7 +344,7 @@ bool TextParser::metadataLine(std::string_view line) {
     while (!rest.empty() && is(rest.back(), kSpace)) rest.remove_suffix(1);
     auto type = parseType(rest, format_);
     if (!type) return fail(FailureReason::parse_error, fmt::format("unknown metric type \"{}\"", rest));
-    if (family_declared_ && family.type != MetricType::unknown) {
+    if (family_declared_ && family.type != MetricType::unknown && !(repeated_family_ && family.type == *type)) {
       return fail(FailureReason::parse_error, fmt::format("second # TYPE line for \"{}\"", name));
     }
     family.type = *type;
@@ -348,10 +357,14 @@ bool TextParser::metadataLine(std::string_view line) {
       return fail(FailureReason::parse_error,
                   fmt::format("unit \"{}\" must be the last part of the family name \"{}\"", rest, name));
     }
+    if (!family.unit.empty() && repeated_family_) return true;
     family.unit = rest;
     return true;
   }
-  if (!family.help.empty()) return fail(FailureReason::parse_error, fmt::format("second # HELP line for \"{}\"", name));
+  if (!family.help.empty()) {
+    if (repeated_family_) return true;
+    return fail(FailureReason::parse_error, fmt::format("second # HELP line for \"{}\"", name));
+  }
   std::string help;
   help.reserve(rest.size());
   for (std::size_t i = 0; i < rest.size(); ++i) {

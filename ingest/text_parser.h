@@ -49,6 +49,8 @@ enum class FailureReason : std::uint8_t {
 std::string_view failureReasonName(FailureReason reason);
 
 struct ParseLimits {
+  // Recordings made by concatenating scrapes repeat each family once per scrape; allow that (replay only).
+  bool allow_repeated_families = false;
   std::size_t max_samples = 500'000;
   std::size_t max_labels = 64;
   std::size_t max_label_name_length = 256;
@@ -125,10 +127,11 @@ class TextParser {
   std::optional<ParseError> error_;
 
   std::vector<Family> families_;
-  std::unordered_set<std::string_view> family_names_;
+  std::unordered_map<std::string_view, std::size_t> family_names_;
   std::size_t family_index_ = 0;
   bool family_has_samples_ = false;
   bool family_declared_ = false;
+  bool repeated_family_ = false;
 
   std::string_view name_;
   std::string_view series_;
