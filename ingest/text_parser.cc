@@ -254,9 +254,10 @@ bool TextParser::next() {
     const std::string_view line = body_.substr(pos_, eol - pos_);
     pos_ = eol + 1;
     ++line_;
-    if (line.empty()) {
+    if (line.empty() || (format_ == ExpositionFormat::prometheus_text &&
+                         line.find_first_not_of(" \t") == std::string_view::npos)) {
       if (format_ == ExpositionFormat::openmetrics) return fail(FailureReason::parse_error, "empty line");
-      continue;
+      continue;  // 0.0.4 ignores blank lines, whitespace-only ones included
     }
     if (line[0] == '#') {
       if (!metadataLine(line)) return false;
@@ -422,7 +423,8 @@ bool TextParser::sampleLine(std::string_view line) {
   std::size_t p = 0;
   if (!om) skipSpaces(line, p);
   const std::size_t start = p;
-  if (p >= line.size() || !is(line[p], kNameStart)) {
+  if (p >= line.size()) return fail(FailureReason::parse_error, "expected a metric name, found the end of the line");
+  if (!is(line[p], kNameStart)) {
     return fail(FailureReason::parse_error, fmt::format("expected a metric name, found '{}'", line[p]));
   }
   while (p < line.size() && is(line[p], kNameChar)) ++p;

@@ -71,55 +71,70 @@ TEST_CASE("the shipped etc/hotspotd.toml is valid, is the embedded default, and 
   CHECK(shipped->server.shutdown_timeout == defaults->server.shutdown_timeout);
   CHECK(shipped->log.level == defaults->log.level);
   CHECK(shipped->log.format == defaults->log.format);
+  CHECK(shipped->store.full_resolution == defaults->store.full_resolution);
+  CHECK(shipped->store.retention == defaults->store.retention);
+  CHECK(shipped->store.coarse_step == defaults->store.coarse_step);
+  CHECK(shipped->store.staleness == defaults->store.staleness);
+  CHECK(shipped->scrape.empty());
 }
 
-TEST_CASE("a syntax error names the file, line and column") {
-  const auto e = errorOf("[server]\nlisten = \"127.0.0.1:1\"\nshutdown_timeout = \n");
-  CHECK(e.starts_with("test.toml:3:"));
-  CHECK(e.find("syntax") != std::string::npos);
+TEST_CASE("[[scrape]] jobs are read with their targets, settings, labels and limits") {
+  auto c = parse(R"(
+[[scrape]]
+job = "api"
+targets = ["127.0.0.1:8080", "[::1]:9090"]
+file_sd = ["targets/*.json", "/abs/x.json"]
+interval = "30s"
+timeout = "5s"
+scheme = "https"
+path = "/admin/metrics"
+labels = { team = "payments", env = "prod" }
+body_size_limit = "10MB"
+sample_limit = 1000
+[[scrape]]
+job = "db"
+targets = ["db:9187"]
+)");
+  REQUIRE_MESSAGE(c, c.error().message);
+  REQUIRE(c->scrape.size() == 2);
+  const auto& api = c->scrape[0];
+  CHECK(api.job == "api");
+  CHECK(api.targets == std::vector<std::string>{"127.0.0.1:8080", "[::1]:9090"});
+  CHECK(api.file_sd == std::vector<std::string>{"/etc/hotspotd/targets/*.json", "/abs/x.json"});
+  CHECK(api.interval == 30s);
+  CHECK(api.timeout == 5s);
+  CHECK(api.scheme == "https");
+  CHECK(api.path == "/admin/metrics");
+  CHECK(api.labels == std::vector<std::pair<std::string, std::string>>{{"env", "prod"}, {"team", "payments"}});
+  CHECK(api.limits.body_size == 10'000'000);
+  CHECK(api.limits.parse.max_samples == 1000);
+  CHECK(c->scrape[1].interval == 15s);
+  CHECK(c->scrape[1].limits.body_size == 64u << 20);
 }
 
-TEST_CASE("an unknown key names its line and the keys that exist") {
-  const auto e = errorOf("[server]\nlisten = \"127.0.0.1:1\"\nlisen = \"x\"\n");
-  CHECK(e == "test.toml:3:1: server.lisen: unknown key (known keys in [server]: listen, shutdown_timeout)");
-}
-
-TEST_CASE("an unknown section is an unknown key at the top") {
-  const auto e = errorOf("[servre]\nlisten = \"x\"\n");
-  CHECK(e.starts_with("test.toml:1:"));
-  CHECK(e.find("servre: unknown key (known keys: log, scrape, server, storage, store)") != std::string::npos);
-}
-
-TEST_CASE("a wrong type names the key and the expected type") {
-  CHECK(errorOf("[server]\nlisten = 9464\n") == "test.toml:2:10: server.listen: expected a string, got an integer");
-  CHECK(errorOf("[log]\nlevel = true\n") == "test.toml:2:9: log.level: expected a string, got a boolean");
-  CHECK(errorOf("server = 1\n") == "test.toml:1:10: server: expected a table, got an integer");
-}
-
-TEST_CASE("out-of-range and malformed values are errors that say what to write") {
-  CHECK(errorOf("[server]\nlisten = \"127.0.0.1:70000\"\n").find("port must be a number from 0 to 65535") !=
+TEST_CASE("[[scrape]] mistakes are reported with their line and key") {
+  CHECK(errorOf("[[scrape]]\ntargets = [\"a:1\"]\n").find("scrape[0].job: missing") != std::string::npos);
+  CHECK(errorOf("[[scrape]]\njob = \"a\"\ntargets = [\"a:1\"]\n[[scrape]]\njob = \"a\"\ntargets = [\"b:1\"]\n")
+            .find("test.toml:5:7: scrape[1].job: job \"a\" is defined twice") != std::string::npos);
+  CHECK(errorOf("[[scrape]]\njob = \"a\"\ntargets = [\"http://a:1/metrics\"]\n").find("is not host:port") !=
         std::string::npos);
-  CHECK(errorOf("[server]\nlisten = \"localhost\"\n").find("missing :port") != std::string::npos);
-  CHECK(errorOf("[server]\nlisten = \"::1:9464\"\n").find("IPv6 addresses go in brackets") != std::string::npos);
-  CHECK(errorOf("[server]\nshutdown_timeout = \"100ms\"\n") ==
-        "test.toml:2:20: server.shutdown_timeout: 100ms is too short (at least 1s)");
-  CHECK(errorOf("[log]\nlevel = \"verbose\"\n") ==
-        "test.toml:2:9: log.level: unknown log level \"verbose\" (use debug, info, warn or error)");
-  CHECK(errorOf("[storage]\nstate_dir = \"\"\n").find("storage.state_dir: must not be empty") != std::string::npos);
-}
-
-TEST_CASE("every problem in a file is reported, not just the first") {
-  const auto e = errorOf("[server]\nlisten = 1\nfoo = 2\n[log]\nformat = \"xml\"\n");
-  CHECK(std::count(e.begin(), e.end(), '\n') == 2);
-  CHECK(e.find("server.listen") != std::string::npos);
-  CHECK(e.find("server.foo") != std::string::npos);
-  CHECK(e.find("log.format") != std::string::npos);
-}
-
-TEST_CASE("a missing config file says which file and why") {
-  TempDir dir;
-  auto r = loadConfigFile(dir.path() / "nope.toml");
-  REQUIRE_FALSE(r);
-  CHECK(r.error().message.find("nope.toml: cannot open config file: No such file or directory") !=
+  CHECK(errorOf("[[scrape]]\njob = \"a\"\ntargets = [\"a:1\"]\ninterval = \"10s\"\ntimeout = \"20s\"\n")
+            .find("test.toml:5:11: scrape[0].timeout: timeout 20s is longer than the interval 10s") !=
         std::string::npos);
+  CHECK(errorOf("[[scrape]]\njob = \"a\"\n").find("no targets") != std::string::npos);
+  CHECK(errorOf("[[scrape]]\njob = \"a\"\ntargets = [\"a:1\"]\nlabels = { instance = \"x\" }\n")
+            .find("scrape[0].labels.instance: not a label name you can set here") != std::string::npos);
+  CHECK(errorOf("[[scrape]]\njob = \"a\"\ntargets = [\"a:1\"]\nbody_size_limit = \"10 parsecs\"\n")
+            .find("unknown unit") != std::string::npos);
+  CHECK(errorOf("[[scrape]]\njob = \"a\"\ntargets = [\"a:1\"]\nscheme = \"ftp\"\n").find("\"http\" or \"https\"") !=
+        std::string::npos);
+  CHECK(errorOf("[[scrape]]\njob = \"a\"\ntargets = [\"a:1\"]\nintervall = \"1s\"\n")
+            .find("scrape[0].intervall: unknown key") != std::string::npos);
+  CHECK(errorOf("scrape = 3\n").find("expected an array of tables ([[scrape]])") != std::string::npos);
+}
+
+TEST_CASE("[store] windows must nest") {
+  CHECK(errorOf("[store]\nfull_resolution = \"2h\"\nretention = \"1h\"\n").find("store.retention: 1h is shorter") !=
+        std::string::npos);
+  CHECK(errorOf("[store]\ncoarse_step = \"30m\"\n").find("store.coarse_step: 30m is longer") != std::string::npos);
 }

@@ -199,6 +199,14 @@ TEST_CASE("every error names its line") {
   }
 }
 
+TEST_CASE("regression: a whitespace-only line is blank in 0.0.4 and an error in OpenMetrics, never a crash") {
+  auto e = parseOk("a 1\n \t \nb 2\n ");
+  CHECK(e.samples.size() == 2);
+  const ParseError om = parseErr("a 1\n \n# EOF\n", OM);
+  CHECK(om.line == 2);
+  CHECK(om.message.find("expected a metric name, found the end of the line") != std::string::npos);
+}
+
 TEST_CASE("a histogram's +Inf rule holds per label set") {
   const ParseError e = parseErr(
       "# TYPE h histogram\n"
