@@ -1,5 +1,6 @@
 #include "ingest/target_ingester.h"
 
+#include "core/hash.h"
 #include "ingest/series_desc.h"
 
 #include <algorithm>
@@ -14,12 +15,21 @@ TargetIngester::TargetIngester(store::SeriesStore& store, store::GroupId group,
                                std::vector<std::pair<std::string, std::string>> target_labels)
     : store_(store), group_(group), target_labels_(std::move(target_labels)) {}
 
-bool TargetIngester::resolveNew(TextParser& parser, std::uint64_t key, CacheValue& out) {
-  if (!parser.labels(labels_)) return false;
-  const Family& family = parser.family();
+bool TargetIngester::resolveNew(const Pending& p, const Family& family, ExpositionFormat format,
+                                const ParseLimits& limits, CacheValue& out) {
+  // The sample's line again, alone: its labels are parsed and checked only now that the cache does not know it.
+  TextParser parser(p.line, format, limits);
+  if (!parser.next() || !parser.labels(labels_)) {
+    const auto& e = parser.error();
+    error_ = ParseError{e ? e->reason : FailureReason::parse_error, p.line_no,
+                        fmt::format("line {}: {}", p.line_no, e ? e->message.substr(e->message.find(": ") + 2)
+                                                                 : std::string("cannot parse the sample"))};
+    return false;
+  }
+
   store::SeriesDesc desc;
   desc.name = parser.name();
-  desc.role = seriesRole(family.type, parser.kind());
+  desc.role = seriesRole(family.type, p.kind);
   renamed_.clear();
   renamed_.reserve(labels_.size() + 1);  // never reallocates: desc holds views into it
   for (const Label& l : labels_) {
@@ -42,8 +52,8 @@ bool TargetIngester::resolveNew(TextParser& parser, std::uint64_t key, CacheValu
       auto le = std::find_if(labels_.begin(), labels_.end(), [](const Label& l) { return l.name == "le"; });
       std::optional<double> bound = le != labels_.end() ? TextParser::parseFloat(le->value) : std::nullopt;
       if (!bound || std::isnan(*bound)) {
-        error_ = ParseError{FailureReason::parse_error, parser.line(),
-                            fmt::format("line {}: histogram bucket without a valid le label", parser.line())};
+        error_ = ParseError{FailureReason::parse_error, p.line_no,
+                            fmt::format("line {}: histogram bucket without a valid le label", p.line_no)};
         return false;
       }
       desc.bound = *bound;
@@ -59,7 +69,7 @@ bool TargetIngester::resolveNew(TextParser& parser, std::uint64_t key, CacheValu
   }
   const store::SeriesRef ref = store_.resolve(group_, desc);
   out = CacheValue{ref.id, ref.generation, store_.histogramOf(ref), inf ? 1u : 0u};
-  cache_.put(key, out);
+  cache_.put(p.key, out);
   ++series_added_;
   return true;
 }
@@ -67,29 +77,43 @@ bool TargetIngester::resolveNew(TextParser& parser, std::uint64_t key, CacheValu
 tl::expected<IngestResult, ParseError> TargetIngester::ingest(std::string_view body, ExpositionFormat format,
                                                                std::int64_t t_ms, const ParseLimits& limits) {
   TextParser parser(body, format, limits);
-  batch_.clear();
+  // The per-scrape buffers are released after each scrape (below): between scrapes a target holds only its cache.
+  pending_.reserve(last_samples_);
+  batch_.reserve(last_samples_);
   series_added_ = 0;
   error_.reset();
-  HistogramCheck histograms;
-  const std::hash<std::string_view> hasher;
   while (parser.next()) {
     const SampleKind kind = parser.kind();
     if (kind == SampleKind::created) continue;  // creation timestamps are not values to watch
-    const std::uint64_t key = hasher(parser.series());
-    CacheValue v = cache_.find(key);
-    if (v == decltype(cache_)::kNone || !store_.valid(store::SeriesRef{v.id, v.generation})) {
-      if (!resolveNew(parser, key, v)) break;
-    }
-    if (v.histogram != store::kNoId && kind == SampleKind::bucket) histograms.bucket(v.histogram, v.inf != 0, parser.line());
-    batch_.push_back(store::StagedSample{store::SeriesRef{v.id, v.generation}, parser.value()});
+    pending_.push_back(Pending{hashBytes(parser.series()), parser.value(), parser.lineText(),
+                               static_cast<std::uint32_t>(parser.familyIndex()), kind, parser.line()});
   }
-  if (error_) return tl::unexpected(*error_);
-  if (parser.error()) return tl::unexpected(*parser.error());
+  if (parser.error()) {
+    pending_.clear();
+    return tl::unexpected(*parser.error());
+  }
+
+  constexpr std::size_t kAhead = 8;
+  HistogramCheck histograms;
+  const std::vector<Family>& families = parser.families();
+  for (std::size_t i = 0; i < pending_.size(); ++i) {
+    if (i + kAhead < pending_.size()) cache_.prefetch(pending_[i + kAhead].key);
+    const Pending& p = pending_[i];
+    CacheValue v = cache_.find(p.key);
+    if (v == decltype(cache_)::kNone || !store_.valid(store::SeriesRef{v.id, v.generation})) {
+      if (!resolveNew(p, families[p.family], format, limits, v)) return tl::unexpected(*error_);
+    }
+    if (v.histogram != store::kNoId && p.kind == SampleKind::bucket) histograms.bucket(v.histogram, v.inf != 0, p.line_no);
+    batch_.push_back(store::StagedSample{store::SeriesRef{v.id, v.generation}, p.value});
+  }
   if (auto missing = histograms.finish()) return tl::unexpected(*missing);
   IngestResult result;
   result.samples = batch_.size();
   result.series_added = series_added_;
   result.commit = store_.commit(group_, t_ms, batch_);
+  last_samples_ = batch_.size();
+  std::vector<Pending>().swap(pending_);
+  std::vector<store::StagedSample>().swap(batch_);
   return result;
 }
 

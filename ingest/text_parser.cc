@@ -393,6 +393,20 @@ bool TextParser::metadataLine(std::string_view line) {
 }
 
 bool TextParser::resolveFamily(std::string_view sample_name) {
+  // Consecutive samples mostly share a name (a histogram's buckets): the same name is the same family part.
+  if (sample_name == last_name_ && last_family_ == family_index_ && !families_.empty()) {
+    kind_ = last_kind_;
+    family_has_samples_ = true;
+    return true;
+  }
+  if (!resolveFamilySlow(sample_name)) return false;
+  last_name_ = sample_name;
+  last_family_ = family_index_;
+  last_kind_ = kind_;
+  return true;
+}
+
+bool TextParser::resolveFamilySlow(std::string_view sample_name) {
   if (!families_.empty()) {
     const Family& f = families_[family_index_];
     if (sample_name.starts_with(f.name)) {
@@ -420,6 +434,7 @@ bool TextParser::resolveFamily(std::string_view sample_name) {
 
 bool TextParser::sampleLine(std::string_view line) {
   const bool om = format_ == ExpositionFormat::openmetrics;
+  line_text_ = line;
   std::size_t p = 0;
   if (!om) skipSpaces(line, p);
   const std::size_t start = p;
@@ -432,21 +447,32 @@ bool TextParser::sampleLine(std::string_view line) {
   labels_text_ = {};
   if (p < line.size() && line[p] == '{') {
     const std::size_t open = p++;
-    // Find the closing brace, stepping over quoted values (which may hold '}' and escaped quotes).
+    // Find the closing brace, stepping over quoted values (which may hold '}' and escaped quotes). memchr does the
+    // scanning: this loop is most of the parser's time on label-heavy lines.
+    const char* data = line.data();
+    const std::size_t n = line.size();
     bool closed = false;
-    while (p < line.size()) {
-      const char c = line[p];
-      if (c == '"') {
-        ++p;
-        while (p < line.size() && line[p] != '"') p += line[p] == '\\' ? 2 : 1;
-        if (p >= line.size()) return fail(FailureReason::parse_error, "unterminated label value");
-        ++p;
-      } else if (c == '}') {
+    while (p < n) {
+      const auto* quote = static_cast<const char*>(std::memchr(data + p, '"', n - p));
+      const std::size_t q = quote ? static_cast<std::size_t>(quote - data) : n;
+      if (const auto* brace = static_cast<const char*>(std::memchr(data + p, '}', q - p))) {
+        p = static_cast<std::size_t>(brace - data);
         closed = true;
         break;
-      } else {
-        ++p;
       }
+      if (!quote) break;
+      // Skip the quoted value: its end is the next quote not escaped by an odd run of backslashes.
+      std::size_t from = q + 1;
+      for (;;) {
+        const auto* end = static_cast<const char*>(std::memchr(data + from, '"', n - from));
+        if (!end) return fail(FailureReason::parse_error, "unterminated label value");
+        const std::size_t e = static_cast<std::size_t>(end - data);
+        std::size_t backslashes = 0;
+        while (e - backslashes > q + 1 && data[e - 1 - backslashes] == '\\') ++backslashes;
+        from = e + 1;
+        if (backslashes % 2 == 0) break;
+      }
+      p = from;
     }
     if (!closed) return fail(FailureReason::parse_error, "unterminated label set (missing '}')");
     labels_text_ = line.substr(open + 1, p - open - 1);

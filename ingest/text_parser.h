@@ -91,6 +91,7 @@ class TextParser {
 
   std::string_view name() const { return name_; }
   std::string_view series() const { return series_; }  // `name{labels}` exactly as written
+  std::string_view lineText() const { return line_text_; }  // the whole line of the current sample
   double value() const { return value_; }
   std::optional<std::int64_t> timestampMs() const { return timestamp_ms_; }
   const Family& family() const { return families_[family_index_]; }
@@ -114,6 +115,7 @@ class TextParser {
   bool metadataLine(std::string_view line);
   bool sampleLine(std::string_view line);
   bool resolveFamily(std::string_view sample_name);
+  bool resolveFamilySlow(std::string_view sample_name);
   bool startFamily(std::string_view name, MetricType type, bool declared);
   bool parseLabelSet(std::string_view text, std::size_t& pos, std::vector<Label>* out, bool exemplar);
   bool parseExemplar(std::string_view text);
@@ -135,12 +137,16 @@ class TextParser {
 
   std::string_view name_;
   std::string_view series_;
+  std::string_view line_text_;
   std::string_view labels_text_;  // between the braces
   double value_ = 0;
   std::optional<std::int64_t> timestamp_ms_;
   SampleKind kind_ = SampleKind::value;
   std::optional<Exemplar> exemplar_;
   std::size_t samples_ = 0;
+  std::string_view last_name_;
+  std::size_t last_family_ = static_cast<std::size_t>(-1);
+  SampleKind last_kind_ = SampleKind::value;
   std::string scratch_;           // unescaped label values of the current sample
   std::string exemplar_scratch_;  // unescaped exemplar label values
 };

@@ -210,11 +210,6 @@ HistogramId SeriesStore::resolveHistogram(GroupId group, const SeriesDesc& desc,
   return id;
 }
 
-bool SeriesStore::valid(SeriesRef ref) const {
-  // A dropped series' generation moves on at once, so a match means the slot still holds that series.
-  return ref.id < generations_.size() && generations_[ref.id] == ref.generation;
-}
-
 std::uint64_t SeriesStore::seriesHash(const Series& s) const {
   LabelPairs pairs;
   for (std::size_t i = 0; i < s.label_count; ++i) {

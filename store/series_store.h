@@ -107,7 +107,10 @@ class SeriesStore {
 
   // Finds or creates a series of `group`.
   SeriesRef resolve(GroupId group, const SeriesDesc& desc);
-  bool valid(SeriesRef ref) const;
+  // A dropped series' generation moves on at once, so a match means the slot still holds that series.
+  bool valid(SeriesRef ref) const {
+    return ref.id < generations_.size() && generations_[ref.id] == ref.generation;
+  }
   // The histogram a series belongs to and whether it is the +Inf bucket.
   HistogramId histogramOf(SeriesRef ref) const;
   bool isInfBucket(SeriesRef ref) const;

@@ -172,3 +172,20 @@ TEST_CASE("removing a group drops its series") {
   CHECK(store.seriesCount() == 0);
   CHECK(store.histogramCount() == 0);
 }
+
+#include <unordered_set>
+
+#include "core/hash.h"
+
+TEST_CASE("the series-text hash spreads a million similar series texts without a collision") {
+  std::unordered_set<std::uint64_t> seen;
+  std::string text;
+  for (int i = 0; i < 1'000'000; ++i) {
+    text = "http_request_duration_seconds_bucket{handler=\"/api/v1/r" + std::to_string(i / 12) + "\",le=\"" +
+           std::to_string(i % 12) + "\"}";
+    seen.insert(hotspotd::hashBytes(text));
+  }
+  CHECK(seen.size() == 1'000'000);
+  CHECK(hotspotd::hashBytes("") != hotspotd::hashBytes(std::string_view("\0", 1)));
+  CHECK(hotspotd::hashBytes("abcdefgh") != hotspotd::hashBytes("abcdefgi"));
+}
