@@ -16,8 +16,8 @@
 namespace hotspotd::daemon {
 namespace {
 
-// Requests are served start to end on one pool thread (routing, handler, write, logger), so the start time can
-// live in a thread_local between the pre-routing hook and the logger hook.
+// Requests are served start to end on one pool thread (pre-routing, handler, post-routing, write), so the start
+// time can live in a thread_local between the two hooks.
 thread_local std::chrono::steady_clock::time_point t_request_start;
 
 const std::set<std::string, std::less<>>& knownHandlers() {
@@ -56,7 +56,9 @@ void HttpServer::routes() {
     t_request_start = std::chrono::steady_clock::now();
     return httplib::Server::HandlerResponse::Unhandled;
   });
-  s.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+  // Counted before the response is written (the post-routing hook runs for every response, 404s included), so a
+  // client that reads /metrics right after a request always finds that request counted.
+  s.set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_request_start).count();
     const bool known = knownHandlers().count(req.path) > 0;
     metrics_.recordHttpRequest(known ? std::string_view(req.path) : std::string_view("other"), res.status, seconds);

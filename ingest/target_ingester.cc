@@ -77,7 +77,10 @@ bool TargetIngester::resolveNew(const Pending& p, const Family& family, Expositi
 tl::expected<IngestResult, ParseError> TargetIngester::ingest(std::string_view body, ExpositionFormat format,
                                                                std::int64_t t_ms, const ParseLimits& limits) {
   TextParser parser(body, format, limits);
-  // The per-scrape buffers are released after each scrape (below): between scrapes a target holds only its cache.
+  // The per-scrape buffers are released after each successful scrape (below): between scrapes a target holds only
+  // its cache. A failed scrape may leave them filled, so they start empty here.
+  pending_.clear();
+  batch_.clear();
   pending_.reserve(last_samples_);
   batch_.reserve(last_samples_);
   series_added_ = 0;
@@ -88,10 +91,7 @@ tl::expected<IngestResult, ParseError> TargetIngester::ingest(std::string_view b
     pending_.push_back(Pending{hashBytes(parser.series()), parser.value(), parser.lineText(),
                                static_cast<std::uint32_t>(parser.familyIndex()), kind, parser.line()});
   }
-  if (parser.error()) {
-    pending_.clear();
-    return tl::unexpected(*parser.error());
-  }
+  if (parser.error()) return tl::unexpected(*parser.error());
 
   constexpr std::size_t kAhead = 8;
   HistogramCheck histograms;

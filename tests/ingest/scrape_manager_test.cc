@@ -12,6 +12,7 @@
 #include <prometheus/text_serializer.h>
 
 #include "ingest/scrape_manager.h"
+#include "tests/support/child_process.h"
 #include "tests/support/exposition.h"
 #include "tests/support/http_target.h"
 #include "tests/support/temp_dir.h"
@@ -164,7 +165,7 @@ TEST_CASE("failed scrapes are counted by reason and the target recovers") {
   }
   CHECK(h.store.seriesCount() <= 1);  // nothing from the failed bodies was stored beyond what the cache resolved
   mode = 3;
-  REQUIRE(h.runUntil([&] { return h.target(address)->health == "up"; }, 5s));
+  REQUIRE_MESSAGE(h.runUntil([&] { return h.target(address)->health == "up"; }, 5s), h.target(address)->last_error);
   CHECK(h.metric("hotspotd_scrape_target_up{instance=\"" + address + "\",job=\"api\"}") == 1.0);
 }
 
@@ -339,4 +340,48 @@ TEST_CASE("a reload keeps unchanged targets with their history and drops removed
   CHECK(h.store.name(*series_a) == "lat_seconds_count");
   CHECK_FALSE(h.target(addr_b));
   CHECK(h.metric("hotspotd_scrape_targets{job=\"api\"}") == 1.0);
+}
+
+TEST_CASE("https targets are verified against the configured CA, and refused without it") {
+  const std::string openssl = test::findProgram("openssl");
+  if (openssl.empty()) {
+    MESSAGE("SKIPPED: openssl not installed");
+    return;
+  }
+  test::TempDir dir;
+  const auto key = dir.path() / "key.pem", cert = dir.path() / "cert.pem";
+  auto made = test::ChildProcess::run({openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                                       "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                                       "-keyout", key.string(), "-out", cert.string()});
+  REQUIRE_MESSAGE(made.exit_code == 0, made.output);
+  httplib::SSLServer server(cert.c_str(), key.c_str());
+  REQUIRE(server.is_valid());
+  server.Get("/metrics", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(std::string(kBody), "text/plain");
+  });
+  const int port = server.bind_to_any_port("127.0.0.1");
+  std::thread serving([&] { server.listen_after_bind(); });
+  const std::string address = "127.0.0.1:" + std::to_string(port);
+
+  Harness h;
+  auto trusted = job("tls", {address});
+  trusted.scheme = "https";
+  trusted.tls_ca_file = cert.string();
+  auto untrusted = job("tls-untrusted", {address});
+  untrusted.scheme = "https";
+  h.manager.apply({trusted, untrusted});
+  const auto status = [&](std::string_view job_name) -> const ingest::TargetStatus* {
+    static thread_local std::shared_ptr<const std::vector<ingest::TargetStatus>> keep;
+    keep = h.manager.targets().load();
+    for (const auto& t : *keep) {
+      if (t.job == job_name) return &t;
+    }
+    return nullptr;
+  };
+  REQUIRE(h.runUntil([&] { return status("tls")->health != "unknown" && status("tls-untrusted")->health != "unknown"; }));
+  CHECK_MESSAGE(status("tls")->health == "up", status("tls")->last_error);
+  CHECK(status("tls-untrusted")->health == "down");
+  CHECK(status("tls-untrusted")->last_failure_reason == "tls");
+  server.stop();
+  serving.join();
 }

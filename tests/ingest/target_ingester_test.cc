@@ -103,3 +103,11 @@ TEST_CASE("the sample limit fails the scrape before the store grows") {
   CHECK(r.error().reason == FailureReason::sample_limit);
   CHECK(f.store.seriesCount() <= 100);
 }
+
+TEST_CASE("regression: a failed scrape leaves nothing behind for the next one") {
+  Fixture f;
+  auto bad = f.ingester.ingest("# TYPE h histogram\nh_bucket{le=\"1\"} 1\n", ExpositionFormat::prometheus_text, kT0, {});
+  REQUIRE_FALSE(bad);
+  auto good = f.ok(kHistogram, kT0 + 15'000);
+  CHECK(good.samples == 5);
+}
