@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   const auto format = body.ends_with("# EOF\n") ? ExpositionFormat::openmetrics : ExpositionFormat::prometheus_text;
   std::vector<Label> labels;
   std::size_t samples = 0;
+  std::size_t label_count = 0;
   double best = 1e30;
   for (int r = 0; r < repeat; ++r) {
     const auto t0 = std::chrono::steady_clock::now();
@@ -42,9 +43,11 @@ int main(int argc, char** argv) {
       return 1;
     }
     samples = p.samplesSeen();
+    label_count = n;
     best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
-  std::printf("bytes=%zu samples=%zu seconds=%.6f mb_per_s=%.1f ns_per_sample=%.1f\n", body.size(), samples, best,
+  std::printf("bytes=%zu samples=%zu labels=%zu seconds=%.6f mb_per_s=%.1f ns_per_sample=%.1f\n", body.size(),
+              samples, label_count, best,
               static_cast<double>(body.size()) / best / 1e6, best * 1e9 / static_cast<double>(samples));
   return 0;
 }
