@@ -5,7 +5,8 @@
 namespace hotspotd::bench {
 
 std::string histogramExposition(int histograms, bool openmetrics) {
-  static const char* kBounds[] = {"0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "+Inf"};
+  static const char* kBounds[] = {"0.005", "0.01", "0.025", "0.05", "0.1", "0.25",
+                                  "0.5",   "1",    "2.5",   "5",    "10",  "+Inf"};
   static const char* kMethods[] = {"GET", "POST", "PUT", "DELETE"};
   std::string out;
   out += "# HELP http_request_duration_seconds Time to serve HTTP requests.\n";

@@ -46,8 +46,8 @@ int main(int argc, char** argv) {
     label_count = n;
     best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
-  std::printf("bytes=%zu samples=%zu labels=%zu seconds=%.6f mb_per_s=%.1f ns_per_sample=%.1f\n", body.size(),
-              samples, label_count, best,
-              static_cast<double>(body.size()) / best / 1e6, best * 1e9 / static_cast<double>(samples));
+  std::printf("bytes=%zu samples=%zu labels=%zu seconds=%.6f mb_per_s=%.1f ns_per_sample=%.1f\n", body.size(), samples,
+              label_count, best, static_cast<double>(body.size()) / best / 1e6,
+              best * 1e9 / static_cast<double>(samples));
   return 0;
 }

@@ -29,8 +29,8 @@ constexpr std::array<Unit, 7> kUnits{{
 
 Result<Duration> parseDuration(std::string_view text) {
   auto invalid = [&](std::string_view why) {
-    return fail(fmt::format("invalid duration \"{}\": {} (write it as Prometheus does, e.g. 30s, 5m, 1h30m)",
-                            text, why));
+    return fail(
+        fmt::format("invalid duration \"{}\": {} (write it as Prometheus does, e.g. 30s, 5m, 1h30m)", text, why));
   };
   if (text.empty()) return invalid("empty");
   if (text == "0") return Duration::zero();

@@ -8,9 +8,9 @@
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 namespace hotspotd::log {
 namespace {
@@ -126,17 +126,27 @@ std::string_view levelName(Level level) {
   return "info";
 }
 
-std::string_view formatName(Format format) { return format == Format::json ? "json" : "text"; }
+std::string_view formatName(Format format) {
+  return format == Format::json ? "json" : "text";
+}
 
 void setup(Level level, Format format) {
   g_format.store(format, std::memory_order_relaxed);
   logger().set_level(toSpdlog(level));
 }
 
-void debug(std::string_view message, Fields fields) { emit(Level::debug, message, fields); }
-void info(std::string_view message, Fields fields) { emit(Level::info, message, fields); }
-void warn(std::string_view message, Fields fields) { emit(Level::warn, message, fields); }
-void error(std::string_view message, Fields fields) { emit(Level::error, message, fields); }
+void debug(std::string_view message, Fields fields) {
+  emit(Level::debug, message, fields);
+}
+void info(std::string_view message, Fields fields) {
+  emit(Level::info, message, fields);
+}
+void warn(std::string_view message, Fields fields) {
+  emit(Level::warn, message, fields);
+}
+void error(std::string_view message, Fields fields) {
+  emit(Level::error, message, fields);
+}
 
 std::string render(Format format, Level level, std::string_view message, Fields fields) {
   return renderLine(format, level, message, fields, false);

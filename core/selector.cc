@@ -7,10 +7,18 @@
 namespace hotspotd {
 namespace {
 
-bool isNameStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':'; }
-bool isNameChar(char c) { return isNameStart(c) || (c >= '0' && c <= '9'); }
-bool isLabelStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
-bool isLabelChar(char c) { return isLabelStart(c) || (c >= '0' && c <= '9'); }
+bool isNameStart(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':';
+}
+bool isNameChar(char c) {
+  return isNameStart(c) || (c >= '0' && c <= '9');
+}
+bool isLabelStart(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+bool isLabelChar(char c) {
+  return isLabelStart(c) || (c >= '0' && c <= '9');
+}
 
 std::string_view opText(Matcher::Op op) {
   switch (op) {
@@ -146,7 +154,9 @@ class Parser {
 
 }  // namespace
 
-Result<Selector> parseSelector(std::string_view text) { return Parser(text).parse(); }
+Result<Selector> parseSelector(std::string_view text) {
+  return Parser(text).parse();
+}
 
 Result<Matcher> makeMatcher(std::string name, Matcher::Op op, std::string value) {
   Matcher m;
@@ -159,8 +169,8 @@ Result<Matcher> makeMatcher(std::string name, Matcher::Op op, std::string value)
     options.set_dot_nl(true);  // Prometheus compiles with (?s): . matches a newline too
     auto re = std::make_shared<const re2::RE2>("^(?:" + m.value + ")$", options);
     if (!re->ok()) {
-      return fail(fmt::format("invalid regular expression {} for label \"{}\": {}", quote(m.value), m.name,
-                              re->error()));
+      return fail(
+          fmt::format("invalid regular expression {} for label \"{}\": {}", quote(m.value), m.name, re->error()));
     }
     m.regex = std::move(re);
   }
@@ -177,7 +187,9 @@ bool Matcher::matches(std::string_view v) const {
   return false;
 }
 
-std::string Matcher::str() const { return fmt::format("{}{}{}", name, opText(op), quote(value)); }
+std::string Matcher::str() const {
+  return fmt::format("{}{}{}", name, opText(op), quote(value));
+}
 
 std::string_view Selector::metricName() const {
   for (const auto& m : matchers) {

@@ -12,7 +12,9 @@ void ConfigErrors::add(const toml::source_region& where, std::string_view key, s
   }
 }
 
-void ConfigErrors::addFileLevel(std::string_view message) { lines_.push_back(fmt::format("{}: {}", file_, message)); }
+void ConfigErrors::addFileLevel(std::string_view message) {
+  lines_.push_back(fmt::format("{}: {}", file_, message));
+}
 
 std::string ConfigErrors::joined() const {
   std::string out;
@@ -76,7 +78,8 @@ std::optional<std::int64_t> TableReader::integer(std::string_view key, std::int6
     return std::nullopt;
   }
   if (v->get() < min || v->get() > max) {
-    errors_.add(node->source(), keyPath(key), fmt::format("{} is out of range (allowed: {} to {})", v->get(), min, max));
+    errors_.add(node->source(), keyPath(key),
+                fmt::format("{} is out of range (allowed: {} to {})", v->get(), min, max));
     return std::nullopt;
   }
   return v->get();
@@ -179,10 +182,9 @@ void TableReader::rejectUnknownKeys() {
       known_list += k;
     }
     errors_.add(key.source(), keyPath(key.str()),
-                known_list.empty()
-                    ? std::string("unknown key (this table takes no keys)")
-                    : fmt::format("unknown key (known keys{}: {})", path_.empty() ? "" : " in [" + path_ + "]",
-                                  known_list));
+                known_list.empty() ? std::string("unknown key (this table takes no keys)")
+                                   : fmt::format("unknown key (known keys{}: {})",
+                                                 path_.empty() ? "" : " in [" + path_ + "]", known_list));
   }
 }
 

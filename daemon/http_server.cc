@@ -37,7 +37,9 @@ HttpServer::HttpServer(DaemonMetrics& metrics, const Snapshot<DaemonStatus>& sta
   routes();
 }
 
-HttpServer::~HttpServer() { stop(); }
+HttpServer::~HttpServer() {
+  stop();
+}
 
 void HttpServer::routes() {
   httplib::Server& s = *server_;
@@ -67,9 +69,8 @@ void HttpServer::routes() {
   s.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(metrics_.render(), "text/plain; version=0.0.4; charset=utf-8");
   });
-  s.Get("/-/healthy", [](const httplib::Request&, httplib::Response& res) {
-    text(res, 200, "hotspotd is Healthy.\n");
-  });
+  s.Get("/-/healthy",
+        [](const httplib::Request&, httplib::Response& res) { text(res, 200, "hotspotd is Healthy.\n"); });
   s.Get("/-/ready", [this](const httplib::Request&, httplib::Response& res) {
     if (status_.load()->ready) {
       text(res, 200, "hotspotd is Ready.\n");
@@ -82,8 +83,8 @@ void HttpServer::routes() {
     if (outcome) {
       text(res, 200, "Configuration reloaded.\n");
     } else {
-      text(res, 500, fmt::format("Configuration not reloaded; the running configuration stays.\n{}\n",
-                                 outcome.error().message));
+      text(res, 500,
+           fmt::format("Configuration not reloaded; the running configuration stays.\n{}\n", outcome.error().message));
     }
   };
   s.Post("/-/reload", reload);

@@ -4,8 +4,8 @@
 #include <cstdlib>
 #include <future>
 
-#include <boost/asio/post.hpp>
 #include <fmt/format.h>
+#include <boost/asio/post.hpp>
 
 #include "core/log.h"
 #include "core/version.h"
@@ -49,14 +49,16 @@ Result<Config> Daemon::loadConfig() const {
   return loadConfigFile(config_path_);
 }
 
-void Daemon::publishStatus(bool ready) { status_.publish(DaemonStatus{ready, config_.source}); }
+void Daemon::publishStatus(bool ready) {
+  status_.publish(DaemonStatus{ready, config_.source});
+}
 
 int Daemon::run() {
   std::signal(SIGPIPE, SIG_IGN);
   log::setup(config_.log.level, config_.log.format);
   const BuildInfo& build = buildInfo();
-  log::info("Starting hotspotd", {{"version", build.version}, {"revision", build.revision},
-                                  {"config", config_.source}});
+  log::info("Starting hotspotd",
+            {{"version", build.version}, {"revision", build.revision}, {"config", config_.source}});
 
   auto lock = StateDirLock::acquire(config_.storage.state_dir);
   if (!lock) {
@@ -144,19 +146,22 @@ Result<void> Daemon::reload(std::string_view trigger) {
   // Settings read only at start-up: the running value stays, and the log says so.
   if (next->server.listen != config_.server.listen) {
     log::warn("Setting changes only on restart; keeping the running value",
-              {{"key", "server.listen"}, {"running", config_.server.listen.str()},
+              {{"key", "server.listen"},
+               {"running", config_.server.listen.str()},
                {"configured", next->server.listen.str()}});
     next->server.listen = config_.server.listen;
   }
   if (next->storage.state_dir != config_.storage.state_dir) {
     log::warn("Setting changes only on restart; keeping the running value",
-              {{"key", "storage.state_dir"}, {"running", config_.storage.state_dir.string()},
+              {{"key", "storage.state_dir"},
+               {"running", config_.storage.state_dir.string()},
                {"configured", next->storage.state_dir.string()}});
     next->storage.state_dir = config_.storage.state_dir;
   }
 
-  if (next->store.full_resolution != config_.store.full_resolution || next->store.retention != config_.store.retention ||
-      next->store.coarse_step != config_.store.coarse_step || next->store.staleness != config_.store.staleness) {
+  if (next->store.full_resolution != config_.store.full_resolution ||
+      next->store.retention != config_.store.retention || next->store.coarse_step != config_.store.coarse_step ||
+      next->store.staleness != config_.store.staleness) {
     log::warn("Setting changes only on restart; keeping the running value", {{"key", "store"}});
     next->store = config_.store;
   }

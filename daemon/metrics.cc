@@ -8,8 +8,8 @@ namespace hotspotd::daemon {
 namespace {
 
 const prometheus::Histogram::BucketBoundaries& httpBuckets() {
-  static const prometheus::Histogram::BucketBoundaries buckets{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                                               0.05,   0.1,   0.25,   0.5,   1,    2.5,   5, 10};
+  static const prometheus::Histogram::BucketBoundaries buckets{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                               0.1,    0.25,  0.5,    1,     2.5,  5,     10};
   return buckets;
 }
 

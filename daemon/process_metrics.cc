@@ -65,24 +65,24 @@ std::vector<prometheus::MetricFamily> ProcessMetrics::Collect() const {
                          prometheus::MetricType::Counter, (utime + stime) / ticks));
     out.push_back(single("process_resident_memory_bytes", "Resident memory size in bytes.",
                          prometheus::MetricType::Gauge, rss * page));
-    out.push_back(single("process_virtual_memory_bytes", "Virtual memory size in bytes.",
-                         prometheus::MetricType::Gauge, vsize));
+    out.push_back(
+        single("process_virtual_memory_bytes", "Virtual memory size in bytes.", prometheus::MetricType::Gauge, vsize));
     out.push_back(single("process_start_time_seconds", "Start time of the process since unix epoch in seconds.",
                          prometheus::MetricType::Gauge, bootTimeSeconds() + starttime / ticks));
   }
 
   std::error_code ec;
   double open_fds = 0;
-  for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec); !ec && it != std::filesystem::directory_iterator();
-       it.increment(ec)) {
+  for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
     ++open_fds;
   }
-  out.push_back(single("process_open_fds", "Number of open file descriptors.", prometheus::MetricType::Gauge,
-                       open_fds));
+  out.push_back(
+      single("process_open_fds", "Number of open file descriptors.", prometheus::MetricType::Gauge, open_fds));
   rlimit limit{};
   if (getrlimit(RLIMIT_NOFILE, &limit) == 0) {
-    out.push_back(single("process_max_fds", "Maximum number of open file descriptors.",
-                         prometheus::MetricType::Gauge, static_cast<double>(limit.rlim_cur)));
+    out.push_back(single("process_max_fds", "Maximum number of open file descriptors.", prometheus::MetricType::Gauge,
+                         static_cast<double>(limit.rlim_cur)));
   }
   return out;
 }

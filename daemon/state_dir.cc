@@ -46,9 +46,10 @@ Result<StateDirLock> StateDirLock::acquire(const std::filesystem::path& dir) {
   const std::filesystem::path lock_path = dir / "lock";
   const int fd = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
   if (fd < 0) {
-    return fail(fmt::format("cannot write to state directory {}: {} (set storage.state_dir to a directory this "
-                            "user can write, or fix its permissions)",
-                            dir.string(), std::strerror(errno)));
+    return fail(
+        fmt::format("cannot write to state directory {}: {} (set storage.state_dir to a directory this "
+                    "user can write, or fix its permissions)",
+                    dir.string(), std::strerror(errno)));
   }
   StateDirLock lock;
   lock.dir_ = dir;
@@ -58,9 +59,10 @@ Result<StateDirLock> StateDirLock::acquire(const std::filesystem::path& dir) {
     const ssize_t n = pread(fd, holder, sizeof(holder) - 1, 0);
     std::string pid = n > 0 ? std::string(holder, static_cast<std::size_t>(n)) : std::string("unknown");
     while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
-    return fail(fmt::format("state directory {} is in use by another hotspotd (pid {}); stop it, or give this one "
-                            "its own storage.state_dir",
-                            dir.string(), pid));
+    return fail(
+        fmt::format("state directory {} is in use by another hotspotd (pid {}); stop it, or give this one "
+                    "its own storage.state_dir",
+                    dir.string(), pid));
   }
   const std::string pid = fmt::format("{}\n", getpid());
   if (ftruncate(fd, 0) != 0 || pwrite(fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {

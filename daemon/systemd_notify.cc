@@ -19,22 +19,30 @@ void SystemdNotifier::send(std::string_view message) {
   }
 }
 
-void SystemdNotifier::ready(std::string_view status) { send(fmt::format("READY=1\nSTATUS={}", status)); }
+void SystemdNotifier::ready(std::string_view status) {
+  send(fmt::format("READY=1\nSTATUS={}", status));
+}
 
 void SystemdNotifier::reloading() {
   // MONOTONIC_USEC lets systemd >= 253 (Type=notify-reload) match the reload to its request; older ones ignore it.
   timespec now{};
   clock_gettime(CLOCK_MONOTONIC, &now);
-  const auto usec = static_cast<unsigned long long>(now.tv_sec) * 1000000ULL +
-                    static_cast<unsigned long long>(now.tv_nsec) / 1000ULL;
+  const auto usec =
+      static_cast<unsigned long long>(now.tv_sec) * 1000000ULL + static_cast<unsigned long long>(now.tv_nsec) / 1000ULL;
   send(fmt::format("RELOADING=1\nMONOTONIC_USEC={}\nSTATUS=Reloading configuration", usec));
 }
 
-void SystemdNotifier::stopping() { send("STOPPING=1\nSTATUS=Shutting down"); }
+void SystemdNotifier::stopping() {
+  send("STOPPING=1\nSTATUS=Shutting down");
+}
 
-void SystemdNotifier::watchdog() { send("WATCHDOG=1"); }
+void SystemdNotifier::watchdog() {
+  send("WATCHDOG=1");
+}
 
-void SystemdNotifier::status(std::string_view status) { send(fmt::format("STATUS={}", status)); }
+void SystemdNotifier::status(std::string_view status) {
+  send(fmt::format("STATUS={}", status));
+}
 
 std::optional<Duration> SystemdNotifier::watchdogInterval() {
   uint64_t usec = 0;

@@ -63,9 +63,9 @@ tl::expected<ParsedExposition, ParseError> parseExposition(std::string_view body
       }
       const auto bound = TextParser::parseFloat(le->value);
       if (!bound) {
-        return tl::unexpected(ParseError{FailureReason::parse_error, parser.line(),
-                                         "line " + std::to_string(parser.line()) + ": invalid le \"" +
-                                             std::string(le->value) + "\""});
+        return tl::unexpected(
+            ParseError{FailureReason::parse_error, parser.line(),
+                       "line " + std::to_string(parser.line()) + ": invalid le \"" + std::string(le->value) + "\""});
       }
       histograms.bucket(hashLabelsWithout(parser.family().name, labels, "le"), std::isinf(*bound) && *bound > 0,
                         parser.line());

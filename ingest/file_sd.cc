@@ -83,7 +83,8 @@ bool FileSd::refresh(std::vector<std::string>& errors) {
       if (stat(path.c_str(), &st) != 0) continue;
       auto it = files_.find(path);
       if (it != files_.end() && it->second.mtime.tv_sec == st.st_mtim.tv_sec &&
-          it->second.mtime.tv_nsec == st.st_mtim.tv_nsec && it->second.size == static_cast<std::uintmax_t>(st.st_size)) {
+          it->second.mtime.tv_nsec == st.st_mtim.tv_nsec &&
+          it->second.size == static_cast<std::uintmax_t>(st.st_size)) {
         continue;
       }
       std::ifstream in(path, std::ios::binary);

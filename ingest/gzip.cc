@@ -42,8 +42,8 @@ tl::expected<std::string, GunzipError> gunzip(std::string_view compressed, std::
     return tl::unexpected(GunzipError{true, fmt::format("body is larger than {} bytes once decompressed", max_bytes)});
   }
   if (rc != Z_STREAM_END) {
-    return tl::unexpected(GunzipError{false, fmt::format("gzip body is corrupt or cut short ({})",
-                                                         zs.msg ? zs.msg : "unexpected end")});
+    return tl::unexpected(
+        GunzipError{false, fmt::format("gzip body is corrupt or cut short ({})", zs.msg ? zs.msg : "unexpected end")});
   }
   out.resize(produced);
   return out;

@@ -4,6 +4,7 @@
 #include <optional>
 #include <variant>
 
+#include <fmt/format.h>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
@@ -11,7 +12,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <fmt/format.h>
 
 namespace hotspotd::ingest {
 namespace {
@@ -42,7 +42,9 @@ class Session : public std::enable_shared_from_this<Session> {
       } else {
         ssl_->set_default_verify_paths(ec);
       }
-      if (ec) return finish(tl::unexpected<FetchError>(FetchError{FetchError::Kind::tls, fmt::format("cannot load CA certificates: {}", ec.message())}));
+      if (ec)
+        return finish(tl::unexpected<FetchError>(
+            FetchError{FetchError::Kind::tls, fmt::format("cannot load CA certificates: {}", ec.message())}));
       ssl_->set_verify_mode(request_.tls_insecure_skip_verify ? asio::ssl::verify_none : asio::ssl::verify_peer);
       auto stream = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(io_, *ssl_);
       if (!SSL_set_tlsext_host_name(stream->native_handle(), request_.host.c_str())) {
@@ -74,18 +76,18 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void onResolve(const beast::error_code& ec, const tcp::resolver::results_type& results) {
     if (ec) return fail(ec, FetchError::Kind::connection, "cannot resolve host");
-    lowest().async_connect(results, [self = shared_from_this()](const beast::error_code& e, const tcp::endpoint&) {
-      self->onConnect(e);
-    });
+    lowest().async_connect(
+        results, [self = shared_from_this()](const beast::error_code& e, const tcp::endpoint&) { self->onConnect(e); });
   }
 
   void onConnect(const beast::error_code& ec) {
     if (ec) return fail(ec, FetchError::Kind::connection, "cannot connect");
     if (tls_stream_) {
-      tls_stream_->async_handshake(asio::ssl::stream_base::client, [self = shared_from_this()](const beast::error_code& e) {
-        if (e) return self->fail(e, FetchError::Kind::tls, "TLS handshake failed");
-        self->send();
-      });
+      tls_stream_->async_handshake(asio::ssl::stream_base::client,
+                                   [self = shared_from_this()](const beast::error_code& e) {
+                                     if (e) return self->fail(e, FetchError::Kind::tls, "TLS handshake failed");
+                                     self->send();
+                                   });
       return;
     }
     send();
@@ -124,8 +126,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void onRead(const beast::error_code& ec) {
     if (ec == http::error::body_limit) {
-      return finish(tl::unexpected<FetchError>(FetchError{FetchError::Kind::body_size_limit,
-                               fmt::format("body is larger than {} bytes", request_.max_body_bytes)}));
+      return finish(tl::unexpected<FetchError>(FetchError{
+          FetchError::Kind::body_size_limit, fmt::format("body is larger than {} bytes", request_.max_body_bytes)}));
     }
     if (ec) return fail(ec, FetchError::Kind::protocol, "cannot read the response");
     auto& res = parser_->get();
@@ -141,8 +143,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void fail(const beast::error_code& ec, FetchError::Kind kind, std::string_view what) {
     if (timed_out_) {
-      return finish(tl::unexpected<FetchError>(FetchError{FetchError::Kind::timeout,
-                               fmt::format("no complete answer within {}", formatDuration(request_.timeout))}));
+      return finish(tl::unexpected<FetchError>(FetchError{
+          FetchError::Kind::timeout, fmt::format("no complete answer within {}", formatDuration(request_.timeout))}));
     }
     finish(tl::unexpected<FetchError>(FetchError{kind, fmt::format("{}: {}", what, ec.message())}));
   }

@@ -49,7 +49,8 @@ Result<ReplayReader> ReplayReader::fromText(std::string text, const std::string&
   for (std::size_t i = 0; i < r.parsed_.samples.size(); ++i) {
     const ParsedSample& s = r.parsed_.samples[i];
     if (!s.timestamp_ms) {
-      return fail(fmt::format("{}: sample {} has no timestamp (a replay file needs one on every sample)", name, s.name));
+      return fail(
+          fmt::format("{}: sample {} has no timestamp (a replay file needs one on every sample)", name, s.name));
     }
   }
   r.order_.resize(r.parsed_.samples.size());

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <charconv>
-#include <limits>
 #include <filesystem>
+#include <limits>
 #include <set>
 
 #include <fmt/format.h>
@@ -19,12 +19,18 @@ Result<std::size_t> parseByteSize(std::string_view text) {
     return fail(fmt::format("invalid size \"{}\" (write e.g. 64MiB, 10MB or a number of bytes)", text));
   }
   const std::string_view unit = text.substr(i);
-  static const std::pair<std::string_view, std::uint64_t> kUnits[] = {
-      {"", 1},           {"B", 1},           {"KB", 1000},       {"MB", 1000000}, {"GB", 1000000000},
-      {"KiB", 1ULL << 10}, {"MiB", 1ULL << 20}, {"GiB", 1ULL << 30}};
+  static const std::pair<std::string_view, std::uint64_t> kUnits[] = {{"", 1},
+                                                                      {"B", 1},
+                                                                      {"KB", 1000},
+                                                                      {"MB", 1000000},
+                                                                      {"GB", 1000000000},
+                                                                      {"KiB", 1ULL << 10},
+                                                                      {"MiB", 1ULL << 20},
+                                                                      {"GiB", 1ULL << 30}};
   for (const auto& [name, mult] : kUnits) {
     if (unit == name) {
-      if (value > std::numeric_limits<std::uint64_t>::max() / mult) return fail(fmt::format("size \"{}\" is too large", text));
+      if (value > std::numeric_limits<std::uint64_t>::max() / mult)
+        return fail(fmt::format("size \"{}\" is too large", text));
       return static_cast<std::size_t>(value * mult);
     }
   }
@@ -102,10 +108,11 @@ std::vector<ScrapeConfig> readScrapeConfigs(const toml::array& array, const std:
         const std::string name(k.str());
         const auto* value = v.as_string();
         const bool valid_name = !name.empty() && !name.starts_with("__") &&
-                                std::all_of(name.begin(), name.end(), [](char ch) {
-                                  return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-                                         (ch >= '0' && ch <= '9') || ch == '_';
-                                }) &&
+                                std::all_of(name.begin(), name.end(),
+                                            [](char ch) {
+                                              return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                                                     (ch >= '0' && ch <= '9') || ch == '_';
+                                            }) &&
                                 !(name[0] >= '0' && name[0] <= '9');
         if (!value) {
           errors.add(v.source(), r.keyPath("labels." + name), "label values must be strings");

@@ -3,11 +3,11 @@
 #include <algorithm>
 #include <functional>
 
-#include <boost/asio/steady_timer.hpp>
 #include <fmt/format.h>
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
+#include <boost/asio/steady_timer.hpp>
 
 #include "core/log.h"
 #include "ingest/file_sd.h"
@@ -61,10 +61,8 @@ struct ScrapeManager::Metrics {
                     .Name("hotspotd_scrape_samples_scraped")
                     .Help("Samples in the last successful scrape of the target.")
                     .Register(r)),
-        scrapes(prometheus::BuildCounter()
-                    .Name("hotspotd_scrapes_total")
-                    .Help("Scrapes attempted, by job.")
-                    .Register(r)),
+        scrapes(
+            prometheus::BuildCounter().Name("hotspotd_scrapes_total").Help("Scrapes attempted, by job.").Register(r)),
         failures(prometheus::BuildCounter()
                      .Name("hotspotd_scrape_failures_total")
                      .Help("Scrapes that failed, by job and reason.")
@@ -131,7 +129,9 @@ struct ScrapeManager::Job {
 ScrapeManager::ScrapeManager(boost::asio::io_context& io, store::SeriesStore& store, prometheus::Registry& registry)
     : io_(io), store_(store), metrics_(std::make_unique<Metrics>(registry)) {}
 
-ScrapeManager::~ScrapeManager() { stop(); }
+ScrapeManager::~ScrapeManager() {
+  stop();
+}
 
 void ScrapeManager::stop() {
   if (stopped_) return;
@@ -147,7 +147,8 @@ void ScrapeManager::stop() {
 
 void ScrapeManager::apply(const std::vector<ScrapeConfig>& configs) {
   for (auto it = jobs_.begin(); it != jobs_.end();) {
-    const bool kept = std::any_of(configs.begin(), configs.end(), [&](const ScrapeConfig& c) { return c.job == it->first; });
+    const bool kept =
+        std::any_of(configs.begin(), configs.end(), [&](const ScrapeConfig& c) { return c.job == it->first; });
     if (kept) {
       ++it;
       continue;
@@ -309,9 +310,9 @@ void ScrapeManager::scrape(Target& target) {
   req.max_body_bytes = s.limits.body_size;
   req.tls_ca_file = s.tls_ca_file;
   req.tls_insecure_skip_verify = s.tls_insecure_skip_verify;
-  req.headers = {{"Accept", std::string(kAccept)},
-                 {"X-Prometheus-Scrape-Timeout-Seconds",
-                  fmt::format("{}", std::chrono::duration<double>(s.timeout).count())}};
+  req.headers = {
+      {"Accept", std::string(kAccept)},
+      {"X-Prometheus-Scrape-Timeout-Seconds", fmt::format("{}", std::chrono::duration<double>(s.timeout).count())}};
   const auto started = std::chrono::steady_clock::now();
   metrics_->scrapes.Add({{"job", s.job}}).Increment();
   fetch(io_, std::move(req), [this, &target, alive = target.alive, started](tl::expected<FetchResponse, FetchError> r) {
@@ -330,14 +331,14 @@ void ScrapeManager::scrape(Target& target) {
       }
       body = std::move(*inflated);
     }
-    const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
-    auto result = target.ingester->ingest(body, formatFromContentType(r->content_type), now_ms,
-                                          target.settings.limits.parse);
+    const auto now_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
+    auto result =
+        target.ingester->ingest(body, formatFromContentType(r->content_type), now_ms, target.settings.limits.parse);
     if (!result) {
-      return finishScrape(target, started, std::string(failureReasonName(result.error().reason)), result.error().message,
-                          0);
+      return finishScrape(target, started, std::string(failureReasonName(result.error().reason)),
+                          result.error().message, 0);
     }
     finishScrape(target, started, {}, {}, result->samples);
   });
@@ -348,9 +349,9 @@ void ScrapeManager::finishScrape(Target& target, std::chrono::steady_clock::time
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   TargetStatus& st = target.status;
   const std::string before = st.health;
-  st.last_scrape_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
+  st.last_scrape_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
   st.last_duration_seconds = seconds;
   target.duration->Set(seconds);
   if (failure_reason.empty()) {

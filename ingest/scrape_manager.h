@@ -21,8 +21,8 @@
 #include <string>
 #include <vector>
 
-#include <boost/asio/io_context.hpp>
 #include <prometheus/registry.h>
+#include <boost/asio/io_context.hpp>
 
 #include "core/snapshot.h"
 #include "ingest/scrape_config.h"

@@ -9,7 +9,8 @@ namespace hotspotd::ingest {
 store::SeriesRole seriesRole(MetricType type, SampleKind kind) {
   switch (kind) {
     case SampleKind::total: return store::SeriesRole::counter;
-    case SampleKind::bucket: return type == MetricType::histogram ? store::SeriesRole::bucket : store::SeriesRole::gauge;
+    case SampleKind::bucket:
+      return type == MetricType::histogram ? store::SeriesRole::bucket : store::SeriesRole::gauge;
     case SampleKind::sum: return store::SeriesRole::sum;
     case SampleKind::count: return store::SeriesRole::count;
     case SampleKind::value: return type == MetricType::counter ? store::SeriesRole::counter : store::SeriesRole::gauge;

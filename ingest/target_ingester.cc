@@ -21,9 +21,10 @@ bool TargetIngester::resolveNew(const Pending& p, const Family& family, Expositi
   TextParser parser(p.line, format, limits);
   if (!parser.next() || !parser.labels(labels_)) {
     const auto& e = parser.error();
-    error_ = ParseError{e ? e->reason : FailureReason::parse_error, p.line_no,
-                        fmt::format("line {}: {}", p.line_no, e ? e->message.substr(e->message.find(": ") + 2)
-                                                                 : std::string("cannot parse the sample"))};
+    error_ = ParseError{
+        e ? e->reason : FailureReason::parse_error, p.line_no,
+        fmt::format("line {}: {}", p.line_no,
+                    e ? e->message.substr(e->message.find(": ") + 2) : std::string("cannot parse the sample"))};
     return false;
   }
 
@@ -33,8 +34,8 @@ bool TargetIngester::resolveNew(const Pending& p, const Family& family, Expositi
   renamed_.clear();
   renamed_.reserve(labels_.size() + 1);  // never reallocates: desc holds views into it
   for (const Label& l : labels_) {
-    const bool clashes = std::any_of(target_labels_.begin(), target_labels_.end(),
-                                     [&](const auto& t) { return t.first == l.name; });
+    const bool clashes =
+        std::any_of(target_labels_.begin(), target_labels_.end(), [&](const auto& t) { return t.first == l.name; });
     if (clashes) {
       renamed_.push_back(fmt::format("exported_{}", l.name));
       desc.labels.emplace_back(renamed_.back(), l.value);
@@ -75,7 +76,7 @@ bool TargetIngester::resolveNew(const Pending& p, const Family& family, Expositi
 }
 
 tl::expected<IngestResult, ParseError> TargetIngester::ingest(std::string_view body, ExpositionFormat format,
-                                                               std::int64_t t_ms, const ParseLimits& limits) {
+                                                              std::int64_t t_ms, const ParseLimits& limits) {
   TextParser parser(body, format, limits);
   // The per-scrape buffers are released after each successful scrape (below): between scrapes a target holds only
   // its cache. A failed scrape may leave them filled, so they start empty here.
@@ -103,7 +104,8 @@ tl::expected<IngestResult, ParseError> TargetIngester::ingest(std::string_view b
     if (v == decltype(cache_)::kNone || !store_.valid(store::SeriesRef{v.id, v.generation})) {
       if (!resolveNew(p, families[p.family], format, limits, v)) return tl::unexpected(*error_);
     }
-    if (v.histogram != store::kNoId && p.kind == SampleKind::bucket) histograms.bucket(v.histogram, v.inf != 0, p.line_no);
+    if (v.histogram != store::kNoId && p.kind == SampleKind::bucket)
+      histograms.bucket(v.histogram, v.inf != 0, p.line_no);
     batch_.push_back(store::StagedSample{store::SeriesRef{v.id, v.generation}, p.value});
   }
   if (auto missing = histograms.finish()) return tl::unexpected(*missing);

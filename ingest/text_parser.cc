@@ -30,7 +30,9 @@ constexpr std::array<std::uint8_t, 256> makeClasses() {
 }
 constexpr std::array<std::uint8_t, 256> kClasses = makeClasses();
 
-inline bool is(char c, std::uint8_t cls) { return (kClasses[static_cast<unsigned char>(c)] & cls) != 0; }
+inline bool is(char c, std::uint8_t cls) {
+  return (kClasses[static_cast<unsigned char>(c)] & cls) != 0;
+}
 
 inline void skipSpaces(std::string_view s, std::size_t& p) {
   while (p < s.size() && is(s[p], kSpace)) ++p;
@@ -254,8 +256,8 @@ bool TextParser::next() {
     const std::string_view line = body_.substr(pos_, eol - pos_);
     pos_ = eol + 1;
     ++line_;
-    if (line.empty() || (format_ == ExpositionFormat::prometheus_text &&
-                         line.find_first_not_of(" \t") == std::string_view::npos)) {
+    if (line.empty() ||
+        (format_ == ExpositionFormat::prometheus_text && line.find_first_not_of(" \t") == std::string_view::npos)) {
       if (format_ == ExpositionFormat::openmetrics) return fail(FailureReason::parse_error, "empty line");
       continue;  // 0.0.4 ignores blank lines, whitespace-only ones included
     }
@@ -300,7 +302,8 @@ bool TextParser::metadataLine(std::string_view line) {
       seen_eof_ = true;
       return true;
     }
-    if (line.size() < 2 || line[1] != ' ') return fail(FailureReason::parse_error, "expected \"# \" to start a comment");
+    if (line.size() < 2 || line[1] != ' ')
+      return fail(FailureReason::parse_error, "expected \"# \" to start a comment");
     p = 2;
   } else {
     skipSpaces(line, p);
@@ -353,8 +356,8 @@ bool TextParser::metadataLine(std::string_view line) {
     return true;
   }
   if (is_unit) {
-    if (!rest.empty() && !(name.size() > rest.size() + 1 && name.ends_with(rest) &&
-                           name[name.size() - rest.size() - 1] == '_')) {
+    if (!rest.empty() &&
+        !(name.size() > rest.size() + 1 && name.ends_with(rest) && name[name.size() - rest.size() - 1] == '_')) {
       return fail(FailureReason::parse_error,
                   fmt::format("unit \"{}\" must be the last part of the family name \"{}\"", rest, name));
     }
@@ -480,8 +483,9 @@ bool TextParser::sampleLine(std::string_view line) {
   }
   series_ = line.substr(start, p - start);
   if (p >= line.size() || !is(line[p], kSpace)) {
-    return fail(FailureReason::parse_error,
-                p >= line.size() ? std::string("missing value") : fmt::format("unexpected '{}' after the series", line[p]));
+    return fail(FailureReason::parse_error, p >= line.size()
+                                                ? std::string("missing value")
+                                                : fmt::format("unexpected '{}' after the series", line[p]));
   }
   skipSpaces(line, p);
   std::size_t token_end = p;
@@ -522,9 +526,9 @@ bool TextParser::sampleLine(std::string_view line) {
   }
   if (!resolveFamily(name_)) return false;
   if (++samples_ > limits_.max_samples) {
-    return fail(FailureReason::sample_limit,
-                fmt::format("more than {} samples (raise the target's sample_limit if this is expected)",
-                            limits_.max_samples));
+    return fail(
+        FailureReason::sample_limit,
+        fmt::format("more than {} samples (raise the target's sample_limit if this is expected)", limits_.max_samples));
   }
   return true;
 }
@@ -543,7 +547,8 @@ bool TextParser::parseExemplar(std::string_view text) {
   std::size_t end = p;
   while (end < text.size() && !is(text[end], kSpace)) ++end;
   auto v = parseFloat(text.substr(p, end - p));
-  if (!v) return fail(FailureReason::parse_error, fmt::format("invalid exemplar value \"{}\"", text.substr(p, end - p)));
+  if (!v)
+    return fail(FailureReason::parse_error, fmt::format("invalid exemplar value \"{}\"", text.substr(p, end - p)));
   ex.value = *v;
   p = end;
   skipSpaces(text, p);
@@ -607,7 +612,8 @@ bool TextParser::parseLabelSet(std::string_view text, std::size_t& p, std::vecto
       }
       ++p;
     }
-    if (p >= text.size()) return fail(FailureReason::parse_error, fmt::format("unterminated value of label \"{}\"", name));
+    if (p >= text.size())
+      return fail(FailureReason::parse_error, fmt::format("unterminated value of label \"{}\"", name));
     std::string_view value = text.substr(value_start, p - value_start);
     ++p;
     if (escaped) {

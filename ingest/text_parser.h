@@ -90,7 +90,7 @@ class TextParser {
   const std::optional<ParseError>& error() const { return error_; }
 
   std::string_view name() const { return name_; }
-  std::string_view series() const { return series_; }  // `name{labels}` exactly as written
+  std::string_view series() const { return series_; }       // `name{labels}` exactly as written
   std::string_view lineText() const { return line_text_; }  // the whole line of the current sample
   double value() const { return value_; }
   std::optional<std::int64_t> timestampMs() const { return timestamp_ms_; }

@@ -65,13 +65,17 @@ struct SeriesStore::Group {
 
 namespace {
 
-bool isCumulative(SeriesRole role) { return role != SeriesRole::gauge; }
+bool isCumulative(SeriesRole role) {
+  return role != SeriesRole::gauge;
+}
 
 }  // namespace
 
 SeriesStore::SeriesStore(StoreConfig config) : config_(config) {}
 
-SeriesStore::Series& SeriesStore::at(SeriesId id) { return chunks_[id >> kChunkBits][id & ((1u << kChunkBits) - 1)]; }
+SeriesStore::Series& SeriesStore::at(SeriesId id) {
+  return chunks_[id >> kChunkBits][id & ((1u << kChunkBits) - 1)];
+}
 const SeriesStore::Series& SeriesStore::at(SeriesId id) const {
   return chunks_[id >> kChunkBits][id & ((1u << kChunkBits) - 1)];
 }
@@ -218,7 +222,9 @@ std::uint64_t SeriesStore::seriesHash(const Series& s) const {
   return identityHash(symbols_.str(s.name), pairs) ^ (static_cast<std::uint64_t>(s.group) * 0x9E3779B97F4A7C15ULL);
 }
 
-HistogramId SeriesStore::histogramOf(SeriesRef ref) const { return valid(ref) ? at(ref.id).histogram : kNoId; }
+HistogramId SeriesStore::histogramOf(SeriesRef ref) const {
+  return valid(ref) ? at(ref.id).histogram : kNoId;
+}
 
 bool SeriesStore::isInfBucket(SeriesRef ref) const {
   if (!valid(ref)) return false;
@@ -290,8 +296,7 @@ void SeriesStore::rebuildLayout(Histogram& h, std::int64_t t_ms) {
     const Series& s = at(m);
     if (s.role == SeriesRole::bucket && s.staged_commit == h.seen_commit) h.buckets.push_back(m);
   }
-  std::sort(h.buckets.begin(), h.buckets.end(),
-            [&](SeriesId a, SeriesId b) { return at(a).bound < at(b).bound; });
+  std::sort(h.buckets.begin(), h.buckets.end(), [&](SeriesId a, SeriesId b) { return at(a).bound < at(b).bound; });
   h.bounds.clear();
   for (SeriesId b : h.buckets) {
     h.bounds.push_back(at(b).bound);
@@ -459,7 +464,9 @@ std::optional<double> SeriesStore::increase(SeriesId id, std::int64_t t_ms, Dura
   return now->value - then->value;
 }
 
-std::string_view SeriesStore::name(SeriesId id) const { return symbols_.str(at(id).name); }
+std::string_view SeriesStore::name(SeriesId id) const {
+  return symbols_.str(at(id).name);
+}
 
 LabelPairs SeriesStore::labels(SeriesId id) const {
   const Series& s = at(id);
@@ -479,8 +486,8 @@ std::optional<std::int64_t> SeriesStore::lastScrapeMs(GroupId group) const {
 std::optional<HistogramView> SeriesStore::histogram(HistogramId id) const {
   if (id >= histograms_.size() || histograms_[id].group == kNoId) return std::nullopt;
   const Histogram& h = histograms_[id];
-  HistogramView v{id, h.group, symbols_.str(h.name), {}, h.bounds, h.buckets, h.sum, h.count, h.layout_since_ms,
-                  h.generation};
+  HistogramView v{id,    h.group, symbols_.str(h.name), {},          h.bounds, h.buckets,
+                  h.sum, h.count, h.layout_since_ms,    h.generation};
   for (std::size_t i = 0; i < h.label_count; ++i) {
     v.labels.emplace_back(symbols_.str(h.labels[2 * i]), symbols_.str(h.labels[2 * i + 1]));
   }

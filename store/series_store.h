@@ -91,7 +91,7 @@ struct HistogramView {
 
 struct CommitStats {
   std::size_t appended = 0;
-  std::size_t duplicates = 0;   // a series twice in one batch: the later value is dropped
+  std::size_t duplicates = 0;  // a series twice in one batch: the later value is dropped
   std::size_t stale_dropped = 0;
   std::size_t resets = 0;
 };
@@ -108,9 +108,7 @@ class SeriesStore {
   // Finds or creates a series of `group`.
   SeriesRef resolve(GroupId group, const SeriesDesc& desc);
   // A dropped series' generation moves on at once, so a match means the slot still holds that series.
-  bool valid(SeriesRef ref) const {
-    return ref.id < generations_.size() && generations_[ref.id] == ref.generation;
-  }
+  bool valid(SeriesRef ref) const { return ref.id < generations_.size() && generations_[ref.id] == ref.generation; }
   // The histogram a series belongs to and whether it is the +Inf bucket.
   HistogramId histogramOf(SeriesRef ref) const;
   bool isInfBucket(SeriesRef ref) const;

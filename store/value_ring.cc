@@ -8,12 +8,16 @@ namespace {
 
 constexpr double kMaxExactInteger = 9007199254740992.0;  // 2^53
 
-bool exactInteger(double v) { return std::fabs(v) < kMaxExactInteger && v == std::trunc(v); }
+bool exactInteger(double v) {
+  return std::fabs(v) < kMaxExactInteger && v == std::trunc(v);
+}
 
 std::uint64_t zigzag(std::int64_t v) {
   return (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63);
 }
-std::int64_t unzigzag(std::uint64_t v) { return static_cast<std::int64_t>(v >> 1) ^ -static_cast<std::int64_t>(v & 1); }
+std::int64_t unzigzag(std::uint64_t v) {
+  return static_cast<std::int64_t>(v >> 1) ^ -static_cast<std::int64_t>(v & 1);
+}
 
 }  // namespace
 
@@ -35,7 +39,8 @@ ValueRing& ValueRing::operator=(ValueRing&& o) noexcept {
 double ValueRing::applyBackward(double next, u128 entry) {
   switch (static_cast<Tag>(entry & 3)) {
     case kIntDelta: return next - static_cast<double>(unzigzag(static_cast<std::uint64_t>(entry >> 2)));
-    case kXor: return std::bit_cast<double>(std::bit_cast<std::uint64_t>(next) ^ static_cast<std::uint64_t>(entry >> 2));
+    case kXor:
+      return std::bit_cast<double>(std::bit_cast<std::uint64_t>(next) ^ static_cast<std::uint64_t>(entry >> 2));
     default: return next;
   }
 }
@@ -85,7 +90,9 @@ void ValueRing::append(double value) {
   has_value_ = 1;
 }
 
-void ValueRing::appendMissing() { pushVarint(kMissing); }
+void ValueRing::appendMissing() {
+  pushVarint(kMissing);
+}
 
 void ValueRing::dropFront() {
   if (count_ == 0) return;

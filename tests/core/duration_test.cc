@@ -21,7 +21,8 @@ TEST_CASE("durations parse as Prometheus writes them") {
 }
 
 TEST_CASE("bad durations are errors that say how to write one") {
-  for (const char* bad : {"", "5", "s", "-5s", "1.5h", "5x", "30m1h", "1m1m", "5 m", "1ms5s", "99999999999999999999y"}) {
+  for (const char* bad :
+       {"", "5", "s", "-5s", "1.5h", "5x", "30m1h", "1m1m", "5 m", "1ms5s", "99999999999999999999y"}) {
     CAPTURE(bad);
     auto r = parseDuration(bad);
     REQUIRE_FALSE(r);

@@ -7,21 +7,21 @@
 namespace hlog = hotspotd::log;
 
 TEST_CASE("text log lines are a sentence followed by key=value fields") {
-  const auto line = hlog::render(hlog::Format::text, hlog::Level::info, "Listening",
-                                {{"address", "127.0.0.1:9464"}, {"targets", 3}});
+  const auto line =
+      hlog::render(hlog::Format::text, hlog::Level::info, "Listening", {{"address", "127.0.0.1:9464"}, {"targets", 3}});
   CHECK(line == "info Listening address=127.0.0.1:9464 targets=3");
 }
 
 TEST_CASE("text log values with spaces, quotes or newlines are quoted and escaped") {
   const auto line = hlog::render(hlog::Format::text, hlog::Level::error, "Reload failed",
-                                {{"error", "a.toml:3:1: server.listen: bad \"x\"\nnext"}, {"empty", ""}});
+                                 {{"error", "a.toml:3:1: server.listen: bad \"x\"\nnext"}, {"empty", ""}});
   CHECK(line == R"(error Reload failed error="a.toml:3:1: server.listen: bad \"x\"\nnext" empty="")");
 }
 
 TEST_CASE("JSON log lines are one object with typed fields") {
-  const auto line = hlog::render(hlog::Format::json, hlog::Level::warn, "Scrape failed",
-                                {{"target", "http://a:1/metrics"}, {"samples", 12}, {"ratio", 0.5}, {"up", false},
-                                 {"nan", 0.0 / 0.0}});
+  const auto line = hlog::render(
+      hlog::Format::json, hlog::Level::warn, "Scrape failed",
+      {{"target", "http://a:1/metrics"}, {"samples", 12}, {"ratio", 0.5}, {"up", false}, {"nan", 0.0 / 0.0}});
   const auto j = nlohmann::json::parse(line);
   CHECK(j["level"] == "warn");
   CHECK(j["msg"] == "Scrape failed");

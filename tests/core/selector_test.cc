@@ -6,7 +6,8 @@ using hotspotd::LabelView;
 using hotspotd::parseSelector;
 
 TEST_CASE("selectors parse the PromQL forms and match as PromQL does") {
-  auto s = parseSelector(R"(http_request_duration_seconds{route=~"/api/.*", method!="OPTIONS", code!~"5..", job="shop"})");
+  auto s =
+      parseSelector(R"(http_request_duration_seconds{route=~"/api/.*", method!="OPTIONS", code!~"5..", job="shop"})");
   REQUIRE_MESSAGE(s, s.error().message);
   CHECK(s->metricName() == "http_request_duration_seconds");
   const LabelView ok{{"route", "/api/cart"}, {"method", "GET"}, {"code", "200"}, {"job", "shop"}};
@@ -50,11 +51,12 @@ TEST_CASE("bad selectors say what and where") {
     const char* text;
     const char* says;
   };
-  for (const Case& c : {Case{"m{a=\"1\"", "expected ',' or '}'"}, Case{"m{", "unclosed '{'"}, Case{"m{a~\"1\"}", "expected =, !=, =~ or !~"},
-                        Case{"m{a=1}", "expected a quoted value"}, Case{"m{a=\"1\" b=\"2\"}", "expected ',' or '}'"},
-                        Case{"m{a=~\"(\"}", "invalid regular expression"}, Case{"{a=\"\"}", "match every series"},
-                        Case{"m x", "unexpected text"}, Case{"", "needs a metric name"},
-                        Case{"m{a=\"\\q\"}", "unknown escape"}}) {
+  for (const Case& c :
+       {Case{"m{a=\"1\"", "expected ',' or '}'"}, Case{"m{", "unclosed '{'"},
+        Case{"m{a~\"1\"}", "expected =, !=, =~ or !~"}, Case{"m{a=1}", "expected a quoted value"},
+        Case{"m{a=\"1\" b=\"2\"}", "expected ',' or '}'"}, Case{"m{a=~\"(\"}", "invalid regular expression"},
+        Case{"{a=\"\"}", "match every series"}, Case{"m x", "unexpected text"}, Case{"", "needs a metric name"},
+        Case{"m{a=\"\\q\"}", "unknown escape"}}) {
     CAPTURE(c.text);
     auto r = parseSelector(c.text);
     REQUIRE_FALSE(r);

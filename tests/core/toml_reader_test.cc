@@ -38,7 +38,8 @@ TEST_CASE("table reader lists the known keys when it finds an unknown one") {
 
 TEST_CASE("table reader rejects out-of-range numbers and bad durations with the allowed range") {
   Parsed p;
-  p.root = toml::parse(std::string_view("n = 70000\nq = 1.5\nd = \"5 minutes\"\nshort = \"10ms\"\n"), std::string("x.toml"));
+  p.root =
+      toml::parse(std::string_view("n = 70000\nq = 1.5\nd = \"5 minutes\"\nshort = \"10ms\"\n"), std::string("x.toml"));
   TableReader r(p.root, "", p.errors);
   CHECK_FALSE(r.integer("n", 0, 65535));
   CHECK_FALSE(r.number("q", 0, 1));

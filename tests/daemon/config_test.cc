@@ -12,7 +12,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-hotspotd::Result<Config> parse(std::string_view text) { return parseConfig(text, "test.toml", "/etc/hotspotd"); }
+hotspotd::Result<Config> parse(std::string_view text) {
+  return parseConfig(text, "test.toml", "/etc/hotspotd");
+}
 
 std::string errorOf(std::string_view text) {
   auto r = parse(text);

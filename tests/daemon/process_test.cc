@@ -8,8 +8,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <nlohmann/json.hpp>
 #include <httplib.h>
+#include <nlohmann/json.hpp>
 
 #include <optional>
 #include <regex>

@@ -54,8 +54,7 @@ TEST_CASE("a real Prometheus scrapes hotspotd, and hotspotd scrapes Prometheus a
   ChildProcess prom({prometheus, "--config.file=" + prom_config.string(),
                      "--web.listen-address=127.0.0.1:" + std::to_string(prom_port),
                      "--storage.tsdb.path=" + (dir.path() / "tsdb").string(), "--log.level=warn"});
-  ChildProcess node({node_exporter, "--web.listen-address=127.0.0.1:" + std::to_string(node_port),
-                     "--log.level=warn"});
+  ChildProcess node({node_exporter, "--web.listen-address=127.0.0.1:" + std::to_string(node_port), "--log.level=warn"});
   const auto config = dir.write(
       "hotspotd.toml", "[server]\nlisten = \"127.0.0.1:" + std::to_string(hotspotd_port) + "\"\n" +
                            "[storage]\nstate_dir = \"" + (dir.path() / "state").string() + "\"\n" +

@@ -32,7 +32,10 @@ TEST_CASE("a second holder of the same state directory is refused with the first
 
 TEST_CASE("the lock goes with its holder") {
   TempDir tmp;
-  { auto first = StateDirLock::acquire(tmp.path()); REQUIRE(first); }
+  {
+    auto first = StateDirLock::acquire(tmp.path());
+    REQUIRE(first);
+  }
   CHECK(StateDirLock::acquire(tmp.path()));
 }
 

@@ -7,9 +7,9 @@
 
 #include <fstream>
 
-#include <boost/asio/io_context.hpp>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
+#include <boost/asio/io_context.hpp>
 
 #include "ingest/scrape_manager.h"
 #include "tests/support/child_process.h"
@@ -145,7 +145,10 @@ TEST_CASE("failed scrapes are counted by reason and the target recovers") {
   std::atomic<int> mode{0};
   target.server().Get("/metrics", [&](const httplib::Request&, httplib::Response& res) {
     switch (mode.load()) {
-      case 0: res.status = 500; res.set_content("oops", "text/plain"); break;
+      case 0:
+        res.status = 500;
+        res.set_content("oops", "text/plain");
+        break;
       case 1: res.set_content("a 1\nb{x=\"\xff\"} 2\n", "text/plain"); break;
       case 2: res.set_content("# TYPE h histogram\nh_bucket{le=\"1\"} 1\n", "text/plain"); break;
       default: res.set_content(std::string(kBody), "text/plain"); break;
@@ -239,7 +242,7 @@ TEST_CASE("a 1 GB body stops at the body size limit with memory staying flat") {
   REQUIRE(h.runUntil([&] { return h.target(address)->health == "down"; }, 25s));
   CHECK(h.target(address)->last_failure_reason == "body_size_limit");
   CHECK(sent.load() < (std::size_t{256} << 20));  // the connection was dropped long before 1 GB
-  CHECK(maxRssKb() - rss_before < 200 * 1024);      // not a gigabyte in memory
+  CHECK(maxRssKb() - rss_before < 200 * 1024);    // not a gigabyte in memory
 }
 
 TEST_CASE("a gzip bomb stops at the body size limit once decompressed") {
@@ -268,9 +271,8 @@ TEST_CASE("a target with a million series fails on the sample limit without fill
   std::string body;
   body.reserve(30 << 20);
   for (int i = 0; i < 1'000'000; ++i) body += "m{i=\"" + std::to_string(i) + "\"} 1\n";
-  target.server().Get("/metrics", [&](const httplib::Request&, httplib::Response& res) {
-    res.set_content(body, "text/plain");
-  });
+  target.server().Get("/metrics",
+                      [&](const httplib::Request&, httplib::Response& res) { res.set_content(body, "text/plain"); });
   const std::string address = target.start();
   Harness h;
   auto c = job("many", {address});
@@ -350,9 +352,9 @@ TEST_CASE("https targets are verified against the configured CA, and refused wit
   }
   test::TempDir dir;
   const auto key = dir.path() / "key.pem", cert = dir.path() / "cert.pem";
-  auto made = test::ChildProcess::run({openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                                       "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                                       "-keyout", key.string(), "-out", cert.string()});
+  auto made = test::ChildProcess::run({openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+                                       "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout",
+                                       key.string(), "-out", cert.string()});
   REQUIRE_MESSAGE(made.exit_code == 0, made.output);
   httplib::SSLServer server(cert.c_str(), key.c_str());
   REQUIRE(server.is_valid());
@@ -378,7 +380,8 @@ TEST_CASE("https targets are verified against the configured CA, and refused wit
     }
     return nullptr;
   };
-  REQUIRE(h.runUntil([&] { return status("tls")->health != "unknown" && status("tls-untrusted")->health != "unknown"; }));
+  REQUIRE(
+      h.runUntil([&] { return status("tls")->health != "unknown" && status("tls-untrusted")->health != "unknown"; }));
   CHECK_MESSAGE(status("tls")->health == "up", status("tls")->last_error);
   CHECK(status("tls-untrusted")->health == "down");
   CHECK(status("tls-untrusted")->last_failure_reason == "tls");

@@ -66,8 +66,7 @@ TEST_CASE("an exposed label that clashes with a target label is kept as exported
   Fixture f;
   f.ok("up_total{job=\"inner\"} 1\n", kT0);
   REQUIRE(f.store.seriesCount() == 1);
-  CHECK(f.store.labels(0) ==
-        LabelPairs{{"exported_job", "inner"}, {"instance", "127.0.0.1:9100"}, {"job", "api"}});
+  CHECK(f.store.labels(0) == LabelPairs{{"exported_job", "inner"}, {"instance", "127.0.0.1:9100"}, {"job", "api"}});
 }
 
 TEST_CASE("a malformed scrape stores nothing, not even the samples before the error") {
@@ -106,7 +105,8 @@ TEST_CASE("the sample limit fails the scrape before the store grows") {
 
 TEST_CASE("regression: a failed scrape leaves nothing behind for the next one") {
   Fixture f;
-  auto bad = f.ingester.ingest("# TYPE h histogram\nh_bucket{le=\"1\"} 1\n", ExpositionFormat::prometheus_text, kT0, {});
+  auto bad =
+      f.ingester.ingest("# TYPE h histogram\nh_bucket{le=\"1\"} 1\n", ExpositionFormat::prometheus_text, kT0, {});
   REQUIRE_FALSE(bad);
   auto good = f.ok(kHistogram, kT0 + 15'000);
   CHECK(good.samples == 5);

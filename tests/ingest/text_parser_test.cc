@@ -67,8 +67,7 @@ TEST_CASE("label values and HELP text unescape") {
       "# HELP m Help with \\\\ backslash and \\n newline.\n"
       "m{path=\"C:\\\\dir\",msg=\"say \\\"hi\\\"\\n\",brace=\"}{\"} 1\n");
   CHECK(e.families[0].help == "Help with \\ backslash and \n newline.");
-  CHECK(e.samples[0].labels ==
-        OwnedLabels{{"path", "C:\\dir"}, {"msg", "say \"hi\"\n"}, {"brace", "}{"}});
+  CHECK(e.samples[0].labels == OwnedLabels{{"path", "C:\\dir"}, {"msg", "say \"hi\"\n"}, {"brace", "}{"}});
 }
 
 TEST_CASE("histograms: buckets, sum and count belong to one family; le is read as a number") {
@@ -172,10 +171,8 @@ TEST_CASE("every error names its line") {
       {"a 1\nb 1\na 2\n", ExpositionFormat::prometheus_text, 3, "appears twice"},
       {"a 1\n# TYPE a gauge\n", ExpositionFormat::prometheus_text, 2, "after its samples"},
       {"a 1\nb 2\xff\n", ExpositionFormat::prometheus_text, 2, "invalid UTF-8", FailureReason::invalid_utf8},
-      {std::string("a 1\nb\0 2\n", 9), ExpositionFormat::prometheus_text, 2, "NUL byte",
-       FailureReason::invalid_utf8},
-      {"a{x=\"\xed\xa0\x80\"} 1\n", ExpositionFormat::prometheus_text, 1, "invalid UTF-8",
-       FailureReason::invalid_utf8},
+      {std::string("a 1\nb\0 2\n", 9), ExpositionFormat::prometheus_text, 2, "NUL byte", FailureReason::invalid_utf8},
+      {"a{x=\"\xed\xa0\x80\"} 1\n", ExpositionFormat::prometheus_text, 1, "invalid UTF-8", FailureReason::invalid_utf8},
       {"a{x=\"\xc0\xaf\"} 1\n", ExpositionFormat::prometheus_text, 1, "invalid UTF-8", FailureReason::invalid_utf8},
       {"# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_count 1\n", ExpositionFormat::prometheus_text, 2,
        "no le=\"+Inf\" bucket", FailureReason::missing_inf_bucket},

@@ -13,7 +13,9 @@ namespace {
 constexpr std::int64_t kT0 = 1'700'000'000'000;  // ms
 constexpr std::int64_t kStep = 15'000;
 
-SeriesDesc counter(std::string_view name) { return SeriesDesc{name, {{"job", "api"}}, SeriesRole::counter, {}, 0}; }
+SeriesDesc counter(std::string_view name) {
+  return SeriesDesc{name, {{"job", "api"}}, SeriesRole::counter, {}, 0};
+}
 
 SeriesDesc bucket(std::string_view le_text, double le, std::string_view path = "/a") {
   return SeriesDesc{"lat_seconds_bucket", {{"path", path}, {"le", le_text}}, SeriesRole::bucket, "lat_seconds", le};

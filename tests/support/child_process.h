@@ -19,8 +19,7 @@ namespace hotspotd::test {
 class ChildProcess {
  public:
   // argv[0] is the program path. `env` entries ("KEY=value") are added to the test's own environment.
-  explicit ChildProcess(std::vector<std::string> argv, std::vector<std::string> env = {},
-                        std::string stdin_data = {});
+  explicit ChildProcess(std::vector<std::string> argv, std::vector<std::string> env = {}, std::string stdin_data = {});
   ~ChildProcess();
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;
