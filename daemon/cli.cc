@@ -12,6 +12,7 @@
 #include "core/version.h"
 #include "daemon/config.h"
 #include "daemon/lifecycle.h"
+#include "daemon/replay.h"
 
 namespace hotspotd::daemon {
 namespace {
@@ -24,6 +25,7 @@ whose error budget burns, profiles the process behind it, and pages its owner wi
 Commands:
   run            Run the daemon.
   check-config   Validate a config file and exit.
+  replay         Run the detectors over a recorded file and write the alerts they raise.
   version        Print the version and exit.
 
 Run 'hotspotd <command> --help' for the options of a command.
@@ -46,6 +48,23 @@ any, 0 otherwise.
 
 Options:
   --config FILE   Config file to check (may also be given as the only argument).
+  -h, --help      Show this help.
+)";
+
+constexpr std::string_view kReplayUsage = R"(Usage: hotspotd replay --input FILE [--rules FILE|DIR] [--config FILE] --output FILE
+
+Feeds a recorded exposition with timestamps (OpenMetrics as promtool tsdb create-blocks-from openmetrics reads
+it, or 0.0.4 text with millisecond timestamps; .gz accepted) through the detectors on a simulated clock, one
+evaluation per recorded scrape, and writes one JSON object per line for every firing and resolved transition:
+{"time": <unix seconds>, "state": "firing"|"resolved", "alertname": ..., "labels": {...}, "severity": ...,
+ "value": ..., "threshold": ..., "id": ..., "evidence": {...}}.
+
+Options:
+  --input FILE    The recording.
+  --rules PATH    A rule file or a directory of *.toml rule files. Without it: the zero-config default, a
+                  latency_drift rule on every histogram whose name ends in _seconds.
+  --config FILE   A config file, for its [store] section.
+  --output FILE   Where the alerts go; - for standard output.
   -h, --help      Show this help.
 )";
 
@@ -140,6 +159,33 @@ int runCli(int argc, char** argv) {
     if (parsed.help) return std::fputs(kCheckUsage.data(), stdout), 0;
     if (!parsed.config) return usageError("check-config needs --config FILE", kCheckUsage);
     return cmdCheckConfig(parsed);
+  }
+  if (command == "replay") {
+    ReplayOptions options;
+    bool help = false;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+      const std::string_view arg = args[i];
+      auto value = [&]() -> std::optional<std::string_view> {
+        if (i + 1 >= args.size()) return std::nullopt;
+        return args[++i];
+      };
+      if (arg == "-h" || arg == "--help") {
+        help = true;
+      } else if (arg == "--input" || arg == "--rules" || arg == "--config" || arg == "--output") {
+        auto v = value();
+        if (!v) return usageError(fmt::format("{} needs a value", arg), kReplayUsage);
+        if (arg == "--input") options.input = *v;
+        if (arg == "--rules") options.rules = std::filesystem::path(*v);
+        if (arg == "--config") options.config = std::filesystem::path(*v);
+        if (arg == "--output") options.output = *v;
+      } else {
+        return usageError(fmt::format("unknown option '{}'", arg), kReplayUsage);
+      }
+    }
+    if (help) return std::fputs(kReplayUsage.data(), stdout), 0;
+    if (options.input.empty()) return usageError("replay needs --input FILE", kReplayUsage);
+    if (options.output.empty()) return usageError("replay needs --output FILE (or - for standard output)", kReplayUsage);
+    return runReplay(options);
   }
   if (command == "version") {
     if (auto rc = parseArgs(args, false, false, kVersionUsage, parsed)) return *rc;

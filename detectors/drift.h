@@ -1,0 +1,54 @@
+// DESIGN
+// latency_drift: has the tail of an endpoint's latency moved against its own recent history?
+//
+// Ratios of interpolated quantiles are weak evidence: they move with bucket boundaries and low counts. This
+// detector tests bucket counts instead. From the baseline window (the hour before the judged window, by default)
+// it takes the bucket bound u where the baseline quantile (p99) lies, and the baseline share p0 of requests above
+// u. In the judged window (2 minutes) it counts the requests n and those above u, x, and asks whether x is more
+// than chance allows under p0: a one-sided binomial test (normal approximation, z = (x - n p0) / sqrt(n p0 (1-p0)))
+// at the rule's confidence, plus an effect size (x/n at least `sensitivity` times p0).
+//
+// What must not page: too little traffic to say (fewer requests than min_rate allows, or a baseline too thin
+// for its p99: then the endpoint is "not judged", which never fires or resolves an incident); a single bad
+// scrape interval (the excess must be spread: the two worst intervals may hold at most 75% of it); a process
+// restart or a scrape gap (the store's counters are reset-adjusted, and a missing point leaves that interval out);
+// a bucket-layout change (no judgement until a baseline exists in the new layout); slow diurnal change (the
+// baseline moves with the data). While an endpoint is active, its baseline stays pinned where the drift began, so
+// a long incident does not become the new normal (and needs no history beyond the baseline window).
+//
+// Endpoints: histograms matching the rule's selector, grouped by the rule's `by` labels (by default every label
+// but le and instance); the histograms of one endpoint are summed when their bucket layouts agree.
+//
+// State: the pinned baselines. One detector per rule; used from the thread that owns the store.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "rules/finding.h"
+#include "rules/rule.h"
+#include "store/series_store.h"
+
+namespace hotspotd::detectors {
+
+class DriftDetector {
+ public:
+  explicit DriftDetector(rules::Rule rule) : rule_(std::move(rule)) {}
+
+  // Judges every endpoint at t_ms. `step` is the scrape interval: the judged window is cut into steps.
+  std::vector<rules::Finding> evaluate(const store::SeriesStore& store, std::int64_t t_ms, Duration step);
+
+  const rules::Rule& rule() const { return rule_; }
+
+ private:
+  // While an endpoint is active its baseline is frozen: the counts it had when the drift began.
+  struct Pin {
+    std::vector<std::pair<double, double>> baseline;  // (upper bound, cumulative count) per bucket
+    std::int64_t last_active_ms = 0;
+  };
+  rules::Rule rule_;
+  std::map<std::string, Pin> pins_;  // by endpoint key
+};
+
+}  // namespace hotspotd::detectors

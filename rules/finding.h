@@ -1,0 +1,38 @@
+// What a detector says of one endpoint at one evaluation, and what the incident tracker makes of it: plain values
+// handed from detectors to incidents to alerting.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace hotspotd::rules {
+
+using OwnedLabels = std::vector<std::pair<std::string, std::string>>;  // sorted by name
+
+struct Finding {
+  OwnedLabels endpoint;
+  bool judged = false;  // false: not enough data to say (low traffic, a gap, a new layout): changes nothing
+  bool active = false;  // the condition holds
+  double value = 0;
+  double threshold = 0;
+  std::vector<std::pair<std::string, double>> evidence;
+  std::string reason;  // why not judged, or a one-line account of the judgement
+};
+
+struct IncidentEvent {
+  enum class State { firing, resolved };
+  std::int64_t t_ms = 0;
+  State state = State::firing;
+  std::string id;  // stable: the dedup key for receivers
+  std::string alertname;
+  OwnedLabels labels;  // the endpoint's labels plus the rule's labels
+  std::string severity;
+  double value = 0;
+  double threshold = 0;
+  std::vector<std::pair<std::string, double>> evidence;
+  std::int64_t started_ms = 0;  // when the condition began (pending)
+};
+
+}  // namespace hotspotd::rules

@@ -1,0 +1,44 @@
+// A rule as a rules/*.toml file states it: what to watch (a selector), what an endpoint is (`by`), how to judge
+// it (kind and its parameters), and how to page (for, keep_firing_for, severity, labels, annotations, profile).
+// A plain value, built by the loader and read by detectors and the incident tracker.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/duration.h"
+#include "core/selector.h"
+
+namespace hotspotd::rules {
+
+enum class RuleKind { latency_drift };
+
+struct DriftParams {
+  double quantile = 0.99;
+  Duration window = std::chrono::minutes(2);    // the recent traffic judged
+  Duration baseline = std::chrono::hours(1);    // the endpoint's own history it is judged against
+  double sensitivity = 2.0;                     // the share above the bound must be at least this many times baseline
+  double confidence = 0.9999;                   // one-sided, for the test on the share above the bound
+  double min_rate = 0.5;                        // requests per second in the window; below it, no judgement
+};
+
+struct Rule {
+  std::string name;  // the alertname
+  RuleKind kind = RuleKind::latency_drift;
+  Selector histogram;
+  // Labels that identify an endpoint. Empty with `by_all` set: every label but le and instance.
+  std::vector<std::string> by;
+  bool by_all = false;
+  Duration for_duration = std::chrono::minutes(1);
+  Duration keep_firing_for = std::chrono::minutes(5);
+  std::string severity = "page";
+  std::map<std::string, std::string> labels;
+  std::map<std::string, std::string> annotations;
+  std::string profile;
+  DriftParams drift;
+  std::string source;  // file:line where the rule is defined
+};
+
+}  // namespace hotspotd::rules
