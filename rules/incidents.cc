@@ -41,7 +41,7 @@ void IncidentTracker::observe(const Rule& rule, std::int64_t t_ms, const std::ve
       return ev;
     };
     if (f.active) {
-      e.last_active_ms = t_ms;
+      e.clear_since_ms = -1;
       if (e.state == State::inactive) {
         e.state = State::pending;
         e.since_ms = t_ms;
@@ -55,8 +55,12 @@ void IncidentTracker::observe(const Rule& rule, std::int64_t t_ms, const std::ve
     }
     if (e.state == State::pending) {
       e.state = State::inactive;
-    } else if (e.state == State::firing && t_ms - e.last_active_ms >= rule.keep_firing_for.count()) {
+    } else if (e.state == State::firing) {
+      // Clear since when? Counted on judged data only, so a gap followed by one good evaluation does not resolve.
+      if (e.clear_since_ms < 0) e.clear_since_ms = t_ms;
+      if (t_ms - e.clear_since_ms < rule.keep_firing_for.count()) continue;
       e.state = State::inactive;
+      e.clear_since_ms = -1;
       IncidentEvent resolved = event(IncidentEvent::State::resolved);
       resolved.started_ms = e.last.started_ms;
       events.push_back(std::move(resolved));

@@ -1,0 +1,183 @@
+// latency_drift on synthetic traffic with known truth: a real tail shift fires within minutes; a single bad
+// interval, low traffic, a restart, a scrape gap and a bucket-layout change do not.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <random>
+
+#include "detectors/drift.h"
+#include "rules/incidents.h"
+#include "rules/rule_loader.h"
+
+using namespace hotspotd;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr std::int64_t kT0 = 1'700'000'000'000;
+constexpr std::int64_t kStep = 15'000;
+const std::vector<double> kBounds{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, INFINITY};
+
+// A service endpoint: requests per second and the probability of each bucket (non-cumulative).
+struct Traffic {
+  double rps = 50;
+  double slow_share = 0;  // share of requests moved 5-10x slower
+};
+
+class Endpoint {
+ public:
+  Endpoint(store::SeriesStore& store, store::GroupId group, std::string route, std::vector<double> bounds = kBounds)
+      : store_(store), group_(group), route_(std::move(route)), bounds_(std::move(bounds)), counts_(bounds_.size()) {
+    resolve();
+  }
+
+  // One scrape interval of traffic; returns the samples to commit.
+  void scrape(std::mt19937& rng, const Traffic& t, std::vector<store::StagedSample>& batch) {
+    std::poisson_distribution<int> requests(t.rps * kStep / 1000.0);
+    const int n = requests(rng);
+    // Base latency: log-normal around 60 ms; slow requests take 5-10x longer.
+    std::lognormal_distribution<double> latency(std::log(0.06), 0.5);
+    std::uniform_real_distribution<double> factor(5, 10), coin(0, 1);
+    for (int i = 0; i < n; ++i) {
+      double l = latency(rng);
+      if (coin(rng) < t.slow_share) l *= factor(rng);
+      for (std::size_t b = 0; b < bounds_.size(); ++b) {
+        if (l <= bounds_[b]) counts_[b] += 1;
+      }
+    }
+    for (std::size_t b = 0; b < bounds_.size(); ++b) batch.push_back({refs_[b], counts_[b]});
+  }
+
+  void restart() { std::fill(counts_.begin(), counts_.end(), 0); }
+
+ private:
+  void resolve() {
+    refs_.clear();
+    for (double b : bounds_) {
+      const std::string le = std::isinf(b) ? "+Inf" : std::to_string(b);
+      les_.push_back(le);
+    }
+    for (std::size_t i = 0; i < bounds_.size(); ++i) {
+      refs_.push_back(store_.resolve(group_, store::SeriesDesc{"http_request_duration_seconds_bucket",
+                                                               {{"route", route_}, {"le", les_[i]}},
+                                                               store::SeriesRole::bucket,
+                                                               "http_request_duration_seconds",
+                                                               bounds_[i]}));
+    }
+  }
+
+  store::SeriesStore& store_;
+  store::GroupId group_;
+  std::string route_;
+  std::vector<double> bounds_;
+  std::vector<std::string> les_;
+  std::vector<double> counts_;
+  std::vector<store::SeriesRef> refs_;
+};
+
+struct Run {
+  store::SeriesStore store{[] {
+    store::StoreConfig c;
+    c.retention = 2h;
+    return c;
+  }()};
+  store::GroupId group = store.addGroup("svc");
+  detectors::DriftDetector detector{rules::defaultRules().front()};
+  rules::IncidentTracker tracker;
+  std::vector<rules::IncidentEvent> events;
+  std::mt19937 rng{42};
+
+  // Scrapes `scrapes` intervals starting at scrape number `from`, evaluating after each.
+  void play(int from, int scrapes, const std::function<void(int, std::vector<store::StagedSample>&)>& traffic) {
+    for (int i = from; i < from + scrapes; ++i) {
+      std::vector<store::StagedSample> batch;
+      traffic(i, batch);
+      const std::int64_t t = kT0 + i * kStep;
+      store.commit(group, t, batch);
+      tracker.observe(detector.rule(), t, detector.evaluate(store, t, std::chrono::milliseconds(kStep)), events);
+    }
+  }
+
+  std::optional<std::int64_t> firstFiring() const {
+    for (const auto& e : events) {
+      if (e.state == rules::IncidentEvent::State::firing) return e.t_ms;
+    }
+    return std::nullopt;
+  }
+};
+
+constexpr int kHour = 240;  // scrapes
+
+}  // namespace
+
+TEST_CASE("a real tail shift (5% of requests 5-10x slower) fires within about two minutes, and resolves") {
+  Run run;
+  Endpoint api(run.store, run.group, "/api");
+  run.play(0, kHour + 40, [&](int, auto& batch) { api.scrape(run.rng, {50, 0}, batch); });
+  REQUIRE_FALSE(run.firstFiring());
+  const int shift = kHour + 40;
+  run.play(shift, 60, [&](int, auto& batch) { api.scrape(run.rng, {50, 0.05}, batch); });
+  const auto fired = run.firstFiring();
+  REQUIRE(fired);
+  const double seconds = static_cast<double>(*fired - (kT0 + shift * kStep)) / 1000.0;
+  CHECK(seconds <= 150);
+  const auto& e = run.events.front();
+  CHECK(e.labels == rules::OwnedLabels{{"route", "/api"}});
+  CHECK(e.value > e.threshold);
+  // Back to normal: resolved after keep_firing_for.
+  run.play(shift + 60, 60, [&](int, auto& batch) { api.scrape(run.rng, {50, 0}, batch); });
+  REQUIRE(run.events.size() == 2);
+  CHECK(run.events[1].state == rules::IncidentEvent::State::resolved);
+  CHECK(run.events[1].id == run.events[0].id);
+}
+
+TEST_CASE("a single bad interval does not fire") {
+  Run run;
+  Endpoint api(run.store, run.group, "/api");
+  run.play(0, kHour + 21, [&](int i, auto& batch) {
+    api.scrape(run.rng, {50, i == kHour + 20 ? 0.6 : 0.0}, batch);  // one 15 s interval with 60% slow requests
+  });
+  // Judged, significant by count, and refused because the excess sits in one interval.
+  const auto f = run.detector.evaluate(run.store, kT0 + (kHour + 20) * kStep, std::chrono::milliseconds(kStep));
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].judged);
+  CHECK_FALSE(f[0].active);
+  CHECK(f[0].reason.find("concentrated in one interval") != std::string::npos);
+  run.play(kHour + 21, 40, [&](int, auto& batch) { api.scrape(run.rng, {50, 0}, batch); });
+  CHECK_FALSE(run.firstFiring());
+}
+
+TEST_CASE("a low-traffic endpoint whose p99 is noise does not fire") {
+  Run run;
+  Endpoint quiet(run.store, run.group, "/admin");
+  // A few requests a minute, and now and then one slow one.
+  run.play(0, 3 * kHour, [&](int i, auto& batch) { quiet.scrape(run.rng, {0.05, i % 97 == 0 ? 1.0 : 0.02}, batch); });
+  CHECK_FALSE(run.firstFiring());
+}
+
+TEST_CASE("a process restart (counter reset) and a ten-minute scrape gap do not fire") {
+  Run run;
+  Endpoint api(run.store, run.group, "/api");
+  run.play(0, kHour + 20, [&](int, auto& batch) { api.scrape(run.rng, {50, 0}, batch); });
+  api.restart();
+  run.play(kHour + 20, 40, [&](int, auto& batch) { api.scrape(run.rng, {50, 0}, batch); });
+  // Ten minutes with no scrape at all, then traffic resumes.
+  run.play(kHour + 100, 80, [&](int, auto& batch) { api.scrape(run.rng, {50, 0}, batch); });
+  CHECK_FALSE(run.firstFiring());
+}
+
+TEST_CASE("a bucket-layout change is not judged until the new layout has a baseline, and does not fire") {
+  Run run;
+  Endpoint before(run.store, run.group, "/api");
+  run.play(0, kHour + 20, [&](int, auto& batch) { before.scrape(run.rng, {50, 0}, batch); });
+  // The service is redeployed with finer buckets: same series name and labels, a new layout.
+  std::vector<double> finer{0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, INFINITY};
+  Endpoint after(run.store, run.group, "/api", finer);
+  std::vector<rules::Finding> last;
+  run.play(kHour + 20, 60, [&](int, auto& batch) { after.scrape(run.rng, {50, 0}, batch); });
+  last = run.detector.evaluate(run.store, kT0 + (kHour + 79) * kStep, std::chrono::milliseconds(kStep));
+  REQUIRE(last.size() == 1);
+  CHECK_FALSE(last[0].judged);
+  CHECK(last[0].reason.find("layout") != std::string::npos);
+  CHECK_FALSE(run.firstFiring());
+}

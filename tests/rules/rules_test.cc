@@ -1,0 +1,161 @@
+#include <doctest/doctest.h>
+
+#include "rules/incidents.h"
+#include "rules/rule_loader.h"
+#include "tests/support/temp_dir.h"
+
+using namespace hotspotd;
+using namespace hotspotd::rules;
+using namespace std::chrono_literals;
+
+TEST_CASE("a rule file is read with every field") {
+  auto r = parseRules(R"(
+[[rules]]
+name = "CheckoutSlow"
+kind = "latency_drift"
+histogram = 'http_request_duration_seconds{service="shop",route=~"/api/.*"}'
+by = ["service", "route"]
+quantile = 0.95
+window = "3m"
+baseline = "2h"
+sensitivity = 3
+confidence = 0.999
+min_rate = 2
+for = "2m"
+keep_firing_for = "10m"
+severity = "ticket"
+profile = "shop"
+labels = { team = "payments" }
+annotations = { summary = "Checkout is slow" }
+)",
+                      "shop.toml");
+  REQUIRE_MESSAGE(r, r.error().message);
+  REQUIRE(r->size() == 1);
+  const Rule& rule = r->front();
+  CHECK(rule.name == "CheckoutSlow");
+  CHECK(rule.histogram.metricName() == "http_request_duration_seconds");
+  CHECK(rule.by == std::vector<std::string>{"service", "route"});
+  CHECK_FALSE(rule.by_all);
+  CHECK(rule.drift.quantile == 0.95);
+  CHECK(rule.drift.window == 3min);
+  CHECK(rule.drift.baseline == 2h);
+  CHECK(rule.drift.sensitivity == 3);
+  CHECK(rule.for_duration == 2min);
+  CHECK(rule.keep_firing_for == 10min);
+  CHECK(rule.severity == "ticket");
+  CHECK(rule.profile == "shop");
+  CHECK(rule.labels.at("team") == "payments");
+  CHECK(rule.annotations.at("summary") == "Checkout is slow");
+  CHECK(rule.source == "shop.toml:2");
+}
+
+TEST_CASE("rule mistakes are reported with file, line and key") {
+  auto r = parseRules(R"(
+[[rules]]
+name = "A"
+kind = "latency_drift"
+histogram = 'x{a="1"'
+[[rules]]
+name = "A"
+kind = "magic"
+histogram = "y"
+quantlie = 0.9
+[[rules]]
+kind = "latency_drift"
+histogram = "z"
+by = ["le"]
+)",
+                      "r.toml");
+  REQUIRE_FALSE(r);
+  const std::string& e = r.error().message;
+  CHECK(e.find("r.toml:5:13: rules[0].histogram: invalid selector") != std::string::npos);
+  CHECK(e.find("rules[1].name: rule \"A\" is defined twice") != std::string::npos);
+  CHECK(e.find("rules[1].kind: \"magic\" is not a kind this version judges") != std::string::npos);
+  CHECK(e.find("rules[1].quantlie: unknown key") != std::string::npos);
+  CHECK(e.find("rules[2].name: missing") != std::string::npos);
+  CHECK(e.find("rules[2].by: le is a bucket") != std::string::npos);
+}
+
+TEST_CASE("a rules directory loads every *.toml file and refuses a name used twice across files") {
+  test::TempDir dir;
+  dir.write("a.toml", "[[rules]]\nname = \"A\"\nkind = \"latency_drift\"\nhistogram = \"x_seconds\"\n");
+  dir.write("b.toml", "[[rules]]\nname = \"B\"\nkind = \"latency_drift\"\nhistogram = \"y_seconds\"\n");
+  dir.write("notes.txt", "not a rule file");
+  auto r = loadRules(dir.path());
+  REQUIRE_MESSAGE(r, r.error().message);
+  CHECK(r->size() == 2);
+  dir.write("c.toml", "[[rules]]\nname = \"A\"\nkind = \"latency_drift\"\nhistogram = \"z_seconds\"\n");
+  auto dup = loadRules(dir.path());
+  REQUIRE_FALSE(dup);
+  CHECK(dup.error().message.find("rule \"A\" is also defined in another file") != std::string::npos);
+}
+
+TEST_CASE("the zero-config default watches every *_seconds histogram by all labels but le and instance") {
+  const auto rules = defaultRules();
+  REQUIRE(rules.size() == 1);
+  CHECK(rules[0].by_all);
+  CHECK(rules[0].histogram.matches("http_request_duration_seconds", {}));
+  CHECK_FALSE(rules[0].histogram.matches("http_request_size_bytes", {}));
+}
+
+namespace {
+
+Finding finding(bool judged, bool active) {
+  Finding f;
+  f.endpoint = {{"route", "/api"}};
+  f.judged = judged;
+  f.active = active;
+  return f;
+}
+
+}  // namespace
+
+TEST_CASE("incidents go pending, fire after `for`, and resolve after keep_firing_for; no data changes nothing") {
+  Rule rule = defaultRules().front();
+  rule.for_duration = 1min;
+  rule.keep_firing_for = 2min;
+  IncidentTracker t;
+  std::vector<IncidentEvent> ev;
+  const std::int64_t s = 15'000;
+  t.observe(rule, 0, {finding(true, true)}, ev);
+  t.observe(rule, 3 * s, {finding(true, true)}, ev);
+  CHECK(ev.empty());  // pending for 45 s
+  t.observe(rule, 4 * s, {finding(true, true)}, ev);
+  REQUIRE(ev.size() == 1);
+  CHECK(ev[0].state == IncidentEvent::State::firing);
+  CHECK(ev[0].started_ms == 0);
+  CHECK(ev[0].id == incidentId(rule.name, {{"route", "/api"}}));
+  // Missing data for a long time: still firing, nothing resolves by itself.
+  for (int i = 5; i < 40; ++i) t.observe(rule, i * s, {finding(false, false)}, ev);
+  CHECK(ev.size() == 1);
+  CHECK(t.firingCount() == 1);
+  // The condition clears; keep_firing_for (2 min) must pass before the resolve.
+  t.observe(rule, 40 * s, {finding(true, false)}, ev);
+  CHECK(ev.size() == 1);
+  t.observe(rule, 47 * s, {finding(true, false)}, ev);
+  CHECK(ev.size() == 1);
+  t.observe(rule, 48 * s, {finding(true, false)}, ev);
+  REQUIRE(ev.size() == 2);
+  CHECK(ev[1].state == IncidentEvent::State::resolved);
+  CHECK(ev[1].id == ev[0].id);
+}
+
+TEST_CASE("a condition that clears before `for` never fires, and a flap inside keep_firing_for does not re-page") {
+  Rule rule = defaultRules().front();
+  rule.for_duration = 1min;
+  rule.keep_firing_for = 5min;
+  IncidentTracker t;
+  std::vector<IncidentEvent> ev;
+  t.observe(rule, 0, {finding(true, true)}, ev);
+  t.observe(rule, 30'000, {finding(true, false)}, ev);
+  t.observe(rule, 45'000, {finding(true, true)}, ev);
+  t.observe(rule, 90'000, {finding(true, true)}, ev);
+  CHECK(ev.empty());  // the pending clock restarted at 45 s
+  t.observe(rule, 105'000, {finding(true, true)}, ev);
+  REQUIRE(ev.size() == 1);
+  // Flapping: off and on within keep_firing_for stays one incident.
+  t.observe(rule, 120'000, {finding(true, false)}, ev);
+  t.observe(rule, 180'000, {finding(true, true)}, ev);
+  t.observe(rule, 240'000, {finding(true, false)}, ev);
+  CHECK(ev.size() == 1);
+}
