@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "daemon/config.h"
-#include "detectors/drift.h"
+#include "detectors/detector.h"
 #include "ingest/replay_reader.h"
 #include "rules/incidents.h"
 #include "rules/rule_loader.h"
@@ -69,14 +69,14 @@ int runReplay(const ReplayOptions& options) {
   }
 
   // The store must reach back as far as the longest window a rule reads.
+  std::vector<std::unique_ptr<detectors::Detector>> detectors;
+  for (auto& r : rule_list) detectors.push_back(detectors::makeDetector(std::move(r)));
   store::StoreConfig store_config = config.store;
-  for (const auto& r : rule_list) {
-    store_config.retention = std::max(store_config.retention, r.drift.baseline + r.drift.window + store_config.staleness);
+  for (const auto& d : detectors) {
+    store_config.retention = std::max(store_config.retention, d->history() + store_config.staleness);
   }
   store::SeriesStore store(store_config);
   const store::GroupId group = store.addGroup("replay");
-  std::vector<detectors::DriftDetector> detectors;
-  for (const auto& r : rule_list) detectors.emplace_back(r);
   rules::IncidentTracker tracker;
 
   std::ofstream file;
@@ -103,7 +103,7 @@ int runReplay(const ReplayOptions& options) {
     ingest::ReplayReader::commit(store, group, t, samples);
     for (auto& d : detectors) {
       events.clear();
-      tracker.observe(d.rule(), t, d.evaluate(store, t, step), events);
+      tracker.observe(d->rule(), t, d->evaluate(store, t, step), events);
       for (const auto& e : events) {
         *out << toJson(e).dump() << '\n';
         (e.state == rules::IncidentEvent::State::firing ? firing : resolved) += 1;

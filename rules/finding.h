@@ -18,7 +18,8 @@ struct Finding {
   double value = 0;
   double threshold = 0;
   std::vector<std::pair<std::string, double>> evidence;
-  std::string reason;  // why not judged, or a one-line account of the judgement
+  std::string reason;    // why not judged, or a one-line account of the judgement
+  std::string severity;  // overrides the rule's severity (burn-rate windows carry their own)
 };
 
 struct IncidentEvent {

@@ -33,7 +33,7 @@ void IncidentTracker::observe(const Rule& rule, std::int64_t t_ms, const std::ve
       ev.alertname = rule.name;
       ev.labels = f.endpoint;
       for (const auto& [k, v] : rule.labels) ev.labels.emplace_back(k, v);
-      ev.severity = rule.severity;
+      ev.severity = f.severity.empty() ? rule.severity : f.severity;
       ev.value = f.value;
       ev.threshold = f.threshold;
       ev.evidence = f.evidence;

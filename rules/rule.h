@@ -13,7 +13,7 @@
 
 namespace hotspotd::rules {
 
-enum class RuleKind { latency_drift };
+enum class RuleKind { latency_drift, burn_rate };
 
 struct DriftParams {
   double quantile = 0.99;
@@ -24,11 +24,37 @@ struct DriftParams {
   double min_rate = 0.5;                        // requests per second in the window; below it, no judgement
 };
 
+// One multiwindow burn-rate alert: fires when the error ratio over both windows is above factor x (1 - objective).
+struct BurnWindow {
+  Duration long_window;
+  Duration short_window;
+  double factor;
+  std::string severity;
+};
+
+// The SRE workbook's multiwindow, multi-burn-rate set.
+std::vector<BurnWindow> defaultBurnWindows();
+
+struct BurnRateParams {
+  double objective = 0.999;
+  Duration period = std::chrono::hours(24 * 30);
+  // Availability SLI: bad and total counters. Latency SLI: a histogram and the bound good requests stay under.
+  std::optional<Selector> errors;
+  std::optional<Selector> total;
+  std::optional<Selector> histogram;
+  double threshold = 0;
+  std::vector<BurnWindow> windows = defaultBurnWindows();
+  // At the burn threshold, the long window must hold at least this many bad events: below that traffic one
+  // failed request would page, so the pair is not judged.
+  double min_bad_events = 10;
+};
+
 struct Rule {
   std::string name;  // the alertname
   RuleKind kind = RuleKind::latency_drift;
   Selector histogram;
-  // Labels that identify an endpoint. Empty with `by_all` set: every label but le and instance.
+  // Labels that identify an endpoint. Empty with `by_all` set: every label but le and instance (and, for
+  // burn_rate, the status labels code and status).
   std::vector<std::string> by;
   bool by_all = false;
   Duration for_duration = std::chrono::minutes(1);
@@ -38,6 +64,7 @@ struct Rule {
   std::map<std::string, std::string> annotations;
   std::string profile;
   DriftParams drift;
+  BurnRateParams burn;
   std::string source;  // file:line where the rule is defined
 };
 

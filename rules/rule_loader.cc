@@ -30,20 +30,65 @@ void readRule(TableReader& r, const toml::table& table, const std::string& sourc
   if (auto kind = r.string("kind")) {
     if (*kind == "latency_drift") {
       rule.kind = RuleKind::latency_drift;
+    } else if (*kind == "burn_rate") {
+      rule.kind = RuleKind::burn_rate;
+      rule.for_duration = Duration::zero();  // the windows smooth; the workbook alerts fire at once
+      rule.keep_firing_for = std::chrono::minutes(2);
     } else {
-      r.invalid("kind", fmt::format("\"{}\" is not a kind this version judges (latency_drift)", *kind));
+      r.invalid("kind", fmt::format("\"{}\" is not a kind this version judges (latency_drift, burn_rate)", *kind));
     }
   } else if (!table.contains("kind")) {
-    errors.add(table.source(), r.keyPath("kind"), "missing (latency_drift)");
+    errors.add(table.source(), r.keyPath("kind"), "missing (latency_drift or burn_rate)");
   }
-  if (auto h = r.string("histogram")) {
-    if (auto sel = parseSelector(*h)) {
-      rule.histogram = std::move(*sel);
-    } else {
-      r.invalid("histogram", sel.error().message);
+  auto selector = [&](std::string_view key) -> std::optional<Selector> {
+    auto text = r.string(key);
+    if (!text) return std::nullopt;
+    auto sel = parseSelector(*text);
+    if (!sel) {
+      r.invalid(key, sel.error().message);
+      return std::nullopt;
     }
-  } else if (!table.contains("histogram")) {
+    return std::move(*sel);
+  };
+  if (auto h = selector("histogram")) {
+    rule.histogram = *h;
+    rule.burn.histogram = *h;
+  }
+  if (rule.kind == RuleKind::latency_drift && !table.contains("histogram")) {
     errors.add(table.source(), r.keyPath("histogram"), "missing (a selector such as http_request_duration_seconds)");
+  }
+  if (rule.kind == RuleKind::burn_rate) {
+    rule.burn.errors = selector("errors");
+    rule.burn.total = selector("total");
+    if (auto o = r.number("objective", 0.5, 0.999999)) rule.burn.objective = *o;
+    if (auto d = r.duration("period", std::chrono::hours(1))) rule.burn.period = *d;
+    if (auto t = r.number("threshold", 0, 1e9)) rule.burn.threshold = *t;
+    if (auto m = r.number("min_bad_events", 0, 1e9)) rule.burn.min_bad_events = *m;
+    const bool availability = table.contains("errors") || table.contains("total");
+    const bool latency = table.contains("histogram");
+    if (availability == latency) {
+      errors.add(table.source(), r.keyPath("errors"),
+                 "a burn_rate rule takes either errors and total (availability) or histogram and threshold (latency)");
+    } else if (availability && (!table.contains("errors") || !table.contains("total"))) {
+      errors.add(table.source(), r.keyPath(table.contains("errors") ? "total" : "errors"),
+                 "missing (an availability SLI needs both errors and total)");
+    } else if (latency && !table.contains("threshold")) {
+      errors.add(table.source(), r.keyPath("threshold"), "missing (the bucket bound good requests stay under)");
+    }
+    if (const toml::array* windows = r.arrayOfTables("windows")) {
+      rule.burn.windows.clear();
+      for (std::size_t w = 0; w < windows->size(); ++w) {
+        TableReader wr(*(*windows)[w].as_table(), r.keyPath(fmt::format("windows[{}]", w)), errors);
+        BurnWindow bw{std::chrono::hours(1), std::chrono::minutes(5), 14.4, "page"};
+        if (auto d = wr.duration("long", std::chrono::minutes(1))) bw.long_window = *d;
+        if (auto d = wr.duration("short", std::chrono::seconds(30))) bw.short_window = *d;
+        if (auto f = wr.number("factor", 0.01, 1e6)) bw.factor = *f;
+        if (auto sv = wr.string("severity")) bw.severity = *sv;
+        if (bw.short_window > bw.long_window) wr.invalid("short", "longer than the long window");
+        wr.rejectUnknownKeys();
+        rule.burn.windows.push_back(bw);
+      }
+    }
   }
   if (auto by = r.strings("by")) {
     rule.by = *by;
@@ -66,12 +111,14 @@ void readRule(TableReader& r, const toml::table& table, const std::string& sourc
       }
     }
   }
-  if (auto q = r.number("quantile", 0.5, 0.9999)) rule.drift.quantile = *q;
-  if (auto d = r.duration("window", std::chrono::seconds(30))) rule.drift.window = *d;
-  if (auto d = r.duration("baseline", std::chrono::minutes(10))) rule.drift.baseline = *d;
-  if (auto s = r.number("sensitivity", 1.1, 100)) rule.drift.sensitivity = *s;
-  if (auto c = r.number("confidence", 0.9, 0.9999999)) rule.drift.confidence = *c;
-  if (auto m = r.number("min_rate", 0, 1e9)) rule.drift.min_rate = *m;
+  if (rule.kind == RuleKind::latency_drift) {
+    if (auto q = r.number("quantile", 0.5, 0.9999)) rule.drift.quantile = *q;
+    if (auto d = r.duration("window", std::chrono::seconds(30))) rule.drift.window = *d;
+    if (auto d = r.duration("baseline", std::chrono::minutes(10))) rule.drift.baseline = *d;
+    if (auto s = r.number("sensitivity", 1.1, 100)) rule.drift.sensitivity = *s;
+    if (auto c = r.number("confidence", 0.9, 0.9999999)) rule.drift.confidence = *c;
+    if (auto m = r.number("min_rate", 0, 1e9)) rule.drift.min_rate = *m;
+  }
   r.rejectUnknownKeys();
   out.push_back(std::move(rule));
 }
@@ -139,6 +186,15 @@ Result<std::vector<Rule>> loadRules(const std::filesystem::path& file_or_dir) {
   }
   if (!problems.empty()) return fail(problems);
   return all;
+}
+
+std::vector<BurnWindow> defaultBurnWindows() {
+  using std::chrono::hours;
+  using std::chrono::minutes;
+  return {{hours(1), minutes(5), 14.4, "page"},
+          {hours(6), minutes(30), 6, "page"},
+          {hours(24), hours(2), 3, "ticket"},
+          {hours(72), hours(6), 1, "ticket"}};
 }
 
 std::vector<Rule> defaultRules() {

@@ -457,6 +457,24 @@ std::optional<Point> SeriesStore::pointAt(SeriesId id, std::int64_t t_ms, Durati
   return out;
 }
 
+std::optional<Point> SeriesStore::firstPointIn(SeriesId id, std::int64_t from_ms, std::int64_t to_ms) const {
+  if (id >= generations_.size() || at(id).group == kNoId) return std::nullopt;
+  const Series& s = at(id);
+  int tier = 0;
+  const Timeline* tl = timelineFor(s, from_ms, tier);
+  std::optional<Point> out;
+  const std::uint32_t start = s.start_seq[tier];
+  s.ring[tier].forEachBackward([&](std::uint32_t index, bool present, double value) {
+    const std::uint32_t seq = start + index;
+    if (seq < tl->base_seq || seq >= tl->nextSeq()) return seq >= tl->nextSeq();
+    const std::int64_t ts = tl->at(seq);
+    if (ts < from_ms) return false;
+    if (present && ts <= to_ms) out = Point{ts, value};
+    return true;
+  });
+  return out;
+}
+
 std::optional<double> SeriesStore::increase(SeriesId id, std::int64_t t_ms, Duration window) const {
   const auto now = pointAt(id, t_ms, config_.staleness);
   const auto then = pointAt(id, t_ms - window.count(), config_.staleness);
@@ -497,6 +515,13 @@ std::optional<HistogramView> SeriesStore::histogram(HistogramId id) const {
 void SeriesStore::forEachHistogram(const std::function<void(const HistogramView&)>& f) const {
   for (HistogramId id = 0; id < histograms_.size(); ++id) {
     if (auto v = histogram(id)) f(*v);
+  }
+}
+
+void SeriesStore::forEachSeries(const std::function<void(SeriesId, std::string_view, const LabelPairs&)>& f) const {
+  for (SeriesId id = 0; id < generations_.size(); ++id) {
+    if (at(id).group == kNoId) continue;
+    f(id, symbols_.str(at(id).name), labels(id));
   }
 }
 

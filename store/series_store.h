@@ -119,6 +119,8 @@ class SeriesStore {
   // Reads. Values of counters are reset-adjusted.
   // The newest point at or before t, at most `lookback` older than t.
   std::optional<Point> pointAt(SeriesId series, std::int64_t t_ms, Duration lookback) const;
+  // The oldest point in [from, to], if any.
+  std::optional<Point> firstPointIn(SeriesId series, std::int64_t from_ms, std::int64_t to_ms) const;
   // Increase between the points at (t - window) and t; nothing if either is missing.
   std::optional<double> increase(SeriesId series, std::int64_t t_ms, Duration window) const;
   std::string_view name(SeriesId series) const;
@@ -126,6 +128,7 @@ class SeriesStore {
   std::optional<std::int64_t> lastScrapeMs(GroupId group) const;
 
   void forEachHistogram(const std::function<void(const HistogramView&)>& f) const;
+  void forEachSeries(const std::function<void(SeriesId, std::string_view name, const LabelPairs&)>& f) const;
   std::optional<HistogramView> histogram(HistogramId id) const;
 
   std::size_t seriesCount() const { return live_series_; }

@@ -159,3 +159,58 @@ TEST_CASE("a condition that clears before `for` never fires, and a flap inside k
   t.observe(rule, 240'000, {finding(true, false)}, ev);
   CHECK(ev.size() == 1);
 }
+
+TEST_CASE("burn_rate rules take an availability or a latency SLI, with the workbook windows by default") {
+  auto r = parseRules(R"(
+[[rules]]
+name = "Availability"
+kind = "burn_rate"
+objective = 0.995
+errors = 'http_requests_total{code=~"5.."}'
+total = 'http_requests_total'
+
+[[rules]]
+name = "Latency"
+kind = "burn_rate"
+histogram = "http_request_duration_seconds"
+threshold = 0.25
+windows = [{ long = "30m", short = "5m", factor = 10, severity = "page" }]
+)",
+                      "slo.toml");
+  REQUIRE_MESSAGE(r, r.error().message);
+  const Rule& a = (*r)[0];
+  CHECK(a.kind == RuleKind::burn_rate);
+  CHECK(a.burn.objective == 0.995);
+  REQUIRE(a.burn.errors);
+  CHECK(a.burn.windows.size() == 4);
+  CHECK(a.burn.windows[0].factor == 14.4);
+  CHECK(a.burn.windows[0].long_window == 1h);
+  CHECK(a.burn.windows[3].severity == "ticket");
+  CHECK(a.for_duration == 0s);
+  const Rule& l = (*r)[1];
+  CHECK(l.burn.threshold == 0.25);
+  REQUIRE(l.burn.windows.size() == 1);
+  CHECK(l.burn.windows[0].short_window == 5min);
+
+  auto bad = parseRules(R"(
+[[rules]]
+name = "A"
+kind = "burn_rate"
+errors = 'x_total{code="500"}'
+
+[[rules]]
+name = "B"
+kind = "burn_rate"
+errors = 'x_total'
+total = 'y_total'
+histogram = 'z_seconds'
+threshold = 1
+windows = [{ long = "5m", short = "1h" }]
+)",
+                        "slo.toml");
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().message.find("rules[0].total: missing (an availability SLI needs both errors and total)") !=
+        std::string::npos);
+  CHECK(bad.error().message.find("rules[1].errors: a burn_rate rule takes either") != std::string::npos);
+  CHECK(bad.error().message.find("rules[1].windows[0].short: longer than the long window") != std::string::npos);
+}

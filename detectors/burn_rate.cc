@@ -1,0 +1,177 @@
+#include "detectors/burn_rate.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include <fmt/format.h>
+
+namespace hotspotd::detectors {
+namespace {
+
+// One endpoint's series: bad and total events as counters (availability) or histogram buckets (latency).
+struct Endpoint {
+  rules::OwnedLabels labels;
+  std::vector<store::SeriesId> bad;    // availability: error counters
+  std::vector<store::SeriesId> total;  // availability: all requests; latency: +Inf buckets
+  std::vector<store::SeriesId> good;   // latency: the threshold buckets
+};
+
+bool endpointLabel(const rules::Rule& rule, std::string_view name) {
+  if (!rule.by_all) return std::find(rule.by.begin(), rule.by.end(), name) != rule.by.end();
+  return name != "le" && name != "instance" && name != "code" && name != "status";
+}
+
+std::string keyOf(const rules::OwnedLabels& labels) {
+  std::string key;
+  for (const auto& [k, v] : labels) key += k + "\xff" + v + "\xfe";
+  return key;
+}
+
+// Increase of a counter over exactly [t - window, t]: the value at the window's start is interpolated between the
+// points around it (old points are a minute apart), so that a change of rate inside the window is not weighed
+// differently in the numerator and the denominator. A series younger than the window counts from its first point.
+double windowIncrease(const store::SeriesStore& store, store::SeriesId id, std::int64_t t_ms, Duration window) {
+  const std::int64_t start = t_ms - window.count();
+  const auto last = store.pointAt(id, t_ms, window);
+  if (!last) return 0;
+  const auto after = store.firstPointIn(id, start, t_ms);
+  const auto before = store.pointAt(id, start, std::chrono::minutes(5));
+  double base;
+  if (before && after && after->t_ms > before->t_ms) {
+    const double f = static_cast<double>(start - before->t_ms) / static_cast<double>(after->t_ms - before->t_ms);
+    base = before->value + (after->value - before->value) * f;
+  } else if (before) {
+    base = before->value;
+  } else if (after) {
+    base = after->value;
+  } else {
+    return 0;
+  }
+  return std::max(0.0, last->value - base);
+}
+
+double sum(const store::SeriesStore& store, const std::vector<store::SeriesId>& ids, std::int64_t t_ms, Duration w) {
+  double s = 0;
+  for (store::SeriesId id : ids) s += windowIncrease(store, id, t_ms, w);
+  return s;
+}
+
+}  // namespace
+
+std::vector<rules::Finding> BurnRateDetector::evaluate(const store::SeriesStore& store, std::int64_t t_ms) const {
+  const rules::BurnRateParams& p = rule_.burn;
+  std::map<std::string, Endpoint> endpoints;
+  auto endpoint = [&](const store::LabelPairs& labels) -> Endpoint& {
+    rules::OwnedLabels key_labels;
+    for (const auto& [k, v] : labels) {
+      if (endpointLabel(rule_, k)) key_labels.emplace_back(std::string(k), std::string(v));
+    }
+    Endpoint& ep = endpoints[keyOf(key_labels)];
+    if (ep.labels.empty()) ep.labels = std::move(key_labels);
+    return ep;
+  };
+
+  if (p.histogram) {
+    store.forEachHistogram([&](const store::HistogramView& h) {
+      if (!p.histogram->matches(h.name, h.labels) || h.bounds.empty() || !std::isinf(h.bounds.back())) return;
+      const auto good = std::find_if(h.bounds.begin(), h.bounds.end(),
+                                     [&](double b) { return std::fabs(b - p.threshold) <= 1e-9 * std::max(1.0, b); });
+      if (good == h.bounds.end()) return;  // this layout has no bucket at the threshold
+      Endpoint& ep = endpoint(h.labels);
+      ep.good.push_back(h.buckets[static_cast<std::size_t>(good - h.bounds.begin())]);
+      ep.total.push_back(h.buckets.back());
+    });
+  } else {
+    // Availability: walk the counters that match either selector. Matching series are found through the
+    // histogram-free path: every series the store holds is visited once per evaluation.
+    store.forEachSeries([&](store::SeriesId id, std::string_view name, const store::LabelPairs& labels) {
+      const bool is_total = p.total && p.total->matches(name, labels);
+      const bool is_bad = p.errors && p.errors->matches(name, labels);
+      if (!is_total && !is_bad) return;
+      Endpoint& ep = endpoint(labels);
+      if (is_total) ep.total.push_back(id);
+      if (is_bad) ep.bad.push_back(id);
+    });
+  }
+
+  const double budget = 1 - p.objective;
+  std::vector<rules::Finding> out;
+  for (const auto& [key, ep] : endpoints) {
+    for (const rules::BurnWindow& w : p.windows) {
+      rules::Finding f;
+      f.endpoint = ep.labels;
+      f.endpoint.emplace_back("severity", w.severity);
+      std::sort(f.endpoint.begin(), f.endpoint.end());
+      f.severity = w.severity;
+      const double total_long = sum(store, ep.total, t_ms, w.long_window);
+      const double total_short = sum(store, ep.total, t_ms, w.short_window);
+      const double bad_long = p.histogram ? total_long - sum(store, ep.good, t_ms, w.long_window)
+                                          : sum(store, ep.bad, t_ms, w.long_window);
+      const double bad_short = p.histogram ? total_short - sum(store, ep.good, t_ms, w.short_window)
+                                           : sum(store, ep.bad, t_ms, w.short_window);
+      // A window the store holds only a sliver of is not that window: a daemon two minutes old has no 3-day
+      // burn rate. The pair is judged once history covers half its long window.
+      std::int64_t covered = 0;
+      for (store::SeriesId id : ep.total) {
+        if (auto first = store.firstPointIn(id, t_ms - w.long_window.count(), t_ms)) {
+          covered = std::max(covered, t_ms - first->t_ms);
+        }
+      }
+      if (covered < w.long_window.count() / 2) {
+        f.judged = false;
+        f.reason = fmt::format("history covers {} of the {} window", formatDuration(Duration(covered)),
+                               formatDuration(w.long_window));
+        out.push_back(std::move(f));
+        continue;
+      }
+      const double needed = p.min_bad_events / (w.factor * budget);
+      if (total_long < needed || total_short <= 0) {
+        f.judged = false;
+        f.reason = fmt::format("{} requests over {}, fewer than the {:.0f} a {}x burn needs to mean {} bad events",
+                               total_long, formatDuration(w.long_window), needed, w.factor, p.min_bad_events);
+        out.push_back(std::move(f));
+        continue;
+      }
+      const double ratio_long = bad_long / total_long;
+      const double ratio_short = bad_short / total_short;
+      const double burn_long = ratio_long / budget;
+      const double burn_short = ratio_short / budget;
+      f.judged = true;
+      f.active = burn_long >= w.factor && burn_short >= w.factor;
+      f.value = burn_long;
+      f.threshold = w.factor;
+      f.evidence = {{"error_ratio_long", ratio_long},
+                    {"error_ratio_short", ratio_short},
+                    {"burn_rate_long", burn_long},
+                    {"burn_rate_short", burn_short},
+                    {"long_window_seconds", std::chrono::duration<double>(w.long_window).count()},
+                    {"short_window_seconds", std::chrono::duration<double>(w.short_window).count()},
+                    {"requests_long", total_long},
+                    {"bad_long", bad_long},
+                    // The share of the whole period's budget the long window has used.
+                    {"budget_consumed", burn_long * std::chrono::duration<double>(w.long_window).count() /
+                                            std::chrono::duration<double>(p.period).count()}};
+      f.reason = fmt::format("burn {:.1f}x over {} and {:.1f}x over {} (alert at {}x)", burn_long,
+                             formatDuration(w.long_window), burn_short, formatDuration(w.short_window), w.factor);
+      out.push_back(std::move(f));
+    }
+  }
+  // Window pairs of one severity are one incident: active if any judged pair is active; judged if any is.
+  std::map<std::string, rules::Finding> merged;
+  for (auto& f : out) {
+    auto [it, inserted] = merged.try_emplace(keyOf(f.endpoint), f);
+    if (inserted) continue;
+    rules::Finding& m = it->second;
+    if ((f.active && !m.active) || (f.judged && !m.judged)) {
+      const bool was_judged = m.judged;
+      m = f;
+      m.judged = m.judged || was_judged;
+    }
+  }
+  std::vector<rules::Finding> result;
+  for (auto& [k, f] : merged) result.push_back(std::move(f));
+  return result;
+}
+
+}  // namespace hotspotd::detectors

@@ -1,0 +1,49 @@
+#include "detectors/detector.h"
+
+#include "detectors/burn_rate.h"
+#include "detectors/drift.h"
+
+namespace hotspotd::detectors {
+namespace {
+
+class Drift final : public Detector {
+ public:
+  explicit Drift(rules::Rule rule) : d_(std::move(rule)) {}
+  const rules::Rule& rule() const override { return d_.rule(); }
+  std::vector<rules::Finding> evaluate(const store::SeriesStore& store, std::int64_t t_ms, Duration step) override {
+    return d_.evaluate(store, t_ms, step);
+  }
+  Duration history() const override { return d_.rule().drift.baseline + d_.rule().drift.window; }
+
+ private:
+  DriftDetector d_;
+};
+
+class BurnRate final : public Detector {
+ public:
+  explicit BurnRate(rules::Rule rule) : d_(std::move(rule)) {}
+  const rules::Rule& rule() const override { return d_.rule(); }
+  std::vector<rules::Finding> evaluate(const store::SeriesStore& store, std::int64_t t_ms, Duration) override {
+    return d_.evaluate(store, t_ms);
+  }
+  Duration history() const override {
+    Duration longest = Duration::zero();
+    for (const auto& w : d_.rule().burn.windows) longest = std::max(longest, w.long_window);
+    return longest;
+  }
+
+ private:
+  BurnRateDetector d_;
+};
+
+}  // namespace
+
+std::unique_ptr<Detector> makeDetector(rules::Rule rule) {
+  switch (rule.kind) {
+    case rules::RuleKind::latency_drift: return std::make_unique<Drift>(std::move(rule));
+    case rules::RuleKind::burn_rate: return std::make_unique<BurnRate>(std::move(rule));
+  }
+  return nullptr;
+}
+
+}  // namespace hotspotd::detectors
