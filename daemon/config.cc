@@ -1,5 +1,6 @@
 #include "daemon/config.h"
 
+#include <glob.h>
 #include <unistd.h>
 
 #include <charconv>
@@ -12,6 +13,7 @@
 #include <toml++/toml.h>
 
 #include "core/toml_reader.h"
+#include "rules/rule_loader.h"
 
 namespace hotspotd::daemon {
 namespace {
@@ -156,6 +158,39 @@ Result<Config> parseConfig(std::string_view text, std::string_view source, const
     TableReader r(*t, "store", errors);
     readStore(r, config.store);
   }
+  if (const toml::table* t = top.table("rules")) {
+    TableReader r(*t, "rules", errors);
+    if (auto files = r.strings("files")) {
+      for (const auto& f : *files) {
+        std::filesystem::path p(f);
+        config.rules.files.push_back(p.is_absolute() ? f : (base_dir / p).lexically_normal().string());
+      }
+    }
+    if (auto d = r.duration("evaluation_interval", std::chrono::seconds(1))) config.rules.evaluation_interval = *d;
+    r.rejectUnknownKeys();
+  }
+  // Rule files are part of the config: a reload checks them too, and keeps everything if one is wrong.
+  for (const auto& pattern : config.rules.files) {
+    const bool is_glob = pattern.find_first_of("*?[") != std::string::npos;
+    glob_t g{};
+    std::vector<std::string> paths;
+    if (glob(pattern.c_str(), 0, nullptr, &g) == 0) {
+      for (std::size_t i = 0; i < g.gl_pathc; ++i) paths.emplace_back(g.gl_pathv[i]);
+    }
+    globfree(&g);
+    if (paths.empty() && !is_glob) {
+      errors.addFileLevel(fmt::format("rules.files: rule file {} does not exist", pattern));
+    }
+    for (const auto& path : paths) {
+      auto loaded = rules::loadRules(path);
+      if (!loaded) {
+        errors.addFileLevel(fmt::format("rules.files: {}", loaded.error().message));
+        continue;
+      }
+      for (auto& rule : *loaded) config.rules.loaded.push_back(std::move(rule));
+    }
+  }
+  if (config.rules.files.empty()) config.rules.loaded = rules::defaultRules();
   if (const toml::array* a = top.arrayOfTables("scrape")) {
     config.scrape = ingest::readScrapeConfigs(*a, base_dir.string(), errors);
   }

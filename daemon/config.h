@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "core/result.h"
 #include "ingest/scrape_config.h"
+#include "rules/rule.h"
 #include "store/series_store.h"
 
 namespace hotspotd::daemon {
@@ -42,6 +43,13 @@ struct LogConfig {
   log::Format format = log::Format::text;
 };
 
+struct RulesConfig {
+  // Rule files or globs (relative to the config file). None: the zero-config default rules.
+  std::vector<std::string> files;
+  Duration evaluation_interval = std::chrono::seconds(15);
+  std::vector<rules::Rule> loaded;  // the rules the files hold (or the zero-config default), checked
+};
+
 struct Config {
   std::string source;  // the file it came from, or "<embedded default>"
   ServerConfig server;
@@ -49,6 +57,7 @@ struct Config {
   LogConfig log;
   store::StoreConfig store;
   std::vector<ingest::ScrapeConfig> scrape;
+  RulesConfig rules;
 };
 
 // Where state lives when the config does not say: systemd's $STATE_DIRECTORY, else /var/lib/hotspotd for root,

@@ -70,9 +70,21 @@ int Daemon::run() {
 
   metrics_.recordInitialLoad(std::chrono::system_clock::now());
   publishStatus(false);
-  store_ = std::make_unique<store::SeriesStore>(config_.store);
+  // The store keeps as much history as the configured rules read (restart only, like the rest of [store]).
+  store::StoreConfig store_config = config_.store;
+  for (const auto& rule : config_.rules.loaded) {
+    if (auto d = detectors::makeDetector(rule)) {
+      store_config.retention = std::max(store_config.retention, d->history() + store_config.staleness);
+    }
+  }
+  store_ = std::make_unique<store::SeriesStore>(store_config);
   scrapes_ = std::make_unique<ingest::ScrapeManager>(io_, *store_, metrics_.registry());
   scrapes_->apply(config_.scrape);
+  rules_ = std::make_unique<RuleRunner>(io_, *store_, metrics_.registry());
+  rules_->apply(config_.rules.loaded, config_.rules.evaluation_interval);
+  log::info("Rules loaded", {{"rules", config_.rules.loaded.size()},
+                             {"zero_config", config_.rules.files.empty()},
+                             {"store_retention", formatDuration(store_config.retention)}});
   http_ = std::make_unique<HttpServer>(metrics_, status_, [this] { return reloadFromHttp(); });
   auto bound = http_->start(config_.server.listen);
   if (!bound) {
@@ -92,6 +104,7 @@ int Daemon::run() {
 
   io_.run();
   scrapes_->stop();
+  rules_->stop();
 
   // Drain: stop accepting, let in-flight requests finish, all within the deadline.
   const Duration deadline = config_.server.shutdown_timeout;
@@ -169,6 +182,7 @@ Result<void> Daemon::reload(std::string_view trigger) {
   config_ = std::move(*next);
   log::setup(config_.log.level, config_.log.format);
   scrapes_->apply(config_.scrape);
+  rules_->apply(config_.rules.loaded, config_.rules.evaluation_interval);
   publishStatus(!stopping_);
   metrics_.recordReload(true, std::chrono::system_clock::now());
   log::info("Configuration reloaded", {{"config", config_.source}});

@@ -4,8 +4,8 @@
 // runs on its own threads and reaches the lifecycle thread only by posting a reload request and waiting for the
 // answer, or by reading the DaemonStatus snapshot this thread publishes.
 //
-// Start-up order: state directory (locked), metrics, series store and scrape manager, HTTP server, then READY=1
-// to systemd. Shutdown runs the
+// Start-up order: state directory (locked), metrics, series store, scrape manager and rule runner, HTTP server,
+// then READY=1 to systemd. Shutdown runs the
 // other way: STOPPING=1, not ready, stop accepting requests, wait for in-flight work up to
 // server.shutdown_timeout, exit 0 (or 1 if the deadline forced it).
 //
@@ -29,6 +29,7 @@
 #include "daemon/config.h"
 #include "daemon/http_server.h"
 #include "daemon/metrics.h"
+#include "daemon/rule_runner.h"
 #include "daemon/state_dir.h"
 #include "daemon/systemd_notify.h"
 #include "ingest/scrape_manager.h"
@@ -63,6 +64,7 @@ class Daemon {
   Snapshot<DaemonStatus> status_;
   std::unique_ptr<store::SeriesStore> store_;
   std::unique_ptr<ingest::ScrapeManager> scrapes_;
+  std::unique_ptr<RuleRunner> rules_;
   std::unique_ptr<HttpServer> http_;
   StateDirLock state_lock_;
   std::atomic<bool> stopping_{false};

@@ -140,3 +140,28 @@ TEST_CASE("[store] windows must nest") {
         std::string::npos);
   CHECK(errorOf("[store]\ncoarse_step = \"30m\"\n").find("store.coarse_step: 30m is longer") != std::string::npos);
 }
+
+TEST_CASE("[rules] files are loaded and checked with the config; none means the zero-config default") {
+  TempDir dir;
+  dir.write("rules/slo.toml",
+            "[[rules]]\nname = \"Availability\"\nkind = \"burn_rate\"\nerrors = 'x_total{code=\"500\"}'\n"
+            "total = 'x_total'\n");
+  dir.write("rules/drift.toml", "[[rules]]\nname = \"Drift\"\nkind = \"latency_drift\"\nhistogram = \"x_seconds\"\n");
+  const auto config = dir.write("hotspotd.toml", "[rules]\nfiles = [\"rules/*.toml\"]\nevaluation_interval = \"30s\"\n");
+  auto c = loadConfigFile(config);
+  REQUIRE_MESSAGE(c, c.error().message);
+  CHECK(c->rules.loaded.size() == 2);
+  CHECK(c->rules.evaluation_interval == 30s);
+  CHECK(parse("")->rules.loaded.size() == 1);  // the default drift rule
+
+  dir.write("rules/bad.toml", "[[rules]]\nname = \"Bad\"\nkind = \"latency_drift\"\nhistogram = 'x{'\n");
+  auto bad = loadConfigFile(config);
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().message.find("bad.toml:4:13: rules[0].histogram: invalid selector") != std::string::npos);
+
+  const auto missing = dir.write("missing.toml", "[rules]\nfiles = [\"nope.toml\"]\n");
+  auto m = loadConfigFile(missing);
+  REQUIRE_FALSE(m);
+  CHECK(m.error().message.find("rule file " + (dir.path() / "nope.toml").string() + " does not exist") !=
+        std::string::npos);
+}

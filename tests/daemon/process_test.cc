@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include <optional>
+#include <thread>
 #include <regex>
 #include <sstream>
 
@@ -257,4 +258,41 @@ TEST_CASE("systemd hears READY, WATCHDOG, RELOADING and STOPPING over the notify
   CHECK(receiveUntil("STOPPING=1", 10s));
   CHECK(d.process->wait(15s) == 0);
   close(fd);
+}
+
+TEST_CASE("the daemon evaluates its rules on its interval, and a broken rule file on reload keeps the old rules") {
+  TempDir dir;
+  dir.write("rules/a.toml", "[[rules]]\nname = \"Drift\"\nkind = \"latency_drift\"\nhistogram = \"x_seconds\"\n");
+  const auto config = dir.write("hotspotd.toml", "[server]\nlisten = \"127.0.0.1:0\"\n[storage]\nstate_dir = \"" +
+                                                     (dir.path() / "state").string() +
+                                                     "\"\n[rules]\nfiles = [\"rules/*.toml\"]\n"
+                                                     "evaluation_interval = \"1s\"\n");
+  ChildProcess daemon({HOTSPOTD_BINARY, "run", "--config", config.string()});
+  auto line = daemon.waitForLine("Listening", 20s);
+  REQUIRE_MESSAGE(line, daemon.output());
+  std::smatch m;
+  REQUIRE(std::regex_search(*line, m, std::regex("127\\.0\\.0\\.1:([0-9]+)")));
+  httplib::Client c("127.0.0.1", std::stoi(m[1]));
+  auto metric = [&](std::string_view series) {
+    auto r = c.Get("/metrics");
+    return r ? sampleValue(r->body, series) : std::nullopt;
+  };
+  CHECK(metric("hotspotd_rules_loaded") == 1.0);
+  std::this_thread::sleep_for(2500ms);
+  CHECK(metric("hotspotd_rule_evaluations_total{rule=\"Drift\"}").value_or(0) >= 2);
+
+  dir.write("rules/b.toml", "[[rules]]\nname = \"Broken\"\nkind = \"latency_drift\"\nhistogram = 'x{'\n");
+  auto reload = c.Post("/-/reload", "", "text/plain");
+  REQUIRE(reload);
+  CHECK(reload->status == 500);
+  CHECK(reload->body.find("b.toml:4:13: rules[0].histogram") != std::string::npos);
+  CHECK(metric("hotspotd_rules_loaded") == 1.0);
+
+  dir.write("rules/b.toml", "[[rules]]\nname = \"Second\"\nkind = \"latency_drift\"\nhistogram = \"y_seconds\"\n");
+  reload = c.Post("/-/reload", "", "text/plain");
+  REQUIRE(reload);
+  CHECK(reload->status == 200);
+  CHECK(metric("hotspotd_rules_loaded") == 2.0);
+  daemon.signal(SIGTERM);
+  CHECK(daemon.wait(15s) == 0);
 }
