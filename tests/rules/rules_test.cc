@@ -214,3 +214,9 @@ windows = [{ long = "5m", short = "1h" }]
   CHECK(bad.error().message.find("rules[1].errors: a burn_rate rule takes either") != std::string::npos);
   CHECK(bad.error().message.find("rules[1].windows[0].short: longer than the long window") != std::string::npos);
 }
+
+TEST_CASE("the shipped example rules are valid") {
+  auto r = loadRules(HOTSPOTD_SOURCE_DIR "/etc/rules/examples.toml");
+  REQUIRE_MESSAGE(r, r.error().message);
+  CHECK(r->size() == 3);
+}
