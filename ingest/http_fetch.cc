@@ -116,6 +116,24 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->body_limit(request_.max_body_bytes);
     parser_->header_limit(64 * 1024);
+    // The header first: a declared Content-Length over the limit ends the scrape before a byte of the body is
+    // read. (Beast checks this too, but not on every path; the check here does not depend on it.)
+    auto on_header = [self = shared_from_this()](const beast::error_code& e, std::size_t) { self->onHeader(e); };
+    if (tls_stream_) {
+      http::async_read_header(*tls_stream_, buffer_, *parser_, std::move(on_header));
+    } else {
+      http::async_read_header(*plain_stream_, buffer_, *parser_, std::move(on_header));
+    }
+  }
+
+  void onHeader(const beast::error_code& ec) {
+    if (ec && ec != http::error::body_limit) return onRead(ec);
+    if (ec == http::error::body_limit ||
+        (parser_->content_length() && *parser_->content_length() > request_.max_body_bytes)) {
+      return finish(tl::unexpected<FetchError>(
+          FetchError{FetchError::Kind::body_size_limit,
+                     fmt::format("body is larger than {} bytes", request_.max_body_bytes)}));
+    }
     auto on_read = [self = shared_from_this()](const beast::error_code& e, std::size_t) { self->onRead(e); };
     if (tls_stream_) {
       http::async_read(*tls_stream_, buffer_, *parser_, std::move(on_read));
@@ -125,7 +143,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void onRead(const beast::error_code& ec) {
-    if (ec == http::error::body_limit) {
+    if (ec == http::error::body_limit || parser_->get().body().size() > request_.max_body_bytes) {
       return finish(tl::unexpected<FetchError>(FetchError{
           FetchError::Kind::body_size_limit, fmt::format("body is larger than {} bytes", request_.max_body_bytes)}));
     }
