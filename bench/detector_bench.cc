@@ -57,9 +57,8 @@ void BM_DriftPerHistogram(benchmark::State& state) {
     benchmark::DoNotOptimize(findings);
   }
   state.counters["judged"] = static_cast<double>(judged);
-  state.counters["us_per_histogram"] =
-      benchmark::Counter(static_cast<double>(state.iterations()) * histograms / 1e6,
-                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["us_per_histogram"] = benchmark::Counter(static_cast<double>(state.iterations()) * histograms / 1e6,
+                                                          benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 BENCHMARK(BM_DriftPerHistogram)->Arg(10000)->Unit(benchmark::kMillisecond)->Iterations(3);
 

@@ -40,6 +40,15 @@ std::string_view tomlTypeName(const toml::node& node) {
   }
 }
 
+std::optional<toml::table> parseTomlDocument(std::string_view text, ConfigErrors& errors) {
+  try {
+    return toml::parse(text, errors.file());
+  } catch (const toml::parse_error& e) {
+    errors.add(e.source(), "syntax", e.description());
+    return std::nullopt;
+  }
+}
+
 TableReader::TableReader(const toml::table& table, std::string path, ConfigErrors& errors)
     : table_(table), path_(std::move(path)), errors_(errors) {}
 

@@ -70,4 +70,7 @@ class TableReader {
 
 std::string_view tomlTypeName(const toml::node& node);
 
+// Parses a TOML document; a syntax error goes to `errors` (with its line and column) and gives nothing.
+std::optional<toml::table> parseTomlDocument(std::string_view text, ConfigErrors& errors);
+
 }  // namespace hotspotd

@@ -51,7 +51,8 @@ Options:
   -h, --help      Show this help.
 )";
 
-constexpr std::string_view kReplayUsage = R"(Usage: hotspotd replay --input FILE [--rules FILE|DIR] [--config FILE] --output FILE
+constexpr std::string_view kReplayUsage =
+    R"(Usage: hotspotd replay --input FILE [--rules FILE|DIR] [--config FILE] --output FILE
 
 Feeds a recorded exposition with timestamps (OpenMetrics as promtool tsdb create-blocks-from openmetrics reads
 it, or 0.0.4 text with millisecond timestamps; .gz accepted) through the detectors on a simulated clock, one
@@ -184,7 +185,8 @@ int runCli(int argc, char** argv) {
     }
     if (help) return std::fputs(kReplayUsage.data(), stdout), 0;
     if (options.input.empty()) return usageError("replay needs --input FILE", kReplayUsage);
-    if (options.output.empty()) return usageError("replay needs --output FILE (or - for standard output)", kReplayUsage);
+    if (options.output.empty())
+      return usageError("replay needs --output FILE (or - for standard output)", kReplayUsage);
     return runReplay(options);
   }
   if (command == "version") {

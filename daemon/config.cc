@@ -5,13 +5,11 @@
 
 #include <charconv>
 #include <cstdlib>
-#include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include "core/file.h"
 #include "core/toml_reader.h"
 #include "rules/rule_loader.h"
 
@@ -129,13 +127,9 @@ std::filesystem::path defaultStateDir() {
 
 Result<Config> parseConfig(std::string_view text, std::string_view source, const std::filesystem::path& base_dir) {
   ConfigErrors errors{std::string(source)};
-  toml::table root;
-  try {
-    root = toml::parse(text, std::string(source));
-  } catch (const toml::parse_error& e) {
-    errors.add(e.source(), "syntax", e.description());
-    return fail(errors.joined());
-  }
+  auto document = parseTomlDocument(text, errors);
+  if (!document) return fail(errors.joined());
+  const toml::table& root = *document;
 
   Config config;
   config.source = std::string(source);
@@ -201,16 +195,13 @@ Result<Config> parseConfig(std::string_view text, std::string_view source, const
 }
 
 Result<Config> loadConfigFile(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return fail(fmt::format("{}: cannot open config file: {} (check the path given to --config)", path.string(),
-                            std::strerror(errno)));
+  auto text = readFile(path);
+  if (!text) {
+    return fail(fmt::format("{} (check the path given to --config)", text.error().message));
   }
-  std::ostringstream buf;
-  buf << in.rdbuf();
   std::error_code ec;
   const auto absolute = std::filesystem::absolute(path, ec);
-  return parseConfig(buf.str(), path.string(), (ec ? path : absolute).parent_path());
+  return parseConfig(*text, path.string(), (ec ? path : absolute).parent_path());
 }
 
 Result<Config> loadEmbeddedDefaultConfig() {

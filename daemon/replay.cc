@@ -18,7 +18,9 @@
 namespace hotspotd::daemon {
 namespace {
 
-nlohmann::json number(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+nlohmann::json number(double v) {
+  return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
+}
 
 nlohmann::ordered_json toJson(const rules::IncidentEvent& e) {
   nlohmann::ordered_json j;

@@ -9,8 +9,7 @@
 namespace hotspotd::daemon {
 
 RuleRunner::RuleRunner(boost::asio::io_context& io, store::SeriesStore& store, prometheus::Registry& registry)
-    : io_(io),
-      store_(store),
+    : store_(store),
       timer_(io),
       evaluations_(prometheus::BuildCounter()
                        .Name("hotspotd_rule_evaluations_total")
@@ -45,7 +44,8 @@ void RuleRunner::apply(std::vector<rules::Rule> rules, Duration interval) {
     if (auto d = detectors::makeDetector(std::move(r))) {
       if (d->history() + store_.config().staleness > store_.config().retention) {
         log::warn("Rule reads further back than the store keeps; restart to keep enough history",
-                  {{"rule", d->rule().name}, {"needs", formatDuration(d->history())},
+                  {{"rule", d->rule().name},
+                   {"needs", formatDuration(d->history())},
                    {"store_retention", formatDuration(store_.config().retention)}});
       }
       evaluations_.Add({{"rule", d->rule().name}});
@@ -68,9 +68,9 @@ void RuleRunner::schedule() {
   timer_.expires_after(interval_);
   timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec || stopped_) return;
-    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
+    const auto now =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
     evaluate(now);
     schedule();
   });
@@ -88,9 +88,12 @@ std::vector<rules::IncidentEvent> RuleRunner::evaluate(std::int64_t t_ms) {
     for (const auto& [k, v] : e.labels) labels += fmt::format("{}{}={}", labels.empty() ? "" : ",", k, v);
     const bool firing = e.state == rules::IncidentEvent::State::firing;
     transitions_.Add({{"state", firing ? "firing" : "resolved"}}).Increment();
-    (firing ? log::warn : log::info)(firing ? "Incident firing" : "Incident resolved",
-                                     {{"alertname", e.alertname}, {"labels", labels}, {"severity", e.severity},
-                                      {"value", e.value}, {"threshold", e.threshold}, {"id", e.id}});
+    (firing ? log::warn : log::info)(firing ? "Incident firing" : "Incident resolved", {{"alertname", e.alertname},
+                                                                                        {"labels", labels},
+                                                                                        {"severity", e.severity},
+                                                                                        {"value", e.value},
+                                                                                        {"threshold", e.threshold},
+                                                                                        {"id", e.id}});
   }
   firing_.Set(static_cast<double>(tracker_.firingCount()));
   duration_.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());

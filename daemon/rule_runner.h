@@ -9,13 +9,13 @@
 #include <memory>
 #include <vector>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "detectors/detector.h"
 #include "rules/incidents.h"
@@ -37,7 +37,6 @@ class RuleRunner {
  private:
   void schedule();
 
-  boost::asio::io_context& io_;
   store::SeriesStore& store_;
   boost::asio::steady_timer timer_;
   Duration interval_ = std::chrono::seconds(15);

@@ -106,8 +106,8 @@ std::vector<rules::Finding> BurnRateDetector::evaluate(const store::SeriesStore&
       f.severity = w.severity;
       const double total_long = sum(store, ep.total, t_ms, w.long_window);
       const double total_short = sum(store, ep.total, t_ms, w.short_window);
-      const double bad_long = p.histogram ? total_long - sum(store, ep.good, t_ms, w.long_window)
-                                          : sum(store, ep.bad, t_ms, w.long_window);
+      const double bad_long =
+          p.histogram ? total_long - sum(store, ep.good, t_ms, w.long_window) : sum(store, ep.bad, t_ms, w.long_window);
       const double bad_short = p.histogram ? total_short - sum(store, ep.good, t_ms, w.short_window)
                                            : sum(store, ep.bad, t_ms, w.short_window);
       // A window the store holds only a sliver of is not that window: a daemon two minutes old has no 3-day

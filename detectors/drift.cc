@@ -44,8 +44,7 @@ std::optional<double> increase(const store::SeriesStore& store, const Endpoint& 
 
 }  // namespace
 
-std::vector<rules::Finding> DriftDetector::evaluate(const store::SeriesStore& store, std::int64_t t_ms,
-                                                    Duration step) {
+std::vector<rules::Finding> DriftDetector::evaluate(const store::SeriesStore& store, std::int64_t t_ms, Duration step) {
   // Endpoints: matching histograms grouped by the `by` labels, with one bucket layout each.
   std::map<std::string, Endpoint> endpoints;
   store.forEachHistogram([&](const store::HistogramView& h) {
@@ -85,8 +84,8 @@ std::vector<rules::Finding> DriftDetector::evaluate(const store::SeriesStore& st
 
     const std::int64_t window_start = t_ms - p.window.count();
     const std::size_t nb = ep.histograms.front().bounds.size();
-    const bool pinned = !pin.baseline.empty() && pin.baseline.size() == nb &&
-                        t_ms - pin.last_active_ms < rule_.keep_firing_for.count();
+    const bool pinned =
+        !pin.baseline.empty() && pin.baseline.size() == nb && t_ms - pin.last_active_ms < rule_.keep_firing_for.count();
     std::vector<Bucket> base(nb);
     if (pinned) {
       for (std::size_t b = 0; b < nb; ++b) base[b] = Bucket{pin.baseline[b].first, pin.baseline[b].second};

@@ -3,13 +3,12 @@
 #include <glob.h>
 #include <sys/stat.h>
 
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/file.h"
 #include "ingest/scrape_config.h"
 
 namespace hotspotd::ingest {
@@ -87,12 +86,10 @@ bool FileSd::refresh(std::vector<std::string>& errors) {
           it->second.size == static_cast<std::uintmax_t>(st.st_size)) {
         continue;
       }
-      std::ifstream in(path, std::ios::binary);
-      std::stringstream buf;
-      buf << in.rdbuf();
+      auto text = readFile(path);
       std::string error;
-      auto groups = in ? parseFile(path, buf.str(), error) : std::vector<DiscoveredGroup>{};
-      if (!in) error = fmt::format("{}: cannot read", path);
+      auto groups = text ? parseFile(path, *text, error) : std::vector<DiscoveredGroup>{};
+      if (!text) error = text.error().message;
       File& f = files_[path];
       f.mtime = st.st_mtim;
       f.size = static_cast<std::uintmax_t>(st.st_size);

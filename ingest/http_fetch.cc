@@ -130,9 +130,8 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec && ec != http::error::body_limit) return onRead(ec);
     if (ec == http::error::body_limit ||
         (parser_->content_length() && *parser_->content_length() > request_.max_body_bytes)) {
-      return finish(tl::unexpected<FetchError>(
-          FetchError{FetchError::Kind::body_size_limit,
-                     fmt::format("body is larger than {} bytes", request_.max_body_bytes)}));
+      return finish(tl::unexpected<FetchError>(FetchError{
+          FetchError::Kind::body_size_limit, fmt::format("body is larger than {} bytes", request_.max_body_bytes)}));
     }
     auto on_read = [self = shared_from_this()](const beast::error_code& e, std::size_t) { self->onRead(e); };
     if (tls_stream_) {

@@ -2,13 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
-#include <fstream>
 #include <limits>
-#include <sstream>
 
 #include <fmt/format.h>
 
+#include "core/file.h"
 #include "ingest/gzip.h"
 #include "ingest/series_desc.h"
 
@@ -21,11 +19,9 @@ constexpr std::size_t kMaxReplayBytes = std::size_t{4} << 30;
 }  // namespace
 
 Result<ReplayReader> ReplayReader::open(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fail(fmt::format("{}: cannot open: {}", path.string(), std::strerror(errno)));
-  std::stringstream buf;
-  buf << in.rdbuf();
-  std::string text = buf.str();
+  auto read = readFile(path);
+  if (!read) return tl::unexpected(read.error());
+  std::string text = std::move(*read);
   if (looksGzipped(text)) {
     auto inflated = gunzip(text, kMaxReplayBytes);
     if (!inflated) return fail(fmt::format("{}: {}", path.string(), inflated.error().message));

@@ -1,8 +1,8 @@
 // The state of every rule for every endpoint: inactive -> pending -> firing -> resolved, with `for` (how long the
 // condition must hold before it fires) and `keep_firing_for` (how long the condition must stay clear, as judged
-// on data, before a firing incident resolves; this also damps flapping). Only judged findings move the state: low traffic or missing data never fires or
-// resolves anything. Each incident has a stable id (rule and endpoint), the dedup key for receivers.
-// Owned by one thread (the lifecycle thread, or a replay run).
+// on data, before a firing incident resolves; this also damps flapping). Only judged findings move the state: low
+// traffic or missing data never fires or resolves anything. Each incident has a stable id (rule and endpoint), the
+// dedup key for receivers. Owned by one thread (the lifecycle thread, or a replay run).
 #pragma once
 
 #include <map>
@@ -28,9 +28,9 @@ class IncidentTracker {
   enum class State { inactive, pending, firing };
   struct Entry {
     State state = State::inactive;
-    std::int64_t since_ms = 0;        // pending since
+    std::int64_t since_ms = 0;         // pending since
     std::int64_t clear_since_ms = -1;  // first judged evaluation with the condition false, while firing
-    IncidentEvent last;               // the last firing event (for the resolve event's fields)
+    IncidentEvent last;                // the last firing event (for the resolve event's fields)
   };
   std::map<std::string, Entry> entries_;  // by incident id
 };

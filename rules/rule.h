@@ -17,11 +17,11 @@ enum class RuleKind { latency_drift, burn_rate };
 
 struct DriftParams {
   double quantile = 0.99;
-  Duration window = std::chrono::minutes(2);    // the recent traffic judged
-  Duration baseline = std::chrono::hours(1);    // the endpoint's own history it is judged against
-  double sensitivity = 2.0;                     // the share above the bound must be at least this many times baseline
-  double confidence = 0.9999;                   // one-sided, for the test on the share above the bound
-  double min_rate = 0.5;                        // requests per second in the window; below it, no judgement
+  Duration window = std::chrono::minutes(2);  // the recent traffic judged
+  Duration baseline = std::chrono::hours(1);  // the endpoint's own history it is judged against
+  double sensitivity = 2.0;                   // the share above the bound must be at least this many times baseline
+  double confidence = 0.9999;                 // one-sided, for the test on the share above the bound
+  double min_rate = 0.5;                      // requests per second in the window; below it, no judgement
 };
 
 // One multiwindow burn-rate alert: fires when the error ratio over both windows is above factor x (1 - objective).

@@ -1,13 +1,12 @@
 #include "rules/rule_loader.h"
 
 #include <algorithm>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include "core/file.h"
 #include "core/toml_reader.h"
 
 namespace hotspotd::rules {
@@ -127,13 +126,9 @@ void readRule(TableReader& r, const toml::table& table, const std::string& sourc
 
 Result<std::vector<Rule>> parseRules(std::string_view text, std::string_view source) {
   ConfigErrors errors{std::string(source)};
-  toml::table root;
-  try {
-    root = toml::parse(text, std::string(source));
-  } catch (const toml::parse_error& e) {
-    errors.add(e.source(), "syntax", e.description());
-    return fail(errors.joined());
-  }
+  auto document = parseTomlDocument(text, errors);
+  if (!document) return fail(errors.joined());
+  const toml::table& root = *document;
   std::vector<Rule> out;
   std::set<std::string> names;
   TableReader top(root, "", errors);
@@ -164,14 +159,12 @@ Result<std::vector<Rule>> loadRules(const std::filesystem::path& file_or_dir) {
   std::string problems;
   std::set<std::string> names;
   for (const auto& f : files) {
-    std::ifstream in(f, std::ios::binary);
-    if (!in) {
-      problems += fmt::format("{}{}: cannot open rule file", problems.empty() ? "" : "\n", f.string());
+    auto text = readFile(f);
+    if (!text) {
+      problems += (problems.empty() ? "" : "\n") + text.error().message;
       continue;
     }
-    std::stringstream buf;
-    buf << in.rdbuf();
-    auto rules = parseRules(buf.str(), f.string());
+    auto rules = parseRules(*text, f.string());
     if (!rules) {
       problems += (problems.empty() ? "" : "\n") + rules.error().message;
       continue;

@@ -437,17 +437,23 @@ const SeriesStore::Timeline* SeriesStore::timelineFor(const Series& s, std::int6
   return &g.tl[1];
 }
 
-std::optional<Point> SeriesStore::pointAt(SeriesId id, std::int64_t t_ms, Duration lookback) const {
-  if (id >= generations_.size() || at(id).group == kNoId) return std::nullopt;
+template <typename F>
+void SeriesStore::walkBack(SeriesId id, std::int64_t near_ms, F&& f) const {
+  if (id >= generations_.size() || at(id).group == kNoId) return;
   const Series& s = at(id);
   int tier = 0;
-  const Timeline* tl = timelineFor(s, t_ms, tier);
-  std::optional<Point> out;
+  const Timeline* tl = timelineFor(s, near_ms, tier);
   const std::uint32_t start = s.start_seq[tier];
   s.ring[tier].forEachBackward([&](std::uint32_t index, bool present, double value) {
     const std::uint32_t seq = start + index;
-    if (seq < tl->base_seq || seq >= tl->nextSeq()) return seq >= tl->nextSeq();
-    const std::int64_t ts = tl->at(seq);
+    if (seq < tl->base_seq || seq >= tl->nextSeq()) return seq >= tl->nextSeq();  // outside the timeline
+    return f(tl->at(seq), present, value);
+  });
+}
+
+std::optional<Point> SeriesStore::pointAt(SeriesId id, std::int64_t t_ms, Duration lookback) const {
+  std::optional<Point> out;
+  walkBack(id, t_ms, [&](std::int64_t ts, bool present, double value) {
     if (ts > t_ms) return true;
     if (t_ms - ts > lookback.count()) return false;
     if (!present) return true;
@@ -458,16 +464,8 @@ std::optional<Point> SeriesStore::pointAt(SeriesId id, std::int64_t t_ms, Durati
 }
 
 std::optional<Point> SeriesStore::firstPointIn(SeriesId id, std::int64_t from_ms, std::int64_t to_ms) const {
-  if (id >= generations_.size() || at(id).group == kNoId) return std::nullopt;
-  const Series& s = at(id);
-  int tier = 0;
-  const Timeline* tl = timelineFor(s, from_ms, tier);
   std::optional<Point> out;
-  const std::uint32_t start = s.start_seq[tier];
-  s.ring[tier].forEachBackward([&](std::uint32_t index, bool present, double value) {
-    const std::uint32_t seq = start + index;
-    if (seq < tl->base_seq || seq >= tl->nextSeq()) return seq >= tl->nextSeq();
-    const std::int64_t ts = tl->at(seq);
+  walkBack(id, from_ms, [&](std::int64_t ts, bool present, double value) {
     if (ts < from_ms) return false;
     if (present && ts <= to_ms) out = Point{ts, value};
     return true;

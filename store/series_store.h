@@ -149,6 +149,10 @@ class SeriesStore {
   void dropSeries(SeriesId id);
   void rebuildLayout(Histogram& h, std::int64_t t_ms);
   const Timeline* timelineFor(const Series& s, std::int64_t t_ms, int& tier) const;
+  // Visits the points of `id` from the newest back, in the tier that holds time `near_ms`: f(ts, present, value)
+  // returns false to stop.
+  template <typename F>
+  void walkBack(SeriesId id, std::int64_t near_ms, F&& f) const;
 
   StoreConfig config_;
   SymbolTable symbols_;

@@ -147,7 +147,8 @@ TEST_CASE("[rules] files are loaded and checked with the config; none means the 
             "[[rules]]\nname = \"Availability\"\nkind = \"burn_rate\"\nerrors = 'x_total{code=\"500\"}'\n"
             "total = 'x_total'\n");
   dir.write("rules/drift.toml", "[[rules]]\nname = \"Drift\"\nkind = \"latency_drift\"\nhistogram = \"x_seconds\"\n");
-  const auto config = dir.write("hotspotd.toml", "[rules]\nfiles = [\"rules/*.toml\"]\nevaluation_interval = \"30s\"\n");
+  const auto config =
+      dir.write("hotspotd.toml", "[rules]\nfiles = [\"rules/*.toml\"]\nevaluation_interval = \"30s\"\n");
   auto c = loadConfigFile(config);
   REQUIRE_MESSAGE(c, c.error().message);
   CHECK(c->rules.loaded.size() == 2);
@@ -164,4 +165,56 @@ TEST_CASE("[rules] files are loaded and checked with the config; none means the 
   REQUIRE_FALSE(m);
   CHECK(m.error().message.find("rule file " + (dir.path() / "nope.toml").string() + " does not exist") !=
         std::string::npos);
+}
+
+TEST_CASE("a syntax error names the file, line and column") {
+  const auto e = errorOf("[server]\nlisten = \"127.0.0.1:1\"\nshutdown_timeout = \n");
+  CHECK(e.starts_with("test.toml:3:"));
+  CHECK(e.find("syntax") != std::string::npos);
+}
+
+TEST_CASE("an unknown key names its line and the keys that exist") {
+  const auto e = errorOf("[server]\nlisten = \"127.0.0.1:1\"\nlisen = \"x\"\n");
+  CHECK(e == "test.toml:3:1: server.lisen: unknown key (known keys in [server]: listen, shutdown_timeout)");
+}
+
+TEST_CASE("an unknown section is an unknown key at the top") {
+  const auto e = errorOf("[servre]\nlisten = \"x\"\n");
+  CHECK(e.starts_with("test.toml:1:"));
+  CHECK(e.find("servre: unknown key (known keys: log, rules, scrape, server, storage, store)") != std::string::npos);
+}
+
+TEST_CASE("a wrong type names the key and the expected type") {
+  CHECK(errorOf("[server]\nlisten = 9464\n") == "test.toml:2:10: server.listen: expected a string, got an integer");
+  CHECK(errorOf("[log]\nlevel = true\n") == "test.toml:2:9: log.level: expected a string, got a boolean");
+  CHECK(errorOf("server = 1\n") == "test.toml:1:10: server: expected a table, got an integer");
+}
+
+TEST_CASE("out-of-range and malformed values are errors that say what to write") {
+  CHECK(errorOf("[server]\nlisten = \"127.0.0.1:70000\"\n").find("port must be a number from 0 to 65535") !=
+        std::string::npos);
+  CHECK(errorOf("[server]\nlisten = \"localhost\"\n").find("missing :port") != std::string::npos);
+  CHECK(errorOf("[server]\nlisten = \"::1:9464\"\n").find("IPv6 addresses go in brackets") != std::string::npos);
+  CHECK(errorOf("[server]\nshutdown_timeout = \"100ms\"\n") ==
+        "test.toml:2:20: server.shutdown_timeout: 100ms is too short (at least 1s)");
+  CHECK(errorOf("[log]\nlevel = \"verbose\"\n") ==
+        "test.toml:2:9: log.level: unknown log level \"verbose\" (use debug, info, warn or error)");
+  CHECK(errorOf("[storage]\nstate_dir = \"\"\n").find("storage.state_dir: must not be empty") != std::string::npos);
+}
+
+TEST_CASE("every problem in a file is reported, not just the first") {
+  const auto e = errorOf("[server]\nlisten = 1\nfoo = 2\n[log]\nformat = \"xml\"\n");
+  CHECK(std::count(e.begin(), e.end(), '\n') == 2);
+  CHECK(e.find("server.listen") != std::string::npos);
+  CHECK(e.find("server.foo") != std::string::npos);
+  CHECK(e.find("log.format") != std::string::npos);
+}
+
+TEST_CASE("a missing config file says which file and why") {
+  TempDir dir;
+  auto r = loadConfigFile(dir.path() / "nope.toml");
+  REQUIRE_FALSE(r);
+  CHECK(
+      r.error().message.find("nope.toml: cannot open: No such file or directory (check the path given to --config)") !=
+      std::string::npos);
 }

@@ -12,9 +12,9 @@
 #include <nlohmann/json.hpp>
 
 #include <optional>
-#include <thread>
 #include <regex>
 #include <sstream>
+#include <thread>
 
 #include "tests/support/child_process.h"
 #include "tests/support/exposition.h"

@@ -38,10 +38,10 @@ struct Service {
     return c;
   }()};
   store::GroupId group = store.addGroup("svc");
-  store::SeriesRef ok = store.resolve(group, {"http_requests_total", {{"route", "/pay"}, {"code", "200"}},
-                                             store::SeriesRole::counter, {}, 0});
-  store::SeriesRef err = store.resolve(group, {"http_requests_total", {{"route", "/pay"}, {"code", "500"}},
-                                              store::SeriesRole::counter, {}, 0});
+  store::SeriesRef ok = store.resolve(
+      group, {"http_requests_total", {{"route", "/pay"}, {"code", "200"}}, store::SeriesRole::counter, {}, 0});
+  store::SeriesRef err = store.resolve(
+      group, {"http_requests_total", {{"route", "/pay"}, {"code", "500"}}, store::SeriesRole::counter, {}, 0});
   double good = 0, bad = 0;
   detectors::BurnRateDetector detector{sloRule()};
   rules::IncidentTracker tracker;
@@ -82,7 +82,7 @@ TEST_CASE("a step error ratio fires the 14.4x/1h page when the workbook says it 
   // The errors of the first bad scrape happened during the interval before it: that is when the step began.
   const double actual = static_cast<double>(*page - (kT0 + (history - 1) * kStep)) / 1000.0;
   CHECK(actual >= expected);
-  CHECK(actual <= expected + 15);  // within one evaluation interval
+  CHECK(actual <= expected + 15);        // within one evaluation interval
   CHECK_FALSE(s.firstFiring("ticket"));  // its windows are not covered yet
   const auto& ev = s.events.front();
   CHECK(ev.labels == rules::OwnedLabels{{"route", "/pay"}, {"severity", "page"}});
@@ -130,8 +130,8 @@ windows = [{ long = "10m", short = "1m", factor = 10, severity = "page" }]
   store::SeriesStore store;
   const auto g = store.addGroup("svc");
   auto bucket = [&](const char* le, double bound) {
-    return store.resolve(g, {"lat_seconds_bucket", {{"route", "/a"}, {"le", le}}, store::SeriesRole::bucket,
-                             "lat_seconds", bound});
+    return store.resolve(
+        g, {"lat_seconds_bucket", {{"route", "/a"}, {"le", le}}, store::SeriesRole::bucket, "lat_seconds", bound});
   };
   const auto half = bucket("0.5", 0.5), inf = bucket("+Inf", INFINITY);
   detectors::BurnRateDetector d(r->front());
