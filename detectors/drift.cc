@@ -24,13 +24,13 @@ double zFor(double confidence) {
   return hi;
 }
 
-struct Endpoint {
-  rules::OwnedLabels labels;
-  std::vector<store::HistogramView> histograms;
+// An endpoint's histograms at this evaluation: their layouts, all with the same bounds.
+struct Current {
+  std::vector<store::SeriesStore::Layout> histograms;
 };
 
 // Sum over the endpoint's histograms of the increase of one bucket (by index) between two times.
-std::optional<double> increase(const store::SeriesStore& store, const Endpoint& ep, std::size_t bucket,
+std::optional<double> increase(const store::SeriesStore& store, const Current& ep, std::size_t bucket,
                                std::int64_t from_ms, std::int64_t to_ms, Duration lookback) {
   double sum = 0;
   for (const auto& h : ep.histograms) {
@@ -44,11 +44,10 @@ std::optional<double> increase(const store::SeriesStore& store, const Endpoint& 
 
 }  // namespace
 
-std::vector<rules::Finding> DriftDetector::evaluate(const store::SeriesStore& store, std::int64_t t_ms, Duration step) {
-  // Endpoints: matching histograms grouped by the `by` labels, with one bucket layout each.
-  std::map<std::string, Endpoint> endpoints;
+void DriftDetector::regroup(const store::SeriesStore& store) {
+  std::map<std::string, Endpoint> grouped;
   store.forEachHistogram([&](const store::HistogramView& h) {
-    if (!rule_.histogram.matches(h.name, h.labels) || h.bounds.size() < 2 || !std::isinf(h.bounds.back())) return;
+    if (!rule_.histogram.matches(h.name, h.labels)) return;
     rules::OwnedLabels key_labels;
     for (const auto& [k, v] : h.labels) {
       const bool keep = rule_.by_all ? (k != "le" && k != "instance")
@@ -57,41 +56,61 @@ std::vector<rules::Finding> DriftDetector::evaluate(const store::SeriesStore& st
     }
     std::string key;
     for (const auto& [k, v] : key_labels) key += k + "\xff" + v + "\xfe";
-    Endpoint& ep = endpoints[key];
-    if (ep.histograms.empty()) ep.labels = std::move(key_labels);
-    if (!ep.histograms.empty() && !std::equal(h.bounds.begin(), h.bounds.end(), ep.histograms.front().bounds.begin(),
-                                              ep.histograms.front().bounds.end())) {
-      return;  // another layout for the same endpoint: judged on the first one seen
+    Endpoint& ep = grouped[key];
+    if (ep.histograms.empty()) {
+      ep.key = key;
+      ep.labels = std::move(key_labels);
     }
-    ep.histograms.push_back(h);
+    ep.histograms.push_back(h.id);
   });
+  endpoints_.clear();
+  for (auto& [key, ep] : grouped) endpoints_.push_back(std::move(ep));
+  grouped_version_ = store.histogramsVersion();
+}
+
+std::vector<rules::Finding> DriftDetector::evaluate(const store::SeriesStore& store, std::int64_t t_ms, Duration step) {
+  if (grouped_version_ != store.histogramsVersion()) regroup(store);
 
   const rules::DriftParams& p = rule_.drift;
-  const double z_crit = zFor(p.confidence);
+  static thread_local std::pair<double, double> z_cache{-1, 0};  // (confidence, z): rules rarely differ
+  if (z_cache.first != p.confidence) z_cache = {p.confidence, zFor(p.confidence)};
+  const double z_crit = z_cache.second;
   const Duration lookback = std::max<Duration>(step * 2, std::chrono::seconds(30));
   std::vector<rules::Finding> out;
-  for (auto& [key, ep] : endpoints) {
+  for (const Endpoint& endpoint : endpoints_) {
+    // The layouts of this endpoint's histograms; one layout per endpoint (the first seen), +Inf last.
+    Current ep;
+    for (store::HistogramId id : endpoint.histograms) {
+      auto l = store.layout(id);
+      if (!l || l->bounds.size() < 2 || !std::isinf(l->bounds.back())) continue;
+      if (!ep.histograms.empty() &&
+          !std::equal(l->bounds.begin(), l->bounds.end(), ep.histograms.front().bounds.begin(),
+                      ep.histograms.front().bounds.end())) {
+        continue;
+      }
+      ep.histograms.push_back(*l);
+    }
+    if (ep.histograms.empty()) continue;
+    const std::string& key = endpoint.key;
     rules::Finding f;
-    f.endpoint = ep.labels;
+    f.endpoint = endpoint.labels;
     auto notJudged = [&](std::string why) {
       f.judged = false;
       f.reason = std::move(why);
       out.push_back(f);
     };
-    Pin& pin = pins_[key];
+    State& st = states_[key];
     std::int64_t layout_since = 0;
     for (const auto& h : ep.histograms) layout_since = std::max(layout_since, h.layout_since_ms);
 
     const std::int64_t window_start = t_ms - p.window.count();
     const std::size_t nb = ep.histograms.front().bounds.size();
-    const bool pinned =
-        !pin.baseline.empty() && pin.baseline.size() == nb && t_ms - pin.last_active_ms < rule_.keep_firing_for.count();
-    std::vector<Bucket> base(nb);
-    if (pinned) {
-      for (std::size_t b = 0; b < nb; ++b) base[b] = Bucket{pin.baseline[b].first, pin.baseline[b].second};
-    } else {
-      pin.baseline.clear();
+    if (st.frozen && t_ms - st.last_active_ms >= rule_.keep_firing_for.count()) st.frozen = false;
+    const bool fresh = st.baseline.size() == nb && st.layout_since_ms == layout_since &&
+                       t_ms - st.computed_ms < std::chrono::milliseconds(std::chrono::minutes(1)).count();
+    if (!st.frozen && !fresh) {
       // Baseline: cumulative counts per bucket over the window before the judged one, in this layout only.
+      st.baseline.clear();
       const std::int64_t baseline_end = window_start;
       const std::int64_t baseline_start = std::max(baseline_end - p.baseline.count(), layout_since);
       if (baseline_end - baseline_start < p.baseline.count() / 4) {
@@ -99,16 +118,22 @@ std::vector<rules::Finding> DriftDetector::evaluate(const store::SeriesStore& st
         continue;
       }
       bool complete = true;
+      std::vector<std::pair<double, double>> counts(nb);
       for (std::size_t b = 0; b < nb && complete; ++b) {
         auto inc = increase(store, ep, b, baseline_start, baseline_end, lookback);
         complete = inc.has_value();
-        base[b] = Bucket{ep.histograms.front().bounds[b], inc.value_or(0)};
+        counts[b] = {ep.histograms.front().bounds[b], inc.value_or(0)};
       }
       if (!complete) {
         notJudged("missing data at the edges of the baseline window");
         continue;
       }
+      st.baseline = std::move(counts);
+      st.computed_ms = t_ms;
+      st.layout_since_ms = layout_since;
     }
+    std::vector<Bucket> base(nb);
+    for (std::size_t b = 0; b < nb; ++b) base[b] = Bucket{st.baseline[b].first, st.baseline[b].second};
     const double n0 = base.back().count;
     if (n0 < 10.0 / (1.0 - p.quantile)) {
       notJudged(fmt::format("baseline has {} requests, too few for its p{}", n0, p.quantile * 100));
@@ -123,19 +148,37 @@ std::vector<rules::Finding> DriftDetector::evaluate(const store::SeriesStore& st
     }
     const double p0 = (n0 - base[u].count + 0.5) / (n0 + 1.0);
 
-    // The judged window, step by step: requests and requests above u per step.
+    // The judged window, step by step: requests and requests above u per step, each series read in one walk.
     const std::int64_t step_ms = std::max<std::int64_t>(1, step.count());
     const auto steps = static_cast<std::size_t>(std::max<std::int64_t>(1, p.window.count() / step_ms));
+    std::vector<std::int64_t> times;
+    for (std::size_t i = 0; i <= steps; ++i) {
+      const std::int64_t at = t_ms - static_cast<std::int64_t>(i) * step_ms;
+      if (at < layout_since) break;
+      times.push_back(at);
+    }
+    std::vector<double> step_total(times.size() > 0 ? times.size() - 1 : 0, 0);
+    std::vector<double> step_under(step_total.size(), 0);
+    std::vector<bool> step_ok(step_total.size(), true);
+    std::vector<std::optional<store::Point>> points(times.size());
+    for (const auto& h : ep.histograms) {
+      for (int which = 0; which < 2; ++which) {
+        store.pointsAt(which == 0 ? h.buckets[nb - 1] : h.buckets[u], times, lookback, points);
+        std::vector<double>& into = which == 0 ? step_total : step_under;
+        for (std::size_t i = 0; i + 1 < times.size(); ++i) {
+          if (!points[i] || !points[i + 1]) {
+            step_ok[i] = false;  // a gap: that step is left out
+            continue;
+          }
+          into[i] += points[i]->value - points[i + 1]->value;
+        }
+      }
+    }
     double n = 0, x = 0;
     std::vector<double> excess;
-    for (std::size_t i = 0; i < steps; ++i) {
-      const std::int64_t to = t_ms - static_cast<std::int64_t>(i) * step_ms;
-      const std::int64_t from = to - step_ms;
-      if (from < layout_since) break;
-      const auto total = increase(store, ep, nb - 1, from, to, lookback);
-      const auto under = increase(store, ep, u, from, to, lookback);
-      if (!total || !under) continue;  // a gap: that step is left out
-      const double ni = *total, xi = *total - *under;
+    for (std::size_t i = 0; i < step_total.size(); ++i) {
+      if (!step_ok[i]) continue;
+      const double ni = step_total[i], xi = step_total[i] - step_under[i];
       n += ni;
       x += xi;
       excess.push_back(xi - ni * p0);
@@ -156,13 +199,22 @@ std::vector<rules::Finding> DriftDetector::evaluate(const store::SeriesStore& st
 
     f.judged = true;
     f.active = z >= z_crit && share >= p.sensitivity * p0 && x >= 5 && spread;
-    // The current quantile over the window, for the page: from the same buckets.
+    // The current quantile over the window, for the page: only needed when an incident may fire or resolve, so
+    // only read while the endpoint is active or frozen (twelve more walks an evaluation otherwise).
     std::vector<Bucket> now(nb);
-    bool have_now = true;
-    for (std::size_t b = 0; b < nb && have_now; ++b) {
-      auto inc = increase(store, ep, b, window_start, t_ms, lookback);
-      have_now = inc.has_value();
-      now[b] = Bucket{ep.histograms.front().bounds[b], inc.value_or(0)};
+    // Recently active: the resolve event, which comes keep_firing_for after the last active evaluation, needs it.
+    const bool recently_active =
+        st.last_active_ms > 0 && t_ms - st.last_active_ms <= (rule_.keep_firing_for + p.window).count() + 60'000;
+    bool have_now = f.active || recently_active;
+    const std::int64_t ends[2] = {t_ms, window_start};
+    std::optional<store::Point> end_points[2];
+    for (std::size_t b = 0; b < nb; ++b) now[b] = Bucket{ep.histograms.front().bounds[b], 0};
+    for (const auto& h : ep.histograms) {
+      for (std::size_t b = 0; b < nb && have_now; ++b) {
+        store.pointsAt(h.buckets[b], ends, lookback, end_points);
+        have_now = end_points[0] && end_points[1];
+        if (have_now) now[b].count += end_points[0]->value - end_points[1]->value;
+      }
     }
     const QuantileEstimate now_q = have_now ? bucketQuantile(p.quantile, now) : QuantileEstimate{NAN, NAN, NAN};
     f.value = now_q.value;
@@ -181,10 +233,8 @@ std::vector<rules::Finding> DriftDetector::evaluate(const store::SeriesStore& st
     f.reason = fmt::format("{:.2f}% of {} requests above {}s (baseline {:.2f}%), confidence {:.5f}{}", share * 100, n,
                            base[u].upper_bound, p0 * 100, confidence, spread ? "" : ", concentrated in one interval");
     if (f.active) {
-      if (pin.baseline.empty()) {
-        for (const Bucket& b : base) pin.baseline.emplace_back(b.upper_bound, b.count);
-      }
-      pin.last_active_ms = t_ms;
+      st.frozen = true;
+      st.last_active_ms = t_ms;
     }
     out.push_back(std::move(f));
   }

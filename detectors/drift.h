@@ -19,7 +19,8 @@
 // Endpoints: histograms matching the rule's selector, grouped by the rule's `by` labels (by default every label
 // but le and instance); the histograms of one endpoint are summed when their bucket layouts agree.
 //
-// State: the pinned baselines. One detector per rule; used from the thread that owns the store.
+// State: the baselines (cached, or frozen while active). One detector per rule; used from the thread that owns
+// the store.
 #pragma once
 
 #include <map>
@@ -42,13 +43,27 @@ class DriftDetector {
   const rules::Rule& rule() const { return rule_; }
 
  private:
-  // While an endpoint is active its baseline is frozen: the counts it had when the drift began.
-  struct Pin {
+  // Per endpoint: the baseline counts, recomputed at most once a minute (a 1h baseline does not move in 15 s), and
+  // frozen while the endpoint is active (the counts it had when the drift began).
+  struct State {
     std::vector<std::pair<double, double>> baseline;  // (upper bound, cumulative count) per bucket
+    std::int64_t computed_ms = 0;
+    std::int64_t layout_since_ms = 0;
+    bool frozen = false;
     std::int64_t last_active_ms = 0;
   };
+  // The rule's endpoints and their histograms, rebuilt only when the store's set of histograms changes.
+  struct Endpoint {
+    std::string key;
+    rules::OwnedLabels labels;
+    std::vector<store::HistogramId> histograms;
+  };
+  void regroup(const store::SeriesStore& store);
+
   rules::Rule rule_;
-  std::map<std::string, Pin> pins_;  // by endpoint key
+  std::map<std::string, State> states_;  // by endpoint key
+  std::vector<Endpoint> endpoints_;
+  std::uint64_t grouped_version_ = ~std::uint64_t{0};
 };
 
 }  // namespace hotspotd::detectors

@@ -211,6 +211,7 @@ HistogramId SeriesStore::resolveHistogram(GroupId group, const SeriesDesc& desc,
   x.next_same = first;
   histogram_index_.put(h, id);
   ++live_histograms_;
+  ++histograms_version_;
   return id;
 }
 
@@ -278,6 +279,7 @@ void SeriesStore::dropSeries(SeriesId id) {
       h = Histogram{};
       free_histograms_.push_back(hid);
       --live_histograms_;
+      ++histograms_version_;
     } else {
       // The layout lost a bucket: the next commit starts a new generation.
       h.bounds.clear();
@@ -304,6 +306,7 @@ void SeriesStore::rebuildLayout(Histogram& h, std::int64_t t_ms) {
   }
   ++h.generation;
   h.layout_since_ms = t_ms;
+  ++histograms_version_;
 }
 
 CommitStats SeriesStore::commit(GroupId group, std::int64_t t_ms, std::span<const StagedSample> batch) {
@@ -463,6 +466,25 @@ std::optional<Point> SeriesStore::pointAt(SeriesId id, std::int64_t t_ms, Durati
   return out;
 }
 
+void SeriesStore::pointsAt(SeriesId id, std::span<const std::int64_t> times, Duration lookback,
+                           std::span<std::optional<Point>> out) const {
+  for (auto& o : out) o.reset();
+  if (times.empty()) return;
+  std::size_t i = 0;  // the next time to answer; times descend, and so do the points walked
+  walkBack(id, times.back(), [&](std::int64_t ts, bool present, double value) {
+    while (i < times.size()) {
+      if (ts > times[i]) return true;          // this point is newer than times[i]
+      if (times[i] - ts > lookback.count()) {  // too old for times[i]: leave it empty
+        ++i;
+        continue;
+      }
+      if (!present) return true;
+      out[i++] = Point{ts, value};
+    }
+    return false;
+  });
+}
+
 std::optional<Point> SeriesStore::firstPointIn(SeriesId id, std::int64_t from_ms, std::int64_t to_ms) const {
   std::optional<Point> out;
   walkBack(id, from_ms, [&](std::int64_t ts, bool present, double value) {
@@ -508,6 +530,12 @@ std::optional<HistogramView> SeriesStore::histogram(HistogramId id) const {
     v.labels.emplace_back(symbols_.str(h.labels[2 * i]), symbols_.str(h.labels[2 * i + 1]));
   }
   return v;
+}
+
+std::optional<SeriesStore::Layout> SeriesStore::layout(HistogramId id) const {
+  if (id >= histograms_.size() || histograms_[id].group == kNoId) return std::nullopt;
+  const Histogram& h = histograms_[id];
+  return Layout{h.bounds, h.buckets, h.layout_since_ms};
 }
 
 void SeriesStore::forEachHistogram(const std::function<void(const HistogramView&)>& f) const {

@@ -119,6 +119,9 @@ class SeriesStore {
   // Reads. Values of counters are reset-adjusted.
   // The newest point at or before t, at most `lookback` older than t.
   std::optional<Point> pointAt(SeriesId series, std::int64_t t_ms, Duration lookback) const;
+  // pointAt for several times in one walk: `times` in descending order; out[i] is the point for times[i].
+  void pointsAt(SeriesId series, std::span<const std::int64_t> times, Duration lookback,
+                std::span<std::optional<Point>> out) const;
   // The oldest point in [from, to], if any.
   std::optional<Point> firstPointIn(SeriesId series, std::int64_t from_ms, std::int64_t to_ms) const;
   // Increase between the points at (t - window) and t; nothing if either is missing.
@@ -128,6 +131,15 @@ class SeriesStore {
   std::optional<std::int64_t> lastScrapeMs(GroupId group) const;
 
   void forEachHistogram(const std::function<void(const HistogramView&)>& f) const;
+  // A histogram's layout without its labels (cheap: no allocation).
+  struct Layout {
+    std::span<const double> bounds;
+    std::span<const SeriesId> buckets;
+    std::int64_t layout_since_ms;
+  };
+  std::optional<Layout> layout(HistogramId id) const;
+  // Changes whenever a histogram appears, goes, or changes layout: detectors cache their grouping until then.
+  std::uint64_t histogramsVersion() const { return histograms_version_; }
   void forEachSeries(const std::function<void(SeriesId, std::string_view name, const LabelPairs&)>& f) const;
   std::optional<HistogramView> histogram(HistogramId id) const;
 
@@ -170,6 +182,7 @@ class SeriesStore {
   std::vector<HistogramId> free_histograms_;
   HashIndex histogram_index_;
   std::vector<Group> groups_;
+  std::uint64_t histograms_version_ = 0;
   std::size_t live_series_ = 0;
   std::size_t live_histograms_ = 0;
   mutable std::string hash_buf_;
