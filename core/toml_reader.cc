@@ -175,7 +175,7 @@ const toml::array* TableReader::arrayOfTables(std::string_view key) {
   const toml::node* node = find(key);
   if (!node) return nullptr;
   const auto* arr = node->as_array();
-  if (!arr || !arr->is_array_of_tables()) {
+  if (!arr || (!arr->empty() && !arr->is_array_of_tables())) {  // [] is an array of no tables
     wrongType(key, *node, fmt::format("an array of tables ([[{}]])", keyPath(key)));
     return nullptr;
   }

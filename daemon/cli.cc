@@ -13,6 +13,7 @@
 #include "daemon/config.h"
 #include "daemon/lifecycle.h"
 #include "daemon/replay.h"
+#include "daemon/test_rules.h"
 
 namespace hotspotd::daemon {
 namespace {
@@ -26,6 +27,7 @@ Commands:
   run            Run the daemon.
   check-config   Validate a config file and exit.
   replay         Run the detectors over a recorded file and write the alerts they raise.
+  test-rules     Run unit tests for rules (input series and the alerts expected to fire).
   version        Print the version and exit.
 
 Run 'hotspotd <command> --help' for the options of a command.
@@ -66,6 +68,33 @@ Options:
                   latency_drift rule on every histogram whose name ends in _seconds.
   --config FILE   A config file, for its [store] section.
   --output FILE   Where the alerts go; - for standard output.
+  -h, --help      Show this help.
+)";
+
+constexpr std::string_view kTestRulesUsage = R"(Usage: hotspotd test-rules FILE
+
+Runs rule unit tests, as promtool test rules does for Prometheus: FILE (TOML) names rule files and holds tests.
+Each test feeds input series, written in promtool's notation ("0+100x240" is 0, 100, ... 24000; "_" is a missing
+sample; "_x10" ten of them), through ingest, the detectors and the incident tracker on a simulated clock, and
+checks the alerts firing at given times. Prints PASS or FAIL per test and a summary; exits 1 if a test failed,
+2 if the file is not valid.
+
+  rule_files = ["rules.toml"]          # relative to FILE
+
+  [[tests]]
+  name = "drift on /a pages"
+  interval = "15s"                     # between input samples, and between evaluations
+
+  [[tests.input_series]]
+  series = 'http_request_duration_seconds_bucket{route="/a",le="0.1"}'
+  values = "0+990x240 237600+900x40"
+
+  [[tests.alerts]]
+  at = "65m"
+  alertname = "LatencyDrift"
+  firing = [{ route = "/a" }]          # the labels of every alert firing then; none: firing = []
+
+Options:
   -h, --help      Show this help.
 )";
 
@@ -188,6 +217,13 @@ int runCli(int argc, char** argv) {
     if (options.output.empty())
       return usageError("replay needs --output FILE (or - for standard output)", kReplayUsage);
     return runReplay(options);
+  }
+  if (command == "test-rules") {
+    if (args.size() == 1 && (args[0] == "-h" || args[0] == "--help"))
+      return std::fputs(kTestRulesUsage.data(), stdout), 0;
+    if (args.size() != 1 || args[0].starts_with("-"))
+      return usageError("test-rules needs one test file", kTestRulesUsage);
+    return runRuleTests(std::filesystem::path(args[0]));
   }
   if (command == "version") {
     if (auto rc = parseArgs(args, false, false, kVersionUsage, parsed)) return *rc;

@@ -65,3 +65,24 @@ TEST_CASE("every command has --help, and usage errors exit 2") {
   CHECK(runHotspotd({"run", "--bogus"}).exit_code == 2);
   CHECK(runHotspotd({"check-config"}).exit_code == 2);
 }
+
+TEST_CASE("test-rules passes a right rule test, fails a wrong one with both sets, and refuses a bad file") {
+  auto ok = runHotspotd({"test-rules", HOTSPOTD_SOURCE_DIR "/tests/data/rule_tests/drift.test.toml"});
+  CHECK_MESSAGE(ok.exit_code == 0, ok.output);
+  CHECK(ok.output.find("PASS a tail shift on /a pages, /b stays quiet") != std::string::npos);
+  CHECK(ok.output.find("1 passed, 0 failed") != std::string::npos);
+
+  auto wrong = runHotspotd({"test-rules", HOTSPOTD_SOURCE_DIR "/tests/data/rule_tests/wrong.test.toml"});
+  CHECK(wrong.exit_code == 1);
+  CHECK(wrong.output.find("expected firing:\n      {route=\"/b\", team=\"shop\"}\n    got firing:\n      "
+                          "{route=\"/a\", team=\"shop\"}") != std::string::npos);
+  CHECK(wrong.output.find("0 passed, 1 failed") != std::string::npos);
+
+  TempDir dir;
+  const auto bad = dir.write("bad.test.toml",
+                             "[[tests]]\n[[tests.input_series]]\nseries = 'x{a=~\"b\"}'\nvalues = \"1+2x3 oops\"\n");
+  auto invalid = runHotspotd({"test-rules", bad.string()});
+  CHECK(invalid.exit_code == 2);
+  CHECK(invalid.output.find("tests[0].input_series[0].series: input series take only = matchers") != std::string::npos);
+  CHECK(invalid.output.find("tests[0].input_series[0].values: \"oops\" is not a value") != std::string::npos);
+}
