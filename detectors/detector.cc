@@ -2,6 +2,7 @@
 
 #include "detectors/burn_rate.h"
 #include "detectors/drift.h"
+#include "detectors/threshold.h"
 
 namespace hotspotd::detectors {
 namespace {
@@ -36,12 +37,28 @@ class BurnRate final : public Detector {
   BurnRateDetector d_;
 };
 
+class Threshold final : public Detector {
+ public:
+  explicit Threshold(rules::Rule rule) : rule_(std::move(rule)) {}
+  const rules::Rule& rule() const override { return rule_; }
+  std::vector<rules::Finding> evaluate(const store::SeriesStore& store, std::int64_t t_ms, Duration step) override {
+    return rule_.kind == rules::RuleKind::latency_threshold ? evaluateLatencyThreshold(rule_, store, t_ms, step)
+                                                            : evaluateThreshold(rule_, store, t_ms, step);
+  }
+  Duration history() const override { return rule_.threshold.window; }
+
+ private:
+  rules::Rule rule_;
+};
+
 }  // namespace
 
 std::unique_ptr<Detector> makeDetector(rules::Rule rule) {
   switch (rule.kind) {
     case rules::RuleKind::latency_drift: return std::make_unique<Drift>(std::move(rule));
     case rules::RuleKind::burn_rate: return std::make_unique<BurnRate>(std::move(rule));
+    case rules::RuleKind::latency_threshold:
+    case rules::RuleKind::threshold: return std::make_unique<Threshold>(std::move(rule));
   }
   return nullptr;
 }

@@ -13,7 +13,7 @@
 
 namespace hotspotd::rules {
 
-enum class RuleKind { latency_drift, burn_rate };
+enum class RuleKind { latency_drift, burn_rate, latency_threshold, threshold };
 
 struct DriftParams {
   double quantile = 0.99;
@@ -49,6 +49,18 @@ struct BurnRateParams {
   double min_bad_events = 10;
 };
 
+// latency_threshold: the quantile over `window` above a fixed bound. threshold: a gauge (its average) or a
+// counter (its rate per second) over `window`, above and/or below bounds.
+struct ThresholdParams {
+  double quantile = 0.99;
+  Duration window = std::chrono::minutes(5);
+  std::optional<double> above;
+  std::optional<double> below;
+  std::optional<Selector> gauge;
+  std::optional<Selector> counter;
+  double min_rate = 0.1;  // latency_threshold: requests per second in the window; below it, no judgement
+};
+
 struct Rule {
   std::string name;  // the alertname
   RuleKind kind = RuleKind::latency_drift;
@@ -65,6 +77,7 @@ struct Rule {
   std::string profile;
   DriftParams drift;
   BurnRateParams burn;
+  ThresholdParams threshold;
   std::string source;  // file:line where the rule is defined
 };
 

@@ -33,11 +33,17 @@ void readRule(TableReader& r, const toml::table& table, const std::string& sourc
       rule.kind = RuleKind::burn_rate;
       rule.for_duration = Duration::zero();  // the windows smooth; the workbook alerts fire at once
       rule.keep_firing_for = std::chrono::minutes(2);
+    } else if (*kind == "latency_threshold") {
+      rule.kind = RuleKind::latency_threshold;
+    } else if (*kind == "threshold") {
+      rule.kind = RuleKind::threshold;
     } else {
-      r.invalid("kind", fmt::format("\"{}\" is not a kind this version judges (latency_drift, burn_rate)", *kind));
+      r.invalid("kind", fmt::format("\"{}\" is not a kind this version judges (latency_drift, burn_rate, "
+                                    "latency_threshold, threshold)",
+                                    *kind));
     }
   } else if (!table.contains("kind")) {
-    errors.add(table.source(), r.keyPath("kind"), "missing (latency_drift or burn_rate)");
+    errors.add(table.source(), r.keyPath("kind"), "missing (latency_drift, burn_rate, latency_threshold or threshold)");
   }
   auto selector = [&](std::string_view key) -> std::optional<Selector> {
     auto text = r.string(key);
@@ -53,7 +59,8 @@ void readRule(TableReader& r, const toml::table& table, const std::string& sourc
     rule.histogram = *h;
     rule.burn.histogram = *h;
   }
-  if (rule.kind == RuleKind::latency_drift && !table.contains("histogram")) {
+  if ((rule.kind == RuleKind::latency_drift || rule.kind == RuleKind::latency_threshold) &&
+      !table.contains("histogram")) {
     errors.add(table.source(), r.keyPath("histogram"), "missing (a selector such as http_request_duration_seconds)");
   }
   if (rule.kind == RuleKind::burn_rate) {
@@ -107,6 +114,30 @@ void readRule(TableReader& r, const toml::table& table, const std::string& sourc
         } else {
           errors.add(v.source(), r.keyPath(fmt::format("{}.{}", key, k.str())), "must be a string");
         }
+      }
+    }
+  }
+  if (rule.kind == RuleKind::latency_threshold || rule.kind == RuleKind::threshold) {
+    ThresholdParams& t = rule.threshold;
+    if (auto d = r.duration("window", std::chrono::seconds(30))) t.window = *d;
+    if (rule.kind == RuleKind::latency_threshold) {
+      if (auto q = r.number("quantile", 0.5, 0.9999)) t.quantile = *q;
+      if (auto m = r.number("min_rate", 0, 1e9)) t.min_rate = *m;
+      if (auto d = r.duration("above")) {
+        t.above = std::chrono::duration<double>(*d).count();
+      } else if (!table.contains("above")) {
+        errors.add(table.source(), r.keyPath("above"), "missing (a latency such as \"500ms\")");
+      }
+    } else {
+      t.gauge = selector("gauge");
+      t.counter = selector("counter");
+      if (table.contains("gauge") == table.contains("counter")) {
+        errors.add(table.source(), r.keyPath("gauge"), "a threshold rule takes either a gauge or a counter");
+      }
+      t.above = r.number("above", -1e300, 1e300);
+      t.below = r.number("below", -1e300, 1e300);
+      if (!table.contains("above") && !table.contains("below")) {
+        errors.add(table.source(), r.keyPath("above"), "missing (give above, below, or both)");
       }
     }
   }

@@ -86,3 +86,9 @@ TEST_CASE("test-rules passes a right rule test, fails a wrong one with both sets
   CHECK(invalid.output.find("tests[0].input_series[0].series: input series take only = matchers") != std::string::npos);
   CHECK(invalid.output.find("tests[0].input_series[0].values: \"oops\" is not a value") != std::string::npos);
 }
+
+TEST_CASE("latency_threshold and threshold rules fire on their bounds (rule unit tests)") {
+  auto r = runHotspotd({"test-rules", HOTSPOTD_SOURCE_DIR "/tests/data/rule_tests/thresholds.test.toml"});
+  CHECK_MESSAGE(r.exit_code == 0, r.output);
+  CHECK(r.output.find("1 passed, 0 failed") != std::string::npos);
+}

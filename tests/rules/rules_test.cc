@@ -218,5 +218,50 @@ windows = [{ long = "5m", short = "1h" }]
 TEST_CASE("the shipped example rules are valid") {
   auto r = loadRules(HOTSPOTD_SOURCE_DIR "/etc/rules/examples.toml");
   REQUIRE_MESSAGE(r, r.error().message);
-  CHECK(r->size() == 3);
+  CHECK(r->size() == 5);
+}
+
+TEST_CASE("latency_threshold and threshold rules are read and checked") {
+  auto r = parseRules(R"(
+[[rules]]
+name = "Slow"
+kind = "latency_threshold"
+histogram = "http_request_duration_seconds"
+quantile = 0.95
+window = "10m"
+above = "750ms"
+
+[[rules]]
+name = "CPU"
+kind = "threshold"
+counter = 'process_cpu_seconds_total'
+above = 0.9
+below = 0.01
+)",
+                      "t.toml");
+  REQUIRE_MESSAGE(r, r.error().message);
+  CHECK((*r)[0].kind == RuleKind::latency_threshold);
+  CHECK((*r)[0].threshold.above == 0.75);
+  CHECK((*r)[0].threshold.window == 10min);
+  CHECK((*r)[1].threshold.counter.has_value());
+  CHECK((*r)[1].threshold.below == 0.01);
+
+  auto bad = parseRules(R"(
+[[rules]]
+name = "A"
+kind = "latency_threshold"
+histogram = "x_seconds"
+
+[[rules]]
+name = "B"
+kind = "threshold"
+gauge = "g"
+counter = "c_total"
+)",
+                        "t.toml");
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().message.find("rules[0].above: missing") != std::string::npos);
+  CHECK(bad.error().message.find("rules[1].gauge: a threshold rule takes either a gauge or a counter") !=
+        std::string::npos);
+  CHECK(bad.error().message.find("rules[1].above: missing (give above, below, or both)") != std::string::npos);
 }

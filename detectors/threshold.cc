@@ -1,0 +1,161 @@
+#include "detectors/threshold.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "detectors/quantile.h"
+
+namespace hotspotd::detectors {
+namespace {
+
+rules::OwnedLabels endpointLabels(const rules::Rule& rule, const store::LabelPairs& labels, bool drop_instance) {
+  rules::OwnedLabels out;
+  for (const auto& [k, v] : labels) {
+    const bool keep = rule.by_all ? (k != "le" && (!drop_instance || k != "instance"))
+                                  : std::find(rule.by.begin(), rule.by.end(), k) != rule.by.end();
+    if (keep) out.emplace_back(std::string(k), std::string(v));
+  }
+  return out;
+}
+
+std::string keyOf(const rules::OwnedLabels& labels) {
+  std::string key;
+  for (const auto& [k, v] : labels) key += k + "\xff" + v + "\xfe";
+  return key;
+}
+
+}  // namespace
+
+std::vector<rules::Finding> evaluateLatencyThreshold(const rules::Rule& rule, const store::SeriesStore& store,
+                                                     std::int64_t t_ms, Duration step) {
+  const rules::ThresholdParams& p = rule.threshold;
+  (void)step;
+  struct Endpoint {
+    rules::OwnedLabels labels;
+    std::vector<Bucket> buckets;
+    bool complete = true;
+  };
+  std::map<std::string, Endpoint> endpoints;
+  store.forEachHistogram([&](const store::HistogramView& h) {
+    if (!rule.histogram.matches(h.name, h.labels) || h.bounds.size() < 2 || !std::isinf(h.bounds.back())) return;
+    rules::OwnedLabels labels = endpointLabels(rule, h.labels, true);
+    Endpoint& ep = endpoints[keyOf(labels)];
+    if (ep.buckets.empty()) {
+      ep.labels = std::move(labels);
+      for (double b : h.bounds) ep.buckets.push_back(Bucket{b, 0});
+    }
+    if (ep.buckets.size() != h.bounds.size()) return;  // another layout: judged on the first one seen
+    for (std::size_t b = 0; b < h.bounds.size(); ++b) {
+      if (ep.buckets[b].upper_bound != h.bounds[b]) return;
+    }
+    // A layout younger than the window cannot answer for it.
+    if (h.layout_since_ms > t_ms - p.window.count()) {
+      ep.complete = false;
+      return;
+    }
+    for (std::size_t b = 0; b < h.bounds.size(); ++b) {
+      const auto inc = store.increase(h.buckets[b], t_ms, p.window);
+      if (!inc) ep.complete = false;
+      ep.buckets[b].count += inc.value_or(0);
+    }
+  });
+  std::vector<rules::Finding> out;
+  for (auto& [key, ep] : endpoints) {
+    rules::Finding f;
+    f.endpoint = ep.labels;
+    const double requests = ep.buckets.back().count;
+    if (!ep.complete) {
+      f.reason = "missing data at the edges of the window, or a new bucket layout";
+      out.push_back(std::move(f));
+      continue;
+    }
+    if (requests < p.min_rate * std::chrono::duration<double>(p.window).count() || requests <= 0) {
+      f.reason = fmt::format("{} requests in the window, below min_rate", requests);
+      out.push_back(std::move(f));
+      continue;
+    }
+    const QuantileEstimate q = bucketQuantile(p.quantile, ep.buckets);
+    f.judged = true;
+    f.active = q.value > *p.above;
+    f.value = q.value;
+    f.threshold = *p.above;
+    const bool interpolated = *p.above > q.lower && *p.above < q.upper;
+    f.evidence = {{"quantile_lower", q.lower},
+                  {"quantile_upper", q.upper},
+                  {"requests", requests},
+                  {"decided_by_interpolation", interpolated ? 1.0 : 0.0}};
+    f.reason = fmt::format("p{} {:.3f}s in ({}, {}]s against {}s{}", p.quantile * 100, q.value, q.lower, q.upper,
+                           *p.above, interpolated ? " (inside one bucket: interpolated)" : "");
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+std::vector<rules::Finding> evaluateThreshold(const rules::Rule& rule, const store::SeriesStore& store,
+                                              std::int64_t t_ms, Duration step) {
+  const rules::ThresholdParams& p = rule.threshold;
+  const bool counter = p.counter.has_value();
+  const Selector& selector = counter ? *p.counter : *p.gauge;
+  const Duration lookback = std::max<Duration>(step * 2, std::chrono::seconds(30));
+  struct Endpoint {
+    rules::OwnedLabels labels;
+    double sum = 0;
+    double points = 0;
+    bool complete = true;
+  };
+  std::map<std::string, Endpoint> endpoints;
+  const double window_seconds = std::chrono::duration<double>(p.window).count();
+  store.forEachSeries([&](store::SeriesId id, std::string_view name, const store::LabelPairs& labels) {
+    if (!selector.matches(name, labels)) return;
+    rules::OwnedLabels key_labels = endpointLabels(rule, labels, false);
+    Endpoint& ep = endpoints[keyOf(key_labels)];
+    if (ep.labels.empty()) ep.labels = std::move(key_labels);
+    if (counter) {
+      const auto inc = store.increase(id, t_ms, p.window);
+      if (!inc) {
+        ep.complete = false;
+        return;
+      }
+      ep.sum += *inc / window_seconds;
+      ep.points = 1;
+    } else {
+      // The average of the gauge's points over the window.
+      std::vector<std::int64_t> times;
+      for (std::int64_t at = t_ms; at > t_ms - p.window.count(); at -= std::max<std::int64_t>(1, step.count())) {
+        times.push_back(at);
+      }
+      std::vector<std::optional<store::Point>> pts(times.size());
+      store.pointsAt(id, times, lookback, pts);
+      for (const auto& pt : pts) {
+        if (!pt) continue;
+        ep.sum += pt->value;
+        ep.points += 1;
+      }
+    }
+  });
+  std::vector<rules::Finding> out;
+  for (auto& [key, ep] : endpoints) {
+    rules::Finding f;
+    f.endpoint = ep.labels;
+    if (!ep.complete || ep.points == 0) {
+      f.reason = "no data over the window";
+      out.push_back(std::move(f));
+      continue;
+    }
+    const double value = counter ? ep.sum : ep.sum / ep.points;
+    f.judged = true;
+    f.value = value;
+    const bool over = p.above && value > *p.above;
+    const bool under = p.below && value < *p.below;
+    f.active = over || under;
+    f.threshold = over || !p.below ? p.above.value_or(NAN) : *p.below;
+    f.reason = fmt::format("{} {} over {}", counter ? "rate" : "average", value, formatDuration(p.window));
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+}  // namespace hotspotd::detectors
