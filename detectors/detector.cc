@@ -1,5 +1,6 @@
 #include "detectors/detector.h"
 
+#include "detectors/anomaly.h"
 #include "detectors/burn_rate.h"
 #include "detectors/drift.h"
 #include "detectors/threshold.h"
@@ -51,6 +52,19 @@ class Threshold final : public Detector {
   rules::Rule rule_;
 };
 
+class Anomaly final : public Detector {
+ public:
+  explicit Anomaly(rules::Rule rule) : rule_(std::move(rule)) {}
+  const rules::Rule& rule() const override { return rule_; }
+  std::vector<rules::Finding> evaluate(const store::SeriesStore& store, std::int64_t t_ms, Duration step) override {
+    return evaluateAnomaly(rule_, store, t_ms, step);
+  }
+  Duration history() const override { return anomalyHistory(rule_.anomaly); }
+
+ private:
+  rules::Rule rule_;
+};
+
 }  // namespace
 
 std::unique_ptr<Detector> makeDetector(rules::Rule rule) {
@@ -59,6 +73,7 @@ std::unique_ptr<Detector> makeDetector(rules::Rule rule) {
     case rules::RuleKind::burn_rate: return std::make_unique<BurnRate>(std::move(rule));
     case rules::RuleKind::latency_threshold:
     case rules::RuleKind::threshold: return std::make_unique<Threshold>(std::move(rule));
+    case rules::RuleKind::anomaly: return std::make_unique<Anomaly>(std::move(rule));
   }
   return nullptr;
 }

@@ -13,7 +13,7 @@
 
 namespace hotspotd::rules {
 
-enum class RuleKind { latency_drift, burn_rate, latency_threshold, threshold };
+enum class RuleKind { latency_drift, burn_rate, latency_threshold, threshold, anomaly };
 
 struct DriftParams {
   double quantile = 0.99;
@@ -61,6 +61,21 @@ struct ThresholdParams {
   double min_rate = 0.1;  // latency_threshold: requests per second in the window; below it, no judgement
 };
 
+// anomaly: a gauge (its average) or a counter (its rate per second) over the recent `window`, against a robust
+// baseline of the same signal: the median and the scaled median absolute deviation of its one-minute values over
+// `baseline` (or, with daily seasonality, around the same time of day over the previous days).
+struct AnomalyParams {
+  std::optional<Selector> gauge;
+  std::optional<Selector> counter;
+  enum class Direction { up, down, both } direction = Direction::both;
+  double sensitivity = 5;  // robust standard deviations
+  Duration window = std::chrono::minutes(5);
+  Duration baseline = std::chrono::hours(6);
+  bool daily = false;  // seasonality: compare with the same hour of the previous `days` days
+  int days = 3;
+  Duration warmup = std::chrono::hours(1);  // history needed before the first judgement
+};
+
 struct Rule {
   std::string name;  // the alertname
   RuleKind kind = RuleKind::latency_drift;
@@ -78,6 +93,7 @@ struct Rule {
   DriftParams drift;
   BurnRateParams burn;
   ThresholdParams threshold;
+  AnomalyParams anomaly;
   std::string source;  // file:line where the rule is defined
 };
 

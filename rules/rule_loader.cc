@@ -37,9 +37,11 @@ void readRule(TableReader& r, const toml::table& table, const std::string& sourc
       rule.kind = RuleKind::latency_threshold;
     } else if (*kind == "threshold") {
       rule.kind = RuleKind::threshold;
+    } else if (*kind == "anomaly") {
+      rule.kind = RuleKind::anomaly;
     } else {
       r.invalid("kind", fmt::format("\"{}\" is not a kind this version judges (latency_drift, burn_rate, "
-                                    "latency_threshold, threshold)",
+                                    "latency_threshold, threshold, anomaly)",
                                     *kind));
     }
   } else if (!table.contains("kind")) {
@@ -140,6 +142,37 @@ void readRule(TableReader& r, const toml::table& table, const std::string& sourc
         errors.add(table.source(), r.keyPath("above"), "missing (give above, below, or both)");
       }
     }
+  }
+  if (rule.kind == RuleKind::anomaly) {
+    AnomalyParams& a = rule.anomaly;
+    a.gauge = selector("gauge");
+    a.counter = selector("counter");
+    if (table.contains("gauge") == table.contains("counter")) {
+      errors.add(table.source(), r.keyPath("gauge"), "an anomaly rule takes either a gauge or a counter");
+    }
+    if (auto d = r.string("direction")) {
+      if (*d == "up") {
+        a.direction = AnomalyParams::Direction::up;
+      } else if (*d == "down") {
+        a.direction = AnomalyParams::Direction::down;
+      } else if (*d == "both") {
+        a.direction = AnomalyParams::Direction::both;
+      } else {
+        r.invalid("direction", "must be \"up\", \"down\" or \"both\"");
+      }
+    }
+    if (auto v = r.number("sensitivity", 1, 100)) a.sensitivity = *v;
+    if (auto d = r.duration("window", std::chrono::minutes(1))) a.window = *d;
+    if (auto d = r.duration("baseline", std::chrono::minutes(30))) a.baseline = *d;
+    if (auto d = r.duration("warmup")) a.warmup = *d;
+    if (auto sv = r.string("seasonality")) {
+      if (*sv == "daily") {
+        a.daily = true;
+      } else if (*sv != "none") {
+        r.invalid("seasonality", "must be \"none\" or \"daily\"");
+      }
+    }
+    if (auto n = r.integer("days", 1, 14)) a.days = static_cast<int>(*n);
   }
   if (rule.kind == RuleKind::latency_drift) {
     if (auto q = r.number("quantile", 0.5, 0.9999)) rule.drift.quantile = *q;

@@ -218,7 +218,7 @@ windows = [{ long = "5m", short = "1h" }]
 TEST_CASE("the shipped example rules are valid") {
   auto r = loadRules(HOTSPOTD_SOURCE_DIR "/etc/rules/examples.toml");
   REQUIRE_MESSAGE(r, r.error().message);
-  CHECK(r->size() == 5);
+  CHECK(r->size() == 6);
 }
 
 TEST_CASE("latency_threshold and threshold rules are read and checked") {
