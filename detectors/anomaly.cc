@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "detectors/endpoint.h"
+
 namespace hotspotd::detectors {
 namespace {
 
@@ -70,14 +72,8 @@ std::vector<rules::Finding> evaluateAnomaly(const rules::Rule& rule, const store
   std::int64_t oldest = t_ms;
   store.forEachSeries([&](store::SeriesId id, std::string_view name, const store::LabelPairs& labels) {
     if (!selector.matches(name, labels)) return;
-    rules::OwnedLabels key_labels;
-    for (const auto& [k, v] : labels) {
-      const bool keep = rule.by_all ? k != "le" : std::find(rule.by.begin(), rule.by.end(), k) != rule.by.end();
-      if (keep) key_labels.emplace_back(std::string(k), std::string(v));
-    }
-    std::string key;
-    for (const auto& [k, v] : key_labels) key += k + "\xff" + v + "\xfe";
-    Endpoint& ep = endpoints[key];
+    rules::OwnedLabels key_labels = endpointLabels(rule, labels, {"le"});
+    Endpoint& ep = endpoints[endpointKey(key_labels)];
     if (ep.labels.empty()) ep.labels = std::move(key_labels);
     ep.series.push_back(id);
     if (auto first = store.firstPointIn(id, t_ms - anomalyHistory(p).count(), t_ms)) {

@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "detectors/endpoint.h"
+
 namespace hotspotd::detectors {
 namespace {
 
@@ -16,17 +18,6 @@ struct Endpoint {
   std::vector<store::SeriesId> total;  // availability: all requests; latency: +Inf buckets
   std::vector<store::SeriesId> good;   // latency: the threshold buckets
 };
-
-bool endpointLabel(const rules::Rule& rule, std::string_view name) {
-  if (!rule.by_all) return std::find(rule.by.begin(), rule.by.end(), name) != rule.by.end();
-  return name != "le" && name != "instance" && name != "code" && name != "status";
-}
-
-std::string keyOf(const rules::OwnedLabels& labels) {
-  std::string key;
-  for (const auto& [k, v] : labels) key += k + "\xff" + v + "\xfe";
-  return key;
-}
 
 // Increase of a counter over exactly [t - window, t]: the value at the window's start is interpolated between the
 // points around it (old points are a minute apart), so that a change of rate inside the window is not weighed
@@ -63,11 +54,8 @@ std::vector<rules::Finding> BurnRateDetector::evaluate(const store::SeriesStore&
   const rules::BurnRateParams& p = rule_.burn;
   std::map<std::string, Endpoint> endpoints;
   auto endpoint = [&](const store::LabelPairs& labels) -> Endpoint& {
-    rules::OwnedLabels key_labels;
-    for (const auto& [k, v] : labels) {
-      if (endpointLabel(rule_, k)) key_labels.emplace_back(std::string(k), std::string(v));
-    }
-    Endpoint& ep = endpoints[keyOf(key_labels)];
+    rules::OwnedLabels key_labels = endpointLabels(rule_, labels, {"le", "instance", "code", "status"});
+    Endpoint& ep = endpoints[endpointKey(key_labels)];
     if (ep.labels.empty()) ep.labels = std::move(key_labels);
     return ep;
   };
@@ -160,7 +148,7 @@ std::vector<rules::Finding> BurnRateDetector::evaluate(const store::SeriesStore&
   // Window pairs of one severity are one incident: active if any judged pair is active; judged if any is.
   std::map<std::string, rules::Finding> merged;
   for (auto& f : out) {
-    auto [it, inserted] = merged.try_emplace(keyOf(f.endpoint), f);
+    auto [it, inserted] = merged.try_emplace(endpointKey(f.endpoint), f);
     if (inserted) continue;
     rules::Finding& m = it->second;
     if ((f.active && !m.active) || (f.judged && !m.judged)) {

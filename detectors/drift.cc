@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "detectors/endpoint.h"
 #include "detectors/quantile.h"
 
 namespace hotspotd::detectors {
@@ -48,14 +49,8 @@ void DriftDetector::regroup(const store::SeriesStore& store) {
   std::map<std::string, Endpoint> grouped;
   store.forEachHistogram([&](const store::HistogramView& h) {
     if (!rule_.histogram.matches(h.name, h.labels)) return;
-    rules::OwnedLabels key_labels;
-    for (const auto& [k, v] : h.labels) {
-      const bool keep = rule_.by_all ? (k != "le" && k != "instance")
-                                     : std::find(rule_.by.begin(), rule_.by.end(), k) != rule_.by.end();
-      if (keep) key_labels.emplace_back(std::string(k), std::string(v));
-    }
-    std::string key;
-    for (const auto& [k, v] : key_labels) key += k + "\xff" + v + "\xfe";
+    rules::OwnedLabels key_labels = endpointLabels(rule_, h.labels, {"le", "instance"});
+    const std::string key = endpointKey(key_labels);
     Endpoint& ep = grouped[key];
     if (ep.histograms.empty()) {
       ep.key = key;

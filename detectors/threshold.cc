@@ -6,28 +6,10 @@
 
 #include <fmt/format.h>
 
+#include "detectors/endpoint.h"
 #include "detectors/quantile.h"
 
 namespace hotspotd::detectors {
-namespace {
-
-rules::OwnedLabels endpointLabels(const rules::Rule& rule, const store::LabelPairs& labels, bool drop_instance) {
-  rules::OwnedLabels out;
-  for (const auto& [k, v] : labels) {
-    const bool keep = rule.by_all ? (k != "le" && (!drop_instance || k != "instance"))
-                                  : std::find(rule.by.begin(), rule.by.end(), k) != rule.by.end();
-    if (keep) out.emplace_back(std::string(k), std::string(v));
-  }
-  return out;
-}
-
-std::string keyOf(const rules::OwnedLabels& labels) {
-  std::string key;
-  for (const auto& [k, v] : labels) key += k + "\xff" + v + "\xfe";
-  return key;
-}
-
-}  // namespace
 
 std::vector<rules::Finding> evaluateLatencyThreshold(const rules::Rule& rule, const store::SeriesStore& store,
                                                      std::int64_t t_ms, Duration step) {
@@ -41,8 +23,8 @@ std::vector<rules::Finding> evaluateLatencyThreshold(const rules::Rule& rule, co
   std::map<std::string, Endpoint> endpoints;
   store.forEachHistogram([&](const store::HistogramView& h) {
     if (!rule.histogram.matches(h.name, h.labels) || h.bounds.size() < 2 || !std::isinf(h.bounds.back())) return;
-    rules::OwnedLabels labels = endpointLabels(rule, h.labels, true);
-    Endpoint& ep = endpoints[keyOf(labels)];
+    rules::OwnedLabels labels = endpointLabels(rule, h.labels, {"le", "instance"});
+    Endpoint& ep = endpoints[endpointKey(labels)];
     if (ep.buckets.empty()) {
       ep.labels = std::move(labels);
       for (double b : h.bounds) ep.buckets.push_back(Bucket{b, 0});
@@ -110,8 +92,8 @@ std::vector<rules::Finding> evaluateThreshold(const rules::Rule& rule, const sto
   const double window_seconds = std::chrono::duration<double>(p.window).count();
   store.forEachSeries([&](store::SeriesId id, std::string_view name, const store::LabelPairs& labels) {
     if (!selector.matches(name, labels)) return;
-    rules::OwnedLabels key_labels = endpointLabels(rule, labels, false);
-    Endpoint& ep = endpoints[keyOf(key_labels)];
+    rules::OwnedLabels key_labels = endpointLabels(rule, labels, {"le"});
+    Endpoint& ep = endpoints[endpointKey(key_labels)];
     if (ep.labels.empty()) ep.labels = std::move(key_labels);
     if (counter) {
       const auto inc = store.increase(id, t_ms, p.window);
