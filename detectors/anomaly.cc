@@ -84,7 +84,8 @@ std::vector<rules::Finding> evaluateAnomaly(const rules::Rule& rule, const store
   const std::int64_t step_ms = std::max<std::int64_t>(1, step.count());
   const Duration lookback = std::max<Duration>(step * 2, std::chrono::minutes(2));
   std::vector<rules::Finding> out;
-  for (const auto& [key, ep] : endpoints) {
+  for (const auto& entry : endpoints) {
+    const Endpoint& ep = entry.second;  // a named reference: clang 14 cannot capture structured bindings
     rules::Finding f;
     f.endpoint = ep.labels;
     if (t_ms - oldest < p.warmup.count()) {
