@@ -60,6 +60,8 @@ void DriftDetector::regroup(const store::SeriesStore& store) {
   });
   endpoints_.clear();
   for (auto& [key, ep] : grouped) endpoints_.push_back(std::move(ep));
+  // Endpoints that are gone take their baselines with them.
+  std::erase_if(states_, [&](const auto& entry) { return grouped.find(entry.first) == grouped.end(); });
   grouped_version_ = store.histogramsVersion();
 }
 

@@ -1,5 +1,7 @@
 #include "rules/incidents.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace hotspotd::rules {
@@ -24,7 +26,14 @@ void IncidentTracker::observe(const Rule& rule, std::int64_t t_ms, const std::ve
   for (const Finding& f : findings) {
     if (!f.judged) continue;
     const std::string id = incidentId(rule.name, f.endpoint);
-    Entry& e = entries_[id];
+    // Only endpoints with something going on have an entry: a quiet endpoint costs no memory, and an entry goes
+    // away when its incident does (so endpoints that come and go do not accumulate).
+    auto found = entries_.find(id);
+    if (found == entries_.end()) {
+      if (!f.active) continue;
+      found = entries_.emplace(id, Entry{}).first;
+    }
+    Entry& e = found->second;
     auto event = [&](IncidentEvent::State state) {
       IncidentEvent ev;
       ev.t_ms = t_ms;
@@ -33,6 +42,7 @@ void IncidentTracker::observe(const Rule& rule, std::int64_t t_ms, const std::ve
       ev.alertname = rule.name;
       ev.labels = f.endpoint;
       for (const auto& [k, v] : rule.labels) ev.labels.emplace_back(k, v);
+      std::sort(ev.labels.begin(), ev.labels.end());
       ev.severity = f.severity.empty() ? rule.severity : f.severity;
       ev.value = f.value;
       ev.threshold = f.threshold;
@@ -54,16 +64,15 @@ void IncidentTracker::observe(const Rule& rule, std::int64_t t_ms, const std::ve
       continue;
     }
     if (e.state == State::pending) {
-      e.state = State::inactive;
+      entries_.erase(found);
     } else if (e.state == State::firing) {
       // Clear since when? Counted on judged data only, so a gap followed by one good evaluation does not resolve.
       if (e.clear_since_ms < 0) e.clear_since_ms = t_ms;
       if (t_ms - e.clear_since_ms < rule.keep_firing_for.count()) continue;
-      e.state = State::inactive;
-      e.clear_since_ms = -1;
       IncidentEvent resolved = event(IncidentEvent::State::resolved);
       resolved.started_ms = e.last.started_ms;
       events.push_back(std::move(resolved));
+      entries_.erase(found);
     }
   }
 }

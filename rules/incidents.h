@@ -23,6 +23,8 @@ class IncidentTracker {
                std::vector<IncidentEvent>& events);
 
   std::size_t firingCount() const;
+  // Endpoints with a pending or firing incident (the others are not tracked).
+  std::size_t trackedCount() const { return entries_.size(); }
 
  private:
   enum class State { inactive, pending, firing };

@@ -265,3 +265,25 @@ counter = "c_total"
         std::string::npos);
   CHECK(bad.error().message.find("rules[1].above: missing (give above, below, or both)") != std::string::npos);
 }
+
+TEST_CASE("only endpoints with a pending or firing incident are tracked; a resolved one is forgotten") {
+  Rule rule = defaultRules().front();
+  rule.for_duration = 0s;
+  rule.keep_firing_for = 0s;
+  IncidentTracker t;
+  std::vector<IncidentEvent> ev;
+  for (int i = 0; i < 100; ++i) {
+    Finding quiet;
+    quiet.endpoint = {{"route", "/r" + std::to_string(i)}};
+    quiet.judged = true;
+    t.observe(rule, 0, {quiet}, ev);
+  }
+  CHECK(t.trackedCount() == 0);
+  t.observe(rule, 15'000, {finding(true, true)}, ev);
+  CHECK(t.trackedCount() == 1);
+  REQUIRE(ev.size() == 1);
+  t.observe(rule, 30'000, {finding(true, false)}, ev);
+  REQUIRE(ev.size() == 2);
+  CHECK(ev[1].state == IncidentEvent::State::resolved);
+  CHECK(t.trackedCount() == 0);
+}
