@@ -45,6 +45,8 @@ std::optional<double> increase(const store::SeriesStore& store, const Current& e
 
 }  // namespace
 
+DriftDetector::DriftDetector(rules::Rule rule) : rule_(std::move(rule)), z_crit_(zFor(rule_.drift.confidence)) {}
+
 void DriftDetector::regroup(const store::SeriesStore& store) {
   std::map<std::string, Endpoint> grouped;
   store.forEachHistogram([&](const store::HistogramView& h) {
@@ -69,9 +71,6 @@ std::vector<rules::Finding> DriftDetector::evaluate(const store::SeriesStore& st
   if (grouped_version_ != store.histogramsVersion()) regroup(store);
 
   const rules::DriftParams& p = rule_.drift;
-  static thread_local std::pair<double, double> z_cache{-1, 0};  // (confidence, z): rules rarely differ
-  if (z_cache.first != p.confidence) z_cache = {p.confidence, zFor(p.confidence)};
-  const double z_crit = z_cache.second;
   const Duration lookback = std::max<Duration>(step * 2, std::chrono::seconds(30));
   std::vector<rules::Finding> out;
   for (const Endpoint& endpoint : endpoints_) {
@@ -195,11 +194,11 @@ std::vector<rules::Finding> DriftDetector::evaluate(const store::SeriesStore& st
     const bool spread = excess.size() < 3 || positive <= 0 || top2 <= 0.75 * positive;
 
     f.judged = true;
-    f.active = z >= z_crit && share >= p.sensitivity * p0 && x >= 5 && spread;
+    f.active = z >= z_crit_ && share >= p.sensitivity * p0 && x >= 5 && spread;
     // The current quantile over the window, for the page: only needed when an incident may fire or resolve, so
-    // only read while the endpoint is active or frozen (twelve more walks an evaluation otherwise).
+    // only read while the endpoint is active or was until recently (the resolve event comes keep_firing_for after
+    // the condition clears); otherwise it would cost twelve more walks an evaluation.
     std::vector<Bucket> now(nb);
-    // Recently active: the resolve event, which comes keep_firing_for after the last active evaluation, needs it.
     const bool recently_active =
         st.last_active_ms > 0 && t_ms - st.last_active_ms <= (rule_.keep_firing_for + p.window).count() + 60'000;
     bool have_now = f.active || recently_active;

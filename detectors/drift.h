@@ -35,7 +35,7 @@ namespace hotspotd::detectors {
 
 class DriftDetector {
  public:
-  explicit DriftDetector(rules::Rule rule) : rule_(std::move(rule)) {}
+  explicit DriftDetector(rules::Rule rule);
 
   // Judges every endpoint at t_ms. `step` is the scrape interval: the judged window is cut into steps.
   std::vector<rules::Finding> evaluate(const store::SeriesStore& store, std::int64_t t_ms, Duration step);
@@ -61,6 +61,7 @@ class DriftDetector {
   void regroup(const store::SeriesStore& store);
 
   rules::Rule rule_;
+  double z_crit_;                        // the z the rule's confidence asks for
   std::map<std::string, State> states_;  // by endpoint key
   std::vector<Endpoint> endpoints_;
   std::uint64_t grouped_version_ = ~std::uint64_t{0};

@@ -239,7 +239,6 @@ void ScrapeManager::reconcile(Job& job) {
     *t.alive = false;
     t.timer.cancel();
     store_.removeGroup(t.group);
-    const prometheus::Labels ml{{"job", job.config.job}, {"instance", t.address}};
     metrics_->up.Remove(t.up);
     metrics_->duration.Remove(t.duration);
     metrics_->samples.Remove(t.samples);
