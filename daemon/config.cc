@@ -12,6 +12,7 @@
 #include "core/file.h"
 #include "core/toml_reader.h"
 #include "rules/rule_loader.h"
+#include "rules/template.h"
 
 namespace hotspotd::daemon {
 namespace {
@@ -161,6 +162,19 @@ Result<Config> parseConfig(std::string_view text, std::string_view source, const
       }
     }
     if (auto d = r.duration("evaluation_interval", std::chrono::seconds(1))) config.rules.evaluation_interval = *d;
+    r.rejectUnknownKeys();
+  }
+  if (const toml::table* t = top.table("incidents")) {
+    TableReader r(*t, "incidents", errors);
+    if (auto d = r.duration("retention", std::chrono::hours(1))) config.incidents.retention = *d;
+    if (auto u = r.string("trace_url")) {
+      if (auto ok = rules::checkTraceUrl(*u); !u->empty() && !ok) {
+        r.invalid("trace_url", ok.error().message);
+      } else {
+        config.incidents.trace_url = *u;
+      }
+    }
+    if (auto n = r.integer("exemplars", 0, 1000)) config.incidents.exemplars = *n;
     r.rejectUnknownKeys();
   }
   // Rule files are part of the config: a reload checks them too, and keeps everything if one is wrong.

@@ -50,6 +50,15 @@ struct RulesConfig {
   std::vector<rules::Rule> loaded;  // the rules the files hold (or the zero-config default), checked
 };
 
+struct IncidentsConfig {
+  // Resolved incidents stay in the state database (the history the API shows) for this long.
+  Duration retention = std::chrono::hours(24 * 30);
+  // A link to a trace from an exemplar's labels, e.g. "https://tempo.example.com/explore?traceId={{ trace_id }}".
+  std::string trace_url;
+  // Exemplars (slow requests with their trace ids) kept per incident, newest first.
+  std::int64_t exemplars = 10;
+};
+
 struct Config {
   std::string source;  // the file it came from, or "<embedded default>"
   ServerConfig server;
@@ -58,6 +67,7 @@ struct Config {
   store::StoreConfig store;
   std::vector<ingest::ScrapeConfig> scrape;
   RulesConfig rules;
+  IncidentsConfig incidents;
 };
 
 // Where state lives when the config does not say: systemd's $STATE_DIRECTORY, else /var/lib/hotspotd for root,

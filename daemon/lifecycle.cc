@@ -34,6 +34,11 @@ std::string oneLine(const std::string& text) {
   return out;
 }
 
+IncidentOptions incidentOptions(const Config& config) {
+  return IncidentOptions{config.incidents.retention, config.incidents.trace_url,
+                         static_cast<std::size_t>(config.incidents.exemplars)};
+}
+
 }  // namespace
 
 Daemon::Daemon(std::filesystem::path config_path, Config config)
@@ -80,8 +85,21 @@ int Daemon::run() {
   store_ = std::make_unique<store::SeriesStore>(store_config);
   scrapes_ = std::make_unique<ingest::ScrapeManager>(io_, *store_, metrics_.registry());
   scrapes_->apply(config_.scrape);
-  rules_ = std::make_unique<RuleRunner>(io_, *store_, metrics_.registry());
-  rules_->apply(config_.rules.loaded, config_.rules.evaluation_interval);
+  auto db = state::Database::open(state_lock_.dir() / "hotspotd.db");
+  if (!db) {
+    log::error("Cannot open the state database", {{"error", db.error().message}});
+    return 1;
+  }
+  db_ = std::move(*db);
+  auto incidents = state::IncidentStore::open(*db_);
+  if (!incidents) {
+    log::error("Cannot use the state database", {{"error", incidents.error().message}});
+    return 1;
+  }
+  incidents_ = std::make_unique<state::IncidentStore>(std::move(*incidents));
+  rules_ = std::make_unique<RuleRunner>(io_, *store_, metrics_.registry(), incidents_.get());
+  rules_->restore();
+  rules_->apply(config_.rules.loaded, config_.rules.evaluation_interval, incidentOptions(config_));
   log::info("Rules loaded", {{"rules", config_.rules.loaded.size()},
                              {"zero_config", config_.rules.files.empty()},
                              {"store_retention", formatDuration(store_config.retention)}});
@@ -182,7 +200,7 @@ Result<void> Daemon::reload(std::string_view trigger) {
   config_ = std::move(*next);
   log::setup(config_.log.level, config_.log.format);
   scrapes_->apply(config_.scrape);
-  rules_->apply(config_.rules.loaded, config_.rules.evaluation_interval);
+  rules_->apply(config_.rules.loaded, config_.rules.evaluation_interval, incidentOptions(config_));
   publishStatus(!stopping_);
   metrics_.recordReload(true, std::chrono::system_clock::now());
   log::info("Configuration reloaded", {{"config", config_.source}});

@@ -4,7 +4,8 @@
 // runs on its own threads and reaches the lifecycle thread only by posting a reload request and waiting for the
 // answer, or by reading the DaemonStatus snapshot this thread publishes.
 //
-// Start-up order: state directory (locked), metrics, series store, scrape manager and rule runner, HTTP server,
+// Start-up order: state directory (locked), metrics, series store, scrape manager, state database (incidents and
+// learned baselines read back), rule runner, HTTP server,
 // then READY=1 to systemd. Shutdown runs the
 // other way: STOPPING=1, not ready, stop accepting requests, wait for in-flight work up to
 // server.shutdown_timeout, exit 0 (or 1 if the deadline forced it).
@@ -33,6 +34,8 @@
 #include "daemon/state_dir.h"
 #include "daemon/systemd_notify.h"
 #include "ingest/scrape_manager.h"
+#include "state/database.h"
+#include "state/incident_store.h"
 #include "store/series_store.h"
 
 namespace hotspotd::daemon {
@@ -64,6 +67,8 @@ class Daemon {
   Snapshot<DaemonStatus> status_;
   std::unique_ptr<store::SeriesStore> store_;
   std::unique_ptr<ingest::ScrapeManager> scrapes_;
+  std::unique_ptr<state::Database> db_;
+  std::unique_ptr<state::IncidentStore> incidents_;
   std::unique_ptr<RuleRunner> rules_;
   std::unique_ptr<HttpServer> http_;
   StateDirLock state_lock_;

@@ -38,6 +38,12 @@ nlohmann::ordered_json toJson(const rules::IncidentEvent& e) {
   nlohmann::ordered_json evidence = nlohmann::ordered_json::object();
   for (const auto& [k, v] : e.evidence) evidence[k] = number(v);
   j["evidence"] = evidence;
+  if (!e.annotations.empty()) {
+    nlohmann::ordered_json annotations = nlohmann::ordered_json::object();
+    for (const auto& [k, v] : e.annotations) annotations[k] = v;
+    j["annotations"] = annotations;
+  }
+  j["reason"] = e.reason;
   return j;
 }
 

@@ -1,15 +1,38 @@
 #include "daemon/rule_runner.h"
 
 #include <chrono>
+#include <map>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "core/log.h"
 
 namespace hotspotd::daemon {
+namespace {
 
-RuleRunner::RuleRunner(boost::asio::io_context& io, store::SeriesStore& store, prometheus::Registry& registry)
+// How often the detectors' learned state is written (besides on every transition and on stop). Baselines span an
+// hour; losing a few minutes of their updates to a crash costs nothing.
+constexpr std::int64_t kStateSaveIntervalMs = 5 * 60'000;
+constexpr std::int64_t kPruneIntervalMs = 60 * 60'000;
+
+std::int64_t nowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string labelText(const rules::OwnedLabels& labels) {
+  std::string out;
+  for (const auto& [k, v] : labels) out += fmt::format("{}{}={}", out.empty() ? "" : ",", k, v);
+  return out;
+}
+
+}  // namespace
+
+RuleRunner::RuleRunner(boost::asio::io_context& io, store::SeriesStore& store, prometheus::Registry& registry,
+                       state::IncidentStore* incidents)
     : store_(store),
+      incidents_(incidents),
       timer_(io),
       evaluations_(prometheus::BuildCounter()
                        .Name("hotspotd_rule_evaluations_total")
@@ -33,27 +56,90 @@ RuleRunner::RuleRunner(boost::asio::io_context& io, store::SeriesStore& store, p
                         .Name("hotspotd_rules_loaded")
                         .Help("Rules being evaluated.")
                         .Register(registry)
-                        .Add({})) {
+                        .Add({})),
+      state_write_errors_(prometheus::BuildCounter()
+                              .Name("hotspotd_state_write_errors_total")
+                              .Help("Failed writes of incidents or detector state to the state database.")
+                              .Register(registry)
+                              .Add({})) {
   transitions_.Add({{"state", "firing"}});
   transitions_.Add({{"state", "resolved"}});
 }
 
-void RuleRunner::apply(std::vector<rules::Rule> rules, Duration interval) {
+void RuleRunner::restore() {
+  if (!incidents_) return;
+  auto open = incidents_->loadOpen();
+  if (!open) {
+    log::error("Cannot read incidents from the state database; starting without them",
+               {{"error", open.error().message}});
+    return;
+  }
+  std::size_t firing = 0;
+  for (auto& [id, incident] : *open) {
+    firing += incident.state == rules::TrackedIncident::State::firing ? 1 : 0;
+    tracker_.restore(id, std::move(incident));
+  }
+  firing_.Set(static_cast<double>(tracker_.firingCount()));
+  if (!open->empty()) {
+    log::info("Resumed incidents from the state database", {{"firing", firing}, {"pending", open->size() - firing}});
+  }
+}
+
+void RuleRunner::apply(std::vector<rules::Rule> rules, Duration interval, IncidentOptions options) {
+  // Detectors of unchanged rules carry over with what they learned.
+  std::map<std::string, std::unique_ptr<detectors::Detector>> previous;
+  for (auto& d : detectors_) previous[d->rule().name + '\n' + d->rule().fingerprint] = std::move(d);
   detectors_.clear();
+  std::set<std::string> names;
+  std::vector<std::string> name_list;
+  std::size_t kept = 0;
   for (auto& r : rules) {
-    if (auto d = detectors::makeDetector(std::move(r))) {
-      if (d->history() + store_.config().staleness > store_.config().retention) {
-        log::warn("Rule reads further back than the store keeps; restart to keep enough history",
-                  {{"rule", d->rule().name},
-                   {"needs", formatDuration(d->history())},
-                   {"store_retention", formatDuration(store_.config().retention)}});
-      }
-      evaluations_.Add({{"rule", d->rule().name}});
-      detectors_.push_back(std::move(d));
+    names.insert(r.name);
+    name_list.push_back(r.name);
+    if (auto same = previous.find(r.name + '\n' + r.fingerprint); same != previous.end() && same->second) {
+      detectors_.push_back(std::move(same->second));
+      ++kept;
+      continue;
     }
+    auto d = detectors::makeDetector(std::move(r));
+    if (!d) continue;
+    if (d->history() + store_.config().staleness > store_.config().retention) {
+      log::warn("Rule reads further back than the store keeps; restart to keep enough history",
+                {{"rule", d->rule().name},
+                 {"needs", formatDuration(d->history())},
+                 {"store_retention", formatDuration(store_.config().retention)}});
+    }
+    if (incidents_) {
+      if (auto saved = incidents_->loadDetectorState(d->rule().name, d->rule().fingerprint); !saved) {
+        log::warn("Cannot read a rule's learned state; it learns afresh",
+                  {{"rule", d->rule().name}, {"error", saved.error().message}});
+      } else if (!saved->empty()) {
+        d->restoreState(*saved);
+        log::info("Restored learned state", {{"rule", d->rule().name}, {"endpoints", saved->size()}});
+      }
+    }
+    evaluations_.Add({{"rule", d->rule().name}});
+    detectors_.push_back(std::move(d));
   }
   rules_loaded_.Set(static_cast<double>(detectors_.size()));
   interval_ = interval;
+  options_ = std::move(options);
+
+  // Incidents of rules that are gone resolve now.
+  const std::int64_t now = nowMs();
+  std::vector<rules::IncidentEvent> events;
+  tracker_.retainRules(names, now, events);
+  persist(events, now);
+  report(events);
+  if (incidents_) {
+    if (auto ok = incidents_->retainDetectorState(name_list); !ok) {
+      state_write_errors_.Increment();
+      log::warn("Cannot forget the learned state of removed rules", {{"error", ok.error().message}});
+    }
+  }
+  if (!previous.empty() && kept > 0) log::debug("Rules kept their learned state on reload", {{"rules", kept}});
+  firing_.Set(static_cast<double>(tracker_.firingCount()));
+
   timer_.cancel();
   stopped_ = false;
   schedule();
@@ -62,18 +148,60 @@ void RuleRunner::apply(std::vector<rules::Rule> rules, Duration interval) {
 void RuleRunner::stop() {
   stopped_ = true;
   timer_.cancel();
+  saveDetectorState(nowMs());
 }
 
 void RuleRunner::schedule() {
   timer_.expires_after(interval_);
   timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec || stopped_) return;
-    const auto now =
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-            .count();
-    evaluate(now);
+    evaluate(nowMs());
     schedule();
   });
+}
+
+void RuleRunner::report(const std::vector<rules::IncidentEvent>& events) {
+  for (const auto& e : events) {
+    const bool firing = e.state == rules::IncidentEvent::State::firing;
+    transitions_.Add({{"state", firing ? "firing" : "resolved"}}).Increment();
+    (firing ? log::warn : log::info)(firing ? "Incident firing" : "Incident resolved",
+                                     {{"alertname", e.alertname},
+                                      {"labels", labelText(e.labels)},
+                                      {"severity", e.severity},
+                                      {"value", e.value},
+                                      {"threshold", e.threshold},
+                                      {"id", e.id},
+                                      {"reason", e.reason}});
+  }
+}
+
+void RuleRunner::persist(const std::vector<rules::IncidentEvent>& events, std::int64_t t_ms) {
+  if (!incidents_) return;
+  for (auto& id : tracker_.takeChanged()) unsaved_changes_.insert(std::move(id));
+  for (const auto& e : events) unsaved_events_.push_back(e);
+  if (unsaved_changes_.empty() && unsaved_events_.empty()) return;
+  const std::vector<std::string> changed(unsaved_changes_.begin(), unsaved_changes_.end());
+  if (auto ok = incidents_->save(tracker_, changed, unsaved_events_, t_ms); !ok) {
+    state_write_errors_.Increment();
+    log::error("Cannot write incidents to the state database; retrying at the next evaluation",
+               {{"error", ok.error().message}, {"pending_writes", changed.size() + unsaved_events_.size()}});
+    return;
+  }
+  unsaved_changes_.clear();
+  unsaved_events_.clear();
+}
+
+void RuleRunner::saveDetectorState(std::int64_t t_ms) {
+  if (!incidents_) return;
+  for (const auto& d : detectors_) {
+    auto states = d->saveState();
+    if (states.empty()) continue;
+    if (auto ok = incidents_->saveDetectorState(d->rule().name, d->rule().fingerprint, states, t_ms); !ok) {
+      state_write_errors_.Increment();
+      log::error("Cannot write a rule's learned state", {{"rule", d->rule().name}, {"error", ok.error().message}});
+    }
+  }
+  state_saved_ms_ = t_ms;
 }
 
 std::vector<rules::IncidentEvent> RuleRunner::evaluate(std::int64_t t_ms) {
@@ -83,19 +211,23 @@ std::vector<rules::IncidentEvent> RuleRunner::evaluate(std::int64_t t_ms) {
     tracker_.observe(d->rule(), t_ms, d->evaluate(store_, t_ms, interval_), events);
     evaluations_.Add({{"rule", d->rule().name}}).Increment();
   }
-  for (const auto& e : events) {
-    std::string labels;
-    for (const auto& [k, v] : e.labels) labels += fmt::format("{}{}={}", labels.empty() ? "" : ",", k, v);
-    const bool firing = e.state == rules::IncidentEvent::State::firing;
-    transitions_.Add({{"state", firing ? "firing" : "resolved"}}).Increment();
-    (firing ? log::warn : log::info)(firing ? "Incident firing" : "Incident resolved", {{"alertname", e.alertname},
-                                                                                        {"labels", labels},
-                                                                                        {"severity", e.severity},
-                                                                                        {"value", e.value},
-                                                                                        {"threshold", e.threshold},
-                                                                                        {"id", e.id}});
-  }
+  // Written before anything is said about it, so whatever saw a transition can count on it surviving a crash.
+  persist(events, t_ms);
+  report(events);
   firing_.Set(static_cast<double>(tracker_.firingCount()));
+  if (incidents_) {
+    // A transition freezes or releases a baseline: write it now, so a crash right after resumes with it.
+    if (!events.empty() || t_ms - state_saved_ms_ >= kStateSaveIntervalMs) saveDetectorState(t_ms);
+    if (t_ms - pruned_ms_ >= kPruneIntervalMs) {
+      pruned_ms_ = t_ms;
+      if (auto n = incidents_->prune(t_ms - options_.retention.count()); !n) {
+        state_write_errors_.Increment();
+        log::warn("Cannot delete old incidents", {{"error", n.error().message}});
+      } else if (*n > 0) {
+        log::info("Deleted resolved incidents past their retention", {{"incidents", *n}});
+      }
+    }
+  }
   duration_.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   return events;
 }

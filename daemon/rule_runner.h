@@ -1,12 +1,22 @@
 // Runs the rules in the daemon: every evaluation_interval, on the lifecycle thread, each detector judges its
 // endpoints from the series store and the incident tracker turns the judgements into firing and resolved
-// transitions, which are logged and counted. Alerting and persistence of incidents build on the events this
-// produces. Reload replaces the detectors and keeps the incident states of rules whose names stay.
+// transitions, which are logged, counted and written to the state database.
+//
+// Persistence: the incidents that changed at an evaluation are written in one transaction right after it (a write
+// that fails is retried with the next evaluation's); what the detectors learned is written every
+// kStateSaveInterval, whenever an incident fires or resolves, and on stop. At start the open incidents and the
+// learned state are read back, so a firing incident goes on firing without paging again.
+//
+// Reload: detectors of rules whose definition (fingerprint) is unchanged are kept with what they learned; changed
+// rules start afresh (from saved state of the same definition, if any); incidents of rules whose names stay keep
+// their state, and firing incidents of removed rules resolve.
 #pragma once
 
 #include <utility>  // before Asio: boost/asio/awaitable.hpp misses it with GCC 12 in C++20 mode
 
 #include <memory>
+#include <set>
+#include <string>
 #include <vector>
 
 #include <prometheus/counter.h>
@@ -19,34 +29,59 @@
 
 #include "detectors/detector.h"
 #include "rules/incidents.h"
+#include "state/incident_store.h"
 #include "store/series_store.h"
 
 namespace hotspotd::daemon {
 
+struct IncidentOptions {
+  Duration retention = std::chrono::hours(24 * 30);
+  std::string trace_url;
+  std::size_t exemplars = 10;
+};
+
 class RuleRunner {
  public:
-  RuleRunner(boost::asio::io_context& io, store::SeriesStore& store, prometheus::Registry& registry);
+  // `incidents` may be null (no persistence).
+  RuleRunner(boost::asio::io_context& io, store::SeriesStore& store, prometheus::Registry& registry,
+             state::IncidentStore* incidents);
 
+  // Reads back the open incidents saved before a restart. Call once, before the first apply().
+  void restore();
   // Replaces the rules; starts evaluating every `interval`.
-  void apply(std::vector<rules::Rule> rules, Duration interval);
+  void apply(std::vector<rules::Rule> rules, Duration interval, IncidentOptions options);
+  // Stops evaluating and saves what the detectors learned.
   void stop();
 
   // One evaluation of every rule at t_ms (the timer calls this; tests may too).
   std::vector<rules::IncidentEvent> evaluate(std::int64_t t_ms);
 
+  const rules::IncidentTracker& tracker() const { return tracker_; }
+
  private:
   void schedule();
+  void persist(const std::vector<rules::IncidentEvent>& events, std::int64_t t_ms);
+  void saveDetectorState(std::int64_t t_ms);
+  void report(const std::vector<rules::IncidentEvent>& events);
 
   store::SeriesStore& store_;
+  state::IncidentStore* incidents_;
   boost::asio::steady_timer timer_;
   Duration interval_ = std::chrono::seconds(15);
+  IncidentOptions options_;
   std::vector<std::unique_ptr<detectors::Detector>> detectors_;
-  rules::IncidentTracker tracker_;
+  rules::IncidentTracker tracker_{/*record_changes=*/true};
+  // Writes that failed, retried with the next evaluation's.
+  std::set<std::string> unsaved_changes_;
+  std::vector<rules::IncidentEvent> unsaved_events_;
+  std::int64_t state_saved_ms_ = 0;
+  std::int64_t pruned_ms_ = 0;
   prometheus::Family<prometheus::Counter>& evaluations_;
   prometheus::Histogram& duration_;
   prometheus::Gauge& firing_;
   prometheus::Family<prometheus::Counter>& transitions_;
   prometheus::Gauge& rules_loaded_;
+  prometheus::Counter& state_write_errors_;
   bool stopped_ = false;
 };
 

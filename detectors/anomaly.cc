@@ -64,7 +64,7 @@ Duration anomalyHistory(const rules::AnomalyParams& p) {
 }
 
 std::vector<rules::Finding> evaluateAnomaly(const rules::Rule& rule, const store::SeriesStore& store, std::int64_t t_ms,
-                                            Duration step) {
+                                            Duration step, AnomalyMemory& memory) {
   const rules::AnomalyParams& p = rule.anomaly;
   const bool counter = p.counter.has_value();
   const Selector& selector = counter ? *p.counter : *p.gauge;
@@ -88,50 +88,67 @@ std::vector<rules::Finding> evaluateAnomaly(const rules::Rule& rule, const store
     const Endpoint& ep = entry.second;  // a named reference: clang 14 cannot capture structured bindings
     rules::Finding f;
     f.endpoint = ep.labels;
-    if (t_ms - oldest < p.warmup.count()) {
-      f.reason = fmt::format("warming up: {} of history, {} needed", formatDuration(Duration(t_ms - oldest)),
-                             formatDuration(p.warmup));
-      out.push_back(std::move(f));
-      continue;
-    }
     // Recent level: the mean over the window, at scrape resolution.
-    std::vector<std::int64_t> recent_times;
-    for (std::int64_t at = t_ms; at >= t_ms - p.window.count(); at -= step_ms) recent_times.push_back(at);
-    double recent_sum = 0, recent_n = 0;
-    for (double v : signal(store, ep, counter, recent_times, lookback)) {
-      if (std::isnan(v)) continue;
-      recent_sum += v;
-      recent_n += 1;
-    }
-    // Baseline: one-minute values before the window, or around the same time on previous days.
-    std::vector<double> base;
-    auto collect = [&](std::int64_t end, std::int64_t length) {
-      std::vector<std::int64_t> times;
-      for (std::int64_t at = end; at >= end - length; at -= kMinute) times.push_back(at);
-      if (times.size() < 2) return;
-      for (double v : signal(store, ep, counter, times, std::chrono::minutes(2))) {
-        if (!std::isnan(v)) base.push_back(v);
+    auto recentLevel = [&](double& sum, double& n) {
+      std::vector<std::int64_t> recent_times;
+      for (std::int64_t at = t_ms; at >= t_ms - p.window.count(); at -= step_ms) recent_times.push_back(at);
+      for (double v : signal(store, ep, counter, recent_times, lookback)) {
+        if (std::isnan(v)) continue;
+        sum += v;
+        n += 1;
       }
     };
-    const std::int64_t window_start = t_ms - p.window.count();
-    if (p.daily) {
-      for (int d = 1; d <= p.days; ++d) {
-        // The same stretch of the day, centred on this moment `d` days ago.
-        collect(t_ms - d * kDay + p.baseline.count() / 2, p.baseline.count());
+    // A baseline learned before a restart, while the store has too little history of its own.
+    const auto remembered = memory.find(entry.first);
+    const bool usable = !p.daily && remembered != memory.end() && t_ms - remembered->second.t_ms <= p.baseline.count();
+    double recent_sum = 0, recent_n = 0;
+    double level = 0, spread = 0, baseline_values = 0;
+    bool restored = false;
+    if (t_ms - oldest < p.warmup.count()) {
+      if (usable) recentLevel(recent_sum, recent_n);
+      if (!usable || recent_n == 0) {
+        f.reason = fmt::format("warming up: {} of history, {} needed", formatDuration(Duration(t_ms - oldest)),
+                               formatDuration(p.warmup));
+        out.push_back(std::move(f));
+        continue;
       }
+      level = remembered->second.level;
+      spread = remembered->second.spread;
+      restored = true;
     } else {
-      collect(window_start, p.baseline.count());
+      recentLevel(recent_sum, recent_n);
+      // Baseline: one-minute values before the window, or around the same time on previous days.
+      std::vector<double> base;
+      auto collect = [&](std::int64_t end, std::int64_t length) {
+        std::vector<std::int64_t> times;
+        for (std::int64_t at = end; at >= end - length; at -= kMinute) times.push_back(at);
+        if (times.size() < 2) return;
+        for (double v : signal(store, ep, counter, times, std::chrono::minutes(2))) {
+          if (!std::isnan(v)) base.push_back(v);
+        }
+      };
+      const std::int64_t window_start = t_ms - p.window.count();
+      if (p.daily) {
+        for (int d = 1; d <= p.days; ++d) {
+          // The same stretch of the day, centred on this moment `d` days ago.
+          collect(t_ms - d * kDay + p.baseline.count() / 2, p.baseline.count());
+        }
+      } else {
+        collect(window_start, p.baseline.count());
+      }
+      if (recent_n == 0 || base.size() < 30) {
+        f.reason = fmt::format("{} baseline values and {} recent ones: too few to judge", base.size(), recent_n);
+        out.push_back(std::move(f));
+        continue;
+      }
+      level = median(base);
+      std::vector<double> deviations;
+      deviations.reserve(base.size());
+      for (double v : base) deviations.push_back(std::fabs(v - level));
+      spread = std::max({1.4826 * median(deviations), 0.01 * std::fabs(level), 1e-9});
+      baseline_values = static_cast<double>(base.size());
+      if (!p.daily) memory[entry.first] = AnomalyBaseline{level, spread, t_ms};
     }
-    if (recent_n == 0 || base.size() < 30) {
-      f.reason = fmt::format("{} baseline values and {} recent ones: too few to judge", base.size(), recent_n);
-      out.push_back(std::move(f));
-      continue;
-    }
-    const double level = median(base);
-    std::vector<double> deviations;
-    deviations.reserve(base.size());
-    for (double v : base) deviations.push_back(std::fabs(v - level));
-    const double spread = std::max({1.4826 * median(deviations), 0.01 * std::fabs(level), 1e-9});
     const double recent = recent_sum / recent_n;
     const double score = (recent - level) / spread;
     f.judged = true;
@@ -143,11 +160,15 @@ std::vector<rules::Finding> evaluateAnomaly(const rules::Rule& rule, const store
     f.evidence = {{"baseline_median", level},
                   {"baseline_spread", spread},
                   {"score", score},
-                  {"baseline_values", static_cast<double>(base.size())}};
-    f.reason = fmt::format("{} {:.4g} against a baseline of {:.4g} +- {:.4g}: {:.1f} robust sigmas",
-                           counter ? "rate" : "level", recent, level, spread, score);
+                  {"baseline_values", baseline_values},
+                  {"baseline_restored", restored ? 1.0 : 0.0}};
+    f.reason = fmt::format("{} {:.4g} against a baseline of {:.4g} +- {:.4g}{}: {:.1f} robust sigmas",
+                           counter ? "rate" : "level", recent, level, spread,
+                           restored ? " (learned before a restart)" : "", score);
     out.push_back(std::move(f));
   }
+  // Remembered baselines too old to stand in for anything are forgotten.
+  std::erase_if(memory, [&](const auto& m) { return t_ms - m.second.t_ms > p.baseline.count(); });
   return out;
 }
 

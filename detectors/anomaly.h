@@ -10,9 +10,14 @@
 // does not page on its first wiggle.
 //
 // Not judged: before `warmup` of history, with too few baseline values (fewer than 30), or without recent data.
-// State: none beyond the store (the baseline is read back from it). Used from the thread that owns the store.
+// State: the baseline is read back from the store at each evaluation; the last one learned per endpoint (level,
+// spread, when) is remembered, so that after a restart, while the store warms up again, the endpoint is judged
+// against it for up to one baseline window. Rules with daily seasonality do not use it (the level is not one
+// number across the day). Used from the thread that owns the store.
 #pragma once
 
+#include <map>
+#include <string>
 #include <vector>
 
 #include "rules/finding.h"
@@ -21,8 +26,15 @@
 
 namespace hotspotd::detectors {
 
+struct AnomalyBaseline {
+  double level = 0;
+  double spread = 0;
+  std::int64_t t_ms = 0;
+};
+using AnomalyMemory = std::map<std::string, AnomalyBaseline>;  // by endpoint key
+
 std::vector<rules::Finding> evaluateAnomaly(const rules::Rule& rule, const store::SeriesStore& store, std::int64_t t_ms,
-                                            Duration step);
+                                            Duration step, AnomalyMemory& memory);
 
 // How far back an anomaly rule reads.
 Duration anomalyHistory(const rules::AnomalyParams& p);

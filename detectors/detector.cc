@@ -1,5 +1,7 @@
 #include "detectors/detector.h"
 
+#include <nlohmann/json.hpp>
+
 #include "detectors/anomaly.h"
 #include "detectors/burn_rate.h"
 #include "detectors/drift.h"
@@ -16,6 +18,10 @@ class Drift final : public Detector {
     return d_.evaluate(store, t_ms, step);
   }
   Duration history() const override { return d_.rule().drift.baseline + d_.rule().drift.window; }
+  std::vector<std::pair<std::string, nlohmann::json>> saveState() const override { return d_.saveState(); }
+  void restoreState(const std::vector<std::pair<std::string, nlohmann::json>>& states) override {
+    d_.restoreState(states);
+  }
 
  private:
   DriftDetector d_;
@@ -57,12 +63,26 @@ class Anomaly final : public Detector {
   explicit Anomaly(rules::Rule rule) : rule_(std::move(rule)) {}
   const rules::Rule& rule() const override { return rule_; }
   std::vector<rules::Finding> evaluate(const store::SeriesStore& store, std::int64_t t_ms, Duration step) override {
-    return evaluateAnomaly(rule_, store, t_ms, step);
+    return evaluateAnomaly(rule_, store, t_ms, step, memory_);
   }
   Duration history() const override { return anomalyHistory(rule_.anomaly); }
+  std::vector<std::pair<std::string, nlohmann::json>> saveState() const override {
+    std::vector<std::pair<std::string, nlohmann::json>> out;
+    for (const auto& [key, b] : memory_) {
+      out.emplace_back(key, nlohmann::json{{"level", b.level}, {"spread", b.spread}, {"t_ms", b.t_ms}});
+    }
+    return out;
+  }
+  void restoreState(const std::vector<std::pair<std::string, nlohmann::json>>& states) override {
+    for (const auto& [key, j] : states) {
+      if (!j.is_object() || !j.contains("level") || !j["level"].is_number() || !j["spread"].is_number()) continue;
+      memory_[key] = AnomalyBaseline{j["level"].get<double>(), j["spread"].get<double>(), j.value("t_ms", 0LL)};
+    }
+  }
 
  private:
   rules::Rule rule_;
+  AnomalyMemory memory_;
 };
 
 }  // namespace

@@ -3,7 +3,11 @@
 #pragma once
 
 #include <memory>
+#include <string>
+#include <utility>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "core/duration.h"
 #include "rules/finding.h"
@@ -20,6 +24,11 @@ class Detector {
   virtual std::vector<rules::Finding> evaluate(const store::SeriesStore& store, std::int64_t t_ms, Duration step) = 0;
   // How far back the detector reads: the store must keep at least this much history.
   virtual Duration history() const = 0;
+
+  // What the detector learned, per endpoint key, worth keeping across a restart (baselines); and taking it back.
+  // Detectors that learn nothing beyond the store's data keep the defaults.
+  virtual std::vector<std::pair<std::string, nlohmann::json>> saveState() const { return {}; }
+  virtual void restoreState(const std::vector<std::pair<std::string, nlohmann::json>>& /*states*/) {}
 };
 
 std::unique_ptr<Detector> makeDetector(rules::Rule rule);

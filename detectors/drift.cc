@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "detectors/endpoint.h"
 #include "detectors/quantile.h"
@@ -47,7 +48,7 @@ std::optional<double> increase(const store::SeriesStore& store, const Current& e
 
 DriftDetector::DriftDetector(rules::Rule rule) : rule_(std::move(rule)), z_crit_(zFor(rule_.drift.confidence)) {}
 
-void DriftDetector::regroup(const store::SeriesStore& store) {
+void DriftDetector::regroup(const store::SeriesStore& store, std::int64_t t_ms) {
   std::map<std::string, Endpoint> grouped;
   store.forEachHistogram([&](const store::HistogramView& h) {
     if (!rule_.histogram.matches(h.name, h.labels)) return;
@@ -62,13 +63,18 @@ void DriftDetector::regroup(const store::SeriesStore& store) {
   });
   endpoints_.clear();
   for (auto& [key, ep] : grouped) endpoints_.push_back(std::move(ep));
-  // Endpoints that are gone take their baselines with them.
-  std::erase_if(states_, [&](const auto& entry) { return grouped.find(entry.first) == grouped.end(); });
+  // Endpoints that are gone take their baselines with them; those restored from before a restart wait for their
+  // endpoint's first scrapes, as long as they could still be used.
+  std::erase_if(states_, [&](const auto& entry) {
+    const State& st = entry.second;
+    const bool usable = st.restored && (st.frozen || t_ms - st.computed_ms <= rule_.drift.baseline.count());
+    return grouped.find(entry.first) == grouped.end() && !usable;
+  });
   grouped_version_ = store.histogramsVersion();
 }
 
 std::vector<rules::Finding> DriftDetector::evaluate(const store::SeriesStore& store, std::int64_t t_ms, Duration step) {
-  if (grouped_version_ != store.histogramsVersion()) regroup(store);
+  if (grouped_version_ != store.histogramsVersion()) regroup(store, t_ms);
 
   const rules::DriftParams& p = rule_.drift;
   const Duration lookback = std::max<Duration>(step * 2, std::chrono::seconds(30));
@@ -101,32 +107,43 @@ std::vector<rules::Finding> DriftDetector::evaluate(const store::SeriesStore& st
 
     const std::int64_t window_start = t_ms - p.window.count();
     const std::size_t nb = ep.histograms.front().bounds.size();
-    if (st.frozen && t_ms - st.last_active_ms >= rule_.keep_firing_for.count()) st.frozen = false;
-    const bool fresh = st.baseline.size() == nb && st.layout_since_ms == layout_since &&
+    const auto& bounds = ep.histograms.front().bounds;
+    if (!st.baseline.empty() &&
+        (st.baseline.size() != nb ||
+         !std::equal(bounds.begin(), bounds.end(), st.baseline.begin(), [](double b, const auto& c) {
+           return b == c.first;
+         }))) {
+      st = State{};  // another layout: what was learned in the old one does not apply
+    }
+    const bool fresh = !st.baseline.empty() && !st.restored && st.layout_since_ms == layout_since &&
                        t_ms - st.computed_ms < std::chrono::milliseconds(std::chrono::minutes(1)).count();
     if (!st.frozen && !fresh) {
       // Baseline: cumulative counts per bucket over the window before the judged one, in this layout only.
-      st.baseline.clear();
       const std::int64_t baseline_end = window_start;
       const std::int64_t baseline_start = std::max(baseline_end - p.baseline.count(), layout_since);
-      if (baseline_end - baseline_start < p.baseline.count() / 4) {
-        notJudged("not enough history in this bucket layout for a baseline");
-        continue;
-      }
-      bool complete = true;
+      std::string missing;
       std::vector<std::pair<double, double>> counts(nb);
-      for (std::size_t b = 0; b < nb && complete; ++b) {
-        auto inc = increase(store, ep, b, baseline_start, baseline_end, lookback);
-        complete = inc.has_value();
-        counts[b] = {ep.histograms.front().bounds[b], inc.value_or(0)};
+      if (baseline_end - baseline_start < p.baseline.count() / 4) {
+        missing = "not enough history in this bucket layout for a baseline";
+      } else {
+        for (std::size_t b = 0; b < nb && missing.empty(); ++b) {
+          auto inc = increase(store, ep, b, baseline_start, baseline_end, lookback);
+          if (!inc) missing = "missing data at the edges of the baseline window";
+          counts[b] = {bounds[b], inc.value_or(0)};
+        }
       }
-      if (!complete) {
-        notJudged("missing data at the edges of the baseline window");
+      if (missing.empty()) {
+        st.baseline = std::move(counts);
+        st.computed_ms = t_ms;
+        st.layout_since_ms = layout_since;
+        st.restored = false;
+      } else if (!(st.restored && t_ms - st.computed_ms <= p.baseline.count())) {
+        // A baseline saved before a restart stands in for at most one baseline window.
+        st.baseline.clear();
+        st.restored = false;
+        notJudged(std::move(missing));
         continue;
       }
-      st.baseline = std::move(counts);
-      st.computed_ms = t_ms;
-      st.layout_since_ms = layout_since;
     }
     std::vector<Bucket> base(nb);
     for (std::size_t b = 0; b < nb; ++b) base[b] = Bucket{st.baseline[b].first, st.baseline[b].second};
@@ -231,10 +248,57 @@ std::vector<rules::Finding> DriftDetector::evaluate(const store::SeriesStore& st
     if (f.active) {
       st.frozen = true;
       st.last_active_ms = t_ms;
+      st.clear_since_ms = -1;
+    } else if (st.frozen) {
+      // Released after keep_firing_for of judged evaluations without drift, as the incident resolves: a gap in
+      // the data (or a restart) does not count.
+      if (st.clear_since_ms < 0) st.clear_since_ms = t_ms;
+      if (t_ms - st.clear_since_ms >= rule_.keep_firing_for.count()) {
+        st.frozen = false;
+        st.clear_since_ms = -1;
+      }
     }
     out.push_back(std::move(f));
   }
   return out;
+}
+
+std::vector<std::pair<std::string, nlohmann::json>> DriftDetector::saveState() const {
+  std::vector<std::pair<std::string, nlohmann::json>> out;
+  for (const auto& [key, st] : states_) {
+    if (st.baseline.empty()) continue;
+    nlohmann::json bounds = nlohmann::json::array(), counts = nlohmann::json::array();
+    for (const auto& [bound, count] : st.baseline) {
+      if (std::isfinite(bound)) bounds.push_back(bound);  // the last bound is +Inf, which JSON cannot write
+      counts.push_back(count);
+    }
+    out.emplace_back(key, nlohmann::json{{"bounds", bounds},
+                                         {"counts", counts},
+                                         {"computed_ms", st.computed_ms},
+                                         {"frozen", st.frozen},
+                                         {"last_active_ms", st.last_active_ms},
+                                         {"clear_since_ms", st.clear_since_ms}});
+  }
+  return out;
+}
+
+void DriftDetector::restoreState(const std::vector<std::pair<std::string, nlohmann::json>>& states) {
+  for (const auto& [key, j] : states) {
+    const auto bounds = j.value("bounds", nlohmann::json::array());
+    const auto counts = j.value("counts", nlohmann::json::array());
+    if (!bounds.is_array() || !counts.is_array() || counts.size() != bounds.size() + 1 || bounds.empty()) continue;
+    State st;
+    for (std::size_t i = 0; i < counts.size(); ++i) {
+      const double bound = i < bounds.size() && bounds[i].is_number() ? bounds[i].get<double>() : INFINITY;
+      st.baseline.emplace_back(bound, counts[i].is_number() ? counts[i].get<double>() : 0.0);
+    }
+    st.computed_ms = j.value("computed_ms", std::int64_t{0});
+    st.frozen = j.value("frozen", false);
+    st.last_active_ms = j.value("last_active_ms", std::int64_t{0});
+    st.clear_since_ms = j.value("clear_since_ms", std::int64_t{-1});
+    st.restored = true;
+    states_[key] = std::move(st);
+  }
 }
 
 }  // namespace hotspotd::detectors

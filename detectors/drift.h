@@ -19,13 +19,17 @@
 // Endpoints: histograms matching the rule's selector, grouped by the rule's `by` labels (by default every label
 // but le and instance); the histograms of one endpoint are summed when their bucket layouts agree.
 //
-// State: the baselines (cached, or frozen while active). One detector per rule; used from the thread that owns
-// the store.
+// State: the baselines (cached, or frozen while active). They are saved and restored across restarts: a restored
+// baseline stands in while the store has too little history of its own (for at most the baseline window), and a
+// frozen one stays frozen, so an incident that was firing before a restart is judged against the same baseline.
+// One detector per rule; used from the thread that owns the store.
 #pragma once
 
 #include <map>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "rules/finding.h"
 #include "rules/rule.h"
@@ -42,6 +46,10 @@ class DriftDetector {
 
   const rules::Rule& rule() const { return rule_; }
 
+  // The learned baselines per endpoint key, and taking them back after a restart.
+  std::vector<std::pair<std::string, nlohmann::json>> saveState() const;
+  void restoreState(const std::vector<std::pair<std::string, nlohmann::json>>& states);
+
  private:
   // Per endpoint: the baseline counts, recomputed at most once a minute (a 1h baseline does not move in 15 s), and
   // frozen while the endpoint is active (the counts it had when the drift began).
@@ -51,6 +59,8 @@ class DriftDetector {
     std::int64_t layout_since_ms = 0;
     bool frozen = false;
     std::int64_t last_active_ms = 0;
+    std::int64_t clear_since_ms = -1;  // while frozen: the first judged evaluation without drift since the last
+    bool restored = false;  // from before a restart: not tied to a layout of this run's store
   };
   // The rule's endpoints and their histograms, rebuilt only when the store's set of histograms changes.
   struct Endpoint {
@@ -58,7 +68,7 @@ class DriftDetector {
     rules::OwnedLabels labels;
     std::vector<store::HistogramId> histograms;
   };
-  void regroup(const store::SeriesStore& store);
+  void regroup(const store::SeriesStore& store, std::int64_t t_ms);
 
   rules::Rule rule_;
   double z_crit_;                        // the z the rule's confidence asks for

@@ -29,11 +29,13 @@ struct IncidentEvent {
   std::string id;  // stable: the dedup key for receivers
   std::string alertname;
   OwnedLabels labels;  // the endpoint's labels plus the rule's labels
+  OwnedLabels annotations;  // the rule's annotations, rendered for this event
   std::string severity;
   double value = 0;
   double threshold = 0;
   std::vector<std::pair<std::string, double>> evidence;
   std::int64_t started_ms = 0;  // when the condition began (pending)
+  std::string reason;           // the detector's one-line account of its judgement
 };
 
 }  // namespace hotspotd::rules

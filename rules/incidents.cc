@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "rules/template.h"
+
 namespace hotspotd::rules {
 
 std::string incidentId(const std::string& rule, const OwnedLabels& endpoint) {
@@ -21,6 +23,17 @@ std::string incidentId(const std::string& rule, const OwnedLabels& endpoint) {
   return fmt::format("{:016x}", h);
 }
 
+OwnedLabels renderAnnotations(const Rule& rule, const IncidentEvent& event) {
+  OwnedLabels out;
+  const TemplateData data{&event.labels, event.value,       event.threshold,
+                          &event.evidence, event.alertname, event.severity};
+  for (const auto& [name, text] : rule.annotations) {
+    auto t = Template::parse(text);
+    out.emplace_back(name, t ? t->render(data) : text);
+  }
+  return out;  // sorted: rule.annotations is a map
+}
+
 void IncidentTracker::observe(const Rule& rule, std::int64_t t_ms, const std::vector<Finding>& findings,
                               std::vector<IncidentEvent>& events) {
   for (const Finding& f : findings) {
@@ -31,9 +44,9 @@ void IncidentTracker::observe(const Rule& rule, std::int64_t t_ms, const std::ve
     auto found = entries_.find(id);
     if (found == entries_.end()) {
       if (!f.active) continue;
-      found = entries_.emplace(id, Entry{}).first;
+      found = entries_.emplace(id, TrackedIncident{}).first;
     }
-    Entry& e = found->second;
+    TrackedIncident& e = found->second;
     auto event = [&](IncidentEvent::State state) {
       IncidentEvent ev;
       ev.t_ms = t_ms;
@@ -48,38 +61,85 @@ void IncidentTracker::observe(const Rule& rule, std::int64_t t_ms, const std::ve
       ev.threshold = f.threshold;
       ev.evidence = f.evidence;
       ev.started_ms = e.since_ms;
+      ev.reason = f.reason;
+      ev.annotations = renderAnnotations(rule, ev);
       return ev;
     };
     if (f.active) {
+      if (e.clear_since_ms >= 0) changed(id);
       e.clear_since_ms = -1;
-      if (e.state == State::inactive) {
-        e.state = State::pending;
+      if (found->second.last.id.empty()) {  // new
+        e.state = TrackedIncident::State::pending;
         e.since_ms = t_ms;
+        changed(id);
       }
-      if (e.state == State::pending && t_ms - e.since_ms >= rule.for_duration.count()) {
-        e.state = State::firing;
+      if (e.state == TrackedIncident::State::pending) {
         e.last = event(IncidentEvent::State::firing);
-        events.push_back(e.last);
+        if (t_ms - e.since_ms >= rule.for_duration.count()) {
+          e.state = TrackedIncident::State::firing;
+          events.push_back(e.last);
+          changed(id);
+        }
       }
       continue;
     }
-    if (e.state == State::pending) {
+    if (e.state == TrackedIncident::State::pending) {
+      changed(id);
       entries_.erase(found);
-    } else if (e.state == State::firing) {
-      // Clear since when? Counted on judged data only, so a gap followed by one good evaluation does not resolve.
-      if (e.clear_since_ms < 0) e.clear_since_ms = t_ms;
-      if (t_ms - e.clear_since_ms < rule.keep_firing_for.count()) continue;
-      IncidentEvent resolved = event(IncidentEvent::State::resolved);
-      resolved.started_ms = e.last.started_ms;
-      events.push_back(std::move(resolved));
-      entries_.erase(found);
+      continue;
     }
+    // Firing: clear since when? Counted on judged data only, so a gap followed by one good evaluation does not
+    // resolve.
+    if (e.clear_since_ms < 0) {
+      e.clear_since_ms = t_ms;
+      changed(id);
+    }
+    if (t_ms - e.clear_since_ms < rule.keep_firing_for.count()) continue;
+    changed(id);
+    IncidentEvent resolved = event(IncidentEvent::State::resolved);
+    resolved.started_ms = e.last.started_ms;
+    events.push_back(std::move(resolved));
+    entries_.erase(found);
   }
+}
+
+void IncidentTracker::retainRules(const std::set<std::string>& names, std::int64_t t_ms,
+                                  std::vector<IncidentEvent>& events) {
+  for (auto it = entries_.begin(); it != entries_.end();) {
+    if (names.count(it->second.last.alertname)) {
+      ++it;
+      continue;
+    }
+    if (it->second.state == TrackedIncident::State::firing) {
+      IncidentEvent resolved = it->second.last;
+      resolved.state = IncidentEvent::State::resolved;
+      resolved.t_ms = t_ms;
+      resolved.reason = "the rule was removed from the configuration";
+      events.push_back(std::move(resolved));
+    }
+    changed(it->first);
+    it = entries_.erase(it);
+  }
+}
+
+std::vector<std::string> IncidentTracker::takeChanged() {
+  std::vector<std::string> out(changed_.begin(), changed_.end());
+  changed_.clear();
+  return out;
+}
+
+const TrackedIncident* IncidentTracker::find(const std::string& id) const {
+  auto it = entries_.find(id);
+  return it == entries_.end() ? nullptr : &it->second;
+}
+
+void IncidentTracker::restore(const std::string& id, TrackedIncident incident) {
+  entries_[id] = std::move(incident);
 }
 
 std::size_t IncidentTracker::firingCount() const {
   std::size_t n = 0;
-  for (const auto& [id, e] : entries_) n += e.state == State::firing ? 1 : 0;
+  for (const auto& [id, e] : entries_) n += e.state == TrackedIncident::State::firing ? 1 : 0;
   return n;
 }
 

@@ -95,6 +95,9 @@ struct Rule {
   ThresholdParams threshold;
   AnomalyParams anomaly;
   std::string source;  // file:line where the rule is defined
+  // The rule's definition, canonically written: equal fingerprints mean the same rule, so a reload keeps the
+  // detector's learned state and a restart restores it only while the rule stays the same.
+  std::string fingerprint;
 };
 
 }  // namespace hotspotd::rules

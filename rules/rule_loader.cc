@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <set>
+#include <sstream>
 
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
 #include "core/file.h"
 #include "core/toml_reader.h"
+#include "rules/template.h"
 
 namespace hotspotd::rules {
 namespace {
@@ -112,6 +114,11 @@ void readRule(TableReader& r, const toml::table& table, const std::string& sourc
     if (const toml::table* t = r.table(key)) {
       for (const auto& [k, v] : *t) {
         if (const auto* s = v.as_string()) {
+          if (std::string_view(key) == "annotations") {
+            if (auto parsed = Template::parse(s->get()); !parsed) {
+              errors.add(v.source(), r.keyPath(fmt::format("{}.{}", key, k.str())), parsed.error().message);
+            }
+          }
           (std::string_view(key) == "labels" ? rule.labels : rule.annotations)[std::string(k.str())] = s->get();
         } else {
           errors.add(v.source(), r.keyPath(fmt::format("{}.{}", key, k.str())), "must be a string");
@@ -183,6 +190,9 @@ void readRule(TableReader& r, const toml::table& table, const std::string& sourc
     if (auto m = r.number("min_rate", 0, 1e9)) rule.drift.min_rate = *m;
   }
   r.rejectUnknownKeys();
+  std::ostringstream canonical;
+  canonical << toml::toml_formatter(table, toml::format_flags::none);
+  rule.fingerprint = canonical.str();
   out.push_back(std::move(rule));
 }
 
@@ -261,6 +271,7 @@ std::vector<Rule> defaultRules() {
   r.histogram = *parseSelector(R"({__name__=~".+_seconds"})");
   r.by_all = true;
   r.source = "<zero-config default>";
+  r.fingerprint = r.source;
   return {r};
 }
 

@@ -3,6 +3,7 @@
 // normal while the same level at night is not.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 
@@ -39,6 +40,7 @@ struct Signal {
   std::optional<store::SeriesRef> ref;
   rules::IncidentTracker tracker;
   std::vector<rules::IncidentEvent> events;
+  detectors::AnomalyMemory memory;
 
   void run(int from, int steps, const std::function<double(int)>& value, bool counter = false, bool judge = true) {
     if (!ref) {
@@ -53,7 +55,8 @@ struct Signal {
       store->commit(group, t, std::vector<store::StagedSample>{{*ref, value(i)}});
       if (judge) {
         tracker.observe(detector_rule, t,
-                        detectors::evaluateAnomaly(detector_rule, *store, t, std::chrono::milliseconds(kStep)), events);
+                        detectors::evaluateAnomaly(detector_rule, *store, t, std::chrono::milliseconds(kStep), memory),
+                        events);
       }
     }
   }
@@ -80,10 +83,42 @@ TEST_CASE("nothing is judged during warm-up") {
   s.run(0, kPerHour - 20, [&](int i) { return i < 100 ? 10.0 : 90.0; });
   CHECK_FALSE(s.fired());
   const auto f = detectors::evaluateAnomaly(s.detector_rule, *s.store, kT0 + (kPerHour - 21) * kStep,
-                                            std::chrono::milliseconds(kStep));
+                                            std::chrono::milliseconds(kStep), s.memory);
   REQUIRE(f.size() == 1);
   CHECK_FALSE(f[0].judged);
   CHECK(f[0].reason.find("warming up") != std::string::npos);
+}
+
+TEST_CASE("after a restart, a baseline learned before it judges the endpoint while the store warms up") {
+  std::mt19937 rng(11);
+  std::normal_distribution<double> noise(40, 3);
+  const char* text = "gauge = 'cpu_busy_percent'\ndirection = \"up\"\nfor = \"1m\"\nwarmup = \"1h\"\n";
+  Signal before(rule(text));
+  before.run(0, 2 * kPerHour, [&](int) { return noise(rng); });
+  CHECK_FALSE(before.fired());
+  REQUIRE(before.memory.size() == 1);
+
+  // The daemon restarts 10 minutes later with an empty store, and the level has doubled.
+  Signal after(rule(text));
+  after.memory = before.memory;
+  const int restart = 2 * kPerHour + 40;
+  after.run(restart, 20, [&](int) { return noise(rng) + 40; });
+  REQUIRE(after.fired());
+  const auto& evidence = after.events.front().evidence;
+  CHECK(std::find(evidence.begin(), evidence.end(), std::pair<std::string, double>{"baseline_restored", 1.0}) !=
+        evidence.end());
+
+  // Without what was learned, the same data is only warming up.
+  Signal fresh(rule(text));
+  std::mt19937 rng2(11);
+  fresh.run(restart, 20, [&](int) { return noise(rng2) + 40; });
+  CHECK_FALSE(fresh.fired());
+
+  // A baseline older than the baseline window is not used.
+  Signal stale(rule(text));
+  stale.memory = before.memory;
+  stale.run(restart + 7 * kPerHour, 20, [&](int) { return noise(rng) + 40; });
+  CHECK_FALSE(stale.fired());
 }
 
 TEST_CASE("a counter's rate collapsing fires downwards, and not upwards") {

@@ -181,3 +181,62 @@ TEST_CASE("a bucket-layout change is not judged until the new layout has a basel
   CHECK(last[0].reason.find("layout") != std::string::npos);
   CHECK_FALSE(run.firstFiring());
 }
+
+TEST_CASE("after a restart, a saved baseline judges the endpoint at once; without it there is nothing to judge") {
+  Run before;
+  Endpoint api(before.store, before.group, "/api");
+  before.play(0, kHour + 40, [&](int, auto& batch) { api.scrape(before.rng, {50, 0}, batch); });
+  REQUIRE_FALSE(before.firstFiring());
+  const auto saved = before.detector.saveState();
+  REQUIRE(saved.size() == 1);
+
+  // The daemon restarts five minutes later with an empty store; the tail has shifted meanwhile.
+  const int restart = kHour + 60;
+  auto shifted = [](Run& run) {
+    Endpoint fresh(run.store, run.group, "/api");
+    run.play(restart, 40, [&](int, auto& batch) { fresh.scrape(run.rng, {50, 0.05}, batch); });
+  };
+  Run restored;
+  restored.detector.restoreState(saved);
+  shifted(restored);
+  const auto fired = restored.firstFiring();
+  REQUIRE(fired);
+  CHECK(static_cast<double>(*fired - (kT0 + restart * kStep)) / 1000.0 <= 180);
+
+  Run forgetful;
+  shifted(forgetful);
+  CHECK_FALSE(forgetful.firstFiring());
+
+  // A saved baseline for another bucket layout is not used.
+  Run other;
+  other.detector.restoreState(saved);
+  Endpoint coarse(other.store, other.group, "/api", {0.1, 1, 10, INFINITY});
+  other.play(restart, 40, [&](int, auto& batch) { coarse.scrape(other.rng, {50, 0.05}, batch); });
+  CHECK_FALSE(other.firstFiring());
+}
+
+TEST_CASE("a frozen baseline survives a restart: the incident is judged against the baseline from before the drift") {
+  Run before;
+  Endpoint api(before.store, before.group, "/api");
+  before.play(0, kHour + 40, [&](int, auto& batch) { api.scrape(before.rng, {50, 0}, batch); });
+  before.play(kHour + 40, 30, [&](int, auto& batch) { api.scrape(before.rng, {50, 0.05}, batch); });
+  REQUIRE(before.firstFiring());
+  const auto saved = before.detector.saveState();
+  REQUIRE(saved.size() == 1);
+  CHECK(saved[0].second.value("frozen", false));
+
+  // Restarted two hours later (longer than the baseline window) with the drift still on: the frozen baseline
+  // still judges it, so the incident stays active instead of the drift becoming the new normal.
+  const int restart = kHour + 70 + 2 * kHour;
+  auto drifting = [](Run& run) {
+    Endpoint fresh(run.store, run.group, "/api");
+    run.play(restart, 12, [&](int, auto& batch) { fresh.scrape(run.rng, {50, 0.05}, batch); });
+  };
+  Run after;
+  after.detector.restoreState(saved);
+  drifting(after);
+  CHECK(after.firstFiring());
+  Run forgetful;
+  drifting(forgetful);
+  CHECK_FALSE(forgetful.firstFiring());
+}

@@ -1,0 +1,97 @@
+// DESIGN
+// The daemon's durable state: one SQLite database in the state directory (hotspotd.db), in WAL mode with
+// synchronous=NORMAL, so a committed transaction survives a `kill -9` of the daemon (a power cut may lose the last
+// few). Each part of the daemon that keeps state (incidents, detector baselines, later the notification outbox,
+// silences and the profile index) owns its tables and migrates them itself; the schema version of each part is a
+// row in `schema_versions`, and a database written by a newer version is refused rather than misread.
+//
+// Database is a thin, owning wrapper: prepared statements with bound parameters (never formatted SQL), errors as
+// values that name the database file and the statement that failed. Used from one thread at a time (the lifecycle
+// thread); SQLite is built thread-safe, so a second connection from another thread is allowed too.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "core/result.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace hotspotd::state {
+
+// Bytes stored as a BLOB (a TEXT value is a std::string).
+struct Blob {
+  std::string bytes;
+};
+// A bound parameter.
+using Value = std::variant<std::nullptr_t, std::int64_t, double, std::string, Blob>;
+
+class Database;
+
+// One prepared statement. bind() then step() until it returns false; or run() for statements without rows.
+class Statement {
+ public:
+  Statement(Statement&&) noexcept;
+  Statement& operator=(Statement&&) noexcept;
+  ~Statement();
+
+  Statement& bind(int index, const Value& value);  // 1-based, as SQLite counts
+  // Binds every value in order, from 1.
+  Statement& bindAll(const std::vector<Value>& values);
+  // Advances to the next row: true while there is one.
+  Result<bool> step();
+  // Runs to completion and resets for reuse.
+  Result<void> run();
+  void reset();
+
+  std::int64_t integer(int column) const;
+  double real(int column) const;
+  std::string text(int column) const;
+  bool isNull(int column) const;
+
+ private:
+  friend class Database;
+  Statement(Database* db, sqlite3_stmt* stmt, std::string sql);
+  Database* db_ = nullptr;
+  sqlite3_stmt* stmt_ = nullptr;
+  std::string sql_;
+};
+
+class Database {
+ public:
+  // Opens (creating if needed) the database file; `:memory:` for tests.
+  static Result<std::unique_ptr<Database>> open(const std::filesystem::path& path);
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  Result<Statement> prepare(std::string_view sql);
+  // Runs one or more statements without parameters (schema changes, pragmas).
+  Result<void> exec(std::string_view sql);
+  Result<void> begin();
+  Result<void> commit();
+  void rollback();
+
+  // The schema version recorded for `part` (0 if none), and setting it.
+  Result<int> schemaVersion(std::string_view part);
+  Result<void> setSchemaVersion(std::string_view part, int version);
+
+  const std::filesystem::path& path() const { return path_; }
+  // The error text of the last failed call, for messages.
+  std::string lastError() const;
+
+ private:
+  Database(sqlite3* db, std::filesystem::path path) : db_(db), path_(std::move(path)) {}
+  friend class Statement;
+  sqlite3* db_;
+  std::filesystem::path path_;
+};
+
+}  // namespace hotspotd::state
