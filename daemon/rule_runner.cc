@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 
 #include "core/log.h"
+#include "detectors/exemplars.h"
+#include "rules/template.h"
 
 namespace hotspotd::daemon {
 namespace {
@@ -191,6 +193,39 @@ void RuleRunner::persist(const std::vector<rules::IncidentEvent>& events, std::i
   unsaved_events_.clear();
 }
 
+void RuleRunner::attachExemplars() {
+  if (!incidents_ || options_.exemplars == 0 || tracker_.firingCount() == 0) return;
+  std::map<std::string_view, const rules::Rule*> rules_by_name;
+  for (const auto& d : detectors_) rules_by_name[d->rule().name] = &d->rule();
+  for (const auto& [id, incident] : tracker_.tracked()) {
+    if (incident.state != rules::TrackedIncident::State::firing) continue;
+    const auto rule = rules_by_name.find(incident.last.alertname);
+    if (rule == rules_by_name.end()) continue;
+    const auto bound = detectors::slowBound(*rule->second, incident.last);
+    if (!bound) continue;
+    auto found = detectors::slowExemplars(*rule->second, store_, incident.last.endpoint, *bound,
+                                          incident.last.started_ms);
+    if (found.empty()) continue;
+    if (found.size() > options_.exemplars) found.resize(options_.exemplars);
+    std::vector<state::IncidentExemplar> exemplars;
+    for (auto& x : found) {
+      state::IncidentExemplar e;
+      for (const auto& [k, v] : x.labels) {
+        if (k == "trace_id" || k == "traceID" || k == "traceId") e.trace_id = v;
+      }
+      if (!options_.trace_url.empty()) e.url = rules::expandTraceUrl(options_.trace_url, x.labels);
+      e.labels = std::move(x.labels);
+      e.value = x.value;
+      e.t_ms = x.t_ms;
+      exemplars.push_back(std::move(e));
+    }
+    if (auto ok = incidents_->addExemplars(id, exemplars, options_.exemplars); !ok) {
+      state_write_errors_.Increment();
+      log::warn("Cannot attach exemplars to an incident", {{"id", id}, {"error", ok.error().message}});
+    }
+  }
+}
+
 void RuleRunner::saveDetectorState(std::int64_t t_ms) {
   if (!incidents_) return;
   for (const auto& d : detectors_) {
@@ -215,6 +250,7 @@ std::vector<rules::IncidentEvent> RuleRunner::evaluate(std::int64_t t_ms) {
   persist(events, t_ms);
   report(events);
   firing_.Set(static_cast<double>(tracker_.firingCount()));
+  attachExemplars();
   if (incidents_) {
     // A transition freezes or releases a baseline: write it now, so a crash right after resumes with it.
     if (!events.empty() || t_ms - state_saved_ms_ >= kStateSaveIntervalMs) saveDetectorState(t_ms);

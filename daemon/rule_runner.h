@@ -7,6 +7,8 @@
 // kStateSaveInterval, whenever an incident fires or resolves, and on stop. At start the open incidents and the
 // learned state are read back, so a firing incident goes on firing without paging again.
 //
+// While an incident fires, the exemplars on its endpoint's slow buckets are attached to it at each evaluation.
+//
 // Reload: detectors of rules whose definition (fingerprint) is unchanged are kept with what they learned; changed
 // rules start afresh (from saved state of the same definition, if any); incidents of rules whose names stay keep
 // their state, and firing incidents of removed rules resolve.
@@ -62,6 +64,8 @@ class RuleRunner {
   void schedule();
   void persist(const std::vector<rules::IncidentEvent>& events, std::int64_t t_ms);
   void saveDetectorState(std::int64_t t_ms);
+  // Attaches the exemplars of firing latency incidents' slow buckets (real slow requests, with trace links).
+  void attachExemplars();
   void report(const std::vector<rules::IncidentEvent>& events);
 
   store::SeriesStore& store_;

@@ -73,6 +73,7 @@ store::CommitStats ReplayReader::commit(store::SeriesStore& store, store::GroupI
   std::vector<store::StagedSample> batch;
   batch.reserve(samples.size());
   std::vector<std::string> normalised;
+  std::vector<std::pair<std::size_t, store::Exemplar>> exemplars;  // bucket exemplars, by batch index
   for (const ParsedSample* s : samples) {
     if (s->kind == SampleKind::created) continue;
     store::SeriesDesc desc;
@@ -94,8 +95,14 @@ store::CommitStats ReplayReader::commit(store::SeriesStore& store, store::GroupI
       }
     }
     batch.push_back(store::StagedSample{store.resolve(group, desc), s->value});
+    if (desc.role == store::SeriesRole::bucket && s->exemplar_labels) {
+      exemplars.emplace_back(batch.size() - 1, store::Exemplar{*s->exemplar_labels, s->exemplar_value,
+                                                               s->exemplar_timestamp_ms.value_or(t_ms)});
+    }
   }
-  return store.commit(group, t_ms, batch);
+  const store::CommitStats stats = store.commit(group, t_ms, batch);
+  for (auto& [index, exemplar] : exemplars) store.setExemplar(batch[index].ref, std::move(exemplar));
+  return stats;
 }
 
 std::int64_t ReplayReader::firstMs() const {

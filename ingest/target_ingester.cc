@@ -82,6 +82,7 @@ tl::expected<IngestResult, ParseError> TargetIngester::ingest(std::string_view b
   // its cache. A failed scrape may leave them filled, so they start empty here.
   pending_.clear();
   batch_.clear();
+  exemplars_.clear();
   pending_.reserve(last_samples_);
   batch_.reserve(last_samples_);
   series_added_ = 0;
@@ -89,6 +90,16 @@ tl::expected<IngestResult, ParseError> TargetIngester::ingest(std::string_view b
   while (parser.next()) {
     const SampleKind kind = parser.kind();
     if (kind == SampleKind::created) continue;  // creation timestamps are not values to watch
+    // Exemplars on buckets are real slow requests an incident can point at (their labels are copied now: the
+    // parser reuses its buffers).
+    if (kind == SampleKind::bucket && parser.exemplar()) {
+      const Exemplar& ex = *parser.exemplar();
+      store::Exemplar copy;
+      for (const Label& l : ex.labels) copy.labels.emplace_back(std::string(l.name), std::string(l.value));
+      copy.value = ex.value;
+      copy.t_ms = ex.timestamp_ms.value_or(t_ms);
+      exemplars_.emplace_back(pending_.size(), std::move(copy));
+    }
     pending_.push_back(Pending{hashBytes(parser.series()), parser.value(), parser.lineText(),
                                static_cast<std::uint32_t>(parser.familyIndex()), kind, parser.line()});
   }
@@ -113,6 +124,8 @@ tl::expected<IngestResult, ParseError> TargetIngester::ingest(std::string_view b
   result.samples = batch_.size();
   result.series_added = series_added_;
   result.commit = store_.commit(group_, t_ms, batch_);
+  for (auto& [index, exemplar] : exemplars_) store_.setExemplar(batch_[index].ref, std::move(exemplar));
+  exemplars_.clear();
   last_samples_ = batch_.size();
   std::vector<Pending>().swap(pending_);
   std::vector<store::StagedSample>().swap(batch_);

@@ -73,6 +73,7 @@ class TargetIngester {
   std::vector<std::pair<std::string, std::string>> target_labels_;
   store::BasicHashIndex<CacheValue> cache_;
   std::vector<Pending> pending_;
+  std::vector<std::pair<std::size_t, store::Exemplar>> exemplars_;  // bucket exemplars of this scrape, by pending index
   std::vector<store::StagedSample> batch_;
   std::vector<Label> labels_;
   std::vector<std::string> renamed_;

@@ -28,7 +28,8 @@ struct IncidentEvent {
   State state = State::firing;
   std::string id;  // stable: the dedup key for receivers
   std::string alertname;
-  OwnedLabels labels;  // the endpoint's labels plus the rule's labels
+  OwnedLabels endpoint;     // the endpoint's labels, as the detector grouped them
+  OwnedLabels labels;       // the endpoint's labels plus the rule's labels (a rule label wins over an endpoint's)
   OwnedLabels annotations;  // the rule's annotations, rendered for this event
   std::string severity;
   double value = 0;

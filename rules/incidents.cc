@@ -53,7 +53,10 @@ void IncidentTracker::observe(const Rule& rule, std::int64_t t_ms, const std::ve
       ev.state = state;
       ev.id = id;
       ev.alertname = rule.name;
-      ev.labels = f.endpoint;
+      ev.endpoint = f.endpoint;
+      for (const auto& [k, v] : f.endpoint) {
+        if (!rule.labels.count(k)) ev.labels.emplace_back(k, v);
+      }
       for (const auto& [k, v] : rule.labels) ev.labels.emplace_back(k, v);
       std::sort(ev.labels.begin(), ev.labels.end());
       ev.severity = f.severity.empty() ? rule.severity : f.severity;

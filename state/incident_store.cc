@@ -38,6 +38,7 @@ json eventToJson(const rules::IncidentEvent& e) {
               {"state", e.state == rules::IncidentEvent::State::firing ? "firing" : "resolved"},
               {"id", e.id},
               {"alertname", e.alertname},
+              {"endpoint", labelsToJson(e.endpoint)},
               {"labels", labelsToJson(e.labels)},
               {"annotations", labelsToJson(e.annotations)},
               {"severity", e.severity},
@@ -56,6 +57,7 @@ rules::IncidentEvent eventFromJson(const json& j) {
                                                       : rules::IncidentEvent::State::firing;
   e.id = j.value("id", "");
   e.alertname = j.value("alertname", "");
+  e.endpoint = labelsFromJson(j.value("endpoint", json::object()));
   e.labels = labelsFromJson(j.value("labels", json::object()));
   e.annotations = labelsFromJson(j.value("annotations", json::object()));
   e.severity = j.value("severity", "");
@@ -72,7 +74,11 @@ rules::IncidentEvent eventFromJson(const json& j) {
 json exemplarsToJson(const std::vector<IncidentExemplar>& exemplars) {
   json out = json::array();
   for (const auto& x : exemplars) {
-    out.push_back({{"trace_id", x.trace_id}, {"labels", labelsToJson(x.labels)}, {"value", x.value}, {"t_ms", x.t_ms}});
+    out.push_back({{"trace_id", x.trace_id},
+                   {"url", x.url},
+                   {"labels", labelsToJson(x.labels)},
+                   {"value", x.value},
+                   {"t_ms", x.t_ms}});
   }
   return out;
 }
@@ -81,8 +87,9 @@ std::vector<IncidentExemplar> exemplarsFromJson(const json& j) {
   std::vector<IncidentExemplar> out;
   if (!j.is_array()) return out;
   for (const auto& x : j) {
-    out.push_back(IncidentExemplar{x.value("trace_id", ""), labelsFromJson(x.value("labels", json::object())),
-                                   number(x, "value"), x.value("t_ms", std::int64_t{0})});
+    out.push_back(IncidentExemplar{x.value("trace_id", ""), x.value("url", ""),
+                                   labelsFromJson(x.value("labels", json::object())), number(x, "value"),
+                                   x.value("t_ms", std::int64_t{0})});
   }
   return out;
 }

@@ -30,6 +30,7 @@ namespace hotspotd::state {
 // One exemplar attached to an incident: a real slow request, with its trace id when it has one.
 struct IncidentExemplar {
   std::string trace_id;
+  std::string url;            // the trace's link, from [incidents] trace_url (empty without one)
   rules::OwnedLabels labels;  // the exemplar's own labels (trace_id, span_id, ...)
   double value = 0;           // the observed latency
   std::int64_t t_ms = 0;

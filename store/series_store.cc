@@ -233,9 +233,24 @@ bool SeriesStore::isInfBucket(SeriesRef ref) const {
   return s.role == SeriesRole::bucket && std::isinf(s.bound) && s.bound > 0;
 }
 
+void SeriesStore::setExemplar(SeriesRef ref, Exemplar exemplar) {
+  if (!valid(ref)) return;
+  auto [it, added] = exemplars_.try_emplace(ref.id, std::move(exemplar));
+  if (added) return;
+  Exemplar& have = it->second;
+  if (have.labels == exemplar.labels && have.value == exemplar.value && exemplar.t_ms >= have.t_ms) return;
+  have = std::move(exemplar);
+}
+
+const Exemplar* SeriesStore::exemplar(SeriesId series) const {
+  auto it = exemplars_.find(series);
+  return it == exemplars_.end() ? nullptr : &it->second;
+}
+
 void SeriesStore::dropSeries(SeriesId id) {
   Series& s = at(id);
   if (s.group == kNoId) return;
+  exemplars_.erase(id);
   // Unlink from the identity chain.
   const std::uint64_t hash = seriesHash(s);
   const std::uint32_t head = series_index_.find(hash);
@@ -560,6 +575,9 @@ std::size_t SeriesStore::memoryBytes() const {
     if (s.group == kNoId) continue;
     bytes += 2 * s.label_count * sizeof(std::uint32_t) + kMallocOverhead;
     for (const ValueRing& r : s.ring) bytes += r.heapBytes() + (r.heapBytes() ? kMallocOverhead : 0);
+  }
+  for (const auto& [id, x] : exemplars_) {
+    bytes += sizeof(std::pair<SeriesId, Exemplar>) + 2 * kMallocOverhead + x.labels.capacity() * 64;
   }
   for (const Histogram& h : histograms_) {
     bytes += sizeof(Histogram) + 2 * h.label_count * sizeof(std::uint32_t) + h.bounds.capacity() * sizeof(double) +

@@ -25,6 +25,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -89,6 +90,13 @@ struct HistogramView {
   std::uint32_t generation;
 };
 
+// An OpenMetrics exemplar: one real observation behind a sample, usually with its trace id.
+struct Exemplar {
+  std::vector<std::pair<std::string, std::string>> labels;  // trace_id, span_id, ...
+  double value = 0;                                          // the observed value (a latency, for buckets)
+  std::int64_t t_ms = 0;                                     // its own timestamp, else when it was first scraped
+};
+
 struct CommitStats {
   std::size_t appended = 0;
   std::size_t duplicates = 0;  // a series twice in one batch: the later value is dropped
@@ -128,6 +136,11 @@ class SeriesStore {
   std::optional<double> increase(SeriesId series, std::int64_t t_ms, Duration window) const;
   std::string_view name(SeriesId series) const;
   LabelPairs labels(SeriesId series) const;
+
+  // The newest exemplar of a series (OpenMetrics exposes at most one per sample). An exemplar scraped again
+  // unchanged keeps the time it was first seen. Dropped with its series.
+  void setExemplar(SeriesRef ref, Exemplar exemplar);
+  const Exemplar* exemplar(SeriesId series) const;
   std::optional<std::int64_t> lastScrapeMs(GroupId group) const;
 
   void forEachHistogram(const std::function<void(const HistogramView&)>& f) const;
@@ -178,6 +191,7 @@ class SeriesStore {
   std::vector<SeriesId> free_series_;
   std::vector<HistogramId> touched_histograms_;
   HashIndex series_index_;  // identity hash -> first series; collisions chain through Series::next_same
+  std::unordered_map<SeriesId, Exemplar> exemplars_;  // only series that have one
   std::vector<Histogram> histograms_;
   std::vector<HistogramId> free_histograms_;
   HashIndex histogram_index_;

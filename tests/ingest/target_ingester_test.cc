@@ -111,3 +111,43 @@ TEST_CASE("regression: a failed scrape leaves nothing behind for the next one") 
   auto good = f.ok(kHistogram, kT0 + 15'000);
   CHECK(good.samples == 5);
 }
+
+TEST_CASE("exemplars on buckets are kept with their series; an unchanged one keeps the time it was first seen") {
+  Fixture f;
+  const std::string body =
+      "# TYPE lat_seconds histogram\n"
+      "lat_seconds_bucket{path=\"/a\",le=\"0.1\"} 5\n"
+      "lat_seconds_bucket{path=\"/a\",le=\"1\"} 9 # {trace_id=\"4bf92f35\",span_id=\"00f0\"} 0.73\n"
+      "lat_seconds_bucket{path=\"/a\",le=\"+Inf\"} 10 # {trace_id=\"a1\"} 2.5 1700000000.5\n"
+      "lat_seconds_sum{path=\"/a\"} 3.5\n"
+      "lat_seconds_count{path=\"/a\"} 10\n"
+      "# TYPE jobs counter\n"
+      "jobs_total 3 # {trace_id=\"c1\"} 1\n"
+      "# EOF\n";
+  f.ok(body, kT0, ExpositionFormat::openmetrics);
+  f.ok(body, kT0 + 15'000, ExpositionFormat::openmetrics);
+  int seen = 0;
+  f.store.forEachSeries([&](SeriesId id, std::string_view name, const LabelPairs& labels) {
+    const hotspotd::store::Exemplar* x = f.store.exemplar(id);
+    std::string le;
+    for (const auto& [k, v] : labels) {
+      if (k == "le") le = v;
+    }
+    if (name == "jobs_total" || name == "lat_seconds_sum" || le == "0.1") {
+      CHECK(x == nullptr);  // only buckets' exemplars are kept
+      return;
+    }
+    if (name != "lat_seconds_bucket") return;
+    REQUIRE(x);
+    ++seen;
+    if (le == "1") {
+      CHECK(x->labels ==
+            std::vector<std::pair<std::string, std::string>>{{"trace_id", "4bf92f35"}, {"span_id", "00f0"}});
+      CHECK(x->value == 0.73);
+      CHECK(x->t_ms == kT0);  // first seen at the first scrape, not moved by the second
+    } else {
+      CHECK(x->t_ms == 1'700'000'000'500);  // its own timestamp
+    }
+  });
+  CHECK(seen == 2);
+}

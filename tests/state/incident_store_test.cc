@@ -155,12 +155,12 @@ TEST_CASE("exemplars attach to the firing incident, one per trace, newest first,
   const rules::Rule r = rule("Slow");
   step(t, *store, r, 0, {finding("/a", true)});
   const std::string id = rules::incidentId("Slow", {{"route", "/a"}});
-  REQUIRE(store->addExemplars(id, {{"t1", {{"trace_id", "t1"}}, 2.5, 1000}}, 3));  // pending: not attached
+  REQUIRE(store->addExemplars(id, {{"t1", "", {{"trace_id", "t1"}}, 2.5, 1000}}, 3));  // pending: not attached
   step(t, *store, r, 30'000, {finding("/a", true)});
-  REQUIRE(store->addExemplars(id, {{"t1", {{"trace_id", "t1"}}, 2.5, 31'000}, {"t2", {{"trace_id", "t2"}}, 3, 32'000}},
+  REQUIRE(store->addExemplars(id, {{"t1", "", {{"trace_id", "t1"}}, 2.5, 31'000}, {"t2", "", {{"trace_id", "t2"}}, 3, 32'000}},
                               3));
-  REQUIRE(store->addExemplars(id, {{"t1", {{"trace_id", "t1"}}, 2.5, 31'000}, {"t3", {{"trace_id", "t3"}}, 4, 33'000},
-                                   {"t4", {{"trace_id", "t4"}}, 5, 34'000}},
+  REQUIRE(store->addExemplars(id, {{"t1", "", {{"trace_id", "t1"}}, 2.5, 31'000}, {"t3", "", {{"trace_id", "t3"}}, 4, 33'000},
+                                   {"t4", "", {{"trace_id", "t4"}}, 5, 34'000}},
                               3));
   auto all = store->list(true, 1);
   REQUIRE(all);

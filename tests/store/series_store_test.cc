@@ -97,14 +97,19 @@ TEST_CASE("series absent longer than the staleness period are dropped, and their
   const SeriesRef a = store.resolve(g, counter("a_total"));
   const SeriesRef b = store.resolve(g, counter("b_total"));
   store.commit(g, kT0, std::vector<StagedSample>{{a, 1}, {b, 1}});
+  store.setExemplar(b, Exemplar{{{"trace_id", "t1"}}, 0.5, kT0});
+  REQUIRE(store.exemplar(b.id));
   for (int i = 1; i <= 20; ++i) store.commit(g, kT0 + i * 30'000, std::vector<StagedSample>{{a, 1.0 + i}});
   CHECK(store.seriesCount() == 1);
   CHECK(store.valid(a));
   CHECK_FALSE(store.valid(b));
-  // A new series may reuse the slot; the old ref still does not match it.
+  // A new series may reuse the slot; the old ref still does not match it, nor does the old series' exemplar.
   const SeriesRef c = store.resolve(g, counter("c_total"));
   CHECK(c.id == b.id);
   CHECK_FALSE(store.valid(b));
+  CHECK(store.exemplar(c.id) == nullptr);
+  store.setExemplar(b, Exemplar{{{"trace_id", "t2"}}, 0.5, kT0});  // a stale ref sets nothing
+  CHECK(store.exemplar(c.id) == nullptr);
 }
 
 TEST_CASE("a scrape gap leaves no points; lookups answer within the lookback only") {
