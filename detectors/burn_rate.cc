@@ -66,7 +66,10 @@ std::vector<rules::Finding> BurnRateDetector::evaluate(const store::SeriesStore&
       const auto good = std::find_if(h.bounds.begin(), h.bounds.end(),
                                      [&](double b) { return std::fabs(b - p.threshold) <= 1e-9 * std::max(1.0, b); });
       if (good == h.bounds.end()) return;  // this layout has no bucket at the threshold
-      Endpoint& ep = endpoint(h.labels);
+      rules::OwnedLabels key_labels =
+          histogramEndpointLabels(rule_, *p.histogram, h, {"le", "instance", "code", "status"});
+      Endpoint& ep = endpoints[endpointKey(key_labels)];
+      if (ep.labels.empty()) ep.labels = std::move(key_labels);
       ep.good.push_back(h.buckets[static_cast<std::size_t>(good - h.bounds.begin())]);
       ep.total.push_back(h.buckets.back());
     });

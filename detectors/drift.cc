@@ -52,7 +52,7 @@ void DriftDetector::regroup(const store::SeriesStore& store, std::int64_t t_ms) 
   std::map<std::string, Endpoint> grouped;
   store.forEachHistogram([&](const store::HistogramView& h) {
     if (!rule_.histogram.matches(h.name, h.labels)) return;
-    rules::OwnedLabels key_labels = endpointLabels(rule_, h.labels, {"le", "instance"});
+    rules::OwnedLabels key_labels = histogramEndpointLabels(rule_, rule_.histogram, h, {"le", "instance"});
     const std::string key = endpointKey(key_labels);
     Endpoint& ep = grouped[key];
     if (ep.histograms.empty()) {

@@ -26,6 +26,20 @@ inline rules::OwnedLabels endpointLabels(const rules::Rule& rule, const store::L
   return out;
 }
 
+// The endpoint of a histogram. When the rule's selector does not pin one metric name (the zero-config rule takes
+// every *_seconds histogram), the histogram's name is part of the endpoint, as the label `histogram`: two
+// families with the same labels (an HTTP and a database histogram by route, say) are two endpoints, never summed.
+inline rules::OwnedLabels histogramEndpointLabels(const rules::Rule& rule, const Selector& selector,
+                                                  const store::HistogramView& h,
+                                                  std::initializer_list<std::string_view> dropped_by_default) {
+  rules::OwnedLabels out = endpointLabels(rule, h.labels, dropped_by_default);
+  if (!selector.metricName().empty()) return out;
+  const auto at = std::lower_bound(out.begin(), out.end(), std::string_view("histogram"),
+                                   [](const auto& label, std::string_view name) { return label.first < name; });
+  if (at == out.end() || at->first != "histogram") out.insert(at, {"histogram", std::string(h.name)});
+  return out;
+}
+
 inline std::string endpointKey(const rules::OwnedLabels& labels) {
   std::string key;
   for (const auto& [k, v] : labels) {

@@ -30,8 +30,9 @@ std::vector<store::Exemplar> slowExemplars(const rules::Rule& rule, const store:
   std::vector<store::Exemplar> out;
   store.forEachHistogram([&](const store::HistogramView& h) {
     if (!selector.matches(h.name, h.labels)) return;
-    const rules::OwnedLabels labels = burn ? endpointLabels(rule, h.labels, {"le", "instance", "code", "status"})
-                                           : endpointLabels(rule, h.labels, {"le", "instance"});
+    const rules::OwnedLabels labels =
+        burn ? histogramEndpointLabels(rule, selector, h, {"le", "instance", "code", "status"})
+             : histogramEndpointLabels(rule, selector, h, {"le", "instance"});
     if (labels != endpoint) return;
     for (store::SeriesId bucket : h.buckets) {
       const store::Exemplar* x = store.exemplar(bucket);

@@ -23,7 +23,7 @@ std::vector<rules::Finding> evaluateLatencyThreshold(const rules::Rule& rule, co
   std::map<std::string, Endpoint> endpoints;
   store.forEachHistogram([&](const store::HistogramView& h) {
     if (!rule.histogram.matches(h.name, h.labels) || h.bounds.size() < 2 || !std::isinf(h.bounds.back())) return;
-    rules::OwnedLabels labels = endpointLabels(rule, h.labels, {"le", "instance"});
+    rules::OwnedLabels labels = histogramEndpointLabels(rule, rule.histogram, h, {"le", "instance"});
     Endpoint& ep = endpoints[endpointKey(labels)];
     if (ep.buckets.empty()) {
       ep.labels = std::move(labels);

@@ -26,8 +26,15 @@ struct Traffic {
 
 class Endpoint {
  public:
-  Endpoint(store::SeriesStore& store, store::GroupId group, std::string route, std::vector<double> bounds = kBounds)
-      : store_(store), group_(group), route_(std::move(route)), bounds_(std::move(bounds)), counts_(bounds_.size()) {
+  Endpoint(store::SeriesStore& store, store::GroupId group, std::string route, std::vector<double> bounds = kBounds,
+           std::string family = "http_request_duration_seconds")
+      : store_(store),
+        group_(group),
+        route_(std::move(route)),
+        family_(std::move(family)),
+        bucket_name_(family_ + "_bucket"),
+        bounds_(std::move(bounds)),
+        counts_(bounds_.size()) {
     resolve();
   }
 
@@ -58,17 +65,17 @@ class Endpoint {
       les_.push_back(le);
     }
     for (std::size_t i = 0; i < bounds_.size(); ++i) {
-      refs_.push_back(store_.resolve(group_, store::SeriesDesc{"http_request_duration_seconds_bucket",
-                                                               {{"route", route_}, {"le", les_[i]}},
-                                                               store::SeriesRole::bucket,
-                                                               "http_request_duration_seconds",
-                                                               bounds_[i]}));
+      refs_.push_back(store_.resolve(
+          group_, store::SeriesDesc{bucket_name_, {{"route", route_}, {"le", les_[i]}}, store::SeriesRole::bucket,
+                                    family_, bounds_[i]}));
     }
   }
 
   store::SeriesStore& store_;
   store::GroupId group_;
   std::string route_;
+  std::string family_;
+  std::string bucket_name_;
   std::vector<double> bounds_;
   std::vector<std::string> les_;
   std::vector<double> counts_;
@@ -122,13 +129,32 @@ TEST_CASE("a real tail shift (5% of requests 5-10x slower) fires within about tw
   const double seconds = static_cast<double>(*fired - (kT0 + shift * kStep)) / 1000.0;
   CHECK(seconds <= 150);
   const auto& e = run.events.front();
-  CHECK(e.labels == rules::OwnedLabels{{"route", "/api"}});
+  // The zero-config rule takes every *_seconds histogram: the family is part of the endpoint.
+  CHECK(e.labels == rules::OwnedLabels{{"histogram", "http_request_duration_seconds"}, {"route", "/api"}});
   CHECK(e.value > e.threshold);
   // Back to normal: resolved after keep_firing_for.
   run.play(shift + 60, 60, [&](int, auto& batch) { api.scrape(run.rng, {50, 0}, batch); });
   REQUIRE(run.events.size() == 2);
   CHECK(run.events[1].state == rules::IncidentEvent::State::resolved);
   CHECK(run.events[1].id == run.events[0].id);
+}
+
+TEST_CASE("two histograms with the same labels are two endpoints: one drifting is not diluted by the other") {
+  Run run;
+  Endpoint http(run.store, run.group, "/api");
+  Endpoint db(run.store, run.group, "/api", kBounds, "db_query_duration_seconds");
+  auto both = [&](double db_slow) {
+    return [&, db_slow](int, auto& batch) {
+      http.scrape(run.rng, {400, 0}, batch);  // eight times the traffic of the database histogram
+      db.scrape(run.rng, {50, db_slow}, batch);
+    };
+  };
+  run.play(0, kHour + 40, both(0));
+  REQUIRE_FALSE(run.firstFiring());
+  run.play(kHour + 40, 40, both(0.05));
+  REQUIRE(run.firstFiring());
+  CHECK(run.events.front().labels ==
+        rules::OwnedLabels{{"histogram", "db_query_duration_seconds"}, {"route", "/api"}});
 }
 
 TEST_CASE("a single bad interval does not fire") {
