@@ -8,10 +8,14 @@
 #include <set>
 #include <string_view>
 
+#include <charconv>
+#include <optional>
+
 #include <fmt/format.h>
 #include <httplib.h>
 
 #include "core/log.h"
+#include "daemon/api.h"
 
 namespace hotspotd::daemon {
 namespace {
@@ -21,7 +25,8 @@ namespace {
 thread_local std::chrono::steady_clock::time_point t_request_start;
 
 const std::set<std::string, std::less<>>& knownHandlers() {
-  static const std::set<std::string, std::less<>> handlers{"/metrics", "/-/healthy", "/-/ready", "/-/reload"};
+  static const std::set<std::string, std::less<>> handlers{"/metrics", "/-/healthy", "/-/ready", "/-/reload",
+                                                                 "/api/v1/hotspots"};
   return handlers;
 }
 
@@ -30,10 +35,30 @@ void text(httplib::Response& res, int status, std::string_view body) {
   res.set_content(std::string(body), "text/plain; charset=utf-8");
 }
 
+void json(httplib::Response& res, int status, const nlohmann::ordered_json& body) {
+  res.status = status;
+  res.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), "application/json");
+}
+
+// A non-negative integer query parameter, within [0, max]; `fallback` when absent.
+std::optional<std::size_t> sizeParam(const httplib::Request& req, const char* name, std::size_t fallback,
+                                     std::size_t max) {
+  if (!req.has_param(name)) return fallback;
+  const std::string v = req.get_param_value(name);
+  std::size_t out = 0;
+  const auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+  if (v.empty() || ec != std::errc() || ptr != v.data() + v.size() || out > max) return std::nullopt;
+  return out;
+}
+
 }  // namespace
 
-HttpServer::HttpServer(DaemonMetrics& metrics, const Snapshot<DaemonStatus>& status, ReloadFn reload)
-    : metrics_(metrics), status_(status), reload_(std::move(reload)), server_(std::make_unique<httplib::Server>()) {
+HttpServer::HttpServer(DaemonMetrics& metrics, const Snapshot<DaemonStatus>& status, ReloadFn reload, ApiSources api)
+    : metrics_(metrics),
+      status_(status),
+      reload_(std::move(reload)),
+      api_(api),
+      server_(std::make_unique<httplib::Server>()) {
   routes();
 }
 
@@ -87,6 +112,19 @@ void HttpServer::routes() {
            fmt::format("Configuration not reloaded; the running configuration stays.\n{}\n", outcome.error().message));
     }
   };
+  s.Get("/api/v1/hotspots", [this](const httplib::Request& req, httplib::Response& res) {
+    const auto limit = sizeParam(req, "limit", 100, 10'000);
+    const auto offset = sizeParam(req, "offset", 0, 1'000'000);
+    if (!limit || !offset) {
+      json(res, 400, apiError("bad_data", "limit and offset are non-negative integers (limit at most 10000)"));
+      return;
+    }
+    if (!api_.hotspots) {
+      json(res, 503, apiError("unavailable", "hotspots are not computed yet"));
+      return;
+    }
+    json(res, 200, hotspotsJson(*api_.hotspots->load(), *offset, *limit));
+  });
   s.Post("/-/reload", reload);
   s.Put("/-/reload", reload);
   s.Get("/-/reload", [](const httplib::Request&, httplib::Response& res) {

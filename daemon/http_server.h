@@ -1,4 +1,5 @@
-// The daemon's HTTP server (cpp-httplib), on threads of its own: /metrics, /-/healthy, /-/ready, /-/reload.
+// The daemon's HTTP server (cpp-httplib), on threads of its own: /metrics, /-/healthy, /-/ready, /-/reload, and the
+// JSON API under /api/v1/ (daemon/api.h).
 // Handlers never touch pipeline state; they read what the lifecycle thread publishes (DaemonStatus) and ask that
 // thread to reload through a callback that waits for its answer. Every request is counted and timed per
 // handler. start() and stop() are called from the lifecycle thread.
@@ -13,6 +14,7 @@
 #include "core/snapshot.h"
 #include "daemon/config.h"
 #include "daemon/metrics.h"
+#include "detectors/hotspots.h"
 
 namespace httplib {
 class Server;
@@ -26,12 +28,17 @@ struct DaemonStatus {
   std::string config_source;
 };
 
+// The snapshots the API serves (owned by the lifecycle; they outlive the server).
+struct ApiSources {
+  const Snapshot<detectors::HotspotTable>* hotspots = nullptr;
+};
+
 class HttpServer {
  public:
   // Applies a reload on the lifecycle thread and returns its outcome; called on an HTTP thread.
   using ReloadFn = std::function<Result<void>()>;
 
-  HttpServer(DaemonMetrics& metrics, const Snapshot<DaemonStatus>& status, ReloadFn reload);
+  HttpServer(DaemonMetrics& metrics, const Snapshot<DaemonStatus>& status, ReloadFn reload, ApiSources api = {});
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -48,6 +55,7 @@ class HttpServer {
   DaemonMetrics& metrics_;
   const Snapshot<DaemonStatus>& status_;
   ReloadFn reload_;
+  ApiSources api_;
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
 };

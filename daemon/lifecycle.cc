@@ -103,7 +103,8 @@ int Daemon::run() {
   log::info("Rules loaded", {{"rules", config_.rules.loaded.size()},
                              {"zero_config", config_.rules.files.empty()},
                              {"store_retention", formatDuration(store_config.retention)}});
-  http_ = std::make_unique<HttpServer>(metrics_, status_, [this] { return reloadFromHttp(); });
+  http_ = std::make_unique<HttpServer>(metrics_, status_, [this] { return reloadFromHttp(); },
+                                       ApiSources{&rules_->hotspots()});
   auto bound = http_->start(config_.server.listen);
   if (!bound) {
     log::error("Cannot start the HTTP server", {{"error", bound.error().message}});

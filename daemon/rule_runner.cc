@@ -1,6 +1,7 @@
 #include "daemon/rule_runner.h"
 
 #include <chrono>
+#include <cmath>
 #include <map>
 
 #include <fmt/format.h>
@@ -17,6 +18,16 @@ namespace {
 // hour; losing a few minutes of their updates to a crash costs nothing.
 constexpr std::int64_t kStateSaveIntervalMs = 5 * 60'000;
 constexpr std::int64_t kPruneIntervalMs = 60 * 60'000;
+// The hotspot ranking: rates over this window, quantiles for this many endpoints.
+constexpr auto kHotspotWindow = std::chrono::minutes(5);
+constexpr std::size_t kHotspotLimit = 500;
+
+double evidence(const rules::Finding& f, std::string_view name) {
+  for (const auto& [k, v] : f.evidence) {
+    if (k == name) return v;
+  }
+  return NAN;
+}
 
 std::int64_t nowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -242,10 +253,30 @@ void RuleRunner::saveDetectorState(std::int64_t t_ms) {
 std::vector<rules::IncidentEvent> RuleRunner::evaluate(std::int64_t t_ms) {
   const auto start = std::chrono::steady_clock::now();
   std::vector<rules::IncidentEvent> events;
+  std::vector<detectors::DriftMark> drift;
   for (auto& d : detectors_) {
-    tracker_.observe(d->rule(), t_ms, d->evaluate(store_, t_ms, interval_), events);
-    evaluations_.Add({{"rule", d->rule().name}}).Increment();
+    const rules::Rule& rule = d->rule();
+    const std::vector<rules::Finding> findings = d->evaluate(store_, t_ms, interval_);
+    tracker_.observe(rule, t_ms, findings, events);
+    evaluations_.Add({{"rule", rule.name}}).Increment();
+    if (rule.kind != rules::RuleKind::latency_drift) continue;
+    for (const rules::Finding& f : findings) {
+      if (!f.judged) continue;
+      detectors::DriftMark m;
+      m.rule = rule.name;
+      m.metric = std::string(rule.histogram.metricName());
+      m.endpoint = f.endpoint;
+      m.all_labels = rule.by_all;
+      const double base = evidence(f, "baseline_share_above_bound");
+      m.ratio = base > 0 ? evidence(f, "share_above_bound") / base : 1;
+      m.active = f.active;
+      m.incident_id = rules::incidentId(rule.name, f.endpoint);
+      const rules::TrackedIncident* incident = tracker_.find(m.incident_id);
+      m.firing = incident && incident->state == rules::TrackedIncident::State::firing;
+      drift.push_back(std::move(m));
+    }
   }
+  hotspots_.publish(detectors::rankHotspots(store_, t_ms, kHotspotWindow, drift, kHotspotLimit));
   // Written before anything is said about it, so whatever saw a transition can count on it surviving a crash.
   persist(events, t_ms);
   report(events);

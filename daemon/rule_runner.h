@@ -7,6 +7,8 @@
 // kStateSaveInterval, whenever an incident fires or resolves, and on stop. At start the open incidents and the
 // learned state are read back, so a firing incident goes on firing without paging again.
 //
+// After each evaluation the hotspot ranking is computed (with what the latency_drift rules said) and published.
+//
 // While an incident fires, the exemplars on its endpoint's slow buckets are attached to it at each evaluation.
 //
 // Reload: detectors of rules whose definition (fingerprint) is unchanged are kept with what they learned; changed
@@ -29,7 +31,9 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "core/snapshot.h"
 #include "detectors/detector.h"
+#include "detectors/hotspots.h"
 #include "rules/incidents.h"
 #include "state/incident_store.h"
 #include "store/series_store.h"
@@ -59,6 +63,8 @@ class RuleRunner {
   std::vector<rules::IncidentEvent> evaluate(std::int64_t t_ms);
 
   const rules::IncidentTracker& tracker() const { return tracker_; }
+  // The hotspot ranking of the latest evaluation (detectors/hotspots.h), for the API.
+  const Snapshot<detectors::HotspotTable>& hotspots() const { return hotspots_; }
 
  private:
   void schedule();
@@ -86,6 +92,7 @@ class RuleRunner {
   prometheus::Family<prometheus::Counter>& transitions_;
   prometheus::Gauge& rules_loaded_;
   prometheus::Counter& state_write_errors_;
+  Snapshot<detectors::HotspotTable> hotspots_;
   bool stopped_ = false;
 };
 

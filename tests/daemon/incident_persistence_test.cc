@@ -11,6 +11,9 @@
 #include <regex>
 #include <thread>
 
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
 #include "state/database.h"
 #include "state/incident_store.h"
 #include "tests/support/child_process.h"
@@ -150,7 +153,7 @@ for = "0s"
                            "\"app\"\ntargets = [\"" +
                            address + "\"]\ninterval = \"1s\"\ntimeout = \"1s\"\n");
   ChildProcess daemon({HOTSPOTD_BINARY, "run", "--config", config.string()});
-  listenPort(daemon);
+  const int port = listenPort(daemon);
   // The first judgement needs data at both ends of the 30 s window.
   REQUIRE_MESSAGE(daemon.waitForLine("Incident firing", 60s), daemon.output());
 
@@ -170,4 +173,26 @@ for = "0s"
   CHECK(exemplars[0].trace_id.rfind("trace-", 0) == 0);
   CHECK(exemplars[0].url == "https://tempo.example/trace/" + exemplars[0].trace_id);
   CHECK(exemplars[0].value == 1.8);
+
+  // The hotspot ranking names the endpoint with its rates and its p99's bucket.
+  httplib::Client c("127.0.0.1", port);
+  auto res = c.Get("/api/v1/hotspots?limit=5");
+  REQUIRE(res);
+  REQUIRE(res->status == 200);
+  CHECK(res->get_header_value("Content-Type") == "application/json");
+  const auto body = nlohmann::json::parse(res->body);
+  CHECK(body["status"] == "success");
+  const auto& rows = body["data"]["hotspots"];
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0]["histogram"] == "http_request_duration_seconds");
+  CHECK(rows[0]["labels"] == nlohmann::json{{"job", "app"}, {"route", "/pay"}});
+  CHECK(rows[0]["share"] == 1.0);
+  CHECK(rows[0]["mean_seconds"].get<double>() == doctest::Approx(1.8));
+  CHECK(rows[0]["request_rate"].get<double>() > 10);
+  CHECK(rows[0]["p99"]["lower"] == 1.0);
+  CHECK(rows[0]["p99"]["upper"] == 2.5);
+  auto bad = c.Get("/api/v1/hotspots?limit=-1");
+  REQUIRE(bad);
+  CHECK(bad->status == 400);
+  CHECK(nlohmann::json::parse(bad->body)["status"] == "error");
 }
