@@ -143,6 +143,7 @@ void RuleRunner::apply(std::vector<rules::Rule> rules, Duration interval, Incide
   std::vector<rules::IncidentEvent> events;
   tracker_.retainRules(names, now, events);
   persist(events, now);
+  firing_.Set(static_cast<double>(tracker_.firingCount()));
   report(events);
   if (incidents_) {
     if (auto ok = incidents_->retainDetectorState(name_list); !ok) {
@@ -151,7 +152,6 @@ void RuleRunner::apply(std::vector<rules::Rule> rules, Duration interval, Incide
     }
   }
   if (!previous.empty() && kept > 0) log::debug("Rules kept their learned state on reload", {{"rules", kept}});
-  firing_.Set(static_cast<double>(tracker_.firingCount()));
 
   timer_.cancel();
   stopped_ = false;
@@ -279,8 +279,8 @@ std::vector<rules::IncidentEvent> RuleRunner::evaluate(std::int64_t t_ms) {
   hotspots_.publish(detectors::rankHotspots(store_, t_ms, kHotspotWindow, drift, kHotspotLimit));
   // Written before anything is said about it, so whatever saw a transition can count on it surviving a crash.
   persist(events, t_ms);
-  report(events);
   firing_.Set(static_cast<double>(tracker_.firingCount()));
+  report(events);
   attachExemplars();
   if (incidents_) {
     // A transition freezes or releases a baseline: write it now, so a crash right after resumes with it.
