@@ -22,13 +22,6 @@ constexpr std::int64_t kPruneIntervalMs = 60 * 60'000;
 constexpr auto kHotspotWindow = std::chrono::minutes(5);
 constexpr std::size_t kHotspotLimit = 500;
 
-double evidence(const rules::Finding& f, std::string_view name) {
-  for (const auto& [k, v] : f.evidence) {
-    if (k == name) return v;
-  }
-  return NAN;
-}
-
 std::int64_t nowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
@@ -267,8 +260,7 @@ std::vector<rules::IncidentEvent> RuleRunner::evaluate(std::int64_t t_ms) {
       m.metric = std::string(rule.histogram.metricName());
       m.endpoint = f.endpoint;
       m.all_labels = rule.by_all;
-      const double base = evidence(f, "baseline_share_above_bound");
-      m.ratio = base > 0 ? evidence(f, "share_above_bound") / base : 1;
+      m.ratio = std::isfinite(f.score) ? f.score : 1;
       m.active = f.active;
       m.incident_id = rules::incidentId(rule.name, f.endpoint);
       const rules::TrackedIncident* incident = tracker_.find(m.incident_id);

@@ -31,17 +31,11 @@ struct Current {
   std::vector<store::SeriesStore::Layout> histograms;
 };
 
-// Sum over the endpoint's histograms of the increase of one bucket (by index) between two times.
-std::optional<double> increase(const store::SeriesStore& store, const Current& ep, std::size_t bucket,
-                               std::int64_t from_ms, std::int64_t to_ms, Duration lookback) {
-  double sum = 0;
-  for (const auto& h : ep.histograms) {
-    const auto a = store.pointAt(h.buckets[bucket], from_ms, lookback);
-    const auto b = store.pointAt(h.buckets[bucket], to_ms, lookback);
-    if (!a || !b) return std::nullopt;
-    sum += b->value - a->value;
-  }
-  return sum;
+constexpr std::int64_t kSlots = 12;
+
+std::int64_t floorTo(std::int64_t t, std::int64_t step) {
+  const std::int64_t q = t / step;
+  return (q - ((t % step) < 0 ? 1 : 0)) * step;
 }
 
 }  // namespace
@@ -70,7 +64,95 @@ void DriftDetector::regroup(const store::SeriesStore& store, std::int64_t t_ms) 
     const bool usable = st.restored && (st.frozen || t_ms - st.computed_ms <= rule_.drift.baseline.count());
     return grouped.find(entry.first) == grouped.end() && !usable;
   });
+  for (Endpoint& ep : endpoints_) ep.state = &states_[ep.key];
   grouped_version_ = store.histogramsVersion();
+}
+
+std::int64_t DriftDetector::slotMs(Duration step) const {
+  return std::max<std::int64_t>({1, step.count(), rule_.drift.baseline.count() / kSlots});
+}
+
+void DriftDetector::advanceSlots(const store::SeriesStore& store, Slots& slots,
+                                 const std::vector<store::SeriesStore::Layout>& hs, std::int64_t window_start,
+                                 std::int64_t layout_since, Duration step) const {
+  const std::int64_t slot = slotMs(step);
+  const std::int64_t end_mark = floorTo(window_start, slot);
+  const std::size_t nb = hs.front().bounds.size();
+  if (slots.layout_since_ms != layout_since || slots.last_counts.size() != nb) {
+    slots = Slots{};
+    slots.layout_since_ms = layout_since;
+  }
+  if (slots.last_mark_ms >= end_mark) return;
+  // Old marks are in the store's coarse tier (a point per coarse step): look back that far for them.
+  const Duration lookback = std::max<Duration>({step * 2, std::chrono::seconds(30), store.config().coarse_step + step});
+  const std::int64_t baseline = rule_.drift.baseline.count();
+
+  // The marks to read, newest first: only the newest when the slots are filled, the whole window otherwise.
+  std::vector<std::int64_t> marks;
+  for (std::int64_t m = end_mark; m > slots.last_mark_ms && m >= end_mark - baseline && m >= layout_since;
+       m -= slot) {
+    marks.push_back(m);
+    if (slots.last_mark_ms >= 0) break;
+  }
+  if (marks.empty()) return;
+  std::vector<std::vector<double>> counts(marks.size(), std::vector<double>(nb, 0));
+  std::vector<bool> complete(marks.size(), true);
+  std::vector<std::optional<store::Point>> points(marks.size());
+  for (const auto& h : hs) {
+    for (std::size_t b = 0; b < nb; ++b) {
+      store.pointsAt(h.buckets[b], marks, lookback, points);
+      for (std::size_t k = 0; k < marks.size(); ++k) {
+        if (points[k]) {
+          counts[k][b] += points[k]->value;
+        } else {
+          complete[k] = false;
+        }
+      }
+    }
+  }
+  if (slots.sum.empty()) {
+    slots.sum.assign(nb, 0);
+    slots.starts.assign(kSlots + 1, 0);
+    slots.deltas.assign((kSlots + 1) * nb, 0);
+  }
+  const std::size_t capacity = slots.starts.size();
+  // Oldest first: each complete mark closes a slot that starts at the previous one.
+  for (std::size_t k = marks.size(); k-- > 0;) {
+    if (!complete[k]) continue;  // a gap: the next complete mark's slot spans it
+    if (slots.last_mark_ms >= 0) {
+      if (slots.size == capacity) {  // cannot happen with marks a slot apart; kept safe
+        for (std::size_t b = 0; b < nb; ++b) slots.sum[b] -= slots.deltas[slots.head * nb + b];
+        slots.head = (slots.head + 1) % capacity;
+        --slots.size;
+      }
+      const std::size_t at = (slots.head + slots.size) % capacity;
+      bool fits = true;
+      for (std::size_t b = 0; b < nb; ++b) {
+        const double d = counts[k][b] - slots.last_counts[b];
+        fits = fits && d >= 0 && d <= 4294967295.0 && d == std::floor(d);
+        slots.deltas[at * nb + b] = fits ? static_cast<std::uint32_t>(d) : 0;
+      }
+      if (!fits) {
+        // Not request counts (fractional, or beyond 2^32 a slot): start over from the store next time.
+        slots = Slots{};
+        slots.layout_since_ms = layout_since;
+        return;
+      }
+      slots.starts[at] = slots.last_mark_ms;
+      for (std::size_t b = 0; b < nb; ++b) slots.sum[b] += slots.deltas[at * nb + b];
+      ++slots.size;
+    }
+    slots.last_counts = counts[k];
+    slots.last_mark_ms = marks[k];
+    ++slots.version;
+  }
+  // Slots that start before the baseline window leave it.
+  while (slots.size > 0 && slots.starts[slots.head] < end_mark - baseline) {
+    for (std::size_t b = 0; b < nb; ++b) slots.sum[b] -= slots.deltas[slots.head * nb + b];
+    slots.head = (slots.head + 1) % capacity;
+    --slots.size;
+    ++slots.version;
+  }
 }
 
 std::vector<rules::Finding> DriftDetector::evaluate(const store::SeriesStore& store, std::int64_t t_ms, Duration step) {
@@ -79,9 +161,57 @@ std::vector<rules::Finding> DriftDetector::evaluate(const store::SeriesStore& st
   const rules::DriftParams& p = rule_.drift;
   const Duration lookback = std::max<Duration>(step * 2, std::chrono::seconds(30));
   std::vector<rules::Finding> out;
-  for (const Endpoint& endpoint : endpoints_) {
+  out.reserve(endpoints_.size());
+  // The endpoints' records are all over memory: fetch them a few endpoints ahead, each stage once the one before
+  // is in cache (histogram, its layout, the two series read, their newest points).
+  auto prefetch = [&](std::size_t j, int stage) {
+    if (j >= endpoints_.size()) return;
+    const Endpoint& e = endpoints_[j];
+    const State& st = *e.state;
+    if (stage == 0) {
+      __builtin_prefetch(&st);
+      __builtin_prefetch(e.histograms.data());
+    } else if (stage == 1) {
+      __builtin_prefetch(st.recent.data());
+      __builtin_prefetch(st.baseline.data());
+      __builtin_prefetch(st.slots.starts.data());
+      __builtin_prefetch(st.slots.sum.data());
+    } else if (stage == 2) {
+      for (const Recent& r : st.recent) __builtin_prefetch(r.points.data());
+    }
+    for (store::HistogramId id : e.histograms) {
+      if (stage == 0) {
+        store.prefetchHistogram(id);
+      } else if (stage == 1) {
+        store.prefetchLayout(id);
+      } else if (auto l = store.layout(id); l && !l->buckets.empty()) {
+        const store::SeriesId inf = l->buckets.back();
+        const store::SeriesId u = e.state->last_u < l->buckets.size() ? l->buckets[e.state->last_u] : inf;
+        if (stage == 2) {
+          store.prefetchSeries(inf);
+          store.prefetchSeries(u);
+        } else {
+          store.prefetchNewest(inf);
+          store.prefetchNewest(u);
+        }
+      }
+    }
+  };
+  Current ep;
+  // Scratch, reused for every endpoint.
+  std::vector<std::int64_t> times;
+  std::vector<double> step_total, step_under, excess;
+  std::vector<char> step_ok;
+  std::vector<std::optional<store::Point>> points;
+  std::vector<store::Point> fresh;
+  for (std::size_t next = 0; next < endpoints_.size(); ++next) {
+    prefetch(next + 16, 0);
+    prefetch(next + 12, 1);
+    prefetch(next + 8, 2);
+    prefetch(next + 4, 3);
+    const Endpoint& endpoint = endpoints_[next];
     // The layouts of this endpoint's histograms; one layout per endpoint (the first seen), +Inf last.
-    Current ep;
+    ep.histograms.clear();
     for (store::HistogramId id : endpoint.histograms) {
       auto l = store.layout(id);
       if (!l || l->bounds.size() < 2 || !std::isinf(l->bounds.back())) continue;
@@ -93,7 +223,6 @@ std::vector<rules::Finding> DriftDetector::evaluate(const store::SeriesStore& st
       ep.histograms.push_back(*l);
     }
     if (ep.histograms.empty()) continue;
-    const std::string& key = endpoint.key;
     rules::Finding f;
     f.endpoint = endpoint.labels;
     auto notJudged = [&](std::string why) {
@@ -101,7 +230,7 @@ std::vector<rules::Finding> DriftDetector::evaluate(const store::SeriesStore& st
       f.reason = std::move(why);
       out.push_back(f);
     };
-    State& st = states_[key];
+    State& st = *endpoint.state;
     std::int64_t layout_since = 0;
     for (const auto& h : ep.histograms) layout_since = std::max(layout_since, h.layout_since_ms);
 
@@ -115,35 +244,26 @@ std::vector<rules::Finding> DriftDetector::evaluate(const store::SeriesStore& st
          }))) {
       st = State{};  // another layout: what was learned in the old one does not apply
     }
-    const bool fresh = !st.baseline.empty() && !st.restored && st.layout_since_ms == layout_since &&
-                       t_ms - st.computed_ms < std::chrono::milliseconds(std::chrono::minutes(1)).count();
-    if (!st.frozen && !fresh) {
-      // Baseline: cumulative counts per bucket over the window before the judged one, in this layout only.
-      const std::int64_t baseline_end = window_start;
-      const std::int64_t baseline_start = std::max(baseline_end - p.baseline.count(), layout_since);
-      std::string missing;
-      std::vector<std::pair<double, double>> counts(nb);
-      if (baseline_end - baseline_start < p.baseline.count() / 4) {
-        missing = "not enough history in this bucket layout for a baseline";
-      } else {
-        for (std::size_t b = 0; b < nb && missing.empty(); ++b) {
-          auto inc = increase(store, ep, b, baseline_start, baseline_end, lookback);
-          if (!inc) missing = "missing data at the edges of the baseline window";
-          counts[b] = {bounds[b], inc.value_or(0)};
-        }
-      }
-      if (missing.empty()) {
-        st.baseline = std::move(counts);
+    // The baseline: the slots' sum over the window before the judged one, in this layout only; or frozen.
+    advanceSlots(store, st.slots, ep.histograms, window_start, layout_since, step);
+    const Slots& slots = st.slots;
+    const std::int64_t covered = slots.size > 0 ? slots.last_mark_ms - slots.starts[slots.head] : 0;
+    if (!st.frozen && covered >= p.baseline.count() / 4) {
+      if (st.baseline_version != slots.version || st.restored || st.baseline.size() != nb) {
+        st.baseline.resize(nb);
+        for (std::size_t b = 0; b < nb; ++b) st.baseline[b] = {bounds[b], slots.sum[b]};
+        st.baseline_version = slots.version;
         st.computed_ms = t_ms;
         st.layout_since_ms = layout_since;
         st.restored = false;
-      } else if (!(st.restored && t_ms - st.computed_ms <= p.baseline.count())) {
-        // A baseline saved before a restart stands in for at most one baseline window.
-        st.baseline.clear();
-        st.restored = false;
-        notJudged(std::move(missing));
-        continue;
       }
+    } else if (!st.frozen && !(st.restored && t_ms - st.computed_ms <= p.baseline.count())) {
+      // Not enough history of its own; a baseline saved before a restart stands in for at most one window.
+      st.baseline.clear();
+      st.restored = false;
+      notJudged(slots.last_mark_ms < 0 ? "missing data at the edges of the baseline window"
+                                       : "not enough history in this bucket layout for a baseline");
+      continue;
     }
     std::vector<Bucket> base(nb);
     for (std::size_t b = 0; b < nb; ++b) base[b] = Bucket{st.baseline[b].first, st.baseline[b].second};
@@ -160,27 +280,47 @@ std::vector<rules::Finding> DriftDetector::evaluate(const store::SeriesStore& st
       continue;
     }
     const double p0 = (n0 - base[u].count + 0.5) / (n0 + 1.0);
+    st.last_u = u;
 
-    // The judged window, step by step: requests and requests above u per step, each series read in one walk.
+    // The judged window, step by step: requests and requests above u per step. Each series keeps its recent
+    // points, so an evaluation reads only what was scraped since the last one.
     const std::int64_t step_ms = std::max<std::int64_t>(1, step.count());
     const auto steps = static_cast<std::size_t>(std::max<std::int64_t>(1, p.window.count() / step_ms));
-    std::vector<std::int64_t> times;
+    times.clear();
     for (std::size_t i = 0; i <= steps; ++i) {
       const std::int64_t at = t_ms - static_cast<std::int64_t>(i) * step_ms;
       if (at < layout_since) break;
       times.push_back(at);
     }
-    std::vector<double> step_total(times.size() > 0 ? times.size() - 1 : 0, 0);
-    std::vector<double> step_under(step_total.size(), 0);
-    std::vector<bool> step_ok(step_total.size(), true);
-    std::vector<std::optional<store::Point>> points(times.size());
-    for (const auto& h : ep.histograms) {
-      for (int which = 0; which < 2; ++which) {
-        store.pointsAt(which == 0 ? h.buckets[nb - 1] : h.buckets[u], times, lookback, points);
+    const std::size_t nsteps = times.size() > 0 ? times.size() - 1 : 0;
+    step_total.assign(nsteps, 0);
+    step_under.assign(nsteps, 0);
+    step_ok.assign(nsteps, 1);
+    points.resize(times.size());
+    st.recent.resize(2 * ep.histograms.size());
+    const std::int64_t keep_from = times.empty() ? t_ms : times.back() - lookback.count();
+    for (std::size_t hi = 0; hi < ep.histograms.size(); ++hi) {
+      const auto& h = ep.histograms[hi];
+      for (std::size_t which = 0; which < 2; ++which) {
+        Recent& r = st.recent[2 * hi + which];
+        const store::SeriesId id = which == 0 ? h.buckets[nb - 1] : h.buckets[u];
+        if (r.id != id) r = Recent{id, std::numeric_limits<std::int64_t>::min(), {}};
+        fresh.clear();
+        store.pointsSince(id, std::max(r.newest_ms, keep_from - 1), fresh, r.newest_ms);
+        if (!fresh.empty()) r.points.insert(r.points.begin(), fresh.begin(), fresh.end());
+        while (!r.points.empty() && r.points.back().t_ms < keep_from) r.points.pop_back();
+        // The point for each time: the newest at or before it, within the lookback.
+        std::size_t k = 0;
+        for (std::size_t i = 0; i < times.size(); ++i) {
+          while (k < r.points.size() && r.points[k].t_ms > times[i]) ++k;
+          points[i] = k < r.points.size() && times[i] - r.points[k].t_ms <= lookback.count()
+                          ? std::optional<store::Point>(r.points[k])
+                          : std::nullopt;
+        }
         std::vector<double>& into = which == 0 ? step_total : step_under;
         for (std::size_t i = 0; i + 1 < times.size(); ++i) {
           if (!points[i] || !points[i + 1]) {
-            step_ok[i] = false;  // a gap: that step is left out
+            step_ok[i] = 0;  // a gap: that step is left out
             continue;
           }
           into[i] += points[i]->value - points[i + 1]->value;
@@ -188,7 +328,7 @@ std::vector<rules::Finding> DriftDetector::evaluate(const store::SeriesStore& st
       }
     }
     double n = 0, x = 0;
-    std::vector<double> excess;
+    excess.clear();
     for (std::size_t i = 0; i < step_total.size(); ++i) {
       if (!step_ok[i]) continue;
       const double ni = step_total[i], xi = step_total[i] - step_under[i];
@@ -232,19 +372,7 @@ std::vector<rules::Finding> DriftDetector::evaluate(const store::SeriesStore& st
     const QuantileEstimate now_q = have_now ? bucketQuantile(p.quantile, now) : QuantileEstimate{NAN, NAN, NAN};
     f.value = now_q.value;
     f.threshold = base_q.value;
-    f.evidence = {{"bound_seconds", base[u].upper_bound},
-                  {"baseline_share_above_bound", p0},
-                  {"share_above_bound", share},
-                  {"requests", n},
-                  {"requests_above_bound", x},
-                  {"baseline_requests", n0},
-                  {"confidence", confidence},
-                  {"baseline_quantile_lower", base_q.lower},
-                  {"baseline_quantile_upper", base_q.upper},
-                  {"quantile_lower", now_q.lower},
-                  {"quantile_upper", now_q.upper}};
-    f.reason = fmt::format("{:.2f}% of {} requests above {}s (baseline {:.2f}%), confidence {:.5f}{}", share * 100, n,
-                           base[u].upper_bound, p0 * 100, confidence, spread ? "" : ", concentrated in one interval");
+    f.score = p0 > 0 ? share / p0 : NAN;
     if (f.active) {
       st.frozen = true;
       st.last_active_ms = t_ms;
@@ -258,6 +386,26 @@ std::vector<rules::Finding> DriftDetector::evaluate(const store::SeriesStore& st
         st.clear_since_ms = -1;
       }
     }
+    if (!f.active && !recently_active && z < z_crit_) {
+      // Quiet: the evidence and its account are read for transitions (the endpoint active now or lately) and to
+      // explain a near miss (significant by count, refused on effect size or spread); building them for every
+      // quiet endpoint would cost more than judging it.
+      out.push_back(std::move(f));
+      continue;
+    }
+    f.evidence = {{"bound_seconds", base[u].upper_bound},
+                  {"baseline_share_above_bound", p0},
+                  {"share_above_bound", share},
+                  {"requests", n},
+                  {"requests_above_bound", x},
+                  {"baseline_requests", n0},
+                  {"confidence", confidence},
+                  {"baseline_quantile_lower", base_q.lower},
+                  {"baseline_quantile_upper", base_q.upper},
+                  {"quantile_lower", now_q.lower},
+                  {"quantile_upper", now_q.upper}};
+    f.reason = fmt::format("{:.2f}% of {} requests above {}s (baseline {:.2f}%), confidence {:.5f}{}", share * 100, n,
+                           base[u].upper_bound, p0 * 100, confidence, spread ? "" : ", concentrated in one interval");
     out.push_back(std::move(f));
   }
   return out;

@@ -12,21 +12,29 @@
 // for its p99: then the endpoint is "not judged", which never fires or resolves an incident); a single bad
 // scrape interval (the excess must be spread: the two worst intervals may hold at most 75% of it); a process
 // restart or a scrape gap (the store's counters are reset-adjusted, and a missing point leaves that interval out);
-// a bucket-layout change (no judgement until a baseline exists in the new layout); slow diurnal change (the
-// baseline moves with the data). While an endpoint is active, its baseline stays pinned where the drift began, so
+// a bucket-layout change (no judgement until a quarter of a baseline exists in the new layout); slow diurnal
+// change (the baseline moves with the data, five minutes at a time). While an endpoint is active, its baseline stays pinned where the drift began, so
 // a long incident does not become the new normal (and needs no history beyond the baseline window).
 //
 // Endpoints: histograms matching the rule's selector, grouped by the rule's `by` labels (by default every label
 // but le and instance); the histograms of one endpoint are summed when their bucket layouts agree.
 //
-// State: the baselines (cached, or frozen while active). They are saved and restored across restarts: a restored
+// Cost: an evaluation reads only what is new. The baseline is twelve slots of baseline/12 (5 minutes of a 1h
+// baseline) moved by one read of the newest counts when a slot closes, and filled from the store's history once
+// when an endpoint is first seen; the judged window keeps each series' recent points and reads only those scraped
+// since the last evaluation; the records of the endpoints a few places ahead are prefetched; the evidence and its
+// account are built only for endpoints that are active, were lately, or nearly were.
+//
+// State: the baselines (slots, or frozen while active). They are saved and restored across restarts: a restored
 // baseline stands in while the store has too little history of its own (for at most the baseline window), and a
 // frozen one stays frozen, so an incident that was firing before a restart is judged against the same baseline.
 // One detector per rule; used from the thread that owns the store.
 #pragma once
 
+#include <limits>
 #include <map>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -51,8 +59,31 @@ class DriftDetector {
   void restoreState(const std::vector<std::pair<std::string, nlohmann::json>>& states);
 
  private:
-  // Per endpoint: the baseline counts, recomputed at most once a minute (a 1h baseline does not move in 15 s), and
-  // frozen while the endpoint is active (the counts it had when the drift began).
+  // The baseline window as twelve slots: per-bucket count increases over consecutive stretches of baseline/12
+  // (5 minutes for a 1h baseline) ending at the latest slot mark before the judged window. Their sum is the
+  // baseline. It moves by one read of the newest counts per slot (cheap: the newest points), and is filled from the
+  // store's history in one backward walk per bucket when an endpoint is first seen. A scrape gap merges into the
+  // next slot, so the sum stays exact.
+  struct Slots {
+    std::int64_t layout_since_ms = -1;
+    std::int64_t last_mark_ms = -1;    // the mark the newest counts were read at; -1: to be filled
+    std::vector<double> last_counts;   // cumulative per bucket at last_mark_ms
+    std::vector<std::int64_t> starts;  // ring: where each slot starts
+    std::vector<std::uint32_t> deltas; // ring: nb increases per slot
+    std::vector<double> sum;           // per bucket, over the slots held
+    std::size_t head = 0;              // the oldest slot
+    std::size_t size = 0;
+    std::uint64_t version = 0;         // moves when the sum changes
+  };
+  // The recent points of one series the judged window reads (newest first): each evaluation reads only the points
+  // scraped since the last one.
+  struct Recent {
+    store::SeriesId id = store::kNoId;
+    std::int64_t newest_ms = std::numeric_limits<std::int64_t>::min();
+    std::vector<store::Point> points;
+  };
+  // Per endpoint: the baseline counts (from the slots, or frozen while the endpoint is active: the counts it had
+  // when the drift began).
   struct State {
     std::vector<std::pair<double, double>> baseline;  // (upper bound, cumulative count) per bucket
     std::int64_t computed_ms = 0;
@@ -61,18 +92,27 @@ class DriftDetector {
     std::int64_t last_active_ms = 0;
     std::int64_t clear_since_ms = -1;  // while frozen: the first judged evaluation without drift since the last
     bool restored = false;  // from before a restart: not tied to a layout of this run's store
+    Slots slots;
+    std::size_t last_u = 0;  // the bucket of the last judgement's bound (to prefetch)
+    std::vector<Recent> recent;  // per histogram of the endpoint: its +Inf bucket and its bucket at the bound
+    std::uint64_t baseline_version = ~std::uint64_t{0};  // the slots' version `baseline` was taken from
   };
+  // Moves the endpoint's slots to the mark before `window_start`; false if the store cannot answer yet.
+  void advanceSlots(const store::SeriesStore& store, Slots& slots, const std::vector<store::SeriesStore::Layout>& hs,
+                    std::int64_t window_start, std::int64_t layout_since, Duration step) const;
   // The rule's endpoints and their histograms, rebuilt only when the store's set of histograms changes.
   struct Endpoint {
     std::string key;
     rules::OwnedLabels labels;
     std::vector<store::HistogramId> histograms;
+    State* state = nullptr;  // in states_
   };
   void regroup(const store::SeriesStore& store, std::int64_t t_ms);
+  std::int64_t slotMs(Duration step) const;
 
   rules::Rule rule_;
   double z_crit_;                        // the z the rule's confidence asks for
-  std::map<std::string, State> states_;  // by endpoint key
+  std::unordered_map<std::string, State> states_;  // by endpoint key (nodes: stable addresses)
   std::vector<Endpoint> endpoints_;
   std::uint64_t grouped_version_ = ~std::uint64_t{0};
 };

@@ -2,6 +2,7 @@
 // handed from detectors to incidents to alerting.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -17,6 +18,9 @@ struct Finding {
   bool active = false;  // the condition holds
   double value = 0;
   double threshold = 0;
+  // How strongly the condition holds, kind-specific (latency_drift: the share of requests above the bound over
+  // the baseline share, 1 being no drift); NaN if the kind has none.
+  double score = NAN;
   std::vector<std::pair<std::string, double>> evidence;
   std::string reason;    // why not judged, or a one-line account of the judgement
   std::string severity;  // overrides the rule's severity (burn-rate windows carry their own)

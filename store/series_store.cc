@@ -233,6 +233,25 @@ bool SeriesStore::isInfBucket(SeriesRef ref) const {
   return s.role == SeriesRole::bucket && std::isinf(s.bound) && s.bound > 0;
 }
 
+void SeriesStore::prefetchSeries(SeriesId id) const {
+  if (id < generations_.size()) __builtin_prefetch(&at(id));
+}
+
+void SeriesStore::prefetchNewest(SeriesId id) const {
+  if (id < generations_.size()) at(id).ring[0].prefetchNewest();
+}
+
+void SeriesStore::prefetchHistogram(HistogramId id) const {
+  if (id < histograms_.size()) __builtin_prefetch(&histograms_[id]);
+}
+
+void SeriesStore::prefetchLayout(HistogramId id) const {
+  if (id >= histograms_.size()) return;
+  const Histogram& h = histograms_[id];
+  __builtin_prefetch(h.bounds.data());
+  __builtin_prefetch(h.buckets.data());
+}
+
 void SeriesStore::setExemplar(SeriesRef ref, Exemplar exemplar) {
   if (!valid(ref)) return;
   auto [it, added] = exemplars_.try_emplace(ref.id, std::move(exemplar));
@@ -497,6 +516,29 @@ void SeriesStore::pointsAt(SeriesId id, std::span<const std::int64_t> times, Dur
       out[i++] = Point{ts, value};
     }
     return false;
+  });
+}
+
+void SeriesStore::pointsSince(SeriesId id, std::int64_t after_ms, std::vector<Point>& out,
+                              std::int64_t& newest_ms) const {
+  if (id >= generations_.size() || at(id).group == kNoId) return;
+  const Series& s = at(id);
+  // The full-resolution tier when it has the series: recent points at every scrape, never the coarse tier's one
+  // a minute (a caller that keeps points must not mix the two).
+  const int tier = s.ring[0].count() > 0 && !groups_[s.group].tl[0].ts.empty() ? 0 : 1;
+  const Timeline* tl = &groups_[s.group].tl[tier];
+  const std::uint32_t start = s.start_seq[tier];
+  bool first = true;
+  s.ring[tier].forEachBackward([&](std::uint32_t index, bool present, double value) {
+    const std::uint32_t seq = start + index;
+    if (seq >= tl->nextSeq()) return true;
+    if (seq < tl->base_seq) return false;
+    const std::int64_t ts = tl->at(seq);
+    if (ts <= after_ms) return false;
+    if (first) newest_ms = std::max(newest_ms, ts);
+    first = false;
+    if (present) out.push_back(Point{ts, value});
+    return true;
   });
 }
 

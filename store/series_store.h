@@ -130,6 +130,11 @@ class SeriesStore {
   // pointAt for several times in one walk: `times` in descending order; out[i] is the point for times[i].
   void pointsAt(SeriesId series, std::span<const std::int64_t> times, Duration lookback,
                 std::span<std::optional<Point>> out) const;
+  // The present points newer than `after_ms`, newest first, appended to `out`, from the full-resolution tier (the
+  // coarse one only for a series without full-resolution points); `newest_ms` becomes the newest timeline time
+  // walked (present or not). For callers that keep the recent points of a series and read only what is new at
+  // each evaluation.
+  void pointsSince(SeriesId series, std::int64_t after_ms, std::vector<Point>& out, std::int64_t& newest_ms) const;
   // The oldest point in [from, to], if any.
   std::optional<Point> firstPointIn(SeriesId series, std::int64_t from_ms, std::int64_t to_ms) const;
   // Increase between the points at (t - window) and t; nothing if either is missing.
@@ -142,6 +147,14 @@ class SeriesStore {
   void setExemplar(SeriesRef ref, Exemplar exemplar);
   const Exemplar* exemplar(SeriesId series) const;
   std::optional<std::int64_t> lastScrapeMs(GroupId group) const;
+
+  // Prefetch hints for scans over many series (the detectors), each stage once the previous one is in cache: a
+  // histogram's record, then its layout (bounds and bucket ids); a series' record, then its newest points. Only
+  // hints: no effect on results.
+  void prefetchHistogram(HistogramId id) const;
+  void prefetchLayout(HistogramId id) const;
+  void prefetchSeries(SeriesId id) const;
+  void prefetchNewest(SeriesId id) const;
 
   void forEachHistogram(const std::function<void(const HistogramView&)>& f) const;
   // A histogram's layout without its labels (cheap: no allocation).

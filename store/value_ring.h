@@ -30,6 +30,14 @@ class ValueRing {
   // The newest value appended (even if its point has since dropped off the front), if any.
   std::optional<double> lastValue() const { return has_value_ ? std::optional<double>(last_) : std::nullopt; }
   std::size_t heapBytes() const { return cap_; }
+  // Asks the CPU to fetch the newest points' bytes (a hint for scans over many rings).
+  void prefetchNewest() const {
+    if (len_ == 0) return;
+    const std::uint32_t last = head_ + len_ - 1;
+    const std::uint8_t* p = &buf_[last >= cap_ ? last - cap_ : last];
+    __builtin_prefetch(p);
+    __builtin_prefetch(p - (p - buf_ >= 32 ? 32 : 0));
+  }
 
   // Visits points from newest to oldest: f(index, present, value) where index counts from the oldest point (0).
   // Stops when f returns false.

@@ -70,7 +70,7 @@ std::vector<rules::IncidentEvent> play(daemon::RuleRunner& runner, Service& svc,
 
 }  // namespace
 
-TEST_CASE("a reload keeps an unchanged rule's frozen baseline; a changed rule relearns and the drift becomes normal") {
+TEST_CASE("a reload keeps an unchanged rule's frozen baseline; a changed rule relearns from the store") {
   for (const bool change : {false, true}) {
     CAPTURE(change);
     boost::asio::io_context io;
@@ -79,15 +79,15 @@ TEST_CASE("a reload keeps an unchanged rule's frozen baseline; a changed rule re
     daemon::RuleRunner runner(io, svc.store, registry, nullptr);
     runner.apply({driftRule("")}, std::chrono::milliseconds(kStep), {});
     CHECK(play(runner, svc, 0, 260, false).empty());
-    auto fired = play(runner, svc, 260, 20, true);
+    auto fired = play(runner, svc, 260, 300, true);  // 75 minutes of drift
     REQUIRE(fired.size() == 1);
     CHECK(fired[0].state == rules::IncidentEvent::State::firing);
 
-    // Reload: the same rule, or the same rule with another sensitivity.
+    // Reload: the same rule, or the same rule with another sensitivity. The unchanged rule still judges against
+    // the baseline frozen when the drift began, and the incident goes on; a changed rule's fresh detector takes
+    // the last hour (all of it drift) as its baseline, and the incident resolves.
     runner.apply({driftRule(change ? "sensitivity = 3.0\n" : "")}, std::chrono::milliseconds(kStep), {});
-    // Two more hours of the drift: judged against the frozen baseline it stays one firing incident; a fresh
-    // detector learns the drift as its baseline and the incident resolves.
-    const auto later = play(runner, svc, 280, 480, true);
+    const auto later = play(runner, svc, 560, 120, true);
     const bool resolved = std::any_of(later.begin(), later.end(), [](const auto& e) {
       return e.state == rules::IncidentEvent::State::resolved;
     });

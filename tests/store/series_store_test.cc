@@ -196,3 +196,28 @@ TEST_CASE("the series-text hash spreads a million similar series texts without a
   CHECK(hotspotd::hashBytes("") != hotspotd::hashBytes(std::string_view("\0", 1)));
   CHECK(hotspotd::hashBytes("abcdefgh") != hotspotd::hashBytes("abcdefgi"));
 }
+
+TEST_CASE("pointsSince gives the present points newer than a time, newest first, from the full-resolution tier") {
+  SeriesStore store;
+  const GroupId g = store.addGroup("t");
+  const SeriesRef a = store.resolve(g, counter("a_total"));
+  for (int i = 0; i < 10; ++i) {
+    // Scrape 7 misses the series (a "no value" point).
+    store.commit(g, kT0 + i * 15'000,
+                 i == 7 ? std::vector<StagedSample>{} : std::vector<StagedSample>{{a, 10.0 * i}});
+  }
+  std::vector<Point> out;
+  std::int64_t newest = 0;
+  store.pointsSince(a.id, kT0 + 5 * 15'000, out, newest);
+  REQUIRE(out.size() == 3);  // scrapes 9, 8 and 6; 7 has no value, 5 is not newer
+  CHECK(out[0].t_ms == kT0 + 9 * 15'000);
+  CHECK(out[0].value == 90);
+  CHECK(out[1].t_ms == kT0 + 8 * 15'000);
+  CHECK(out[2].t_ms == kT0 + 6 * 15'000);
+  CHECK(newest == kT0 + 9 * 15'000);
+  // Nothing new since the newest: nothing appended, newest unchanged.
+  out.clear();
+  store.pointsSince(a.id, newest, out, newest);
+  CHECK(out.empty());
+  CHECK(newest == kT0 + 9 * 15'000);
+}
