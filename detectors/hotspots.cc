@@ -28,13 +28,14 @@ std::optional<std::pair<double, double>> increaseSince(const store::SeriesStore&
 
 bool covers(const DriftMark& mark, const std::string& histogram, const rules::OwnedLabels& endpoint) {
   if (!mark.metric.empty() && mark.metric != histogram) return false;
-  for (const auto& [k, v] : mark.endpoint) {
-    if (k == "histogram" && mark.metric.empty()) {
-      if (v != histogram) return false;
+  for (const auto& label : mark.endpoint) {
+    if (label.first == "histogram" && mark.metric.empty()) {
+      if (label.second != histogram) return false;
       continue;
     }
-    const auto it = std::find_if(endpoint.begin(), endpoint.end(), [&](const auto& l) { return l.first == k; });
-    if (it == endpoint.end() || it->second != v) return false;
+    const auto it =
+        std::find_if(endpoint.begin(), endpoint.end(), [&](const auto& l) { return l.first == label.first; });
+    if (it == endpoint.end() || it->second != label.second) return false;
   }
   return true;
 }
