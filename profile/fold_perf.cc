@@ -1,0 +1,332 @@
+#include "profile/fold_perf.h"
+
+#include <algorithm>
+#include <cstring>
+#include <deque>
+#include <vector>
+
+namespace hotspotd::profile {
+namespace {
+
+// Perl's \s and \d and \w on bytes.
+inline bool isSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+inline bool isDigit(char c) { return c >= '0' && c <= '9'; }
+inline bool isWord(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || isDigit(c) || c == '_';
+}
+inline bool isLowerHex(char c) { return isDigit(c) || (c >= 'a' && c <= 'f'); }
+
+struct EventLine {
+  std::string_view comm, pid, tid;  // pid empty: not printed
+  std::string_view period;          // digits, or empty
+  std::string_view event;           // empty: none recognised
+};
+
+// `^(\S.+?)\s+(\d+)\/*(\d+)*\s+`: the shortest command (two characters at least) followed by whitespace, the pid
+// (or tid), optionally `/tid`, and whitespace.
+bool parseEventHead(std::string_view line, EventLine& out) {
+  const std::size_t n = line.size();
+  if (n < 2 || isSpace(line[0])) return false;
+  for (std::size_t k = 2; k < n; ++k) {
+    if (!isSpace(line[k])) continue;
+    std::size_t j = k;
+    while (j < n && isSpace(line[j])) ++j;
+    const std::size_t d1 = j;
+    while (j < n && isDigit(line[j])) ++j;
+    if (j == d1) continue;
+    const std::size_t d1_end = j;
+    while (j < n && line[j] == '/') ++j;
+    const std::size_t d2 = j;
+    while (j < n && isDigit(line[j])) ++j;
+    const std::size_t d2_end = j;
+    if (j >= n || !isSpace(line[j])) {
+      // Backtracking cannot help: a shorter first number leaves digits where whitespace or '/' must come, and the
+      // second number is optional only before whitespace.
+      continue;
+    }
+    out.comm = line.substr(0, k);
+    out.pid = line.substr(d1, d1_end - d1);
+    out.tid = line.substr(d2, d2_end - d2);
+    return true;
+  }
+  return false;
+}
+
+// `:\s*(\d+)*\s+(\S+):\s*$` anywhere in the line: the period (if printed) and the event name at the end.
+void parseEventTail(std::string_view line, EventLine& out) {
+  std::size_t end = line.size();
+  while (end > 0 && isSpace(line[end - 1])) --end;
+  if (end == 0 || line[end - 1] != ':') return;
+  const std::size_t token_end = end - 1;
+  std::size_t t = token_end;
+  while (t > 0 && !isSpace(line[t - 1])) --t;
+  if (t == token_end || t == 0) return;  // no event name, or nothing before it
+  std::size_t p = t;
+  while (p > 0 && isSpace(line[p - 1])) --p;  // \s+ (at least one: t > p since line[t-1] is a space)
+  std::size_t digits_end = p;
+  while (p > 0 && isDigit(line[p - 1])) --p;
+  const std::size_t digits_start = p;
+  while (p > 0 && isSpace(line[p - 1])) --p;
+  if (p == 0 || line[p - 1] != ':') {
+    if (digits_start == digits_end) return;
+    // The digits may instead belong to something else (`...: cycles` after `x1 `): no colon, no match.
+    return;
+  }
+  out.period = line.substr(digits_start, digits_end - digits_start);
+  out.event = line.substr(t, token_end - t);
+}
+
+// Parses the decimal digits of a period; "" and "0" mean 1, as in the reference.
+std::uint64_t periodValue(std::string_view digits) {
+  if (digits.empty() || digits == "0") return 1;
+  std::uint64_t v = 0;
+  for (char c : digits) v = v * 10 + static_cast<std::uint64_t>(c - '0');
+  return v;
+}
+
+class Folder {
+ public:
+  explicit Folder(const PerfFoldOptions& options) : options_(options) { result_.event = options.event_filter; }
+
+  void line(std::string_view line) {
+    if (!line.empty() && line[0] == '#') return;
+    if (line.empty()) {
+      endSample();
+      return;
+    }
+    EventLine ev;
+    if (parseEventHead(line, ev)) {
+      eventLine(line, ev);
+      return;
+    }
+    stackLine(line);
+  }
+
+  PerfFoldResult finish() { return std::move(result_); }
+
+ private:
+  void endSample() {
+    if (!have_pname_) return;
+    key_.clear();
+    key_ += pname_;
+    // Frames were collected leaf first, a stack line's inline chain in its own order: root first is the groups in
+    // reverse, each group in order.
+    for (std::size_t g = groups_.size(); g-- > 0;) {
+      const std::size_t from = groups_[g];
+      const std::size_t to = g + 1 < groups_.size() ? groups_[g + 1] : frames_.size();
+      for (std::size_t f = from; f < to; ++f) {
+        key_ += ';';
+        key_ += frames_[f];
+      }
+    }
+    result_.stacks.add(key_, period_);
+    ++result_.samples;
+    have_pname_ = false;
+    frames_.clear();
+    groups_.clear();
+    owned_used_ = 0;
+  }
+
+  void eventLine(std::string_view line, EventLine& ev) {
+    parseEventTail(line, ev);
+    if (!ev.event.empty()) {
+      if (result_.event.empty()) {
+        result_.event = std::string(ev.event);
+      } else if (ev.event != result_.event) {
+        ++result_.other_events;
+        return;  // the sample is skipped: no command name, so its stack lines are too
+      }
+    }
+    period_ = periodValue(ev.period);
+    std::string_view pid = ev.pid, tid = ev.tid;
+    if (tid.empty() || tid == "0") {
+      tid = pid;
+      pid = "?";
+    }
+    pname_.assign(ev.comm);
+    if (options_.include_tid) {
+      pname_ += '-';
+      pname_ += pid;
+      pname_ += '/';
+      pname_ += tid;
+    } else if (options_.include_pid) {
+      pname_ += '-';
+      pname_ += pid;
+    }
+    for (char& c : pname_) {
+      if (c == ' ') c = '_';
+    }
+    // Perl's truth: "" and "0" are false, and a sample without a true name is dropped. Frames already collected
+    // stay (two event lines without a blank line between fold into one sample, as in the reference).
+    have_pname_ = !pname_.empty() && pname_ != "0";
+  }
+
+  // `^\s*(\w+)\s*(.+) \((.*)\)`
+  void stackLine(std::string_view line) {
+    const std::size_t n = line.size();
+    std::size_t i = 0;
+    while (i < n && isSpace(line[i])) ++i;
+    const std::size_t pc_start = i;
+    while (i < n && isWord(line[i])) ++i;
+    if (i == pc_start) {
+      ++result_.unrecognized_lines;
+      return;
+    }
+    const std::size_t pc_end = i;
+    const std::string_view pc = line.substr(pc_start, pc_end - pc_start);
+    while (i < n && isSpace(line[i])) ++i;
+    const std::size_t ws_end = i;
+    // The module: from the last " (" that has a ")" after it to the last ")". The function is what lies between
+    // the address (and the whitespace after it) and that " ("; it has at least one character, taken from the
+    // whitespace if need be, as the regex's backtracking does ("addr  (module)" has the function " ").
+    const void* rp = memrchr(line.data(), ')', n);
+    if (rp) {
+      const std::size_t close = static_cast<std::size_t>(static_cast<const char*>(rp) - line.data());
+      for (std::size_t k = close; k-- > pc_end + 2;) {
+        if (line[k] != '(' || line[k - 1] != ' ') continue;
+        const std::size_t space = k - 1;
+        const std::size_t func_start = std::min(ws_end, space - 1);
+        if (!have_pname_) return;  // a sample of a filtered event
+        stackFrames(pc, line.substr(func_start, space - func_start), line.substr(k + 1, close - k - 1));
+        return;
+      }
+    }
+    ++result_.unrecognized_lines;
+  }
+
+  void stackFrames(std::string_view pc, std::string_view raw, std::string_view mod) {
+    // "+0x1f" offsets, as perf prints them since Linux 4.8.
+    if (const std::size_t plus = raw.rfind("+0x"); plus != std::string_view::npos && plus + 3 < raw.size()) {
+      bool hex = true;
+      for (std::size_t k = plus + 3; k < raw.size() && hex; ++k) hex = isLowerHex(raw[k]);
+      if (hex) raw = raw.substr(0, plus);
+    }
+    if (!raw.empty() && raw[0] == '(') return;  // a process name, not a frame
+
+    const bool kernel = options_.annotate_kernel && (mod.starts_with('[') || mod.ends_with("vmlinux")) &&
+                        mod.find("unknown") == std::string_view::npos;
+    const bool jit = options_.annotate_jit && isPerfMap(mod);
+    groups_.push_back(frames_.size());
+    // Inline chains `a->b->c`; trailing empty parts are dropped, as Perl's split does.
+    std::size_t parts_end = raw.size();
+    while (parts_end >= 2 && raw.substr(0, parts_end).ends_with("->")) parts_end -= 2;
+    std::string_view rest = raw.substr(0, parts_end);
+    bool first = true;
+    for (;;) {
+      const std::size_t arrow = rest.find("->");
+      const std::string_view part = arrow == std::string_view::npos ? rest : rest.substr(0, arrow);
+      frame(pc, part, mod, first, kernel, jit);
+      first = false;
+      if (arrow == std::string_view::npos) break;
+      rest = rest.substr(arrow + 2);
+    }
+  }
+
+  static bool isPerfMap(std::string_view mod) {
+    for (std::size_t at = mod.find("/tmp/perf-"); at != std::string_view::npos; at = mod.find("/tmp/perf-", at + 1)) {
+      std::size_t k = at + 10;
+      const std::size_t digits = k;
+      while (k < mod.size() && isDigit(mod[k])) ++k;
+      if (k > digits && mod.substr(k, 4) == ".map") return true;
+    }
+    return false;
+  }
+
+  void frame(std::string_view pc, std::string_view func, std::string_view mod, bool first, bool kernel, bool jit) {
+    std::string* own = nullptr;
+    auto owned = [&]() -> std::string& {
+      if (!own) {
+        if (owned_used_ == owned_.size()) owned_.emplace_back();
+        own = &owned_[owned_used_++];
+        own->assign(func);
+      }
+      return *own;
+    };
+    if (func == "[unknown]") {
+      std::string_view name = "unknown";
+      if (mod != "[unknown]") {
+        name = mod;
+        if (const std::size_t slash = name.rfind('/'); slash != std::string_view::npos) name = name.substr(slash + 1);
+      }
+      std::string& s = owned();
+      s.assign("[");
+      s += name;
+      if (options_.include_addrs) {
+        s += " <";
+        s += pc;
+        s += '>';
+      }
+      s += ']';
+    }
+    // Tidying, on the frame as it stands (a copy only when something changes).
+    {
+      std::string_view cur = own ? std::string_view(*own) : func;
+      if (cur.find(';') != std::string_view::npos) {
+        for (char& c : owned()) {
+          if (c == ';') c = ':';
+        }
+        cur = *own;
+      }
+      if (const std::size_t paren = cur.find('('); paren != std::string_view::npos) {
+        // Go method names (`net/http.(*Client).Do`) keep their parentheses.
+        const std::size_t go = cur.find(".(");
+        const std::size_t go_end = go == std::string_view::npos ? go : cur.rfind(").");
+        const bool go_like = go != std::string_view::npos && go_end != std::string_view::npos && go_end >= go + 2;
+        if (!go_like) {
+          for (std::size_t at = paren; at != std::string_view::npos; at = cur.find('(', at + 1)) {
+            if (cur.substr(at + 1).starts_with("anonymous namespace)")) continue;
+            owned().resize(at);
+            cur = *own;
+            break;
+          }
+        }
+      }
+      if (cur.find_first_of("\"'") != std::string_view::npos) {
+        std::string& s = owned();
+        std::erase_if(s, [](char c) { return c == '"' || c == '\''; });
+        cur = s;
+      }
+      if (pname_ == "java" && cur.find('/') != std::string_view::npos && cur.starts_with('L')) {
+        owned().erase(0, 1);
+      }
+    }
+    if (!first) {
+      std::string_view cur = own ? std::string_view(*own) : func;
+      if (cur.find("_[i]") == std::string_view::npos) owned() += "_[i]";
+    } else if (kernel) {
+      owned() += "_[k]";
+    } else if (jit) {
+      std::string_view cur = own ? std::string_view(*own) : func;
+      if (cur.find("_[j]") == std::string_view::npos) owned() += "_[j]";
+    }
+    frames_.push_back(own ? std::string_view(*own) : func);
+  }
+
+  const PerfFoldOptions& options_;
+  PerfFoldResult result_;
+  std::string pname_;
+  bool have_pname_ = false;
+  std::uint64_t period_ = 1;
+  std::vector<std::string_view> frames_;  // leaf first; views into the input or into owned_
+  std::vector<std::size_t> groups_;       // where each stack line's frames start in frames_
+  std::deque<std::string> owned_;         // rewritten frames (a deque: they never move)
+  std::size_t owned_used_ = 0;
+  std::string key_;
+};
+
+}  // namespace
+
+PerfFoldResult foldPerfScript(std::string_view input, const PerfFoldOptions& options) {
+  Folder folder(options);
+  const char* p = input.data();
+  const char* end = p + input.size();
+  while (p < end) {
+    const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
+    const char* line_end = nl ? nl : end;
+    folder.line(std::string_view(p, static_cast<std::size_t>(line_end - p)));
+    p = nl ? nl + 1 : end;
+  }
+  return folder.finish();
+}
+
+}  // namespace hotspotd::profile
