@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <deque>
+#include <unordered_map>
 #include <vector>
 
 namespace hotspotd::profile {
@@ -102,29 +103,57 @@ class Folder {
     stackLine(line);
   }
 
-  PerfFoldResult finish() { return std::move(result_); }
+  PerfFoldResult finish() {
+    // Each distinct (command, frame groups) sequence becomes its text; sequences that read the same (the same
+    // function at two offsets, say) add up.
+    std::string text;
+    for (const auto& [key, count] : samples_) {
+      std::uint32_t id;
+      std::memcpy(&id, key.data(), sizeof id);
+      text = pnames_[id];
+      for (std::size_t at = sizeof id; at < key.size(); at += sizeof id) {
+        std::memcpy(&id, key.data() + at, sizeof id);
+        const Group& g = groups_[id];
+        for (std::uint32_t f = g.first; f < g.first + g.count; ++f) {
+          text += ';';
+          text += group_frames_[f];
+        }
+      }
+      result_.stacks.add(text, count);
+    }
+    return std::move(result_);
+  }
 
  private:
+  // The frames one stack line gives (an inline chain gives several), rewritten once and shared by every line
+  // that reads the same.
+  struct Group {
+    std::uint32_t first = 0;
+    std::uint32_t count = 0;
+  };
+  static constexpr std::uint32_t kNoFrames = 0xFFFFFFFF;  // a line the rules skip
+  static constexpr std::uint32_t kUnrecognized = 0xFFFFFFFE;
+
   void endSample() {
     if (!have_pname_) return;
-    key_.clear();
-    key_ += pname_;
-    // Frames were collected leaf first, a stack line's inline chain in its own order: root first is the groups in
-    // reverse, each group in order.
-    for (std::size_t g = groups_.size(); g-- > 0;) {
-      const std::size_t from = groups_[g];
-      const std::size_t to = g + 1 < groups_.size() ? groups_[g + 1] : frames_.size();
-      for (std::size_t f = from; f < to; ++f) {
-        key_ += ';';
-        key_ += frames_[f];
-      }
+    // The key: the command's id, then the groups root first (they were collected leaf first).
+    key_.resize(sizeof(std::uint32_t) * (1 + sample_.size()));
+    char* out = key_.data();
+    std::memcpy(out, &pname_id_, sizeof pname_id_);
+    out += sizeof pname_id_;
+    for (std::size_t g = sample_.size(); g-- > 0;) {
+      std::memcpy(out, &sample_[g], sizeof(std::uint32_t));
+      out += sizeof(std::uint32_t);
     }
-    result_.stacks.add(key_, period_);
+    auto it = samples_.find(key_);
+    if (it == samples_.end()) {
+      samples_.emplace(key_, period_);
+    } else {
+      it->second += period_;
+    }
     ++result_.samples;
     have_pname_ = false;
-    frames_.clear();
-    groups_.clear();
-    owned_used_ = 0;
+    sample_.clear();
   }
 
   void eventLine(std::string_view line, EventLine& ev) {
@@ -159,9 +188,14 @@ class Folder {
     // Perl's truth: "" and "0" are false, and a sample without a true name is dropped. Frames already collected
     // stay (two event lines without a blank line between fold into one sample, as in the reference).
     have_pname_ = !pname_.empty() && pname_ != "0";
+    java_ = pname_ == "java";
+    auto [it, added] = pname_ids_.try_emplace(pname_, static_cast<std::uint32_t>(pnames_.size()));
+    if (added) pnames_.push_back(pname_);
+    pname_id_ = it->second;
   }
 
-  // `^\s*(\w+)\s*(.+) \((.*)\)`
+  // `^\s*(\w+)\s*(.+) \((.*)\)`. What follows the address decides the frames (the address itself only for an
+  // unknown symbol with --addrs), so each distinct rest of line is rewritten once.
   void stackLine(std::string_view line) {
     const std::size_t n = line.size();
     std::size_t i = 0;
@@ -173,40 +207,67 @@ class Folder {
       return;
     }
     const std::size_t pc_end = i;
+    const bool with_pc = options_.include_addrs && line.find("[unknown]", pc_end) != std::string_view::npos;
+    const std::string_view key = line.substr(with_pc ? pc_start : pc_end);
+    auto& cache = cache_[with_pc ? 2 : java_ ? 1 : 0];
+    std::uint32_t id;
+    if (auto it = cache.find(key); it != cache.end()) {
+      id = it->second;
+    } else {
+      id = parseFrames(line, pc_start, pc_end);
+      cache.emplace(key, id);
+    }
+    if (id == kUnrecognized) {
+      ++result_.unrecognized_lines;
+      return;
+    }
+    if (!have_pname_ || id == kNoFrames) return;  // a sample of a filtered event, or a line the rules skip
+    sample_.push_back(id);
+  }
+
+  // The full rules for one stack line: a new group, or kNoFrames / kUnrecognized.
+  std::uint32_t parseFrames(std::string_view line, std::size_t pc_start, std::size_t pc_end) {
+    const std::size_t n = line.size();
     const std::string_view pc = line.substr(pc_start, pc_end - pc_start);
+    std::size_t i = pc_end;
     while (i < n && isSpace(line[i])) ++i;
     const std::size_t ws_end = i;
     // The module: from the last " (" that has a ")" after it to the last ")". The function is what lies between
     // the address (and the whitespace after it) and that " ("; it has at least one character, taken from the
     // whitespace if need be, as the regex's backtracking does ("addr  (module)" has the function " ").
     const void* rp = memrchr(line.data(), ')', n);
-    if (rp) {
-      const std::size_t close = static_cast<std::size_t>(static_cast<const char*>(rp) - line.data());
-      for (std::size_t k = close; k-- > pc_end + 2;) {
-        if (line[k] != '(' || line[k - 1] != ' ') continue;
-        const std::size_t space = k - 1;
-        const std::size_t func_start = std::min(ws_end, space - 1);
-        if (!have_pname_) return;  // a sample of a filtered event
-        stackFrames(pc, line.substr(func_start, space - func_start), line.substr(k + 1, close - k - 1));
-        return;
+    if (!rp) return kUnrecognized;
+    const std::size_t close = static_cast<std::size_t>(static_cast<const char*>(rp) - line.data());
+    for (std::size_t k = close; k-- > pc_end + 2;) {
+      if (line[k] != '(' || line[k - 1] != ' ') continue;
+      const std::size_t space = k - 1;
+      const std::size_t func_start = std::min(ws_end, space - 1);
+      frames_.clear();
+      owned_used_ = 0;
+      if (!stackFrames(pc, line.substr(func_start, space - func_start), line.substr(k + 1, close - k - 1))) {
+        return kNoFrames;
       }
+      Group g{static_cast<std::uint32_t>(group_frames_.size()), static_cast<std::uint32_t>(frames_.size())};
+      for (std::string_view f : frames_) group_frames_.emplace_back(f);
+      groups_.push_back(g);
+      return static_cast<std::uint32_t>(groups_.size() - 1);
     }
-    ++result_.unrecognized_lines;
+    return kUnrecognized;
   }
 
-  void stackFrames(std::string_view pc, std::string_view raw, std::string_view mod) {
+  // Appends the frames of one line to frames_; false if the rules skip the line.
+  bool stackFrames(std::string_view pc, std::string_view raw, std::string_view mod) {
     // "+0x1f" offsets, as perf prints them since Linux 4.8.
     if (const std::size_t plus = raw.rfind("+0x"); plus != std::string_view::npos && plus + 3 < raw.size()) {
       bool hex = true;
       for (std::size_t k = plus + 3; k < raw.size() && hex; ++k) hex = isLowerHex(raw[k]);
       if (hex) raw = raw.substr(0, plus);
     }
-    if (!raw.empty() && raw[0] == '(') return;  // a process name, not a frame
+    if (!raw.empty() && raw[0] == '(') return false;  // a process name, not a frame
 
     const bool kernel = options_.annotate_kernel && (mod.starts_with('[') || mod.ends_with("vmlinux")) &&
                         mod.find("unknown") == std::string_view::npos;
     const bool jit = options_.annotate_jit && isPerfMap(mod);
-    groups_.push_back(frames_.size());
     // Inline chains `a->b->c`; trailing empty parts are dropped, as Perl's split does.
     std::size_t parts_end = raw.size();
     while (parts_end >= 2 && raw.substr(0, parts_end).ends_with("->")) parts_end -= 2;
@@ -220,6 +281,7 @@ class Folder {
       if (arrow == std::string_view::npos) break;
       rest = rest.substr(arrow + 2);
     }
+    return true;
   }
 
   static bool isPerfMap(std::string_view mod) {
@@ -286,7 +348,7 @@ class Folder {
         std::erase_if(s, [](char c) { return c == '"' || c == '\''; });
         cur = s;
       }
-      if (pname_ == "java" && cur.find('/') != std::string_view::npos && cur.starts_with('L')) {
+      if (java_ && cur.find('/') != std::string_view::npos && cur.starts_with('L')) {
         owned().erase(0, 1);
       }
     }
@@ -306,12 +368,22 @@ class Folder {
   PerfFoldResult result_;
   std::string pname_;
   bool have_pname_ = false;
+  bool java_ = false;  // Java's `Lpkg/Class` names are tidied for a command named java
+  std::uint32_t pname_id_ = 0;
   std::uint64_t period_ = 1;
-  std::vector<std::string_view> frames_;  // leaf first; views into the input or into owned_
-  std::vector<std::size_t> groups_;       // where each stack line's frames start in frames_
+  std::unordered_map<std::string, std::uint32_t, StackHash, std::equal_to<>> pname_ids_;
+  std::vector<std::string> pnames_;
+  // Rest of stack line -> group: for other commands, for java, and (with --addrs) by whole line for unknown symbols.
+  std::unordered_map<std::string_view, std::uint32_t, StackHash, std::equal_to<>> cache_[3];
+  std::vector<Group> groups_;
+  std::vector<std::string> group_frames_;
+  std::vector<std::uint32_t> sample_;  // the current sample's groups, leaf first
+  std::unordered_map<std::string, std::uint64_t, StackHash, std::equal_to<>> samples_;  // by packed ids
+  std::string key_;
+  // Scratch for rewriting one line.
+  std::vector<std::string_view> frames_;  // views into the input or into owned_
   std::deque<std::string> owned_;         // rewritten frames (a deque: they never move)
   std::size_t owned_used_ = 0;
-  std::string key_;
 };
 
 }  // namespace
