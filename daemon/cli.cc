@@ -12,6 +12,7 @@
 #include "core/version.h"
 #include "daemon/config.h"
 #include "daemon/lifecycle.h"
+#include "daemon/profile_cli.h"
 #include "daemon/replay.h"
 #include "daemon/test_rules.h"
 
@@ -28,6 +29,7 @@ Commands:
   check-config   Validate a config file and exit.
   replay         Run the detectors over a recorded file and write the alerts they raise.
   test-rules     Run unit tests for rules (input series and the alerts expected to fire).
+  fold           Fold `perf script` output into stacks (as stackcollapse-perf.pl does).
   version        Print the version and exit.
 
 Run 'hotspotd <command> --help' for the options of a command.
@@ -225,6 +227,7 @@ int runCli(int argc, char** argv) {
       return usageError("test-rules needs one test file", kTestRulesUsage);
     return runRuleTests(std::filesystem::path(args[0]));
   }
+  if (command == "fold") return runFold(args);
   if (command == "version") {
     if (auto rc = parseArgs(args, false, false, kVersionUsage, parsed)) return *rc;
     if (parsed.help) return std::fputs(kVersionUsage.data(), stdout), 0;

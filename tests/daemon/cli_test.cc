@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include "core/file.h"
 #include "tests/support/child_process.h"
 #include "tests/support/temp_dir.h"
 
@@ -91,4 +92,26 @@ TEST_CASE("latency_threshold and threshold rules fire on their bounds (rule unit
   auto r = runHotspotd({"test-rules", HOTSPOTD_SOURCE_DIR "/tests/data/rule_tests/thresholds.test.toml"});
   CHECK_MESSAGE(r.exit_code == 0, r.output);
   CHECK(r.output.find("1 passed, 0 failed") != std::string::npos);
+}
+
+TEST_CASE("fold prints what the reference folder prints, from a file or standard input, and refuses non-perf input") {
+  const std::string data = std::string(HOTSPOTD_SOURCE_DIR) + "/tests/data/flamegraph/test/";
+  auto expected = hotspotd::readFile(data + "results/perf-dd-stacks-01-collapsed-kernel.txt");
+  REQUIRE(expected);
+  auto from_file = runHotspotd({"fold", "--kernel", data + "perf-dd-stacks-01.txt"});
+  CHECK(from_file.exit_code == 0);
+  CHECK(from_file.output == *expected);
+  auto input = hotspotd::readFile(data + "perf-dd-stacks-01.txt");
+  REQUIRE(input);
+  auto from_stdin = ChildProcess::run({HOTSPOTD_BINARY, "fold", "--kernel", "-"}, *input);
+  CHECK(from_stdin.exit_code == 0);
+  CHECK(from_stdin.output == *expected);
+  auto not_perf = ChildProcess::run({HOTSPOTD_BINARY, "fold", "-"}, "hello\n");
+  CHECK(not_perf.exit_code == 1);
+  CHECK(not_perf.output.find("no samples") != std::string::npos);
+  CHECK(runHotspotd({"fold"}).exit_code == 2);
+  CHECK(runHotspotd({"fold", "--bogus", "x"}).exit_code == 2);
+  auto help = runHotspotd({"fold", "--help"});
+  CHECK(help.exit_code == 0);
+  CHECK(help.output.find("Usage: hotspotd fold") != std::string::npos);
 }

@@ -1,0 +1,12 @@
+// The offline profile commands, for files users already have: `hotspotd fold` (perf script output to folded
+// stacks on standard output). Each returns the process exit code and reports problems on standard error.
+#pragma once
+
+#include <string_view>
+#include <vector>
+
+namespace hotspotd::daemon {
+
+int runFold(const std::vector<std::string_view>& args);
+
+}  // namespace hotspotd::daemon
