@@ -30,6 +30,7 @@ Commands:
   replay         Run the detectors over a recorded file and write the alerts they raise.
   test-rules     Run unit tests for rules (input series and the alerts expected to fire).
   fold           Fold `perf script` output into stacks (as stackcollapse-perf.pl does).
+  flamegraph     Render folded stacks or `perf script` output as an interactive SVG flame graph.
   version        Print the version and exit.
 
 Run 'hotspotd <command> --help' for the options of a command.
@@ -228,6 +229,7 @@ int runCli(int argc, char** argv) {
     return runRuleTests(std::filesystem::path(args[0]));
   }
   if (command == "fold") return runFold(args);
+  if (command == "flamegraph") return runFlamegraph(args);
   if (command == "version") {
     if (auto rc = parseArgs(args, false, false, kVersionUsage, parsed)) return *rc;
     if (parsed.help) return std::fputs(kVersionUsage.data(), stdout), 0;

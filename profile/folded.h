@@ -38,6 +38,12 @@ class FoldedStacks {
   bool empty() const { return counts_.empty(); }
   std::uint64_t total() const { return total_; }
 
+  // Visits every stack and its count, in no particular order.
+  template <typename F>
+  void forEach(F&& f) const {
+    for (const auto& [stack, count] : counts_) f(std::string_view(stack), count);
+  }
+
   // The stacks and counts, sorted by stack (byte-wise).
   std::vector<std::pair<std::string_view, std::uint64_t>> sorted() const;
   // The folded text: one "stack count\n" line per stack, sorted.
