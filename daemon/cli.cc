@@ -31,6 +31,7 @@ Commands:
   test-rules     Run unit tests for rules (input series and the alerts expected to fire).
   fold           Fold `perf script` output into stacks (as stackcollapse-perf.pl does).
   flamegraph     Render folded stacks or `perf script` output as an interactive SVG flame graph.
+  diff           List the frames that grew between two profiles; exit 1 past limits (a CI gate).
   version        Print the version and exit.
 
 Run 'hotspotd <command> --help' for the options of a command.
@@ -230,6 +231,7 @@ int runCli(int argc, char** argv) {
   }
   if (command == "fold") return runFold(args);
   if (command == "flamegraph") return runFlamegraph(args);
+  if (command == "diff") return runDiff(args);
   if (command == "version") {
     if (auto rc = parseArgs(args, false, false, kVersionUsage, parsed)) return *rc;
     if (parsed.help) return std::fputs(kVersionUsage.data(), stdout), 0;

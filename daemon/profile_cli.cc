@@ -13,6 +13,7 @@
 
 #include "core/file.h"
 #include "ingest/gzip.h"
+#include "profile/analysis.h"
 #include "profile/flamegraph.h"
 #include "profile/fold_perf.h"
 
@@ -53,6 +54,22 @@ Options:
   --width PIXELS   Image width (default 1200).
   -o, --output OUT.svg
                    Where to write the SVG (- for standard output).
+)";
+
+constexpr std::string_view kDiffUsage = R"(Usage: hotspotd diff BASE NEW [--max-abs PP] [--max-rel PCT] [--min-share PCT] [--top N]
+
+Compares two profiles (folded stacks or `perf script` output; gzip accepted) and lists the frames whose share
+of samples grew from BASE to NEW, most first: the growth in percentage points, both shares, the relative growth,
+what kind of time it is (cpu, allocation/gc, lock wait, syscall/io) and its usual caller. Shares are of each
+profile's own samples, so profiles of different lengths compare.
+
+As a gate in CI (against main's baseline profile), it exits 1 when a frame grew past a limit:
+  --max-abs PP     by more than PP percentage points (default 10)
+  --max-rel PCT    by more than PCT percent of its base share (default 30), for frames holding at least
+                   --min-share PCT of the samples in either profile (default 1), so noise in tiny frames does
+                   not fail a build
+  --top N          frames listed (default 20)
+Exit status: 0 within the limits, 1 past them (or an unreadable input), 2 on a usage error.
 )";
 
 int usage(std::string_view message, std::string_view text = kFoldUsage) {
@@ -157,6 +174,70 @@ int runFlamegraph(const std::vector<std::string_view>& args) {
     return 1;
   }
   return 0;
+}
+
+int runDiff(const std::vector<std::string_view>& args) {
+  std::vector<std::string_view> files;
+  double max_abs = 10, max_rel = 30, min_share = 1;
+  std::size_t top = 20;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string_view arg = args[i];
+    if (arg == "-h" || arg == "--help") {
+      std::fputs(kDiffUsage.data(), stdout);
+      return 0;
+    }
+    if (arg == "--max-abs" || arg == "--max-rel" || arg == "--min-share" || arg == "--top") {
+      if (i + 1 >= args.size()) return usage(fmt::format("{} needs a value", arg), kDiffUsage);
+      const std::string v(args[++i]);
+      char* end = nullptr;
+      const double d = std::strtod(v.c_str(), &end);
+      if (end == v.c_str() || *end != '\0' || !(d >= 0)) {
+        return usage(fmt::format("{} takes a non-negative number, not '{}'", arg, v), kDiffUsage);
+      }
+      if (arg == "--max-abs") max_abs = d;
+      if (arg == "--max-rel") max_rel = d;
+      if (arg == "--min-share") min_share = d;
+      if (arg == "--top") top = static_cast<std::size_t>(d);
+    } else if (arg == "-" || !arg.starts_with("-")) {
+      files.push_back(arg);
+    } else {
+      return usage(fmt::format("unknown option '{}'", arg), kDiffUsage);
+    }
+  }
+  if (files.size() != 2) return usage("diff needs two profiles: BASE NEW", kDiffUsage);
+  auto base = loadStacks(files[0]);
+  auto now = base ? loadStacks(files[1]) : Result<profile::FoldedStacks>(tl::unexpected(base.error()));
+  if (!base || !now) {
+    std::fprintf(stderr, "hotspotd: %s\n", (!base ? base.error() : now.error()).message.c_str());
+    return 1;
+  }
+  const auto grown = profile::grownFrames(*base, *now, std::max<std::size_t>(top, 1000));
+  std::printf("frames whose share of samples grew (%s: %s samples, %s: %s samples)\n", std::string(files[0]).c_str(),
+              std::to_string(base->total()).c_str(), std::string(files[1]).c_str(),
+              std::to_string(now->total()).c_str());
+  std::printf("%8s %8s %8s %8s  %-14s %s\n", "+pp", "base%", "new%", "rel", "class", "frame (called from)");
+  std::vector<std::string> failures;
+  for (std::size_t i = 0; i < grown.size(); ++i) {
+    const auto& g = grown[i];
+    const double rel = g.grew_rel();
+    const bool big_enough = std::max(g.base_share, g.now_share) * 100 >= min_share;
+    if (g.grew_pp() > max_abs) {
+      failures.push_back(fmt::format("{} grew by {:.2f} pp (limit {:.2f})", g.name, g.grew_pp(), max_abs));
+    } else if (big_enough && rel > max_rel) {
+      failures.push_back(std::isinf(rel) ? fmt::format("{} is new, at {:.2f}% of the samples", g.name,
+                                                       100 * g.now_share)
+                                         : fmt::format("{} grew by {:.0f}% of its share (limit {:.0f}%)", g.name,
+                                                       rel, max_rel));
+    }
+    if (i >= top) continue;
+    std::printf("%+8.2f %8.2f %8.2f %8s  %-14s %s%s\n", g.grew_pp(), 100 * g.base_share, 100 * g.now_share,
+                std::isinf(rel) ? "new" : fmt::format("{:+.0f}%", rel).c_str(),
+                std::string(profile::className(g.cls)).c_str(), g.name.c_str(),
+                g.caller.empty() ? "" : fmt::format("  ({})", g.caller).c_str());
+  }
+  if (grown.empty()) std::printf("(no frame grew)\n");
+  for (const auto& f : failures) std::printf("FAIL: %s\n", f.c_str());
+  return failures.empty() ? 0 : 1;
 }
 
 int runFold(const std::vector<std::string_view>& args) {

@@ -115,3 +115,45 @@ TEST_CASE("fold prints what the reference folder prints, from a file or standard
   CHECK(help.exit_code == 0);
   CHECK(help.output.find("Usage: hotspotd fold") != std::string::npos);
 }
+
+TEST_CASE("flamegraph writes an SVG from perf script or folded input, and a differential one") {
+  TempDir dir;
+  const std::string data = std::string(HOTSPOTD_SOURCE_DIR) + "/tests/data/flamegraph/";
+  const auto svg = dir.path() / "g.svg";
+  auto r = runHotspotd({"flamegraph", data + "example-perf-stacks.txt.gz", "-o", svg.string()});
+  CHECK_MESSAGE(r.exit_code == 0, r.output);
+  auto text = hotspotd::readFile(svg);
+  REQUIRE(text);
+  CHECK(text->starts_with("<?xml"));
+  CHECK(text->find("<title>all (1,315 samples, 100.00%)</title>") != std::string::npos);
+  const auto base = dir.write("base.folded", "main;parse 50\nmain;render 50\n");
+  const auto now = dir.write("now.folded", "main;parse 20\nmain;render 80\n");
+  const auto diff_svg = dir.path() / "d.svg";
+  r = runHotspotd({"flamegraph", "--diff", base.string(), now.string(), "-o", diff_svg.string()});
+  CHECK_MESSAGE(r.exit_code == 0, r.output);
+  text = hotspotd::readFile(diff_svg);
+  REQUIRE(text);
+  CHECK(text->find("Differential Flame Graph") != std::string::npos);
+  CHECK(text->find("render (80 samples, 80.00%; was 50.00%, +30.00 pp)") != std::string::npos);
+  CHECK(runHotspotd({"flamegraph", base.string()}).exit_code == 2);  // no -o
+  const auto junk = dir.write("junk.txt", "hello world\n");
+  r = runHotspotd({"flamegraph", junk.string(), "-o", (dir.path() / "x.svg").string()});
+  CHECK(r.exit_code == 1);
+  CHECK(r.output.find("neither folded stacks") != std::string::npos);
+}
+
+TEST_CASE("diff lists grown frames and exits 1 past the limits, 0 within them") {
+  TempDir dir;
+  const auto base = dir.write("base.folded", "svc;main;parse 50\nsvc;main;render 50\n");
+  const auto now = dir.write("now.folded", "svc;main;parse 25\nsvc;main;render 75\n");
+  auto r = runHotspotd({"diff", base.string(), now.string()});
+  CHECK(r.exit_code == 1);  // render +25 pp > 10
+  CHECK(r.output.find("+25.00    50.00    75.00     +50%  cpu            render  (main)") != std::string::npos);
+  CHECK(r.output.find("FAIL: render grew by 25.00 pp (limit 10.00)") != std::string::npos);
+  r = runHotspotd({"diff", base.string(), now.string(), "--max-abs", "30", "--max-rel", "60"});
+  CHECK_MESSAGE(r.exit_code == 0, r.output);
+  r = runHotspotd({"diff", base.string(), now.string(), "--max-abs", "30"});
+  CHECK(r.exit_code == 1);  // +50% of its share > 30%
+  CHECK(runHotspotd({"diff", base.string()}).exit_code == 2);
+  CHECK(runHotspotd({"diff", base.string(), now.string(), "--max-abs", "x"}).exit_code == 2);
+}
