@@ -166,7 +166,7 @@ class Folder {
         return;  // the sample is skipped: no command name, so its stack lines are too
       }
     }
-    period_ = periodValue(ev.period);
+    period_ = options_.use_period ? periodValue(ev.period) : 1;
     std::string_view pid = ev.pid, tid = ev.tid;
     if (tid.empty() || tid == "0") {
       tid = pid;

@@ -37,6 +37,7 @@ struct PerfFoldOptions {
   bool annotate_jit = false;     // --jit: `_[j]` on JIT frames (/tmp/perf-PID.map)
   bool include_addrs = false;    // --addrs: `[module <addr>]` for unknown symbols
   std::string event_filter;      // fold only this event type; empty: the first one seen
+  bool use_period = true;        // count each sample's period (the reference's way); false: count samples
 };
 
 struct PerfFoldResult {

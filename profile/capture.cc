@@ -1,0 +1,219 @@
+#include "profile/capture.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "core/file.h"
+#include "core/subprocess.h"
+#include "profile/fold_perf.h"
+
+namespace hotspotd::profile {
+namespace {
+
+std::optional<pid_t> parsePid(std::string_view text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ' || text.back() == '\r')) text.remove_suffix(1);
+  while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+  pid_t pid = 0;
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), pid);
+  if (ec != std::errc() || ptr != text.data() + text.size() || pid <= 0) return std::nullopt;
+  return pid;
+}
+
+bool alive(pid_t pid) { return kill(pid, 0) == 0 || errno == EPERM; }
+
+// Removes a file when it goes out of scope.
+struct Remove {
+  std::filesystem::path path;
+  ~Remove() {
+    std::error_code ec;
+    std::filesystem::remove(path, ec);
+  }
+};
+
+std::string seconds(Duration d) { return fmt::format("{:.3f}", std::chrono::duration<double>(d).count()); }
+
+}  // namespace
+
+Result<std::vector<pid_t>> resolveProcesses(const ProcessSelector& s) {
+  if (s.pid) {
+    if (!alive(*s.pid)) return fail(fmt::format("process {} does not exist", *s.pid));
+    return std::vector<pid_t>{*s.pid};
+  }
+  if (!s.pid_file.empty()) {
+    auto text = readFile(s.pid_file);
+    if (!text) return fail(fmt::format("pid file: {}", text.error().message));
+    auto pid = parsePid(*text);
+    if (!pid) return fail(fmt::format("pid file {} does not hold a process id", s.pid_file.string()));
+    if (!alive(*pid)) return fail(fmt::format("process {} from {} does not exist (stale pid file?)", *pid,
+                                              s.pid_file.string()));
+    return std::vector<pid_t>{*pid};
+  }
+  if (!s.systemd_unit.empty()) {
+    auto r = runProcess({"systemctl", "show", "--property=MainPID", "--value", s.systemd_unit}, std::chrono::seconds(10));
+    if (!r) return tl::unexpected(r.error());
+    auto pid = r->exit_code == 0 ? parsePid(r->out) : std::nullopt;
+    if (!pid) {
+      return fail(fmt::format("systemd unit {} has no main process (is it running? systemctl status {})",
+                              s.systemd_unit, s.systemd_unit));
+    }
+    return std::vector<pid_t>{*pid};
+  }
+  if (!s.process_name.empty()) {
+    std::vector<pid_t> pids;
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+      const auto pid = parsePid(entry.path().filename().string());
+      if (!pid || *pid == getpid()) continue;
+      auto comm = readFile(entry.path() / "comm");
+      std::string name = comm ? *comm : std::string();
+      while (!name.empty() && name.back() == '\n') name.pop_back();
+      std::error_code link_ec;
+      const auto exe = std::filesystem::read_symlink(entry.path() / "exe", link_ec);
+      if (name == s.process_name || (!link_ec && exe.filename() == s.process_name)) pids.push_back(*pid);
+    }
+    if (pids.empty()) return fail(fmt::format("no process named {} is running", s.process_name));
+    std::sort(pids.begin(), pids.end());
+    if (pids.size() > 64) pids.resize(64);
+    return pids;
+  }
+  if (!s.cgroup.empty()) {
+    const auto dir = s.cgroup.is_absolute() ? s.cgroup : std::filesystem::path("/sys/fs/cgroup") / s.cgroup;
+    auto procs = readFile(dir / "cgroup.procs");
+    if (!procs) return fail(fmt::format("cgroup {}: {}", dir.string(), procs.error().message));
+    std::vector<pid_t> pids;
+    std::size_t pos = 0;
+    while (pos < procs->size()) {
+      std::size_t end = procs->find('\n', pos);
+      if (end == std::string::npos) end = procs->size();
+      if (auto pid = parsePid(std::string_view(*procs).substr(pos, end - pos))) pids.push_back(*pid);
+      pos = end + 1;
+    }
+    if (pids.empty()) return fail(fmt::format("cgroup {} has no processes", dir.string()));
+    return pids;
+  }
+  return fail("no way to find the process (give pid, pid_file, systemd_unit, process_name or cgroup)");
+}
+
+Result<void> perfAllowed() {
+  if (geteuid() == 0) return {};
+  // CAP_PERFMON (38) or CAP_SYS_ADMIN (21) in the effective set, else what perf_event_paranoid allows.
+  if (auto status = readFile("/proc/self/status")) {
+    const auto at = status->find("CapEff:");
+    if (at != std::string::npos) {
+      const std::uint64_t caps = std::strtoull(status->c_str() + at + 7, nullptr, 16);
+      if (caps & ((std::uint64_t{1} << 38) | (std::uint64_t{1} << 21))) return {};
+    }
+  }
+  auto paranoid = readFile("/proc/sys/kernel/perf_event_paranoid");
+  const int level = paranoid ? std::atoi(paranoid->c_str()) : 2;
+  if (level >= 3) {
+    return fail(fmt::format("perf_event_open is not permitted (kernel.perf_event_paranoid = {}); give hotspotd "
+                            "CAP_PERFMON (the shipped unit does) or lower the sysctl",
+                            level));
+  }
+  return {};
+}
+
+Result<Capture> capturePerf(const std::vector<pid_t>& pids, const CaptureOptions& options) {
+  if (pids.empty()) return fail("no process to profile");
+  static std::atomic<unsigned> counter{0};
+  const auto start = std::chrono::steady_clock::now();
+  const Remove data{options.work_dir / fmt::format("hotspotd-{}-{}.perf.data", getpid(), counter++)};
+  std::string pid_list;
+  for (pid_t p : pids) pid_list += (pid_list.empty() ? "" : ",") + std::to_string(p);
+  const std::vector<std::string> record{options.perf,
+                                        "record",
+                                        "-e",
+                                        "cpu-clock",
+                                        "-F",
+                                        std::to_string(options.frequency),
+                                        "-g",
+                                        "-p",
+                                        pid_list,
+                                        fmt::format("--max-size={}K", std::max<std::uint64_t>(1, options.max_size / 1024)),
+                                        "-o",
+                                        data.path.string(),
+                                        "-q",
+                                        "--",
+                                        "sleep",
+                                        seconds(options.duration)};
+  auto rec = runProcess(record, options.duration + options.grace, 1 << 20);
+  if (!rec) {
+    return fail(fmt::format("{} (install perf: apt-get install linux-perf)", rec.error().message));
+  }
+  if (rec->timed_out) {
+    return fail(fmt::format("perf record did not finish within {} s", seconds(options.duration + options.grace)));
+  }
+  if (rec->exit_code != 0) {
+    const std::string why = lastLine(rec->err);
+    if (why.find("ermission") != std::string::npos || why.find("paranoid") != std::string::npos ||
+        rec->err.find("perf_event_paranoid") != std::string::npos) {
+      return fail(fmt::format("perf is not permitted to profile process {}: {} (give hotspotd CAP_PERFMON and "
+                              "CAP_SYS_PTRACE, or lower kernel.perf_event_paranoid)",
+                              pid_list, why));
+    }
+    return fail(fmt::format("perf record failed (exit {}): {}", rec->exit_code, why.empty() ? "no message" : why));
+  }
+  auto script = runProcess({options.perf, "script", "-i", data.path.string()}, std::chrono::seconds(120));
+  if (!script) return tl::unexpected(script.error());
+  if (script->timed_out || script->exit_code != 0) {
+    return fail(fmt::format("perf script failed: {}", script->timed_out ? "timed out" : lastLine(script->err)));
+  }
+  PerfFoldOptions fold;
+  fold.use_period = false;
+  auto folded = foldPerfScript(script->out, fold);
+  if (folded.samples == 0) {
+    return fail(fmt::format("no samples: process {} did not run on a CPU during the {} s capture", pid_list,
+                            seconds(options.duration)));
+  }
+  Capture c;
+  c.samples = folded.stacks.total();
+  c.stacks = std::move(folded.stacks);
+  c.pids = pids;
+  c.took = std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now() - start);
+  return c;
+}
+
+Result<Capture> captureCommand(const std::vector<std::string>& argv, pid_t pid, const CaptureOptions& options) {
+  if (argv.empty()) return fail("no command to run");
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<std::string> args;
+  const std::string secs = fmt::format("{}", std::max<std::int64_t>(1, std::chrono::duration_cast<std::chrono::seconds>(options.duration).count()));
+  for (std::string a : argv) {
+    for (std::size_t at; (at = a.find("{pid}")) != std::string::npos;) a.replace(at, 5, std::to_string(pid));
+    for (std::size_t at; (at = a.find("{seconds}")) != std::string::npos;) a.replace(at, 9, secs);
+    args.push_back(std::move(a));
+  }
+  auto r = runProcess(args, options.duration + options.grace);
+  if (!r) return tl::unexpected(r.error());
+  if (r->timed_out) {
+    return fail(fmt::format("{} did not finish within {} s", args[0], seconds(options.duration + options.grace)));
+  }
+  if (r->exit_code != 0) {
+    return fail(fmt::format("{} failed (exit {}): {}", args[0], r->exit_code, lastLine(r->err)));
+  }
+  Capture c;
+  if (auto folded = FoldedStacks::parse(r->out); folded && !folded->empty()) {
+    c.stacks = std::move(*folded);
+  } else {
+    PerfFoldOptions fold;
+    fold.use_period = false;
+    c.stacks = foldPerfScript(r->out, fold).stacks;
+  }
+  if (c.stacks.empty()) return fail(fmt::format("{} printed no stacks (folded or perf script)", args[0]));
+  c.samples = c.stacks.total();
+  c.pids = {pid};
+  c.took = std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now() - start);
+  return c;
+}
+
+}  // namespace hotspotd::profile

@@ -1,0 +1,65 @@
+// DESIGN
+// Capturing a CPU profile of a live process, blocking (the daemon runs captures on worker threads):
+//
+// - Finding the process: a pid; a pid file; a systemd unit's MainPID (`systemctl show`); a process name (the
+//   comm or the executable's file name in /proc, the oldest match, which is the parent of a pre-forking server);
+//   or a cgroup (every process in its cgroup.procs, cgroup v2 or a v1 path).
+// - perf: `perf record -e cpu-clock -F <frequency> -g -p <pids> --max-size=<cap> -o <file> -- sleep <seconds>`
+//   (frame-pointer call graphs: dwarf unwinding would copy stack memory to disk), then `perf script`, folded with
+//   the reference rules but counting samples rather than periods; the perf data file is deleted whatever
+//   happens. A deadline (duration plus a margin) kills perf if it hangs.
+// - A command: any program that prints folded stacks (py-spy record -f raw, async-profiler collapsed output) or
+//   `perf script` text on its standard output; `{pid}` and `{seconds}` in its arguments are replaced.
+//
+// Failures are values with the reason a person can act on: no such process, perf not installed,
+// perf_event_open not permitted (with the sysctl and capability that allow it), a timeout, an empty profile.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/duration.h"
+#include "core/result.h"
+#include "profile/folded.h"
+
+namespace hotspotd::profile {
+
+// How to find the process(es) to profile; exactly one way is set.
+struct ProcessSelector {
+  std::optional<pid_t> pid;
+  std::filesystem::path pid_file;
+  std::string systemd_unit;
+  std::string process_name;
+  std::filesystem::path cgroup;  // a directory under /sys/fs/cgroup, or a path relative to it
+};
+
+Result<std::vector<pid_t>> resolveProcesses(const ProcessSelector& selector);
+
+struct CaptureOptions {
+  Duration duration = std::chrono::seconds(10);
+  int frequency = 99;                              // samples per second per CPU
+  std::uint64_t max_size = std::uint64_t{64} << 20;  // perf data file cap, bytes
+  std::filesystem::path work_dir = "/tmp";          // where the perf data file lives while folding
+  std::string perf = "perf";
+  Duration grace = std::chrono::seconds(30);       // past duration + grace, the capture is killed
+};
+
+struct Capture {
+  FoldedStacks stacks;
+  std::uint64_t samples = 0;
+  std::vector<pid_t> pids;
+  Duration took{};
+};
+
+Result<Capture> capturePerf(const std::vector<pid_t>& pids, const CaptureOptions& options);
+Result<Capture> captureCommand(const std::vector<std::string>& argv, pid_t pid, const CaptureOptions& options);
+
+// Whether this process may use perf_event_open on other processes; the reason if not.
+Result<void> perfAllowed();
+
+}  // namespace hotspotd::profile

@@ -1,0 +1,137 @@
+// Capturing real profiles: real perf on a real busy child process (its hot function must dominate the profile),
+// the ways to find a process, a command that prints folded stacks, and the failures a person can act on. Where
+// perf_event_open is not permitted, the perf cases say so and skip; the rest still run.
+#include <doctest/doctest.h>
+
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "profile/analysis.h"
+#include "profile/capture.h"
+#include "profile/flamegraph.h"
+#include "tests/support/child_process.h"
+#include "tests/support/temp_dir.h"
+
+using namespace hotspotd;
+using namespace std::chrono_literals;
+using test::ChildProcess;
+using test::TempDir;
+
+namespace {
+
+// perf runs here, or the reason it cannot (then perf cases skip).
+std::string perfUnavailable() {
+  if (test::findProgram("perf").empty()) return "perf is not installed";
+  if (auto ok = profile::perfAllowed(); !ok) return ok.error().message;
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("processes are found by pid, pid file, name and cgroup, and a missing one is a clear error") {
+  ChildProcess busy({HOTSPOTD_BUSY, "60"});
+  TempDir dir;
+  profile::ProcessSelector by_pid;
+  by_pid.pid = busy.pid();
+  auto pids = profile::resolveProcesses(by_pid);
+  REQUIRE(pids);
+  CHECK(*pids == std::vector<pid_t>{busy.pid()});
+
+  profile::ProcessSelector by_file;
+  by_file.pid_file = dir.write("busy.pid", std::to_string(busy.pid()) + "\n");
+  pids = profile::resolveProcesses(by_file);
+  REQUIRE(pids);
+  CHECK(*pids == std::vector<pid_t>{busy.pid()});
+
+  profile::ProcessSelector by_name;
+  by_name.process_name = "hotspotd_busy";
+  // The child may still be exec'ing: give /proc a moment to show its new name.
+  for (int i = 0; i < 50 && !profile::resolveProcesses(by_name); ++i) usleep(20'000);
+  pids = profile::resolveProcesses(by_name);
+  REQUIRE_MESSAGE(pids, (pids ? "" : pids.error().message));
+  CHECK(std::find(pids->begin(), pids->end(), busy.pid()) != pids->end());
+
+  profile::ProcessSelector by_cgroup;
+  by_cgroup.cgroup = "/proc/self/nonexistent-cgroup";
+  auto no_cgroup = profile::resolveProcesses(by_cgroup);
+  REQUIRE_FALSE(no_cgroup);
+  CHECK(no_cgroup.error().message.find("cgroup") != std::string::npos);
+
+  profile::ProcessSelector gone;
+  gone.process_name = "no-such-process-name";
+  auto missing = profile::resolveProcesses(gone);
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().message == "no process named no-such-process-name is running");
+  profile::ProcessSelector stale;
+  stale.pid_file = dir.write("stale.pid", "999999\n");
+  auto stale_r = profile::resolveProcesses(stale);
+  REQUIRE_FALSE(stale_r);
+  CHECK(stale_r.error().message.find("stale pid file") != std::string::npos);
+}
+
+TEST_CASE("perf captures a busy process: its hot function dominates the profile and the flame graph") {
+  if (const auto why = perfUnavailable(); !why.empty()) {
+    MESSAGE("skipped: " << why);
+    return;
+  }
+  ChildProcess busy({HOTSPOTD_BUSY, "60"});
+  usleep(200'000);
+  TempDir work;
+  profile::CaptureOptions o;
+  o.duration = 2s;
+  o.work_dir = work.path();
+  auto capture = profile::capturePerf({busy.pid()}, o);
+  if (!capture && capture.error().message.find("not permitted") != std::string::npos) {
+    MESSAGE("skipped: " << capture.error().message);
+    return;
+  }
+  REQUIRE_MESSAGE(capture, (capture ? "" : capture.error().message));
+  CHECK(capture->samples >= 100);  // 99 Hz for 2 s
+  CHECK(capture->samples <= 400);  // counted in samples, not in nanoseconds of period
+  const auto summary = profile::summarize(capture->stacks, 5);
+  REQUIRE(!summary.by_self.empty());
+  CHECK(summary.by_self[0].name.find("hotspotd_test_hot_function") != std::string::npos);
+  CHECK(summary.by_self[0].self_share > 0.6);
+  CHECK(summary.by_self[0].cls == profile::FrameClass::cpu);
+  const std::string svg = profile::renderFlameGraph(capture->stacks);
+  CHECK(svg.find("<title>hotspotd_test_hot_function (") != std::string::npos);
+  // The perf data file is gone.
+  CHECK(std::filesystem::is_empty(work.path()));
+}
+
+TEST_CASE("a perf capture of a process that is gone fails with perf's reason") {
+  if (const auto why = perfUnavailable(); !why.empty()) {
+    MESSAGE("skipped: " << why);
+    return;
+  }
+  TempDir work;
+  profile::CaptureOptions o;
+  o.duration = 1s;
+  o.work_dir = work.path();
+  auto r = profile::capturePerf({999999}, o);
+  REQUIRE_FALSE(r);
+  CHECK(r.error().message.find("perf record failed") != std::string::npos);
+  CHECK(std::filesystem::is_empty(work.path()));
+}
+
+TEST_CASE("a command that prints folded stacks is a profiler; its failures and hangs are reported") {
+  profile::CaptureOptions o;
+  o.duration = 1s;
+  o.grace = 1s;
+  auto ok = profile::captureCommand({"sh", "-c", "echo 'app;serve;pid_{pid} 7'; echo 'app;gc 3'"}, 4242, o);
+  REQUIRE_MESSAGE(ok, (ok ? "" : ok.error().message));
+  CHECK(ok->samples == 10);
+  CHECK(ok->stacks.text() == "app;gc 3\napp;serve;pid_4242 7\n");
+  auto failing = profile::captureCommand({"sh", "-c", "echo 'cannot attach to 4242' >&2; exit 3"}, 4242, o);
+  REQUIRE_FALSE(failing);
+  CHECK(failing.error().message == "sh failed (exit 3): cannot attach to 4242");
+  const auto start = std::chrono::steady_clock::now();
+  auto hung = profile::captureCommand({"sleep", "60"}, 1, o);
+  REQUIRE_FALSE(hung);
+  CHECK(hung.error().message.find("did not finish") != std::string::npos);
+  CHECK(std::chrono::steady_clock::now() - start < 10s);
+  auto empty = profile::captureCommand({"true"}, 1, o);
+  REQUIRE_FALSE(empty);
+  CHECK(empty.error().message.find("printed no stacks") != std::string::npos);
+}
