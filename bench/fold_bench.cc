@@ -10,7 +10,7 @@
 #include <fmt/format.h>
 
 #include "core/file.h"
-#include "ingest/gzip.h"
+#include "core/gzip.h"
 #include "profile/fold_perf.h"
 
 using namespace hotspotd;
@@ -20,7 +20,7 @@ namespace {
 std::string example() {
   auto gz = readFile(std::string(HOTSPOTD_SOURCE_DIR) + "/tests/data/flamegraph/example-perf-stacks.txt.gz");
   if (!gz) return {};
-  auto text = ingest::gunzip(*gz, 1 << 30);
+  auto text = gunzip(*gz, 1 << 30);
   return text ? *text : std::string();
 }
 

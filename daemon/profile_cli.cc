@@ -12,7 +12,7 @@
 #include <fmt/format.h>
 
 #include "core/file.h"
-#include "ingest/gzip.h"
+#include "core/gzip.h"
 #include "profile/analysis.h"
 #include "profile/flamegraph.h"
 #include "profile/fold_perf.h"
@@ -89,7 +89,7 @@ Result<std::string> readInput(std::string_view name) {
     text = std::move(*file);
   }
   if (text.size() >= 2 && static_cast<unsigned char>(text[0]) == 0x1f && static_cast<unsigned char>(text[1]) == 0x8b) {
-    auto plain = ingest::gunzip(text, std::size_t{16} << 30);
+    auto plain = gunzip(text, std::size_t{16} << 30);
     if (!plain) return fail(fmt::format("{}: not a readable gzip file", name));
     text = std::move(*plain);
   }

@@ -7,7 +7,7 @@
 #include <fmt/format.h>
 
 #include "core/file.h"
-#include "ingest/gzip.h"
+#include "core/gzip.h"
 #include "ingest/series_desc.h"
 
 namespace hotspotd::ingest {

@@ -11,7 +11,7 @@
 
 #include "core/log.h"
 #include "ingest/file_sd.h"
-#include "ingest/gzip.h"
+#include "core/gzip.h"
 #include "ingest/http_fetch.h"
 #include "ingest/target_ingester.h"
 

@@ -2,9 +2,9 @@
 
 #include <zlib.h>
 
-#include "ingest/gzip.h"
+#include "core/gzip.h"
 
-using namespace hotspotd::ingest;
+using namespace hotspotd;
 
 namespace {
 

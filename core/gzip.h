@@ -8,7 +8,7 @@
 
 #include "core/result.h"
 
-namespace hotspotd::ingest {
+namespace hotspotd {
 
 struct GunzipError {
   bool over_limit = false;  // the decompressed body passed max_bytes
@@ -19,4 +19,4 @@ tl::expected<std::string, GunzipError> gunzip(std::string_view compressed, std::
 
 bool looksGzipped(std::string_view body);
 
-}  // namespace hotspotd::ingest
+}  // namespace hotspotd

@@ -1,10 +1,10 @@
-#include "ingest/gzip.h"
+#include "core/gzip.h"
 
 #include <zlib.h>
 
 #include <fmt/format.h>
 
-namespace hotspotd::ingest {
+namespace hotspotd {
 
 bool looksGzipped(std::string_view body) {
   return body.size() >= 2 && static_cast<unsigned char>(body[0]) == 0x1f && static_cast<unsigned char>(body[1]) == 0x8b;
@@ -49,4 +49,4 @@ tl::expected<std::string, GunzipError> gunzip(std::string_view compressed, std::
   return out;
 }
 
-}  // namespace hotspotd::ingest
+}  // namespace hotspotd
