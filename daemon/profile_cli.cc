@@ -16,6 +16,7 @@
 #include "profile/analysis.h"
 #include "profile/flamegraph.h"
 #include "profile/fold_perf.h"
+#include "profile/pprof.h"
 
 namespace hotspotd::daemon {
 namespace {
@@ -45,7 +46,7 @@ constexpr std::string_view kFlamegraphUsage = R"(Usage: hotspotd flamegraph [--d
 
 Renders a flame graph as a standalone SVG file (open it in a browser: hover for samples, click to zoom, Search
 to highlight frames by regular expression). INPUT and BASE are folded stacks or `perf script` output (gzip
-accepted; - for standard input). With --diff, the graph is INPUT's, each frame coloured by how its share of
+accepted; - for standard input), or pprof profiles (as /debug/pprof/profile serves them). With --diff, the graph is INPUT's, each frame coloured by how its share of
 samples moved against BASE: red grew, blue shrank.
 
 Options:
@@ -58,7 +59,7 @@ Options:
 
 constexpr std::string_view kDiffUsage = R"(Usage: hotspotd diff BASE NEW [--max-abs PP] [--max-rel PCT] [--min-share PCT] [--top N]
 
-Compares two profiles (folded stacks or `perf script` output; gzip accepted) and lists the frames whose share
+Compares two profiles (folded stacks, `perf script` output or pprof; gzip accepted) and lists the frames whose share
 of samples grew from BASE to NEW, most first: the growth in percentage points, both shares, the relative growth,
 what kind of time it is (cpu, allocation/gc, lock wait, syscall/io) and its usual caller. Shares are of each
 profile's own samples, so profiles of different lengths compare.
@@ -102,10 +103,11 @@ Result<profile::FoldedStacks> loadStacks(std::string_view name) {
   if (!text) return tl::unexpected(text.error());
   if (auto folded = profile::FoldedStacks::parse(*text); folded && !folded->empty()) return std::move(*folded);
   auto perf = profile::foldPerfScript(*text);
-  if (perf.samples == 0) {
-    return fail(fmt::format("{}: neither folded stacks (\"frame;frame count\" lines) nor `perf script` output", name));
-  }
-  return std::move(perf.stacks);
+  if (perf.samples > 0) return std::move(perf.stacks);
+  if (auto pprof = profile::foldPprof(*text); pprof && !pprof->empty()) return std::move(*pprof);
+  return fail(fmt::format("{}: neither folded stacks (\"frame;frame count\" lines), `perf script` output nor a pprof "
+                          "profile",
+                          name));
 }
 
 }  // namespace

@@ -11,10 +11,12 @@
 #include <fstream>
 
 #include <fmt/format.h>
+#include <httplib.h>
 
 #include "core/file.h"
 #include "core/subprocess.h"
 #include "profile/fold_perf.h"
+#include "profile/pprof.h"
 
 namespace hotspotd::profile {
 namespace {
@@ -212,6 +214,41 @@ Result<Capture> captureCommand(const std::vector<std::string>& argv, pid_t pid, 
   if (c.stacks.empty()) return fail(fmt::format("{} printed no stacks (folded or perf script)", args[0]));
   c.samples = c.stacks.total();
   c.pids = {pid};
+  c.took = std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now() - start);
+  return c;
+}
+
+Result<Capture> capturePprof(const std::string& url, const CaptureOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  const std::size_t scheme_end = url.find("://");
+  if (scheme_end == std::string::npos) return fail(fmt::format("pprof_url {} needs a scheme (http:// or https://)", url));
+  const std::size_t path_start = url.find('/', scheme_end + 3);
+  const std::string origin = url.substr(0, path_start);
+  std::string path = path_start == std::string::npos ? "/debug/pprof/profile" : url.substr(path_start);
+  const auto secs = std::max<std::int64_t>(1, std::chrono::duration_cast<std::chrono::seconds>(options.duration).count());
+  path += fmt::format("{}seconds={}", path.find('?') == std::string::npos ? "?" : "&", secs);
+  httplib::Client client(origin);
+  if (!client.is_valid()) return fail(fmt::format("pprof_url {}: not a URL hotspotd can fetch", url));
+  const auto limit = options.duration + options.grace;
+  client.set_connection_timeout(std::chrono::duration_cast<std::chrono::seconds>(std::min<Duration>(limit, std::chrono::seconds(10))));
+  client.set_read_timeout(std::chrono::duration_cast<std::chrono::seconds>(limit));
+  client.set_follow_location(true);
+  auto res = client.Get(path);
+  if (!res) {
+    return fail(fmt::format("pprof_url {}: {}", url, httplib::to_string(res.error())));
+  }
+  if (res->status != 200) {
+    return fail(fmt::format("pprof_url {}: HTTP {} {}", url, res->status, lastLine(res->body)));
+  }
+  PprofInfo info;
+  auto folded = foldPprof(res->body, {}, &info);
+  if (!folded) return fail(fmt::format("pprof_url {}: {}", url, folded.error().message));
+  if (folded->empty()) {
+    return fail(fmt::format("pprof_url {}: no samples (the process did not run on a CPU for {} s)", url, secs));
+  }
+  Capture c;
+  c.samples = folded->total();
+  c.stacks = std::move(*folded);
   c.took = std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now() - start);
   return c;
 }

@@ -8,6 +8,8 @@
 //   (frame-pointer call graphs: dwarf unwinding would copy stack memory to disk), then `perf script`, folded with
 //   the reference rules but counting samples rather than periods; the perf data file is deleted whatever
 //   happens. A deadline (duration plus a margin) kills perf if it hangs.
+// - pprof: a Go-style `/debug/pprof/profile?seconds=N` endpoint over HTTP(S), gzip'd protobuf decoded with the
+//   public profile.proto schema (profile/pprof.h).
 // - A command: any program that prints folded stacks (py-spy record -f raw, async-profiler collapsed output) or
 //   `perf script` text on its standard output; `{pid}` and `{seconds}` in its arguments are replaced.
 //
@@ -58,6 +60,9 @@ struct Capture {
 
 Result<Capture> capturePerf(const std::vector<pid_t>& pids, const CaptureOptions& options);
 Result<Capture> captureCommand(const std::vector<std::string>& argv, pid_t pid, const CaptureOptions& options);
+// A Go-style profile endpoint: GET <url>?seconds=<duration> (e.g. http://127.0.0.1:6060/debug/pprof/profile),
+// gzip'd protobuf, folded with the pprof conventions.
+Result<Capture> capturePprof(const std::string& url, const CaptureOptions& options);
 
 // Whether this process may use perf_event_open on other processes; the reason if not.
 Result<void> perfAllowed();

@@ -5,12 +5,17 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
+#include <thread>
+
+#include <httplib.h>
 
 #include "profile/analysis.h"
 #include "profile/capture.h"
 #include "profile/flamegraph.h"
 #include "tests/support/child_process.h"
+#include "tests/support/http_target.h"
 #include "tests/support/temp_dir.h"
 
 using namespace hotspotd;
@@ -134,4 +139,48 @@ TEST_CASE("a command that prints folded stacks is a profiler; its failures and h
   auto empty = profile::captureCommand({"true"}, 1, o);
   REQUIRE_FALSE(empty);
   CHECK(empty.error().message.find("printed no stacks") != std::string::npos);
+}
+
+TEST_CASE("a real Go pprof endpoint (a Prometheus server's) is captured and folded, root first, with Go names") {
+  const std::string prometheus = test::findProgram("prometheus");
+  if (prometheus.empty()) {
+    MESSAGE("skipped: prometheus is not installed (scripts/bootstrap installs it)");
+    return;
+  }
+  TempDir dir;
+  const int port = test::freePort();
+  const auto config = dir.write("prometheus.yml", "global:\n  scrape_interval: 1s\n");
+  ChildProcess prom({prometheus, "--config.file=" + config.string(),
+                     "--web.listen-address=127.0.0.1:" + std::to_string(port),
+                     "--storage.tsdb.path=" + (dir.path() / "tsdb").string(), "--log.level=warn"});
+  httplib::Client client("127.0.0.1", port);
+  bool ready = false;
+  for (int i = 0; i < 100 && !ready; ++i) {
+    auto r = client.Get("/-/ready");
+    ready = r && r->status == 200;
+    if (!ready) usleep(100'000);
+  }
+  REQUIRE(ready);
+  // Work for the profile to see: queries on another thread while the 2 s profile runs.
+  std::atomic<bool> stop{false};
+  std::thread load([&] {
+    httplib::Client q("127.0.0.1", port);
+    while (!stop) q.Get("/api/v1/query?query=sum(rate(prometheus_http_requests_total[1m]))%20by%20(handler)");
+  });
+  profile::CaptureOptions o;
+  o.duration = 2s;
+  auto c = profile::capturePprof("http://127.0.0.1:" + std::to_string(port) + "/debug/pprof/profile", o);
+  stop = true;
+  load.join();
+  REQUIRE_MESSAGE(c, (c ? "" : c.error().message));
+  CHECK(c->samples > 0);
+  const std::string text = c->stacks.text();
+  CHECK(text.find("runtime.") != std::string::npos);
+  CHECK(text.find("net/http.(*conn).serve") != std::string::npos);
+  const auto top = profile::summarize(c->stacks, 50).by_total;
+  CHECK(std::any_of(top.begin(), top.end(), [](const auto& f) { return f.name.find("promql") != std::string::npos; }));
+
+  auto bad = profile::capturePprof("http://127.0.0.1:" + std::to_string(port) + "/no/such/endpoint", o);
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().message.find("HTTP 404") != std::string::npos);
 }
