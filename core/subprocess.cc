@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -35,7 +36,8 @@ std::string lastLine(const std::string& text) {
   return text.substr(start == std::string::npos ? 0 : start + 1, end - (start == std::string::npos ? 0 : start + 1));
 }
 
-Result<ProcessOutput> runProcess(const std::vector<std::string>& argv, Duration timeout, std::size_t max_output) {
+Result<ProcessOutput> runProcess(const std::vector<std::string>& argv, Duration timeout, std::size_t max_output,
+                                 const std::atomic<bool>* cancel) {
   if (argv.empty()) return fail("no program to run");
   Pipe out, err;
   if (pipe2(out.fd, O_CLOEXEC) != 0 || pipe2(err.fd, O_CLOEXEC) != 0) {
@@ -81,7 +83,12 @@ Result<ProcessOutput> runProcess(const std::vector<std::string>& argv, Duration 
       kill(-pid, SIGKILL);
       break;
     }
-    const int ready = poll(fds, 2, static_cast<int>(std::min<std::int64_t>(left.count(), 1000)));
+    if (cancel && cancel->load()) {
+      result.cancelled = true;
+      kill(-pid, SIGKILL);
+      break;
+    }
+    const int ready = poll(fds, 2, static_cast<int>(std::min<std::int64_t>(left.count(), 100)));
     if (ready < 0 && errno != EINTR) break;
     for (int i = 0; i < 2; ++i) {
       if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
@@ -98,18 +105,22 @@ Result<ProcessOutput> runProcess(const std::vector<std::string>& argv, Duration 
   }
   // Reap it: after a kill, or once it closed its outputs (it may still be exiting; the deadline bounds the wait).
   int status = 0;
+  struct rusage usage {};
   for (;;) {
-    const pid_t w = waitpid(pid, &status, result.timed_out ? 0 : WNOHANG);
+    const bool killed = result.timed_out || result.cancelled;
+    const pid_t w = wait4(pid, &status, killed ? 0 : WNOHANG, &usage);
     if (w == pid) break;
     if (w < 0 && errno != EINTR) break;
     if (std::chrono::steady_clock::now() >= deadline) {
       result.timed_out = true;
       kill(-pid, SIGKILL);
-      waitpid(pid, &status, 0);
+      wait4(pid, &status, 0, &usage);
       break;
     }
     usleep(2000);
   }
+  result.cpu_seconds = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+                       static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
   if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) result.exit_code = 128 + WTERMSIG(status);
   return result;

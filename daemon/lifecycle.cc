@@ -97,7 +97,22 @@ int Daemon::run() {
     return 1;
   }
   incidents_ = std::make_unique<state::IncidentStore>(std::move(*incidents));
+  auto profile_store = state::ProfileStore::open(*db_, state_lock_.dir() / "profiles");
+  if (!profile_store) {
+    log::error("Cannot use the profile store", {{"error", profile_store.error().message}});
+    return 1;
+  }
+  profile_store_ = std::make_unique<state::ProfileStore>(std::move(*profile_store));
+  profiles_ = std::make_unique<ProfileManager>(io_, *profile_store_, incidents_.get(), metrics_.registry(),
+                                               state_lock_.dir() / "profiles");
+  profiles_->apply(config_.profiling);
+  if (!config_.profiling.targets.empty()) {
+    if (auto allowed = profile::perfAllowed(); !allowed) {
+      log::warn("Profiling with perf will fail", {{"reason", allowed.error().message}});
+    }
+  }
   rules_ = std::make_unique<RuleRunner>(io_, *store_, metrics_.registry(), incidents_.get());
+  rules_->onEvents([this](const std::vector<rules::IncidentEvent>& events) { profiles_->onEvents(events); });
   rules_->restore();
   rules_->apply(config_.rules.loaded, config_.rules.evaluation_interval, incidentOptions(config_));
   log::info("Rules loaded", {{"rules", config_.rules.loaded.size()},
@@ -124,6 +139,7 @@ int Daemon::run() {
   io_.run();
   scrapes_->stop();
   rules_->stop();
+  profiles_->stop();
 
   // Drain: stop accepting, let in-flight requests finish, all within the deadline.
   const Duration deadline = config_.server.shutdown_timeout;
@@ -202,6 +218,7 @@ Result<void> Daemon::reload(std::string_view trigger) {
   log::setup(config_.log.level, config_.log.format);
   scrapes_->apply(config_.scrape);
   rules_->apply(config_.rules.loaded, config_.rules.evaluation_interval, incidentOptions(config_));
+  profiles_->apply(config_.profiling);
   publishStatus(!stopping_);
   metrics_.recordReload(true, std::chrono::system_clock::now());
   log::info("Configuration reloaded", {{"config", config_.source}});

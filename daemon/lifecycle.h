@@ -30,6 +30,7 @@
 #include "daemon/config.h"
 #include "daemon/http_server.h"
 #include "daemon/metrics.h"
+#include "daemon/profile_manager.h"
 #include "daemon/rule_runner.h"
 #include "daemon/state_dir.h"
 #include "daemon/systemd_notify.h"
@@ -69,6 +70,8 @@ class Daemon {
   std::unique_ptr<ingest::ScrapeManager> scrapes_;
   std::unique_ptr<state::Database> db_;
   std::unique_ptr<state::IncidentStore> incidents_;
+  std::unique_ptr<state::ProfileStore> profile_store_;
+  std::unique_ptr<ProfileManager> profiles_;
   std::unique_ptr<RuleRunner> rules_;
   std::unique_ptr<HttpServer> http_;
   StateDirLock state_lock_;

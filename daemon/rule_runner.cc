@@ -138,6 +138,7 @@ void RuleRunner::apply(std::vector<rules::Rule> rules, Duration interval, Incide
   persist(events, now);
   firing_.Set(static_cast<double>(tracker_.firingCount()));
   report(events);
+  if (on_events_ && !events.empty()) on_events_(events);
   if (incidents_) {
     if (auto ok = incidents_->retainDetectorState(name_list); !ok) {
       state_write_errors_.Increment();
@@ -273,6 +274,7 @@ std::vector<rules::IncidentEvent> RuleRunner::evaluate(std::int64_t t_ms) {
   persist(events, t_ms);
   firing_.Set(static_cast<double>(tracker_.firingCount()));
   report(events);
+  if (on_events_ && !events.empty()) on_events_(events);
   attachExemplars();
   if (incidents_) {
     // A transition freezes or releases a baseline: write it now, so a crash right after resumes with it.

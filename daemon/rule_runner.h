@@ -18,6 +18,7 @@
 
 #include <utility>  // before Asio: boost/asio/awaitable.hpp misses it with GCC 12 in C++20 mode
 
+#include <functional>
 #include <memory>
 #include <set>
 #include <string>
@@ -63,6 +64,8 @@ class RuleRunner {
   std::vector<rules::IncidentEvent> evaluate(std::int64_t t_ms);
 
   const rules::IncidentTracker& tracker() const { return tracker_; }
+  // Called with every evaluation's transitions, after they are written (profiling, alerting).
+  void onEvents(std::function<void(const std::vector<rules::IncidentEvent>&)> f) { on_events_ = std::move(f); }
   // The hotspot ranking of the latest evaluation (detectors/hotspots.h), for the API.
   const Snapshot<detectors::HotspotTable>& hotspots() const { return hotspots_; }
 
@@ -93,6 +96,7 @@ class RuleRunner {
   prometheus::Gauge& rules_loaded_;
   prometheus::Counter& state_write_errors_;
   Snapshot<detectors::HotspotTable> hotspots_;
+  std::function<void(const std::vector<rules::IncidentEvent>&)> on_events_;
   bool stopped_ = false;
 };
 

@@ -148,10 +148,11 @@ Result<Capture> capturePerf(const std::vector<pid_t>& pids, const CaptureOptions
                                         "--",
                                         "sleep",
                                         seconds(options.duration)};
-  auto rec = runProcess(record, options.duration + options.grace, 1 << 20);
+  auto rec = runProcess(record, options.duration + options.grace, 1 << 20, options.cancel);
   if (!rec) {
     return fail(fmt::format("{} (install perf: apt-get install linux-perf)", rec.error().message));
   }
+  if (rec->cancelled) return fail("the capture was cancelled (hotspotd is stopping)");
   if (rec->timed_out) {
     return fail(fmt::format("perf record did not finish within {} s", seconds(options.duration + options.grace)));
   }
@@ -165,7 +166,8 @@ Result<Capture> capturePerf(const std::vector<pid_t>& pids, const CaptureOptions
     }
     return fail(fmt::format("perf record failed (exit {}): {}", rec->exit_code, why.empty() ? "no message" : why));
   }
-  auto script = runProcess({options.perf, "script", "-i", data.path.string()}, std::chrono::seconds(120));
+  auto script = runProcess({options.perf, "script", "-i", data.path.string()}, std::chrono::seconds(120),
+                           std::size_t{2} << 30, options.cancel);
   if (!script) return tl::unexpected(script.error());
   if (script->timed_out || script->exit_code != 0) {
     return fail(fmt::format("perf script failed: {}", script->timed_out ? "timed out" : lastLine(script->err)));
@@ -181,6 +183,7 @@ Result<Capture> capturePerf(const std::vector<pid_t>& pids, const CaptureOptions
   c.samples = folded.stacks.total();
   c.stacks = std::move(folded.stacks);
   c.pids = pids;
+  c.cpu_seconds = rec->cpu_seconds + script->cpu_seconds;
   c.took = std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now() - start);
   return c;
 }
@@ -195,8 +198,9 @@ Result<Capture> captureCommand(const std::vector<std::string>& argv, pid_t pid, 
     for (std::size_t at; (at = a.find("{seconds}")) != std::string::npos;) a.replace(at, 9, secs);
     args.push_back(std::move(a));
   }
-  auto r = runProcess(args, options.duration + options.grace);
+  auto r = runProcess(args, options.duration + options.grace, std::size_t{1} << 30, options.cancel);
   if (!r) return tl::unexpected(r.error());
+  if (r->cancelled) return fail("the capture was cancelled (hotspotd is stopping)");
   if (r->timed_out) {
     return fail(fmt::format("{} did not finish within {} s", args[0], seconds(options.duration + options.grace)));
   }
@@ -214,6 +218,7 @@ Result<Capture> captureCommand(const std::vector<std::string>& argv, pid_t pid, 
   if (c.stacks.empty()) return fail(fmt::format("{} printed no stacks (folded or perf script)", args[0]));
   c.samples = c.stacks.total();
   c.pids = {pid};
+  c.cpu_seconds = r->cpu_seconds;
   c.took = std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now() - start);
   return c;
 }

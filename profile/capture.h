@@ -19,6 +19,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -49,6 +50,7 @@ struct CaptureOptions {
   std::filesystem::path work_dir = "/tmp";          // where the perf data file lives while folding
   std::string perf = "perf";
   Duration grace = std::chrono::seconds(30);       // past duration + grace, the capture is killed
+  const std::atomic<bool>* cancel = nullptr;       // set: the capture stops at once (shutdown)
 };
 
 struct Capture {
@@ -56,6 +58,7 @@ struct Capture {
   std::uint64_t samples = 0;
   std::vector<pid_t> pids;
   Duration took{};
+  double cpu_seconds = 0;  // what profiling cost this host: perf's CPU time, or the fold for pprof and commands
 };
 
 Result<Capture> capturePerf(const std::vector<pid_t>& pids, const CaptureOptions& options);

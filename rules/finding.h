@@ -41,6 +41,7 @@ struct IncidentEvent {
   std::vector<std::pair<std::string, double>> evidence;
   std::int64_t started_ms = 0;  // when the condition began (pending)
   std::string reason;           // the detector's one-line account of its judgement
+  std::string profile;          // the rule's profile target, if any
 };
 
 }  // namespace hotspotd::rules

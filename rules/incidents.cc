@@ -65,6 +65,7 @@ void IncidentTracker::observe(const Rule& rule, std::int64_t t_ms, const std::ve
       ev.evidence = f.evidence;
       ev.started_ms = e.since_ms;
       ev.reason = f.reason;
+      ev.profile = rule.profile;
       ev.annotations = renderAnnotations(rule, ev);
       return ev;
     };

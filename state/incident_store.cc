@@ -10,7 +10,7 @@ namespace {
 
 using nlohmann::json;
 
-constexpr int kSchema = 1;
+constexpr int kSchema = 2;
 
 json labelsToJson(const rules::OwnedLabels& labels) {
   json out = json::object();
@@ -46,7 +46,8 @@ json eventToJson(const rules::IncidentEvent& e) {
               {"threshold", e.threshold},
               {"evidence", evidence},
               {"started_ms", e.started_ms},
-              {"reason", e.reason}};
+              {"reason", e.reason},
+              {"profile", e.profile}};
 }
 
 rules::IncidentEvent eventFromJson(const json& j) {
@@ -68,6 +69,7 @@ rules::IncidentEvent eventFromJson(const json& j) {
   }
   e.started_ms = j.value("started_ms", std::int64_t{0});
   e.reason = j.value("reason", "");
+  e.profile = j.value("profile", "");
   return e;
 }
 
@@ -139,7 +141,19 @@ Result<IncidentStore> IncidentStore::open(Database& db) {
         PRIMARY KEY (rule, endpoint)
       ) WITHOUT ROWID;
     )sql");
-    if (ok) ok = db.setSchemaVersion("incidents", kSchema);
+    if (ok) ok = db.setSchemaVersion("incidents", 1);
+    if (ok) ok = db.commit();
+    if (!ok) {
+      db.rollback();
+      return tl::unexpected(ok.error());
+    }
+    *version = 1;
+  }
+  if (*version < 2) {
+    // Version 2: the profiles captured for an incident (ids, or the reason a capture failed).
+    if (auto ok = db.begin(); !ok) return tl::unexpected(ok.error());
+    auto ok = db.exec("ALTER TABLE incidents ADD COLUMN profiles TEXT NOT NULL DEFAULT '[]'");
+    if (ok) ok = db.setSchemaVersion("incidents", 2);
     if (ok) ok = db.commit();
     if (!ok) {
       db.rollback();
@@ -245,10 +259,42 @@ Result<void> IncidentStore::addExemplars(const std::string& id, const std::vecto
   return write->bindAll({exemplarsToJson(all).dump(), seq}).run();
 }
 
+Result<void> IncidentStore::addProfile(const std::string& id, const IncidentProfile& profile) {
+  auto read = db_->prepare(
+      "SELECT seq, profiles FROM incidents WHERE id = ? AND state != 'resolved' ORDER BY seq DESC LIMIT 1");
+  if (!read) return tl::unexpected(read.error());
+  read->bind(1, id);
+  auto row = read->step();
+  if (!row) return tl::unexpected(row.error());
+  std::int64_t seq = 0;
+  json all;
+  if (*row) {
+    seq = read->integer(0);
+    all = parseOr(read->text(1), json::array());
+  } else {
+    // Resolved meanwhile (a capture outlives a short incident): the latest occurrence takes it.
+    read = db_->prepare("SELECT seq, profiles FROM incidents WHERE id = ? ORDER BY seq DESC LIMIT 1");
+    if (!read) return tl::unexpected(read.error());
+    read->bind(1, id);
+    row = read->step();
+    if (!row) return tl::unexpected(row.error());
+    if (!*row) return {};
+    seq = read->integer(0);
+    all = parseOr(read->text(1), json::array());
+  }
+  read->reset();
+  if (!all.is_array()) all = json::array();
+  all.push_back(json{{"id", profile.profile_id}, {"kind", profile.kind}, {"error", profile.error},
+                     {"start_ms", profile.start_ms}});
+  auto write = db_->prepare("UPDATE incidents SET profiles = ? WHERE seq = ?");
+  if (!write) return tl::unexpected(write.error());
+  return write->bindAll({all.dump(), seq}).run();
+}
+
 Result<std::vector<IncidentRecord>> IncidentStore::list(bool open_only, std::size_t limit) {
   auto stmt = db_->prepare(std::string(
       "SELECT seq, id, alertname, labels, severity, state, pending_ms, firing_ms, resolved_ms, firing, resolved, "
-      "exemplars FROM incidents ") + (open_only ? "WHERE state != 'resolved' " : "") + "ORDER BY seq DESC LIMIT ?");
+      "exemplars, profiles FROM incidents ") + (open_only ? "WHERE state != 'resolved' " : "") + "ORDER BY seq DESC LIMIT ?");
   if (!stmt) return tl::unexpected(stmt.error());
   stmt->bind(1, static_cast<std::int64_t>(limit));
   std::vector<IncidentRecord> out;
@@ -269,6 +315,13 @@ Result<std::vector<IncidentRecord>> IncidentStore::list(bool open_only, std::siz
     if (!stmt->isNull(9)) r.firing = eventFromJson(parseOr(stmt->text(9), json::object()));
     if (!stmt->isNull(10)) r.resolved = eventFromJson(parseOr(stmt->text(10), json::object()));
     r.exemplars = exemplarsFromJson(parseOr(stmt->text(11), json::array()));
+    const json profiles = parseOr(stmt->text(12), json::array());
+    if (profiles.is_array()) {
+      for (const auto& p : profiles) {
+        r.profiles.push_back(IncidentProfile{p.value("id", ""), p.value("kind", ""), p.value("error", ""),
+                                             p.value("start_ms", std::int64_t{0})});
+      }
+    }
     out.push_back(std::move(r));
   }
   return out;

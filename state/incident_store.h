@@ -36,6 +36,14 @@ struct IncidentExemplar {
   std::int64_t t_ms = 0;
 };
 
+// A profile captured for an incident, or the reason its capture failed.
+struct IncidentProfile {
+  std::string profile_id;
+  std::string kind;   // "hotspot"
+  std::string error;  // empty when the capture worked
+  std::int64_t start_ms = 0;
+};
+
 // One incident occurrence as stored: what the API and the alerting side read.
 struct IncidentRecord {
   std::int64_t seq = 0;
@@ -50,6 +58,7 @@ struct IncidentRecord {
   rules::IncidentEvent firing;   // the event at firing (while pending: the latest active evaluation)
   rules::IncidentEvent resolved;
   std::vector<IncidentExemplar> exemplars;
+  std::vector<IncidentProfile> profiles;
 };
 
 class IncidentStore {
@@ -65,6 +74,9 @@ class IncidentStore {
 
   // Adds exemplars to the open incident `id` (keeping the newest `limit`, one per trace id).
   Result<void> addExemplars(const std::string& id, const std::vector<IncidentExemplar>& exemplars, std::size_t limit);
+
+  // Attaches a profile (or a failed capture) to the incident `id`: its open occurrence, else its latest.
+  Result<void> addProfile(const std::string& id, const IncidentProfile& profile);
 
   // Incidents, newest first; `open_only` for pending and firing ones.
   Result<std::vector<IncidentRecord>> list(bool open_only, std::size_t limit);

@@ -78,6 +78,17 @@ TEST_CASE("the shipped etc/hotspotd.toml is valid, is the embedded default, and 
   CHECK(shipped->store.coarse_step == defaults->store.coarse_step);
   CHECK(shipped->store.staleness == defaults->store.staleness);
   CHECK(shipped->scrape.empty());
+  CHECK(shipped->profiling.max_concurrent == defaults->profiling.max_concurrent);
+  CHECK(shipped->profiling.cpu_budget == defaults->profiling.cpu_budget);
+  CHECK(shipped->profiling.baseline_interval == defaults->profiling.baseline_interval);
+  CHECK(shipped->profiling.baseline_duration == defaults->profiling.baseline_duration);
+  CHECK(shipped->profiling.baseline_frequency == defaults->profiling.baseline_frequency);
+  CHECK(shipped->profiling.retention == defaults->profiling.retention);
+  CHECK(shipped->profiling.max_profiles == defaults->profiling.max_profiles);
+  CHECK(shipped->profiling.max_bytes == defaults->profiling.max_bytes);
+  CHECK(shipped->profiling.targets.empty());
+  CHECK(shipped->incidents.retention == defaults->incidents.retention);
+  CHECK(shipped->incidents.exemplars == defaults->incidents.exemplars);
 }
 
 TEST_CASE("[[scrape]] jobs are read with their targets, settings, labels and limits") {
@@ -181,7 +192,7 @@ TEST_CASE("an unknown key names its line and the keys that exist") {
 TEST_CASE("an unknown section is an unknown key at the top") {
   const auto e = errorOf("[servre]\nlisten = \"x\"\n");
   CHECK(e.starts_with("test.toml:1:"));
-  CHECK(e.find("servre: unknown key (known keys: incidents, log, rules, scrape, server, storage, store)") != std::string::npos);
+  CHECK(e.find("servre: unknown key (known keys: incidents, log, profile_targets, profiling, rules, scrape, server, storage, store)") != std::string::npos);
 }
 
 TEST_CASE("a wrong type names the key and the expected type") {
@@ -217,4 +228,86 @@ TEST_CASE("a missing config file says which file and why") {
   CHECK(
       r.error().message.find("nope.toml: cannot open: No such file or directory (check the path given to --config)") !=
       std::string::npos);
+}
+
+TEST_CASE("[profiling] and [[profile_targets]] are read; every way to reach a process; paths relative to the file") {
+  auto c = parse(R"(
+[profiling]
+max_concurrent = 3
+cpu_budget = 0.05
+baseline_interval = "30m"
+baseline_duration = "5s"
+baseline_frequency = 19
+retention = "3d"
+max_profiles = 100
+max_bytes = "200MiB"
+
+[[profile_targets]]
+name = "shop"
+match = '{service="shop", route=~"/api/.*"}'
+systemd_unit = "shop.service"
+duration = "5s"
+max_duration = "40s"
+frequency = 199
+cooldown = "10m"
+max_size = "32MiB"
+
+[[profile_targets]]
+name = "worker"
+pid_file = "run/worker.pid"
+
+[[profile_targets]]
+name = "go"
+pprof_url = "http://127.0.0.1:6060/debug/pprof/profile"
+
+[[profile_targets]]
+name = "py"
+process_name = "python3"
+command = ["py-spy", "record", "--pid", "{pid}", "--duration", "{seconds}", "--format", "raw", "--output", "/dev/stdout"]
+)");
+  REQUIRE_MESSAGE(c, (c ? "" : c.error().message));
+  const auto& p = c->profiling;
+  CHECK(p.max_concurrent == 3);
+  CHECK(p.cpu_budget == 0.05);
+  CHECK(p.baseline_interval == 30min);
+  CHECK(p.baseline_frequency == 19);
+  CHECK(p.max_bytes == 200u << 20);
+  REQUIRE(p.targets.size() == 4);
+  CHECK(p.targets[0].process.systemd_unit == "shop.service");
+  CHECK(p.targets[0].max_duration == 40s);
+  CHECK(p.targets[0].frequency == 199);
+  CHECK(p.targets[0].max_size == 32u << 20);
+  hotspotd::LabelView shop{{"service", "shop"}, {"route", "/api/cart"}};
+  CHECK(p.targets[0].match.matches("", shop));
+  CHECK(p.targets[1].process.pid_file == "/etc/hotspotd/run/worker.pid");
+  CHECK(p.targets[2].pprof_url == "http://127.0.0.1:6060/debug/pprof/profile");
+  CHECK(p.targets[3].command.size() == 10);
+}
+
+TEST_CASE("profile target mistakes: no way or two ways to reach the process, a bad URL, a rule naming no target") {
+  const std::string e = errorOf(R"(
+[[profile_targets]]
+name = "a"
+
+[[profile_targets]]
+name = "b"
+pid = 12
+process_name = "x"
+
+[[profile_targets]]
+name = "c"
+pprof_url = "localhost:6060/debug/pprof/profile"
+)");
+  CHECK(e.find("no way to reach the process") != std::string::npos);
+  CHECK(e.find("give only one of pid") != std::string::npos);
+  CHECK(e.find("profile_targets[2].pprof_url: must start with http:// or https://") != std::string::npos);
+
+  TempDir dir;
+  dir.write("rules.toml", "[[rules]]\nname = \"Slow\"\nkind = \"latency_drift\"\nhistogram = \"h_seconds\"\n"
+                          "profile = \"nosuch\"\n");
+  const auto config = dir.write("hotspotd.toml", "[rules]\nfiles = [\"rules.toml\"]\n");
+  auto r = loadConfigFile(config);
+  REQUIRE_FALSE(r);
+  CHECK(r.error().message.find("rule \"Slow\" names profile target \"nosuch\", which no [[profile_targets]] defines") !=
+        std::string::npos);
 }

@@ -1,0 +1,367 @@
+#include "daemon/profile_manager.h"
+
+#include <boost/asio/post.hpp>
+#include <fmt/format.h>
+
+#include "core/log.h"
+#include "profile/analysis.h"
+
+namespace hotspotd::daemon {
+namespace {
+
+constexpr int kMaxCapturesPerIncident = 5;
+constexpr std::int64_t kHourMs = 3'600'000;
+constexpr auto kTick = std::chrono::seconds(5);
+
+std::int64_t nowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+double secondsOf(Duration d) { return std::chrono::duration<double>(d).count(); }
+
+nlohmann::json frameJson(const profile::FrameStat& f) {
+  return {{"name", f.name},        {"self", f.self},   {"total", f.total},
+          {"self_share", f.self_share}, {"total_share", f.total_share},
+          {"class", std::string(profile::className(f.cls))}, {"caller", f.caller}};
+}
+
+// What meta.json and the API say of a profile: top frames, where the time goes, and what grew.
+nlohmann::json summaryOf(const profile::FoldedStacks& stacks, const profile::FoldedStacks* baseline) {
+  const auto s = profile::summarize(stacks, 10);
+  nlohmann::json by_self = nlohmann::json::array(), by_total = nlohmann::json::array();
+  for (const auto& f : s.by_self) by_self.push_back(frameJson(f));
+  for (const auto& f : s.by_total) by_total.push_back(frameJson(f));
+  nlohmann::json classes = nlohmann::json::object();
+  for (int c = 0; c < 4; ++c) {
+    classes[std::string(profile::className(static_cast<profile::FrameClass>(c)))] = s.class_share[c];
+  }
+  nlohmann::json out{{"top_self", by_self}, {"top_total", by_total}, {"classes", classes}};
+  if (baseline && !baseline->empty()) {
+    nlohmann::json grown = nlohmann::json::array();
+    for (const auto& g : profile::grownFrames(*baseline, stacks, 10)) {
+      grown.push_back({{"name", g.name},
+                       {"base_share", g.base_share},
+                       {"share", g.now_share},
+                       {"grew_pp", g.grew_pp()},
+                       {"class", std::string(profile::className(g.cls))},
+                       {"caller", g.caller}});
+    }
+    out["grown"] = grown;
+  }
+  return out;
+}
+
+}  // namespace
+
+ProfileManager::ProfileManager(boost::asio::io_context& io, state::ProfileStore& profiles,
+                               state::IncidentStore* incidents, prometheus::Registry& registry,
+                               std::filesystem::path work_dir)
+    : io_(io),
+      profiles_(profiles),
+      incidents_(incidents),
+      work_dir_(std::move(work_dir)),
+      timer_(io),
+      captures_(prometheus::BuildCounter()
+                    .Name("hotspotd_profile_captures_total")
+                    .Help("Profile captures by target, kind (hotspot, baseline) and result (ok, error, skipped).")
+                    .Register(registry)),
+      cpu_seconds_(prometheus::BuildCounter()
+                       .Name("hotspotd_profile_cpu_seconds_total")
+                       .Help("CPU time profiling cost this host (the profilers' own CPU time).")
+                       .Register(registry)
+                       .Add({})),
+      running_gauge_(prometheus::BuildGauge()
+                         .Name("hotspotd_profile_captures_running")
+                         .Help("Profile captures running now.")
+                         .Register(registry)
+                         .Add({})) {
+  started_ms_ = nowMs();
+}
+
+ProfileManager::~ProfileManager() { stop(); }
+
+void ProfileManager::apply(ProfilingConfig config) {
+  config_ = std::move(config);
+  for (const auto& t : config_.targets) {
+    if (last_baseline_.count(t.name)) continue;
+    if (auto b = profiles_.latestBaseline(t.name); b && *b) last_baseline_[t.name] = (*b)->start_ms;
+  }
+  timer_.cancel();
+  if (!stopped_) schedule();
+}
+
+const ProfileTarget* ProfileManager::target(const std::string& name) const {
+  for (const auto& t : config_.targets) {
+    if (t.name == name) return &t;
+  }
+  return nullptr;
+}
+
+void ProfileManager::schedule() {
+  timer_.expires_after(kTick);
+  timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || stopped_) return;
+    tick();
+    schedule();
+  });
+}
+
+void ProfileManager::onEvents(const std::vector<rules::IncidentEvent>& events) {
+  if (stopped_) return;
+  const std::int64_t now = nowMs();
+  for (const auto& e : events) {
+    if (e.state == rules::IncidentEvent::State::resolved) {
+      firing_.erase(e.id);
+      continue;
+    }
+    if (e.profile.empty()) continue;
+    const ProfileTarget* t = target(e.profile);
+    if (!t) continue;
+    LabelView labels;
+    for (const auto& [k, v] : e.labels) labels.emplace_back(k, v);
+    if (!t->match.matchers.empty() && !t->match.matches(e.alertname, labels)) continue;
+    if (firing_.count(e.id)) continue;  // a restart resumed it: it has its profiles
+    firing_[e.id] = Incident{t->name, 0, Duration::zero(), 0, false};
+    // Within the target's cooldown, the profile just taken for another incident serves this one too.
+    if (auto last = last_capture_.find(t->name);
+        last != last_capture_.end() && now - last->second < t->cooldown.count() && last_profile_.count(t->name)) {
+      if (incidents_) {
+        (void)incidents_->addProfile(e.id, state::IncidentProfile{last_profile_[t->name], "hotspot", "", last->second});
+      }
+      firing_[e.id].captures = 1;
+      firing_[e.id].last_duration = t->duration;
+      firing_[e.id].next_ms = last->second + t->cooldown.count();
+      continue;
+    }
+    firing_[e.id].capturing = true;
+    request(Job{t->name, "hotspot", e.id, t->duration, t->frequency}, now);
+  }
+}
+
+void ProfileManager::tick() {
+  const std::int64_t now = nowMs();
+  // Progressive captures of incidents that go on.
+  for (auto& [id, inc] : firing_) {
+    const ProfileTarget* t = target(inc.target);
+    if (!t || inc.capturing || inc.captures == 0 || inc.captures >= kMaxCapturesPerIncident || now < inc.next_ms) {
+      continue;
+    }
+    inc.capturing = true;
+    const Duration next = std::min<Duration>(inc.last_duration * 2, t->max_duration);
+    request(Job{t->name, "hotspot", id, next, t->frequency}, now);
+  }
+  // Baselines of targets with nothing firing.
+  if (config_.baseline_interval.count() > 0) {
+    for (const auto& t : config_.targets) {
+      const bool firing = std::any_of(firing_.begin(), firing_.end(), [&](const auto& f) {
+        return f.second.target == t.name;
+      });
+      if (firing || target_busy_[t.name]) continue;
+      // The first baseline a minute after start (start-up is not steady state), then every interval.
+      auto last = last_baseline_.find(t.name);
+      const std::int64_t due = last == last_baseline_.end()
+                                   ? started_ms_ + std::min<std::int64_t>(60'000, config_.baseline_interval.count())
+                                   : last->second + config_.baseline_interval.count();
+      if (now < due) continue;
+      last_baseline_[t.name] = now;
+      request(Job{t.name, "baseline", "", config_.baseline_duration, config_.baseline_frequency}, now);
+    }
+  }
+  // Start what waits, within the concurrency limit.
+  while (!queue_.empty() && running_ < static_cast<std::size_t>(config_.max_concurrent)) {
+    Job job = std::move(queue_.front());
+    queue_.pop_front();
+    launch(std::move(job));
+  }
+  (void)profiles_.prune(now, config_.retention.count(), static_cast<std::size_t>(config_.max_profiles),
+                        config_.max_bytes);
+}
+
+double ProfileManager::spentLastHour(std::int64_t now_ms) {
+  while (!spent_.empty() && now_ms - spent_.front().first > kHourMs) spent_.pop_front();
+  double total = 0;
+  for (const auto& [t, s] : spent_) total += s;
+  return total;
+}
+
+void ProfileManager::request(Job job, std::int64_t now) {
+  const ProfileTarget* t = target(job.target);
+  if (!t) return;
+  // The budget: what the last hour cost plus what this capture is expected to cost (perf takes about 2% of a
+  // CPU while it records at 99 Hz; the measured cost takes over as captures finish).
+  const double budget = config_.cpu_budget * 3600.0;
+  const double expected = t->pprof_url.empty() ? 0.02 * secondsOf(job.duration) * job.frequency / 99.0 : 0.0;
+  const double spent = spentLastHour(now);
+  if (spent + expected > budget) {
+    recordFailure(job, now,
+                  fmt::format("profiling budget spent: {:.1f} s of CPU in the last hour, budget {:.1f} s "
+                              "([profiling] cpu_budget = {})",
+                              spent, budget, config_.cpu_budget),
+                  "skipped");
+    if (job.kind == "hotspot") {
+      if (auto it = firing_.find(job.incident_id); it != firing_.end()) {
+        it->second.capturing = false;
+        it->second.next_ms = now + t->cooldown.count();
+        if (it->second.captures == 0) it->second.captures = 1;
+        it->second.last_duration = job.duration;
+      }
+    }
+    return;
+  }
+  if (job.kind == "hotspot") last_capture_[job.target] = now;
+  if (running_ < static_cast<std::size_t>(config_.max_concurrent)) {
+    launch(std::move(job));
+  } else {
+    queue_.push_back(std::move(job));
+  }
+}
+
+void ProfileManager::launch(Job job) {
+  const ProfileTarget* t = target(job.target);
+  if (!t || stopped_) return;
+  ++running_;
+  running_gauge_.Set(static_cast<double>(running_));
+  target_busy_[job.target] = true;
+  const ProfileTarget copy = *t;
+  const std::string perf = config_.perf;
+  const std::filesystem::path work = work_dir_;
+  const std::int64_t start_ms = nowMs();
+  const std::uint64_t worker = next_worker_++;
+  log::info("Profiling", {{"target", job.target},
+                          {"kind", job.kind},
+                          {"incident", job.incident_id},
+                          {"duration", formatDuration(job.duration)}});
+  workers_.emplace(worker, std::thread([this, job, copy, perf, work, start_ms, worker] {
+    profile::CaptureOptions o;
+    o.duration = job.duration;
+    o.frequency = job.frequency;
+    o.max_size = copy.max_size;
+    o.work_dir = work;
+    o.perf = perf;
+    o.cancel = &cancel_;
+    Result<profile::Capture> result = fail("no capture");
+    if (!copy.pprof_url.empty()) {
+      result = profile::capturePprof(copy.pprof_url, o);
+    } else {
+      auto pids = profile::resolveProcesses(copy.process);
+      if (!pids) {
+        result = tl::unexpected(pids.error());
+      } else if (!copy.command.empty()) {
+        result = profile::captureCommand(copy.command, pids->front(), o);
+      } else {
+        result = profile::capturePerf(*pids, o);
+      }
+    }
+    boost::asio::post(io_, [this, job, start_ms, worker, r = std::move(result)]() mutable {
+      if (auto it = workers_.find(worker); it != workers_.end()) {
+        it->second.join();
+        workers_.erase(it);
+      }
+      finished(job, start_ms, std::move(r));
+    });
+  }));
+}
+
+void ProfileManager::recordFailure(const Job& job, std::int64_t start_ms, const std::string& reason,
+                                   const std::string& result) {
+  state::ProfileRecord r;
+  r.target = job.target;
+  r.kind = job.kind;
+  r.incident_id = job.incident_id;
+  r.start_ms = start_ms;
+  r.error = reason;
+  auto saved = profiles_.saveFailure(std::move(r));
+  if (saved && !job.incident_id.empty()) attach(job.incident_id, *saved);
+  captures_.Add({{"target", job.target}, {"kind", job.kind}, {"result", result}}).Increment();
+  log::warn(result == "skipped" ? "Profile capture skipped" : "Profile capture failed",
+            {{"target", job.target}, {"kind", job.kind}, {"incident", job.incident_id}, {"reason", reason}});
+}
+
+void ProfileManager::attach(const std::string& incident_id, const state::ProfileRecord& record) {
+  if (!incidents_) return;
+  if (auto ok = incidents_->addProfile(incident_id, state::IncidentProfile{record.id, record.kind, record.error,
+                                                                          record.start_ms});
+      !ok) {
+    log::error("Cannot attach a profile to its incident", {{"incident", incident_id}, {"error", ok.error().message}});
+  }
+}
+
+void ProfileManager::finished(const Job& job, std::int64_t start_ms, Result<profile::Capture> result) {
+  --running_;
+  running_gauge_.Set(static_cast<double>(running_));
+  target_busy_[job.target] = false;
+  const std::int64_t now = nowMs();
+  if (result) {
+    cpu_seconds_.Increment(result->cpu_seconds);
+    spent_.emplace_back(now, result->cpu_seconds);
+  }
+  if (auto it = firing_.find(job.incident_id); it != firing_.end()) {
+    const ProfileTarget* t = target(job.target);
+    it->second.capturing = false;
+    it->second.captures += 1;
+    it->second.last_duration = job.duration;
+    it->second.next_ms = now + (t ? t->cooldown.count() : 300'000);
+  }
+  if (stopped_) return;
+  if (!result) {
+    recordFailure(job, start_ms, result.error().message, "error");
+    return;
+  }
+  // Against the latest healthy baseline of the target, if there is one.
+  std::optional<profile::FoldedStacks> baseline;
+  std::string baseline_id;
+  if (job.kind == "hotspot") {
+    if (auto b = profiles_.latestBaseline(job.target); b && *b) {
+      if (auto stacks = profiles_.loadStacks((*b)->id)) {
+        baseline = std::move(*stacks);
+        baseline_id = (*b)->id;
+      }
+    }
+  }
+  state::ProfileRecord r;
+  r.target = job.target;
+  r.kind = job.kind;
+  r.incident_id = job.incident_id;
+  r.pids.assign(result->pids.begin(), result->pids.end());
+  r.start_ms = start_ms;
+  r.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(job.duration).count();
+  r.samples = result->samples;
+  r.baseline_id = baseline_id;
+  r.summary = summaryOf(result->stacks, baseline ? &*baseline : nullptr);
+  auto saved = profiles_.save(std::move(r), result->stacks, baseline ? &*baseline : nullptr);
+  if (!saved) {
+    recordFailure(job, start_ms, fmt::format("cannot store the profile: {}", saved.error().message), "error");
+    return;
+  }
+  // Attached before it is announced: whoever reads the log line finds the profile on the incident.
+  if (job.kind == "hotspot") {
+    last_profile_[job.target] = saved->id;
+    if (!job.incident_id.empty()) attach(job.incident_id, *saved);
+  } else {
+    last_baseline_[job.target] = start_ms;
+  }
+  captures_.Add({{"target", job.target}, {"kind", job.kind}, {"result", "ok"}}).Increment();
+  std::string top;
+  if (!saved->summary["top_self"].empty()) top = saved->summary["top_self"][0].value("name", "");
+  log::info("Profile captured", {{"target", job.target},
+                                 {"kind", job.kind},
+                                 {"incident", job.incident_id},
+                                 {"profile", saved->id},
+                                 {"samples", saved->samples},
+                                 {"top_frame", top}});
+}
+
+void ProfileManager::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  cancel_ = true;
+  timer_.cancel();
+  queue_.clear();
+  for (auto& [id, t] : workers_) {
+    if (t.joinable()) t.join();
+  }
+  workers_.clear();
+}
+
+}  // namespace hotspotd::daemon

@@ -1,0 +1,117 @@
+// DESIGN
+// Profiles on incidents. When an incident fires and its rule names a profile target whose `match` takes the
+// incident's labels, the target's process is captured once for that incident (perf, pprof or a command, on a
+// worker thread); the profile is stored with its flame graph and its diff against the target's latest healthy
+// baseline, and its id is attached to the incident. A capture that fails or is skipped is attached too, with
+// the reason: the incident's alerts never wait for a profile.
+//
+// Progressive: while the incident goes on, the target is captured again each `cooldown`, each capture twice as
+// long as the one before, up to `max_duration` (at most 5 captures an incident), so evidence grows with the
+// problem and a brief blip costs one short capture.
+//
+// Limits: one capture of a target per `cooldown` (a second incident on the same target within it gets the recent
+// profile instead of a new capture); at most `max_concurrent` captures at a time (others wait their turn); and a
+// CPU budget: what profiling cost this host over the last hour (perf's CPU time) may not pass `cpu_budget` of one
+// CPU; a capture that would is skipped with that reason.
+//
+// Baselines: each target is captured at `baseline_frequency` for `baseline_duration` every `baseline_interval`
+// while none of its incidents fires, so every hotspot profile has a recent healthy one to be compared with.
+//
+// Threads: state lives on the lifecycle thread; workers only run a capture and post the result back. stop()
+// cancels running captures (their programs are killed) and joins the workers.
+#pragma once
+
+#include <utility>  // before Asio: boost/asio/awaitable.hpp misses it with GCC 12 in C++20 mode
+
+#include <atomic>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "daemon/config.h"
+#include "profile/capture.h"
+#include "rules/finding.h"
+#include "state/incident_store.h"
+#include "state/profile_store.h"
+
+namespace hotspotd::daemon {
+
+class ProfileManager {
+ public:
+  ProfileManager(boost::asio::io_context& io, state::ProfileStore& profiles, state::IncidentStore* incidents,
+                 prometheus::Registry& registry, std::filesystem::path work_dir);
+  ~ProfileManager();
+  ProfileManager(const ProfileManager&) = delete;
+  ProfileManager& operator=(const ProfileManager&) = delete;
+
+  // Replaces the targets and limits (reload); starts the schedule.
+  void apply(ProfilingConfig config);
+  // Incident transitions from the rule runner.
+  void onEvents(const std::vector<rules::IncidentEvent>& events);
+  // Cancels running captures and joins the workers. No capture starts after it.
+  void stop();
+
+  // For tests: captures running or waiting.
+  std::size_t busy() const { return running_ + queue_.size(); }
+
+ private:
+  struct Job {
+    std::string target;
+    std::string kind;  // "hotspot" or "baseline"
+    std::string incident_id;
+    Duration duration{};
+    int frequency = 99;
+  };
+  struct Incident {
+    std::string target;
+    int captures = 0;
+    Duration last_duration{};
+    std::int64_t next_ms = 0;  // when the next progressive capture may start (0: none running yet)
+    bool capturing = false;
+  };
+
+  const ProfileTarget* target(const std::string& name) const;
+  void schedule();
+  void tick();
+  void request(Job job, std::int64_t now_ms);
+  void launch(Job job);
+  void finished(const Job& job, std::int64_t start_ms, Result<profile::Capture> result);
+  void attach(const std::string& incident_id, const state::ProfileRecord& record);
+  double spentLastHour(std::int64_t now_ms);
+  void recordFailure(const Job& job, std::int64_t start_ms, const std::string& reason, const std::string& result);
+
+  boost::asio::io_context& io_;
+  state::ProfileStore& profiles_;
+  state::IncidentStore* incidents_;
+  std::filesystem::path work_dir_;
+  ProfilingConfig config_;
+  boost::asio::steady_timer timer_;
+  std::map<std::string, Incident> firing_;            // by incident id
+  std::map<std::string, std::int64_t> last_capture_;  // target -> start of its last hotspot capture
+  std::map<std::string, std::string> last_profile_;   // target -> id of its last hotspot profile
+  std::map<std::string, std::int64_t> last_baseline_;
+  std::map<std::string, bool> target_busy_;
+  std::deque<std::pair<std::int64_t, double>> spent_;  // (when, CPU seconds) of captures in the last hour
+  std::deque<Job> queue_;
+  std::size_t running_ = 0;
+  std::int64_t started_ms_ = 0;
+  std::atomic<bool> cancel_{false};
+  bool stopped_ = false;
+  std::map<std::uint64_t, std::thread> workers_;
+  std::uint64_t next_worker_ = 0;
+  prometheus::Family<prometheus::Counter>& captures_;
+  prometheus::Counter& cpu_seconds_;
+  prometheus::Gauge& running_gauge_;
+};
+
+}  // namespace hotspotd::daemon

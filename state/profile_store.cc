@@ -1,0 +1,239 @@
+#include "state/profile_store.h"
+
+#include <atomic>
+#include <fstream>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "core/file.h"
+#include "profile/flamegraph.h"
+
+namespace hotspotd::state {
+namespace {
+
+using nlohmann::json;
+
+constexpr int kSchema = 1;
+
+Result<void> writeFile(const std::filesystem::path& path, std::string_view data) {
+  const auto tmp = path.string() + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    f.write(data.data(), static_cast<std::streamsize>(data.size()));
+    if (!f) return fail(fmt::format("cannot write {}", tmp));
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return fail(fmt::format("cannot write {}: {}", path.string(), ec.message()));
+  return {};
+}
+
+json toJson(const ProfileRecord& r) {
+  return json{{"id", r.id},
+              {"target", r.target},
+              {"kind", r.kind},
+              {"incident", r.incident_id},
+              {"pids", r.pids},
+              {"start_ms", r.start_ms},
+              {"duration_ms", r.duration_ms},
+              {"samples", r.samples},
+              {"bytes", r.bytes},
+              {"error", r.error},
+              {"baseline", r.baseline_id},
+              {"summary", r.summary}};
+}
+
+ProfileRecord fromRow(Statement& s) {
+  ProfileRecord r;
+  r.id = s.text(0);
+  r.target = s.text(1);
+  r.kind = s.text(2);
+  r.incident_id = s.text(3);
+  auto pids = json::parse(s.text(4), nullptr, false);
+  if (pids.is_array()) {
+    for (const auto& p : pids) r.pids.push_back(p.is_number_integer() ? p.get<int>() : 0);
+  }
+  r.start_ms = s.integer(5);
+  r.duration_ms = s.integer(6);
+  r.samples = static_cast<std::uint64_t>(s.integer(7));
+  r.bytes = static_cast<std::uint64_t>(s.integer(8));
+  r.error = s.text(9);
+  r.baseline_id = s.text(10);
+  r.summary = json::parse(s.text(11), nullptr, false);
+  if (r.summary.is_discarded()) r.summary = json::object();
+  return r;
+}
+
+constexpr std::string_view kColumns =
+    "id, target, kind, incident, pids, start_ms, duration_ms, samples, bytes, error, baseline, summary";
+
+}  // namespace
+
+Result<ProfileStore> ProfileStore::open(Database& db, std::filesystem::path dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return fail(fmt::format("cannot create the profile directory {}: {}", dir.string(), ec.message()));
+  auto version = db.schemaVersion("profiles");
+  if (!version) return tl::unexpected(version.error());
+  if (*version > kSchema) {
+    return fail(fmt::format("{}: the profile index was written by a newer hotspotd; upgrade hotspotd",
+                            db.path().string()));
+  }
+  if (*version < 1) {
+    if (auto ok = db.begin(); !ok) return tl::unexpected(ok.error());
+    auto ok = db.exec(R"sql(
+      CREATE TABLE IF NOT EXISTS profiles (
+        id TEXT PRIMARY KEY,
+        target TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        incident TEXT NOT NULL DEFAULT '',
+        pids TEXT NOT NULL DEFAULT '[]',
+        start_ms INTEGER NOT NULL,
+        duration_ms INTEGER NOT NULL DEFAULT 0,
+        samples INTEGER NOT NULL DEFAULT 0,
+        bytes INTEGER NOT NULL DEFAULT 0,
+        error TEXT NOT NULL DEFAULT '',
+        baseline TEXT NOT NULL DEFAULT '',
+        summary TEXT NOT NULL DEFAULT '{}'
+      );
+      CREATE INDEX IF NOT EXISTS profiles_by_target ON profiles (target, kind, start_ms);
+      CREATE INDEX IF NOT EXISTS profiles_by_incident ON profiles (incident);
+    )sql");
+    if (ok) ok = db.setSchemaVersion("profiles", kSchema);
+    if (ok) ok = db.commit();
+    if (!ok) {
+      db.rollback();
+      return tl::unexpected(ok.error());
+    }
+  }
+  return ProfileStore(db, std::move(dir));
+}
+
+Result<void> ProfileStore::insert(const ProfileRecord& r) {
+  auto stmt = db_->prepare(fmt::format("INSERT INTO profiles ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", kColumns));
+  if (!stmt) return tl::unexpected(stmt.error());
+  return stmt
+      ->bindAll({r.id, r.target, r.kind, r.incident_id, json(r.pids).dump(), r.start_ms, r.duration_ms,
+                 static_cast<std::int64_t>(r.samples), static_cast<std::int64_t>(r.bytes), r.error, r.baseline_id,
+                 r.summary.is_null() ? std::string("{}") : r.summary.dump()})
+      .run();
+}
+
+Result<ProfileRecord> ProfileStore::save(ProfileRecord r, const profile::FoldedStacks& stacks,
+                                         const profile::FoldedStacks* baseline) {
+  static std::atomic<unsigned> counter{0};
+  r.id = fmt::format("{:011x}-{:04x}", r.start_ms, counter++ & 0xFFFF);
+  const auto dir = dir_ / r.id;
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return fail(fmt::format("cannot create {}: {}", dir.string(), ec.message()));
+  profile::FlameGraphOptions graph;
+  graph.title = fmt::format("{} profile of {}", r.kind == "baseline" ? "Baseline" : "Hotspot", r.target);
+  graph.subtitle = fmt::format("{} samples, pids {}, profile {}", r.samples, json(r.pids).dump(), r.id);
+  const std::string folded = stacks.text();
+  const std::string svg = profile::renderFlameGraph(stacks, graph);
+  std::string diff;
+  if (baseline && !baseline->empty()) {
+    graph.title = fmt::format("Differential profile of {} against its baseline", r.target);
+    graph.subtitle = fmt::format("red grew, blue shrank, against baseline {}", r.baseline_id);
+    diff = profile::renderDiffFlameGraph(*baseline, stacks, graph);
+  }
+  r.bytes = folded.size() + svg.size() + diff.size();
+  for (auto result : {writeFile(dir / "stacks.folded", folded), writeFile(dir / "flamegraph.svg", svg),
+                      diff.empty() ? Result<void>{} : writeFile(dir / "diff.svg", diff)}) {
+    if (!result) return tl::unexpected(result.error());
+  }
+  const std::string meta = toJson(r).dump(2);
+  r.bytes += meta.size();
+  if (auto ok = writeFile(dir / "meta.json", toJson(r).dump(2)); !ok) return tl::unexpected(ok.error());
+  if (auto ok = insert(r); !ok) return tl::unexpected(ok.error());
+  return r;
+}
+
+Result<ProfileRecord> ProfileStore::saveFailure(ProfileRecord r) {
+  static std::atomic<unsigned> counter{0};
+  r.id = fmt::format("{:011x}-f{:03x}", r.start_ms, counter++ & 0xFFF);
+  if (auto ok = insert(r); !ok) return tl::unexpected(ok.error());
+  return r;
+}
+
+Result<std::vector<ProfileRecord>> ProfileStore::list(const std::string& target, const std::string& incident,
+                                                      std::size_t limit) {
+  auto stmt = db_->prepare(fmt::format("SELECT {} FROM profiles WHERE (?1 = '' OR target = ?1) AND "
+                                       "(?2 = '' OR incident = ?2) ORDER BY start_ms DESC, id DESC LIMIT ?3",
+                                       kColumns));
+  if (!stmt) return tl::unexpected(stmt.error());
+  stmt->bindAll({target, incident, static_cast<std::int64_t>(limit)});
+  std::vector<ProfileRecord> out;
+  for (;;) {
+    auto row = stmt->step();
+    if (!row) return tl::unexpected(row.error());
+    if (!*row) break;
+    out.push_back(fromRow(*stmt));
+  }
+  return out;
+}
+
+Result<std::optional<ProfileRecord>> ProfileStore::latestBaseline(const std::string& target) {
+  auto stmt = db_->prepare(fmt::format("SELECT {} FROM profiles WHERE target = ? AND kind = 'baseline' AND "
+                                       "error = '' ORDER BY start_ms DESC LIMIT 1",
+                                       kColumns));
+  if (!stmt) return tl::unexpected(stmt.error());
+  stmt->bind(1, target);
+  auto row = stmt->step();
+  if (!row) return tl::unexpected(row.error());
+  if (!*row) return std::optional<ProfileRecord>();
+  return std::optional<ProfileRecord>(fromRow(*stmt));
+}
+
+Result<profile::FoldedStacks> ProfileStore::loadStacks(const std::string& id) {
+  auto text = readFile(dir_ / id / "stacks.folded");
+  if (!text) return tl::unexpected(text.error());
+  return profile::FoldedStacks::parse(*text);
+}
+
+Result<std::size_t> ProfileStore::prune(std::int64_t now_ms, std::int64_t max_age_ms, std::size_t max_count,
+                                        std::uint64_t max_bytes) {
+  auto stmt = db_->prepare(
+      "SELECT id, target, kind, start_ms, bytes, error FROM profiles ORDER BY start_ms DESC, id DESC");
+  if (!stmt) return tl::unexpected(stmt.error());
+  struct Row {
+    std::string id, target, kind;
+    std::int64_t start_ms;
+    std::uint64_t bytes;
+    bool failed;
+  };
+  std::vector<Row> rows;
+  for (;;) {
+    auto row = stmt->step();
+    if (!row) return tl::unexpected(row.error());
+    if (!*row) break;
+    rows.push_back(Row{stmt->text(0), stmt->text(1), stmt->text(2), stmt->integer(3),
+                       static_cast<std::uint64_t>(stmt->integer(4)), !stmt->text(5).empty()});
+  }
+  std::set<std::string> newest_baseline_of;  // targets whose newest baseline was seen (rows are newest first)
+  std::size_t kept = 0;
+  std::uint64_t bytes = 0;
+  std::vector<std::string> drop;
+  for (const Row& r : rows) {
+    const bool protected_baseline = r.kind == "baseline" && !r.failed && newest_baseline_of.insert(r.target).second;
+    const bool over = now_ms - r.start_ms > max_age_ms || kept >= max_count || bytes + r.bytes > max_bytes;
+    if (over && !protected_baseline) {
+      drop.push_back(r.id);
+      continue;
+    }
+    ++kept;
+    bytes += r.bytes;
+  }
+  auto del = db_->prepare("DELETE FROM profiles WHERE id = ?");
+  if (!del) return tl::unexpected(del.error());
+  for (const auto& id : drop) {
+    if (auto ok = del->bind(1, id).run(); !ok) return tl::unexpected(ok.error());
+    std::error_code ec;
+    std::filesystem::remove_all(dir_ / id, ec);
+  }
+  return drop.size();
+}
+
+}  // namespace hotspotd::state

@@ -1,0 +1,68 @@
+// DESIGN
+// Captured profiles, kept under the state directory: one folder per profile (`profiles/<id>/`) with the folded
+// stacks, the flame graph, the differential flame graph against the target's latest healthy baseline (when there
+// is one) and meta.json (target, kind, incident, pids, start, duration, samples, top frames with their class and
+// caller, the frames that grew); the index is a table in the state database. A failed capture is a row with its
+// reason and no files, so the incident can say why it has no profile.
+//
+// Retention: by age, by count and by total bytes, oldest first; the newest baseline of each target is kept
+// whatever the limits say, so every new profile has something to be compared with. Owned by the lifecycle thread.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/result.h"
+#include "profile/folded.h"
+#include "state/database.h"
+
+namespace hotspotd::state {
+
+struct ProfileRecord {
+  std::string id;
+  std::string target;
+  std::string kind;         // "hotspot" or "baseline"
+  std::string incident_id;  // for hotspot profiles
+  std::vector<int> pids;
+  std::int64_t start_ms = 0;
+  std::int64_t duration_ms = 0;
+  std::uint64_t samples = 0;
+  std::uint64_t bytes = 0;
+  std::string error;        // a failed capture: why
+  std::string baseline_id;  // the baseline the diff is against
+  nlohmann::json summary;   // top frames, classes, grown frames
+};
+
+class ProfileStore {
+ public:
+  static Result<ProfileStore> open(Database& db, std::filesystem::path dir);
+
+  // Writes a captured profile (folded stacks, flame graph, diff against `baseline` if given, meta.json) and its
+  // index row. `record.id` is assigned here.
+  Result<ProfileRecord> save(ProfileRecord record, const profile::FoldedStacks& stacks,
+                             const profile::FoldedStacks* baseline);
+  // Records a failed capture (no files).
+  Result<ProfileRecord> saveFailure(ProfileRecord record);
+
+  Result<std::vector<ProfileRecord>> list(const std::string& target, const std::string& incident, std::size_t limit);
+  Result<std::optional<ProfileRecord>> latestBaseline(const std::string& target);
+  Result<profile::FoldedStacks> loadStacks(const std::string& id);
+  std::filesystem::path pathOf(const std::string& id) const { return dir_ / id; }
+
+  // Deletes profiles past the limits (oldest first; each target's newest baseline stays). Returns how many.
+  Result<std::size_t> prune(std::int64_t now_ms, std::int64_t max_age_ms, std::size_t max_count,
+                            std::uint64_t max_bytes);
+
+ private:
+  ProfileStore(Database& db, std::filesystem::path dir) : db_(&db), dir_(std::move(dir)) {}
+  Result<void> insert(const ProfileRecord& r);
+  Database* db_;
+  std::filesystem::path dir_;
+};
+
+}  // namespace hotspotd::state
