@@ -112,11 +112,6 @@ struct Args {
   bool help = false;
 };
 
-int usageError(std::string_view message, std::string_view usage) {
-  std::fprintf(stderr, "hotspotd: %.*s\n\n%.*s", static_cast<int>(message.size()), message.data(),
-               static_cast<int>(usage.size()), usage.data());
-  return 2;
-}
 
 // Parses the options of one subcommand. Returns an exit code on a usage error.
 std::optional<int> parseArgs(const std::vector<std::string_view>& argv, bool takes_config, bool positional_config,
@@ -169,6 +164,12 @@ int cmdVersion() {
 }
 
 }  // namespace
+
+int usageError(std::string_view message, std::string_view usage) {
+  std::fprintf(stderr, "hotspotd: %.*s\n\n%.*s", static_cast<int>(message.size()), message.data(),
+               static_cast<int>(usage.size()), usage.data());
+  return 2;
+}
 
 int runCli(int argc, char** argv) {
   std::vector<std::string_view> args(argv + 1, argv + argc);

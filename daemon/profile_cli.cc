@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "core/file.h"
+#include "daemon/cli.h"
 #include "core/gzip.h"
 #include "profile/analysis.h"
 #include "profile/flamegraph.h"
@@ -73,11 +74,7 @@ As a gate in CI (against main's baseline profile), it exits 1 when a frame grew 
 Exit status: 0 within the limits, 1 past them (or an unreadable input), 2 on a usage error.
 )";
 
-int usage(std::string_view message, std::string_view text = kFoldUsage) {
-  std::fprintf(stderr, "hotspotd: %.*s\n\n%.*s", static_cast<int>(message.size()), message.data(),
-               static_cast<int>(text.size()), text.data());
-  return 2;
-}
+int usage(std::string_view message, std::string_view text = kFoldUsage) { return usageError(message, text); }
 
 // The whole input: a file (gunzipped if it is gzip) or standard input.
 Result<std::string> readInput(std::string_view name) {

@@ -174,8 +174,14 @@ void ProfileManager::tick() {
     queue_.pop_front();
     launch(std::move(job));
   }
-  (void)profiles_.prune(now, config_.retention.count(), static_cast<std::size_t>(config_.max_profiles),
-                        config_.max_bytes);
+  if (now - pruned_ms_ >= 60'000) {
+    pruned_ms_ = now;
+    if (auto n = profiles_.prune(now, config_.retention.count(), static_cast<std::size_t>(config_.max_profiles),
+                                 config_.max_bytes);
+        n && *n > 0) {
+      log::info("Deleted profiles past their retention", {{"profiles", *n}});
+    }
+  }
 }
 
 double ProfileManager::spentLastHour(std::int64_t now_ms) {
@@ -263,13 +269,18 @@ void ProfileManager::launch(Job job) {
   }));
 }
 
-void ProfileManager::recordFailure(const Job& job, std::int64_t start_ms, const std::string& reason,
-                                   const std::string& result) {
+state::ProfileRecord ProfileManager::recordOf(const Job& job, std::int64_t start_ms) {
   state::ProfileRecord r;
   r.target = job.target;
   r.kind = job.kind;
   r.incident_id = job.incident_id;
   r.start_ms = start_ms;
+  return r;
+}
+
+void ProfileManager::recordFailure(const Job& job, std::int64_t start_ms, const std::string& reason,
+                                   const std::string& result) {
+  state::ProfileRecord r = recordOf(job, start_ms);
   r.error = reason;
   auto saved = profiles_.saveFailure(std::move(r));
   if (saved && !job.incident_id.empty()) attach(job.incident_id, *saved);
@@ -319,12 +330,8 @@ void ProfileManager::finished(const Job& job, std::int64_t start_ms, Result<prof
       }
     }
   }
-  state::ProfileRecord r;
-  r.target = job.target;
-  r.kind = job.kind;
-  r.incident_id = job.incident_id;
+  state::ProfileRecord r = recordOf(job, start_ms);
   r.pids.assign(result->pids.begin(), result->pids.end());
-  r.start_ms = start_ms;
   r.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(job.duration).count();
   r.samples = result->samples;
   r.baseline_id = baseline_id;

@@ -89,6 +89,7 @@ class ProfileManager {
   void attach(const std::string& incident_id, const state::ProfileRecord& record);
   double spentLastHour(std::int64_t now_ms);
   void recordFailure(const Job& job, std::int64_t start_ms, const std::string& reason, const std::string& result);
+  static state::ProfileRecord recordOf(const Job& job, std::int64_t start_ms);
 
   boost::asio::io_context& io_;
   state::ProfileStore& profiles_;
@@ -105,6 +106,7 @@ class ProfileManager {
   std::deque<Job> queue_;
   std::size_t running_ = 0;
   std::int64_t started_ms_ = 0;
+  std::int64_t pruned_ms_ = 0;
   std::atomic<bool> cancel_{false};
   bool stopped_ = false;
   std::map<std::uint64_t, std::thread> workers_;

@@ -21,6 +21,7 @@ constexpr std::int64_t kPruneIntervalMs = 60 * 60'000;
 // The hotspot ranking: rates over this window, quantiles for this many endpoints.
 constexpr auto kHotspotWindow = std::chrono::minutes(5);
 constexpr std::size_t kHotspotLimit = 500;
+constexpr std::int64_t kHotspotRefreshMs = 30'000;
 
 std::int64_t nowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -269,7 +270,11 @@ std::vector<rules::IncidentEvent> RuleRunner::evaluate(std::int64_t t_ms) {
       drift.push_back(std::move(m));
     }
   }
-  hotspots_.publish(detectors::rankHotspots(store_, t_ms, kHotspotWindow, drift, kHotspotLimit));
+  // The ranking reads every histogram: refreshed every kHotspotRefreshMs, not at every evaluation.
+  if (t_ms - hotspots_ms_ >= kHotspotRefreshMs || t_ms < hotspots_ms_) {
+    hotspots_.publish(detectors::rankHotspots(store_, t_ms, kHotspotWindow, drift, kHotspotLimit));
+    hotspots_ms_ = t_ms;
+  }
   // Written before anything is said about it, so whatever saw a transition can count on it surviving a crash.
   persist(events, t_ms);
   firing_.Set(static_cast<double>(tracker_.firingCount()));

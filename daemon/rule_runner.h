@@ -7,7 +7,8 @@
 // kStateSaveInterval, whenever an incident fires or resolves, and on stop. At start the open incidents and the
 // learned state are read back, so a firing incident goes on firing without paging again.
 //
-// After each evaluation the hotspot ranking is computed (with what the latency_drift rules said) and published.
+// The hotspot ranking is computed after an evaluation (with what the latency_drift rules said) at most every 30 s,
+// and published.
 //
 // While an incident fires, the exemplars on its endpoint's slow buckets are attached to it at each evaluation.
 //
@@ -96,6 +97,7 @@ class RuleRunner {
   prometheus::Gauge& rules_loaded_;
   prometheus::Counter& state_write_errors_;
   Snapshot<detectors::HotspotTable> hotspots_;
+  std::int64_t hotspots_ms_ = 0;
   std::function<void(const std::vector<rules::IncidentEvent>&)> on_events_;
   bool stopped_ = false;
 };
