@@ -159,3 +159,39 @@ TEST_CASE("retention deletes the oldest profiles past the count but keeps each t
   REQUIRE(*baseline);
   CHECK(std::filesystem::exists(f.profiles.pathOf((*baseline)->id) / "flamegraph.svg"));
 }
+
+TEST_CASE("a healthy baseline is taken on schedule, and a hotspot profile is diffed against it") {
+  Fixture f;
+  daemon::ProfilingConfig c;
+  c.baseline_interval = 1s;  // the first baseline comes one interval after start (a minute, with real settings)
+  c.baseline_duration = 1s;
+  auto t = Fixture::commandTarget("app", 1h);
+  t.duration = 2s;  // the frame names carry the duration: the hotspot profile differs from the baseline
+  c.targets = {t};
+  f.manager.apply(c);
+  f.runUntil([&] {
+    auto b = f.profiles.latestBaseline("app");
+    return b && *b;
+  }, 20s);
+  auto baseline = f.profiles.latestBaseline("app");
+  REQUIRE(baseline);
+  REQUIRE(*baseline);
+  CHECK((*baseline)->kind == "baseline");
+  CHECK((*baseline)->incident_id.empty());
+
+  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch()).count();
+  f.fire("a", "app", now);
+  f.runUntil([&] { return f.profilesOf("a").size() == 1; }, 20s);
+  const auto a = f.profilesOf("a");
+  REQUIRE(a.size() == 1);
+  auto listed = f.profiles.list("app", "a", 1);
+  REQUIRE(listed);
+  REQUIRE(listed->size() == 1);
+  const auto& hot = listed->front();
+  CHECK(hot.baseline_id == (*baseline)->id);
+  CHECK(std::filesystem::exists(f.profiles.pathOf(hot.id) / "diff.svg"));
+  REQUIRE(hot.summary.contains("grown"));
+  CHECK(hot.summary["grown"][0]["name"] == "seconds_2");  // new since the baseline
+  f.manager.stop();
+}
