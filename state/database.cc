@@ -108,6 +108,8 @@ Result<std::unique_ptr<Database>> Database::open(const std::filesystem::path& pa
 Database::~Database() { sqlite3_close_v2(db_); }
 
 std::string Database::lastError() const { return sqlite3_errmsg(db_); }
+std::int64_t Database::changes() const { return sqlite3_changes64(db_); }
+std::int64_t Database::lastInsertId() const { return sqlite3_last_insert_rowid(db_); }
 
 Result<Statement> Database::prepare(std::string_view sql) {
   sqlite3_stmt* stmt = nullptr;

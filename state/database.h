@@ -84,6 +84,10 @@ class Database {
   Result<void> setSchemaVersion(std::string_view part, int version);
 
   const std::filesystem::path& path() const { return path_; }
+  // Rows changed by the last statement, and the rowid of the last insert.
+  std::int64_t changes() const;
+  std::int64_t lastInsertId() const;
+
   // The error text of the last failed call, for messages.
   std::string lastError() const;
 

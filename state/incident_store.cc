@@ -331,11 +331,7 @@ Result<std::int64_t> IncidentStore::prune(std::int64_t before_ms) {
   auto stmt = db_->prepare("DELETE FROM incidents WHERE state = 'resolved' AND resolved_ms < ?");
   if (!stmt) return tl::unexpected(stmt.error());
   if (auto ok = stmt->bind(1, before_ms).run(); !ok) return tl::unexpected(ok.error());
-  auto changes = db_->prepare("SELECT changes()");
-  if (!changes) return tl::unexpected(changes.error());
-  auto row = changes->step();
-  if (!row) return tl::unexpected(row.error());
-  return *row ? changes->integer(0) : 0;
+  return db_->changes();
 }
 
 Result<void> IncidentStore::saveDetectorState(const std::string& rule, const std::string& fingerprint,

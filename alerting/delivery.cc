@@ -1,0 +1,105 @@
+#include "alerting/delivery.h"
+
+#include <algorithm>
+#include <charconv>
+#include <ctime>
+
+#include <fmt/format.h>
+#include <httplib.h>
+
+namespace hotspotd::alerting {
+
+HttpResponse post(const HttpRequest& request) {
+  HttpResponse out;
+  const std::size_t scheme_end = request.url.find("://");
+  if (scheme_end == std::string::npos) {
+    out.error = fmt::format("{} is not a URL (http:// or https://)", request.url);
+    return out;
+  }
+  const std::size_t path_start = request.url.find('/', scheme_end + 3);
+  const std::string origin = request.url.substr(0, path_start);
+  const std::string path = path_start == std::string::npos ? "/" : request.url.substr(path_start);
+  httplib::Client client(origin);
+  if (!client.is_valid()) {
+    out.error = fmt::format("{} is not a URL hotspotd can post to", request.url);
+    return out;
+  }
+  const auto seconds = std::chrono::duration_cast<std::chrono::microseconds>(request.timeout);
+  client.set_connection_timeout(seconds);
+  client.set_read_timeout(seconds);
+  client.set_write_timeout(seconds);
+  client.enable_server_certificate_verification(request.verify_tls);
+  if (!request.ca_file.empty()) client.set_ca_cert_path(request.ca_file.c_str());
+  httplib::Headers headers;
+  for (const auto& [k, v] : request.headers) headers.emplace(k, v);
+  auto res = client.Post(path, headers, request.body, request.content_type);
+  if (!res) {
+    out.error = httplib::to_string(res.error());
+    return out;
+  }
+  out.status = res->status;
+  out.body = res->body;
+  out.retry_after = res->get_header_value("Retry-After");
+  return out;
+}
+
+Verdict judge(const HttpResponse& r, const ReceiverRules& rules) {
+  Verdict v;
+  if (r.status == 0) {
+    v.outcome = Outcome::retry;
+    v.reason = r.error.empty() ? "no answer" : r.error;
+    return v;
+  }
+  auto first_line = [&] {
+    std::string body = r.body.substr(0, std::min<std::size_t>(r.body.size(), 200));
+    if (const auto nl = body.find('\n'); nl != std::string::npos) body.resize(nl);
+    return body;
+  };
+  if (std::find(rules.success.begin(), rules.success.end(), r.status) != rules.success.end()) {
+    if (rules.success_body.empty() || r.body == rules.success_body) {
+      v.outcome = Outcome::delivered;
+      v.reason = fmt::format("HTTP {}", r.status);
+      return v;
+    }
+    v.outcome = Outcome::permanent;
+    v.reason = fmt::format("HTTP {} without \"{}\": {}", r.status, rules.success_body, first_line());
+    return v;
+  }
+  v.retry_after = parseRetryAfter(r.retry_after, std::chrono::system_clock::now());
+  const bool retryable = r.status >= 500 ||
+                         std::find(rules.retryable_4xx.begin(), rules.retryable_4xx.end(), r.status) !=
+                             rules.retryable_4xx.end();
+  v.outcome = retryable ? Outcome::retry : Outcome::permanent;
+  v.reason = fmt::format("HTTP {}{}{}", r.status, r.body.empty() ? "" : ": ", first_line());
+  return v;
+}
+
+std::optional<Duration> parseRetryAfter(std::string_view value, std::chrono::system_clock::time_point now) {
+  while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+  while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
+  if (value.empty()) return std::nullopt;
+  std::int64_t seconds = 0;
+  const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+  if (ec == std::errc() && ptr == value.data() + value.size()) {
+    if (seconds < 0) return std::nullopt;
+    return std::chrono::duration_cast<Duration>(std::chrono::seconds(std::min<std::int64_t>(seconds, 86400)));
+  }
+  // An HTTP-date: "Wed, 21 Oct 2015 07:28:00 GMT".
+  std::tm tm{};
+  const std::string text(value);
+  const char* end = strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  if (!end || *end != '\0') return std::nullopt;
+  const auto at = std::chrono::system_clock::from_time_t(timegm(&tm));
+  if (at <= now) return Duration::zero();
+  return std::chrono::duration_cast<Duration>(std::min<std::chrono::system_clock::duration>(at - now, std::chrono::hours(24)));
+}
+
+Duration backoff(int attempt, Duration base, Duration cap, std::mt19937_64& rng) {
+  Duration d = base;
+  for (int i = 0; i < attempt && d < cap; ++i) d *= 2;
+  d = std::min(d, cap);
+  std::uniform_int_distribution<std::int64_t> half(0, std::max<std::int64_t>(0, d.count() / 2));
+  return Duration(d.count() - d.count() / 2 + half(rng));
+}
+
+}  // namespace hotspotd::alerting

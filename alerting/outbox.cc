@@ -1,0 +1,162 @@
+#include "alerting/outbox.h"
+
+#include <fmt/format.h>
+
+namespace hotspotd::alerting {
+namespace {
+
+constexpr int kSchema = 1;
+constexpr std::string_view kColumns =
+    "id, receiver, key, payload, content_type, created_ms, next_ms, attempts, state, last_error, last_status, "
+    "delivered_ms";
+
+}  // namespace
+
+Result<Outbox> Outbox::open(state::Database& db) {
+  auto version = db.schemaVersion("outbox");
+  if (!version) return tl::unexpected(version.error());
+  if (*version > kSchema) {
+    return fail(fmt::format("{}: the outbox was written by a newer hotspotd; upgrade hotspotd", db.path().string()));
+  }
+  if (*version < 1) {
+    if (auto ok = db.begin(); !ok) return tl::unexpected(ok.error());
+    auto ok = db.exec(R"sql(
+      CREATE TABLE IF NOT EXISTS notifications (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        receiver TEXT NOT NULL,
+        key TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        content_type TEXT NOT NULL,
+        created_ms INTEGER NOT NULL,
+        next_ms INTEGER NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+        last_error TEXT NOT NULL DEFAULT '',
+        last_status INTEGER NOT NULL DEFAULT 0,
+        delivered_ms INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX IF NOT EXISTS notifications_pending ON notifications (receiver, key, id) WHERE state = 'pending';
+      CREATE INDEX IF NOT EXISTS notifications_by_key ON notifications (key, id);
+    )sql");
+    if (ok) ok = db.setSchemaVersion("outbox", kSchema);
+    if (ok) ok = db.commit();
+    if (!ok) {
+      db.rollback();
+      return tl::unexpected(ok.error());
+    }
+  }
+  return Outbox(db);
+}
+
+Result<std::vector<Notification>> Outbox::query(const std::string& sql, const std::vector<state::Value>& params) {
+  auto stmt = db_->prepare(sql);
+  if (!stmt) return tl::unexpected(stmt.error());
+  stmt->bindAll(params);
+  std::vector<Notification> out;
+  for (;;) {
+    auto row = stmt->step();
+    if (!row) return tl::unexpected(row.error());
+    if (!*row) break;
+    Notification n;
+    n.id = stmt->integer(0);
+    n.receiver = stmt->text(1);
+    n.key = stmt->text(2);
+    n.payload = stmt->text(3);
+    n.content_type = stmt->text(4);
+    n.created_ms = stmt->integer(5);
+    n.next_ms = stmt->integer(6);
+    n.attempts = static_cast<int>(stmt->integer(7));
+    n.state = stmt->text(8);
+    n.last_error = stmt->text(9);
+    n.last_status = static_cast<int>(stmt->integer(10));
+    n.delivered_ms = stmt->integer(11);
+    out.push_back(std::move(n));
+  }
+  return out;
+}
+
+Result<std::int64_t> Outbox::enqueue(const std::string& receiver, const std::string& key, const std::string& payload,
+                                     const std::string& content_type, std::int64_t now_ms) {
+  auto stmt = db_->prepare(
+      "INSERT INTO notifications (receiver, key, payload, content_type, created_ms, next_ms, state) "
+      "VALUES (?, ?, ?, ?, ?, ?, 'pending')");
+  if (!stmt) return tl::unexpected(stmt.error());
+  if (auto ok = stmt->bindAll({receiver, key, payload, content_type, now_ms, now_ms}).run(); !ok) {
+    return tl::unexpected(ok.error());
+  }
+  return db_->lastInsertId();
+}
+
+Result<std::vector<Notification>> Outbox::due(const std::string& receiver, std::int64_t now_ms, std::size_t limit) {
+  return query(fmt::format("SELECT {} FROM notifications n WHERE state = 'pending' AND receiver = ?1 AND next_ms <= ?2 "
+                           "AND NOT EXISTS (SELECT 1 FROM notifications m WHERE m.state = 'pending' AND "
+                           "m.receiver = n.receiver AND m.key = n.key AND m.id < n.id) ORDER BY id LIMIT ?3",
+                           kColumns),
+               {receiver, now_ms, static_cast<std::int64_t>(limit)});
+}
+
+Result<void> Outbox::delivered(std::int64_t id, int status, std::int64_t now_ms) {
+  auto stmt = db_->prepare(
+      "UPDATE notifications SET state = 'delivered', attempts = attempts + 1, last_status = ?, delivered_ms = ?, "
+      "last_error = '' WHERE id = ?");
+  if (!stmt) return tl::unexpected(stmt.error());
+  return stmt->bindAll({std::int64_t{status}, now_ms, id}).run();
+}
+
+Result<void> Outbox::retry(std::int64_t id, std::int64_t next_ms, int status, const std::string& error) {
+  auto stmt = db_->prepare(
+      "UPDATE notifications SET attempts = attempts + 1, next_ms = ?, last_status = ?, last_error = ? WHERE id = ?");
+  if (!stmt) return tl::unexpected(stmt.error());
+  return stmt->bindAll({next_ms, std::int64_t{status}, error, id}).run();
+}
+
+Result<void> Outbox::failed(std::int64_t id, int status, const std::string& error, std::int64_t now_ms) {
+  auto stmt = db_->prepare(
+      "UPDATE notifications SET state = 'failed', attempts = attempts + 1, last_status = ?, last_error = ?, "
+      "delivered_ms = ? WHERE id = ?");
+  if (!stmt) return tl::unexpected(stmt.error());
+  return stmt->bindAll({std::int64_t{status}, error, now_ms, id}).run();
+}
+
+Result<std::vector<Outbox::Backlog>> Outbox::backlog() {
+  auto stmt = db_->prepare(
+      "SELECT receiver, COUNT(*), MIN(created_ms) FROM notifications WHERE state = 'pending' GROUP BY receiver "
+      "ORDER BY receiver");
+  if (!stmt) return tl::unexpected(stmt.error());
+  std::vector<Backlog> out;
+  for (;;) {
+    auto row = stmt->step();
+    if (!row) return tl::unexpected(row.error());
+    if (!*row) break;
+    out.push_back(Backlog{stmt->text(0), stmt->integer(1), stmt->integer(2)});
+  }
+  return out;
+}
+
+Result<std::optional<std::int64_t>> Outbox::nextDue(const std::string& receiver) {
+  auto stmt = db_->prepare(
+      "SELECT MIN(next_ms) FROM notifications n WHERE state = 'pending' AND receiver = ?1 AND NOT EXISTS "
+      "(SELECT 1 FROM notifications m WHERE m.state = 'pending' AND m.receiver = n.receiver AND m.key = n.key AND "
+      "m.id < n.id)");
+  if (!stmt) return tl::unexpected(stmt.error());
+  stmt->bind(1, receiver);
+  auto row = stmt->step();
+  if (!row) return tl::unexpected(row.error());
+  if (!*row || stmt->isNull(0)) return std::optional<std::int64_t>();
+  return std::optional<std::int64_t>(stmt->integer(0));
+}
+
+Result<std::vector<Notification>> Outbox::history(const std::string& key, std::size_t limit) {
+  return query(fmt::format("SELECT {} FROM notifications WHERE (?1 = '' OR key = ?1) ORDER BY id DESC LIMIT ?2",
+                           kColumns),
+               {key, static_cast<std::int64_t>(limit)});
+}
+
+Result<std::int64_t> Outbox::prune(std::int64_t before_ms) {
+  auto stmt = db_->prepare("DELETE FROM notifications WHERE state != 'pending' AND delivered_ms < ?");
+  if (!stmt) return tl::unexpected(stmt.error());
+  if (auto ok = stmt->bind(1, before_ms).run(); !ok) return tl::unexpected(ok.error());
+  return db_->changes();
+}
+
+}  // namespace hotspotd::alerting
