@@ -1,0 +1,231 @@
+#include "alerting/payloads.h"
+
+#include <cmath>
+#include <ctime>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "rules/template.h"
+
+namespace hotspotd::alerting {
+namespace {
+
+using nlohmann::json;
+
+json labelsJson(const rules::OwnedLabels& labels) {
+  json out = json::object();
+  for (const auto& [k, v] : labels) out[k] = v;
+  return out;
+}
+
+std::string labelText(const rules::OwnedLabels& labels, std::string_view skip = "alertname") {
+  std::string out;
+  for (const auto& [k, v] : labels) {
+    if (k == skip) continue;
+    out += fmt::format("{}{}={}", out.empty() ? "" : ", ", k, v);
+  }
+  return out;
+}
+
+std::string annotation(const AlertInfo& a, std::string_view name) {
+  for (const auto& [k, v] : a.annotations) {
+    if (k == name) return v;
+  }
+  return {};
+}
+
+std::string number(double v) { return std::isfinite(v) ? rules::humanize(v) : std::string("n/a"); }
+
+// The evidence an SRE reads first, as Slack mrkdwn lines.
+std::string evidenceText(const AlertInfo& a) {
+  std::string out;
+  if (auto summary = annotation(a, "summary"); !summary.empty()) out += summary + "\n";
+  if (!a.reason.empty()) out += a.reason + "\n";
+  out += fmt::format("*value* {} (threshold {})", number(a.value), number(a.threshold));
+  for (const auto& [k, v] : a.evidence) {
+    if (k == "confidence" || k == "requests" || k == "bound_seconds" || k == "burn_rate" ||
+        k == "budget_consumed" || k == "request_rate") {
+      out += fmt::format(" · *{}* {}", k, number(v));
+    }
+  }
+  if (!a.grown.empty()) {
+    out += "\n*Grew most against the baseline:*";
+    for (std::size_t i = 0; i < std::min<std::size_t>(3, a.grown.size()); ++i) {
+      out += fmt::format("\n• `{}` +{:.1f} pp ({})", a.grown[i].name, a.grown[i].grew_pp, a.grown[i].cls);
+    }
+  }
+  if (!a.trace_urls.empty()) {
+    out += "\n*Slow requests:*";
+    for (std::size_t i = 0; i < std::min<std::size_t>(3, a.trace_urls.size()); ++i) {
+      out += fmt::format(" <{}|trace {}>", a.trace_urls[i], i + 1);
+    }
+  }
+  return out;
+}
+
+json button(std::string_view text, const std::string& url) {
+  return json{{"type", "button"},
+              {"text", {{"type", "plain_text"}, {"text", truncateChars(text, kSlackButtonChars)}}},
+              {"url", url}};
+}
+
+}  // namespace
+
+std::string truncateChars(std::string_view text, std::size_t max) {
+  // Byte offsets where each code point starts (UTF-8 lead bytes).
+  auto width = [](unsigned char c) -> std::size_t { return c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1; };
+  std::size_t chars = 0, keep = 0;  // keep: where the first max-1 code points end
+  for (std::size_t i = 0; i < text.size(); i += width(static_cast<unsigned char>(text[i]))) {
+    if (++chars == max) keep = i;
+    if (chars > max) return std::string(text.substr(0, keep)) + "\u2026";
+  }
+  return std::string(text);
+}
+
+std::string rfc3339(std::int64_t ms) {
+  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                     tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
+}
+
+std::string slackPayload(const NotificationGroup& g) {
+  const std::size_t firing = static_cast<std::size_t>(
+      std::count_if(g.alerts.begin(), g.alerts.end(), [](const AlertInfo& a) { return a.firing; }));
+  const AlertInfo* first = g.alerts.empty() ? nullptr : &g.alerts.front();
+  const std::string status = firing > 0 ? fmt::format("FIRING:{}", firing) : "RESOLVED";
+  const std::string title =
+      first ? fmt::format("[{}] {} {} ({})", status, first->alertname, labelText(first->labels), first->severity)
+            : status;
+  json blocks = json::array();
+  blocks.push_back({{"type", "header"}, {"text", {{"type", "plain_text"}, {"text", truncateChars(title, kSlackHeaderChars)}}}});
+  // The budget counts the blocks as sent (JSON), with room kept for the closing "and N more" line.
+  std::size_t chars = blocks.dump().size() + 300, shown = 0;
+  for (const AlertInfo& a : g.alerts) {
+    const std::string text = truncateChars(
+        fmt::format("*{}* {} — {}\n{}", a.firing ? "Firing" : "Resolved", a.alertname, labelText(a.labels),
+                    evidenceText(a)),
+        kSlackSectionChars);
+    json section{{"type", "section"}, {"text", {{"type", "mrkdwn"}, {"text", text}}}};
+    json buttons = json::array();
+    if (!a.flamegraph_url.empty()) buttons.push_back(button("Flame graph", a.flamegraph_url));
+    if (!a.diff_url.empty()) buttons.push_back(button("Diff vs baseline", a.diff_url));
+    if (!a.incident_url.empty()) buttons.push_back(button("Incident", a.incident_url));
+    json actions{{"type", "actions"}, {"elements", buttons}};
+    const std::size_t cost = section.dump().size() + (buttons.empty() ? 0 : actions.dump().size());
+    if (blocks.size() + 3 > kSlackMaxBlocks || chars + cost > kSlackTotalChars) break;
+    blocks.push_back(std::move(section));
+    if (!buttons.empty()) blocks.push_back(std::move(actions));
+    chars += cost;
+    ++shown;
+  }
+  if (shown < g.alerts.size()) {
+    blocks.push_back({{"type", "context"},
+                      {"elements", json::array({{{"type", "mrkdwn"},
+                                                 {"text", fmt::format("…and {} more alerts in this group{}",
+                                                                      g.alerts.size() - shown,
+                                                                      g.external_url.empty()
+                                                                          ? std::string()
+                                                                          : " — <" + g.external_url + "|all incidents>")}}})}});
+  }
+  return json{{"text", truncateChars(title, kSlackHeaderChars)}, {"blocks", blocks}}.dump();
+}
+
+std::string pagerdutyPayload(const AlertInfo& a, const std::string& routing_key, const std::string& source) {
+  std::string severity = "error";
+  if (a.severity == "page" || a.severity == "critical") severity = "critical";
+  if (a.severity == "ticket" || a.severity == "warning") severity = "warning";
+  if (a.severity == "info") severity = "info";
+  json event{{"routing_key", routing_key}, {"event_action", a.firing ? "trigger" : "resolve"}, {"dedup_key", a.id}};
+  if (!a.firing) return event.dump();
+  std::string summary = fmt::format("{}: {}", a.alertname, labelText(a.labels));
+  if (auto s = annotation(a, "summary"); !s.empty()) summary += " — " + s;
+  json evidence = json::object();
+  for (const auto& [k, v] : a.evidence) evidence[k] = std::isfinite(v) ? json(v) : json(nullptr);
+  json grown = json::array();
+  for (const auto& f : a.grown) grown.push_back({{"frame", f.name}, {"class", f.cls}, {"grew_pp", f.grew_pp}});
+  event["payload"] = {{"summary", truncateChars(summary, kPagerDutySummaryChars)},
+                      {"source", source},
+                      {"severity", severity},
+                      {"timestamp", rfc3339(a.starts_ms)},
+                      {"class", a.alertname},
+                      {"custom_details",
+                       {{"labels", labelsJson(a.labels)},
+                        {"annotations", labelsJson(a.annotations)},
+                        {"value", std::isfinite(a.value) ? json(a.value) : json(nullptr)},
+                        {"threshold", std::isfinite(a.threshold) ? json(a.threshold) : json(nullptr)},
+                        {"reason", a.reason},
+                        {"evidence", evidence},
+                        {"grown_frames", grown}}}};
+  json links = json::array();
+  if (!a.flamegraph_url.empty()) links.push_back({{"href", a.flamegraph_url}, {"text", "Flame graph"}});
+  if (!a.diff_url.empty()) links.push_back({{"href", a.diff_url}, {"text", "Differential flame graph"}});
+  if (!a.incident_url.empty()) links.push_back({{"href", a.incident_url}, {"text", "Incident"}});
+  if (!links.empty()) event["links"] = links;
+  std::string out = event.dump();
+  if (out.size() > kPagerDutyMaxBytes) {
+    // The details are the first thing to go: the page itself must get through.
+    event["payload"].erase("custom_details");
+    out = event.dump();
+  }
+  return out;
+}
+
+std::string webhookPayload(const NotificationGroup& g) {
+  json alerts = json::array();
+  rules::OwnedLabels common = g.alerts.empty() ? rules::OwnedLabels{} : g.alerts.front().labels;
+  rules::OwnedLabels common_annotations = g.alerts.empty() ? rules::OwnedLabels{} : g.alerts.front().annotations;
+  bool any_firing = false;
+  for (const AlertInfo& a : g.alerts) {
+    any_firing = any_firing || a.firing;
+    std::erase_if(common, [&](const auto& l) {
+      return std::find(a.labels.begin(), a.labels.end(), l) == a.labels.end();
+    });
+    std::erase_if(common_annotations, [&](const auto& l) {
+      return std::find(a.annotations.begin(), a.annotations.end(), l) == a.annotations.end();
+    });
+    rules::OwnedLabels labels = a.labels;
+    if (std::none_of(labels.begin(), labels.end(), [](const auto& l) { return l.first == "alertname"; })) {
+      labels.emplace_back("alertname", a.alertname);
+    }
+    alerts.push_back({{"status", a.firing ? "firing" : "resolved"},
+                      {"labels", labelsJson(labels)},
+                      {"annotations", labelsJson(a.annotations)},
+                      {"startsAt", rfc3339(a.starts_ms)},
+                      {"endsAt", a.firing ? std::string("0001-01-01T00:00:00Z") : rfc3339(a.ends_ms)},
+                      {"generatorURL", a.incident_url},
+                      {"fingerprint", a.id}});
+  }
+  return json{{"version", "4"},
+              {"groupKey", g.group_key},
+              {"truncatedAlerts", 0},
+              {"status", any_firing ? "firing" : "resolved"},
+              {"receiver", g.receiver},
+              {"groupLabels", labelsJson(g.group_labels)},
+              {"commonLabels", labelsJson(common)},
+              {"commonAnnotations", labelsJson(common_annotations)},
+              {"externalURL", g.external_url},
+              {"alerts", alerts}}
+      .dump();
+}
+
+std::string alertmanagerPayload(const std::vector<AlertInfo>& alerts, std::int64_t now_ms,
+                                std::int64_t resolve_timeout_ms) {
+  json out = json::array();
+  for (const AlertInfo& a : alerts) {
+    rules::OwnedLabels labels = a.labels;
+    if (std::none_of(labels.begin(), labels.end(), [](const auto& l) { return l.first == "alertname"; })) {
+      labels.emplace_back("alertname", a.alertname);
+    }
+    out.push_back({{"labels", labelsJson(labels)},
+                   {"annotations", labelsJson(a.annotations)},
+                   {"startsAt", rfc3339(a.starts_ms)},
+                   {"endsAt", rfc3339(a.firing ? now_ms + resolve_timeout_ms : a.ends_ms)},
+                   {"generatorURL", a.incident_url}});
+  }
+  return out.dump();
+}
+
+}  // namespace hotspotd::alerting

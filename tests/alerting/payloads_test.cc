@@ -1,0 +1,129 @@
+// Receiver payloads against the vendors' documented fields and limits: Slack Block Kit (50 blocks, header 150,
+// section 3000, well under 13k in all), PagerDuty Events v2 (dedup key, summary 1024, details dropped past 512 KB),
+// Alertmanager's webhook (version 4) and API v2.
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "alerting/payloads.h"
+
+using namespace hotspotd::alerting;
+using nlohmann::json;
+
+namespace {
+
+AlertInfo alert(int i, bool firing = true) {
+  AlertInfo a;
+  a.id = "id" + std::to_string(i);
+  a.alertname = "CheckoutLatencyDrift";
+  a.severity = "page";
+  a.firing = firing;
+  a.labels = {{"route", "/checkout/" + std::to_string(i)}, {"service", "shop"}};
+  a.annotations = {{"summary", "p99 of /checkout went from 250ms to 1.2s"}};
+  a.starts_ms = 1'700'000'000'123;
+  a.ends_ms = firing ? 0 : 1'700'000'600'000;
+  a.value = 1.2;
+  a.threshold = 0.25;
+  a.evidence = {{"confidence", 0.99999}, {"requests", 15613}};
+  a.reason = "6.30% of 15613 requests above 0.5s (baseline 0.65%)";
+  a.incident_url = "http://hotspotd:9464/incidents/" + a.id;
+  a.flamegraph_url = "http://hotspotd:9464/profiles/p1.svg";
+  a.diff_url = "http://hotspotd:9464/profiles/p1.diff.svg";
+  a.grown = {{"Pricing::recalculate", "cpu", 41.5}, {"malloc", "allocation/gc", 3.2}};
+  return a;
+}
+
+std::size_t codePoints(const std::string& s) {
+  std::size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("Slack: a header, the evidence, grown frames and buttons, within every Block Kit limit") {
+  NotificationGroup g;
+  g.receiver = "slack";
+  g.alerts = {alert(1)};
+  const json j = json::parse(slackPayload(g));
+  REQUIRE(j["blocks"].is_array());
+  CHECK(j["blocks"][0]["type"] == "header");
+  CHECK(j["blocks"][0]["text"]["text"] == "[FIRING:1] CheckoutLatencyDrift route=/checkout/1, service=shop (page)");
+  const std::string section = j["blocks"][1]["text"]["text"];
+  CHECK(section.find("Pricing::recalculate") != std::string::npos);
+  CHECK(section.find("+41.5 pp (cpu)") != std::string::npos);
+  CHECK(section.find("6.30% of 15613 requests") != std::string::npos);
+  const auto& buttons = j["blocks"][2]["elements"];
+  REQUIRE(buttons.size() == 3);
+  CHECK(buttons[0]["url"] == "http://hotspotd:9464/profiles/p1.svg");
+  CHECK(!j["text"].get<std::string>().empty());  // the notification's fallback text
+
+  // An outage: 5,000 alerts in one group still make one message within the limits.
+  g.alerts.clear();
+  for (int i = 0; i < 5000; ++i) g.alerts.push_back(alert(i));
+  g.external_url = "http://hotspotd:9464/";
+  const std::string big = slackPayload(g);
+  const json k = json::parse(big);
+  CHECK(k["blocks"].size() <= kSlackMaxBlocks);
+  CHECK(big.size() < 13000);
+  for (const auto& b : k["blocks"]) {
+    if (b["type"] == "header") CHECK(codePoints(b["text"]["text"]) <= kSlackHeaderChars);
+    if (b["type"] == "section") CHECK(codePoints(b["text"]["text"]) <= kSlackSectionChars);
+  }
+  CHECK(k["blocks"].back()["type"] == "context");
+  CHECK(k["blocks"].back()["elements"][0]["text"].get<std::string>().find("more alerts in this group") !=
+        std::string::npos);
+}
+
+TEST_CASE("PagerDuty: dedup key, trigger and resolve, severity, links; summary and size limits") {
+  auto a = alert(1);
+  json j = json::parse(pagerdutyPayload(a, "R0UT1NGKEY", "host-1"));
+  CHECK(j["routing_key"] == "R0UT1NGKEY");
+  CHECK(j["event_action"] == "trigger");
+  CHECK(j["dedup_key"] == "id1");
+  CHECK(j["payload"]["severity"] == "critical");
+  CHECK(j["payload"]["source"] == "host-1");
+  CHECK(j["payload"]["timestamp"] == "2023-11-14T22:13:20.123Z");
+  CHECK(j["links"].size() == 3);
+  CHECK(j["payload"]["custom_details"]["grown_frames"][0]["frame"] == "Pricing::recalculate");
+  a.annotations = {{"summary", std::string(5000, 'x')}};
+  j = json::parse(pagerdutyPayload(a, "k", "s"));
+  CHECK(codePoints(j["payload"]["summary"]) <= kPagerDutySummaryChars);
+  a.reason = std::string(600 * 1024, 'y');  // details past 512 KB are dropped, the event still goes
+  const std::string huge = pagerdutyPayload(a, "k", "s");
+  CHECK(huge.size() <= kPagerDutyMaxBytes);
+  CHECK_FALSE(json::parse(huge)["payload"].contains("custom_details"));
+  const json resolve = json::parse(pagerdutyPayload(alert(1, false), "k", "s"));
+  CHECK(resolve["event_action"] == "resolve");
+  CHECK(resolve["dedup_key"] == "id1");
+}
+
+TEST_CASE("webhook: Alertmanager's version 4 payload with common labels and generatorURL") {
+  NotificationGroup g;
+  g.receiver = "ops-webhook";
+  g.group_key = "{}:{alertname=\"CheckoutLatencyDrift\"}";
+  g.group_labels = {{"alertname", "CheckoutLatencyDrift"}};
+  g.external_url = "http://hotspotd:9464/";
+  g.alerts = {alert(1), alert(2, false)};
+  const json j = json::parse(webhookPayload(g));
+  CHECK(j["version"] == "4");
+  CHECK(j["status"] == "firing");
+  CHECK(j["receiver"] == "ops-webhook");
+  CHECK(j["commonLabels"] == json{{"service", "shop"}});
+  CHECK(j["alerts"].size() == 2);
+  CHECK(j["alerts"][0]["labels"]["alertname"] == "CheckoutLatencyDrift");
+  CHECK(j["alerts"][0]["endsAt"] == "0001-01-01T00:00:00Z");
+  CHECK(j["alerts"][1]["status"] == "resolved");
+  CHECK(j["alerts"][1]["endsAt"] == "2023-11-14T22:23:20.000Z");
+  CHECK(j["alerts"][0]["generatorURL"] == "http://hotspotd:9464/incidents/id1");
+}
+
+TEST_CASE("Alertmanager API v2: firing alerts end in the future, resolved ones when they resolved") {
+  const json j = json::parse(alertmanagerPayload({alert(1), alert(2, false)}, 1'700'000'100'000, 300'000));
+  REQUIRE(j.size() == 2);
+  CHECK(j[0]["endsAt"] == "2023-11-14T22:20:00.000Z");
+  CHECK(j[1]["endsAt"] == "2023-11-14T22:23:20.000Z");
+  CHECK(j[0]["labels"]["alertname"] == "CheckoutLatencyDrift");
+  CHECK(truncateChars("h\u00e9llo w\u00f6rld", 5) == "h\u00e9ll\u2026");
+  CHECK(truncateChars("short", 10) == "short");
+}
