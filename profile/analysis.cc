@@ -69,17 +69,18 @@ Aggregate aggregate(const FoldedStacks& stacks) {
       }
     }
     const auto ci = static_cast<std::size_t>(cls);
-    a.samples += count;
-    a.classes[ci] += count;
+    a.samples = saturatingAdd(a.samples, count);
+    a.classes[ci] = saturatingAdd(a.classes[ci], count);
     for (std::size_t i = 0; i < frames.size(); ++i) {
       Entry& e = a.frames[frames[i]];
       if (i > 0) e.below_root = true;
-      if (i + 1 == frames.size()) e.self += count;
+      if (i + 1 == frames.size()) e.self = saturatingAdd(e.self, count);
       if (e.last_stack == index) continue;  // recursion: once per stack, at its outermost call
       e.last_stack = index;
-      e.total += count;
-      e.classes[ci] += count;
-      e.callers[i > 0 ? frames[i - 1] : std::string_view()] += count;
+      e.total = saturatingAdd(e.total, count);
+      e.classes[ci] = saturatingAdd(e.classes[ci], count);
+      auto& caller = e.callers[i > 0 ? frames[i - 1] : std::string_view()];
+      caller = saturatingAdd(caller, count);
     }
   });
   return a;

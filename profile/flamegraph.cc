@@ -62,8 +62,8 @@ struct Tree {
         nodes.push_back(Node{frames[d], parent, static_cast<std::uint32_t>(d + 1), 0, 0});
         max_depth = std::max(max_depth, static_cast<std::uint32_t>(d + 1));
       }
-      nodes[0].total += count;
-      for (std::uint32_t id : path) nodes[id].total += count;
+      nodes[0].total = saturatingAdd(nodes[0].total, count);
+      for (std::uint32_t id : path) nodes[id].total = saturatingAdd(nodes[id].total, count);
       previous.swap(frames);
     }
     // Children by parent (a stable counting sort keeps them in name order).
@@ -284,7 +284,8 @@ void renderNodes(std::string& out, const Tree& tree, const Layout& l, bool diff,
     out += fmt::format(")</title><rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.0f}\" fill=\"{}\" rx=\"2\"/>",
                        item.x, y, w, h, fill);
     // Text only where at least three characters fit; the script re-fits it on zoom.
-    const auto chars = static_cast<std::size_t>((w - 3) / font_width);
+    const double room = (w - 3) / font_width;
+    const std::size_t chars = room >= 3 ? static_cast<std::size_t>(std::min(room, 1e6)) : 0;
     if (chars >= 3) {
       out += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\">", item.x + 3, y + h / 2 + l.o.font_size / 3);
       if (n.name.size() <= chars) {

@@ -58,7 +58,7 @@ Result<FoldedStacks> FoldedStacks::parse(std::string_view text) {
       if (dec != std::errc() || dptr != number.data() + number.size() || !(d >= 0) || !std::isfinite(d)) {
         return fail(fmt::format("line {}: \"{}\" is not a sample count", line_no, number));
       }
-      count = static_cast<std::uint64_t>(std::llround(d));
+      count = d >= 1.8e19 ? UINT64_MAX : static_cast<std::uint64_t>(std::llround(d));
     }
     std::string_view stack = line.substr(0, space);
     while (!stack.empty() && (stack.back() == ' ' || stack.back() == '\t')) stack.remove_suffix(1);

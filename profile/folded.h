@@ -21,6 +21,11 @@ struct StackHash {
   std::size_t operator()(std::string_view s) const { return hashBytes(s); }
 };
 
+// Counts add up without wrapping around: a profile with absurd counts stays ordered, not scrambled.
+inline std::uint64_t saturatingAdd(std::uint64_t a, std::uint64_t b) {
+  return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
 class FoldedStacks {
  public:
   // Adds `count` to a stack (frames joined by ';', root first).
@@ -29,9 +34,9 @@ class FoldedStacks {
     if (it == counts_.end()) {
       counts_.emplace(std::string(stack), count);
     } else {
-      it->second += count;
+      it->second = saturatingAdd(it->second, count);
     }
-    total_ += count;
+    total_ = saturatingAdd(total_, count);
   }
 
   std::size_t size() const { return counts_.size(); }

@@ -157,3 +157,14 @@ TEST_CASE("diff lists grown frames and exits 1 past the limits, 0 within them") 
   CHECK(runHotspotd({"diff", base.string()}).exit_code == 2);
   CHECK(runHotspotd({"diff", base.string(), now.string(), "--max-abs", "x"}).exit_code == 2);
 }
+
+TEST_CASE("flamegraph reads a pprof profile (a real Prometheus server's CPU profile)") {
+  TempDir dir;
+  const auto svg = dir.path() / "p.svg";
+  auto r = runHotspotd({"flamegraph", std::string(HOTSPOTD_SOURCE_DIR) + "/fuzz/corpus/profile/pprof-prometheus", "-o",
+                        svg.string()});
+  CHECK_MESSAGE(r.exit_code == 0, r.output);
+  auto text = hotspotd::readFile(svg);
+  REQUIRE(text);
+  CHECK(text->find("<title>runtime.") != std::string::npos);
+}
