@@ -1,0 +1,63 @@
+// DESIGN
+// Grouping and timing, as Alertmanager does them: each alert (an incident's firing or resolution) goes to the
+// groups of the routes that take it. A new group waits `group_wait` before its first notification, so alerts that
+// fire together go together; after that a group is notified at most every `group_interval`, and only when
+// something changed (an alert joined, fired again or resolved); a group whose alerts still fire and that has had
+// nothing new is notified again every `repeat_interval`. Resolved alerts go out once (when the receiver wants
+// resolutions) and leave the group; an empty group is forgotten.
+//
+// At flush time, silenced and inhibited alerts are left out; a group with nothing left to say sends nothing.
+// The notifier only decides what to send and when: the caller writes the messages to the outbox. Owned by one
+// thread.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "alerting/payloads.h"
+#include "alerting/routing.h"
+
+namespace hotspotd::alerting {
+
+struct Flush {
+  const Route* route = nullptr;
+  NotificationGroup group;  // receiver, group key and labels, the alerts to send
+};
+
+class Notifier {
+ public:
+  // `send_resolved`: receivers that want resolutions (the others get firing alerts only).
+  Notifier(Route root, std::vector<InhibitRule> inhibit, std::set<std::string> send_resolved);
+
+  // An alert's new state at now_ms.
+  void observe(const AlertInfo& alert, std::int64_t now_ms);
+  // The groups to notify at now_ms, with what each says.
+  std::vector<Flush> due(std::int64_t now_ms, const std::vector<Silence>& silences);
+  // When due() next has something to do (0: nothing scheduled).
+  std::int64_t nextWakeMs() const;
+  std::size_t groupCount() const { return groups_.size(); }
+
+ private:
+  struct Member {
+    AlertInfo alert;
+    bool changed = true;       // since the last notification
+    bool sent_firing = false;  // a notification carried it firing
+  };
+  struct Group {
+    const Route* route = nullptr;
+    std::vector<std::pair<std::string, std::string>> labels;
+    std::map<std::string, Member> members;  // by incident id
+    std::int64_t next_ms = 0;               // when it may be notified next
+    std::int64_t last_ms = 0;               // last notification (0: none yet)
+  };
+
+  Route root_;
+  std::vector<InhibitRule> inhibit_;
+  std::set<std::string> send_resolved_;
+  std::map<std::string, Group> groups_;  // by group key
+};
+
+}  // namespace hotspotd::alerting

@@ -1,0 +1,121 @@
+// Grouping and timing as Alertmanager does them: group_wait gathers what fires together, group_interval spaces
+// updates, repeat_interval reminds, resolutions go once to receivers that want them, flapping does not storm,
+// silences and inhibition leave alerts out.
+#include <doctest/doctest.h>
+
+#include "alerting/notifier.h"
+
+using namespace hotspotd;
+using namespace hotspotd::alerting;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr std::int64_t kT0 = 1'700'000'000'000;
+
+AlertInfo alert(const std::string& route, bool firing = true, const std::string& severity = "page") {
+  AlertInfo a;
+  a.id = route + "/" + severity;
+  a.alertname = "Slow";
+  a.severity = severity;
+  a.firing = firing;
+  a.labels = {{"alertname", "Slow"}, {"route", route}, {"severity", severity}};
+  return a;
+}
+
+Route grouped(Duration wait = 30s, Duration interval = 5min, Duration repeat = 4h) {
+  Route root;
+  root.receiver = "team";
+  root.group_by = {"alertname"};
+  root.group_wait = wait;
+  root.group_interval = interval;
+  root.repeat_interval = repeat;
+  return root;
+}
+
+std::vector<std::string> routesOf(const Flush& f) {
+  std::vector<std::string> out;
+  for (const auto& a : f.group.alerts) out.push_back(a.labels[1].second + (a.firing ? "" : ":resolved"));
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("alerts that fire together go together after group_wait; later ones wait for group_interval") {
+  Notifier n(grouped(), {}, {"team"});
+  n.observe(alert("/a"), kT0);
+  n.observe(alert("/b"), kT0 + 10'000);
+  CHECK(n.due(kT0 + 29'000, {}).empty());
+  CHECK(n.nextWakeMs() == kT0 + 30'000);
+  auto f = n.due(kT0 + 30'000, {});
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].group.receiver == "team");
+  CHECK(f[0].group.group_key == "0:{alertname=\"Slow\"}");
+  CHECK(routesOf(f[0]) == std::vector<std::string>{"/a", "/b"});
+  n.observe(alert("/c"), kT0 + 60'000);
+  CHECK(n.due(kT0 + 60'000, {}).empty());  // group_interval since the last notification
+  f = n.due(kT0 + 330'000, {});
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].group.alerts.size() == 3);
+  // Nothing new: quiet until repeat_interval.
+  CHECK(n.due(kT0 + 700'000, {}).empty());
+  f = n.due(kT0 + 330'000 + 4 * 3'600'000, {});
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].group.alerts.size() == 3);
+}
+
+TEST_CASE("resolutions go once to receivers that want them, and an emptied group is forgotten") {
+  Notifier n(grouped(0s), {}, {"team"});
+  n.observe(alert("/a"), kT0);
+  REQUIRE(n.due(kT0, {}).size() == 1);
+  n.observe(alert("/a", false), kT0 + 400'000);
+  auto f = n.due(kT0 + 400'000, {});
+  REQUIRE(f.size() == 1);
+  CHECK(routesOf(f[0]) == std::vector<std::string>{"/a:resolved"});
+  CHECK(n.groupCount() == 0);
+  // A receiver that does not want resolutions hears only the firing.
+  Notifier quiet(grouped(0s), {}, {});
+  quiet.observe(alert("/a"), kT0);
+  REQUIRE(quiet.due(kT0, {}).size() == 1);
+  quiet.observe(alert("/a", false), kT0 + 400'000);
+  CHECK(quiet.due(kT0 + 400'000, {}).empty());
+  CHECK(quiet.groupCount() == 0);
+}
+
+TEST_CASE("a flapping alert makes at most one notification per group_interval") {
+  Notifier n(grouped(0s, 5min), {}, {"team"});
+  int sent = 0;
+  for (int i = 0; i < 60; ++i) {  // flips every 10 s for 10 minutes
+    const std::int64_t t = kT0 + i * 10'000;
+    n.observe(alert("/a", i % 2 == 0), t);
+    sent += static_cast<int>(n.due(t, {}).size());
+  }
+  CHECK(sent >= 2);  // it is notified, at 0 and 5 minutes
+  CHECK(sent <= 3);  // and no more often: at 0, 5 and 10 minutes at most
+}
+
+TEST_CASE("silenced and inhibited alerts are left out; a group with nothing left sends nothing") {
+  const auto page_mutes_ticket =
+      std::vector<InhibitRule>{{*parseMatchers({"severity=\"page\""}), *parseMatchers({"severity=\"ticket\""}), {"route"}}};
+  Route root = grouped(0s);
+  root.group_by = {"severity"};
+  Notifier n(root, page_mutes_ticket, {"team"});
+  n.observe(alert("/a", true, "page"), kT0);
+  n.observe(alert("/a", true, "ticket"), kT0);
+  n.observe(alert("/b", true, "ticket"), kT0);
+  auto f = n.due(kT0, {});
+  REQUIRE(f.size() == 2);
+  for (const auto& flush : f) {
+    if (flush.group.group_labels[0].second == "ticket") {
+      CHECK(routesOf(flush) == std::vector<std::string>{"/b"});  // /a's ticket is muted by its page
+    }
+  }
+  Notifier s(grouped(0s), {}, {"team"});
+  const std::vector<Silence> silences{{"s1", *parseMatchers({"route=\"/a\""}), kT0 - 1, kT0 + 3'600'000, "ana", "deploy"}};
+  s.observe(alert("/a"), kT0);
+  CHECK(s.due(kT0, silences).empty());
+  s.observe(alert("/b"), kT0 + 1000);
+  f = s.due(kT0 + 400'000, silences);
+  REQUIRE(f.size() == 1);
+  CHECK(routesOf(f[0]) == std::vector<std::string>{"/b"});
+}
