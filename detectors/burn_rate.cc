@@ -91,9 +91,10 @@ std::vector<rules::Finding> BurnRateDetector::evaluate(const store::SeriesStore&
   for (const auto& [key, ep] : endpoints) {
     for (const rules::BurnWindow& w : p.windows) {
       rules::Finding f;
-      f.endpoint = ep.labels;
-      f.endpoint.emplace_back("severity", w.severity);
-      std::sort(f.endpoint.begin(), f.endpoint.end());
+      rules::OwnedLabels labels = ep.labels;
+      labels.emplace_back("severity", w.severity);
+      std::sort(labels.begin(), labels.end());
+      f.endpoint = std::move(labels);
       f.severity = w.severity;
       const double total_long = sum(store, ep.total, t_ms, w.long_window);
       const double total_short = sum(store, ep.total, t_ms, w.short_window);

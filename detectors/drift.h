@@ -103,7 +103,7 @@ class DriftDetector {
   // The rule's endpoints and their histograms, rebuilt only when the store's set of histograms changes.
   struct Endpoint {
     std::string key;
-    rules::OwnedLabels labels;
+    rules::SharedLabels labels;
     std::vector<store::HistogramId> histograms;
     State* state = nullptr;  // in states_
   };

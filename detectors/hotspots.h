@@ -32,7 +32,7 @@ namespace hotspotd::detectors {
 struct DriftMark {
   std::string rule;
   std::string metric;           // the histogram the rule's selector pins, or empty (then `histogram` is a label)
-  rules::OwnedLabels endpoint;  // the rule's endpoint labels
+  rules::SharedLabels endpoint;  // the rule's endpoint labels
   bool all_labels = true;       // the rule groups by every label (no `by`): the endpoint is the hotspot's own
   double ratio = 1;             // share above the bound / the baseline share
   bool active = false;
