@@ -248,13 +248,16 @@ void RuleRunner::saveDetectorState(std::int64_t t_ms) {
 std::vector<rules::IncidentEvent> RuleRunner::evaluate(std::int64_t t_ms) {
   const auto start = std::chrono::steady_clock::now();
   std::vector<rules::IncidentEvent> events;
+  // The ranking reads every histogram: refreshed every kHotspotRefreshMs, not at every evaluation, with what the
+  // latency_drift rules say then.
+  const bool refresh_hotspots = t_ms - hotspots_ms_ >= kHotspotRefreshMs || t_ms < hotspots_ms_;
   std::vector<detectors::DriftMark> drift;
   for (auto& d : detectors_) {
     const rules::Rule& rule = d->rule();
     const std::vector<rules::Finding> findings = d->evaluate(store_, t_ms, interval_);
     tracker_.observe(rule, t_ms, findings, events);
     evaluations_.Add({{"rule", rule.name}}).Increment();
-    if (rule.kind != rules::RuleKind::latency_drift) continue;
+    if (!refresh_hotspots || rule.kind != rules::RuleKind::latency_drift) continue;
     for (const rules::Finding& f : findings) {
       if (!f.judged) continue;
       detectors::DriftMark m;
@@ -270,8 +273,7 @@ std::vector<rules::IncidentEvent> RuleRunner::evaluate(std::int64_t t_ms) {
       drift.push_back(std::move(m));
     }
   }
-  // The ranking reads every histogram: refreshed every kHotspotRefreshMs, not at every evaluation.
-  if (t_ms - hotspots_ms_ >= kHotspotRefreshMs || t_ms < hotspots_ms_) {
+  if (refresh_hotspots) {
     hotspots_.publish(detectors::rankHotspots(store_, t_ms, kHotspotWindow, drift, kHotspotLimit));
     hotspots_ms_ = t_ms;
   }
