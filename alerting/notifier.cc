@@ -27,6 +27,8 @@ void Notifier::observe(const AlertInfo& alert, std::int64_t now_ms) {
   const LabelView labels = viewOf(alert);
   for (const Route* route : routesFor(root_, labels)) {
     const std::string key = groupKey(*route, labels);
+    // A resolution of an alert no group has: nothing to say, and no group to make for it.
+    if (!alert.firing && groups_.find(key) == groups_.end()) continue;
     auto [it, added] = groups_.try_emplace(key);
     Group& g = it->second;
     if (added) {

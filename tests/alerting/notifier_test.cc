@@ -73,6 +73,14 @@ TEST_CASE("resolutions go once to receivers that want them, and an emptied group
   REQUIRE(f.size() == 1);
   CHECK(routesOf(f[0]) == std::vector<std::string>{"/a:resolved"});
   CHECK(n.groupCount() == 0);
+  // A resolution of an alert the notifier never saw fire makes no group and no wake-up.
+  n.observe(alert("/never"), kT0 + 500'000);
+  n.observe(alert("/other", false), kT0 + 500'000);
+  CHECK(n.groupCount() == 1);
+  n.observe(alert("/never", false), kT0 + 500'001);
+  CHECK(n.due(kT0 + 500'001, {}).empty());  // it never went out: its resolution does not either
+  CHECK(n.groupCount() == 0);
+  CHECK(n.nextWakeMs() == 0);
   // A receiver that does not want resolutions hears only the firing.
   Notifier quiet(grouped(0s), {}, {});
   quiet.observe(alert("/a"), kT0);
