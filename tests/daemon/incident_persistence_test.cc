@@ -8,7 +8,6 @@
 
 #include <atomic>
 #include <optional>
-#include <regex>
 #include <thread>
 
 #include <httplib.h>
@@ -30,11 +29,9 @@ using namespace std::chrono_literals;
 namespace {
 
 int listenPort(ChildProcess& p) {
-  auto line = p.waitForLine("Listening", 20s);
-  REQUIRE_MESSAGE(line, p.output());
-  std::smatch m;
-  REQUIRE(std::regex_search(*line, m, std::regex("127\\.0\\.0\\.1:([0-9]+)")));
-  return std::stoi(m[1]);
+  const auto port = hotspotd::test::waitForListeningPort(p);
+  REQUIRE_MESSAGE(port, p.output());
+  return *port;
 }
 
 std::optional<double> metric(int port, std::string_view series) {

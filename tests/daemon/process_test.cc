@@ -12,7 +12,6 @@
 #include <nlohmann/json.hpp>
 
 #include <optional>
-#include <regex>
 #include <sstream>
 #include <thread>
 
@@ -38,11 +37,9 @@ struct RunningDaemon {
   explicit RunningDaemon(std::string extra_log = "", std::vector<std::string> env = {}) {
     config = dir.write("hotspotd.toml", configText((dir.path() / "state").string(), extra_log));
     process.emplace(std::vector<std::string>{HOTSPOTD_BINARY, "run", "--config", config.string()}, std::move(env));
-    auto line = process->waitForLine("Listening", 20s);
-    REQUIRE_MESSAGE(line, process->output());
-    std::smatch m;
-    REQUIRE(std::regex_search(*line, m, std::regex("127\\.0\\.0\\.1:([0-9]+)")));
-    port = std::stoi(m[1]);
+    const auto listening = hotspotd::test::waitForListeningPort(*process);
+    REQUIRE_MESSAGE(listening, process->output());
+    port = *listening;
     REQUIRE(process->waitForLine("Ready", 20s));
   }
 
@@ -268,11 +265,9 @@ TEST_CASE("the daemon evaluates its rules on its interval, and a broken rule fil
                                                      "\"\n[rules]\nfiles = [\"rules/*.toml\"]\n"
                                                      "evaluation_interval = \"1s\"\n");
   ChildProcess daemon({HOTSPOTD_BINARY, "run", "--config", config.string()});
-  auto line = daemon.waitForLine("Listening", 20s);
-  REQUIRE_MESSAGE(line, daemon.output());
-  std::smatch m;
-  REQUIRE(std::regex_search(*line, m, std::regex("127\\.0\\.0\\.1:([0-9]+)")));
-  httplib::Client c("127.0.0.1", std::stoi(m[1]));
+  const auto port = hotspotd::test::waitForListeningPort(daemon);
+  REQUIRE_MESSAGE(port, daemon.output());
+  httplib::Client c("127.0.0.1", *port);
   auto metric = [&](std::string_view series) {
     auto r = c.Get("/metrics");
     return r ? sampleValue(r->body, series) : std::nullopt;

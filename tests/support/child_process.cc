@@ -1,5 +1,7 @@
 #include "tests/support/child_process.h"
 
+#include <regex>
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -174,6 +176,13 @@ std::string findProgram(std::string_view name) {
     start = end + 1;
   }
   return {};
+}
+
+std::optional<int> waitForListeningPort(ChildProcess& process, std::chrono::milliseconds timeout) {
+  auto line = process.waitForLine("Listening", timeout);
+  std::smatch m;
+  if (!line || !std::regex_search(*line, m, std::regex("127\\.0\\.0\\.1:([0-9]+)"))) return std::nullopt;
+  return std::stoi(m[1]);
 }
 
 }  // namespace hotspotd::test

@@ -59,6 +59,10 @@ class ChildProcess {
   bool eof_ = false;
 };
 
+// The loopback port a hotspotd child reports in its "Listening" log line, once it does (nothing on timeout).
+std::optional<int> waitForListeningPort(ChildProcess& process,
+                                        std::chrono::milliseconds timeout = std::chrono::seconds(20));
+
 // Finds an executable on PATH (or in the usual sbin directories); empty if absent.
 std::string findProgram(std::string_view name);
 
