@@ -30,6 +30,29 @@ HttpResponse post(const HttpRequest& request) {
   client.set_write_timeout(seconds);
   client.enable_server_certificate_verification(request.verify_tls);
   if (!request.ca_file.empty()) client.set_ca_cert_path(request.ca_file.c_str());
+  if (!request.proxy_url.empty()) {
+    // http://[user:password@]host:port
+    std::string_view proxy = request.proxy_url;
+    if (const auto s = proxy.find("://"); s != std::string_view::npos) proxy.remove_prefix(s + 3);
+    while (!proxy.empty() && proxy.back() == '/') proxy.remove_suffix(1);
+    std::string_view credentials;
+    if (const auto at = proxy.rfind('@'); at != std::string_view::npos) {
+      credentials = proxy.substr(0, at);
+      proxy.remove_prefix(at + 1);
+    }
+    const auto colon = proxy.rfind(':');
+    int port = 80;
+    if (colon != std::string_view::npos) {
+      std::from_chars(proxy.data() + colon + 1, proxy.data() + proxy.size(), port);
+      proxy = proxy.substr(0, colon);
+    }
+    client.set_proxy(std::string(proxy), port);
+    if (!credentials.empty()) {
+      const auto c = credentials.find(':');
+      client.set_proxy_basic_auth(std::string(credentials.substr(0, c)),
+                                  c == std::string_view::npos ? std::string() : std::string(credentials.substr(c + 1)));
+    }
+  }
   httplib::Headers headers;
   for (const auto& [k, v] : request.headers) headers.emplace(k, v);
   auto res = client.Post(path, headers, request.body, request.content_type);

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <string_view>
 #include <random>
 #include <string>
 #include <utility>
@@ -24,6 +25,7 @@ struct HttpRequest {
   Duration timeout = std::chrono::seconds(10);
   bool verify_tls = true;
   std::string ca_file;  // PEM bundle instead of the system's
+  std::string proxy_url;  // http://host:port, optionally with user:password@
 };
 
 struct HttpResponse {

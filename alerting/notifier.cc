@@ -1,6 +1,9 @@
 #include "alerting/notifier.h"
 
 #include <algorithm>
+#include <cmath>
+
+#include <nlohmann/json.hpp>
 
 namespace hotspotd::alerting {
 namespace {
@@ -16,7 +19,47 @@ LabelView viewOf(const AlertInfo& a) {
   return v;
 }
 
+nlohmann::json alertJson(const AlertInfo& a) {
+  nlohmann::json evidence = nlohmann::json::array();
+  for (const auto& [k, v] : a.evidence) evidence.push_back({k, std::isfinite(v) ? nlohmann::json(v) : nlohmann::json()});
+  auto finite = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(); };
+  return {{"id", a.id},         {"alertname", a.alertname},   {"severity", a.severity},
+          {"firing", a.firing}, {"labels", a.labels},         {"annotations", a.annotations},
+          {"starts_ms", a.starts_ms}, {"ends_ms", a.ends_ms}, {"value", finite(a.value)},
+          {"threshold", finite(a.threshold)}, {"evidence", evidence}, {"reason", a.reason}};
+}
+
+std::optional<AlertInfo> alertOf(const nlohmann::json& j) {
+  try {
+    AlertInfo a;
+    a.id = j.at("id").get<std::string>();
+    a.alertname = j.at("alertname").get<std::string>();
+    a.severity = j.at("severity").get<std::string>();
+    a.firing = j.at("firing").get<bool>();
+    a.labels = j.at("labels").get<rules::OwnedLabels>();
+    a.annotations = j.at("annotations").get<rules::OwnedLabels>();
+    a.starts_ms = j.at("starts_ms").get<std::int64_t>();
+    a.ends_ms = j.at("ends_ms").get<std::int64_t>();
+    auto number = [](const nlohmann::json& v) { return v.is_number() ? v.get<double>() : NAN; };
+    a.value = number(j.at("value"));
+    a.threshold = number(j.at("threshold"));
+    for (const auto& e : j.at("evidence")) a.evidence.emplace_back(e.at(0).get<std::string>(), number(e.at(1)));
+    a.reason = j.at("reason").get<std::string>();
+    return a;
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt;
+  }
+}
+
 }  // namespace
+
+std::string alertToJson(const AlertInfo& a) { return alertJson(a).dump(); }
+
+std::optional<AlertInfo> alertFromJson(const std::string& text) {
+  auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return std::nullopt;
+  return alertOf(j);
+}
 
 Notifier::Notifier(Route root, std::vector<InhibitRule> inhibit, std::set<std::string> send_resolved)
     : root_(std::move(root)), inhibit_(std::move(inhibit)), send_resolved_(std::move(send_resolved)) {
@@ -44,6 +87,7 @@ void Notifier::observe(const AlertInfo& alert, std::int64_t now_ms) {
       m->second.alert = alert;
       m->second.changed = true;
     }
+    dirty_.insert(key);
   }
 }
 
@@ -59,12 +103,42 @@ std::vector<Flush> Notifier::due(std::int64_t now_ms, const std::vector<Silence>
   for (auto it = groups_.begin(); it != groups_.end();) {
     Group& g = it->second;
     const Route& route = *g.route;
-    const bool changed = std::any_of(g.members.begin(), g.members.end(), [](const auto& m) { return m.second.changed; });
-    const bool any_firing =
-        std::any_of(g.members.begin(), g.members.end(), [](const auto& m) { return m.second.alert.firing; });
-    const bool repeat = !changed && any_firing && g.last_ms > 0 && now_ms - g.last_ms >= route.repeat_interval.count();
-    if (now_ms < g.next_ms || (!changed && !repeat)) {
+    if (now_ms < g.next_ms) {
       ++it;
+      continue;
+    }
+    const bool resolutions = send_resolved_.count(route.receiver) > 0;
+    // What each member would say now: muted alerts say nothing; a resolution only to a receiver that wants
+    // resolutions and heard the alert fire.
+    std::vector<std::pair<Member*, bool>> members;  // member, sendable
+    bool changed = false, repeatable = false, silent_resolutions = false;
+    for (auto& [id, m] : g.members) {
+      const LabelView labels = viewOf(m.alert);
+      const bool muted = silencedBy(labels, silences, now_ms) != nullptr ||
+                         (m.alert.firing && inhibited(labels, firing, inhibit_));
+      const bool sendable = !muted && (m.alert.firing || (resolutions && m.sent_firing));
+      members.emplace_back(&m, sendable);
+      changed = changed || (m.changed && sendable);
+      repeatable = repeatable || (sendable && m.alert.firing);
+      silent_resolutions = silent_resolutions || !m.alert.firing;
+    }
+    const bool repeat = !changed && repeatable && g.last_ms > 0 && now_ms - g.last_ms >= route.repeat_interval.count();
+    if (!changed && !repeat) {
+      // Nothing to say: resolutions nobody hears leave quietly; muted changes are looked at again a group_interval
+      // later (a silence may have ended).
+      if (silent_resolutions) {
+        std::erase_if(g.members, [](const auto& m) { return !m.second.alert.firing; });
+        dirty_.insert(it->first);
+      }
+      if (std::any_of(g.members.begin(), g.members.end(), [](const auto& m) { return m.second.changed; })) {
+        g.next_ms = now_ms + std::max<std::int64_t>(route.group_interval.count(), 1000);
+      }
+      if (g.members.empty()) {
+        dirty_.insert(it->first);
+        it = groups_.erase(it);
+      } else {
+        ++it;
+      }
       continue;
     }
     Flush f;
@@ -72,34 +146,89 @@ std::vector<Flush> Notifier::due(std::int64_t now_ms, const std::vector<Silence>
     f.group.receiver = route.receiver;
     f.group.group_key = it->first;
     f.group.group_labels = g.labels;
-    const bool resolutions = send_resolved_.count(route.receiver) > 0;
-    for (auto& [id, m] : g.members) {
-      const LabelView labels = viewOf(m.alert);
-      const bool muted = silencedBy(labels, silences, now_ms) != nullptr || (m.alert.firing && inhibited(labels, firing, inhibit_));
-      if (muted) continue;
-      if (!m.alert.firing && (!resolutions || !m.sent_firing)) continue;  // nobody heard it fire
-      f.group.alerts.push_back(m.alert);
-    }
-    // Marks, and resolved alerts leave.
-    for (auto m = g.members.begin(); m != g.members.end();) {
-      m->second.changed = false;
-      if (m->second.alert.firing) {
-        m->second.sent_firing = m->second.sent_firing ||
-                                std::any_of(f.group.alerts.begin(), f.group.alerts.end(),
-                                            [&](const AlertInfo& a) { return a.id == m->first; });
-        ++m;
-      } else {
-        m = g.members.erase(m);
+    for (auto& [m, sendable] : members) {
+      if (!sendable) continue;
+      f.group.alerts.push_back(m->alert);
+      if (m->alert.firing) {
+        m->sent_firing = true;
+        m->changed = false;
       }
     }
+    // Resolved alerts leave (sent or not).
+    std::erase_if(g.members, [](const auto& m) { return !m.second.alert.firing; });
+    dirty_.insert(it->first);
     g.last_ms = now_ms;
     g.next_ms = now_ms + route.group_interval.count();
     if (!f.group.alerts.empty()) out.push_back(std::move(f));
     if (g.members.empty()) {
+      dirty_.insert(it->first);
       it = groups_.erase(it);
     } else {
       ++it;
     }
+  }
+  return out;
+}
+
+std::string Notifier::saveGroup(const Group& g) const {
+  nlohmann::json members = nlohmann::json::array();
+  for (const auto& [id, m] : g.members) {
+    members.push_back({{"alert", alertJson(m.alert)}, {"changed", m.changed}, {"sent_firing", m.sent_firing}});
+  }
+  return nlohmann::json{{"next_ms", g.next_ms}, {"last_ms", g.last_ms}, {"members", members}}.dump();
+}
+
+std::vector<std::pair<std::string, std::string>> Notifier::takeDirty() {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& key : dirty_) {
+    auto it = groups_.find(key);
+    out.emplace_back(key, it == groups_.end() ? std::string() : saveGroup(it->second));
+  }
+  dirty_.clear();
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> Notifier::saveAll() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [key, g] : groups_) out.emplace_back(key, saveGroup(g));
+  return out;
+}
+
+void Notifier::restore(const std::vector<std::pair<std::string, std::string>>& saved, std::int64_t now_ms) {
+  for (const auto& [key, text] : saved) {
+    auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded() || !j.contains("members")) continue;
+    const std::int64_t next_ms = j.value("next_ms", std::int64_t{0});
+    const std::int64_t last_ms = j.value("last_ms", std::int64_t{0});
+    for (const auto& mj : j["members"]) {
+      auto alert = alertOf(mj.value("alert", nlohmann::json::object()));
+      if (!alert) continue;
+      const LabelView labels = viewOf(*alert);
+      bool kept = false;
+      for (const Route* route : routesFor(root_, labels)) {
+        if (groupKey(*route, labels) != key) continue;
+        auto [it, added] = groups_.try_emplace(key);
+        Group& g = it->second;
+        if (added) {
+          g.route = route;
+          g.labels = groupLabels(*route, labels);
+          g.next_ms = next_ms;
+          g.last_ms = last_ms;
+        }
+        g.members[alert->id] = Member{*alert, mj.value("changed", true), mj.value("sent_firing", false)};
+        kept = true;
+      }
+      // The routes changed: a new alert of its new groups (a resolution of one never sent goes nowhere).
+      if (!kept) observe(*alert, now_ms);
+    }
+    dirty_.insert(key);
+  }
+}
+
+std::map<std::string, bool> Notifier::alerts() const {
+  std::map<std::string, bool> out;
+  for (const auto& [key, g] : groups_) {
+    for (const auto& [id, m] : g.members) out[id] = m.alert.firing;
   }
   return out;
 }

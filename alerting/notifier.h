@@ -6,13 +6,19 @@
 // nothing new is notified again every `repeat_interval`. Resolved alerts go out once (when the receiver wants
 // resolutions) and leave the group; an empty group is forgotten.
 //
-// At flush time, silenced and inhibited alerts are left out; a group with nothing left to say sends nothing.
-// The notifier only decides what to send and when: the caller writes the messages to the outbox. Owned by one
-// thread.
+// At flush time, silenced and inhibited alerts are left out; a group with nothing left to say sends nothing. A
+// firing alert that was muted and never sent stays "changed", so it goes out at the group's next flush after its
+// silence ends.
+//
+// The notifier only decides what to send and when: the caller writes the messages to the outbox, and with them the
+// groups that changed (takeDirty), so that after a restart the same groups come back (restore) with what each has
+// sent: an alert already notified is not notified again before repeat_interval, and an alert observed but not yet
+// flushed is not forgotten. Owned by one thread.
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -40,6 +46,16 @@ class Notifier {
   std::int64_t nextWakeMs() const;
   std::size_t groupCount() const { return groups_.size(); }
 
+  // The groups that changed since the last call, as (key, state JSON); an empty state: the group is gone.
+  std::vector<std::pair<std::string, std::string>> takeDirty();
+  // Every group's state (to hand over to a notifier with other routes on reload).
+  std::vector<std::pair<std::string, std::string>> saveAll() const;
+  // Puts back saved groups. Each alert is routed again: where its group key still exists, it keeps what was sent
+  // and when; otherwise (the routes changed) it joins its new groups as a new alert.
+  void restore(const std::vector<std::pair<std::string, std::string>>& saved, std::int64_t now_ms);
+  // The alerts held, by incident id, and whether each is firing.
+  std::map<std::string, bool> alerts() const;
+
  private:
   struct Member {
     AlertInfo alert;
@@ -54,10 +70,17 @@ class Notifier {
     std::int64_t last_ms = 0;               // last notification (0: none yet)
   };
 
+  std::string saveGroup(const Group& g) const;
+
   Route root_;
   std::vector<InhibitRule> inhibit_;
   std::set<std::string> send_resolved_;
   std::map<std::string, Group> groups_;  // by group key
+  std::set<std::string> dirty_;
 };
+
+// AlertInfo as JSON, for the saved grouping state (what the notifier needs to notify it again: no links).
+std::string alertToJson(const AlertInfo& a);
+std::optional<AlertInfo> alertFromJson(const std::string& text);
 
 }  // namespace hotspotd::alerting

@@ -5,7 +5,7 @@
 namespace hotspotd::alerting {
 namespace {
 
-constexpr int kSchema = 1;
+constexpr int kSchema = 2;
 constexpr std::string_view kColumns =
     "id, receiver, key, payload, content_type, created_ms, next_ms, attempts, state, last_error, last_status, "
     "delivered_ms";
@@ -38,7 +38,32 @@ Result<Outbox> Outbox::open(state::Database& db) {
       CREATE INDEX IF NOT EXISTS notifications_pending ON notifications (receiver, key, id) WHERE state = 'pending';
       CREATE INDEX IF NOT EXISTS notifications_by_key ON notifications (key, id);
     )sql");
-    if (ok) ok = db.setSchemaVersion("outbox", kSchema);
+    if (ok) ok = db.setSchemaVersion("outbox", 1);
+    if (ok) ok = db.commit();
+    if (!ok) {
+      db.rollback();
+      return tl::unexpected(ok.error());
+    }
+    version = 1;
+  }
+  if (*version < 2) {
+    // v2: which incidents each notification carried (the incident page's "notifications sent"), and the grouping
+    // state, so a restart neither forgets a pending group nor pages again within repeat_interval.
+    if (auto ok = db.begin(); !ok) return tl::unexpected(ok.error());
+    auto ok = db.exec(R"sql(
+      CREATE TABLE IF NOT EXISTS notification_alerts (
+        notification_id INTEGER NOT NULL REFERENCES notifications (id) ON DELETE CASCADE,
+        incident_id TEXT NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS notification_alerts_by_incident ON notification_alerts (incident_id, notification_id);
+      CREATE INDEX IF NOT EXISTS notification_alerts_by_notification ON notification_alerts (notification_id);
+      CREATE TABLE IF NOT EXISTS notifier_groups (
+        key TEXT PRIMARY KEY,
+        state TEXT NOT NULL,
+        updated_ms INTEGER NOT NULL
+      );
+    )sql");
+    if (ok) ok = db.setSchemaVersion("outbox", 2);
     if (ok) ok = db.commit();
     if (!ok) {
       db.rollback();
@@ -76,7 +101,8 @@ Result<std::vector<Notification>> Outbox::query(const std::string& sql, const st
 }
 
 Result<std::int64_t> Outbox::enqueue(const std::string& receiver, const std::string& key, const std::string& payload,
-                                     const std::string& content_type, std::int64_t now_ms) {
+                                     const std::string& content_type, std::int64_t now_ms,
+                                     const std::vector<std::string>& incidents) {
   auto stmt = db_->prepare(
       "INSERT INTO notifications (receiver, key, payload, content_type, created_ms, next_ms, state) "
       "VALUES (?, ?, ?, ?, ?, ?, 'pending')");
@@ -84,7 +110,16 @@ Result<std::int64_t> Outbox::enqueue(const std::string& receiver, const std::str
   if (auto ok = stmt->bindAll({receiver, key, payload, content_type, now_ms, now_ms}).run(); !ok) {
     return tl::unexpected(ok.error());
   }
-  return db_->lastInsertId();
+  const std::int64_t id = db_->lastInsertId();
+  if (!incidents.empty()) {
+    auto link = db_->prepare("INSERT INTO notification_alerts (notification_id, incident_id) VALUES (?, ?)");
+    if (!link) return tl::unexpected(link.error());
+    for (const auto& incident : incidents) {
+      link->reset();
+      if (auto ok = link->bindAll({id, incident}).run(); !ok) return tl::unexpected(ok.error());
+    }
+  }
+  return id;
 }
 
 Result<std::vector<Notification>> Outbox::due(const std::string& receiver, std::int64_t now_ms, std::size_t limit) {
@@ -152,7 +187,64 @@ Result<std::vector<Notification>> Outbox::history(const std::string& key, std::s
                {key, static_cast<std::int64_t>(limit)});
 }
 
+Result<std::vector<Notification>> Outbox::historyOf(const std::string& incident, std::size_t limit) {
+  return query(fmt::format("SELECT {} FROM notifications WHERE id IN (SELECT notification_id FROM "
+                           "notification_alerts WHERE incident_id = ?1) ORDER BY id DESC LIMIT ?2",
+                           kColumns),
+               {incident, static_cast<std::int64_t>(limit)});
+}
+
+Result<std::vector<std::string>> Outbox::pendingQueues() {
+  auto stmt = db_->prepare("SELECT DISTINCT receiver FROM notifications WHERE state = 'pending' ORDER BY receiver");
+  if (!stmt) return tl::unexpected(stmt.error());
+  std::vector<std::string> out;
+  for (;;) {
+    auto row = stmt->step();
+    if (!row) return tl::unexpected(row.error());
+    if (!*row) break;
+    out.push_back(stmt->text(0));
+  }
+  return out;
+}
+
+Result<std::int64_t> Outbox::failPending(const std::string& receiver, const std::string& error, std::int64_t now_ms) {
+  auto stmt = db_->prepare(
+      "UPDATE notifications SET state = 'failed', last_error = ?, delivered_ms = ? WHERE state = 'pending' AND "
+      "receiver = ?");
+  if (!stmt) return tl::unexpected(stmt.error());
+  if (auto ok = stmt->bindAll({error, now_ms, receiver}).run(); !ok) return tl::unexpected(ok.error());
+  return db_->changes();
+}
+
+Result<void> Outbox::saveGroup(const std::string& key, const std::string& state, std::int64_t now_ms) {
+  auto stmt = state.empty() ? db_->prepare("DELETE FROM notifier_groups WHERE key = ?1")
+                            : db_->prepare("INSERT INTO notifier_groups (key, state, updated_ms) VALUES (?1, ?2, ?3) "
+                                           "ON CONFLICT (key) DO UPDATE SET state = ?2, updated_ms = ?3");
+  if (!stmt) return tl::unexpected(stmt.error());
+  stmt->bind(1, key);
+  if (!state.empty()) stmt->bind(2, state).bind(3, now_ms);
+  return stmt->run();
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> Outbox::loadGroups() {
+  auto stmt = db_->prepare("SELECT key, state FROM notifier_groups ORDER BY key");
+  if (!stmt) return tl::unexpected(stmt.error());
+  std::vector<std::pair<std::string, std::string>> out;
+  for (;;) {
+    auto row = stmt->step();
+    if (!row) return tl::unexpected(row.error());
+    if (!*row) break;
+    out.emplace_back(stmt->text(0), stmt->text(1));
+  }
+  return out;
+}
+
 Result<std::int64_t> Outbox::prune(std::int64_t before_ms) {
+  auto links = db_->prepare(
+      "DELETE FROM notification_alerts WHERE notification_id IN (SELECT id FROM notifications WHERE state != "
+      "'pending' AND delivered_ms < ?)");
+  if (!links) return tl::unexpected(links.error());
+  if (auto ok = links->bind(1, before_ms).run(); !ok) return tl::unexpected(ok.error());
   auto stmt = db_->prepare("DELETE FROM notifications WHERE state != 'pending' AND delivered_ms < ?");
   if (!stmt) return tl::unexpected(stmt.error());
   if (auto ok = stmt->bind(1, before_ms).run(); !ok) return tl::unexpected(ok.error());

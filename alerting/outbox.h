@@ -39,9 +39,10 @@ class Outbox {
  public:
   static Result<Outbox> open(state::Database& db);
 
-  // Writes a notification, due at `now_ms`. Returns its id.
+  // Writes a notification, due at `now_ms`, carrying the alerts of `incidents`. Returns its id.
   Result<std::int64_t> enqueue(const std::string& receiver, const std::string& key, const std::string& payload,
-                               const std::string& content_type, std::int64_t now_ms);
+                               const std::string& content_type, std::int64_t now_ms,
+                               const std::vector<std::string>& incidents = {});
   // The receiver's notifications that may be sent now: due, and first of their key. Oldest first.
   Result<std::vector<Notification>> due(const std::string& receiver, std::int64_t now_ms, std::size_t limit);
   Result<void> delivered(std::int64_t id, int status, std::int64_t now_ms);
@@ -59,6 +60,17 @@ class Outbox {
   Result<std::optional<std::int64_t>> nextDue(const std::string& receiver);
   // History, newest first; `key` empty for all.
   Result<std::vector<Notification>> history(const std::string& key, std::size_t limit);
+  // The notifications that carried incident `incident`, newest first.
+  Result<std::vector<Notification>> historyOf(const std::string& incident, std::size_t limit);
+  // The receivers (queues) with pending notifications.
+  Result<std::vector<std::string>> pendingQueues();
+  // Ends every pending notification of a receiver as failed (a receiver removed from the config).
+  Result<std::int64_t> failPending(const std::string& receiver, const std::string& error, std::int64_t now_ms);
+
+  // The notifier's grouping state, one row per group (an empty `state` deletes the row).
+  Result<void> saveGroup(const std::string& key, const std::string& state, std::int64_t now_ms);
+  Result<std::vector<std::pair<std::string, std::string>>> loadGroups();
+
   // Deletes delivered and failed notifications older than `before_ms`.
   Result<std::int64_t> prune(std::int64_t before_ms);
 

@@ -40,13 +40,17 @@ std::string number(double v) { return std::isfinite(v) ? rules::humanize(v) : st
 // The evidence an SRE reads first, as Slack mrkdwn lines.
 std::string evidenceText(const AlertInfo& a) {
   std::string out;
-  if (auto summary = annotation(a, "summary"); !summary.empty()) out += summary + "\n";
-  if (!a.reason.empty()) out += a.reason + "\n";
-  out += fmt::format("*value* {} (threshold {})", number(a.value), number(a.threshold));
-  for (const auto& [k, v] : a.evidence) {
-    if (k == "confidence" || k == "requests" || k == "bound_seconds" || k == "burn_rate" ||
-        k == "budget_consumed" || k == "request_rate") {
-      out += fmt::format(" · *{}* {}", k, number(v));
+  if (!a.text.empty()) {
+    out = a.text;  // the receiver's template
+  } else {
+    if (auto summary = annotation(a, "summary"); !summary.empty()) out += summary + "\n";
+    if (!a.reason.empty()) out += a.reason + "\n";
+    out += fmt::format("*value* {} (threshold {})", number(a.value), number(a.threshold));
+    for (const auto& [k, v] : a.evidence) {
+      if (k == "confidence" || k == "requests" || k == "bound_seconds" || k == "burn_rate" ||
+          k == "budget_consumed" || k == "request_rate") {
+        out += fmt::format(" · *{}* {}", k, number(v));
+      }
     }
   }
   if (!a.grown.empty()) {
@@ -97,16 +101,18 @@ std::string slackPayload(const NotificationGroup& g) {
   const AlertInfo* first = g.alerts.empty() ? nullptr : &g.alerts.front();
   const std::string status = firing > 0 ? fmt::format("FIRING:{}", firing) : "RESOLVED";
   const std::string title =
-      first ? fmt::format("[{}] {} {} ({})", status, first->alertname, labelText(first->labels), first->severity)
-            : status;
+      !first                 ? status
+      : first->title.empty() ? fmt::format("[{}] {} {} ({})", status, first->alertname, labelText(first->labels),
+                                           first->severity)
+                             : fmt::format("[{}] {}", status, first->title);
   json blocks = json::array();
   blocks.push_back({{"type", "header"}, {"text", {{"type", "plain_text"}, {"text", truncateChars(title, kSlackHeaderChars)}}}});
   // The budget counts the blocks as sent (JSON), with room kept for the closing "and N more" line.
   std::size_t chars = blocks.dump().size() + 300, shown = 0;
   for (const AlertInfo& a : g.alerts) {
     const std::string text = truncateChars(
-        fmt::format("*{}* {} — {}\n{}", a.firing ? "Firing" : "Resolved", a.alertname, labelText(a.labels),
-                    evidenceText(a)),
+        fmt::format("*{}* {}\n{}", a.firing ? "Firing" : "Resolved",
+                    a.title.empty() ? a.alertname + " — " + labelText(a.labels) : a.title, evidenceText(a)),
         kSlackSectionChars);
     json section{{"type", "section"}, {"text", {{"type", "mrkdwn"}, {"text", text}}}};
     json buttons = json::array();
@@ -140,8 +146,8 @@ std::string pagerdutyPayload(const AlertInfo& a, const std::string& routing_key,
   if (a.severity == "info") severity = "info";
   json event{{"routing_key", routing_key}, {"event_action", a.firing ? "trigger" : "resolve"}, {"dedup_key", a.id}};
   if (!a.firing) return event.dump();
-  std::string summary = fmt::format("{}: {}", a.alertname, labelText(a.labels));
-  if (auto s = annotation(a, "summary"); !s.empty()) summary += " — " + s;
+  std::string summary = a.title.empty() ? fmt::format("{}: {}", a.alertname, labelText(a.labels)) : a.title;
+  if (auto s = annotation(a, "summary"); !s.empty() && a.title.empty()) summary += " — " + s;
   json evidence = json::object();
   for (const auto& [k, v] : a.evidence) evidence[k] = std::isfinite(v) ? json(v) : json(nullptr);
   json grown = json::array();

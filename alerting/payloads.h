@@ -47,6 +47,9 @@ struct AlertInfo {
   std::string diff_url;
   std::vector<GrownFrame> grown;
   std::vector<std::string> trace_urls;
+  // The receiver's templates, rendered for this alert (empty: the default header/summary and evidence text).
+  std::string title;
+  std::string text;
 };
 
 struct NotificationGroup {

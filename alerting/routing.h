@@ -66,6 +66,7 @@ bool inhibited(const LabelView& labels, const std::vector<LabelView>& firing, co
 struct Silence {
   std::string id;
   std::vector<Matcher> matchers;
+  std::vector<std::string> matcher_texts;  // as written
   std::int64_t starts_ms = 0;
   std::int64_t ends_ms = 0;
   std::string created_by;

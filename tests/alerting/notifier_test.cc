@@ -119,7 +119,7 @@ TEST_CASE("silenced and inhibited alerts are left out; a group with nothing left
     }
   }
   Notifier s(grouped(0s), {}, {"team"});
-  const std::vector<Silence> silences{{"s1", *parseMatchers({"route=\"/a\""}), kT0 - 1, kT0 + 3'600'000, "ana", "deploy"}};
+  const std::vector<Silence> silences{{"s1", *parseMatchers({"route=\"/a\""}), {}, kT0 - 1, kT0 + 3'600'000, "ana", "deploy"}};
   s.observe(alert("/a"), kT0);
   CHECK(s.due(kT0, silences).empty());
   s.observe(alert("/b"), kT0 + 1000);

@@ -74,7 +74,7 @@ TEST_CASE("a page mutes the ticket of the same endpoint, not another endpoint's,
 }
 
 TEST_CASE("silences mute matching alerts only inside their window") {
-  const std::vector<Silence> silences{{"s1", m({"service=\"shop\"", "route=~\"/pay.*\""}), 1000, 2000, "ana", "deploy"}};
+  const std::vector<Silence> silences{{"s1", m({"service=\"shop\"", "route=~\"/pay.*\""}), {}, 1000, 2000, "ana", "deploy"}};
   const LabelView pay{{"route", "/pay/v2"}, {"service", "shop"}};
   const LabelView cart{{"route", "/cart"}, {"service", "shop"}};
   REQUIRE(silencedBy(pay, silences, 1500));
