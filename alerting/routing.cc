@@ -50,10 +50,13 @@ void collect(const Route& route, const LabelView& labels, std::vector<const Rout
 Result<std::vector<Matcher>> parseMatchers(const std::vector<std::string>& texts) {
   std::vector<Matcher> out;
   for (const auto& text : texts) {
-    auto selector = parseSelector("{" + text + "}");
+    // Parsed as a selector with a placeholder name, so a matcher that accepts the empty value (`team=""`, "has
+    // no team") is allowed here as Alertmanager allows it; whether a set of matchers selects anything at all is
+    // for the caller to judge.
+    auto selector = parseSelector("m{" + text + "}");
     if (!selector) return fail(fmt::format("matcher '{}': {}", text, selector.error().message));
-    if (selector->matchers.size() != 1) return fail(fmt::format("matcher '{}': one matcher per string", text));
-    out.push_back(selector->matchers.front());
+    if (selector->matchers.size() != 2) return fail(fmt::format("matcher '{}': one matcher per string", text));
+    out.push_back(selector->matchers.back());
   }
   return out;
 }

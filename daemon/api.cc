@@ -1,6 +1,11 @@
 #include "daemon/api.h"
 
 #include <cmath>
+#include <ctime>
+
+#include <fmt/format.h>
+
+#include "alerting/payloads.h"
 
 namespace hotspotd::daemon {
 namespace {
@@ -57,6 +62,131 @@ ordered_json hotspotsJson(const detectors::HotspotTable& table, std::size_t offs
                         {"endpoints", table.endpoints},
                         {"offset", offset},
                         {"hotspots", rows}}}};
+}
+
+Result<std::int64_t> parseRfc3339(std::string_view text) {
+  auto bad = [&] {
+    return fail(fmt::format("\"{}\" is not an RFC 3339 time (e.g. 2026-11-21T10:00:00Z)", text));
+  };
+  std::tm tm{};
+  const std::string s(text);
+  const char* rest = strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (!rest) return bad();
+  std::int64_t ms = static_cast<std::int64_t>(timegm(&tm)) * 1000;
+  if (*rest == '.') {
+    ++rest;
+    int digits = 0, frac = 0;
+    while (*rest >= '0' && *rest <= '9') {
+      if (digits < 3) frac = frac * 10 + (*rest - '0');
+      ++digits;
+      ++rest;
+    }
+    if (digits == 0) return bad();
+    for (int d = std::min(digits, 3); d < 3; ++d) frac *= 10;
+    ms += frac;
+  }
+  if (*rest == 'Z' || *rest == 'z') {
+    ++rest;
+  } else if (*rest == '+' || *rest == '-') {
+    const int sign = *rest == '+' ? 1 : -1;
+    int hh = 0, mm = 0;
+    if (std::sscanf(rest + 1, "%2d:%2d", &hh, &mm) != 2) return bad();
+    ms -= sign * (hh * 3600 + mm * 60) * std::int64_t{1000};
+    rest += 6;
+  } else {
+    return bad();
+  }
+  if (*rest != '\0') return bad();
+  return ms;
+}
+
+ordered_json silenceJson(const alerting::Silence& s, std::int64_t now_ms) {
+  const char* state = now_ms < s.starts_ms ? "pending" : now_ms < s.ends_ms ? "active" : "expired";
+  return ordered_json{{"id", s.id},
+                      {"status", {{"state", state}}},
+                      {"matchers", s.matcher_texts},
+                      {"startsAt", alerting::rfc3339(s.starts_ms)},
+                      {"endsAt", alerting::rfc3339(s.ends_ms)},
+                      {"createdBy", s.created_by},
+                      {"comment", s.comment}};
+}
+
+ordered_json silencesJson(const std::vector<alerting::Silence>& silences, std::int64_t now_ms) {
+  ordered_json rows = ordered_json::array();
+  for (const auto& s : silences) rows.push_back(silenceJson(s, now_ms));
+  return ordered_json{{"status", "success"}, {"data", rows}};
+}
+
+Result<alerting::SilenceRequest> parseSilenceRequest(std::string_view body, std::int64_t now_ms) {
+  const auto j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) return fail("the body is not a JSON object");
+  alerting::SilenceRequest r;
+  const auto matchers = j.find("matchers");
+  if (matchers == j.end() || !matchers->is_array()) {
+    return fail("matchers: missing; an array such as [\"alertname=\\\"CheckoutSlow\\\"\"]");
+  }
+  for (const auto& m : *matchers) {
+    if (m.is_string()) {
+      r.matchers.push_back(m.get<std::string>());
+    } else if (m.is_object() && m.contains("name") && m.contains("value") && m["name"].is_string() &&
+               m["value"].is_string()) {
+      const bool regex = m.value("isRegex", false), equal = m.value("isEqual", true);
+      nlohmann::json quoted = m["value"].get<std::string>();
+      r.matchers.push_back(fmt::format("{}{}{}", m["name"].get<std::string>(),
+                                       equal ? (regex ? "=~" : "=") : (regex ? "!~" : "!="), quoted.dump()));
+    } else {
+      return fail("matchers: each is a string (name=\"value\") or {\"name\", \"value\", \"isRegex\", \"isEqual\"}");
+    }
+  }
+  auto time = [&](const char* key) -> Result<std::int64_t> {
+    const auto it = j.find(key);
+    if (it == j.end() || it->is_null()) return std::int64_t{0};
+    if (!it->is_string()) return fail(fmt::format("{}: an RFC 3339 time string", key));
+    auto t = parseRfc3339(it->get<std::string>());
+    if (!t) return fail(fmt::format("{}: {}", key, t.error().message));
+    return t;
+  };
+  auto starts = time("startsAt");
+  if (!starts) return tl::unexpected(starts.error());
+  auto ends = time("endsAt");
+  if (!ends) return tl::unexpected(ends.error());
+  r.starts_ms = *starts;
+  r.ends_ms = *ends;
+  if (const auto d = j.find("duration"); d != j.end()) {
+    if (r.ends_ms != 0) return fail("give endsAt or duration, not both");
+    auto parsed = d->is_string() ? parseDuration(d->get<std::string>()) : fail("a duration string such as \"2h\"");
+    if (!parsed || parsed->count() <= 0) {
+      return fail(fmt::format("duration: {}", parsed ? "must be positive" : parsed.error().message));
+    }
+    r.ends_ms = (r.starts_ms ? r.starts_ms : now_ms) + std::chrono::duration_cast<std::chrono::milliseconds>(*parsed).count();
+  }
+  if (r.ends_ms == 0) return fail("endsAt (or duration) is required: a silence must end");
+  r.created_by = j.value("createdBy", "");
+  r.comment = j.value("comment", "");
+  return r;
+}
+
+ordered_json notificationsJson(const std::vector<alerting::Notification>& notifications) {
+  ordered_json rows = ordered_json::array();
+  for (const auto& n : notifications) {
+    rows.push_back(ordered_json{{"id", n.id},
+                                {"receiver", n.receiver},
+                                {"key", n.key},
+                                {"state", n.state},
+                                {"createdAt", alerting::rfc3339(n.created_ms)},
+                                {"attempts", n.attempts},
+                                {"lastStatus", n.last_status},
+                                {"lastError", n.last_error},
+                                {"deliveredAt", n.delivered_ms > 0 && n.state == "delivered"
+                                                    ? ordered_json(alerting::rfc3339(n.delivered_ms))
+                                                    : ordered_json(nullptr)},
+                                {"failedAt", n.delivered_ms > 0 && n.state == "failed"
+                                                 ? ordered_json(alerting::rfc3339(n.delivered_ms))
+                                                 : ordered_json(nullptr)},
+                                {"nextAttemptAt", n.state == "pending" ? ordered_json(alerting::rfc3339(n.next_ms))
+                                                                       : ordered_json(nullptr)}});
+  }
+  return ordered_json{{"status", "success"}, {"data", rows}};
 }
 
 }  // namespace hotspotd::daemon

@@ -4,9 +4,14 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "alerting/outbox.h"
+#include "alerting/routing.h"
+#include "alerting/silences.h"
+#include "core/result.h"
 #include "detectors/hotspots.h"
 
 namespace hotspotd::daemon {
@@ -15,5 +20,24 @@ namespace hotspotd::daemon {
 nlohmann::ordered_json hotspotsJson(const detectors::HotspotTable& table, std::size_t offset, std::size_t limit);
 
 nlohmann::ordered_json apiError(std::string_view type, std::string_view message);
+
+// What a handler answers: an HTTP status and the JSON body.
+struct ApiReply {
+  int status = 200;
+  nlohmann::ordered_json body;
+};
+
+// /api/v1/silences: each with its state (pending, active, expired) at now_ms.
+nlohmann::ordered_json silencesJson(const std::vector<alerting::Silence>& silences, std::int64_t now_ms);
+nlohmann::ordered_json silenceJson(const alerting::Silence& s, std::int64_t now_ms);
+// A POST /api/v1/silences body: {"matchers": [...], "startsAt", "endsAt" (RFC 3339) or "duration" ("2h"),
+// "createdBy", "comment"}. Matchers are strings (`route="/checkout"`) or Alertmanager's objects
+// ({"name", "value", "isRegex", "isEqual"}).
+Result<alerting::SilenceRequest> parseSilenceRequest(std::string_view body, std::int64_t now_ms);
+// /api/v1/notifications: the notification history, newest first.
+nlohmann::ordered_json notificationsJson(const std::vector<alerting::Notification>& notifications);
+
+// RFC 3339 ("2026-11-21T10:00:00Z", "2026-11-21T10:00:00.5+01:00") to Unix milliseconds.
+Result<std::int64_t> parseRfc3339(std::string_view text);
 
 }  // namespace hotspotd::daemon

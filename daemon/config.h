@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "alerting/receiver.h"
+#include "alerting/routing.h"
 #include "core/duration.h"
 #include "core/log.h"
 #include "core/result.h"
@@ -87,6 +89,22 @@ struct ProfilingConfig {
   std::vector<ProfileTarget> targets;
 };
 
+struct AlertingConfig {
+  // The daemon's address as people reach it, for links in alerts (incident pages, flame graphs). Default: http://
+  // and server.listen (with the host's name when listening on every interface).
+  std::string external_url;
+  // Firing alerts are sent to Alertmanager receivers again this often, with endsAt four times as far ahead.
+  Duration resend_interval = std::chrono::minutes(1);
+  // Delivered and failed notifications, and expired silences, are kept this long (the history the API shows).
+  Duration history_retention = std::chrono::hours(24 * 7);
+  // Retries: exponential backoff from retry_min to retry_max (with jitter), unless the receiver says Retry-After.
+  Duration retry_min = std::chrono::seconds(1);
+  Duration retry_max = std::chrono::minutes(5);
+  std::vector<alerting::Receiver> receivers;
+  alerting::Route route;  // receiver empty when there are no receivers
+  std::vector<alerting::InhibitRule> inhibit_rules;
+};
+
 struct Config {
   std::string source;  // the file it came from, or "<embedded default>"
   ServerConfig server;
@@ -97,6 +115,7 @@ struct Config {
   RulesConfig rules;
   IncidentsConfig incidents;
   ProfilingConfig profiling;
+  AlertingConfig alerting;
 };
 
 // Where state lives when the config does not say: systemd's $STATE_DIRECTORY, else /var/lib/hotspotd for root,

@@ -14,7 +14,9 @@
 #include <fmt/format.h>
 #include <httplib.h>
 
+#include "core/file.h"
 #include "core/log.h"
+#include "daemon/alert_service.h"
 #include "daemon/api.h"
 
 namespace hotspotd::daemon {
@@ -25,8 +27,10 @@ namespace {
 thread_local std::chrono::steady_clock::time_point t_request_start;
 
 const std::set<std::string, std::less<>>& knownHandlers() {
-  static const std::set<std::string, std::less<>> handlers{"/metrics", "/-/healthy", "/-/ready", "/-/reload",
-                                                                 "/api/v1/hotspots"};
+  static const std::set<std::string, std::less<>> handlers{"/metrics",          "/-/healthy",
+                                                           "/-/ready",          "/-/reload",
+                                                           "/api/v1/hotspots",  "/api/v1/silences",
+                                                           "/api/v1/notifications"};
   return handlers;
 }
 
@@ -49,6 +53,17 @@ std::optional<std::size_t> sizeParam(const httplib::Request& req, const char* na
   const auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
   if (v.empty() || ec != std::errc() || ptr != v.data() + v.size() || out > max) return std::nullopt;
   return out;
+}
+
+std::int64_t nowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Security headers on API and file responses.
+void secure(httplib::Response& res) {
+  res.set_header("X-Content-Type-Options", "nosniff");
+  res.set_header("Referrer-Policy", "no-referrer");
 }
 
 }  // namespace
@@ -124,6 +139,89 @@ void HttpServer::routes() {
       return;
     }
     json(res, 200, hotspotsJson(*api_.hotspots->load(), *offset, *limit));
+  });
+  // Alerting: silences and the notification history, answered on the lifecycle thread that owns them.
+  auto lifecycle = [this](httplib::Response& res, std::function<ApiReply()> job) {
+    secure(res);
+    if (!api_.on_lifecycle || !api_.alerts) {
+      json(res, 503, apiError("unavailable", "alerting is not running"));
+      return;
+    }
+    ApiReply reply = api_.on_lifecycle(std::move(job));
+    json(res, reply.status, reply.body);
+  };
+  s.Get("/api/v1/silences", [this, lifecycle](const httplib::Request&, httplib::Response& res) {
+    lifecycle(res, [this] {
+      auto list = api_.alerts->silences();
+      if (!list) return ApiReply{500, apiError("internal", list.error().message)};
+      return ApiReply{200, silencesJson(*list, nowMs())};
+    });
+  });
+  s.Post("/api/v1/silences", [this, lifecycle](const httplib::Request& req, httplib::Response& res) {
+    // A JSON content type cannot be sent cross-site without a CORS preflight, which this server never grants.
+    if (req.get_header_value("Content-Type").rfind("application/json", 0) != 0) {
+      secure(res);
+      json(res, 415, apiError("bad_data", "send the silence as JSON (Content-Type: application/json)"));
+      return;
+    }
+    auto request = parseSilenceRequest(req.body, nowMs());
+    if (!request) {
+      secure(res);
+      json(res, 400, apiError("bad_data", request.error().message));
+      return;
+    }
+    lifecycle(res, [this, r = *request] {
+      auto created = api_.alerts->createSilence(r);
+      if (!created) return ApiReply{400, apiError("bad_data", created.error().message)};
+      return ApiReply{200, nlohmann::ordered_json{{"status", "success"},
+                                                  {"data", {{"silenceID", created->id}, {"silence", silenceJson(*created, nowMs())}}}}};
+    });
+  });
+  s.Delete(R"(/api/v1/silences/([A-Za-z0-9-]+))", [this, lifecycle](const httplib::Request& req, httplib::Response& res) {
+    const std::string id = req.matches[1];
+    lifecycle(res, [this, id] {
+      auto expired = api_.alerts->expireSilence(id);
+      if (!expired) return ApiReply{500, apiError("internal", expired.error().message)};
+      if (!*expired) return ApiReply{404, apiError("not_found", fmt::format("no silence has id {}", id))};
+      return ApiReply{200, nlohmann::ordered_json{{"status", "success"}}};
+    });
+  });
+  s.Get("/api/v1/notifications", [this, lifecycle](const httplib::Request& req, httplib::Response& res) {
+    const auto limit = sizeParam(req, "limit", 100, 10'000);
+    if (!limit) {
+      secure(res);
+      json(res, 400, apiError("bad_data", "limit is a non-negative integer, at most 10000"));
+      return;
+    }
+    const std::string incident = req.get_param_value("incident");
+    lifecycle(res, [this, incident, n = *limit] {
+      auto list = api_.alerts->history(incident, n);
+      if (!list) return ApiReply{500, apiError("internal", list.error().message)};
+      return ApiReply{200, notificationsJson(*list)};
+    });
+  });
+  // Flame graphs of captured profiles, as linked from alerts. Their own inline script (zoom, search) may run;
+  // nothing else may load.
+  s.Get(R"(/api/v1/profiles/([0-9a-f]+-[0-9a-f]+)(\.diff)?\.svg)", [this](const httplib::Request& req,
+                                                                          httplib::Response& res) {
+    secure(res);
+    if (api_.profiles_dir.empty()) {
+      json(res, 404, apiError("not_found", "no profiles are kept"));
+      return;
+    }
+    const std::string id = req.matches[1];
+    const bool diff = req.matches[2].length() > 0;
+    auto svg = readFile(api_.profiles_dir / id / (diff ? "diff.svg" : "flamegraph.svg"));
+    if (!svg) {
+      json(res, 404, apiError("not_found", fmt::format("profile {} has no {}", id,
+                                                       diff ? "differential flame graph" : "flame graph")));
+      return;
+    }
+    res.set_header("Content-Security-Policy",
+                   "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:");
+    res.set_header("X-Frame-Options", "SAMEORIGIN");
+    res.status = 200;
+    res.set_content(std::move(*svg), "image/svg+xml");
   });
   s.Post("/-/reload", reload);
   s.Put("/-/reload", reload);

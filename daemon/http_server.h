@@ -5,6 +5,7 @@
 // handler. start() and stop() are called from the lifecycle thread.
 #pragma once
 
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
@@ -12,6 +13,7 @@
 
 #include "core/result.h"
 #include "core/snapshot.h"
+#include "daemon/api.h"
 #include "daemon/config.h"
 #include "daemon/metrics.h"
 #include "detectors/hotspots.h"
@@ -22,6 +24,8 @@ class Server;
 
 namespace hotspotd::daemon {
 
+class AlertService;
+
 // What the lifecycle thread publishes for the handlers.
 struct DaemonStatus {
   bool ready = false;  // serving; false before start-up completes and once shutdown begins
@@ -31,6 +35,10 @@ struct DaemonStatus {
 // The snapshots the API serves (owned by the lifecycle; they outlive the server).
 struct ApiSources {
   const Snapshot<detectors::HotspotTable>* hotspots = nullptr;
+  // Runs a job on the lifecycle thread and returns its reply (503 when that thread does not answer in time).
+  std::function<ApiReply(std::function<ApiReply()>)> on_lifecycle;
+  AlertService* alerts = nullptr;  // touched only inside on_lifecycle jobs
+  std::filesystem::path profiles_dir;  // profile files, served read-only
 };
 
 class HttpServer {

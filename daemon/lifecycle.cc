@@ -111,15 +111,27 @@ int Daemon::run() {
       log::warn("Profiling with perf will fail", {{"reason", allowed.error().message}});
     }
   }
+  alerts_ = std::make_unique<AlertService>(io_, *db_, incidents_.get(), profile_store_.get(), metrics_.registry());
+  if (auto opened = alerts_->open(); !opened) {
+    log::error("Cannot use the notification outbox", {{"error", opened.error().message}});
+    return 1;
+  }
+  alerts_->apply(config_.alerting);
   rules_ = std::make_unique<RuleRunner>(io_, *store_, metrics_.registry(), incidents_.get());
-  rules_->onEvents([this](const std::vector<rules::IncidentEvent>& events) { profiles_->onEvents(events); });
+  rules_->onEvents([this](const std::vector<rules::IncidentEvent>& events) {
+    profiles_->onEvents(events);
+    alerts_->onEvents(events);
+  });
   rules_->restore();
+  alerts_->restore(rules_->tracker());
   rules_->apply(config_.rules.loaded, config_.rules.evaluation_interval, incidentOptions(config_));
   log::info("Rules loaded", {{"rules", config_.rules.loaded.size()},
                              {"zero_config", config_.rules.files.empty()},
                              {"store_retention", formatDuration(store_config.retention)}});
   http_ = std::make_unique<HttpServer>(metrics_, status_, [this] { return reloadFromHttp(); },
-                                       ApiSources{&rules_->hotspots()});
+                                       ApiSources{&rules_->hotspots(),
+                                                  [this](std::function<ApiReply()> job) { return onLifecycle(std::move(job)); },
+                                                  alerts_.get(), state_lock_.dir() / "profiles"});
   auto bound = http_->start(config_.server.listen);
   if (!bound) {
     log::error("Cannot start the HTTP server", {{"error", bound.error().message}});
@@ -139,6 +151,7 @@ int Daemon::run() {
   io_.run();
   scrapes_->stop();
   rules_->stop();
+  alerts_->stop();
   profiles_->stop();
 
   // Drain: stop accepting, let in-flight requests finish, all within the deadline.
@@ -219,11 +232,27 @@ Result<void> Daemon::reload(std::string_view trigger) {
   scrapes_->apply(config_.scrape);
   rules_->apply(config_.rules.loaded, config_.rules.evaluation_interval, incidentOptions(config_));
   profiles_->apply(config_.profiling);
+  alerts_->apply(config_.alerting);
   publishStatus(!stopping_);
   metrics_.recordReload(true, std::chrono::system_clock::now());
   log::info("Configuration reloaded", {{"config", config_.source}});
   notifier_.ready("Serving");
   return {};
+}
+
+ApiReply Daemon::onLifecycle(std::function<ApiReply()> job) {
+  if (stopping_) return ApiReply{503, apiError("unavailable", "hotspotd is shutting down")};
+  auto promise = std::make_shared<std::promise<ApiReply>>();
+  auto future = promise->get_future();
+  boost::asio::post(io_, [promise, job = std::move(job)] { promise->set_value(job()); });
+  if (future.wait_for(kReloadWait) != std::future_status::ready) {
+    return ApiReply{503, apiError("unavailable", "hotspotd did not answer in time; try again")};
+  }
+  try {
+    return future.get();
+  } catch (const std::future_error&) {
+    return ApiReply{503, apiError("unavailable", "hotspotd is shutting down")};
+  }
 }
 
 Result<void> Daemon::reloadFromHttp() {

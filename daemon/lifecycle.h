@@ -5,7 +5,8 @@
 // answer, or by reading the DaemonStatus snapshot this thread publishes.
 //
 // Start-up order: state directory (locked), metrics, series store, scrape manager, state database (incidents and
-// learned baselines read back), rule runner, HTTP server,
+// learned baselines read back), profiling, alerting (outbox, silences), rule runner (open incidents back, then the
+// alert groups reconciled with them), HTTP server,
 // then READY=1 to systemd. Shutdown runs the
 // other way: STOPPING=1, not ready, stop accepting requests, wait for in-flight work up to
 // server.shutdown_timeout, exit 0 (or 1 if the deadline forced it).
@@ -27,6 +28,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "core/snapshot.h"
+#include "daemon/alert_service.h"
 #include "daemon/config.h"
 #include "daemon/http_server.h"
 #include "daemon/metrics.h"
@@ -54,6 +56,7 @@ class Daemon {
   Result<Config> loadConfig() const;
   Result<void> reload(std::string_view trigger);
   Result<void> reloadFromHttp();
+  ApiReply onLifecycle(std::function<ApiReply()> job);
   void waitForSignal();
   void scheduleWatchdog(Duration interval);
   void publishStatus(bool ready);
@@ -72,6 +75,7 @@ class Daemon {
   std::unique_ptr<state::IncidentStore> incidents_;
   std::unique_ptr<state::ProfileStore> profile_store_;
   std::unique_ptr<ProfileManager> profiles_;
+  std::unique_ptr<AlertService> alerts_;
   std::unique_ptr<RuleRunner> rules_;
   std::unique_ptr<HttpServer> http_;
   StateDirLock state_lock_;

@@ -291,10 +291,41 @@ Result<void> IncidentStore::addProfile(const std::string& id, const IncidentProf
   return write->bindAll({all.dump(), seq}).run();
 }
 
+namespace {
+
+constexpr std::string_view kRecordColumns =
+    "seq, id, alertname, labels, severity, state, pending_ms, firing_ms, resolved_ms, firing, resolved, exemplars, "
+    "profiles";
+
+IncidentRecord recordOf(const Statement& stmt) {
+  IncidentRecord r;
+  r.seq = stmt.integer(0);
+  r.id = stmt.text(1);
+  r.alertname = stmt.text(2);
+  r.labels = labelsFromJson(parseOr(stmt.text(3), json::object()));
+  r.severity = stmt.text(4);
+  r.state = stmt.text(5);
+  r.pending_ms = stmt.integer(6);
+  r.firing_ms = stmt.isNull(7) ? 0 : stmt.integer(7);
+  r.resolved_ms = stmt.isNull(8) ? 0 : stmt.integer(8);
+  if (!stmt.isNull(9)) r.firing = eventFromJson(parseOr(stmt.text(9), json::object()));
+  if (!stmt.isNull(10)) r.resolved = eventFromJson(parseOr(stmt.text(10), json::object()));
+  r.exemplars = exemplarsFromJson(parseOr(stmt.text(11), json::array()));
+  const json profiles = parseOr(stmt.text(12), json::array());
+  if (profiles.is_array()) {
+    for (const auto& p : profiles) {
+      r.profiles.push_back(IncidentProfile{p.value("id", ""), p.value("kind", ""), p.value("error", ""),
+                                           p.value("start_ms", std::int64_t{0})});
+    }
+  }
+  return r;
+}
+
+}  // namespace
+
 Result<std::vector<IncidentRecord>> IncidentStore::list(bool open_only, std::size_t limit) {
-  auto stmt = db_->prepare(std::string(
-      "SELECT seq, id, alertname, labels, severity, state, pending_ms, firing_ms, resolved_ms, firing, resolved, "
-      "exemplars, profiles FROM incidents ") + (open_only ? "WHERE state != 'resolved' " : "") + "ORDER BY seq DESC LIMIT ?");
+  auto stmt = db_->prepare(fmt::format("SELECT {} FROM incidents {}ORDER BY seq DESC LIMIT ?", kRecordColumns,
+                                       open_only ? "WHERE state != 'resolved' " : ""));
   if (!stmt) return tl::unexpected(stmt.error());
   stmt->bind(1, static_cast<std::int64_t>(limit));
   std::vector<IncidentRecord> out;
@@ -302,29 +333,19 @@ Result<std::vector<IncidentRecord>> IncidentStore::list(bool open_only, std::siz
     auto row = stmt->step();
     if (!row) return tl::unexpected(row.error());
     if (!*row) break;
-    IncidentRecord r;
-    r.seq = stmt->integer(0);
-    r.id = stmt->text(1);
-    r.alertname = stmt->text(2);
-    r.labels = labelsFromJson(parseOr(stmt->text(3), json::object()));
-    r.severity = stmt->text(4);
-    r.state = stmt->text(5);
-    r.pending_ms = stmt->integer(6);
-    r.firing_ms = stmt->isNull(7) ? 0 : stmt->integer(7);
-    r.resolved_ms = stmt->isNull(8) ? 0 : stmt->integer(8);
-    if (!stmt->isNull(9)) r.firing = eventFromJson(parseOr(stmt->text(9), json::object()));
-    if (!stmt->isNull(10)) r.resolved = eventFromJson(parseOr(stmt->text(10), json::object()));
-    r.exemplars = exemplarsFromJson(parseOr(stmt->text(11), json::array()));
-    const json profiles = parseOr(stmt->text(12), json::array());
-    if (profiles.is_array()) {
-      for (const auto& p : profiles) {
-        r.profiles.push_back(IncidentProfile{p.value("id", ""), p.value("kind", ""), p.value("error", ""),
-                                             p.value("start_ms", std::int64_t{0})});
-      }
-    }
-    out.push_back(std::move(r));
+    out.push_back(recordOf(*stmt));
   }
   return out;
+}
+
+Result<std::optional<IncidentRecord>> IncidentStore::get(const std::string& id) {
+  auto stmt = db_->prepare(fmt::format("SELECT {} FROM incidents WHERE id = ? ORDER BY seq DESC LIMIT 1", kRecordColumns));
+  if (!stmt) return tl::unexpected(stmt.error());
+  stmt->bind(1, id);
+  auto row = stmt->step();
+  if (!row) return tl::unexpected(row.error());
+  if (!*row) return std::optional<IncidentRecord>();
+  return std::optional<IncidentRecord>(recordOf(*stmt));
 }
 
 Result<std::int64_t> IncidentStore::prune(std::int64_t before_ms) {

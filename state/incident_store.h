@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -80,6 +81,9 @@ class IncidentStore {
 
   // Incidents, newest first; `open_only` for pending and firing ones.
   Result<std::vector<IncidentRecord>> list(bool open_only, std::size_t limit);
+
+  // The latest occurrence of incident `id`, if any.
+  Result<std::optional<IncidentRecord>> get(const std::string& id);
 
   // Deletes resolved incidents that resolved before `before_ms`; returns how many.
   Result<std::int64_t> prune(std::int64_t before_ms);

@@ -127,3 +127,77 @@ TEST_CASE("silenced and inhibited alerts are left out; a group with nothing left
   REQUIRE(f.size() == 1);
   CHECK(routesOf(f[0]) == std::vector<std::string>{"/b"});
 }
+
+TEST_CASE("grouping state saved and restored: no second page before repeat_interval, nothing observed is lost") {
+  Notifier n(grouped(), {}, {"team"});
+  n.observe(alert("/a"), kT0);
+  REQUIRE(n.due(kT0 + 30'000, {}).size() == 1);
+  n.observe(alert("/b"), kT0 + 40'000);  // observed, not yet notified (group_interval)
+  const auto saved = n.takeDirty();
+  REQUIRE(saved.size() == 1);
+  CHECK(n.takeDirty().empty());  // nothing changed since
+
+  // The restart: a new notifier given the saved rows.
+  Notifier restarted(grouped(), {}, {"team"});
+  restarted.restore(saved, kT0 + 50'000);
+  CHECK(restarted.alerts() == std::map<std::string, bool>{{"/a/page", true}, {"/b/page", true}});
+  CHECK(restarted.due(kT0 + 60'000, {}).empty());  // still inside group_interval of the last notification
+  auto f = restarted.due(kT0 + 330'000, {});
+  REQUIRE(f.size() == 1);
+  CHECK(routesOf(f[0]) == std::vector<std::string>{"/a", "/b"});  // /b was not forgotten
+  // /a was notified before the restart: only repeat_interval brings it (with /b) back.
+  CHECK(restarted.due(kT0 + 330'000 + 3'600'000, {}).empty());
+  CHECK(restarted.due(kT0 + 330'000 + 4 * 3'600'000, {}).size() == 1);
+
+  // A resolution after the restart reaches the receiver that heard it fire.
+  restarted.observe(alert("/a", false), kT0 + 5 * 3'600'000);
+  f = restarted.due(kT0 + 5 * 3'600'000, {});
+  REQUIRE(f.size() == 1);
+  CHECK(routesOf(f[0]) == std::vector<std::string>{"/a:resolved", "/b"});
+}
+
+TEST_CASE("a restored group whose route changed joins its new group as new") {
+  Notifier n(grouped(), {}, {"team"});
+  n.observe(alert("/a"), kT0);
+  REQUIRE(n.due(kT0 + 30'000, {}).size() == 1);
+  Route other = grouped(10s);
+  other.group_by = {"route"};
+  Notifier changed(other, {}, {"team"});
+  changed.restore(n.saveAll(), kT0 + 40'000);
+  CHECK(changed.due(kT0 + 49'000, {}).empty());
+  auto f = changed.due(kT0 + 50'000, {});  // its new group's group_wait
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].group.group_key == "0:{route=\"/a\"}");
+}
+
+TEST_CASE("an alert muted by a silence goes out at the next group_interval after the silence ends") {
+  Notifier n(grouped(0s, 60s), {}, {"team"});
+  const std::vector<Silence> silences{{"s1", *parseMatchers({"route=\"/a\""}), {}, kT0, kT0 + 100'000, "ana", "deploy"}};
+  n.observe(alert("/a"), kT0);
+  CHECK(n.due(kT0, silences).empty());
+  CHECK(n.due(kT0 + 60'000, silences).empty());
+  CHECK(n.nextWakeMs() > kT0);  // not a busy loop while muted
+  auto f = n.due(kT0 + 120'000, silences);  // the silence ended at +100s
+  REQUIRE(f.size() == 1);
+  CHECK(routesOf(f[0]) == std::vector<std::string>{"/a"});
+  CHECK(n.due(kT0 + 180'000, silences).empty());  // sent: no more until repeat_interval
+}
+
+TEST_CASE("alerts survive their JSON form") {
+  AlertInfo a = alert("/a");
+  a.value = 1.5;
+  a.threshold = NAN;
+  a.evidence = {{"confidence", 0.99}};
+  a.annotations = {{"summary", "slow \"checkout\""}};
+  a.starts_ms = kT0;
+  auto back = alertFromJson(alertToJson(a));
+  REQUIRE(back);
+  CHECK(back->id == a.id);
+  CHECK(back->labels == a.labels);
+  CHECK(back->annotations == a.annotations);
+  CHECK(back->value == 1.5);
+  CHECK(std::isnan(back->threshold));
+  CHECK(back->evidence == a.evidence);
+  CHECK(back->starts_ms == kT0);
+  CHECK_FALSE(alertFromJson("{\"id\": 3}"));
+}

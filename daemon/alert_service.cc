@@ -1,0 +1,539 @@
+#include "daemon/alert_service.h"
+
+#include <algorithm>
+#include <thread>
+
+#include <fmt/format.h>
+#include <boost/asio/post.hpp>
+
+#include "core/log.h"
+
+namespace hotspotd::daemon {
+namespace {
+
+// Ticks at least this often: backlog metrics, resends, retries whose time came.
+constexpr std::int64_t kMaxSleepMs = 5000;
+constexpr std::int64_t kPruneEveryMs = 3'600'000;
+
+std::int64_t nowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// A short label value for why an attempt did not deliver: the HTTP status, or "transport".
+std::string reasonLabel(const alerting::HttpResponse& r) {
+  return r.status == 0 ? std::string("transport") : fmt::format("http_{}", r.status);
+}
+
+std::string trimmed(std::string s) {
+  const auto first = s.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos) return {};
+  s.erase(0, first);
+  s.erase(s.find_last_not_of(" \t\r\n") + 1);
+  return s;
+}
+
+// Alertmanager receivers get what their routes take at once, and again every resend_interval while it fires, as
+// Prometheus sends alerts; the Alertmanager groups, silences and inhibits by its own configuration.
+void alertmanagerTiming(alerting::Route& route, const std::set<std::string>& alertmanagers, Duration resend) {
+  if (alertmanagers.count(route.receiver)) {
+    route.group_wait = Duration::zero();
+    route.group_interval = Duration::zero();
+    route.repeat_interval = resend;
+  }
+  for (auto& child : route.routes) alertmanagerTiming(child, alertmanagers, resend);
+}
+
+}  // namespace
+
+AlertService::AlertService(boost::asio::io_context& io, state::Database& db, state::IncidentStore* incidents,
+                           state::ProfileStore* profiles, prometheus::Registry& registry)
+    : io_(io),
+      db_(db),
+      incidents_(incidents),
+      profiles_(profiles),
+      link_(std::make_shared<Link>()),
+      timer_(io),
+      sent_(prometheus::BuildCounter()
+                .Name("hotspotd_notifications_sent_total")
+                .Help("Notifications a receiver accepted, by receiver (an Alertmanager of a receiver: name[i]).")
+                .Register(registry)),
+      failed_(prometheus::BuildCounter()
+                  .Name("hotspotd_notifications_failed_total")
+                  .Help("Notifications given up for good (a permanent error: bad payload, revoked token, deleted "
+                        "webhook), by receiver and reason.")
+                  .Register(registry)),
+      retries_(prometheus::BuildCounter()
+                   .Name("hotspotd_notification_retries_total")
+                   .Help("Delivery attempts that failed and will be retried, by receiver and reason.")
+                   .Register(registry)),
+      queue_length_(prometheus::BuildGauge()
+                        .Name("hotspotd_notifications_queue_length")
+                        .Help("Notifications waiting to be delivered, by receiver.")
+                        .Register(registry)),
+      oldest_pending_(prometheus::BuildGauge()
+                          .Name("hotspotd_notifications_oldest_pending_seconds")
+                          .Help("Age of the oldest notification waiting to be delivered, by receiver (0: none).")
+                          .Register(registry)),
+      latency_(prometheus::BuildHistogram()
+                   .Name("hotspotd_notification_delivery_seconds")
+                   .Help("From a notification's creation to its delivery, retries included, by receiver.")
+                   .Register(registry)),
+      template_errors_(prometheus::BuildCounter()
+                           .Name("hotspotd_notification_template_errors_total")
+                           .Help("Receiver templates that rendered empty; the default text was sent instead.")
+                           .Register(registry)
+                           .Add({})),
+      state_errors_(prometheus::BuildCounter()
+                        .Name("hotspotd_alerting_state_write_errors_total")
+                        .Help("Failed writes of notifications or grouping state to the state database (retried).")
+                        .Register(registry)
+                        .Add({})) {}
+
+AlertService::~AlertService() { stop(); }
+
+Result<void> AlertService::open() {
+  auto outbox = alerting::Outbox::open(db_);
+  if (!outbox) return tl::unexpected(outbox.error());
+  outbox_ = std::make_unique<alerting::Outbox>(std::move(*outbox));
+  auto silences = alerting::SilenceStore::open(db_);
+  if (!silences) return tl::unexpected(silences.error());
+  silences_ = std::make_unique<alerting::SilenceStore>(std::move(*silences));
+  {
+    std::lock_guard lock(link_->mutex);
+    link_->owner = this;
+  }
+  return {};
+}
+
+const alerting::Receiver* AlertService::receiver(const std::string& name) const {
+  for (const auto& r : config_.receivers) {
+    if (r.name == name) return &r;
+  }
+  return nullptr;
+}
+
+void AlertService::apply(const AlertingConfig& config) {
+  const std::int64_t now = nowMs();
+  std::vector<std::pair<std::string, std::string>> held;
+  if (notifier_) held = notifier_->saveAll();
+  config_ = config;
+  notifier_.reset();
+  std::map<std::string, Queue> queues;
+  templates_.clear();
+  std::set<std::string> alertmanagers, resolutions;
+  for (const auto& r : config_.receivers) {
+    if (r.type == alerting::ReceiverType::alertmanager) alertmanagers.insert(r.name);
+    if (r.send_resolved) resolutions.insert(r.name);
+    const auto names = alerting::queuesOf(r);
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      Queue q;
+      q.receiver = &r;
+      q.url_index = i;
+      q.tokens = r.burst;
+      q.refilled_ms = now;
+      if (auto old = queues_.find(names[i]); old != queues_.end()) {
+        q.tokens = std::min(old->second.tokens, r.burst);
+        q.refilled_ms = old->second.refilled_ms;
+        q.paused_until_ms = old->second.paused_until_ms;
+      }
+      queues.emplace(names[i], q);
+    }
+    Templates t;
+    if (!r.title.empty()) {
+      if (auto parsed = rules::Template::parse(r.title)) t.title = std::move(*parsed);
+    }
+    if (!r.text.empty()) {
+      if (auto parsed = rules::Template::parse(r.text)) t.text = std::move(*parsed);
+    }
+    templates_.emplace(r.name, std::move(t));
+  }
+  queues_ = std::move(queues);
+  if (outbox_) {
+    // Notifications for receivers the configuration no longer has cannot be sent: they end as failed, loudly.
+    if (auto pending = outbox_->pendingQueues()) {
+      for (const auto& queue : *pending) {
+        if (queues_.count(queue)) continue;
+        auto n = outbox_->failPending(queue, "the receiver is no longer in the configuration", now);
+        log::error("Dropping notifications of a receiver removed from the configuration",
+                   {{"receiver", queue}, {"notifications", n ? *n : 0}});
+      }
+    }
+  }
+  if (!config_.route.receiver.empty()) {
+    alerting::Route root = config_.route;
+    alerting::finishRoutes(root);
+    alertmanagerTiming(root, alertmanagers, config_.resend_interval);
+    notifier_ = std::make_unique<alerting::Notifier>(std::move(root), config_.inhibit_rules, std::move(resolutions));
+    if (!held.empty()) notifier_->restore(held, now);
+    if (restored_) reconcile(now);
+  }
+  if (!stopped_ && outbox_) boost::asio::post(io_, [this] { tick(); });
+}
+
+alerting::AlertInfo AlertService::alertOf(const rules::IncidentEvent& e) {
+  alerting::AlertInfo a;
+  a.id = e.id;
+  a.alertname = e.alertname;
+  a.severity = e.severity;
+  a.firing = e.state == rules::IncidentEvent::State::firing;
+  a.labels = e.labels.empty() ? e.endpoint : e.labels;
+  // Routes and Alertmanager read severity as a label, as in Prometheus rules.
+  if (!a.severity.empty() &&
+      std::none_of(a.labels.begin(), a.labels.end(), [](const auto& l) { return l.first == "severity"; })) {
+    a.labels.emplace_back("severity", a.severity);
+    std::sort(a.labels.begin(), a.labels.end());
+  }
+  a.annotations = e.annotations;
+  a.starts_ms = e.started_ms > 0 ? e.started_ms : e.t_ms;
+  a.ends_ms = a.firing ? 0 : e.t_ms;
+  a.value = e.value;
+  a.threshold = e.threshold;
+  a.evidence = e.evidence;
+  a.reason = e.reason;
+  return a;
+}
+
+void AlertService::observe(const alerting::AlertInfo& alert, std::int64_t now_ms) {
+  if (notifier_) notifier_->observe(alert, now_ms);
+}
+
+void AlertService::reconcile(std::int64_t now_ms) {
+  if (!notifier_ || !tracker_) return;
+  const auto held = notifier_->alerts();
+  // Fired while the grouping state was not yet saved: notify it.
+  for (const auto& [id, incident] : tracker_->tracked()) {
+    if (incident.state == rules::TrackedIncident::State::firing && !held.count(id)) {
+      observe(alertOf(incident.last), now_ms);
+    }
+  }
+  // Resolved while the grouping state still had it firing: send the resolution.
+  for (const auto& [id, firing] : held) {
+    if (!firing) continue;
+    const auto* incident = tracker_->find(id);
+    if (incident && incident->state == rules::TrackedIncident::State::firing) continue;
+    if (!incidents_) continue;
+    auto record = incidents_->get(id);
+    if (record && *record && (*record)->state == "resolved") {
+      auto event = (*record)->resolved;
+      if (event.id.empty()) event.id = id;
+      observe(alertOf(event), now_ms);
+    }
+  }
+}
+
+void AlertService::restore(const rules::IncidentTracker& tracker) {
+  tracker_ = &tracker;
+  restored_ = true;
+  const std::int64_t now = nowMs();
+  if (notifier_ && outbox_) {
+    auto saved = outbox_->loadGroups();
+    if (!saved) {
+      log::error("Cannot read the saved alert groups; open incidents are notified again",
+                 {{"error", saved.error().message}});
+    } else {
+      notifier_->restore(*saved, now);
+    }
+  }
+  reconcile(now);
+  std::size_t groups = notifier_ ? notifier_->groupCount() : 0;
+  if (groups > 0) log::info("Alert groups restored", {{"groups", groups}});
+}
+
+void AlertService::onEvents(const std::vector<rules::IncidentEvent>& events) {
+  if (stopped_ || !notifier_) return;
+  const std::int64_t now = nowMs();
+  for (const auto& e : events) observe(alertOf(e), now);
+  tick();
+}
+
+void AlertService::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  {
+    std::lock_guard lock(link_->mutex);
+    link_->owner = nullptr;
+  }
+  timer_.cancel();
+  if (outbox_) saveGroups(nowMs());
+}
+
+void AlertService::tick() {
+  if (stopped_ || !outbox_) return;
+  const std::int64_t now = nowMs();
+  flush(now);
+  pump(now);
+  if (now - backlog_ms_ >= 1000) updateBacklog(now);
+  if (now - pruned_ms_ >= kPruneEveryMs) {
+    pruned_ms_ = now;
+    const std::int64_t before = now - std::chrono::duration_cast<std::chrono::milliseconds>(config_.history_retention).count();
+    auto a = outbox_->prune(before);
+    auto b = silences_->prune(before);
+    if (!a || !b) log::warn("Cannot prune the notification history", {{"error", (!a ? a.error() : b.error()).message}});
+  }
+  schedule(now);
+}
+
+void AlertService::enrich(alerting::AlertInfo& a, const alerting::Receiver& r) {
+  const std::string& base = config_.external_url;
+  a.incident_url = fmt::format("{}/incidents/{}", base, a.id);
+  if (profiles_) {
+    if (auto list = profiles_->list("", a.id, 20)) {
+      for (const auto& p : *list) {
+        if (!p.error.empty()) continue;
+        a.flamegraph_url = fmt::format("{}/api/v1/profiles/{}.svg", base, p.id);
+        if (!p.baseline_id.empty()) a.diff_url = fmt::format("{}/api/v1/profiles/{}.diff.svg", base, p.id);
+        if (p.summary.contains("grown") && p.summary["grown"].is_array()) {
+          for (const auto& g : p.summary["grown"]) {
+            if (a.grown.size() >= 5) break;
+            const double pp = g.value("grew_pp", 0.0);
+            if (pp <= 0) continue;
+            a.grown.push_back(alerting::GrownFrame{g.value("name", ""), g.value("class", ""), pp});
+          }
+        }
+        break;  // the newest profile that worked
+      }
+    }
+  }
+  if (incidents_) {
+    if (auto record = incidents_->get(a.id); record && *record) {
+      for (const auto& e : (*record)->exemplars) {
+        if (a.trace_urls.size() >= 3) break;
+        if (!e.url.empty()) a.trace_urls.push_back(e.url);
+      }
+    }
+  }
+  auto t = templates_.find(r.name);
+  if (t == templates_.end()) return;
+  rules::TemplateData data;
+  data.labels = &a.labels;
+  data.value = a.value;
+  data.threshold = a.threshold;
+  data.evidence = &a.evidence;
+  data.alertname = a.alertname;
+  data.severity = a.severity;
+  auto render = [&](const std::optional<rules::Template>& tpl, std::string_view what) {
+    if (!tpl) return std::string();
+    std::string out = trimmed(tpl->render(data));
+    if (out.empty()) {
+      template_errors_.Increment();
+      log::warn("A receiver template rendered nothing; sending the default text",
+                {{"receiver", r.name}, {"template", what}, {"incident", a.id}});
+    }
+    return out;
+  };
+  a.title = render(t->second.title, "title");
+  a.text = render(t->second.text, "text");
+}
+
+void AlertService::flush(std::int64_t now_ms) {
+  if (notifier_) {
+    for (auto& f : notifier_->due(now_ms, silences_->current())) {
+      const alerting::Receiver* r = receiver(f.group.receiver);
+      if (!r) continue;
+      for (auto& a : f.group.alerts) enrich(a, *r);
+      f.group.external_url = config_.external_url;
+      const std::int64_t resolve_timeout =
+          4 * std::chrono::duration_cast<std::chrono::milliseconds>(config_.resend_interval).count();
+      for (auto& m : alerting::messagesFor(*r, f.group, now_ms, resolve_timeout)) unsaved_.push_back(std::move(m));
+    }
+    for (auto& [key, state] : notifier_->takeDirty()) unsaved_groups_[key] = std::move(state);
+  }
+  saveGroups(now_ms);
+}
+
+void AlertService::saveGroups(std::int64_t now_ms) {
+  if (unsaved_.empty() && unsaved_groups_.empty()) return;
+  // The messages and the grouping state that says they were sent go together, or neither does (and both are
+  // tried again at the next tick).
+  auto ok = db_.begin();
+  for (const auto& m : unsaved_) {
+    if (!ok) break;
+    auto id = outbox_->enqueue(m.queue, m.key, m.payload, "application/json", now_ms, m.incidents);
+    if (!id) ok = tl::unexpected(id.error());
+  }
+  for (const auto& [key, state] : unsaved_groups_) {
+    if (!ok) break;
+    ok = outbox_->saveGroup(key, state, now_ms);
+  }
+  if (ok) ok = db_.commit();
+  if (!ok) {
+    db_.rollback();
+    state_errors_.Increment();
+    log::error("Cannot write notifications to the state database; retrying",
+               {{"notifications", unsaved_.size()}, {"error", ok.error().message}});
+    return;
+  }
+  if (!unsaved_.empty()) {
+    std::set<std::string> queues;
+    for (const auto& m : unsaved_) {
+      queues.insert(m.queue);
+      log::debug("Notification queued", {{"receiver", m.queue}, {"key", m.key}, {"alerts", m.incidents.size()}});
+    }
+    log::info("Notifications queued", {{"notifications", unsaved_.size()}, {"receivers", queues.size()}});
+  }
+  unsaved_.clear();
+  unsaved_groups_.clear();
+}
+
+void AlertService::pump(std::int64_t now_ms) {
+  for (auto& [name, q] : queues_) {
+    if (in_flight_.count(name) || now_ms < q.paused_until_ms) continue;
+    if (q.receiver->rate > 0) {
+      q.tokens = std::min(q.receiver->burst,
+                          q.tokens + static_cast<double>(now_ms - q.refilled_ms) / 1000.0 * q.receiver->rate);
+      q.refilled_ms = now_ms;
+      if (q.tokens < 1) continue;
+    }
+    auto due = outbox_->due(name, now_ms, 1);
+    if (!due) {
+      log::error("Cannot read the outbox", {{"receiver", name}, {"error", due.error().message}});
+      continue;
+    }
+    if (due->empty()) continue;
+    if (q.receiver->rate > 0) q.tokens -= 1;
+    send(name, due->front());
+  }
+}
+
+void AlertService::send(const std::string& queue, const alerting::Notification& n) {
+  const Queue& q = queues_.at(queue);
+  in_flight_.insert(queue);
+  alerting::HttpRequest request = alerting::requestFor(*q.receiver, q.url_index, n.payload);
+  std::thread([link = link_, request = std::move(request), queue, n, &io = io_] {
+    const auto start = std::chrono::steady_clock::now();
+    alerting::HttpResponse response = alerting::post(request);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::lock_guard lock(link->mutex);
+    if (!link->owner) return;  // stopped: the notification stays pending and goes after the restart
+    boost::asio::post(io, [owner = link->owner, queue, n, response = std::move(response), seconds] {
+      owner->finished(queue, n, response, seconds);
+    });
+  }).detach();
+}
+
+void AlertService::finished(const std::string& queue, const alerting::Notification& n,
+                            const alerting::HttpResponse& response, double seconds) {
+  in_flight_.erase(queue);
+  if (stopped_) return;
+  const std::int64_t now = nowMs();
+  auto q = queues_.find(queue);
+  const alerting::ReceiverRules rules = q != queues_.end() ? alerting::rulesFor(*q->second.receiver)
+                                                           : alerting::ReceiverRules{};
+  const alerting::Verdict v = alerting::judge(response, rules);
+  Result<void> written;
+  switch (v.outcome) {
+    case alerting::Outcome::delivered:
+      written = outbox_->delivered(n.id, response.status, now);
+      sent_.Add({{"receiver", queue}}).Increment();
+      latency_
+          .Add({{"receiver", queue}},
+               prometheus::Histogram::BucketBoundaries{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800,
+                                                       3600})
+          .Observe(static_cast<double>(now - n.created_ms) / 1000.0);
+      log::info("Notification delivered", {{"receiver", queue},
+                                           {"key", n.key},
+                                           {"status", response.status},
+                                           {"attempts", n.attempts + 1},
+                                           {"seconds", seconds}});
+      break;
+    case alerting::Outcome::retry: {
+      const Duration wait = v.retry_after ? *v.retry_after
+                                          : alerting::backoff(n.attempts, config_.retry_min, config_.retry_max, rng_);
+      const std::int64_t wait_ms = std::chrono::duration_cast<std::chrono::milliseconds>(wait).count();
+      written = outbox_->retry(n.id, now + wait_ms, response.status, v.reason);
+      // A receiver that asked to wait (429, 503 with Retry-After) is not sent anything else before then.
+      if (v.retry_after && q != queues_.end()) q->second.paused_until_ms = now + wait_ms;
+      retries_.Add({{"receiver", queue}, {"reason", reasonLabel(response)}}).Increment();
+      log::warn("Notification not delivered; will retry", {{"receiver", queue},
+                                                           {"key", n.key},
+                                                           {"reason", v.reason},
+                                                           {"attempts", n.attempts + 1},
+                                                           {"retry_in", formatDuration(wait)}});
+      break;
+    }
+    case alerting::Outcome::permanent:
+      written = outbox_->failed(n.id, response.status, v.reason, now);
+      failed_.Add({{"receiver", queue}, {"reason", reasonLabel(response)}}).Increment();
+      log::error("Notification rejected by the receiver; not retrying",
+                 {{"receiver", queue}, {"key", n.key}, {"reason", v.reason}, {"attempts", n.attempts + 1}});
+      break;
+  }
+  if (!written) {
+    // It stays pending: sent again later (a duplicate with the same dedup key) rather than lost.
+    state_errors_.Increment();
+    log::error("Cannot record a delivery outcome", {{"receiver", queue}, {"error", written.error().message}});
+  }
+  pump(now);
+  schedule(now);
+}
+
+void AlertService::updateBacklog(std::int64_t now_ms) {
+  backlog_ms_ = now_ms;
+  auto backlog = outbox_->backlog();
+  if (!backlog) return;
+  std::map<std::string, std::pair<std::int64_t, std::int64_t>> by_queue;
+  for (const auto& [name, q] : queues_) by_queue[name] = {0, 0};
+  for (const auto& b : *backlog) by_queue[b.receiver] = {b.pending, b.oldest_ms};
+  for (const auto& [name, v] : by_queue) {
+    queue_length_.Add({{"receiver", name}}).Set(static_cast<double>(v.first));
+    oldest_pending_.Add({{"receiver", name}})
+        .Set(v.first > 0 ? static_cast<double>(std::max<std::int64_t>(0, now_ms - v.second)) / 1000.0 : 0.0);
+  }
+}
+
+void AlertService::schedule(std::int64_t now_ms) {
+  if (stopped_) return;
+  std::int64_t next = now_ms + kMaxSleepMs;
+  if (notifier_) {
+    if (const std::int64_t wake = notifier_->nextWakeMs(); wake > 0) next = std::min(next, wake);
+  }
+  for (const auto& [name, q] : queues_) {
+    if (in_flight_.count(name)) continue;
+    auto due = outbox_->nextDue(name);
+    if (!due || !*due) continue;
+    std::int64_t at = std::max(**due, q.paused_until_ms);
+    if (q.receiver->rate > 0 && q.tokens < 1) {
+      at = std::max(at, now_ms + static_cast<std::int64_t>((1 - q.tokens) / q.receiver->rate * 1000.0) + 1);
+    }
+    next = std::min(next, at);
+  }
+  next = std::max(next, now_ms + 1);
+  timer_.expires_after(std::chrono::milliseconds(next - now_ms));
+  timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) tick();
+  });
+}
+
+Result<std::vector<alerting::Silence>> AlertService::silences() {
+  if (!silences_) return fail("alerting is not running");
+  return silences_->list();
+}
+
+Result<alerting::Silence> AlertService::createSilence(const alerting::SilenceRequest& request) {
+  if (!silences_) return fail("alerting is not running");
+  auto s = silences_->create(request, nowMs());
+  if (s) {
+    log::info("Silence created", {{"id", s->id}, {"created_by", s->created_by}, {"comment", s->comment}});
+  }
+  return s;
+}
+
+Result<bool> AlertService::expireSilence(const std::string& id) {
+  if (!silences_) return fail("alerting is not running");
+  auto expired = silences_->expire(id, nowMs());
+  if (expired && *expired) {
+    log::info("Silence expired", {{"id", id}});
+    // Alerts it muted go out at their group's next flush.
+    boost::asio::post(io_, [this] { tick(); });
+  }
+  return expired;
+}
+
+Result<std::vector<alerting::Notification>> AlertService::history(const std::string& incident, std::size_t limit) {
+  if (!outbox_) return fail("alerting is not running");
+  if (incident.empty()) return outbox_->history("", limit);
+  return outbox_->historyOf(incident, limit);
+}
+
+}  // namespace hotspotd::daemon

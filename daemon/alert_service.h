@@ -1,0 +1,145 @@
+// DESIGN
+// Alerting in the daemon: incident events in, notifications out, on the lifecycle thread except for the HTTP
+// requests themselves.
+//
+// 1. Each firing or resolution becomes an alert (labels + severity, annotations, evidence) that the notifier
+//    (alerting/notifier.h) groups by the route tree. Alertmanager receivers get their routes' alerts at once and
+//    again every resend_interval while they fire (endsAt four resends ahead), as Prometheus sends them.
+// 2. When a group is due, its alerts get their links (incident page, flame graph, differential flame graph of the
+//    newest profile captured for the incident), the frames that grew against the baseline, and trace links of slow
+//    requests, the receiver's templates are rendered (a template that renders empty falls back to the default, with
+//    a warning), and the messages are written to the outbox in one transaction with the grouping state.
+// 3. Each queue (a receiver, or one Alertmanager of a receiver) sends one notification at a time, oldest first and
+//    in order per key, on a short-lived thread of its own, paced by the receiver's rate limit (a token bucket). A
+//    verdict comes back to this thread: delivered, retried (Retry-After, else exponential backoff with jitter) or
+//    failed for good. A slow or dead receiver holds back only its own queue.
+//
+// A restart or `kill -9` at any point: pending notifications are still in the outbox and go out (the one in flight
+// may go twice); the grouping state comes back, so an alert already sent is not sent again before repeat_interval,
+// and incidents that fired or resolved around the crash are reconciled with the incident tracker.
+//
+// Silences live in the state database; the API creates, lists and expires them through this class, on this thread.
+#pragma once
+
+#include <utility>  // before Asio: boost/asio/awaitable.hpp misses it with GCC 12 in C++20 mode
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "alerting/delivery.h"
+#include "alerting/notifier.h"
+#include "alerting/outbox.h"
+#include "alerting/receiver.h"
+#include "alerting/silences.h"
+#include "daemon/config.h"
+#include "rules/incidents.h"
+#include "rules/template.h"
+#include "state/database.h"
+#include "state/incident_store.h"
+#include "state/profile_store.h"
+
+namespace hotspotd::daemon {
+
+class AlertService {
+ public:
+  AlertService(boost::asio::io_context& io, state::Database& db, state::IncidentStore* incidents,
+               state::ProfileStore* profiles, prometheus::Registry& registry);
+  ~AlertService();
+
+  // Opens the outbox and silences (creating or migrating their tables).
+  Result<void> open();
+  // Takes the receivers, routes and inhibition rules (at start and on reload). Grouping state carries over.
+  void apply(const AlertingConfig& config);
+  // After a restart: puts back the saved grouping state and reconciles it with the tracker's open incidents.
+  void restore(const rules::IncidentTracker& tracker);
+  // Every evaluation's transitions (after they are written to the state database).
+  void onEvents(const std::vector<rules::IncidentEvent>& events);
+  // Saves the grouping state; nothing is sent after it (what is pending stays in the outbox).
+  void stop();
+
+  // The API's calls (lifecycle thread).
+  Result<std::vector<alerting::Silence>> silences();
+  Result<alerting::Silence> createSilence(const alerting::SilenceRequest& request);
+  Result<bool> expireSilence(const std::string& id);
+  Result<std::vector<alerting::Notification>> history(const std::string& incident, std::size_t limit);
+
+  // For tests: notifications being sent now.
+  std::size_t inFlight() const { return in_flight_.size(); }
+  static alerting::AlertInfo alertOf(const rules::IncidentEvent& event);
+
+ private:
+  struct Queue {
+    const alerting::Receiver* receiver = nullptr;
+    std::size_t url_index = 0;
+    double tokens = 0;
+    std::int64_t refilled_ms = 0;
+    std::int64_t paused_until_ms = 0;  // the receiver said Retry-After
+  };
+  struct Templates {
+    std::optional<rules::Template> title, text;
+  };
+  // What the sending thread reports back; shared so a thread that outlives stop() finds nobody to report to.
+  struct Link {
+    std::mutex mutex;
+    AlertService* owner = nullptr;
+  };
+
+  void observe(const alerting::AlertInfo& alert, std::int64_t now_ms);
+  void reconcile(std::int64_t now_ms);
+  void tick();
+  void flush(std::int64_t now_ms);
+  void enrich(alerting::AlertInfo& alert, const alerting::Receiver& receiver);
+  void pump(std::int64_t now_ms);
+  void send(const std::string& queue, const alerting::Notification& n);
+  void finished(const std::string& queue, const alerting::Notification& n, const alerting::HttpResponse& response,
+                double seconds);
+  void saveGroups(std::int64_t now_ms);
+  void updateBacklog(std::int64_t now_ms);
+  void schedule(std::int64_t now_ms);
+  const alerting::Receiver* receiver(const std::string& name) const;
+
+  boost::asio::io_context& io_;
+  state::Database& db_;
+  state::IncidentStore* incidents_;
+  state::ProfileStore* profiles_;
+  AlertingConfig config_;
+  std::unique_ptr<alerting::Outbox> outbox_;
+  std::unique_ptr<alerting::SilenceStore> silences_;
+  std::unique_ptr<alerting::Notifier> notifier_;
+  std::map<std::string, Queue> queues_;  // by queue name
+  std::map<std::string, Templates> templates_;  // by receiver
+  std::set<std::string> in_flight_;             // queues with a request out
+  std::vector<alerting::Message> unsaved_;                 // flushed, not yet written (a failed write)
+  std::map<std::string, std::string> unsaved_groups_;      // grouping state not yet written
+  const rules::IncidentTracker* tracker_ = nullptr;
+  std::shared_ptr<Link> link_;
+  boost::asio::steady_timer timer_;
+  std::mt19937_64 rng_{std::random_device{}()};
+  std::int64_t pruned_ms_ = 0;
+  std::int64_t backlog_ms_ = 0;
+  bool restored_ = false;
+  bool stopped_ = false;
+  prometheus::Family<prometheus::Counter>& sent_;
+  prometheus::Family<prometheus::Counter>& failed_;
+  prometheus::Family<prometheus::Counter>& retries_;
+  prometheus::Family<prometheus::Gauge>& queue_length_;
+  prometheus::Family<prometheus::Gauge>& oldest_pending_;
+  prometheus::Family<prometheus::Histogram>& latency_;
+  prometheus::Counter& template_errors_;
+  prometheus::Counter& state_errors_;
+};
+
+}  // namespace hotspotd::daemon
