@@ -34,13 +34,7 @@ int listenPort(ChildProcess& p) {
   return *port;
 }
 
-std::optional<double> metric(int port, std::string_view series) {
-  httplib::Client c("127.0.0.1", port);
-  c.set_read_timeout(5, 0);
-  auto res = c.Get("/metrics");
-  if (!res || res->status != 200) return std::nullopt;
-  return sampleValue(res->body, series);
-}
+std::optional<double> metric(int port, std::string_view series) { return hotspotd::test::scrapeValue(port, series); }
 
 }  // namespace
 

@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include <httplib.h>
+
 namespace hotspotd::test {
 
 // The value of the sample whose series text (name and labels as printed) is `series`.
@@ -17,6 +19,15 @@ inline std::optional<double> sampleValue(const std::string& exposition, std::str
     }
   }
   return std::nullopt;
+}
+
+// The value of `series` on the /metrics page of a server on 127.0.0.1:port (nothing if unreachable or absent).
+inline std::optional<double> scrapeValue(int port, std::string_view series) {
+  httplib::Client c("127.0.0.1", port);
+  c.set_read_timeout(5, 0);
+  auto res = c.Get("/metrics");
+  if (!res || res->status != 200) return std::nullopt;
+  return sampleValue(res->body, series);
 }
 
 }  // namespace hotspotd::test

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,9 @@ class VendorReceiver {
  public:
   enum class Kind { slack, pagerduty, webhook };
   struct Answer {
+    Answer(int s = 0, std::string retry = {}, std::chrono::milliseconds wait = {}, bool drop = false)
+        : status(s), retry_after(std::move(retry)), delay(wait), close(drop) {}
+    static Answer closed() { return Answer(0, {}, {}, true); }
     int status = 0;  // 0: the vendor's success
     std::string retry_after;
     std::chrono::milliseconds delay{0};

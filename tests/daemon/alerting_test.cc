@@ -1,0 +1,446 @@
+// Alerting end to end, with a real hotspotd scraping a real HTTP target: an incident fires and resolves, and the
+// notifications reach local stand-ins for Slack, PagerDuty and a signed webhook (which check every payload against
+// the vendors' documented fields and limits) through 429 with Retry-After, 500 and a closed connection; a real
+// Alertmanager (Debian's prometheus-alertmanager) takes our alerts and forwards them to its own webhook; a receiver
+// outage across a `kill -9` loses nothing and pages once; silences made through the API mute and then release.
+#include <doctest/doctest.h>
+
+#include <signal.h>
+
+#include <atomic>
+#include <filesystem>
+#include <optional>
+#include <thread>
+
+#include <fmt/format.h>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include "alerting/receiver.h"
+#include "tests/support/child_process.h"
+#include "tests/support/exposition.h"
+#include "tests/support/http_target.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/vendor_receivers.h"
+
+using hotspotd::test::ChildProcess;
+using hotspotd::test::HttpTarget;
+using hotspotd::test::scrapeValue;
+using hotspotd::test::TempDir;
+using hotspotd::test::VendorReceiver;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr std::string_view kRoutingKey = "0123456789abcdef0123456789abcdef";
+
+// A target whose queue depth the test sets, and a rule that fires above 50 at once.
+struct QueueService {
+  std::atomic<int> depth{100};
+  HttpTarget target;
+  std::string address;
+  QueueService() {
+    target.server().Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+      res.set_content("# TYPE queue_depth gauge\nqueue_depth{queue=\"q1\"} " + std::to_string(depth.load()) + "\n",
+                      "text/plain; version=0.0.4");
+    });
+    address = target.start();
+  }
+};
+
+std::filesystem::path writeConfig(TempDir& dir, const std::string& target, const std::string& alerting) {
+  dir.write("rules.toml", R"([[rules]]
+name = "QueueDeep"
+kind = "threshold"
+gauge = "queue_depth"
+above = 50
+window = "30s"
+for = "0s"
+keep_firing_for = "0s"
+severity = "ticket"
+annotations = { summary = "queue {{ $labels.queue }} at {{ $value }}" }
+)");
+  return dir.write("hotspotd.toml", fmt::format(R"([server]
+listen = "127.0.0.1:0"
+[storage]
+state_dir = "{}"
+[rules]
+files = ["rules.toml"]
+evaluation_interval = "1s"
+[[scrape]]
+job = "app"
+targets = ["{}"]
+interval = "1s"
+timeout = "1s"
+[alerting]
+external_url = "http://hotspotd.example:9464"
+retry_min = "100ms"
+retry_max = "1s"
+{})",
+                                                (dir.path() / "state").string(), target, alerting));
+}
+
+int listenPort(ChildProcess& p) {
+  const auto port = hotspotd::test::waitForListeningPort(p);
+  REQUIRE_MESSAGE(port, p.output());
+  return *port;
+}
+
+// Polls until `done` or the deadline.
+template <typename F>
+bool eventually(F done, std::chrono::seconds deadline) {
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  while (std::chrono::steady_clock::now() < until) {
+    if (done()) return true;
+    std::this_thread::sleep_for(100ms);
+  }
+  return done();
+}
+
+std::optional<json> getJson(int port, const std::string& path) {
+  httplib::Client c("127.0.0.1", port);
+  c.set_read_timeout(10, 0);
+  auto res = c.Get(path);
+  if (!res) return std::nullopt;
+  return json::parse(res->body, nullptr, false);
+}
+
+}  // namespace
+
+TEST_CASE("an incident reaches Slack, PagerDuty and a signed webhook through 429, 500 and a dropped connection") {
+  QueueService app;
+  VendorReceiver slack(VendorReceiver::Kind::slack), pager(VendorReceiver::Kind::pagerduty),
+      hook(VendorReceiver::Kind::webhook);
+  const std::string slack_url = slack.start(), pager_url = pager.start(), hook_url = hook.start();
+  slack.script({{429, "1"}});                  // Slack's rate limit, with Retry-After
+  pager.script({{500}, VendorReceiver::Answer::closed()});      // a server error, then a connection closed without an answer
+  TempDir dir;
+  dir.write("slack-url", slack_url + "\n");  // the webhook URL is a secret: from a file
+  const auto config = writeConfig(dir, app.address, fmt::format(R"(
+[[receivers]]
+name = "chat"
+type = "slack"
+url_file = "slack-url"
+[[receivers]]
+name = "pager"
+type = "pagerduty"
+url = "{}"
+routing_key = "{}"
+[[receivers]]
+name = "hook"
+type = "webhook"
+url = "{}"
+hmac_secret = "s3cret"
+[route]
+receiver = "hook"
+group_by = ["alertname"]
+group_wait = "0s"
+group_interval = "1s"
+[[route.routes]]
+receiver = "chat"
+matchers = ["severity=\"ticket\""]
+continue = true
+[[route.routes]]
+receiver = "pager"
+matchers = ["alertname=\"QueueDeep\""]
+continue = true
+[[route.routes]]
+receiver = "hook"
+matchers = ["queue=~\"q.*\""]
+)",
+                                                                pager_url, kRoutingKey, hook_url));
+  ChildProcess daemon({HOTSPOTD_BINARY, "run", "--config", config.string()});
+  const int port = listenPort(daemon);
+  REQUIRE_MESSAGE(daemon.waitForLine("Incident firing", 30s), daemon.output());
+  REQUIRE_MESSAGE(eventually([&] { return !slack.accepted().empty() && !pager.accepted().empty() && !hook.accepted().empty(); }, 30s),
+                  daemon.output());
+
+  // Slack: refused once with 429, then delivered after Retry-After; a valid Block Kit message with the evidence.
+  auto slack_got = slack.received();
+  REQUIRE(slack_got.size() >= 2);
+  CHECK(slack_got[0].answered == 429);
+  const json message = slack.accepted().front().body;
+  CHECK(message["blocks"][0]["text"]["text"].get<std::string>().find("QueueDeep") != std::string::npos);
+  CHECK(message["blocks"].dump().find("queue q1 at 100") != std::string::npos);
+  CHECK(message["blocks"].dump().find("http://hotspotd.example:9464/incidents/") != std::string::npos);
+
+  // PagerDuty: the 500 and the dropped connection were retried; one trigger keyed by the incident.
+  auto pager_got = pager.received();
+  REQUIRE(pager_got.size() >= 3);
+  CHECK(pager_got[0].answered == 500);
+  CHECK(pager_got[1].answered == 0);
+  const json trigger = pager.accepted().front().body;
+  CHECK(trigger["event_action"] == "trigger");
+  CHECK(trigger["routing_key"] == kRoutingKey);
+  CHECK(trigger["payload"]["severity"] == "warning");
+  const std::string incident = trigger["dedup_key"];
+  CHECK(!incident.empty());
+  for (const auto& r : pager_got) CHECK(r.body["dedup_key"] == incident);  // retries never make a new incident
+
+  // The webhook: Alertmanager's payload, signed with the shared secret.
+  const auto hook_got = hook.accepted().front();
+  CHECK(hook_got.body["status"] == "firing");
+  CHECK(hook_got.body["alerts"][0]["labels"]["queue"] == "q1");
+  CHECK(hook_got.body["alerts"][0]["generatorURL"] == "http://hotspotd.example:9464/incidents/" + incident);
+  CHECK(hook_got.signature == hotspotd::alerting::hmacSignature("s3cret", hook_got.raw));
+
+  // Resolve: each receiver hears it, after the firing (order per incident).
+  app.depth = 10;
+  REQUIRE_MESSAGE(daemon.waitForLine("Incident resolved", 30s), daemon.output());
+  REQUIRE_MESSAGE(eventually([&] { return pager.accepted().size() >= 2 && hook.accepted().size() >= 2 && slack.accepted().size() >= 2; }, 30s),
+                  daemon.output());
+  CHECK(pager.accepted()[1].body["event_action"] == "resolve");
+  CHECK(pager.accepted()[1].body["dedup_key"] == incident);
+  CHECK(hook.accepted()[1].body["status"] == "resolved");
+  CHECK(slack.accepted()[1].body["text"].get<std::string>().find("RESOLVED") != std::string::npos);
+  CHECK(slack.violations().empty());
+  CHECK(pager.violations().empty());
+  CHECK(hook.violations().empty());
+
+  // The history says what was sent, how many attempts it took, and why attempts failed.
+  const auto history = getJson(port, "/api/v1/notifications?incident=" + incident);
+  REQUIRE(history);
+  REQUIRE((*history)["status"] == "success");
+  int pager_attempts = 0, delivered = 0;
+  for (const auto& n : (*history)["data"]) {
+    delivered += n["state"] == "delivered";
+    if (n["receiver"] == "pager" && n["attempts"].get<int>() > pager_attempts) pager_attempts = n["attempts"];
+  }
+  CHECK(delivered == 6);
+  CHECK(pager_attempts == 3);
+  CHECK(scrapeValue(port, "hotspotd_notifications_sent_total{receiver=\"pager\"}") == 2.0);
+  CHECK(scrapeValue(port, "hotspotd_notification_retries_total{reason=\"http_500\",receiver=\"pager\"}") == 1.0);
+  CHECK(scrapeValue(port, "hotspotd_notification_retries_total{reason=\"transport\",receiver=\"pager\"}") == 1.0);
+  CHECK(scrapeValue(port, "hotspotd_notification_retries_total{reason=\"http_429\",receiver=\"chat\"}") == 1.0);
+  CHECK(eventually([&] { return scrapeValue(port, "hotspotd_notifications_queue_length{receiver=\"pager\"}") == 0.0; }, 5s));
+  daemon.signal(SIGTERM);
+  CHECK(daemon.wait(20s) == 0);
+}
+
+TEST_CASE("a receiver that rejects a payload is not retried; the failure is counted with its reason") {
+  QueueService app;
+  VendorReceiver hook(VendorReceiver::Kind::webhook);
+  const std::string url = hook.start();
+  hook.outage({400});
+  TempDir dir;
+  const auto config = writeConfig(dir, app.address, fmt::format(R"(
+[[receivers]]
+name = "hook"
+type = "webhook"
+url = "{}"
+[route]
+receiver = "hook"
+group_wait = "0s"
+)",
+                                                                url));
+  ChildProcess daemon({HOTSPOTD_BINARY, "run", "--config", config.string()});
+  const int port = listenPort(daemon);
+  REQUIRE_MESSAGE(daemon.waitForLine("Notification rejected by the receiver", 30s), daemon.output());
+  std::this_thread::sleep_for(2s);
+  CHECK(hook.requests() == 1);
+  CHECK(scrapeValue(port, "hotspotd_notifications_failed_total{reason=\"http_400\",receiver=\"hook\"}") == 1.0);
+  const auto history = getJson(port, "/api/v1/notifications");
+  REQUIRE(history);
+  REQUIRE(!(*history)["data"].empty());
+  CHECK((*history)["data"][0]["state"] == "failed");
+  CHECK((*history)["data"][0]["lastStatus"] == 400);
+  daemon.signal(SIGTERM);
+  CHECK(daemon.wait(20s) == 0);
+}
+
+TEST_CASE("a receiver outage across kill -9: the pending page is delivered after the restart, once") {
+  QueueService app;
+  VendorReceiver hook(VendorReceiver::Kind::webhook);
+  const std::string url = hook.start();
+  hook.outage({503});
+  TempDir dir;
+  const auto config = writeConfig(dir, app.address, fmt::format(R"(
+[[receivers]]
+name = "hook"
+type = "webhook"
+url = "{}"
+[route]
+receiver = "hook"
+group_wait = "0s"
+group_interval = "1s"
+)",
+                                                                url));
+  const std::vector<std::string> argv{HOTSPOTD_BINARY, "run", "--config", config.string()};
+  {
+    ChildProcess first(argv);
+    listenPort(first);
+    REQUIRE_MESSAGE(first.waitForLine("Incident firing", 30s), first.output());
+    REQUIRE_MESSAGE(eventually([&] { return hook.requests() >= 2; }, 20s), first.output());  // retried, not lost
+    first.signal(SIGKILL);
+    REQUIRE(first.wait(10s) == 128 + SIGKILL);
+  }
+  CHECK(hook.accepted().empty());
+  hook.outage({});  // the receiver is back
+
+  ChildProcess second(argv);
+  const int port = listenPort(second);
+  REQUIRE_MESSAGE(eventually([&] { return hook.accepted().size() == 1; }, 30s), second.output());
+  CHECK(hook.accepted()[0].body["status"] == "firing");
+  // The incident goes on firing after the restart, and nobody is paged again.
+  std::this_thread::sleep_for(5s);
+  CHECK_MESSAGE(hook.accepted().size() == 1, second.output());
+  CHECK(second.countLines("Incident firing") == 0);
+  CHECK(scrapeValue(port, "hotspotd_notifications_queue_length{receiver=\"hook\"}") == 0.0);
+
+  // A second kill -9 with nothing pending: still no second page.
+  second.signal(SIGKILL);
+  REQUIRE(second.wait(10s) == 128 + SIGKILL);
+  ChildProcess third(argv);
+  listenPort(third);
+  REQUIRE_MESSAGE(third.waitForLine("Alert groups restored", 10s), third.output());
+  std::this_thread::sleep_for(4s);
+  CHECK_MESSAGE(hook.accepted().size() == 1, third.output());
+  // And the resolution still reaches the receiver that heard it fire.
+  app.depth = 10;
+  REQUIRE_MESSAGE(eventually([&] { return hook.accepted().size() == 2; }, 30s), third.output());
+  CHECK(hook.accepted()[1].body["status"] == "resolved");
+  third.signal(SIGTERM);
+  CHECK(third.wait(20s) == 0);
+}
+
+TEST_CASE("silences through the API: a silenced alert is not sent; expiring the silence sends it") {
+  QueueService app;
+  app.depth = 10;  // quiet until the silence is in place
+  VendorReceiver hook(VendorReceiver::Kind::webhook);
+  const std::string url = hook.start();
+  TempDir dir;
+  const auto config = writeConfig(dir, app.address, fmt::format(R"(
+[[receivers]]
+name = "hook"
+type = "webhook"
+url = "{}"
+[route]
+receiver = "hook"
+group_wait = "0s"
+group_interval = "1s"
+)",
+                                                                url));
+  ChildProcess daemon({HOTSPOTD_BINARY, "run", "--config", config.string()});
+  const int port = listenPort(daemon);
+  httplib::Client api("127.0.0.1", port);
+  api.set_read_timeout(10, 0);
+
+  auto bad = api.Post("/api/v1/silences", R"({"matchers": ["alertname=\"QueueDeep\""], "duration": "1h"})",
+                      "application/json");
+  REQUIRE(bad);
+  CHECK(bad->status == 400);
+  CHECK(json::parse(bad->body)["error"].get<std::string>().find("createdBy") != std::string::npos);
+  auto cross_site = api.Post("/api/v1/silences", "matchers=x", "application/x-www-form-urlencoded");
+  REQUIRE(cross_site);
+  CHECK(cross_site->status == 415);
+
+  auto created = api.Post("/api/v1/silences",
+                          R"({"matchers": [{"name": "alertname", "value": "QueueDeep", "isRegex": false}],
+                              "duration": "1h", "createdBy": "ana", "comment": "draining q1"})",
+                          "application/json");
+  REQUIRE(created);
+  REQUIRE_MESSAGE(created->status == 200, created->body);
+  const std::string id = json::parse(created->body)["data"]["silenceID"];
+  auto listed = getJson(port, "/api/v1/silences");
+  REQUIRE(listed);
+  REQUIRE((*listed)["data"].size() == 1);
+  CHECK((*listed)["data"][0]["status"]["state"] == "active");
+  CHECK((*listed)["data"][0]["matchers"][0] == "alertname=\"QueueDeep\"");
+
+  app.depth = 100;
+  REQUIRE_MESSAGE(daemon.waitForLine("Incident firing", 30s), daemon.output());
+  std::this_thread::sleep_for(3s);
+  CHECK(hook.requests() == 0);  // silenced
+
+  auto expired = api.Delete("/api/v1/silences/" + id);
+  REQUIRE(expired);
+  CHECK(expired->status == 200);
+  CHECK(api.Delete("/api/v1/silences/00000000-0000-0000-0000-000000000000")->status == 404);
+  REQUIRE_MESSAGE(eventually([&] { return hook.accepted().size() == 1; }, 15s), daemon.output());
+  CHECK(hook.accepted()[0].body["alerts"][0]["labels"]["alertname"] == "QueueDeep");
+  listed = getJson(port, "/api/v1/silences");
+  REQUIRE(listed);
+  CHECK((*listed)["data"][0]["status"]["state"] == "expired");
+  daemon.signal(SIGTERM);
+  CHECK(daemon.wait(20s) == 0);
+}
+
+TEST_CASE("a real Alertmanager takes our alerts, routes them to its webhook, and hears the resolution") {
+  const char* binary = "/usr/bin/prometheus-alertmanager";
+  if (!std::filesystem::exists(binary)) {
+    MESSAGE("skipped: prometheus-alertmanager is not installed (scripts/bootstrap installs it)");
+    return;
+  }
+  QueueService app;
+  VendorReceiver forwarded(VendorReceiver::Kind::webhook);
+  const std::string forwarded_url = forwarded.start();
+  TempDir dir;
+  const auto am_config = dir.write("alertmanager.yml", fmt::format(R"(route:
+  receiver: test
+  group_by: [alertname]
+  group_wait: 1s
+  group_interval: 1s
+  repeat_interval: 1h
+receivers:
+  - name: test
+    webhook_configs:
+      - url: "{}"
+        send_resolved: true
+)",
+                                                                   forwarded_url));
+  const int am_port = hotspotd::test::freePort();
+  ChildProcess am({binary, "--config.file=" + am_config.string(), "--storage.path=" + (dir.path() / "am").string(),
+                   fmt::format("--web.listen-address=127.0.0.1:{}", am_port), "--cluster.listen-address="});
+  httplib::Client am_api("127.0.0.1", am_port);
+  REQUIRE_MESSAGE(eventually([&] {
+                    auto r = am_api.Get("/-/ready");
+                    return r && r->status == 200;
+                  }, 30s),
+                  am.output());
+
+  // An HA pair where one Alertmanager is down: the other still gets everything.
+  const int dead_port = hotspotd::test::freePort();
+  const auto config = writeConfig(dir, app.address, fmt::format(R"(
+resend_interval = "5s"
+[[receivers]]
+name = "am"
+type = "alertmanager"
+urls = ["http://127.0.0.1:{}", "http://127.0.0.1:{}"]
+)",
+                                                                am_port, dead_port));
+  ChildProcess daemon({HOTSPOTD_BINARY, "run", "--config", config.string()});
+  const int port = listenPort(daemon);
+  REQUIRE_MESSAGE(eventually([&] { return !forwarded.accepted().empty(); }, 30s), (daemon.output() + am.output()));
+  const json firing = forwarded.accepted().front().body;
+  CHECK(firing["status"] == "firing");
+  const json& alert = firing["alerts"][0];
+  CHECK(alert["labels"]["alertname"] == "QueueDeep");
+  CHECK(alert["labels"]["queue"] == "q1");
+  CHECK(alert["labels"]["severity"] == "ticket");
+  CHECK(alert["annotations"]["summary"] == "queue q1 at 100");
+  CHECK(alert["generatorURL"].get<std::string>().rfind("http://hotspotd.example:9464/incidents/", 0) == 0);
+
+  // Alertmanager's own API lists the alert as active.
+  auto listed = am_api.Get("/api/v2/alerts");
+  REQUIRE(listed);
+  const json am_alerts = json::parse(listed->body);
+  REQUIRE(am_alerts.size() == 1);
+  CHECK(am_alerts[0]["status"]["state"] == "active");
+
+  app.depth = 10;
+  REQUIRE_MESSAGE(eventually([&] {
+                    for (const auto& r : forwarded.accepted()) {
+                      if (r.body["status"] == "resolved") return true;
+                    }
+                    return false;
+                  }, 30s),
+                  (daemon.output() + am.output()));
+  CHECK(forwarded.violations().empty());
+  CHECK(scrapeValue(port, "hotspotd_notifications_sent_total{receiver=\"am[0]\"}") >= 2.0);
+  CHECK(scrapeValue(port, "hotspotd_notifications_queue_length{receiver=\"am[1]\"}") >= 1.0);  // waits for its peer
+  daemon.signal(SIGTERM);
+  CHECK(daemon.wait(20s) == 0);
+  am.signal(SIGTERM);
+  am.wait(10s);
+}
