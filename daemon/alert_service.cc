@@ -275,7 +275,7 @@ void AlertService::tick() {
 }
 
 void AlertService::enrich(alerting::AlertInfo& a, const alerting::Receiver& r) {
-  const std::string& base = config_.external_url;
+  const std::string& base = externalUrl();
   a.incident_url = fmt::format("{}/incidents/{}", base, a.id);
   if (profiles_) {
     if (auto list = profiles_->list("", a.id, 20)) {
@@ -332,7 +332,7 @@ void AlertService::flush(std::int64_t now_ms) {
       const alerting::Receiver* r = receiver(f.group.receiver);
       if (!r) continue;
       for (auto& a : f.group.alerts) enrich(a, *r);
-      f.group.external_url = config_.external_url;
+      f.group.external_url = externalUrl();
       const std::int64_t resolve_timeout =
           4 * std::chrono::duration_cast<std::chrono::milliseconds>(config_.resend_interval).count();
       for (auto& m : alerting::messagesFor(*r, f.group, now_ms, resolve_timeout)) unsaved_.push_back(std::move(m));

@@ -63,6 +63,8 @@ class AlertService {
   Result<void> open();
   // Takes the receivers, routes and inhibition rules (at start and on reload). Grouping state carries over.
   void apply(const AlertingConfig& config);
+  // The links' base when [alerting] external_url is not set: the address the server listens on.
+  void setDefaultExternalUrl(std::string url) { default_external_url_ = std::move(url); }
   // After a restart: puts back the saved grouping state and reconciles it with the tracker's open incidents.
   void restore(const rules::IncidentTracker& tracker);
   // Every evaluation's transitions (after they are written to the state database).
@@ -115,7 +117,12 @@ class AlertService {
   state::Database& db_;
   state::IncidentStore* incidents_;
   state::ProfileStore* profiles_;
+  const std::string& externalUrl() const {
+    return config_.external_url.empty() ? default_external_url_ : config_.external_url;
+  }
+
   AlertingConfig config_;
+  std::string default_external_url_;
   std::unique_ptr<alerting::Outbox> outbox_;
   std::unique_ptr<alerting::SilenceStore> silences_;
   std::unique_ptr<alerting::Notifier> notifier_;

@@ -445,16 +445,6 @@ std::vector<alerting::InhibitRule> readInhibitRules(const toml::array& array, Co
   return out;
 }
 
-std::string defaultExternalUrl(const ListenAddress& listen) {
-  std::string host = listen.host;
-  if (host == "0.0.0.0" || host == "::") {
-    char name[256] = {};
-    if (gethostname(name, sizeof name - 1) == 0 && name[0]) host = name;
-  }
-  if (host.find(':') != std::string::npos) host = "[" + host + "]";
-  return fmt::format("http://{}:{}", host, listen.port);
-}
-
 }  // namespace
 
 Result<Config> parseConfig(std::string_view text, std::string_view source, const std::filesystem::path& base_dir) {
@@ -567,7 +557,6 @@ Result<Config> parseConfig(std::string_view text, std::string_view source, const
     if (config.alerting.retry_max < config.alerting.retry_min) config.alerting.retry_max = config.alerting.retry_min;
     r.rejectUnknownKeys();
   }
-  if (config.alerting.external_url.empty()) config.alerting.external_url = defaultExternalUrl(config.server.listen);
   if (const toml::array* a = top.arrayOfTables("receivers")) {
     config.alerting.receivers = readReceivers(*a, base_dir, errors);
   }

@@ -90,8 +90,8 @@ struct ProfilingConfig {
 };
 
 struct AlertingConfig {
-  // The daemon's address as people reach it, for links in alerts (incident pages, flame graphs). Default: http://
-  // and server.listen (with the host's name when listening on every interface).
+  // The daemon's address as people reach it, for links in alerts (incident pages, flame graphs). Empty: http://
+  // and the address the server listens on (with the host's name when listening on every interface).
   std::string external_url;
   // Firing alerts are sent to Alertmanager receivers again this often, with endsAt four times as far ahead.
   Duration resend_interval = std::chrono::minutes(1);

@@ -1,5 +1,7 @@
 #include "daemon/lifecycle.h"
 
+#include <unistd.h>
+
 #include <csignal>
 #include <cstdlib>
 #include <future>
@@ -32,6 +34,17 @@ std::string oneLine(const std::string& text) {
     if (c == '\n') c = ';';
   }
   return out;
+}
+
+// Links in alerts when [alerting] external_url is not set: the address bound (with the host's name for a wildcard).
+std::string listenUrl(const ListenAddress& listen) {
+  std::string host = listen.host;
+  if (host == "0.0.0.0" || host == "::") {
+    char name[256] = {};
+    if (gethostname(name, sizeof name - 1) == 0 && name[0]) host = name;
+  }
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  return fmt::format("http://{}:{}", host, listen.port);
 }
 
 IncidentOptions incidentOptions(const Config& config) {
@@ -138,6 +151,7 @@ int Daemon::run() {
     return 1;
   }
   log::info("Listening", {{"address", bound->str()}});
+  alerts_->setDefaultExternalUrl(listenUrl(*bound));
 
   waitForSignal();
   if (auto interval = SystemdNotifier::watchdogInterval()) {

@@ -89,6 +89,11 @@ TEST_CASE("the shipped etc/hotspotd.toml is valid, is the embedded default, and 
   CHECK(shipped->profiling.targets.empty());
   CHECK(shipped->incidents.retention == defaults->incidents.retention);
   CHECK(shipped->incidents.exemplars == defaults->incidents.exemplars);
+  CHECK(shipped->alerting.resend_interval == defaults->alerting.resend_interval);
+  CHECK(shipped->alerting.history_retention == defaults->alerting.history_retention);
+  CHECK(shipped->alerting.retry_min == defaults->alerting.retry_min);
+  CHECK(shipped->alerting.retry_max == defaults->alerting.retry_max);
+  CHECK(shipped->alerting.receivers.empty());
 }
 
 TEST_CASE("[[scrape]] jobs are read with their targets, settings, labels and limits") {
@@ -310,4 +315,107 @@ pprof_url = "localhost:6060/debug/pprof/profile"
   REQUIRE_FALSE(r);
   CHECK(r.error().message.find("rule \"Slow\" names profile target \"nosuch\", which no [[profile_targets]] defines") !=
         std::string::npos);
+}
+
+TEST_CASE("[[receivers]], [route] and [[inhibit_rules]] are read with their defaults, secrets from files") {
+  hotspotd::test::TempDir dir;
+  dir.write("pd.key", "0123456789abcdef0123456789abcdef\n");
+  auto c = hotspotd::daemon::parseConfig(R"(
+[alerting]
+external_url = "https://hotspotd.example.com/"
+resend_interval = "30s"
+[[receivers]]
+name = "chat"
+type = "slack"
+url = "https://hooks.slack.com/services/T0/B0/x"
+title = "{{ $alertname }} on {{ $labels.route }}"
+[[receivers]]
+name = "pager"
+type = "pagerduty"
+routing_key_file = "pd.key"
+send_resolved = false
+[[receivers]]
+name = "am"
+type = "alertmanager"
+urls = ["http://am1:9093", "http://am2:9093"]
+[[receivers]]
+name = "hook"
+type = "webhook"
+url = "http://127.0.0.1:8080/hook"
+basic_auth_user = "u"
+basic_auth_password = "p"
+headers = { X-Team = "shop" }
+timeout = "3s"
+tls_verify = false
+rate_limit = 5
+burst = 3
+[route]
+receiver = "chat"
+group_by = ["alertname", "route"]
+group_wait = "10s"
+[[route.routes]]
+receiver = "pager"
+matchers = ["severity=\"page\""]
+continue = true
+[[route.routes.routes]]
+receiver = "hook"
+matchers = ["team=~\"db|api\""]
+[[inhibit_rules]]
+source_matchers = ["severity=\"page\""]
+target_matchers = ["severity=\"ticket\""]
+equal = ["route"]
+)",
+                                         "test.toml", dir.path());
+  REQUIRE_MESSAGE(c, (c ? "" : c.error().message));
+  const auto& a = c->alerting;
+  CHECK(a.external_url == "https://hotspotd.example.com");
+  CHECK(a.resend_interval == std::chrono::seconds(30));
+  REQUIRE(a.receivers.size() == 4);
+  CHECK(a.receivers[0].rate == 1.0);  // Slack's pace by default
+  CHECK(a.receivers[0].title == "{{ $alertname }} on {{ $labels.route }}");
+  CHECK(a.receivers[1].routing_key == "0123456789abcdef0123456789abcdef");
+  CHECK(a.receivers[1].urls == std::vector<std::string>{"https://events.pagerduty.com/v2/enqueue"});
+  CHECK(a.receivers[1].rate == 2.0);  // 120 events a minute
+  CHECK_FALSE(a.receivers[1].send_resolved);
+  CHECK(a.receivers[2].urls.size() == 2);
+  CHECK(a.receivers[3].headers == std::vector<std::pair<std::string, std::string>>{{"X-Team", "shop"}});
+  CHECK_FALSE(a.receivers[3].verify_tls);
+  CHECK(a.receivers[3].timeout == std::chrono::seconds(3));
+  CHECK(a.receivers[3].rate == 5.0);
+  CHECK(a.route.receiver == "chat");
+  CHECK(a.route.group_by == std::vector<std::string>{"alertname", "route"});
+  REQUIRE(a.route.routes.size() == 1);
+  CHECK(a.route.routes[0].continue_matching);
+  REQUIRE(a.route.routes[0].routes.size() == 1);
+  CHECK(a.route.routes[0].routes[0].receiver == "hook");
+  REQUIRE(a.inhibit_rules.size() == 1);
+  CHECK(a.inhibit_rules[0].equal == std::vector<std::string>{"route"});
+  // One receiver and no [route]: it gets everything.
+  auto one = parse("[[receivers]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"http://h/\"\n");
+  REQUIRE(one);
+  CHECK(one->alerting.route.receiver == "hook");
+}
+
+TEST_CASE("receiver and route mistakes are reported with their key and what to do") {
+  CHECK(errorOf("[[receivers]]\nname = \"x\"\ntype = \"email\"\nurl = \"http://h/\"\n")
+            .find("receivers[0].type: \"email\" is not one of") != std::string::npos);
+  CHECK(errorOf("[[receivers]]\nname = \"x\"\ntype = \"slack\"\n").find("receivers[0].url: missing") !=
+        std::string::npos);
+  CHECK(errorOf("[[receivers]]\nname = \"x\"\ntype = \"pagerduty\"\nrouting_key = \"short\"\n")
+            .find("32 characters") != std::string::npos);
+  CHECK(errorOf("[[receivers]]\nname = \"x\"\ntype = \"webhook\"\nurl_file = \"/no/such/file\"\n")
+            .find("receivers[0].url_file") != std::string::npos);
+  CHECK(errorOf("[[receivers]]\nname = \"x\"\ntype = \"webhook\"\nurl = \"h:1\"\n").find("http://") !=
+        std::string::npos);
+  CHECK(errorOf("[[receivers]]\nname = \"x\"\ntype = \"webhook\"\nurl = \"http://h/\"\ntitle = \"{{ $nope }}\"\n")
+            .find("receivers[0].title") != std::string::npos);
+  const std::string two = "[[receivers]]\nname = \"a\"\ntype = \"webhook\"\nurl = \"http://h/\"\n"
+                          "[[receivers]]\nname = \"b\"\ntype = \"webhook\"\nurl = \"http://h/\"\n";
+  CHECK(errorOf(two).find("[route]: missing") != std::string::npos);
+  CHECK(errorOf(two + "[route]\nreceiver = \"c\"\n").find("route.receiver: no [[receivers]] is named \"c\"") !=
+        std::string::npos);
+  CHECK(errorOf(two + "[route]\nreceiver = \"a\"\n[[route.routes]]\nreceiver = \"b\"\nmatchers = [\"sev\"]\n")
+            .find("route.routes[0].matchers") != std::string::npos);
+  CHECK(errorOf(two + "[route]\nreceiver = \"a\"\n[[inhibit_rules]]\nequal = [\"route\"]\n")
+            .find("inhibit_rules[0].source_matchers: missing") != std::string::npos);
 }

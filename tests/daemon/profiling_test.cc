@@ -16,10 +16,12 @@
 #include "tests/support/child_process.h"
 #include "tests/support/http_target.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/vendor_receivers.h"
 
 using hotspotd::test::ChildProcess;
 using hotspotd::test::HttpTarget;
 using hotspotd::test::TempDir;
+using hotspotd::test::VendorReceiver;
 using namespace std::chrono_literals;
 
 TEST_CASE("an incident naming a profile target gets a perf profile of its process; an unreachable one its reason") {
@@ -29,6 +31,8 @@ TEST_CASE("an incident naming a profile target gets a perf profile of its proces
     res.set_content("# TYPE queue_depth gauge\nqueue_depth 100\n", "text/plain; version=0.0.4");
   });
   const std::string address = target.start();
+  VendorReceiver slack(VendorReceiver::Kind::slack);
+  const std::string slack_url = slack.start();
   TempDir dir;
   dir.write("busy.pid", std::to_string(busy.pid()) + "\n");
   dir.write("rules.toml", R"([[rules]]
@@ -56,9 +60,14 @@ profile = "gone"
           "[profiling]\nbaseline_interval = \"0s\"\n"
           "[[profile_targets]]\nname = \"busy\"\npid_file = \"busy.pid\"\nduration = \"2s\"\ncooldown = \"1h\"\n"
           "[[profile_targets]]\nname = \"gone\"\npid_file = \"missing.pid\"\n"
+          // Slack hears of it once the profile is there: its message links the flame graph the daemon serves.
+          "[[receivers]]\nname = \"chat\"\ntype = \"slack\"\nurl = \"" + slack_url + "\"\n"
+          "[route]\nreceiver = \"chat\"\ngroup_by = [\"alertname\"]\ngroup_wait = \"8s\"\n"
           "[[scrape]]\njob = \"app\"\ntargets = [\"" +
           address + "\"]\ninterval = \"1s\"\ntimeout = \"1s\"\n");
   ChildProcess daemon({HOTSPOTD_BINARY, "run", "--config", config.string()});
+  const auto port = hotspotd::test::waitForListeningPort(daemon);
+  REQUIRE_MESSAGE(port, daemon.output());
   REQUIRE_MESSAGE(daemon.waitForLine("Ready", 20s), daemon.output());
   REQUIRE_MESSAGE(daemon.waitForLine("Profile capture failed", 30s), daemon.output());
 
@@ -106,6 +115,33 @@ profile = "gone"
       REQUIRE(folded);
       CHECK(folded->find("hotspotd_busy;") == 0);  // the process is the root frame
     }
+  }
+  if (captured) {
+    // The alert links the flame graph, and following the link gets it.
+    std::string link;
+    for (int i = 0; i < 200 && link.empty(); ++i) {
+      for (const auto& m : slack.accepted()) {
+        for (const auto& block : m.body["blocks"]) {
+          if (block["type"] != "actions") continue;
+          for (const auto& button : block["elements"]) {
+            if (button["text"]["text"] == "Flame graph" && m.raw.find("QueueDeep ") != std::string::npos) link = button["url"];
+          }
+        }
+      }
+      if (link.empty()) std::this_thread::sleep_for(100ms);
+    }
+    REQUIRE_MESSAGE(!link.empty(), daemon.output());
+    const std::string prefix = "http://127.0.0.1:" + std::to_string(*port);
+    REQUIRE(link.rfind(prefix + "/api/v1/profiles/", 0) == 0);
+    httplib::Client client("127.0.0.1", *port);
+    auto svg = client.Get(link.substr(prefix.size()));
+    REQUIRE(svg);
+    CHECK(svg->status == 200);
+    CHECK(svg->get_header_value("Content-Type") == "image/svg+xml");
+    CHECK(svg->get_header_value("Content-Security-Policy").find("default-src 'none'") != std::string::npos);
+    CHECK(svg->body.find("hotspotd_test_hot_function") != std::string::npos);
+    CHECK(client.Get("/api/v1/profiles/00000000000-0000.svg")->status == 404);
+    CHECK(slack.violations().empty());
   }
   // The perf data file is gone: the profile directory holds profile folders only.
   for (const auto& entry : std::filesystem::directory_iterator(dir.path() / "state" / "profiles")) {
