@@ -218,6 +218,56 @@ matchers = ["queue=~\"q.*\""]
   CHECK(daemon.wait(20s) == 0);
 }
 
+TEST_CASE("many endpoints at once: grouped messages, and Slack paced at one message a second") {
+  HttpTarget target;
+  target.server().Get("/metrics", [](const httplib::Request&, httplib::Response& res) {
+    std::string body = "# TYPE queue_depth gauge\n";
+    for (int q = 0; q < 5; ++q) body += fmt::format("queue_depth{{queue=\"q{}\"}} 100\n", q);
+    res.set_content(body, "text/plain; version=0.0.4");
+  });
+  const std::string address = target.start();
+  VendorReceiver slack(VendorReceiver::Kind::slack), hook(VendorReceiver::Kind::webhook);
+  const std::string slack_url = slack.start(), hook_url = hook.start();
+  TempDir dir;
+  const auto config = writeConfig(dir, address, fmt::format(R"(
+[[receivers]]
+name = "chat"
+type = "slack"
+url = "{}"
+[[receivers]]
+name = "hook"
+type = "webhook"
+url = "{}"
+[route]
+receiver = "hook"
+group_by = ["alertname"]
+group_wait = "2s"
+[[route.routes]]
+receiver = "chat"
+matchers = ["alertname=\"QueueDeep\""]
+group_by = ["queue"]
+continue = true
+[[route.routes]]
+receiver = "hook"
+matchers = ["alertname=\"QueueDeep\""]
+)",
+                                                            slack_url, hook_url));
+  ChildProcess daemon({HOTSPOTD_BINARY, "run", "--config", config.string()});
+  listenPort(daemon);
+  REQUIRE_MESSAGE(eventually([&] { return slack.accepted().size() == 5 && hook.accepted().size() == 1; }, 40s),
+                  daemon.output());
+  // One webhook message carries all five alerts of the group.
+  CHECK(hook.accepted()[0].body["alerts"].size() == 5);
+  // Slack got one message per queue, never two within a second (its documented pace per webhook).
+  const auto got = slack.accepted();
+  for (std::size_t i = 1; i < got.size(); ++i) {
+    CHECK(got[i].at - got[i - 1].at >= 900ms);
+  }
+  CHECK(slack.requests() == 5);  // paced by us, not refused by the receiver
+  daemon.signal(SIGTERM);
+  CHECK(daemon.wait(20s) == 0);
+}
+
 TEST_CASE("a receiver that rejects a payload is not retried; the failure is counted with its reason") {
   QueueService app;
   VendorReceiver hook(VendorReceiver::Kind::webhook);

@@ -145,6 +145,7 @@ std::vector<std::string> VendorReceiver::checkWebhook(const std::string& body) {
 VendorReceiver::VendorReceiver(Kind kind, std::string hmac_header) : kind_(kind), hmac_header_(std::move(hmac_header)) {
   target_.server().Post(".*", [this](const httplib::Request& req, httplib::Response& res) {
     Received r;
+    r.at = std::chrono::steady_clock::now();
     r.raw = req.body;
     r.body = json::parse(req.body, nullptr, false);
     r.signature = req.get_header_value(hmac_header_);

@@ -36,6 +36,7 @@ class VendorReceiver {
     std::string signature;      // X-Hotspotd-Signature, if sent
     std::string authorization;  // Authorization, if sent
     int answered = 0;           // the status sent back (0: connection closed)
+    std::chrono::steady_clock::time_point at;  // when it arrived
   };
 
   explicit VendorReceiver(Kind kind, std::string hmac_header = "X-Hotspotd-Signature");
