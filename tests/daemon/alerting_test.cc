@@ -416,13 +416,20 @@ group_interval = "1s"
   CHECK(daemon.wait(20s) == 0);
 }
 
-TEST_CASE("a real Alertmanager takes our alerts, routes them to its webhook, and hears the resolution") {
+TEST_CASE("a real Alertmanager takes our alerts, silences one, routes the other to its webhook, hears the resolution") {
   const char* binary = "/usr/bin/prometheus-alertmanager";
   if (!std::filesystem::exists(binary)) {
     MESSAGE("skipped: prometheus-alertmanager is not installed (scripts/bootstrap installs it)");
     return;
   }
-  QueueService app;
+  std::atomic<int> depth{100};
+  HttpTarget target;
+  target.server().Get("/metrics", [&](const httplib::Request&, httplib::Response& res) {
+    res.set_content("# TYPE queue_depth gauge\nqueue_depth{queue=\"q1\"} " + std::to_string(depth.load()) +
+                        "\nqueue_depth{queue=\"q2\"} 100\n",
+                    "text/plain; version=0.0.4");
+  });
+  const std::string address = target.start();
   VendorReceiver forwarded(VendorReceiver::Kind::webhook);
   const std::string forwarded_url = forwarded.start();
   TempDir dir;
@@ -448,10 +455,17 @@ receivers:
                     return r && r->status == 200;
                   }, 30s),
                   am.output());
+  // The team silences q2 in its Alertmanager, as it always has: our alerts obey it.
+  auto silence = am_api.Post("/api/v2/silences", fmt::format(R"({{"matchers": [{{"name": "queue", "value": "q2",
+      "isRegex": false, "isEqual": true}}], "startsAt": "2000-01-01T00:00:00Z", "endsAt": "2100-01-01T00:00:00Z",
+      "createdBy": "test", "comment": "q2 is being drained"}})"),
+                             "application/json");
+  REQUIRE(silence);
+  REQUIRE_MESSAGE(silence->status == 200, silence->body);
 
   // An HA pair where one Alertmanager is down: the other still gets everything.
   const int dead_port = hotspotd::test::freePort();
-  const auto config = writeConfig(dir, app.address, fmt::format(R"(
+  const auto config = writeConfig(dir, address, fmt::format(R"(
 resend_interval = "5s"
 [[receivers]]
 name = "am"
@@ -464,6 +478,7 @@ urls = ["http://127.0.0.1:{}", "http://127.0.0.1:{}"]
   REQUIRE_MESSAGE(eventually([&] { return !forwarded.accepted().empty(); }, 30s), (daemon.output() + am.output()));
   const json firing = forwarded.accepted().front().body;
   CHECK(firing["status"] == "firing");
+  REQUIRE(firing["alerts"].size() == 1);  // q2 is silenced
   const json& alert = firing["alerts"][0];
   CHECK(alert["labels"]["alertname"] == "QueueDeep");
   CHECK(alert["labels"]["queue"] == "q1");
@@ -475,13 +490,17 @@ urls = ["http://127.0.0.1:{}", "http://127.0.0.1:{}"]
   auto listed = am_api.Get("/api/v2/alerts");
   REQUIRE(listed);
   const json am_alerts = json::parse(listed->body);
-  REQUIRE(am_alerts.size() == 1);
-  CHECK(am_alerts[0]["status"]["state"] == "active");
+  REQUIRE(am_alerts.size() == 2);
+  for (const auto& a : am_alerts) {
+    CHECK(a["status"]["state"] == (a["labels"]["queue"] == "q1" ? "active" : "suppressed"));
+  }
 
-  app.depth = 10;
+  depth = 10;
   REQUIRE_MESSAGE(eventually([&] {
                     for (const auto& r : forwarded.accepted()) {
-                      if (r.body["status"] == "resolved") return true;
+                      for (const auto& a : r.body["alerts"]) {
+                        if (a["status"] == "resolved" && a["labels"]["queue"] == "q1") return true;
+                      }
                     }
                     return false;
                   }, 30s),
