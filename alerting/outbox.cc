@@ -19,8 +19,7 @@ Result<Outbox> Outbox::open(state::Database& db) {
     return fail(fmt::format("{}: the outbox was written by a newer hotspotd; upgrade hotspotd", db.path().string()));
   }
   if (*version < 1) {
-    if (auto ok = db.begin(); !ok) return tl::unexpected(ok.error());
-    auto ok = db.exec(R"sql(
+    if (auto ok = db.migrate("outbox", 1, R"sql(
       CREATE TABLE IF NOT EXISTS notifications (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         receiver TEXT NOT NULL,
@@ -37,11 +36,7 @@ Result<Outbox> Outbox::open(state::Database& db) {
       );
       CREATE INDEX IF NOT EXISTS notifications_pending ON notifications (receiver, key, id) WHERE state = 'pending';
       CREATE INDEX IF NOT EXISTS notifications_by_key ON notifications (key, id);
-    )sql");
-    if (ok) ok = db.setSchemaVersion("outbox", 1);
-    if (ok) ok = db.commit();
-    if (!ok) {
-      db.rollback();
+    )sql"); !ok) {
       return tl::unexpected(ok.error());
     }
     version = 1;
@@ -49,8 +44,7 @@ Result<Outbox> Outbox::open(state::Database& db) {
   if (*version < 2) {
     // v2: which incidents each notification carried (the incident page's "notifications sent"), and the grouping
     // state, so a restart neither forgets a pending group nor pages again within repeat_interval.
-    if (auto ok = db.begin(); !ok) return tl::unexpected(ok.error());
-    auto ok = db.exec(R"sql(
+    if (auto ok = db.migrate("outbox", 2, R"sql(
       CREATE TABLE IF NOT EXISTS notification_alerts (
         notification_id INTEGER NOT NULL REFERENCES notifications (id) ON DELETE CASCADE,
         incident_id TEXT NOT NULL
@@ -62,11 +56,7 @@ Result<Outbox> Outbox::open(state::Database& db) {
         state TEXT NOT NULL,
         updated_ms INTEGER NOT NULL
       );
-    )sql");
-    if (ok) ok = db.setSchemaVersion("outbox", 2);
-    if (ok) ok = db.commit();
-    if (!ok) {
-      db.rollback();
+    )sql"); !ok) {
       return tl::unexpected(ok.error());
     }
   }

@@ -27,8 +27,7 @@ Result<SilenceStore> SilenceStore::open(state::Database& db) {
     return fail(fmt::format("{}: the silences were written by a newer hotspotd; upgrade hotspotd", db.path().string()));
   }
   if (*version < 1) {
-    if (auto ok = db.begin(); !ok) return tl::unexpected(ok.error());
-    auto ok = db.exec(R"sql(
+    if (auto ok = db.migrate("silences", kSchema, R"sql(
       CREATE TABLE IF NOT EXISTS silences (
         id TEXT PRIMARY KEY,
         matchers TEXT NOT NULL,
@@ -38,11 +37,7 @@ Result<SilenceStore> SilenceStore::open(state::Database& db) {
         comment TEXT NOT NULL,
         updated_ms INTEGER NOT NULL
       );
-    )sql");
-    if (ok) ok = db.setSchemaVersion("silences", kSchema);
-    if (ok) ok = db.commit();
-    if (!ok) {
-      db.rollback();
+    )sql"); !ok) {
       return tl::unexpected(ok.error());
     }
   }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -17,5 +18,11 @@ Result<Duration> parseDuration(std::string_view text);
 
 // Formats the way Prometheus prints durations: the largest units first, zero units left out ("1h30m", "0s").
 std::string formatDuration(Duration d);
+
+// Wall-clock time in Unix milliseconds: the time base of samples, incidents and notifications.
+inline std::int64_t nowUnixMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 }  // namespace hotspotd

@@ -15,11 +15,6 @@ namespace {
 constexpr std::int64_t kMaxSleepMs = 5000;
 constexpr std::int64_t kPruneEveryMs = 3'600'000;
 
-std::int64_t nowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // A short label value for why an attempt did not deliver: the HTTP status, or "transport".
 std::string reasonLabel(const alerting::HttpResponse& r) {
   return r.status == 0 ? std::string("transport") : fmt::format("http_{}", r.status);
@@ -114,7 +109,7 @@ const alerting::Receiver* AlertService::receiver(const std::string& name) const 
 }
 
 void AlertService::apply(const AlertingConfig& config) {
-  const std::int64_t now = nowMs();
+  const std::int64_t now = nowUnixMs();
   std::vector<std::pair<std::string, std::string>> held;
   if (notifier_) held = notifier_->saveAll();
   config_ = config;
@@ -225,7 +220,7 @@ void AlertService::reconcile(std::int64_t now_ms) {
 void AlertService::restore(const rules::IncidentTracker& tracker) {
   tracker_ = &tracker;
   restored_ = true;
-  const std::int64_t now = nowMs();
+  const std::int64_t now = nowUnixMs();
   if (notifier_ && outbox_) {
     auto saved = outbox_->loadGroups();
     if (!saved) {
@@ -242,7 +237,7 @@ void AlertService::restore(const rules::IncidentTracker& tracker) {
 
 void AlertService::onEvents(const std::vector<rules::IncidentEvent>& events) {
   if (stopped_ || !notifier_) return;
-  const std::int64_t now = nowMs();
+  const std::int64_t now = nowUnixMs();
   for (const auto& e : events) observe(alertOf(e), now);
   tick();
 }
@@ -255,12 +250,12 @@ void AlertService::stop() {
     link_->owner = nullptr;
   }
   timer_.cancel();
-  if (outbox_) saveGroups(nowMs());
+  if (outbox_) saveGroups(nowUnixMs());
 }
 
 void AlertService::tick() {
   if (stopped_ || !outbox_) return;
-  const std::int64_t now = nowMs();
+  const std::int64_t now = nowUnixMs();
   flush(now);
   pump(now);
   if (now - backlog_ms_ >= 1000) updateBacklog(now);
@@ -416,7 +411,7 @@ void AlertService::finished(const std::string& queue, const alerting::Notificati
                             const alerting::HttpResponse& response, double seconds) {
   in_flight_.erase(queue);
   if (stopped_) return;
-  const std::int64_t now = nowMs();
+  const std::int64_t now = nowUnixMs();
   auto q = queues_.find(queue);
   const alerting::ReceiverRules rules = q != queues_.end() ? alerting::rulesFor(*q->second.receiver)
                                                            : alerting::ReceiverRules{};
@@ -512,7 +507,7 @@ Result<std::vector<alerting::Silence>> AlertService::silences() {
 
 Result<alerting::Silence> AlertService::createSilence(const alerting::SilenceRequest& request) {
   if (!silences_) return fail("alerting is not running");
-  auto s = silences_->create(request, nowMs());
+  auto s = silences_->create(request, nowUnixMs());
   if (s) {
     log::info("Silence created", {{"id", s->id}, {"created_by", s->created_by}, {"comment", s->comment}});
   }
@@ -521,7 +516,7 @@ Result<alerting::Silence> AlertService::createSilence(const alerting::SilenceReq
 
 Result<bool> AlertService::expireSilence(const std::string& id) {
   if (!silences_) return fail("alerting is not running");
-  auto expired = silences_->expire(id, nowMs());
+  auto expired = silences_->expire(id, nowUnixMs());
   if (expired && *expired) {
     log::info("Silence expired", {{"id", id}});
     // Alerts it muted go out at their group's next flush.

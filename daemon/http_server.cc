@@ -55,11 +55,6 @@ std::optional<std::size_t> sizeParam(const httplib::Request& req, const char* na
   return out;
 }
 
-std::int64_t nowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // Security headers on API and file responses.
 void secure(httplib::Response& res) {
   res.set_header("X-Content-Type-Options", "nosniff");
@@ -154,7 +149,7 @@ void HttpServer::routes() {
     lifecycle(res, [this] {
       auto list = api_.alerts->silences();
       if (!list) return ApiReply{500, apiError("internal", list.error().message)};
-      return ApiReply{200, silencesJson(*list, nowMs())};
+      return ApiReply{200, silencesJson(*list, nowUnixMs())};
     });
   });
   s.Post("/api/v1/silences", [this, lifecycle](const httplib::Request& req, httplib::Response& res) {
@@ -164,7 +159,7 @@ void HttpServer::routes() {
       json(res, 415, apiError("bad_data", "send the silence as JSON (Content-Type: application/json)"));
       return;
     }
-    auto request = parseSilenceRequest(req.body, nowMs());
+    auto request = parseSilenceRequest(req.body, nowUnixMs());
     if (!request) {
       secure(res);
       json(res, 400, apiError("bad_data", request.error().message));
@@ -174,7 +169,7 @@ void HttpServer::routes() {
       auto created = api_.alerts->createSilence(r);
       if (!created) return ApiReply{400, apiError("bad_data", created.error().message)};
       return ApiReply{200, nlohmann::ordered_json{{"status", "success"},
-                                                  {"data", {{"silenceID", created->id}, {"silence", silenceJson(*created, nowMs())}}}}};
+                                                  {"data", {{"silenceID", created->id}, {"silence", silenceJson(*created, nowUnixMs())}}}}};
     });
   });
   s.Delete(R"(/api/v1/silences/([A-Za-z0-9-]+))", [this, lifecycle](const httplib::Request& req, httplib::Response& res) {

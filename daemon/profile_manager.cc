@@ -13,11 +13,6 @@ constexpr int kMaxCapturesPerIncident = 5;
 constexpr std::int64_t kHourMs = 3'600'000;
 constexpr auto kTick = std::chrono::seconds(5);
 
-std::int64_t nowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 double secondsOf(Duration d) { return std::chrono::duration<double>(d).count(); }
 
 nlohmann::json frameJson(const profile::FrameStat& f) {
@@ -76,7 +71,7 @@ ProfileManager::ProfileManager(boost::asio::io_context& io, state::ProfileStore&
                          .Help("Profile captures running now.")
                          .Register(registry)
                          .Add({})) {
-  started_ms_ = nowMs();
+  started_ms_ = nowUnixMs();
 }
 
 ProfileManager::~ProfileManager() { stop(); }
@@ -109,7 +104,7 @@ void ProfileManager::schedule() {
 
 void ProfileManager::onEvents(const std::vector<rules::IncidentEvent>& events) {
   if (stopped_) return;
-  const std::int64_t now = nowMs();
+  const std::int64_t now = nowUnixMs();
   for (const auto& e : events) {
     if (e.state == rules::IncidentEvent::State::resolved) {
       firing_.erase(e.id);
@@ -140,7 +135,7 @@ void ProfileManager::onEvents(const std::vector<rules::IncidentEvent>& events) {
 }
 
 void ProfileManager::tick() {
-  const std::int64_t now = nowMs();
+  const std::int64_t now = nowUnixMs();
   // Progressive captures of incidents that go on.
   for (auto& [id, inc] : firing_) {
     const ProfileTarget* t = target(inc.target);
@@ -232,7 +227,7 @@ void ProfileManager::launch(Job job) {
   const ProfileTarget copy = *t;
   const std::string perf = config_.perf;
   const std::filesystem::path work = work_dir_;
-  const std::int64_t start_ms = nowMs();
+  const std::int64_t start_ms = nowUnixMs();
   const std::uint64_t worker = next_worker_++;
   log::info("Profiling", {{"target", job.target},
                           {"kind", job.kind},
@@ -302,7 +297,7 @@ void ProfileManager::finished(const Job& job, std::int64_t start_ms, Result<prof
   --running_;
   running_gauge_.Set(static_cast<double>(running_));
   target_busy_[job.target] = false;
-  const std::int64_t now = nowMs();
+  const std::int64_t now = nowUnixMs();
   if (result) {
     cpu_seconds_.Increment(result->cpu_seconds);
     spent_.emplace_back(now, result->cpu_seconds);

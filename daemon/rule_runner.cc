@@ -23,11 +23,6 @@ constexpr auto kHotspotWindow = std::chrono::minutes(5);
 constexpr std::size_t kHotspotLimit = 500;
 constexpr std::int64_t kHotspotRefreshMs = 30'000;
 
-std::int64_t nowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 std::string labelText(const rules::OwnedLabels& labels) {
   std::string out;
   for (const auto& [k, v] : labels) out += fmt::format("{}{}={}", out.empty() ? "" : ",", k, v);
@@ -133,7 +128,7 @@ void RuleRunner::apply(std::vector<rules::Rule> rules, Duration interval, Incide
   options_ = std::move(options);
 
   // Incidents of rules that are gone resolve now.
-  const std::int64_t now = nowMs();
+  const std::int64_t now = nowUnixMs();
   std::vector<rules::IncidentEvent> events;
   tracker_.retainRules(names, now, events);
   persist(events, now);
@@ -156,14 +151,14 @@ void RuleRunner::apply(std::vector<rules::Rule> rules, Duration interval, Incide
 void RuleRunner::stop() {
   stopped_ = true;
   timer_.cancel();
-  saveDetectorState(nowMs());
+  saveDetectorState(nowUnixMs());
 }
 
 void RuleRunner::schedule() {
   timer_.expires_after(interval_);
   timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec || stopped_) return;
-    evaluate(nowMs());
+    evaluate(nowUnixMs());
     schedule();
   });
 }

@@ -151,4 +151,13 @@ Result<void> Database::setSchemaVersion(std::string_view part, int version) {
   return stmt->bindAll({std::string(part), std::int64_t{version}}).run();
 }
 
+Result<void> Database::migrate(std::string_view part, int version, std::string_view sql) {
+  if (auto ok = begin(); !ok) return ok;
+  auto ok = exec(sql);
+  if (ok) ok = setSchemaVersion(part, version);
+  if (ok) ok = commit();
+  if (!ok) rollback();
+  return ok;
+}
+
 }  // namespace hotspotd::state

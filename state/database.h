@@ -82,6 +82,8 @@ class Database {
   // The schema version recorded for `part` (0 if none), and setting it.
   Result<int> schemaVersion(std::string_view part);
   Result<void> setSchemaVersion(std::string_view part, int version);
+  // Runs a schema change and records `part`'s new version, in one transaction (all of it or none).
+  Result<void> migrate(std::string_view part, int version, std::string_view sql);
 
   const std::filesystem::path& path() const { return path_; }
   // Rows changed by the last statement, and the rowid of the last insert.

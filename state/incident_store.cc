@@ -112,8 +112,7 @@ Result<IncidentStore> IncidentStore::open(Database& db) {
                             db.path().string(), *version, kSchema));
   }
   if (*version < 1) {
-    if (auto ok = db.begin(); !ok) return tl::unexpected(ok.error());
-    auto ok = db.exec(R"sql(
+    if (auto ok = db.migrate("incidents", 1, R"sql(
       CREATE TABLE IF NOT EXISTS incidents (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
         id TEXT NOT NULL,
@@ -140,23 +139,14 @@ Result<IncidentStore> IncidentStore::open(Database& db) {
         updated_ms INTEGER NOT NULL,
         PRIMARY KEY (rule, endpoint)
       ) WITHOUT ROWID;
-    )sql");
-    if (ok) ok = db.setSchemaVersion("incidents", 1);
-    if (ok) ok = db.commit();
-    if (!ok) {
-      db.rollback();
+    )sql"); !ok) {
       return tl::unexpected(ok.error());
     }
     *version = 1;
   }
   if (*version < 2) {
     // Version 2: the profiles captured for an incident (ids, or the reason a capture failed).
-    if (auto ok = db.begin(); !ok) return tl::unexpected(ok.error());
-    auto ok = db.exec("ALTER TABLE incidents ADD COLUMN profiles TEXT NOT NULL DEFAULT '[]'");
-    if (ok) ok = db.setSchemaVersion("incidents", 2);
-    if (ok) ok = db.commit();
-    if (!ok) {
-      db.rollback();
+    if (auto ok = db.migrate("incidents", 2, "ALTER TABLE incidents ADD COLUMN profiles TEXT NOT NULL DEFAULT '[]'"); !ok) {
       return tl::unexpected(ok.error());
     }
   }

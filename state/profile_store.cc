@@ -81,8 +81,7 @@ Result<ProfileStore> ProfileStore::open(Database& db, std::filesystem::path dir)
                             db.path().string()));
   }
   if (*version < 1) {
-    if (auto ok = db.begin(); !ok) return tl::unexpected(ok.error());
-    auto ok = db.exec(R"sql(
+    if (auto ok = db.migrate("profiles", kSchema, R"sql(
       CREATE TABLE IF NOT EXISTS profiles (
         id TEXT PRIMARY KEY,
         target TEXT NOT NULL,
@@ -99,11 +98,7 @@ Result<ProfileStore> ProfileStore::open(Database& db, std::filesystem::path dir)
       );
       CREATE INDEX IF NOT EXISTS profiles_by_target ON profiles (target, kind, start_ms);
       CREATE INDEX IF NOT EXISTS profiles_by_incident ON profiles (incident);
-    )sql");
-    if (ok) ok = db.setSchemaVersion("profiles", kSchema);
-    if (ok) ok = db.commit();
-    if (!ok) {
-      db.rollback();
+    )sql"); !ok) {
       return tl::unexpected(ok.error());
     }
   }

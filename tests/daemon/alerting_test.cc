@@ -81,6 +81,21 @@ retry_max = "1s"
                                                 (dir.path() / "state").string(), target, alerting));
 }
 
+// One webhook receiver taking everything at once.
+std::string webhookOnly(const std::string& url) {
+  return fmt::format(R"(
+[[receivers]]
+name = "hook"
+type = "webhook"
+url = "{}"
+[route]
+receiver = "hook"
+group_wait = "0s"
+group_interval = "1s"
+)",
+                     url);
+}
+
 int listenPort(ChildProcess& p) {
   const auto port = hotspotd::test::waitForListeningPort(p);
   REQUIRE_MESSAGE(port, p.output());
@@ -274,16 +289,7 @@ TEST_CASE("a receiver that rejects a payload is not retried; the failure is coun
   const std::string url = hook.start();
   hook.outage({400});
   TempDir dir;
-  const auto config = writeConfig(dir, app.address, fmt::format(R"(
-[[receivers]]
-name = "hook"
-type = "webhook"
-url = "{}"
-[route]
-receiver = "hook"
-group_wait = "0s"
-)",
-                                                                url));
+  const auto config = writeConfig(dir, app.address, webhookOnly(url));
   ChildProcess daemon({HOTSPOTD_BINARY, "run", "--config", config.string()});
   const int port = listenPort(daemon);
   REQUIRE_MESSAGE(daemon.waitForLine("Notification rejected by the receiver", 30s), daemon.output());
@@ -305,17 +311,7 @@ TEST_CASE("a receiver outage across kill -9: the pending page is delivered after
   const std::string url = hook.start();
   hook.outage({503});
   TempDir dir;
-  const auto config = writeConfig(dir, app.address, fmt::format(R"(
-[[receivers]]
-name = "hook"
-type = "webhook"
-url = "{}"
-[route]
-receiver = "hook"
-group_wait = "0s"
-group_interval = "1s"
-)",
-                                                                url));
+  const auto config = writeConfig(dir, app.address, webhookOnly(url));
   const std::vector<std::string> argv{HOTSPOTD_BINARY, "run", "--config", config.string()};
   {
     ChildProcess first(argv);
@@ -360,17 +356,7 @@ TEST_CASE("silences through the API: a silenced alert is not sent; expiring the 
   VendorReceiver hook(VendorReceiver::Kind::webhook);
   const std::string url = hook.start();
   TempDir dir;
-  const auto config = writeConfig(dir, app.address, fmt::format(R"(
-[[receivers]]
-name = "hook"
-type = "webhook"
-url = "{}"
-[route]
-receiver = "hook"
-group_wait = "0s"
-group_interval = "1s"
-)",
-                                                                url));
+  const auto config = writeConfig(dir, app.address, webhookOnly(url));
   ChildProcess daemon({HOTSPOTD_BINARY, "run", "--config", config.string()});
   const int port = listenPort(daemon);
   httplib::Client api("127.0.0.1", port);
