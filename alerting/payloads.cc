@@ -170,6 +170,10 @@ std::string pagerdutyPayload(const AlertInfo& a, const std::string& routing_key,
   if (!a.diff_url.empty()) links.push_back({{"href", a.diff_url}, {"text", "Differential flame graph"}});
   if (!a.incident_url.empty()) links.push_back({{"href", a.incident_url}, {"text", "Incident"}});
   if (!links.empty()) event["links"] = links;
+  // The flame graph shown on the incident itself, linking to its interactive version.
+  if (!a.flamegraph_url.empty()) {
+    event["images"] = json::array({{{"src", a.flamegraph_url}, {"href", a.flamegraph_url}, {"alt", "CPU flame graph"}}});
+  }
   std::string out = event.dump();
   if (out.size() > kPagerDutyMaxBytes) {
     // The details are the first thing to go: the page itself must get through.

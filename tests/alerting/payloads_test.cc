@@ -85,6 +85,8 @@ TEST_CASE("PagerDuty: dedup key, trigger and resolve, severity, links; summary a
   CHECK(j["payload"]["source"] == "host-1");
   CHECK(j["payload"]["timestamp"] == "2023-11-14T22:13:20.123Z");
   CHECK(j["links"].size() == 3);
+  REQUIRE(j["images"].size() == 1);
+  CHECK(j["images"][0]["src"] == "http://hotspotd:9464/profiles/p1.svg");
   CHECK(j["payload"]["custom_details"]["grown_frames"][0]["frame"] == "Pricing::recalculate");
   a.annotations = {{"summary", std::string(5000, 'x')}};
   j = json::parse(pagerdutyPayload(a, "k", "s"));
