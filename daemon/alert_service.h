@@ -78,6 +78,10 @@ class AlertService {
   Result<bool> expireSilence(const std::string& id);
   Result<std::vector<alerting::Notification>> history(const std::string& incident, std::size_t limit);
 
+  // The base of links to the daemon (incident pages, flame graphs).
+  const std::string& externalUrl() const {
+    return config_.external_url.empty() ? default_external_url_ : config_.external_url;
+  }
   // For tests: notifications being sent now.
   std::size_t inFlight() const { return in_flight_.size(); }
   static alerting::AlertInfo alertOf(const rules::IncidentEvent& event);
@@ -117,10 +121,6 @@ class AlertService {
   state::Database& db_;
   state::IncidentStore* incidents_;
   state::ProfileStore* profiles_;
-  const std::string& externalUrl() const {
-    return config_.external_url.empty() ? default_external_url_ : config_.external_url;
-  }
-
   AlertingConfig config_;
   std::string default_external_url_;
   std::unique_ptr<alerting::Outbox> outbox_;

@@ -189,4 +189,114 @@ ordered_json notificationsJson(const std::vector<alerting::Notification>& notifi
   return ordered_json{{"status", "success"}, {"data", rows}};
 }
 
+ordered_json targetsJson(const std::vector<ingest::TargetStatus>& targets, std::string_view health,
+                         std::size_t offset, std::size_t limit) {
+  ordered_json rows = ordered_json::array();
+  std::size_t matched = 0;
+  for (const auto& t : targets) {
+    if (!health.empty() && t.health != health) continue;
+    if (matched++ < offset || rows.size() >= limit) continue;
+    rows.push_back(ordered_json{{"job", t.job},
+                                {"instance", t.instance},
+                                {"scrapeUrl", t.url},
+                                {"labels", labels(t.labels)},
+                                {"health", t.health},
+                                {"lastError", t.last_error},
+                                {"failureReason", t.last_failure_reason},
+                                {"lastScrape", t.last_scrape_ms > 0 ? ordered_json(alerting::rfc3339(t.last_scrape_ms))
+                                                                    : ordered_json(nullptr)},
+                                {"lastScrapeDuration", number(t.last_duration_seconds)},
+                                {"samples", t.last_samples}});
+  }
+  return ordered_json{{"status", "success"},
+                      {"data", {{"total", matched}, {"offset", offset}, {"activeTargets", rows}}}};
+}
+
+namespace {
+
+ordered_json time(std::int64_t ms) { return ms > 0 ? ordered_json(alerting::rfc3339(ms)) : ordered_json(nullptr); }
+
+ordered_json evidence(const std::vector<std::pair<std::string, double>>& e) {
+  ordered_json out = ordered_json::object();
+  for (const auto& [k, v] : e) out[k] = number(v);
+  return out;
+}
+
+}  // namespace
+
+ordered_json incidentJson(const state::IncidentRecord& r, const std::string& base_url) {
+  // The event that says most: the resolution once resolved (with the firing one kept as `fired`).
+  const rules::IncidentEvent& fired = r.firing;
+  ordered_json timeline = ordered_json::array();
+  timeline.push_back({{"state", "pending"}, {"at", time(r.pending_ms)}});
+  if (r.firing_ms > 0) timeline.push_back({{"state", "firing"}, {"at", time(r.firing_ms)}});
+  if (r.resolved_ms > 0) timeline.push_back({{"state", "resolved"}, {"at", time(r.resolved_ms)}});
+  ordered_json exemplars = ordered_json::array();
+  for (const auto& e : r.exemplars) {
+    exemplars.push_back({{"traceId", e.trace_id},
+                         {"url", e.url},
+                         {"labels", labels(e.labels)},
+                         {"value", number(e.value)},
+                         {"at", time(e.t_ms)}});
+  }
+  ordered_json profiles = ordered_json::array();
+  for (const auto& p : r.profiles) {
+    ordered_json row{{"id", p.profile_id}, {"kind", p.kind}, {"startedAt", time(p.start_ms)}};
+    if (!p.error.empty()) {
+      row["error"] = p.error;
+    } else {
+      row["svg"] = fmt::format("{}/api/v1/profiles/{}.svg", base_url, p.profile_id);
+    }
+    profiles.push_back(std::move(row));
+  }
+  ordered_json out{{"id", r.id},
+                   {"alertname", r.alertname},
+                   {"severity", r.severity},
+                   {"state", r.state},
+                   {"labels", labels(r.labels)},
+                   {"annotations", labels(fired.annotations)},
+                   {"value", number(fired.value)},
+                   {"threshold", number(fired.threshold)},
+                   {"evidence", evidence(fired.evidence)},
+                   {"reason", fired.reason},
+                   {"activeAt", time(r.pending_ms)},
+                   {"firedAt", time(r.firing_ms)},
+                   {"resolvedAt", time(r.resolved_ms)},
+                   {"timeline", timeline},
+                   {"exemplars", exemplars},
+                   {"profiles", profiles},
+                   {"url", fmt::format("{}/incidents/{}", base_url, r.id)}};
+  if (r.resolved_ms > 0) {
+    out["resolution"] = {{"value", number(r.resolved.value)},
+                         {"threshold", number(r.resolved.threshold)},
+                         {"evidence", evidence(r.resolved.evidence)},
+                         {"reason", r.resolved.reason}};
+  }
+  return out;
+}
+
+ordered_json profileJson(const state::ProfileRecord& p, const std::string& base_url) {
+  ordered_json out{{"id", p.id},
+                   {"target", p.target},
+                   {"kind", p.kind},
+                   {"incident", p.incident_id.empty() ? ordered_json(nullptr) : ordered_json(p.incident_id)},
+                   {"pids", p.pids},
+                   {"startedAt", time(p.start_ms)},
+                   {"durationSeconds", static_cast<double>(p.duration_ms) / 1000.0},
+                   {"samples", p.samples},
+                   {"bytes", p.bytes},
+                   {"baseline", p.baseline_id.empty() ? ordered_json(nullptr) : ordered_json(p.baseline_id)}};
+  if (!p.error.empty()) {
+    out["error"] = p.error;
+    return out;
+  }
+  out["summary"] = ordered_json::parse(p.summary.dump());
+  const std::string base = fmt::format("{}/api/v1/profiles/{}", base_url, p.id);
+  out["links"] = {{"svg", base + ".svg"},
+                  {"diffSvg", p.baseline_id.empty() ? ordered_json(nullptr) : ordered_json(base + ".diff.svg")},
+                  {"folded", base + ".folded"},
+                  {"json", base + ".json"}};
+  return out;
+}
+
 }  // namespace hotspotd::daemon

@@ -13,6 +13,9 @@
 #include "alerting/silences.h"
 #include "core/result.h"
 #include "detectors/hotspots.h"
+#include "ingest/scrape_manager.h"
+#include "state/incident_store.h"
+#include "state/profile_store.h"
 
 namespace hotspotd::daemon {
 
@@ -36,6 +39,17 @@ nlohmann::ordered_json silenceJson(const alerting::Silence& s, std::int64_t now_
 Result<alerting::SilenceRequest> parseSilenceRequest(std::string_view body, std::int64_t now_ms);
 // /api/v1/notifications: the notification history, newest first.
 nlohmann::ordered_json notificationsJson(const std::vector<alerting::Notification>& notifications);
+
+// /api/v1/targets: each scrape target with its health, last error and scrape duration; `health` filters ("up",
+// "down", "unknown"; empty for all).
+nlohmann::ordered_json targetsJson(const std::vector<ingest::TargetStatus>& targets, std::string_view health,
+                                   std::size_t offset, std::size_t limit);
+
+// An incident as the API shows it: what fired and why (labels, annotations, value, threshold, evidence, reason),
+// its timeline, exemplars (trace links), profiles, and (when given) the notifications sent for it. Links are under
+// `base_url` (the daemon's external URL).
+nlohmann::ordered_json incidentJson(const state::IncidentRecord& r, const std::string& base_url);
+nlohmann::ordered_json profileJson(const state::ProfileRecord& p, const std::string& base_url);
 
 // RFC 3339 ("2026-11-21T10:00:00Z", "2026-11-21T10:00:00.5+01:00") to Unix milliseconds.
 Result<std::int64_t> parseRfc3339(std::string_view text);

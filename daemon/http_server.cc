@@ -16,6 +16,9 @@
 
 #include "core/file.h"
 #include "core/log.h"
+#include "core/selector.h"
+#include "core/version.h"
+#include "alerting/payloads.h"
 #include "daemon/alert_service.h"
 #include "daemon/api.h"
 
@@ -27,10 +30,10 @@ namespace {
 thread_local std::chrono::steady_clock::time_point t_request_start;
 
 const std::set<std::string, std::less<>>& knownHandlers() {
-  static const std::set<std::string, std::less<>> handlers{"/metrics",          "/-/healthy",
-                                                           "/-/ready",          "/-/reload",
-                                                           "/api/v1/hotspots",  "/api/v1/silences",
-                                                           "/api/v1/notifications"};
+  static const std::set<std::string, std::less<>> handlers{
+      "/metrics",         "/-/healthy",       "/-/ready",          "/-/reload",          "/api/v1/hotspots",
+      "/api/v1/silences", "/api/v1/targets",  "/api/v1/incidents", "/api/v1/profiles",  "/api/v1/status",
+      "/api/v1/notifications"};
   return handlers;
 }
 
@@ -55,11 +58,6 @@ std::optional<std::size_t> sizeParam(const httplib::Request& req, const char* na
   return out;
 }
 
-// Security headers on API and file responses.
-void secure(httplib::Response& res) {
-  res.set_header("X-Content-Type-Options", "nosniff");
-  res.set_header("Referrer-Policy", "no-referrer");
-}
 
 }  // namespace
 
@@ -96,6 +94,14 @@ void HttpServer::routes() {
   // Counted before the response is written (the post-routing hook runs for every response, 404s included), so a
   // client that reads /metrics right after a request always finds that request counted.
   s.set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    // On every response: no MIME sniffing, no framing by other sites, no referrer leaking incident URLs, and no
+    // script or style from anywhere unless the handler allowed its own (the flame graphs).
+    if (!res.has_header("X-Content-Type-Options")) res.set_header("X-Content-Type-Options", "nosniff");
+    if (!res.has_header("X-Frame-Options")) res.set_header("X-Frame-Options", "DENY");
+    if (!res.has_header("Referrer-Policy")) res.set_header("Referrer-Policy", "no-referrer");
+    if (!res.has_header("Content-Security-Policy")) {
+      res.set_header("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+    }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_request_start).count();
     const bool known = knownHandlers().count(req.path) > 0;
     metrics_.recordHttpRequest(known ? std::string_view(req.path) : std::string_view("other"), res.status, seconds);
@@ -137,7 +143,6 @@ void HttpServer::routes() {
   });
   // Alerting: silences and the notification history, answered on the lifecycle thread that owns them.
   auto lifecycle = [this](httplib::Response& res, std::function<ApiReply()> job) {
-    secure(res);
     if (!api_.on_lifecycle || !api_.alerts) {
       json(res, 503, apiError("unavailable", "alerting is not running"));
       return;
@@ -155,14 +160,12 @@ void HttpServer::routes() {
   s.Post("/api/v1/silences", [this, lifecycle](const httplib::Request& req, httplib::Response& res) {
     // A JSON content type cannot be sent cross-site without a CORS preflight, which this server never grants.
     if (req.get_header_value("Content-Type").rfind("application/json", 0) != 0) {
-      secure(res);
-      json(res, 415, apiError("bad_data", "send the silence as JSON (Content-Type: application/json)"));
+        json(res, 415, apiError("bad_data", "send the silence as JSON (Content-Type: application/json)"));
       return;
     }
     auto request = parseSilenceRequest(req.body, nowUnixMs());
     if (!request) {
-      secure(res);
-      json(res, 400, apiError("bad_data", request.error().message));
+        json(res, 400, apiError("bad_data", request.error().message));
       return;
     }
     lifecycle(res, [this, r = *request] {
@@ -184,8 +187,7 @@ void HttpServer::routes() {
   s.Get("/api/v1/notifications", [this, lifecycle](const httplib::Request& req, httplib::Response& res) {
     const auto limit = sizeParam(req, "limit", 100, 10'000);
     if (!limit) {
-      secure(res);
-      json(res, 400, apiError("bad_data", "limit is a non-negative integer, at most 10000"));
+        json(res, 400, apiError("bad_data", "limit is a non-negative integer, at most 10000"));
       return;
     }
     const std::string incident = req.get_param_value("incident");
@@ -195,11 +197,148 @@ void HttpServer::routes() {
       return ApiReply{200, notificationsJson(*list)};
     });
   });
+  s.Get("/api/v1/targets", [this](const httplib::Request& req, httplib::Response& res) {
+    const auto limit = sizeParam(req, "limit", 1000, 100'000);
+    const auto offset = sizeParam(req, "offset", 0, 10'000'000);
+    const std::string health = req.get_param_value("health");
+    if (!limit || !offset || (!health.empty() && health != "up" && health != "down" && health != "unknown")) {
+      json(res, 400, apiError("bad_data", "limit and offset are non-negative integers; health is up, down or unknown"));
+      return;
+    }
+    if (!api_.targets) {
+      json(res, 503, apiError("unavailable", "scraping is not running"));
+      return;
+    }
+    json(res, 200, targetsJson(*api_.targets->load(), health, *offset, *limit));
+  });
+  s.Get("/api/v1/status", [this](const httplib::Request&, httplib::Response& res) {
+    const auto status = status_.load();
+    const BuildInfo& build = buildInfo();
+    const std::int64_t now = nowUnixMs();
+    json(res, 200,
+         nlohmann::ordered_json{
+             {"status", "success"},
+             {"data",
+              {{"version", build.version},
+               {"revision", build.revision},
+               {"compiler", build.compiler},
+               {"ready", status->ready},
+               {"startTime", alerting::rfc3339(status->start_ms)},
+               {"uptimeSeconds", static_cast<double>(now - status->start_ms) / 1000.0},
+               {"configSource", status->config_source},
+               {"configLoadedAt", alerting::rfc3339(status->config_loaded_ms)},
+               {"config", status->config}}}});
+  });
+  s.Get("/api/v1/incidents", [this, lifecycle](const httplib::Request& req, httplib::Response& res) {
+    const auto limit = sizeParam(req, "limit", 100, 10'000);
+    const auto offset = sizeParam(req, "offset", 0, 10'000'000);
+    const std::string state = req.get_param_value("state");
+    if (!limit || !offset) {
+      json(res, 400, apiError("bad_data", "limit and offset are non-negative integers (limit at most 10000)"));
+      return;
+    }
+    if (!state.empty() && state != "open" && state != "pending" && state != "firing" && state != "resolved") {
+      json(res, 400, apiError("bad_data", "state is one of open, pending, firing, resolved"));
+      return;
+    }
+    std::optional<Selector> match;
+    if (req.has_param("match")) {
+      auto parsed = parseSelector(req.get_param_value("match"));
+      if (!parsed) {
+        json(res, 400, apiError("bad_data", fmt::format("match: {}", parsed.error().message)));
+        return;
+      }
+      match = std::move(*parsed);
+    }
+    if (!api_.incidents) {
+      json(res, 503, apiError("unavailable", "incidents are not kept"));
+      return;
+    }
+    lifecycle(res, [this, state, rule = req.get_param_value("rule"), match, offset = *offset, limit = *limit] {
+      // Label matchers are judged here; the database filters by state and rule.
+      auto rows = match ? api_.incidents->query(state, rule, 0, 100'000) : api_.incidents->query(state, rule, offset, limit);
+      if (!rows) return ApiReply{500, apiError("internal", rows.error().message)};
+      nlohmann::ordered_json list = nlohmann::ordered_json::array();
+      std::size_t matched = 0;
+      for (const auto& r : *rows) {
+        if (match) {
+          LabelView view;
+          for (const auto& [k, v] : r.labels) view.emplace_back(k, v);
+          view.emplace_back("alertname", r.alertname);
+          if (!match->matches(r.alertname, view)) continue;
+          if (matched++ < offset || list.size() >= limit) continue;
+        }
+        list.push_back(incidentJson(r, api_.alerts->externalUrl()));
+      }
+      return ApiReply{200, nlohmann::ordered_json{{"status", "success"},
+                                                  {"data", {{"offset", offset}, {"incidents", list}}}}};
+    });
+  });
+  s.Get(R"(/api/v1/incidents/([0-9a-f]+))", [this, lifecycle](const httplib::Request& req, httplib::Response& res) {
+    if (!api_.incidents) {
+      json(res, 503, apiError("unavailable", "incidents are not kept"));
+      return;
+    }
+    lifecycle(res, [this, id = std::string(req.matches[1])] {
+      auto record = api_.incidents->get(id);
+      if (!record) return ApiReply{500, apiError("internal", record.error().message)};
+      if (!*record) return ApiReply{404, apiError("not_found", fmt::format("no incident has id {}", id))};
+      auto out = incidentJson(**record, api_.alerts->externalUrl());
+      auto sent = api_.alerts->history(id, 100);
+      out["notifications"] = sent ? notificationsJson(*sent)["data"] : nlohmann::ordered_json::array();
+      return ApiReply{200, nlohmann::ordered_json{{"status", "success"}, {"data", out}}};
+    });
+  });
+  s.Get("/api/v1/profiles", [this, lifecycle](const httplib::Request& req, httplib::Response& res) {
+    const auto limit = sizeParam(req, "limit", 100, 10'000);
+    const auto offset = sizeParam(req, "offset", 0, 10'000'000);
+    if (!limit || !offset) {
+      json(res, 400, apiError("bad_data", "limit and offset are non-negative integers (limit at most 10000)"));
+      return;
+    }
+    if (!api_.profiles) {
+      json(res, 503, apiError("unavailable", "profiles are not kept"));
+      return;
+    }
+    lifecycle(res, [this, target = req.get_param_value("target"), incident = req.get_param_value("incident"),
+                    offset = *offset, limit = *limit] {
+      auto rows = api_.profiles->list(target, incident, offset + limit);
+      if (!rows) return ApiReply{500, apiError("internal", rows.error().message)};
+      nlohmann::ordered_json list = nlohmann::ordered_json::array();
+      for (std::size_t i = offset; i < rows->size(); ++i) list.push_back(profileJson((*rows)[i], api_.alerts->externalUrl()));
+      return ApiReply{200, nlohmann::ordered_json{{"status", "success"},
+                                                  {"data", {{"offset", offset}, {"profiles", list}}}}};
+    });
+  });
+  s.Get(R"(/api/v1/profiles/([0-9a-f]+-[0-9a-f]+)(\.json)?)", [this, lifecycle](const httplib::Request& req,
+                                                                             httplib::Response& res) {
+    if (!api_.profiles) {
+      json(res, 503, apiError("unavailable", "profiles are not kept"));
+      return;
+    }
+    lifecycle(res, [this, id = std::string(req.matches[1])] {
+      auto record = api_.profiles->get(id);
+      if (!record) return ApiReply{500, apiError("internal", record.error().message)};
+      if (!*record) return ApiReply{404, apiError("not_found", fmt::format("no profile has id {}", id))};
+      return ApiReply{200, nlohmann::ordered_json{{"status", "success"},
+                                                  {"data", profileJson(**record, api_.alerts->externalUrl())}}};
+    });
+  });
+  s.Get(R"(/api/v1/profiles/([0-9a-f]+-[0-9a-f]+)\.folded)", [this](const httplib::Request& req, httplib::Response& res) {
+    const std::string id = req.matches[1];
+    auto folded = api_.profiles_dir.empty() ? Result<std::string>(fail("no profiles are kept"))
+                                            : readFile(api_.profiles_dir / id / "stacks.folded");
+    if (!folded) {
+      json(res, 404, apiError("not_found", fmt::format("profile {} has no folded stacks", id)));
+      return;
+    }
+    res.status = 200;
+    res.set_content(std::move(*folded), "text/plain; charset=utf-8");
+  });
   // Flame graphs of captured profiles, as linked from alerts. Their own inline script (zoom, search) may run;
   // nothing else may load.
   s.Get(R"(/api/v1/profiles/([0-9a-f]+-[0-9a-f]+)(\.diff)?\.svg)", [this](const httplib::Request& req,
                                                                           httplib::Response& res) {
-    secure(res);
     if (api_.profiles_dir.empty()) {
       json(res, 404, apiError("not_found", "no profiles are kept"));
       return;
@@ -217,6 +356,11 @@ void HttpServer::routes() {
     res.set_header("X-Frame-Options", "SAMEORIGIN");
     res.status = 200;
     res.set_content(std::move(*svg), "image/svg+xml");
+  });
+  s.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (res.status == 404 && req.path.rfind("/api/", 0) == 0 && res.body.empty()) {
+      json(res, 404, apiError("not_found", fmt::format("no API endpoint at {} {}", req.method, req.path)));
+    }
   });
   s.Post("/-/reload", reload);
   s.Put("/-/reload", reload);

@@ -5,6 +5,7 @@
 // handler. start() and stop() are called from the lifecycle thread.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -17,6 +18,9 @@
 #include "daemon/config.h"
 #include "daemon/metrics.h"
 #include "detectors/hotspots.h"
+#include "ingest/scrape_manager.h"
+#include "state/incident_store.h"
+#include "state/profile_store.h"
 
 namespace httplib {
 class Server;
@@ -30,6 +34,9 @@ class AlertService;
 struct DaemonStatus {
   bool ready = false;  // serving; false before start-up completes and once shutdown begins
   std::string config_source;
+  std::int64_t start_ms = 0;
+  std::int64_t config_loaded_ms = 0;
+  nlohmann::ordered_json config;  // what the running config holds, for /api/v1/status
 };
 
 // The snapshots the API serves (owned by the lifecycle; they outlive the server).
@@ -38,7 +45,10 @@ struct ApiSources {
   // Runs a job on the lifecycle thread and returns its reply (503 when that thread does not answer in time).
   std::function<ApiReply(std::function<ApiReply()>)> on_lifecycle;
   AlertService* alerts = nullptr;  // touched only inside on_lifecycle jobs
-  std::filesystem::path profiles_dir;  // profile files, served read-only
+  state::IncidentStore* incidents = nullptr;  // touched only inside on_lifecycle jobs
+  state::ProfileStore* profiles = nullptr;    // touched only inside on_lifecycle jobs
+  std::filesystem::path profiles_dir;         // profile files, served read-only
+  const Snapshot<std::vector<ingest::TargetStatus>>* targets = nullptr;
 };
 
 class HttpServer {

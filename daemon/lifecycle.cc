@@ -68,7 +68,38 @@ Result<Config> Daemon::loadConfig() const {
 }
 
 void Daemon::publishStatus(bool ready) {
-  status_.publish(DaemonStatus{ready, config_.source});
+  nlohmann::ordered_json rules = nlohmann::ordered_json::array();
+  for (const auto& r : config_.rules.loaded) {
+    rules.push_back({{"name", r.name}, {"severity", r.severity}, {"source", r.source}, {"profile", r.profile}});
+  }
+  nlohmann::ordered_json jobs = nlohmann::ordered_json::array();
+  for (const auto& j : config_.scrape) {
+    jobs.push_back({{"job", j.job},
+                    {"targets", j.targets.size()},
+                    {"fileSd", j.file_sd},
+                    {"interval", formatDuration(j.interval)}});
+  }
+  nlohmann::ordered_json receivers = nlohmann::ordered_json::array();
+  for (const auto& r : config_.alerting.receivers) {
+    receivers.push_back({{"name", r.name}, {"type", alerting::receiverTypeName(r.type)}});
+  }
+  nlohmann::ordered_json targets = nlohmann::ordered_json::array();
+  for (const auto& t : config_.profiling.targets) targets.push_back(t.name);
+  DaemonStatus status;
+  status.ready = ready;
+  status.config_source = config_.source;
+  status.start_ms = start_ms_;
+  status.config_loaded_ms = config_loaded_ms_;
+  status.config = {{"listen", config_.server.listen.str()},
+                   {"stateDir", config_.storage.state_dir.string()},
+                   {"externalUrl", alerts_ ? alerts_->externalUrl() : config_.alerting.external_url},
+                   {"evaluationInterval", formatDuration(config_.rules.evaluation_interval)},
+                   {"zeroConfigRules", config_.rules.files.empty()},
+                   {"rules", rules},
+                   {"scrape", jobs},
+                   {"receivers", receivers},
+                   {"profileTargets", targets}};
+  status_.publish(std::move(status));
 }
 
 int Daemon::run() {
@@ -87,6 +118,8 @@ int Daemon::run() {
   log::info("Using state directory", {{"path", state_lock_.dir().string()}});
 
   metrics_.recordInitialLoad(std::chrono::system_clock::now());
+  start_ms_ = nowUnixMs();
+  config_loaded_ms_ = start_ms_;
   publishStatus(false);
   // The store keeps as much history as the configured rules read (restart only, like the rest of [store]).
   store::StoreConfig store_config = config_.store;
@@ -144,7 +177,8 @@ int Daemon::run() {
   http_ = std::make_unique<HttpServer>(metrics_, status_, [this] { return reloadFromHttp(); },
                                        ApiSources{&rules_->hotspots(),
                                                   [this](std::function<ApiReply()> job) { return onLifecycle(std::move(job)); },
-                                                  alerts_.get(), state_lock_.dir() / "profiles"});
+                                                  alerts_.get(), incidents_.get(), profile_store_.get(),
+                                                  state_lock_.dir() / "profiles", &scrapes_->targets()});
   auto bound = http_->start(config_.server.listen);
   if (!bound) {
     log::error("Cannot start the HTTP server", {{"error", bound.error().message}});
@@ -242,6 +276,7 @@ Result<void> Daemon::reload(std::string_view trigger) {
   }
 
   config_ = std::move(*next);
+  config_loaded_ms_ = nowUnixMs();
   log::setup(config_.log.level, config_.log.format);
   scrapes_->apply(config_.scrape);
   rules_->apply(config_.rules.loaded, config_.rules.evaluation_interval, incidentOptions(config_));

@@ -80,6 +80,8 @@ class Daemon {
   std::unique_ptr<HttpServer> http_;
   StateDirLock state_lock_;
   std::atomic<bool> stopping_{false};
+  std::int64_t start_ms_ = 0;
+  std::int64_t config_loaded_ms_ = 0;
 };
 
 }  // namespace hotspotd::daemon

@@ -328,6 +328,24 @@ Result<std::vector<IncidentRecord>> IncidentStore::list(bool open_only, std::siz
   return out;
 }
 
+Result<std::vector<IncidentRecord>> IncidentStore::query(const std::string& state, const std::string& alertname,
+                                                         std::size_t offset, std::size_t limit) {
+  auto stmt = db_->prepare(fmt::format(
+      "SELECT {} FROM incidents WHERE (?1 = '' OR state = ?1 OR (?1 = 'open' AND state != 'resolved')) AND "
+      "(?2 = '' OR alertname = ?2) ORDER BY seq DESC LIMIT ?3 OFFSET ?4",
+      kRecordColumns));
+  if (!stmt) return tl::unexpected(stmt.error());
+  stmt->bindAll({state, alertname, static_cast<std::int64_t>(limit), static_cast<std::int64_t>(offset)});
+  std::vector<IncidentRecord> out;
+  for (;;) {
+    auto row = stmt->step();
+    if (!row) return tl::unexpected(row.error());
+    if (!*row) break;
+    out.push_back(recordOf(*stmt));
+  }
+  return out;
+}
+
 Result<std::optional<IncidentRecord>> IncidentStore::get(const std::string& id) {
   auto stmt = db_->prepare(fmt::format("SELECT {} FROM incidents WHERE id = ? ORDER BY seq DESC LIMIT 1", kRecordColumns));
   if (!stmt) return tl::unexpected(stmt.error());

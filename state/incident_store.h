@@ -82,6 +82,10 @@ class IncidentStore {
   // Incidents, newest first; `open_only` for pending and firing ones.
   Result<std::vector<IncidentRecord>> list(bool open_only, std::size_t limit);
 
+  // Incidents, newest first, filtered by state ("open" for pending and firing; empty for any) and rule name;
+  // `offset` rows skipped.
+  Result<std::vector<IncidentRecord>> query(const std::string& state, const std::string& alertname,
+                                            std::size_t offset, std::size_t limit);
   // The latest occurrence of incident `id`, if any.
   Result<std::optional<IncidentRecord>> get(const std::string& id);
 

@@ -170,6 +170,16 @@ Result<std::vector<ProfileRecord>> ProfileStore::list(const std::string& target,
   return out;
 }
 
+Result<std::optional<ProfileRecord>> ProfileStore::get(const std::string& id) {
+  auto stmt = db_->prepare(fmt::format("SELECT {} FROM profiles WHERE id = ?", kColumns));
+  if (!stmt) return tl::unexpected(stmt.error());
+  stmt->bind(1, id);
+  auto row = stmt->step();
+  if (!row) return tl::unexpected(row.error());
+  if (!*row) return std::optional<ProfileRecord>();
+  return std::optional<ProfileRecord>(fromRow(*stmt));
+}
+
 Result<std::optional<ProfileRecord>> ProfileStore::latestBaseline(const std::string& target) {
   auto stmt = db_->prepare(fmt::format("SELECT {} FROM profiles WHERE target = ? AND kind = 'baseline' AND "
                                        "error = '' ORDER BY start_ms DESC LIMIT 1",

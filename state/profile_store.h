@@ -51,6 +51,7 @@ class ProfileStore {
 
   Result<std::vector<ProfileRecord>> list(const std::string& target, const std::string& incident, std::size_t limit);
   Result<std::optional<ProfileRecord>> latestBaseline(const std::string& target);
+  Result<std::optional<ProfileRecord>> get(const std::string& id);
   Result<profile::FoldedStacks> loadStacks(const std::string& id);
   std::filesystem::path pathOf(const std::string& id) const { return dir_ / id; }
 
