@@ -1,7 +1,9 @@
 #include "daemon/cli.h"
 
+#include <charconv>
 #include <cstdio>
 #include <filesystem>
+#include <iostream>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -10,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "core/version.h"
+#include "daemon/auth.h"
 #include "daemon/config.h"
 #include "daemon/lifecycle.h"
 #include "daemon/profile_cli.h"
@@ -32,6 +35,7 @@ Commands:
   fold           Fold `perf script` output into stacks (as stackcollapse-perf.pl does).
   flamegraph     Render folded stacks or `perf script` output as an interactive SVG flame graph.
   diff           List the frames that grew between two profiles; exit 1 past limits (a CI gate).
+  hash-password  Read a password from standard input, print its bcrypt hash (for [server] basic_auth_users).
   version        Print the version and exit.
 
 Run 'hotspotd <command> --help' for the options of a command.
@@ -101,6 +105,42 @@ checks the alerts firing at given times. Prints PASS or FAIL per test and a summ
 Options:
   -h, --help      Show this help.
 )";
+
+constexpr std::string_view kHashUsage = R"(Usage: hotspotd hash-password [--cost N] < password
+
+Reads one line (the password) from standard input and prints its bcrypt hash, for
+  [server]
+  basic_auth_users = { alice = "<the hash>" }
+
+Options:
+  --cost N        bcrypt cost, 4 to 31 (default 12: about a quarter of a second per check, remembered after a
+                  successful login).
+  -h, --help      Show this help.
+)";
+
+int cmdHashPassword(const std::vector<std::string_view>& args) {
+  int cost = 12;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "-h" || args[i] == "--help") return std::fputs(kHashUsage.data(), stdout), 0;
+    if (args[i] == "--cost" && i + 1 < args.size()) {
+      const std::string_view v = args[++i];
+      const auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), cost);
+      if (ec != std::errc() || ptr != v.data() + v.size()) return usageError("--cost needs a number", kHashUsage);
+      continue;
+    }
+    return usageError(fmt::format("unknown option '{}'", args[i]), kHashUsage);
+  }
+  std::string password;
+  if (!std::getline(std::cin, password)) return usageError("no password on standard input", kHashUsage);
+  if (!password.empty() && password.back() == '\r') password.pop_back();
+  auto hash = hashPassword(password, cost);
+  if (!hash) {
+    std::fprintf(stderr, "hotspotd: %s\n", hash.error().message.c_str());
+    return 1;
+  }
+  std::printf("%s\n", hash->c_str());
+  return 0;
+}
 
 constexpr std::string_view kVersionUsage = R"(Usage: hotspotd version
 
@@ -233,6 +273,7 @@ int runCli(int argc, char** argv) {
   if (command == "fold") return runFold(args);
   if (command == "flamegraph") return runFlamegraph(args);
   if (command == "diff") return runDiff(args);
+  if (command == "hash-password") return cmdHashPassword(args);
   if (command == "version") {
     if (auto rc = parseArgs(args, false, false, kVersionUsage, parsed)) return *rc;
     if (parsed.help) return std::fputs(kVersionUsage.data(), stdout), 0;

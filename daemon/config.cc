@@ -11,6 +11,7 @@
 #include <toml++/toml.h>
 
 #include "core/file.h"
+#include "daemon/auth.h"
 #include "core/toml_reader.h"
 #include "rules/rule_loader.h"
 #include "rules/template.h"
@@ -18,7 +19,7 @@
 namespace hotspotd::daemon {
 namespace {
 
-void readServer(TableReader& r, ServerConfig& out) {
+void readServer(TableReader& r, ServerConfig& out, const std::filesystem::path& base_dir) {
   if (auto listen = r.string("listen")) {
     if (auto addr = parseListenAddress(*listen)) {
       out.listen = *addr;
@@ -27,6 +28,32 @@ void readServer(TableReader& r, ServerConfig& out) {
     }
   }
   if (auto t = r.duration("shutdown_timeout", std::chrono::seconds(1))) out.shutdown_timeout = *t;
+  auto path = [&](const std::string& p) {
+    const std::filesystem::path f(p);
+    return (f.is_absolute() ? f : (base_dir / f).lexically_normal()).string();
+  };
+  if (auto cert = r.string("tls_cert_file")) out.tls_cert_file = path(*cert);
+  if (auto key = r.string("tls_key_file")) out.tls_key_file = path(*key);
+  if (out.tls_cert_file.empty() != out.tls_key_file.empty()) {
+    r.invalid(out.tls_cert_file.empty() ? "tls_key_file" : "tls_cert_file",
+              "give both tls_cert_file and tls_key_file for HTTPS");
+  }
+  for (const char* key : {"tls_cert_file", "tls_key_file"}) {
+    const std::string& file = std::string_view(key) == "tls_cert_file" ? out.tls_cert_file : out.tls_key_file;
+    if (!file.empty() && access(file.c_str(), R_OK) != 0) r.invalid(key, fmt::format("cannot read {}", file));
+  }
+  if (const toml::table* users = r.table("basic_auth_users")) {
+    for (const auto& [user, hash] : *users) {
+      auto text = hash.value<std::string>();
+      if (!text) {
+        r.invalid("basic_auth_users", fmt::format("user \"{}\": the value is a bcrypt hash string", user.str()));
+      } else if (auto ok = checkBcryptHash(*text); !ok) {
+        r.invalid("basic_auth_users", fmt::format("user \"{}\": {}", user.str(), ok.error().message));
+      } else {
+        out.basic_auth_users[std::string(user.str())] = *text;
+      }
+    }
+  }
   r.rejectUnknownKeys();
 }
 
@@ -460,7 +487,7 @@ Result<Config> parseConfig(std::string_view text, std::string_view source, const
   TableReader top(root, "", errors);
   if (const toml::table* t = top.table("server")) {
     TableReader r(*t, "server", errors);
-    readServer(r, config.server);
+    readServer(r, config.server, base_dir);
   }
   if (const toml::table* t = top.table("storage")) {
     TableReader r(*t, "storage", errors);

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -33,6 +34,11 @@ Result<ListenAddress> parseListenAddress(std::string_view text);
 
 struct ServerConfig {
   ListenAddress listen;
+  // HTTPS with this certificate (chain) and key, PEM; TLS 1.2 or newer. Both empty: plain HTTP.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  // Basic auth: user -> bcrypt hash. Empty: no authentication (keep the daemon on loopback then).
+  std::map<std::string, std::string> basic_auth_users;
   // How long SIGTERM waits for in-flight work before the daemon gives up on it and exits.
   Duration shutdown_timeout = std::chrono::seconds(10);
 };

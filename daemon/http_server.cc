@@ -61,13 +61,42 @@ std::optional<std::size_t> sizeParam(const httplib::Request& req, const char* na
 
 }  // namespace
 
-HttpServer::HttpServer(DaemonMetrics& metrics, const Snapshot<DaemonStatus>& status, ReloadFn reload, ApiSources api)
+namespace {
+
+// HTTPS: the certificate chain and key from PEM files, TLS 1.2 or newer.
+std::unique_ptr<httplib::Server> makeServer(const ServerConfig& config) {
+  if (config.tls_cert_file.empty()) return std::make_unique<httplib::Server>();
+  return std::make_unique<httplib::SSLServer>([config](SSL_CTX& ctx) {
+    SSL_CTX_set_min_proto_version(&ctx, TLS1_2_VERSION);
+    SSL_CTX_set_options(&ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+    return SSL_CTX_use_certificate_chain_file(&ctx, config.tls_cert_file.c_str()) == 1 &&
+           SSL_CTX_use_PrivateKey_file(&ctx, config.tls_key_file.c_str(), SSL_FILETYPE_PEM) == 1 &&
+           SSL_CTX_check_private_key(&ctx) == 1;
+  });
+}
+
+// The host:port an Origin header names ("https://host:port" -> "host:port").
+std::string_view originHost(std::string_view origin) {
+  if (const auto s = origin.find("://"); s != std::string_view::npos) origin.remove_prefix(s + 3);
+  return origin;
+}
+
+}  // namespace
+
+HttpServer::HttpServer(DaemonMetrics& metrics, const Snapshot<DaemonStatus>& status, ReloadFn reload, ApiSources api,
+                       const ServerConfig& server)
     : metrics_(metrics),
       status_(status),
       reload_(std::move(reload)),
       api_(api),
-      server_(std::make_unique<httplib::Server>()) {
+      server_(makeServer(server)),
+      tls_(!server.tls_cert_file.empty()),
+      auth_(std::make_shared<BasicAuth>(server.basic_auth_users)) {
   routes();
+}
+
+void HttpServer::setUsers(std::map<std::string, std::string> users) {
+  auth_.store(std::make_shared<BasicAuth>(std::move(users)));
 }
 
 HttpServer::~HttpServer() {
@@ -87,8 +116,27 @@ void HttpServer::routes() {
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
   });
 
-  s.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
+  s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     t_request_start = std::chrono::steady_clock::now();
+    // Liveness and readiness stay open for probes; they say nothing but "up".
+    const bool probe = req.path == "/-/healthy" || req.path == "/-/ready";
+    if (!probe && !auth_.load()->check(req.get_header_value("Authorization"))) {
+      res.set_header("WWW-Authenticate", "Basic realm=\"hotspotd\", charset=\"UTF-8\"");
+      json(res, 401, apiError("unauthorized", "this hotspotd needs a user and password (basic auth)"));
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    // Requests that change something must not come from another site's page: browsers say where a request comes
+    // from (Sec-Fetch-Site, Origin); a request from curl or a script says neither and is let through.
+    if (req.method != "GET" && req.method != "HEAD" && req.method != "OPTIONS") {
+      const std::string site = req.get_header_value("Sec-Fetch-Site");
+      const std::string origin = req.get_header_value("Origin");
+      const bool cross_site = site == "cross-site" || site == "same-site" ||
+                              (!origin.empty() && originHost(origin) != req.get_header_value("Host"));
+      if (cross_site) {
+        json(res, 403, apiError("forbidden", "cross-site requests may not change anything here"));
+        return httplib::Server::HandlerResponse::Handled;
+      }
+    }
     return httplib::Server::HandlerResponse::Unhandled;
   });
   // Counted before the response is written (the post-routing hook runs for every response, 404s included), so a
@@ -371,6 +419,10 @@ void HttpServer::routes() {
 }
 
 Result<ListenAddress> HttpServer::start(const ListenAddress& address) {
+  if (!server_->is_valid()) {
+    return fail("cannot use the TLS certificate and key (server.tls_cert_file, server.tls_key_file): check that "
+                "they are PEM files and that the key belongs to the certificate");
+  }
   ListenAddress bound = address;
   errno = 0;
   if (address.port == 0) {

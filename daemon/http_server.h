@@ -5,7 +5,9 @@
 // handler. start() and stop() are called from the lifecycle thread.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <map>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -15,6 +17,7 @@
 #include "core/result.h"
 #include "core/snapshot.h"
 #include "daemon/api.h"
+#include "daemon/auth.h"
 #include "daemon/config.h"
 #include "daemon/metrics.h"
 #include "detectors/hotspots.h"
@@ -56,7 +59,9 @@ class HttpServer {
   // Applies a reload on the lifecycle thread and returns its outcome; called on an HTTP thread.
   using ReloadFn = std::function<Result<void>()>;
 
-  HttpServer(DaemonMetrics& metrics, const Snapshot<DaemonStatus>& status, ReloadFn reload, ApiSources api = {});
+  // `server`: TLS (read once, at construction) and basic auth users (setUsers changes them on reload).
+  HttpServer(DaemonMetrics& metrics, const Snapshot<DaemonStatus>& status, ReloadFn reload, ApiSources api = {},
+             const ServerConfig& server = {});
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -67,6 +72,10 @@ class HttpServer {
   // Stops accepting connections and waits for in-flight requests to finish.
   void stop();
 
+  // Replaces the basic auth users (user -> bcrypt hash); none turns authentication off.
+  void setUsers(std::map<std::string, std::string> users);
+  bool tls() const { return tls_; }
+
  private:
   void routes();
 
@@ -75,6 +84,8 @@ class HttpServer {
   ReloadFn reload_;
   ApiSources api_;
   std::unique_ptr<httplib::Server> server_;
+  bool tls_ = false;
+  std::atomic<std::shared_ptr<BasicAuth>> auth_;
   std::thread thread_;
 };
 

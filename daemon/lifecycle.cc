@@ -37,14 +37,14 @@ std::string oneLine(const std::string& text) {
 }
 
 // Links in alerts when [alerting] external_url is not set: the address bound (with the host's name for a wildcard).
-std::string listenUrl(const ListenAddress& listen) {
+std::string listenUrl(const ListenAddress& listen, bool tls) {
   std::string host = listen.host;
   if (host == "0.0.0.0" || host == "::") {
     char name[256] = {};
     if (gethostname(name, sizeof name - 1) == 0 && name[0]) host = name;
   }
   if (host.find(':') != std::string::npos) host = "[" + host + "]";
-  return fmt::format("http://{}:{}", host, listen.port);
+  return fmt::format("{}://{}:{}", tls ? "https" : "http", host, listen.port);
 }
 
 IncidentOptions incidentOptions(const Config& config) {
@@ -178,14 +178,16 @@ int Daemon::run() {
                                        ApiSources{&rules_->hotspots(),
                                                   [this](std::function<ApiReply()> job) { return onLifecycle(std::move(job)); },
                                                   alerts_.get(), incidents_.get(), profile_store_.get(),
-                                                  state_lock_.dir() / "profiles", &scrapes_->targets()});
+                                                  state_lock_.dir() / "profiles", &scrapes_->targets()},
+                                       config_.server);
   auto bound = http_->start(config_.server.listen);
   if (!bound) {
     log::error("Cannot start the HTTP server", {{"error", bound.error().message}});
     return 1;
   }
-  log::info("Listening", {{"address", bound->str()}});
-  alerts_->setDefaultExternalUrl(listenUrl(*bound));
+  log::info("Listening", {{"address", bound->str()}, {"tls", http_->tls()},
+                          {"basic_auth_users", config_.server.basic_auth_users.size()}});
+  alerts_->setDefaultExternalUrl(listenUrl(*bound, http_->tls()));
 
   waitForSignal();
   if (auto interval = SystemdNotifier::watchdogInterval()) {
@@ -260,6 +262,12 @@ Result<void> Daemon::reload(std::string_view trigger) {
                {"configured", next->server.listen.str()}});
     next->server.listen = config_.server.listen;
   }
+  if (next->server.tls_cert_file != config_.server.tls_cert_file ||
+      next->server.tls_key_file != config_.server.tls_key_file) {
+    log::warn("Setting changes only on restart; keeping the running value", {{"key", "server.tls_cert_file"}});
+    next->server.tls_cert_file = config_.server.tls_cert_file;
+    next->server.tls_key_file = config_.server.tls_key_file;
+  }
   if (next->storage.state_dir != config_.storage.state_dir) {
     log::warn("Setting changes only on restart; keeping the running value",
               {{"key", "storage.state_dir"},
@@ -282,6 +290,7 @@ Result<void> Daemon::reload(std::string_view trigger) {
   rules_->apply(config_.rules.loaded, config_.rules.evaluation_interval, incidentOptions(config_));
   profiles_->apply(config_.profiling);
   alerts_->apply(config_.alerting);
+  http_->setUsers(config_.server.basic_auth_users);
   publishStatus(!stopping_);
   metrics_.recordReload(true, std::chrono::system_clock::now());
   log::info("Configuration reloaded", {{"config", config_.source}});
