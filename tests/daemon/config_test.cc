@@ -419,3 +419,15 @@ TEST_CASE("receiver and route mistakes are reported with their key and what to d
   CHECK(errorOf(two + "[route]\nreceiver = \"a\"\n[[inhibit_rules]]\nequal = [\"route\"]\n")
             .find("inhibit_rules[0].source_matchers: missing") != std::string::npos);
 }
+
+TEST_CASE("[server] TLS and basic auth mistakes are reported") {
+  CHECK(errorOf("[server]\ntls_cert_file = \"/etc/hostname\"\n").find("server.tls_key_file: give both") !=
+        std::string::npos);
+  CHECK(errorOf("[server]\ntls_cert_file = \"/no/cert.pem\"\ntls_key_file = \"/no/key.pem\"\n")
+            .find("server.tls_cert_file: cannot read /no/cert.pem") != std::string::npos);
+  CHECK(errorOf("[server]\nbasic_auth_users = { ana = \"hunter2\" }\n").find("hotspotd hash-password") !=
+        std::string::npos);
+  auto c = parse("[server]\nbasic_auth_users = { ana = \"$2b$04$SwLCG0DSCDXR1efE0KjdUuub0tFii46r7KrLGfxIYG/ZnF89pmYje\" }\n");
+  REQUIRE(c);
+  CHECK(c->server.basic_auth_users.count("ana") == 1);
+}
