@@ -421,7 +421,7 @@ TEST_CASE("receiver and route mistakes are reported with their key and what to d
 }
 
 TEST_CASE("[server] TLS and basic auth mistakes are reported") {
-  CHECK(errorOf("[server]\ntls_cert_file = \"/etc/hostname\"\n").find("server.tls_key_file: give both") !=
+  CHECK(errorOf("[server]\ntls_cert_file = \"/etc/hostname\"\n").find("server.tls_cert_file: give both tls_cert_file and tls_key_file") !=
         std::string::npos);
   CHECK(errorOf("[server]\ntls_cert_file = \"/no/cert.pem\"\ntls_key_file = \"/no/key.pem\"\n")
             .find("server.tls_cert_file: cannot read /no/cert.pem") != std::string::npos);
