@@ -21,6 +21,7 @@
 #include "alerting/payloads.h"
 #include "daemon/alert_service.h"
 #include "daemon/api.h"
+#include "daemon/web_assets.h"
 
 namespace hotspotd::daemon {
 namespace {
@@ -400,10 +401,33 @@ void HttpServer::routes() {
       return;
     }
     res.set_header("Content-Security-Policy",
-                   "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:");
+                   "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; "
+                   "frame-ancestors 'self'");
     res.set_header("X-Frame-Options", "SAMEORIGIN");
     res.status = 200;
     res.set_content(std::move(*svg), "image/svg+xml");
+  });
+  // The web UI: one page for every UI path (the script reads the path), its script and style compiled in. Its
+  // policy lets it load only itself, talk only to this API and frame only this daemon's flame graphs.
+  auto page = [](const httplib::Request&, httplib::Response& res) {
+    const WebAsset* index = findWebAsset("/ui/index.html");
+    res.set_header("Content-Security-Policy",
+                   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+                   "frame-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+    res.set_header("Cache-Control", "no-cache");
+    res.status = 200;
+    res.set_content(std::string(index->body), std::string(index->content_type));
+  };
+  s.Get("/", page);
+  s.Get("/profiles", page);
+  s.Get("/silences", page);
+  s.Get(R"(/incidents/[0-9a-f]+)", page);
+  s.Get(R"(/profiles/[0-9a-f]+-[0-9a-f]+)", page);
+  s.Get(R"(/ui/(app\.js|app\.css))", [](const httplib::Request& req, httplib::Response& res) {
+    const WebAsset* asset = findWebAsset(req.path);
+    res.set_header("Cache-Control", "no-cache");
+    res.status = 200;
+    res.set_content(std::string(asset->body), std::string(asset->content_type));
   });
   s.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
     if (res.status == 404 && req.path.rfind("/api/", 0) == 0 && res.body.empty()) {

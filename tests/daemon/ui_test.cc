@@ -1,0 +1,81 @@
+// The web UI in a real browser: a daemon with real state (a firing incident with a captured profile, a delivered
+// notification, a latency histogram for the hotspot ranking) serves its pages to headless Chromium, driven by
+// tests/ui/ui_test.mjs (playwright-core). Screenshots of each page are kept in the build tree as test artifacts.
+// Skips with a message where Chromium or playwright-core is not installed (scripts/bootstrap and scripts/test
+// install both).
+#include <doctest/doctest.h>
+
+#include <signal.h>
+#include <unistd.h>
+
+#include "tests/support/daemon_fixture.h"
+#include "tests/support/vendor_receivers.h"
+
+using hotspotd::test::ChildProcess;
+using hotspotd::test::eventually;
+using hotspotd::test::getJson;
+using hotspotd::test::listenPort;
+using hotspotd::test::TempDir;
+using hotspotd::test::VendorReceiver;
+using hotspotd::test::webhookOnly;
+using hotspotd::test::writeConfig;
+using namespace std::chrono_literals;
+
+TEST_CASE("the web UI in headless Chromium: overview, incident with its flame graph, profiles, silences") {
+  const std::string ui_dir = HOTSPOTD_SOURCE_DIR "/tests/ui";
+  if (access("/usr/bin/chromium", X_OK) != 0 || access((ui_dir + "/node_modules/playwright-core").c_str(), R_OK) != 0 ||
+      hotspotd::test::findProgram("node").empty()) {
+    MESSAGE("skipped: needs /usr/bin/chromium (scripts/bootstrap), node and playwright-core (npm ci --prefix tests/ui)");
+    return;
+  }
+  // A service with a deep queue and a checkout endpoint whose requests keep coming.
+  std::atomic<int> scrapes{0};
+  hotspotd::test::HttpTarget target;
+  target.server().Get("/metrics", [&](const httplib::Request&, httplib::Response& res) {
+    const int n = ++scrapes * 100;
+    res.set_content(fmt::format("# TYPE queue_depth gauge\nqueue_depth{{queue=\"q1\"}} 100\n"
+                                "# TYPE http_request_duration_seconds histogram\n"
+                                "http_request_duration_seconds_bucket{{route=\"/checkout\",le=\"0.1\"}} {}\n"
+                                "http_request_duration_seconds_bucket{{route=\"/checkout\",le=\"0.5\"}} {}\n"
+                                "http_request_duration_seconds_bucket{{route=\"/checkout\",le=\"+Inf\"}} {}\n"
+                                "http_request_duration_seconds_sum{{route=\"/checkout\"}} {}\n"
+                                "http_request_duration_seconds_count{{route=\"/checkout\"}} {}\n",
+                                n / 2, n - 1, n, n * 0.12, n),
+                    "text/plain; version=0.0.4");
+  });
+  const std::string address = target.start();
+  VendorReceiver hook(VendorReceiver::Kind::webhook);
+  const std::string url = hook.start();
+  TempDir dir;
+  // The profile: a command that prints folded stacks (the same path as perf's output, without needing perf).
+  dir.write("stacks.folded", "shop;main;handle_checkout;Pricing::recalculate 900\nshop;main;handle_checkout;render 100\n");
+  dir.write("self.pid", std::to_string(getpid()) + "\n");
+  const auto config = writeConfig(
+      dir, address,
+      webhookOnly(url) + fmt::format("[[profile_targets]]\nname = \"shop\"\npid_file = \"self.pid\"\n"
+                                     "command = [\"cat\", \"{}\"]\nduration = \"1s\"\n",
+                                     (dir.path() / "stacks.folded").string()),
+      "profile = \"shop\"\n");
+  ChildProcess daemon({HOTSPOTD_BINARY, "run", "--config", config.string()});
+  const int port = listenPort(daemon);
+  REQUIRE_MESSAGE(daemon.waitForLine("Profile captured", 30s), daemon.output());
+  REQUIRE_MESSAGE(eventually([&] { return hook.accepted().size() == 1; }, 20s), daemon.output());
+  // The hotspot ranking is refreshed every 30 s: wait for one with the checkout endpoint's rates.
+  REQUIRE_MESSAGE(eventually([&] {
+                    auto h = getJson(port, "/api/v1/hotspots");
+                    return h && !(*h)["data"]["hotspots"].empty() && (*h)["data"]["hotspots"][0]["p99"]["value"].is_number();
+                  }, 60s),
+                  daemon.output());
+  auto incidents = getJson(port, "/api/v1/incidents?state=firing");
+  REQUIRE(incidents);
+  const std::string id = (*incidents)["data"]["incidents"][0]["id"];
+
+  const std::string artifacts = HOTSPOTD_UI_ARTIFACTS;
+  ChildProcess browser({hotspotd::test::findProgram("node"), ui_dir + "/ui_test.mjs", "http://127.0.0.1:" + std::to_string(port),
+                        id, "Pricing::recalculate", artifacts});
+  const auto rc = browser.wait(180s);
+  CHECK_MESSAGE(rc == 0, browser.output());
+  MESSAGE("UI screenshots: " << artifacts);
+  daemon.signal(SIGTERM);
+  CHECK(daemon.wait(20s) == 0);
+}

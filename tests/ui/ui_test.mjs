@@ -1,0 +1,98 @@
+// Loads each page of hotspotd's web UI from a running daemon in headless Chromium and checks what the on-call
+// would look at: the firing incident and the hotspot row on the overview (and that sorting works), the incident's
+// evidence, timeline marks, notifications and grown frames, its flame graph rendering inside the page with search
+// highlighting frames, the profiles list and viewer, and the silences page creating and expiring a silence.
+// Screenshots of each page go to the artifacts directory. Exit code 0 when every check holds.
+//   node ui_test.mjs BASE_URL INCIDENT_ID HOT_FRAME ARTIFACTS_DIR
+import { chromium } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+
+const [base, incident, hotFrame, artifacts] = process.argv.slice(2);
+mkdirSync(artifacts, { recursive: true });
+const failures = [];
+function check(condition, what) {
+  if (!condition) failures.push(what);
+  console.log(`${condition ? 'ok  ' : 'FAIL'} ${what}`);
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu'],
+});
+const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+const errors = [];
+page.on('pageerror', (e) => errors.push(e.message));
+page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+
+async function open(path) {
+  await page.goto(base + path);
+  await page.waitForSelector('body[data-loaded="true"]', { timeout: 20000 });
+}
+
+try {
+  // Overview.
+  await open('/');
+  const incidents = await page.textContent('#incidents');
+  check(incidents.includes('QueueDeep') && incidents.includes('firing'), 'overview lists the firing incident');
+  check(await page.locator('#hotspots tbody tr').count() >= 1, 'overview has a hotspot row');
+  check((await page.textContent('#hotspots')).includes('/checkout'), 'the hotspot row names its endpoint');
+  await page.click('#hotspots th:has-text("p99")');
+  check(await page.locator('#hotspots tbody tr').count() >= 1, 'sorting by p99 keeps the rows');
+  check((await page.textContent('#targets')).includes('up'), 'overview shows scrape health');
+  await page.screenshot({ path: `${artifacts}/overview.png`, fullPage: true });
+
+  // Incident.
+  await open(`/incidents/${incident}`);
+  const evidence = await page.textContent('#evidence');
+  check(evidence.includes('Threshold') && evidence.includes('50'), 'incident page shows the evidence and threshold');
+  check(await page.locator('#timeline .mark-firing').count() === 1, 'the timeline marks when it fired');
+  check((await page.textContent('#notifications')).includes('delivered'), 'the notifications sent are listed');
+  const frame = page.frameLocator('#flamegraph');
+  await frame.locator('g title', { hasText: hotFrame }).first().waitFor({ state: 'attached', timeout: 20000 });
+  check(true, 'the flame graph renders inside the incident page');
+  page.once('dialog', (d) => d.accept(hotFrame));
+  await frame.locator('#search').click();
+  const matched = await frame.locator('svg').first().getAttribute('data-matched');
+  check(matched !== null && parseFloat(matched) > 50, `search highlights the hot frame (matched ${matched}%)`);
+  await page.screenshot({ path: `${artifacts}/incident.png`, fullPage: true });
+
+  // Profiles.
+  await open('/profiles');
+  const firstProfile = page.locator('#profiles tbody a[href^="/profiles/"]').first();
+  check(await firstProfile.count() === 1, 'the profiles list links the captured profile');
+  await page.screenshot({ path: `${artifacts}/profiles.png`, fullPage: true });
+  await firstProfile.click();
+  await page.waitForSelector('body[data-loaded="true"]');
+  check((await page.textContent('#top')).includes(hotFrame), 'the profile viewer lists the top frame');
+  await page.frameLocator('#flamegraph').locator('g title', { hasText: hotFrame }).first().waitFor({ state: 'attached' });
+  await page.screenshot({ path: `${artifacts}/profile.png`, fullPage: true });
+
+  // Silences: from the incident's link, prefilled; create, then expire.
+  await open(`/incidents/${incident}`);
+  await page.click('#silence-link');
+  await page.waitForSelector('body[data-loaded="true"]');
+  check((await page.inputValue('#matchers')).includes('alertname="QueueDeep"'), 'the silence form is prefilled');
+  await page.fill('#createdBy', 'ui-test');
+  await page.fill('#comment', 'testing the UI');
+  await page.click('#silence-form button[type=submit]');
+  await page.waitForSelector('#silences tbody tr');
+  check((await page.textContent('#silence-message')).includes('created'), 'a silence is created');
+  check((await page.textContent('#silences')).includes('active'), 'the new silence is active');
+  await page.screenshot({ path: `${artifacts}/silences.png`, fullPage: true });
+  await page.click('#silences button.expire');
+  await page.waitForFunction(() => document.querySelector('#silences') && document.querySelector('#silences').textContent.includes('expired'));
+  check(true, 'expiring the silence marks it expired');
+
+  check(errors.length === 0, `no script errors (${errors.join('; ')})`);
+} catch (e) {
+  failures.push(String(e));
+  console.log(`FAIL ${e}`);
+  await page.screenshot({ path: `${artifacts}/failure.png`, fullPage: true }).catch(() => {});
+} finally {
+  await browser.close();
+}
+if (failures.length) {
+  console.log(`${failures.length} check(s) failed`);
+  process.exit(1);
+}
+console.log('all UI checks passed');
