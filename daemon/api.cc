@@ -1,11 +1,14 @@
 #include "daemon/api.h"
 
+#include <algorithm>
 #include <cmath>
+#include <map>
 #include <ctime>
 
 #include <fmt/format.h>
 
 #include "alerting/payloads.h"
+#include "detectors/quantile.h"
 
 namespace hotspotd::daemon {
 namespace {
@@ -297,6 +300,105 @@ ordered_json profileJson(const state::ProfileRecord& p, const std::string& base_
                   {"folded", base + ".folded"},
                   {"json", base + ".json"}};
   return out;
+}
+
+namespace {
+
+// Whether a series with `name` and `labels` belongs to the endpoint: it carries every endpoint label (the label
+// `histogram`, which the zero-config rule adds, names the family).
+bool ofEndpoint(std::string_view name, const store::LabelPairs& labels, const rules::OwnedLabels& endpoint) {
+  for (const auto& [k, v] : endpoint) {
+    if (k == "histogram") {
+      if (name != v) return false;
+      continue;
+    }
+    const bool has = std::any_of(labels.begin(), labels.end(), [&](const auto& l) { return l.first == k && l.second == v; });
+    if (!has) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+ordered_json incidentSeriesJson(const store::SeriesStore& store, const rules::Rule& rule,
+                                const state::IncidentRecord& incident, std::int64_t now_ms, std::int64_t earliest_ms) {
+  const std::int64_t reach = now_ms - std::chrono::duration_cast<std::chrono::milliseconds>(store.config().retention).count();
+  const std::int64_t from = std::max({incident.pending_ms - 15 * 60'000, reach, earliest_ms});
+  const std::int64_t to = incident.resolved_ms > 0 ? std::min(incident.resolved_ms + 10 * 60'000, now_ms) : now_ms;
+  const std::int64_t step = std::max<std::int64_t>(15'000, (to - from) / 240);
+  const Duration window(step);
+  const rules::OwnedLabels& endpoint = incident.firing.endpoint.empty() ? incident.labels : incident.firing.endpoint;
+  std::vector<std::int64_t> times;
+  for (std::int64_t t = from + step; t <= to; t += step) times.push_back(t);
+  ordered_json series = ordered_json::array();
+  auto points = [&](const std::vector<double>& values) {
+    ordered_json out = ordered_json::array();
+    for (std::size_t i = 0; i < times.size(); ++i) {
+      out.push_back(ordered_json::array({static_cast<double>(times[i]) / 1000.0, number(values[i])}));
+    }
+    return out;
+  };
+  std::string kind;
+  const bool latency = rule.kind == rules::RuleKind::latency_drift || rule.kind == rules::RuleKind::latency_threshold ||
+                       (rule.kind == rules::RuleKind::burn_rate && !rule.histogram.matchers.empty());
+  if (latency) {
+    kind = "latency";
+    // Per step: the endpoint's bucket increases summed by bound over its histograms, then the quantile.
+    std::vector<std::map<double, double>> buckets(times.size());
+    std::vector<double> requests(times.size(), 0);
+    store.forEachHistogram([&](const store::HistogramView& h) {
+      if (!rule.histogram.matches(h.name, h.labels) || !ofEndpoint(h.name, h.labels, endpoint)) return;
+      for (std::size_t i = 0; i < times.size(); ++i) {
+        for (std::size_t b = 0; b < h.buckets.size() && b < h.bounds.size(); ++b) {
+          if (auto inc = store.increase(h.buckets[b], times[i], window)) buckets[i][h.bounds[b]] += *inc;
+        }
+        if (auto inc = store.increase(h.count, times[i], window)) requests[i] += *inc;
+      }
+    });
+    const double q = rule.kind == rules::RuleKind::latency_drift ? rule.drift.quantile
+                     : rule.kind == rules::RuleKind::burn_rate   ? 0.99
+                                                                 : rule.threshold.quantile;
+    std::vector<double> quantile(times.size(), NAN), rate(times.size(), NAN);
+    for (std::size_t i = 0; i < times.size(); ++i) {
+      if (buckets[i].empty()) continue;
+      std::vector<detectors::Bucket> b;
+      for (const auto& [bound, count] : buckets[i]) b.push_back({bound, count});
+      quantile[i] = detectors::bucketQuantile(q, b).value;
+      rate[i] = requests[i] / (static_cast<double>(step) / 1000.0);
+    }
+    series.push_back({{"name", fmt::format("p{}", q * 100)}, {"unit", "seconds"}, {"points", points(quantile)}});
+    series.push_back({{"name", "requests/s"}, {"unit", "1/s"}, {"points", points(rate)}});
+  } else {
+    const std::optional<Selector>& gauge = rule.kind == rules::RuleKind::anomaly ? rule.anomaly.gauge : rule.threshold.gauge;
+    const std::optional<Selector>& counter =
+        rule.kind == rules::RuleKind::anomaly ? rule.anomaly.counter : rule.threshold.counter;
+    const Selector* selector = gauge ? &*gauge : counter ? &*counter : nullptr;
+    kind = gauge ? "gauge" : "rate";
+    std::vector<double> values(times.size(), NAN);
+    if (selector) {
+      store.forEachSeries([&](store::SeriesId id, std::string_view name, const store::LabelPairs& labels) {
+        if (!selector->matches(name, labels) || !ofEndpoint(name, labels, endpoint)) return;
+        for (std::size_t i = 0; i < times.size(); ++i) {
+          std::optional<double> v;
+          if (gauge) {
+            if (auto p = store.pointAt(id, times[i], window)) v = p->value;
+          } else if (auto inc = store.increase(id, times[i], window)) {
+            v = *inc / (static_cast<double>(step) / 1000.0);
+          }
+          if (v) values[i] = std::isnan(values[i]) ? *v : values[i] + *v;
+        }
+      });
+    }
+    series.push_back({{"name", selector ? selector->str() : rule.name}, {"unit", ""}, {"points", points(values)}});
+  }
+  return ordered_json{{"status", "success"},
+                      {"data",
+                       {{"kind", kind},
+                        {"threshold", number(incident.firing.threshold)},
+                        {"from", static_cast<double>(from) / 1000.0},
+                        {"to", static_cast<double>(to) / 1000.0},
+                        {"stepSeconds", static_cast<double>(step) / 1000.0},
+                        {"series", series}}}};
 }
 
 }  // namespace hotspotd::daemon

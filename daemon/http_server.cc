@@ -338,6 +338,24 @@ void HttpServer::routes() {
       return ApiReply{200, nlohmann::ordered_json{{"status", "success"}, {"data", out}}};
     });
   });
+  s.Get(R"(/api/v1/incidents/([0-9a-f]+)/series)", [this, lifecycle](const httplib::Request& req,
+                                                                     httplib::Response& res) {
+    if (!api_.incidents || !api_.store || !api_.rules) {
+      json(res, 503, apiError("unavailable", "incidents are not kept"));
+      return;
+    }
+    lifecycle(res, [this, id = std::string(req.matches[1])] {
+      auto record = api_.incidents->get(id);
+      if (!record) return ApiReply{500, apiError("internal", record.error().message)};
+      if (!*record) return ApiReply{404, apiError("not_found", fmt::format("no incident has id {}", id))};
+      const auto rule = std::find_if(api_.rules->begin(), api_.rules->end(),
+                                     [&](const rules::Rule& r) { return r.name == (*record)->alertname; });
+      if (rule == api_.rules->end()) {
+        return ApiReply{404, apiError("not_found", fmt::format("rule {} is no longer loaded", (*record)->alertname))};
+      }
+      return ApiReply{200, incidentSeriesJson(*api_.store, *rule, **record, nowUnixMs(), status_.load()->start_ms)};
+    });
+  });
   s.Get("/api/v1/profiles", [this, lifecycle](const httplib::Request& req, httplib::Response& res) {
     const auto limit = sizeParam(req, "limit", 100, 10'000);
     const auto offset = sizeParam(req, "offset", 0, 10'000'000);

@@ -52,6 +52,8 @@ struct ApiSources {
   state::ProfileStore* profiles = nullptr;    // touched only inside on_lifecycle jobs
   std::filesystem::path profiles_dir;         // profile files, served read-only
   const Snapshot<std::vector<ingest::TargetStatus>>* targets = nullptr;
+  const store::SeriesStore* store = nullptr;            // read only inside on_lifecycle jobs
+  const std::vector<rules::Rule>* rules = nullptr;      // read only inside on_lifecycle jobs
 };
 
 class HttpServer {

@@ -178,7 +178,8 @@ int Daemon::run() {
                                        ApiSources{&rules_->hotspots(),
                                                   [this](std::function<ApiReply()> job) { return onLifecycle(std::move(job)); },
                                                   alerts_.get(), incidents_.get(), profile_store_.get(),
-                                                  state_lock_.dir() / "profiles", &scrapes_->targets()},
+                                                  state_lock_.dir() / "profiles", &scrapes_->targets(), store_.get(),
+                                                  &config_.rules.loaded},
                                        config_.server);
   auto bound = http_->start(config_.server.listen);
   if (!bound) {

@@ -162,6 +162,59 @@ function timelineChart(incident) {
   return svg;
 }
 
+// A line chart of one series around the incident, with the firing and resolve marks and (for the judged series)
+// the threshold. points: [[unix seconds, value or null], ...]
+function lineChart(series, incident, threshold, range, id) {
+  const ns = 'http://www.w3.org/2000/svg';
+  const W = 900, H = 220, L = 70, R = 20, T = 24, B = 28;
+  const svg = document.createElementNS(ns, 'svg');
+  svg.setAttribute('class', 'chart');
+  svg.setAttribute('viewBox', `0 0 ${W} ${H}`);
+  svg.setAttribute('id', id);
+  const add = (tag, attrs, text) => {
+    const n = document.createElementNS(ns, tag);
+    for (const [k, v] of Object.entries(attrs)) n.setAttribute(k, v);
+    if (text !== undefined) n.textContent = text;
+    svg.append(n);
+    return n;
+  };
+  const pts = series.points.filter((p) => p[1] !== null);
+  const t0 = range.from, t1 = range.to;
+  const values = pts.map((p) => p[1]).concat(threshold !== null && threshold !== undefined ? [threshold] : []);
+  const lo = Math.min(0, ...values), hi = Math.max(...values, lo + 1e-9) * 1.1;
+  const x = (t) => L + (W - L - R) * (t - t0) / Math.max(t1 - t0, 1);
+  const y = (v) => T + (H - T - B) * (1 - (v - lo) / (hi - lo));
+  const fmt = series.unit === 'seconds' ? fmtSeconds : fmtNumber;
+  add('text', { x: L, y: 16, 'font-size': 12, 'font-weight': 600 }, series.name);
+  add('line', { x1: L, x2: W - R, y1: y(lo), y2: y(lo), stroke: '#999' });
+  add('text', { x: L - 6, y: y(hi) + 4, 'font-size': 11, 'text-anchor': 'end', fill: '#65707a' }, fmt(hi));
+  add('text', { x: L - 6, y: y(lo) + 4, 'font-size': 11, 'text-anchor': 'end', fill: '#65707a' }, fmt(lo));
+  add('text', { x: L, y: H - 8, 'font-size': 11, fill: '#65707a' }, fmtTime(new Date(t0 * 1000).toISOString()));
+  add('text', { x: W - R, y: H - 8, 'font-size': 11, 'text-anchor': 'end', fill: '#65707a' }, fmtTime(new Date(t1 * 1000).toISOString()));
+  if (threshold !== null && threshold !== undefined) {
+    add('line', { x1: L, x2: W - R, y1: y(threshold), y2: y(threshold), stroke: '#a15c00', 'stroke-dasharray': '5 4', class: 'threshold' });
+    add('text', { x: W - R, y: y(threshold) - 4, 'font-size': 11, 'text-anchor': 'end', fill: '#a15c00' }, `threshold ${fmt(threshold)}`);
+  }
+  for (const [state, at] of [['firing', incident.firedAt], ['resolved', incident.resolvedAt]]) {
+    if (!at) continue;
+    const t = Date.parse(at) / 1000;
+    if (t < t0 || t > t1) continue;
+    const color = state === 'firing' ? '#b3261e' : '#1e7b34';
+    add('line', { x1: x(t), x2: x(t), y1: T, y2: H - B, stroke: color, 'stroke-width': 2, class: `mark-${state}` });
+    add('text', { x: x(t) + 4, y: T + 12, 'font-size': 11, fill: color }, state);
+  }
+  // The line, broken where there is no value.
+  let d = '', pen = false;
+  for (const [t, v] of series.points) {
+    if (v === null) { pen = false; continue; }
+    d += `${pen ? 'L' : 'M'}${x(t).toFixed(1)},${y(v).toFixed(1)} `;
+    pen = true;
+  }
+  if (d) add('path', { d, fill: 'none', stroke: '#1f5fa8', 'stroke-width': 1.5, class: 'line' });
+  if (!pts.length) add('text', { x: W / 2, y: H / 2, 'text-anchor': 'middle', fill: '#65707a' }, 'no data in the store for this window');
+  return svg;
+}
+
 async function incidentPage(main, id) {
   let incident;
   try { incident = await api(`/api/v1/incidents/${encodeURIComponent(id)}`); } catch (e) {
@@ -184,6 +237,13 @@ async function incidentPage(main, id) {
   main.append(el('h2', {}, 'What fired and why'), evidence);
   if (incident.resolution) main.append(el('p', { class: 'muted' }, `Resolved: ${incident.resolution.reason || ''} (value ${fmtNumber(incident.resolution.value)})`));
   main.append(el('h2', {}, 'Timeline'), timelineChart(incident));
+  try {
+    const data = await api(`/api/v1/incidents/${encodeURIComponent(id)}/series`);
+    main.append(el('h2', {}, 'The endpoint around the incident'));
+    data.series.forEach((s, i) => main.append(lineChart(s, incident, i === 0 ? data.threshold : null, data, `chart-${i}`)));
+  } catch (e) {
+    main.append(el('p', { class: 'muted' }, `No chart: ${e.message}`));
+  }
 
   if (incident.exemplars.length) {
     main.append(el('h2', {}, 'Slow requests'), el('ul', {}, incident.exemplars.map((e) => el('li', {},

@@ -46,6 +46,9 @@ try {
   const evidence = await page.textContent('#evidence');
   check(evidence.includes('Threshold') && evidence.includes('50'), 'incident page shows the evidence and threshold');
   check(await page.locator('#timeline .mark-firing').count() === 1, 'the timeline marks when it fired');
+  check(await page.locator('#chart-0 path.line').count() === 1, 'the chart draws the endpoint around the incident');
+  check(await page.locator('#chart-0 .mark-firing').count() === 1, 'the chart marks when it fired');
+  check(await page.locator('#chart-0 .threshold').count() === 1, 'the chart shows the threshold');
   check((await page.textContent('#notifications')).includes('delivered'), 'the notifications sent are listed');
   const frame = page.frameLocator('#flamegraph');
   await frame.locator('g title', { hasText: hotFrame }).first().waitFor({ state: 'attached', timeout: 20000 });
