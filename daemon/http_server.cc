@@ -82,6 +82,23 @@ std::string_view originHost(std::string_view origin) {
   return origin;
 }
 
+// `limit` and `offset` of a list; nothing (and a 400 answer written) when they are not numbers in range.
+struct Page {
+  std::size_t offset = 0;
+  std::size_t limit = 0;
+};
+std::optional<Page> pageParams(const httplib::Request& req, httplib::Response& res, std::size_t default_limit,
+                               std::size_t max_limit) {
+  const auto limit = sizeParam(req, "limit", default_limit, max_limit);
+  const auto offset = sizeParam(req, "offset", 0, 10'000'000);
+  if (!limit || !offset) {
+    json(res, 400, apiError("bad_data", fmt::format("limit and offset are non-negative integers (limit at most {})",
+                                                    max_limit)));
+    return std::nullopt;
+  }
+  return Page{*offset, *limit};
+}
+
 }  // namespace
 
 HttpServer::HttpServer(DaemonMetrics& metrics, const Snapshot<DaemonStatus>& status, ReloadFn reload, ApiSources api,
@@ -178,17 +195,13 @@ void HttpServer::routes() {
     }
   };
   s.Get("/api/v1/hotspots", [this](const httplib::Request& req, httplib::Response& res) {
-    const auto limit = sizeParam(req, "limit", 100, 10'000);
-    const auto offset = sizeParam(req, "offset", 0, 1'000'000);
-    if (!limit || !offset) {
-      json(res, 400, apiError("bad_data", "limit and offset are non-negative integers (limit at most 10000)"));
-      return;
-    }
+    const auto page = pageParams(req, res, 100, 10'000);
+    if (!page) return;
     if (!api_.hotspots) {
       json(res, 503, apiError("unavailable", "hotspots are not computed yet"));
       return;
     }
-    json(res, 200, hotspotsJson(*api_.hotspots->load(), *offset, *limit));
+    json(res, 200, hotspotsJson(*api_.hotspots->load(), page->offset, page->limit));
   });
   // Alerting: silences and the notification history, answered on the lifecycle thread that owns them.
   auto lifecycle = [this](httplib::Response& res, std::function<ApiReply()> job) {
@@ -234,31 +247,29 @@ void HttpServer::routes() {
     });
   });
   s.Get("/api/v1/notifications", [this, lifecycle](const httplib::Request& req, httplib::Response& res) {
-    const auto limit = sizeParam(req, "limit", 100, 10'000);
-    if (!limit) {
-        json(res, 400, apiError("bad_data", "limit is a non-negative integer, at most 10000"));
-      return;
-    }
+    const auto page = pageParams(req, res, 100, 10'000);
+    if (!page) return;
     const std::string incident = req.get_param_value("incident");
-    lifecycle(res, [this, incident, n = *limit] {
-      auto list = api_.alerts->history(incident, n);
+    lifecycle(res, [this, incident, p = *page] {
+      auto list = api_.alerts->history(incident, p.offset + p.limit);
       if (!list) return ApiReply{500, apiError("internal", list.error().message)};
+      list->erase(list->begin(), list->begin() + static_cast<std::ptrdiff_t>(std::min(p.offset, list->size())));
       return ApiReply{200, notificationsJson(*list)};
     });
   });
   s.Get("/api/v1/targets", [this](const httplib::Request& req, httplib::Response& res) {
-    const auto limit = sizeParam(req, "limit", 1000, 100'000);
-    const auto offset = sizeParam(req, "offset", 0, 10'000'000);
+    const auto page = pageParams(req, res, 1000, 100'000);
+    if (!page) return;
     const std::string health = req.get_param_value("health");
-    if (!limit || !offset || (!health.empty() && health != "up" && health != "down" && health != "unknown")) {
-      json(res, 400, apiError("bad_data", "limit and offset are non-negative integers; health is up, down or unknown"));
+    if (!health.empty() && health != "up" && health != "down" && health != "unknown") {
+      json(res, 400, apiError("bad_data", "health is up, down or unknown"));
       return;
     }
     if (!api_.targets) {
       json(res, 503, apiError("unavailable", "scraping is not running"));
       return;
     }
-    json(res, 200, targetsJson(*api_.targets->load(), health, *offset, *limit));
+    json(res, 200, targetsJson(*api_.targets->load(), health, page->offset, page->limit));
   });
   s.Get("/api/v1/status", [this](const httplib::Request&, httplib::Response& res) {
     const auto status = status_.load();
@@ -279,13 +290,9 @@ void HttpServer::routes() {
                {"config", status->config}}}});
   });
   s.Get("/api/v1/incidents", [this, lifecycle](const httplib::Request& req, httplib::Response& res) {
-    const auto limit = sizeParam(req, "limit", 100, 10'000);
-    const auto offset = sizeParam(req, "offset", 0, 10'000'000);
+    const auto page = pageParams(req, res, 100, 10'000);
+    if (!page) return;
     const std::string state = req.get_param_value("state");
-    if (!limit || !offset) {
-      json(res, 400, apiError("bad_data", "limit and offset are non-negative integers (limit at most 10000)"));
-      return;
-    }
     if (!state.empty() && state != "open" && state != "pending" && state != "firing" && state != "resolved") {
       json(res, 400, apiError("bad_data", "state is one of open, pending, firing, resolved"));
       return;
@@ -303,7 +310,7 @@ void HttpServer::routes() {
       json(res, 503, apiError("unavailable", "incidents are not kept"));
       return;
     }
-    lifecycle(res, [this, state, rule = req.get_param_value("rule"), match, offset = *offset, limit = *limit] {
+    lifecycle(res, [this, state, rule = req.get_param_value("rule"), match, offset = page->offset, limit = page->limit] {
       // Label matchers are judged here; the database filters by state and rule.
       auto rows = match ? api_.incidents->query(state, rule, 0, 100'000) : api_.incidents->query(state, rule, offset, limit);
       if (!rows) return ApiReply{500, apiError("internal", rows.error().message)};
@@ -357,18 +364,14 @@ void HttpServer::routes() {
     });
   });
   s.Get("/api/v1/profiles", [this, lifecycle](const httplib::Request& req, httplib::Response& res) {
-    const auto limit = sizeParam(req, "limit", 100, 10'000);
-    const auto offset = sizeParam(req, "offset", 0, 10'000'000);
-    if (!limit || !offset) {
-      json(res, 400, apiError("bad_data", "limit and offset are non-negative integers (limit at most 10000)"));
-      return;
-    }
+    const auto page = pageParams(req, res, 100, 10'000);
+    if (!page) return;
     if (!api_.profiles) {
       json(res, 503, apiError("unavailable", "profiles are not kept"));
       return;
     }
     lifecycle(res, [this, target = req.get_param_value("target"), incident = req.get_param_value("incident"),
-                    offset = *offset, limit = *limit] {
+                    offset = page->offset, limit = page->limit] {
       auto rows = api_.profiles->list(target, incident, offset + limit);
       if (!rows) return ApiReply{500, apiError("internal", rows.error().message)};
       nlohmann::ordered_json list = nlohmann::ordered_json::array();

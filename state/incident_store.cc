@@ -314,18 +314,7 @@ IncidentRecord recordOf(const Statement& stmt) {
 }  // namespace
 
 Result<std::vector<IncidentRecord>> IncidentStore::list(bool open_only, std::size_t limit) {
-  auto stmt = db_->prepare(fmt::format("SELECT {} FROM incidents {}ORDER BY seq DESC LIMIT ?", kRecordColumns,
-                                       open_only ? "WHERE state != 'resolved' " : ""));
-  if (!stmt) return tl::unexpected(stmt.error());
-  stmt->bind(1, static_cast<std::int64_t>(limit));
-  std::vector<IncidentRecord> out;
-  for (;;) {
-    auto row = stmt->step();
-    if (!row) return tl::unexpected(row.error());
-    if (!*row) break;
-    out.push_back(recordOf(*stmt));
-  }
-  return out;
+  return query(open_only ? "open" : "", "", 0, limit);
 }
 
 Result<std::vector<IncidentRecord>> IncidentStore::query(const std::string& state, const std::string& alertname,
