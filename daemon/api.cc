@@ -307,12 +307,13 @@ namespace {
 // Whether a series with `name` and `labels` belongs to the endpoint: it carries every endpoint label (the label
 // `histogram`, which the zero-config rule adds, names the family).
 bool ofEndpoint(std::string_view name, const store::LabelPairs& labels, const rules::OwnedLabels& endpoint) {
-  for (const auto& [k, v] : endpoint) {
-    if (k == "histogram") {
-      if (name != v) return false;
+  for (const auto& label : endpoint) {
+    if (label.first == "histogram") {
+      if (name != label.second) return false;
       continue;
     }
-    const bool has = std::any_of(labels.begin(), labels.end(), [&](const auto& l) { return l.first == k && l.second == v; });
+    const bool has = std::any_of(labels.begin(), labels.end(),
+                                 [&](const auto& l) { return l.first == label.first && l.second == label.second; });
     if (!has) return false;
   }
   return true;
