@@ -324,7 +324,10 @@ void HttpServer::routes() {
           if (!match->matches(r.alertname, view)) continue;
           if (matched++ < offset || list.size() >= limit) continue;
         }
-        list.push_back(incidentJson(r, api_.alerts->externalUrl()));
+        auto row = incidentJson(r, api_.alerts->externalUrl());
+        auto sent = api_.alerts->history(r.id, 20);
+        row["notifications"] = sent ? notificationsJson(*sent)["data"] : nlohmann::ordered_json::array();
+        list.push_back(std::move(row));
       }
       return ApiReply{200, nlohmann::ordered_json{{"status", "success"},
                                                   {"data", {{"offset", offset}, {"incidents", list}}}}};

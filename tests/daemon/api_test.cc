@@ -63,6 +63,8 @@ TEST_CASE("the API: status, targets, incidents with their evidence, notification
   CHECK(incident["value"] == 100.0);
   CHECK(incident["threshold"] == 50.0);
   CHECK(incident["timeline"].size() == 2);  // pending, firing
+  REQUIRE(incident["notifications"].size() == 1);
+  CHECK(incident["notifications"][0]["state"] == "delivered");
   REQUIRE(incident["profiles"].size() == 1);
   CHECK(incident["profiles"][0]["error"].get<std::string>().find("missing.pid") != std::string::npos);
   const std::string id = incident["id"];
