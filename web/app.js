@@ -184,7 +184,7 @@ function lineChart(series, incident, threshold, range, id) {
   const lo = Math.min(0, ...values), hi = Math.max(...values, lo + 1e-9) * 1.1;
   const x = (t) => L + (W - L - R) * (t - t0) / Math.max(t1 - t0, 1);
   const y = (v) => T + (H - T - B) * (1 - (v - lo) / (hi - lo));
-  const fmt = series.unit === 'seconds' ? fmtSeconds : fmtNumber;
+  const fmt = series.unit === 'seconds' ? fmtSeconds : series.unit === 'ratio' ? (v) => `${fmtNumber(100 * v)}%` : fmtNumber;
   add('text', { x: L, y: 16, 'font-size': 12, 'font-weight': 600 }, series.name);
   add('line', { x1: L, x2: W - R, y1: y(lo), y2: y(lo), stroke: '#999' });
   add('text', { x: L - 6, y: y(hi) + 4, 'font-size': 11, 'text-anchor': 'end', fill: '#65707a' }, fmt(hi));
