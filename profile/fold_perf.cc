@@ -263,7 +263,10 @@ class Folder {
       for (std::size_t k = plus + 3; k < raw.size() && hex; ++k) hex = isLowerHex(raw[k]);
       if (hex) raw = raw.substr(0, plus);
     }
-    if (!raw.empty() && raw[0] == '(') return false;  // a process name, not a frame
+    // A process name, not a frame. stackcollapse-perf.pl skips every name that starts with "(", which also drops
+    // C++ functions in anonymous namespaces ("(anonymous namespace)::Pricing::recalculate"): those are kept here,
+    // the one place where the output differs from it.
+    if (!raw.empty() && raw[0] == '(' && !raw.starts_with("(anonymous namespace)")) return false;
 
     const bool kernel = options_.annotate_kernel && (mod.starts_with('[') || mod.ends_with("vmlinux")) &&
                         mod.find("unknown") == std::string_view::npos;

@@ -184,3 +184,41 @@ TEST_CASE("a real Go pprof endpoint (a Prometheus server's) is captured and fold
   REQUIRE_FALSE(bad);
   CHECK(bad.error().message.find("HTTP 404") != std::string::npos);
 }
+
+TEST_CASE("the demo service under load: its regression's function dominates the profile and leads what grew") {
+  if (const auto why = perfUnavailable(); !why.empty()) {
+    MESSAGE("skipped: " << why);
+    return;
+  }
+  ChildProcess demo({HOTSPOTD_DEMO_SERVICE, "--listen", "127.0.0.1:0", "--load", "40"});
+  auto line = demo.waitForLine("Listening on", 10s);
+  REQUIRE_MESSAGE(line, demo.output());
+  const int port = std::stoi(line->substr(line->rfind(':') + 1));
+  usleep(500'000);
+  TempDir work;
+  profile::CaptureOptions o;
+  o.duration = 3s;
+  o.frequency = 499;  // the healthy service is mostly idle: enough samples of its few busy milliseconds
+  o.work_dir = work.path();
+  auto baseline = profile::capturePerf({demo.pid()}, o);
+  if (!baseline && baseline.error().message.find("not permitted") != std::string::npos) {
+    MESSAGE("skipped: " << baseline.error().message);
+    return;
+  }
+  REQUIRE_MESSAGE(baseline, (baseline ? "" : baseline.error().message));
+  httplib::Client client("127.0.0.1", port);
+  auto on = client.Post("/admin/regression", "on=1", "application/x-www-form-urlencoded");
+  REQUIRE(on);
+  CHECK(on->body == "on\n");
+  auto slow = profile::capturePerf({demo.pid()}, o);
+  REQUIRE_MESSAGE(slow, (slow ? "" : slow.error().message));
+
+  const auto summary = profile::summarize(slow->stacks, 10);
+  const auto recalculate = std::find_if(summary.by_total.begin(), summary.by_total.end(),
+                                        [](const auto& f) { return f.name.find("recalculateAll") != std::string::npos; });
+  REQUIRE_MESSAGE(recalculate != summary.by_total.end(), slow->stacks.text());
+  CHECK(recalculate->total_share > 0.5);
+  const auto grown = profile::grownFrames(baseline->stacks, slow->stacks, 5);
+  REQUIRE(!grown.empty());
+  CHECK_MESSAGE(grown.front().name.find("recalculateAll") != std::string::npos, grown.front().name);
+}

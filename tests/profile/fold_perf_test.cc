@@ -99,8 +99,11 @@ TEST_CASE("folding rules on small inputs") {
         "\t    55b0 (anonymous namespace)::run(int) (/usr/bin/app)\n"
         "\t    55a0 main;extra 'quoted' (/usr/bin/app)\n"
         "\n";
-    // A frame whose name starts with "(" is skipped (the reference takes it for a process name).
-    CHECK(fold(in) == "app;main:extra quoted;[libfoo.so.1];std::vector<int>::push_back 250000\n");
+    // A function in an anonymous namespace is a frame (stackcollapse-perf.pl skips every name starting with "(",
+    // taking it for a process name; that one difference is deliberate).
+    CHECK(fold(in) == "app;main:extra quoted;(anonymous namespace)::run;[libfoo.so.1];std::vector<int>::push_back 250000\n");
+    CHECK(fold("app 100/101 [000] 1.5: 1 cpu-clock:\n\t    55d0 leaf (/usr/bin/app)\n\t    55b0 (app) (/usr/bin/app)\n\n") ==
+          "app;leaf 1\n");  // a process name in a stack is still skipped
     CHECK(fold(in, optionsFor("tid")).starts_with("app-100/101;"));
   }
   SUBCASE("(anonymous namespace) is kept, other parameter lists dropped") {
