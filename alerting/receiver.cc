@@ -57,22 +57,6 @@ std::vector<std::string> queuesOf(const Receiver& r) {
   return out;
 }
 
-std::optional<std::size_t> queueIndex(const Receiver& r, std::string_view queue) {
-  if (r.type != ReceiverType::alertmanager) {
-    if (queue == r.name) return 0;
-    return std::nullopt;
-  }
-  if (!queue.starts_with(r.name) || queue.size() < r.name.size() + 3 || queue[r.name.size()] != '[' ||
-      queue.back() != ']') {
-    return std::nullopt;
-  }
-  const std::string_view digits = queue.substr(r.name.size() + 1, queue.size() - r.name.size() - 2);
-  std::size_t index = 0;
-  const auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), index);
-  if (ec != std::errc() || ptr != digits.data() + digits.size() || index >= r.urls.size()) return std::nullopt;
-  return index;
-}
-
 std::vector<Message> messagesFor(const Receiver& r, const NotificationGroup& group, std::int64_t now_ms,
                                  std::int64_t resolve_timeout_ms) {
   std::vector<std::string> ids;

@@ -53,8 +53,6 @@ struct Receiver {
 
 // The queues (outbox receiver names) of a receiver: its name, or "name[i]" per Alertmanager.
 std::vector<std::string> queuesOf(const Receiver& r);
-// The receiver and URL index a queue name stands for (nullopt: not a queue of `r`).
-std::optional<std::size_t> queueIndex(const Receiver& r, std::string_view queue);
 
 struct Message {
   std::string queue;

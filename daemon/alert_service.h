@@ -82,8 +82,6 @@ class AlertService {
   const std::string& externalUrl() const {
     return config_.external_url.empty() ? default_external_url_ : config_.external_url;
   }
-  // For tests: notifications being sent now.
-  std::size_t inFlight() const { return in_flight_.size(); }
   static alerting::AlertInfo alertOf(const rules::IncidentEvent& event);
 
  private:
