@@ -35,6 +35,27 @@ std::string annotation(const AlertInfo& a, std::string_view name) {
   return {};
 }
 
+// The alert's annotations plus what hotspotd attached, for the payloads that carry annotations only (webhook,
+// Alertmanager): the flame graph and its diff, the frames that grew and trace links. A rule's own annotation of
+// the same name wins.
+json annotationsJson(const AlertInfo& a) {
+  json out = labelsJson(a.annotations);
+  auto add = [&](const char* key, const std::string& value) {
+    if (!value.empty() && !out.contains(key)) out[key] = value;
+  };
+  add("flamegraph_url", a.flamegraph_url);
+  add("flamegraph_diff_url", a.diff_url);
+  std::string grown;
+  for (const auto& f : a.grown) {
+    grown += fmt::format("{}{} +{:.1f} pp ({})", grown.empty() ? "" : "; ", f.name, f.grew_pp, f.cls);
+  }
+  add("grown_frames", grown);
+  std::string traces;
+  for (const auto& t : a.trace_urls) traces += (traces.empty() ? "" : " ") + t;
+  add("trace_urls", traces);
+  return out;
+}
+
 std::string number(double v) { return std::isfinite(v) ? rules::humanize(v) : std::string("n/a"); }
 
 // The evidence an SRE reads first, as Slack mrkdwn lines.
@@ -202,7 +223,7 @@ std::string webhookPayload(const NotificationGroup& g) {
     }
     alerts.push_back({{"status", a.firing ? "firing" : "resolved"},
                       {"labels", labelsJson(labels)},
-                      {"annotations", labelsJson(a.annotations)},
+                      {"annotations", annotationsJson(a)},
                       {"startsAt", rfc3339(a.starts_ms)},
                       {"endsAt", a.firing ? std::string("0001-01-01T00:00:00Z") : rfc3339(a.ends_ms)},
                       {"generatorURL", a.incident_url},
@@ -230,7 +251,7 @@ std::string alertmanagerPayload(const std::vector<AlertInfo>& alerts, std::int64
       labels.emplace_back("alertname", a.alertname);
     }
     out.push_back({{"labels", labelsJson(labels)},
-                   {"annotations", labelsJson(a.annotations)},
+                   {"annotations", annotationsJson(a)},
                    {"startsAt", rfc3339(a.starts_ms)},
                    {"endsAt", rfc3339(a.firing ? now_ms + resolve_timeout_ms : a.ends_ms)},
                    {"generatorURL", a.incident_url}});

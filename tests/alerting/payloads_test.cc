@@ -118,6 +118,15 @@ TEST_CASE("webhook: Alertmanager's version 4 payload with common labels and gene
   CHECK(j["alerts"][1]["status"] == "resolved");
   CHECK(j["alerts"][1]["endsAt"] == "2023-11-14T22:23:20.000Z");
   CHECK(j["alerts"][0]["generatorURL"] == "http://hotspotd:9464/incidents/id1");
+  // What hotspotd attached rides along as annotations (a webhook has no other place for it).
+  const json& annotations = j["alerts"][0]["annotations"];
+  CHECK(annotations["summary"] == "p99 of /checkout went from 250ms to 1.2s");
+  CHECK(annotations["flamegraph_url"] == "http://hotspotd:9464/profiles/p1.svg");
+  CHECK(annotations["flamegraph_diff_url"] == "http://hotspotd:9464/profiles/p1.diff.svg");
+  CHECK(annotations["grown_frames"] == "Pricing::recalculate +41.5 pp (cpu); malloc +3.2 pp (allocation/gc)");
+  CHECK_FALSE(annotations.contains("trace_urls"));
+  // Only the rule's own annotations are common: the links differ per alert.
+  CHECK(j["commonAnnotations"] == json{{"summary", "p99 of /checkout went from 250ms to 1.2s"}});
 }
 
 TEST_CASE("Alertmanager API v2: firing alerts end in the future, resolved ones when they resolved") {
@@ -126,6 +135,14 @@ TEST_CASE("Alertmanager API v2: firing alerts end in the future, resolved ones w
   CHECK(j[0]["endsAt"] == "2023-11-14T22:20:00.000Z");
   CHECK(j[1]["endsAt"] == "2023-11-14T22:23:20.000Z");
   CHECK(j[0]["labels"]["alertname"] == "CheckoutLatencyDrift");
+  CHECK(j[0]["annotations"]["flamegraph_url"] == "http://hotspotd:9464/profiles/p1.svg");
+  // A rule's own annotation of the same name is not overwritten.
+  AlertInfo own = alert(3);
+  own.annotations.emplace_back("flamegraph_url", "https://grafana.example/flame");
+  own.trace_urls = {"https://tempo.example/t/1", "https://tempo.example/t/2"};
+  const json k = json::parse(alertmanagerPayload({own}, 1'700'000'100'000, 300'000));
+  CHECK(k[0]["annotations"]["flamegraph_url"] == "https://grafana.example/flame");
+  CHECK(k[0]["annotations"]["trace_urls"] == "https://tempo.example/t/1 https://tempo.example/t/2");
   CHECK(truncateChars("h\u00e9llo w\u00f6rld", 5) == "h\u00e9ll\u2026");
   CHECK(truncateChars("short", 10) == "short");
 }
