@@ -1,13 +1,16 @@
-// Reading a whole file into memory, with an error that names the file and says why. Any thread.
+// Reading a whole file into memory, and writing one (to a temporary beside it, then renamed into place, so a
+// reader never sees half of it), with errors that name the file and say why. Any thread.
 #pragma once
 
 #include <filesystem>
 #include <string>
+#include <string_view>
 
 #include "core/result.h"
 
 namespace hotspotd {
 
 Result<std::string> readFile(const std::filesystem::path& path);
+Result<void> writeFile(const std::filesystem::path& path, std::string_view data);
 
 }  // namespace hotspotd

@@ -14,6 +14,7 @@
 #include "core/version.h"
 #include "daemon/auth.h"
 #include "daemon/config.h"
+#include "daemon/demo.h"
 #include "daemon/lifecycle.h"
 #include "daemon/profile_cli.h"
 #include "daemon/replay.h"
@@ -29,6 +30,7 @@ whose error budget burns, profiles the process behind it, and pages its owner wi
 
 Commands:
   run            Run the daemon.
+  demo           Run the whole loop on this machine: a demo service, its regression, the alert with its profile.
   check-config   Validate a config file and exit.
   replay         Run the detectors over a recorded file and write the alerts they raise.
   test-rules     Run unit tests for rules (input series and the alerts expected to fire).
@@ -229,6 +231,7 @@ int runCli(int argc, char** argv) {
     if (parsed.help) return std::fputs(kRunUsage.data(), stdout), 0;
     return cmdRun(parsed);
   }
+  if (command == "demo") return cmdDemo(args);
   if (command == "check-config") {
     if (auto rc = parseArgs(args, true, true, kCheckUsage, parsed)) return *rc;
     if (parsed.help) return std::fputs(kCheckUsage.data(), stdout), 0;

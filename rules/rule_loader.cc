@@ -184,7 +184,7 @@ void readRule(TableReader& r, const toml::table& table, const std::string& sourc
   if (rule.kind == RuleKind::latency_drift) {
     if (auto q = r.number("quantile", 0.5, 0.9999)) rule.drift.quantile = *q;
     if (auto d = r.duration("window", std::chrono::seconds(30))) rule.drift.window = *d;
-    if (auto d = r.duration("baseline", std::chrono::minutes(10))) rule.drift.baseline = *d;
+    if (auto d = r.duration("baseline", std::chrono::minutes(2))) rule.drift.baseline = *d;
     if (auto s = r.number("sensitivity", 1.1, 100)) rule.drift.sensitivity = *s;
     if (auto c = r.number("confidence", 0.9, 0.9999999)) rule.drift.confidence = *c;
     if (auto m = r.number("min_rate", 0, 1e9)) rule.drift.min_rate = *m;

@@ -16,19 +16,6 @@ using nlohmann::json;
 
 constexpr int kSchema = 1;
 
-Result<void> writeFile(const std::filesystem::path& path, std::string_view data) {
-  const auto tmp = path.string() + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    f.write(data.data(), static_cast<std::streamsize>(data.size()));
-    if (!f) return fail(fmt::format("cannot write {}", tmp));
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) return fail(fmt::format("cannot write {}: {}", path.string(), ec.message()));
-  return {};
-}
-
 json toJson(const ProfileRecord& r) {
   return json{{"id", r.id},
               {"target", r.target},

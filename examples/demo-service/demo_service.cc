@@ -125,7 +125,10 @@ int main(int argc, char** argv) {
   });
   server.Post("/admin/regression", [](const httplib::Request& req, httplib::Response& res) {
     g_regression = req.get_param_value("on") == "1";
-    std::printf("Regression %s\n", g_regression ? "on" : "off");
+    const auto unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+    std::printf("Regression %s at unix ms %lld\n", g_regression ? "on" : "off", static_cast<long long>(unix_ms));
     std::fflush(stdout);
     res.set_content(g_regression ? "on\n" : "off\n", "text/plain");
   });

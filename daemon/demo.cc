@@ -1,0 +1,561 @@
+#include "daemon/demo.h"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+
+#include <atomic>
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <regex>
+#include <set>
+#include <thread>
+
+#include <fmt/format.h>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include "core/file.h"
+#include "daemon/cli.h"
+#include "profile/capture.h"
+
+namespace hotspotd::daemon {
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+constexpr std::string_view kDemoUsage = R"(Usage: hotspotd demo [options]
+
+Runs the whole loop on this machine: a demo shop service under load, hotspotd watching it, and a webhook receiver
+that prints the alerts. After a healthy baseline profile, the shop's /checkout turns slow (real CPU work in
+Pricing::recalculateAll); hotspotd sees the p99 drift, profiles the shop with perf, and the alert arrives with the
+flame graph, its diff against the baseline and the frames that grew. Ctrl-C stops everything it started.
+
+Options:
+  --listen ADDR            hotspotd's address (default 127.0.0.1:9464, or a free port if that one is taken)
+  --dir DIR                work directory: config, rules, state, profiles, logs (default: a new one in $TMPDIR)
+  --load RPS               requests a second the shop drives itself with (default 60)
+  --regression-after DUR   switch the regression on this long after start, once a baseline exists (default 75s)
+  --resolve-after DUR      switch it off again this long after the alert arrived (default: leave it on)
+  --demo-service PATH      the demo service (default: hotspotd_demo_service beside hotspotd)
+  -h, --help               Show this help.
+)";
+
+// Output: one line per event, stamped with the seconds since the demo started.
+class Narrator {
+ public:
+  Narrator() : start_(Clock::now()) {}
+  double elapsed() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
+  void say(const std::string& text) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::printf("[%6.1fs] %s\n", elapsed(), text.c_str());
+    std::fflush(stdout);
+  }
+  void more(const std::string& text) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::printf("          %s\n", text.c_str());
+    std::fflush(stdout);
+  }
+
+ private:
+  Clock::time_point start_;
+  std::mutex mutex_;
+};
+
+// A child process in its own process group (Ctrl-C reaches the demo only, which stops the children in order),
+// output to a log file, stopped by the kernel if the demo dies.
+class Child {
+ public:
+  Child(std::string name, std::filesystem::path log) : name_(std::move(name)), log_(std::move(log)) {}
+  ~Child() { stop(std::chrono::seconds(0)); }
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+
+  Result<void> start(const std::vector<std::string>& argv) {
+    const int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) return fail(fmt::format("cannot write {}: {}", log_.string(), std::strerror(errno)));
+    std::vector<std::string> args = argv;
+    std::vector<char*> c_argv;
+    for (auto& a : args) c_argv.push_back(a.data());
+    c_argv.push_back(nullptr);
+    const pid_t parent = getpid();
+    pid_ = fork();
+    if (pid_ < 0) {
+      ::close(fd);
+      return fail(fmt::format("cannot start {}: {}", name_, std::strerror(errno)));
+    }
+    if (pid_ == 0) {
+      setpgid(0, 0);
+      prctl(PR_SET_PDEATHSIG, SIGTERM);
+      if (getppid() != parent) _exit(127);
+      sigset_t none;
+      sigemptyset(&none);
+      sigprocmask(SIG_SETMASK, &none, nullptr);
+      const int in = ::open("/dev/null", O_RDONLY);
+      if (in >= 0) dup2(in, STDIN_FILENO);
+      dup2(fd, STDOUT_FILENO);
+      dup2(fd, STDERR_FILENO);
+      execv(c_argv[0], c_argv.data());
+      const char msg[] = "exec failed\n";
+      (void)!::write(STDERR_FILENO, msg, sizeof(msg) - 1);
+      _exit(127);
+    }
+    setpgid(pid_, pid_);
+    ::close(fd);
+    return {};
+  }
+
+  pid_t pid() const { return pid_; }
+  const std::string& name() const { return name_; }
+  const std::filesystem::path& log() const { return log_; }
+
+  // Whether it still runs; if not, how it ended.
+  bool running() {
+    if (pid_ <= 0) return false;
+    int status = 0;
+    const pid_t r = waitpid(pid_, &status, WNOHANG);
+    if (r == 0) return true;
+    if (r == pid_) exit_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    pid_ = -1;
+    return false;
+  }
+  int exitCode() const { return exit_; }
+
+  // SIGTERM, then SIGKILL to its group after `grace`. Returns whether it ended by itself within the grace.
+  bool stop(std::chrono::milliseconds grace) {
+    if (!running()) return true;
+    ::kill(pid_, SIGTERM);
+    const auto until = Clock::now() + grace;
+    while (Clock::now() < until) {
+      if (!running()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    const pid_t pid = pid_;
+    ::kill(-pid, SIGKILL);
+    ::kill(pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    pid_ = -1;
+    return false;
+  }
+
+  // The first line of its log containing `needle`, waiting up to `timeout` (nothing if it ends first).
+  std::optional<std::string> waitForLine(std::string_view needle, std::chrono::milliseconds timeout) {
+    const auto until = Clock::now() + timeout;
+    for (;;) {
+      if (auto text = readFile(log_)) {
+        if (const auto at = text->find(needle); at != std::string::npos) {
+          const auto begin = text->rfind('\n', at);
+          const auto end = text->find('\n', at);
+          const auto from = begin == std::string::npos ? 0 : begin + 1;
+          return text->substr(from, end == std::string::npos ? std::string::npos : end - from);
+        }
+      }
+      if (!running() || Clock::now() >= until) return std::nullopt;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+
+  // The last lines of its log, for a message when it failed.
+  std::string tail(std::size_t lines = 10) const {
+    auto text = readFile(log_);
+    if (!text) return {};
+    std::size_t at = text->size();
+    for (std::size_t n = 0; n <= lines && at > 0; ++n) {
+      const auto nl = text->rfind('\n', at - 1);
+      if (nl == std::string::npos) return *text;
+      at = nl;
+      if (n == lines) return text->substr(at + 1);
+    }
+    return text->substr(at);
+  }
+
+ private:
+  std::string name_;
+  std::filesystem::path log_;
+  pid_t pid_ = -1;
+  int exit_ = -1;
+};
+
+std::string fill(std::string_view text, const std::map<std::string, std::string>& values) {
+  std::string out(text);
+  for (const auto& [key, value] : values) {
+    const std::string placeholder = "${" + key + "}";
+    for (auto at = out.find(placeholder); at != std::string::npos; at = out.find(placeholder, at + value.size())) {
+      out.replace(at, placeholder.size(), value);
+    }
+  }
+  return out;
+}
+
+// Whether a TCP port on the loopback address can be bound now.
+bool portFree(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  ::close(fd);
+  return ok;
+}
+
+// host:port out of "... address=host:port ..." or "... on host:port".
+std::optional<std::pair<std::string, int>> addressIn(const std::string& line) {
+  std::smatch m;
+  if (!std::regex_search(line, m, std::regex(R"((?:address=|on )(\[[0-9a-fA-F:]+\]|[0-9.]+|localhost):([0-9]+))"))) {
+    return std::nullopt;
+  }
+  return std::make_pair(m[1].str(), std::stoi(m[2].str()));
+}
+
+std::optional<json> getJson(httplib::Client& client, const std::string& path) {
+  auto res = client.Get(path);
+  if (!res || res->status != 200) return std::nullopt;
+  auto j = json::parse(res->body, nullptr, false);
+  if (j.is_discarded()) return std::nullopt;
+  return j;
+}
+
+std::string labelText(const json& labels, std::initializer_list<std::string_view> skip = {"alertname"}) {
+  std::string out;
+  if (!labels.is_object()) return out;
+  for (const auto& [k, v] : labels.items()) {
+    if (std::find(skip.begin(), skip.end(), k) != skip.end() || !v.is_string()) continue;
+    out += fmt::format("{}{}=\"{}\"", out.empty() ? "" : ", ", k, v.get<std::string>());
+  }
+  return "{" + out + "}";
+}
+
+std::string str(const json& j, const char* key) {
+  return j.is_object() && j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
+}
+
+// The webhook receiver: prints each alert of each message with the links it carries.
+class WebhookPrinter {
+ public:
+  explicit WebhookPrinter(Narrator& narrator) : narrator_(narrator) {
+    server_.Post("/", [this](const httplib::Request& req, httplib::Response& res) {
+      const auto body = json::parse(req.body, nullptr, false);
+      if (body.is_discarded() || !body.contains("alerts") || !body["alerts"].is_array()) {
+        res.status = 400;
+        res.set_content("expected Alertmanager's webhook payload\n", "text/plain");
+        return;
+      }
+      for (const auto& a : body["alerts"]) print(a);
+      res.set_content("ok\n", "text/plain");
+    });
+  }
+  ~WebhookPrinter() { stop(); }
+
+  Result<std::string> start() {
+    const int port = server_.bind_to_any_port("127.0.0.1");
+    if (port <= 0) return fail("cannot listen on a loopback port for the webhook receiver");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    return fmt::format("http://127.0.0.1:{}/", port);
+  }
+  void stop() {
+    server_.stop();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  int firing() const { return firing_; }
+  int resolved() const { return resolved_; }
+
+ private:
+  void print(const json& a) {
+    const std::string status = str(a, "status");
+    const json& ann = a.contains("annotations") ? a["annotations"] : json::object();
+    const json& labels = a.contains("labels") ? a["labels"] : json::object();
+    narrator_.say(fmt::format("Webhook received: {} {} {}", status, str(labels, "alertname"), labelText(labels)));
+    if (auto s = str(ann, "summary"); !s.empty()) narrator_.more(s);
+    narrator_.more("incident     " + str(a, "generatorURL"));
+    if (auto u = str(ann, "flamegraph_url"); !u.empty()) narrator_.more("flame graph  " + u);
+    if (auto u = str(ann, "flamegraph_diff_url"); !u.empty()) narrator_.more("diff         " + u);
+    if (auto g = str(ann, "grown_frames"); !g.empty()) {
+      // The first three of the "; "-separated frames.
+      std::size_t end = std::string::npos;
+      for (std::size_t i = 0, from = 0; i < 3; ++i, from = end + 2) {
+        if ((end = g.find("; ", from)) == std::string::npos) break;
+      }
+      narrator_.more("grew most    " + g.substr(0, end));
+    }
+    (status == "resolved" ? resolved_ : firing_) += 1;
+  }
+
+  Narrator& narrator_;
+  httplib::Server server_;
+  std::thread thread_;
+  std::atomic<int> firing_{0};
+  std::atomic<int> resolved_{0};
+};
+
+Result<std::filesystem::path> workDirectory(const std::filesystem::path& wanted) {
+  std::error_code ec;
+  if (!wanted.empty()) {
+    std::filesystem::create_directories(wanted, ec);
+    if (ec) return fail(fmt::format("cannot create {}: {}", wanted.string(), ec.message()));
+    return std::filesystem::absolute(wanted);
+  }
+  const char* tmp = std::getenv("TMPDIR");
+  std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/hotspotd-demo-XXXXXX";
+  if (!mkdtemp(pattern.data())) return fail(fmt::format("cannot create a directory {}: {}", pattern, std::strerror(errno)));
+  return std::filesystem::path(pattern);
+}
+
+std::filesystem::path besideSelf(const std::string& name) {
+  std::error_code ec;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::filesystem::path(name) : self.parent_path() / name;
+}
+
+bool postRegression(const std::string& host, int port, bool on) {
+  httplib::Client client(host, port);
+  client.set_connection_timeout(2, 0);
+  auto res = client.Post("/admin/regression", on ? "on=1" : "on=0", "application/x-www-form-urlencoded");
+  return res && res->status == 200;
+}
+
+}  // namespace
+
+int runDemo(const DemoOptions& options) {
+  // SIGINT and SIGTERM are taken by the main loop (sigtimedwait), in every thread started from here on.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  Narrator say;
+  auto dir = workDirectory(options.dir);
+  if (!dir) return std::fprintf(stderr, "hotspotd demo: %s\n", dir.error().message.c_str()), 1;
+  const std::filesystem::path service =
+      options.demo_service.empty() ? besideSelf("hotspotd_demo_service") : options.demo_service;
+  if (access(service.c_str(), X_OK) != 0) {
+    std::fprintf(stderr,
+                 "hotspotd demo: the demo service is not at %s; build it with the project (cmake --build build) or "
+                 "give its path with --demo-service\n",
+                 service.c_str());
+    return 1;
+  }
+  const std::filesystem::path self = besideSelf("hotspotd");
+
+  say.say("hotspotd demo: work directory " + dir->string() + " (config, rules, state, profiles, logs)");
+  if (auto perf = profile::perfAllowed(); !perf) {
+    say.more("Note: " + perf.error().message + ".");
+    say.more("The incident and the alert will still come, saying why there is no profile; run the demo as root,");
+    say.more("or `sudo sysctl kernel.perf_event_paranoid=1`, to see the flame graph.");
+  }
+
+  WebhookPrinter webhook(say);
+  auto webhook_url = webhook.start();
+  if (!webhook_url) return std::fprintf(stderr, "hotspotd demo: %s\n", webhook_url.error().message.c_str()), 1;
+
+  Child shop("the demo service", *dir / "shop.log");
+  if (auto s = shop.start({service.string(), "--listen", "127.0.0.1:0", "--load", fmt::format("{}", options.load)});
+      !s) {
+    return std::fprintf(stderr, "hotspotd demo: %s\n", s.error().message.c_str()), 1;
+  }
+  const auto shop_line = shop.waitForLine("Listening on", std::chrono::seconds(10));
+  const auto shop_addr = shop_line ? addressIn(*shop_line) : std::nullopt;
+  if (!shop_addr) {
+    std::fprintf(stderr, "hotspotd demo: the demo service did not start; its log (%s) ends with:\n%s\n",
+                 shop.log().c_str(), shop.tail().c_str());
+    return 1;
+  }
+  const std::string shop_address = fmt::format("{}:{}", shop_addr->first, shop_addr->second);
+  say.say(fmt::format("Shop (the demo service, pid {}) listening on http://{}/, serving /checkout, /cart and /search "
+                      "at {} requests/s",
+                      shop.pid(), shop_address, options.load));
+
+  std::string listen = options.listen;
+  if (listen.empty()) listen = portFree(9464) ? "127.0.0.1:9464" : "127.0.0.1:0";
+  const std::filesystem::path config = *dir / "hotspotd.toml";
+  const std::map<std::string, std::string> values{{"listen", listen},
+                                                  {"state_dir", (*dir / "state").string()},
+                                                  {"shop", shop_address},
+                                                  {"shop_pid", std::to_string(shop.pid())},
+                                                  {"webhook", *webhook_url}};
+  auto written = writeFile(config, fill(embeddedDemoConfig(), values));
+  if (written) written = writeFile(*dir / "rules.toml", std::string(embeddedDemoRules()));
+  if (!written) return std::fprintf(stderr, "hotspotd demo: %s\n", written.error().message.c_str()), 1;
+
+  Child daemon("hotspotd", *dir / "hotspotd.log");
+  if (auto s = daemon.start({self.string(), "run", "--config", config.string()}); !s) {
+    return std::fprintf(stderr, "hotspotd demo: %s\n", s.error().message.c_str()), 1;
+  }
+  const auto listening = daemon.waitForLine("Listening", std::chrono::seconds(30));
+  const auto ready = listening ? daemon.waitForLine(" Ready", std::chrono::seconds(30)) : std::nullopt;
+  const auto daemon_addr = listening ? addressIn(*listening) : std::nullopt;
+  if (!ready || !daemon_addr) {
+    std::fprintf(stderr, "hotspotd demo: hotspotd did not start; its log (%s) ends with:\n%s\n",
+                 daemon.log().c_str(), daemon.tail().c_str());
+    return 1;
+  }
+  const std::string ui = fmt::format("http://{}:{}", daemon_addr->first, daemon_addr->second);
+  say.say(fmt::format("hotspotd (pid {}) watching the shop; its UI: {}/", daemon.pid(), ui));
+  say.more("config " + config.string() + ", log " + daemon.log().string());
+  say.say("Webhook receiver listening on " + *webhook_url + "; what it receives is printed here");
+  say.say(fmt::format("Learning what healthy looks like: a baseline profile of the shop at 60s, the regression at {}s",
+                      std::chrono::duration_cast<std::chrono::seconds>(options.regression_after).count()));
+
+  httplib::Client api(daemon_addr->first, daemon_addr->second);
+  api.set_read_timeout(5, 0);
+  std::set<std::string> profiles_seen;
+  std::map<std::string, std::string> incident_states;
+  bool baseline_seen = false;
+  bool regression_on = false;
+  bool regression_off = false;
+  std::optional<Clock::time_point> alerted_at;
+  const auto started = Clock::now();
+  int rc = 0;
+
+  for (;;) {
+    const timespec tick{0, 500'000'000};
+    const int sig = sigtimedwait(&stop_signals, nullptr, &tick);
+    if (sig == SIGINT || sig == SIGTERM) {
+      std::printf("\n");
+      say.say(fmt::format("{} received: stopping", sig == SIGINT ? "Ctrl-C" : "SIGTERM"));
+      break;
+    }
+    if (!shop.running() || !daemon.running()) {
+      Child& gone = shop.running() ? daemon : shop;
+      std::fprintf(stderr, "hotspotd demo: %s exited (status %d); its log (%s) ends with:\n%s\n", gone.name().c_str(),
+                   gone.exitCode(), gone.log().c_str(), gone.tail().c_str());
+      rc = 1;
+      break;
+    }
+    const auto now = Clock::now();
+
+    if (auto j = getJson(api, "/api/v1/profiles?target=shop&limit=20"); j) {
+      const json& list = (*j)["data"]["profiles"];
+      for (auto it = list.rbegin(); list.is_array() && it != list.rend(); ++it) {
+        const std::string id = str(*it, "id");
+        if (id.empty() || !profiles_seen.insert(id).second) continue;
+        const std::string kind = str(*it, "kind");
+        const auto where = *dir / "state" / "profiles" / id;
+        if (it->contains("error")) {
+          say.say(fmt::format("Profile ({}) of the shop failed: {}", kind, str(*it, "error")));
+          if (kind == "baseline") baseline_seen = true;  // nothing better will come: go on without
+          continue;
+        }
+        const auto samples = it->value("samples", 0);
+        if (kind == "baseline") {
+          baseline_seen = true;
+          say.say(fmt::format("Baseline profile of the healthy shop captured: {} samples, {}", samples,
+                              (where / "flamegraph.svg").string()));
+          continue;
+        }
+        say.say(fmt::format("Profile of the shop captured during the incident: {} samples", samples));
+        say.more("flame graph  " + (where / "flamegraph.svg").string());
+        if (!it->at("baseline").is_null()) say.more("diff         " + (where / "diff.svg").string());
+        const json& top = (*it)["summary"]["top_self"];
+        if (top.is_array() && !top.empty()) {
+          say.more(fmt::format("most time in {} ({:.0f}% of samples)", str(top[0], "name"),
+                               100 * top[0].value("self_share", 0.0)));
+        }
+        const json& grown = (*it)["summary"]["grown"];
+        if (grown.is_array() && !grown.empty()) {
+          say.more(fmt::format("grew most    {} +{:.1f} pp against the baseline", str(grown[0], "name"),
+                               grown[0].value("grew_pp", 0.0)));
+        }
+      }
+    }
+    if (auto j = getJson(api, "/api/v1/incidents?limit=20"); j) {
+      const json& list = (*j)["data"]["incidents"];
+      for (auto it = list.rbegin(); list.is_array() && it != list.rend(); ++it) {
+        const std::string id = str(*it, "id"), state = str(*it, "state");
+        if (id.empty() || incident_states[id] == state) continue;
+        incident_states[id] = state;
+        const std::string what = str(*it, "alertname") + " " + labelText((*it)["labels"], {"alertname", "team"});
+        if (state == "firing") {
+          say.say("Incident firing: " + what);
+          say.more(str(*it, "reason"));
+          say.more("open " + str(*it, "url"));
+        } else if (state == "resolved") {
+          say.say("Incident resolved: " + what);
+        } else if (state == "pending") {
+          say.say("Drift seen, pending (it must hold 10s to fire): " + what);
+        }
+      }
+    }
+
+    if (!regression_on && now - started >= options.regression_after &&
+        (baseline_seen || now - started >= options.regression_after + std::chrono::seconds(45))) {
+      if (postRegression(shop_addr->first, shop_addr->second, true)) {
+        regression_on = true;
+        say.say("Regression switched ON: every /checkout now also runs Pricing::recalculateAll (about 25 ms of CPU)");
+      }
+    }
+    if (!alerted_at && webhook.firing() > 0) {
+      alerted_at = now;
+      say.say("That is the loop: drift seen, the shop profiled, the owner paged with the flame graph. Look at:");
+      say.more("the incident page (link above): evidence, chart, the frames that grew, both flame graphs");
+      say.more(ui + "/ the overview; " + ui + "/profiles every profile");
+      if (options.resolve_after.count() == 0) {
+        say.more(fmt::format("To see it resolve: curl -d on=0 http://{}/admin/regression", shop_address));
+      }
+      say.more("Ctrl-C stops the demo and everything it started.");
+    }
+    if (alerted_at && options.resolve_after.count() > 0 && !regression_off &&
+        now - *alerted_at >= options.resolve_after) {
+      if (postRegression(shop_addr->first, shop_addr->second, false)) {
+        regression_off = true;
+        say.say("Regression switched OFF; the incident resolves once the 30s window is clear and stays clear 30s more");
+      }
+    }
+  }
+
+  const bool clean = daemon.stop(std::chrono::seconds(15));
+  shop.stop(std::chrono::seconds(5));
+  webhook.stop();
+  say.say(fmt::format("Stopped hotspotd{}, the shop and the webhook receiver. Kept: {}",
+                      clean ? "" : " (killed: it did not drain in 15s)", dir->string()));
+  return rc;
+}
+
+int cmdDemo(const std::vector<std::string_view>& args) {
+  DemoOptions o;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string_view arg = args[i];
+    if (arg == "-h" || arg == "--help") return std::fputs(kDemoUsage.data(), stdout), 0;
+    if (i + 1 >= args.size()) return usageError(fmt::format("unknown option '{}', or it needs a value", arg), kDemoUsage);
+    const std::string_view value = args[++i];
+    if (arg == "--listen") {
+      o.listen = std::string(value);
+    } else if (arg == "--dir") {
+      o.dir = std::filesystem::path(value);
+    } else if (arg == "--demo-service") {
+      o.demo_service = std::filesystem::path(value);
+    } else if (arg == "--load") {
+      const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), o.load);
+      if (ec != std::errc() || ptr != value.data() + value.size() || o.load <= 0) {
+        return usageError("--load needs a positive number of requests a second", kDemoUsage);
+      }
+    } else if (arg == "--regression-after" || arg == "--resolve-after") {
+      auto d = parseDuration(value);
+      if (!d) return usageError(fmt::format("{}: {}", arg, d.error().message), kDemoUsage);
+      (arg == "--regression-after" ? o.regression_after : o.resolve_after) = *d;
+    } else {
+      return usageError(fmt::format("unknown option '{}'", arg), kDemoUsage);
+    }
+  }
+  return runDemo(o);
+}
+
+}  // namespace hotspotd::daemon
