@@ -91,6 +91,17 @@ void Notifier::observe(const AlertInfo& alert, std::int64_t now_ms) {
   }
 }
 
+void Notifier::refresh(const std::string& alert_id, const std::set<std::string>& receivers, std::int64_t now_ms) {
+  for (auto& [key, g] : groups_) {
+    if (!receivers.count(g.route->receiver)) continue;
+    auto m = g.members.find(alert_id);
+    if (m == g.members.end() || !m->second.alert.firing || !m->second.sent_firing) continue;
+    m->second.changed = true;
+    g.next_ms = std::min(g.next_ms, now_ms);
+    dirty_.insert(key);
+  }
+}
+
 std::vector<Flush> Notifier::due(std::int64_t now_ms, const std::vector<Silence>& silences) {
   // The firing alerts, for inhibition.
   std::vector<LabelView> firing;

@@ -40,6 +40,9 @@ class Notifier {
 
   // An alert's new state at now_ms.
   void observe(const AlertInfo& alert, std::int64_t now_ms);
+  // Something attached to a firing alert changed (a profile was captured): the groups of `receivers` that told it
+  // firing tell it again at once. Others wait for their repeat_interval.
+  void refresh(const std::string& alert_id, const std::set<std::string>& receivers, std::int64_t now_ms);
   // The groups to notify at now_ms, with what each says.
   std::vector<Flush> due(std::int64_t now_ms, const std::vector<Silence>& silences);
   // When due() next has something to do (0: nothing scheduled).

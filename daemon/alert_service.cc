@@ -159,6 +159,7 @@ void AlertService::apply(const AlertingConfig& config) {
     alerting::Route root = config_.route;
     alerting::finishRoutes(root);
     alertmanagerTiming(root, alertmanagers, config_.resend_interval);
+    alertmanagers_ = alertmanagers;
     notifier_ = std::make_unique<alerting::Notifier>(std::move(root), config_.inhibit_rules, std::move(resolutions));
     if (!held.empty()) notifier_->restore(held, now);
     if (restored_) reconcile(now);
@@ -180,7 +181,13 @@ alerting::AlertInfo AlertService::alertOf(const rules::IncidentEvent& e) {
     std::sort(a.labels.begin(), a.labels.end());
   }
   a.annotations = e.annotations;
-  a.starts_ms = e.started_ms > 0 ? e.started_ms : e.t_ms;
+  // As Prometheus sends alerts: startsAt is when the alert fired, not when it began pending. (An Alertmanager
+  // notifies a new group at once when startsAt is older than its group_wait.)
+  if (e.fired_ms > 0) {
+    a.starts_ms = e.fired_ms;
+  } else {
+    a.starts_ms = a.firing || e.started_ms <= 0 ? e.t_ms : e.started_ms;
+  }
   a.ends_ms = a.firing ? 0 : e.t_ms;
   a.value = e.value;
   a.threshold = e.threshold;
@@ -239,6 +246,12 @@ void AlertService::onEvents(const std::vector<rules::IncidentEvent>& events) {
   if (stopped_ || !notifier_) return;
   const std::int64_t now = nowUnixMs();
   for (const auto& e : events) observe(alertOf(e), now);
+  tick();
+}
+
+void AlertService::onProfile(const std::string& incident_id) {
+  if (stopped_ || !notifier_ || alertmanagers_.empty()) return;
+  notifier_->refresh(incident_id, alertmanagers_, nowUnixMs());
   tick();
 }
 

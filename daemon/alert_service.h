@@ -69,6 +69,9 @@ class AlertService {
   void restore(const rules::IncidentTracker& tracker);
   // Every evaluation's transitions (after they are written to the state database).
   void onEvents(const std::vector<rules::IncidentEvent>& events);
+  // A profile was attached to an incident: Alertmanager receivers hear the alert again at once, with its links
+  // (an Alertmanager notifies with the newest annotations it holds, so its group_wait picks them up).
+  void onProfile(const std::string& incident_id);
   // Saves the grouping state; nothing is sent after it (what is pending stays in the outbox).
   void stop();
 
@@ -126,6 +129,7 @@ class AlertService {
   std::unique_ptr<alerting::Notifier> notifier_;
   std::map<std::string, Queue> queues_;  // by queue name
   std::map<std::string, Templates> templates_;  // by receiver
+  std::set<std::string> alertmanagers_;         // receivers of type alertmanager
   std::set<std::string> in_flight_;             // queues with a request out
   std::vector<alerting::Message> unsaved_;                 // flushed, not yet written (a failed write)
   std::map<std::string, std::string> unsaved_groups_;      // grouping state not yet written

@@ -163,6 +163,7 @@ int Daemon::run() {
     return 1;
   }
   alerts_->apply(config_.alerting);
+  profiles_->onAttached([this](const std::string& incident_id) { alerts_->onProfile(incident_id); });
   rules_ = std::make_unique<RuleRunner>(io_, *store_, metrics_.registry(), incidents_.get());
   rules_->onEvents([this](const std::vector<rules::IncidentEvent>& events) {
     profiles_->onEvents(events);

@@ -352,6 +352,7 @@ void ProfileManager::finished(const Job& job, std::int64_t start_ms, Result<prof
                                  {"profile", saved->id},
                                  {"samples", saved->samples},
                                  {"top_frame", top}});
+  if (job.kind == "hotspot" && !job.incident_id.empty() && on_attached_) on_attached_(job.incident_id);
 }
 
 void ProfileManager::stop() {

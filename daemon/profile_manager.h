@@ -25,6 +25,7 @@
 
 #include <atomic>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -60,6 +61,8 @@ class ProfileManager {
   void onEvents(const std::vector<rules::IncidentEvent>& events);
   // Cancels running captures and joins the workers. No capture starts after it.
   void stop();
+  // Called (on the io thread) when a profile was captured and attached to an incident.
+  void onAttached(std::function<void(const std::string& incident_id)> listener) { on_attached_ = std::move(listener); }
 
   // For tests: captures running or waiting.
   std::size_t busy() const { return running_ + queue_.size(); }
@@ -108,6 +111,7 @@ class ProfileManager {
   std::int64_t started_ms_ = 0;
   std::int64_t pruned_ms_ = 0;
   std::atomic<bool> cancel_{false};
+  std::function<void(const std::string&)> on_attached_;
   bool stopped_ = false;
   std::map<std::uint64_t, std::thread> workers_;
   std::uint64_t next_worker_ = 0;

@@ -69,6 +69,7 @@ struct IncidentEvent {
   double threshold = 0;
   std::vector<std::pair<std::string, double>> evidence;
   std::int64_t started_ms = 0;  // when the condition began (pending)
+  std::int64_t fired_ms = 0;    // when it fired (0 while pending)
   std::string reason;           // the detector's one-line account of its judgement
   std::string profile;          // the rule's profile target, if any
 };

@@ -81,6 +81,7 @@ void IncidentTracker::observe(const Rule& rule, std::int64_t t_ms, const std::ve
         e.last = event(IncidentEvent::State::firing);
         if (t_ms - e.since_ms >= rule.for_duration.count()) {
           e.state = TrackedIncident::State::firing;
+          e.last.fired_ms = t_ms;
           events.push_back(e.last);
           changed(id);
         }
@@ -102,6 +103,7 @@ void IncidentTracker::observe(const Rule& rule, std::int64_t t_ms, const std::ve
     changed(id);
     IncidentEvent resolved = event(IncidentEvent::State::resolved);
     resolved.started_ms = e.last.started_ms;
+    resolved.fired_ms = e.last.fired_ms > 0 ? e.last.fired_ms : e.last.t_ms;
     events.push_back(std::move(resolved));
     entries_.erase(found);
   }
@@ -118,6 +120,7 @@ void IncidentTracker::retainRules(const std::set<std::string>& names, std::int64
       IncidentEvent resolved = it->second.last;
       resolved.state = IncidentEvent::State::resolved;
       resolved.t_ms = t_ms;
+      if (resolved.fired_ms == 0) resolved.fired_ms = it->second.last.t_ms;
       resolved.reason = "the rule was removed from the configuration";
       events.push_back(std::move(resolved));
     }

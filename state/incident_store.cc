@@ -46,6 +46,7 @@ json eventToJson(const rules::IncidentEvent& e) {
               {"threshold", e.threshold},
               {"evidence", evidence},
               {"started_ms", e.started_ms},
+              {"fired_ms", e.fired_ms},
               {"reason", e.reason},
               {"profile", e.profile}};
 }
@@ -68,6 +69,7 @@ rules::IncidentEvent eventFromJson(const json& j) {
     for (const auto& [k, v] : it->items()) e.evidence.emplace_back(k, v.is_number() ? v.get<double>() : NAN);
   }
   e.started_ms = j.value("started_ms", std::int64_t{0});
+  e.fired_ms = j.value("fired_ms", std::int64_t{0});
   e.reason = j.value("reason", "");
   e.profile = j.value("profile", "");
   return e;

@@ -201,3 +201,33 @@ TEST_CASE("alerts survive their JSON form") {
   CHECK(back->starts_ms == kT0);
   CHECK_FALSE(alertFromJson("{\"id\": 3}"));
 }
+
+TEST_CASE("a refreshed alert (its profile came) is told again at once to the receivers named, and only those") {
+  Route root = grouped(0s, 0s, 1min);  // an Alertmanager receiver's timing: at once, resent every minute
+  root.receiver = "am";
+  Route team;
+  team.receiver = "team";
+  team.group_by = {"alertname"};
+  team.group_wait = 0s;
+  team.group_interval = 5min;
+  team.repeat_interval = 4h;
+  team.continue_matching = true;
+  Route am;
+  am.receiver = "am";
+  root.routes = {team, am};
+  finishRoutes(root);
+  Notifier n(root, {}, {});
+  n.observe(alert("/a"), kT0);
+  REQUIRE(n.due(kT0, {}).size() == 2);
+  CHECK(n.due(kT0 + 5'000, {}).empty());
+  // Refreshing an alert nobody told yet, or for another receiver, changes nothing.
+  n.refresh("/b/page", {"am"}, kT0 + 5'000);
+  n.refresh("/a/page", {"nobody"}, kT0 + 5'000);
+  CHECK(n.due(kT0 + 5'000, {}).empty());
+  n.refresh("/a/page", {"am"}, kT0 + 5'000);
+  auto f = n.due(kT0 + 5'000, {});
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].group.receiver == "am");
+  CHECK(routesOf(f[0]) == std::vector<std::string>{"/a"});
+  CHECK(n.due(kT0 + 6'000, {}).empty());
+}

@@ -86,8 +86,10 @@ keep_firing_for = "20s"
 annotations = { summary = "{{ $labels.route }} p99 {{ $value | humanizeDuration }}" }
 profile = "shop"
 )");
+  // One port for both runs of the daemon: the links in messages written before the SIGKILL must still work after.
+  const int port = freePort();
   const auto config = dir.write("hotspotd.toml", fmt::format(R"([server]
-listen = "127.0.0.1:0"
+listen = "127.0.0.1:{port}"
 [storage]
 state_dir = "{state}"
 [rules]
@@ -144,6 +146,7 @@ continue = true
 [[route.routes]]
 receiver = "am"
 )",
+                                                             fmt::arg("port", port),
                                                              fmt::arg("state", (dir.path() / "state").string()),
                                                              fmt::arg("shop", shop.address()),
                                                              fmt::arg("pid", shop.process.pid()),
@@ -151,7 +154,7 @@ receiver = "am"
                                                              fmt::arg("key", kRoutingKey), fmt::arg("am", am.url())));
   std::optional<ChildProcess> daemon;
   daemon.emplace(std::vector<std::string>{HOTSPOTD_BINARY, "run", "--config", config.string()});
-  int port = listenPort(*daemon);
+  REQUIRE(listenPort(*daemon) == port);
 
   // A healthy baseline first (a minute after start), then the regression.
   REQUIRE_MESSAGE(eventually(
@@ -193,7 +196,9 @@ receiver = "am"
   CHECK(page.body.find("<html") != std::string::npos);
   if (no_perf.empty()) {
     const json& annotations = alert["annotations"];
-    REQUIRE_MESSAGE(annotations.contains("flamegraph_url"), alert.dump());
+    REQUIRE_MESSAGE(annotations.contains("flamegraph_url"),
+                    (alert.dump() + "\n" + daemon->output() + "\n" +
+                     getJson(port, "/api/v1/notifications").value_or(json()).dump()));
     REQUIRE(annotations.contains("flamegraph_diff_url"));
     CHECK(annotations["grown_frames"].get<std::string>().find("Pricing::recalculateAll") != std::string::npos);
     for (const char* key : {"flamegraph_url", "flamegraph_diff_url"}) {
@@ -217,7 +222,7 @@ receiver = "am"
   daemon.reset();
   slack.outage(VendorReceiver::Answer(0));  // Slack is back
   daemon.emplace(std::vector<std::string>{HOTSPOTD_BINARY, "run", "--config", config.string()});
-  port = listenPort(*daemon);
+  REQUIRE(listenPort(*daemon) == port);
 
   // The pending Slack message is delivered, once, with its links; the incident goes on under its id.
   REQUIRE_MESSAGE(eventually([&] { return slackMessages(slack, "ShopLatencyDrift") >= 1; }, 30s), daemon->output());

@@ -66,7 +66,9 @@ struct DemoService {
   }
 };
 
-// A real Alertmanager (Debian's prometheus-alertmanager) on a loopback port, forwarding to one webhook.
+// A real Alertmanager (Debian's prometheus-alertmanager) on a loopback port, forwarding to one webhook. Its
+// group_wait (10s; Alertmanager's default is 30s) is what lets a profile captured after the alert fired reach
+// the first notification: hotspotd pushes the alert again, with its links, once the profile is there.
 struct Alertmanager {
   static constexpr const char* kBinary = "/usr/bin/prometheus-alertmanager";
   static bool installed() { return std::filesystem::exists(kBinary); }
@@ -77,7 +79,7 @@ struct Alertmanager {
     const auto config = dir.write("alertmanager.yml", fmt::format(R"(route:
   receiver: team
   group_by: [alertname, route]
-  group_wait: 1s
+  group_wait: 10s
   group_interval: 1s
   repeat_interval: 1h
 receivers:

@@ -124,6 +124,7 @@ TEST_CASE("incidents go pending, fire after `for`, and resolve after keep_firing
   REQUIRE(ev.size() == 1);
   CHECK(ev[0].state == IncidentEvent::State::firing);
   CHECK(ev[0].started_ms == 0);
+  CHECK(ev[0].fired_ms == 4 * s);  // an alert's startsAt, as Prometheus sends it
   CHECK(ev[0].id == incidentId(rule.name, {{"route", "/api"}}));
   // Missing data for a long time: still firing, nothing resolves by itself.
   for (int i = 5; i < 40; ++i) t.observe(rule, i * s, {finding(false, false)}, ev);
@@ -138,6 +139,8 @@ TEST_CASE("incidents go pending, fire after `for`, and resolve after keep_firing
   REQUIRE(ev.size() == 2);
   CHECK(ev[1].state == IncidentEvent::State::resolved);
   CHECK(ev[1].id == ev[0].id);
+  CHECK(ev[1].started_ms == 0);
+  CHECK(ev[1].fired_ms == 4 * s);
 }
 
 TEST_CASE("a condition that clears before `for` never fires, and a flap inside keep_firing_for does not re-page") {
