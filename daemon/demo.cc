@@ -341,7 +341,7 @@ int runDemo(const DemoOptions& options) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  Narrator say;
+  Narrator story;
   auto dir = workDirectory(options.dir);
   if (!dir) return std::fprintf(stderr, "hotspotd demo: %s\n", dir.error().message.c_str()), 1;
   const std::filesystem::path service =
@@ -355,14 +355,14 @@ int runDemo(const DemoOptions& options) {
   }
   const std::filesystem::path self = besideSelf("hotspotd");
 
-  say.say("hotspotd demo: work directory " + dir->string() + " (config, rules, state, profiles, logs)");
+  story.say("hotspotd demo: work directory " + dir->string() + " (config, rules, state, profiles, logs)");
   if (auto perf = profile::perfAllowed(); !perf) {
-    say.more("Note: " + perf.error().message + ".");
-    say.more("The incident and the alert will still come, saying why there is no profile; run the demo as root,");
-    say.more("or `sudo sysctl kernel.perf_event_paranoid=1`, to see the flame graph.");
+    story.more("Note: " + perf.error().message + ".");
+    story.more("The incident and the alert will still come, saying why there is no profile; run the demo as root,");
+    story.more("or `sudo sysctl kernel.perf_event_paranoid=1`, to see the flame graph.");
   }
 
-  WebhookPrinter webhook(say);
+  WebhookPrinter webhook(story);
   auto webhook_url = webhook.start();
   if (!webhook_url) return std::fprintf(stderr, "hotspotd demo: %s\n", webhook_url.error().message.c_str()), 1;
 
@@ -379,7 +379,7 @@ int runDemo(const DemoOptions& options) {
     return 1;
   }
   const std::string shop_address = fmt::format("{}:{}", shop_addr->first, shop_addr->second);
-  say.say(fmt::format("Shop (the demo service, pid {}) listening on http://{}/, serving /checkout, /cart and /search "
+  story.say(fmt::format("Shop (the demo service, pid {}) listening on http://{}/, serving /checkout, /cart and /search "
                       "at {} requests/s",
                       shop.pid(), shop_address, options.load));
 
@@ -408,10 +408,10 @@ int runDemo(const DemoOptions& options) {
     return 1;
   }
   const std::string ui = fmt::format("http://{}:{}", daemon_addr->first, daemon_addr->second);
-  say.say(fmt::format("hotspotd (pid {}) watching the shop; its UI: {}/", daemon.pid(), ui));
-  say.more("config " + config.string() + ", log " + daemon.log().string());
-  say.say("Webhook receiver listening on " + *webhook_url + "; what it receives is printed here");
-  say.say(fmt::format("Learning what healthy looks like: a baseline profile of the shop at 60s, the regression at {}s",
+  story.say(fmt::format("hotspotd (pid {}) watching the shop; its UI: {}/", daemon.pid(), ui));
+  story.more("config " + config.string() + ", log " + daemon.log().string());
+  story.say("Webhook receiver listening on " + *webhook_url + "; what it receives is printed here");
+  story.say(fmt::format("Learning what healthy looks like: a baseline profile of the shop at 60s, the regression at {}s",
                       std::chrono::duration_cast<std::chrono::seconds>(options.regression_after).count()));
 
   httplib::Client api(daemon_addr->first, daemon_addr->second);
@@ -430,7 +430,7 @@ int runDemo(const DemoOptions& options) {
     const int sig = sigtimedwait(&stop_signals, nullptr, &tick);
     if (sig == SIGINT || sig == SIGTERM) {
       std::printf("\n");
-      say.say(fmt::format("{} received: stopping", sig == SIGINT ? "Ctrl-C" : "SIGTERM"));
+      story.say(fmt::format("{} received: stopping", sig == SIGINT ? "Ctrl-C" : "SIGTERM"));
       break;
     }
     if (!shop.running() || !daemon.running()) {
@@ -450,28 +450,28 @@ int runDemo(const DemoOptions& options) {
         const std::string kind = str(*it, "kind");
         const auto where = *dir / "state" / "profiles" / id;
         if (it->contains("error")) {
-          say.say(fmt::format("Profile ({}) of the shop failed: {}", kind, str(*it, "error")));
+          story.say(fmt::format("Profile ({}) of the shop failed: {}", kind, str(*it, "error")));
           if (kind == "baseline") baseline_seen = true;  // nothing better will come: go on without
           continue;
         }
         const auto samples = it->value("samples", 0);
         if (kind == "baseline") {
           baseline_seen = true;
-          say.say(fmt::format("Baseline profile of the healthy shop captured: {} samples, {}", samples,
+          story.say(fmt::format("Baseline profile of the healthy shop captured: {} samples, {}", samples,
                               (where / "flamegraph.svg").string()));
           continue;
         }
-        say.say(fmt::format("Profile of the shop captured during the incident: {} samples", samples));
-        say.more("flame graph  " + (where / "flamegraph.svg").string());
-        if (!it->at("baseline").is_null()) say.more("diff         " + (where / "diff.svg").string());
+        story.say(fmt::format("Profile of the shop captured during the incident: {} samples", samples));
+        story.more("flame graph  " + (where / "flamegraph.svg").string());
+        if (!it->at("baseline").is_null()) story.more("diff         " + (where / "diff.svg").string());
         const json& top = (*it)["summary"]["top_self"];
         if (top.is_array() && !top.empty()) {
-          say.more(fmt::format("most time in {} ({:.0f}% of samples)", str(top[0], "name"),
+          story.more(fmt::format("most time in {} ({:.0f}% of samples)", str(top[0], "name"),
                                100 * top[0].value("self_share", 0.0)));
         }
         const json& grown = (*it)["summary"]["grown"];
         if (grown.is_array() && !grown.empty()) {
-          say.more(fmt::format("grew most    {} +{:.1f} pp against the baseline", str(grown[0], "name"),
+          story.more(fmt::format("grew most    {} +{:.1f} pp against the baseline", str(grown[0], "name"),
                                grown[0].value("grew_pp", 0.0)));
         }
       }
@@ -484,13 +484,13 @@ int runDemo(const DemoOptions& options) {
         incident_states[id] = state;
         const std::string what = str(*it, "alertname") + " " + labelText((*it)["labels"], {"alertname", "team"});
         if (state == "firing") {
-          say.say("Incident firing: " + what);
-          say.more(str(*it, "reason"));
-          say.more("open " + str(*it, "url"));
+          story.say("Incident firing: " + what);
+          story.more(str(*it, "reason"));
+          story.more("open " + str(*it, "url"));
         } else if (state == "resolved") {
-          say.say("Incident resolved: " + what);
+          story.say("Incident resolved: " + what);
         } else if (state == "pending") {
-          say.say("Drift seen, pending (it must hold 10s to fire): " + what);
+          story.say("Drift seen, pending (it must hold 10s to fire): " + what);
         }
       }
     }
@@ -499,24 +499,24 @@ int runDemo(const DemoOptions& options) {
         (baseline_seen || now - started >= options.regression_after + std::chrono::seconds(45))) {
       if (postRegression(shop_addr->first, shop_addr->second, true)) {
         regression_on = true;
-        say.say("Regression switched ON: every /checkout now also runs Pricing::recalculateAll (about 25 ms of CPU)");
+        story.say("Regression switched ON: every /checkout now also runs Pricing::recalculateAll (about 25 ms of CPU)");
       }
     }
     if (!alerted_at && webhook.firing() > 0) {
       alerted_at = now;
-      say.say("That is the loop: drift seen, the shop profiled, the owner paged with the flame graph. Look at:");
-      say.more("the incident page (link above): evidence, chart, the frames that grew, both flame graphs");
-      say.more(ui + "/ the overview; " + ui + "/profiles every profile");
+      story.say("That is the loop: drift seen, the shop profiled, the owner paged with the flame graph. Look at:");
+      story.more("the incident page (link above): evidence, chart, the frames that grew, both flame graphs");
+      story.more(ui + "/ the overview; " + ui + "/profiles every profile");
       if (options.resolve_after.count() == 0) {
-        say.more(fmt::format("To see it resolve: curl -d on=0 http://{}/admin/regression", shop_address));
+        story.more(fmt::format("To see it resolve: curl -d on=0 http://{}/admin/regression", shop_address));
       }
-      say.more("Ctrl-C stops the demo and everything it started.");
+      story.more("Ctrl-C stops the demo and everything it started.");
     }
     if (alerted_at && options.resolve_after.count() > 0 && !regression_off &&
         now - *alerted_at >= options.resolve_after) {
       if (postRegression(shop_addr->first, shop_addr->second, false)) {
         regression_off = true;
-        say.say("Regression switched OFF; the incident resolves once the 30s window is clear and stays clear 30s more");
+        story.say("Regression switched OFF; the incident resolves once the 30s window is clear and stays clear 30s more");
       }
     }
   }
@@ -524,7 +524,7 @@ int runDemo(const DemoOptions& options) {
   const bool clean = daemon.stop(std::chrono::seconds(15));
   shop.stop(std::chrono::seconds(5));
   webhook.stop();
-  say.say(fmt::format("Stopped hotspotd{}, the shop and the webhook receiver. Kept: {}",
+  story.say(fmt::format("Stopped hotspotd{}, the shop and the webhook receiver. Kept: {}",
                       clean ? "" : " (killed: it did not drain in 15s)", dir->string()));
   return rc;
 }

@@ -122,8 +122,9 @@ cooldown = "10m"
     auto j = getJson(hotspotd_port, "/api/v1/hotspots");
     if (!j) return false;
     for (const auto& h : (*j)["data"]["hotspots"]) {
-      if (h["labels"]["handler"] == "/api/v1/query" && h.contains("drift") && !h["drift"].is_null() &&
-          h["drift"]["ratio"].is_number()) {
+      // value(): not every histogram has a handler label (operator[] on a const json must find its key).
+      if (h.value("labels", json::object()).value("handler", "") == "/api/v1/query" &&
+          h.value("drift", json()).is_object() && h["drift"].value("ratio", json()).is_number()) {
         return true;
       }
     }
@@ -140,7 +141,7 @@ cooldown = "10m"
                         auto j = getJson(hotspotd_port, "/api/v1/incidents?state=firing");
                         if (!j) return false;
                         for (const auto& i : (*j)["data"]["incidents"]) {
-                          if (i["labels"]["handler"] == "/api/v1/query") incident = i;
+                          if (i.value("labels", json::object()).value("handler", "") == "/api/v1/query") incident = i;
                         }
                         return !incident.is_null();
                       },
