@@ -47,31 +47,37 @@ curl -sf "$ui/api/v1/profiles?target=shop" >"$work/profiles.json"
 curl -sf "$ui/api/v1/notifications" >"$work/notifications.json"
 curl -sf "$ui/metrics" >"$work/metrics.txt"
 ticks=$(getconf CLK_TCK)
-read -r utime stime starttime < <(awk '{print $14, $15, $22}' "/proc/$daemon_pid/stat")
+read -r utime stime cutime cstime starttime < <(awk '{print $14, $15, $16, $17, $22}' "/proc/$daemon_pid/stat")
 uptime_s=$(awk '{print $1}' /proc/uptime)
 rss_kb=$(awk '/^VmRSS/ {print $2}' "/proc/$daemon_pid/status")
 hwm_kb=$(awk '/^VmHWM/ {print $2}' "/proc/$daemon_pid/status")
-python3 - "$work" "$on_ms" "$utime" "$stime" "$starttime" "$ticks" "$uptime_s" "$rss_kb" "$hwm_kb" <<'EOF'
-import json, sys, datetime
+python3 - "$work" "$on_ms" "$utime" "$stime" "$cutime" "$cstime" "$starttime" "$ticks" "$uptime_s" "$rss_kb" \
+  "$hwm_kb" <<'EOF'
+import json, re, sys, datetime
 work, on_ms = sys.argv[1], int(sys.argv[2])
-utime, stime, start, ticks, uptime, rss, hwm = (float(x) for x in sys.argv[3:])
+utime, stime, cutime, cstime, start, ticks, uptime, rss, hwm = (float(x) for x in sys.argv[3:])
 def ms(t):
     return datetime.datetime.fromisoformat(t.replace("Z", "+00:00")).timestamp() * 1000
 inc = [i for i in json.load(open(f"{work}/incidents.json"))["data"]["incidents"] if i["labels"].get("route") == "/checkout"][0]
 pending, firing = ms(inc["activeAt"]), ms(inc["firedAt"])
-prof = [p for p in json.load(open(f"{work}/profiles.json"))["data"]["profiles"] if p.get("incident") == inc["id"]][-1]
-captured = ms(prof["startedAt"]) + prof["durationSeconds"] * 1000
+# The profile is stored when the daemon logs it.
+captured = None
+for line in open(f"{work}/demo/hotspotd.log"):
+    if "Profile captured" in line and f"incident={inc['id']}" in line:
+        captured = ms(line.split()[0])
+        break
 sent = [n for n in json.load(open(f"{work}/notifications.json"))["data"]
         if n["receiver"] == "demo-webhook" and n["deliveredAt"]]
 delivered = min(ms(n["deliveredAt"]) for n in sent)
 print(f"regression on -> drift pending      {(pending - on_ms) / 1000:6.1f} s   (the 30s window sees the slow requests)")
 print(f"pending -> firing                   {(firing - pending) / 1000:6.1f} s   (the rule's for = 10s)")
-print(f"firing -> profile captured          {(captured - firing) / 1000:6.1f} s   (a 5 s perf capture, then stored)")
+print(f"firing -> profile stored            {(captured - firing) / 1000:6.1f} s   (a 5 s perf capture, folded, rendered)")
 print(f"firing -> webhook delivered         {(delivered - firing) / 1000:6.1f} s   (group_wait = 10s)")
 print(f"regression on -> notification       {(delivered - on_ms) / 1000:6.1f} s")
 lived = uptime - start / ticks
-print(f"daemon CPU over its {lived:.0f} s: {(utime + stime) / ticks:.2f} s ({100 * (utime + stime) / ticks / lived:.2f}% of one core, "
-      f"perf and folding included); RSS {rss / 1024:.1f} MiB (peak {hwm / 1024:.1f} MiB)")
+own, perf = (utime + stime) / ticks, (cutime + cstime) / ticks
+print(f"daemon CPU over its {lived:.0f} s: {own:.2f} s itself ({100 * own / lived:.2f}% of one core), {perf:.2f} s in perf "
+      f"(two captures); RSS {rss / 1024:.1f} MiB (peak {hwm / 1024:.1f} MiB)")
 EOF
 kill -INT "$demo_pid"
 wait "$demo_pid" || true
@@ -84,23 +90,34 @@ for _ in $(seq 1 50); do grep -q "Listening on" "$work/shop.out" && break; sleep
 shop=$(grep -o 'Listening on [0-9.:]*' "$work/shop.out" | cut -d' ' -f3)
 requests() { curl -sf "http://$shop/metrics" | awk '/^http_requests_total\{/ {s += $NF} END {printf "%d\n", s}'; }
 window=10
-throughput() {  # requests/s over the window, with the given command running alongside (or nothing)
+throughput() {  # requests/s over exactly the window
   local before after
   before=$(requests)
-  if [ $# -gt 0 ]; then "$@" >/dev/null 2>&1; else sleep "$window"; fi
+  sleep "$window"
   after=$(requests)
   echo $(((after - before) / window))
 }
+with_perf() {  # the same, while perf samples at $1 Hz (attached a second before the window, gone after it)
+  local pid rate
+  perf record -e cpu-clock -F "$1" -g -p "$shop_pid" -o "$work/perf.data" -q -- sleep $((window + 2)) >/dev/null 2>&1 &
+  pid=$!
+  sleep 1
+  rate=$(throughput)
+  wait "$pid" || true
+  echo "$rate"
+}
 sleep 3  # warm up
-base=$(throughput)
-f99=$(throughput perf record -e cpu-clock -F 99 -g -p "$shop_pid" -o "$work/p99.data" -q -- sleep "$window")
-f199=$(throughput perf record -e cpu-clock -F 199 -g -p "$shop_pid" -o "$work/p199.data" -q -- sleep "$window")
-again=$(throughput)
-python3 - "$base" "$f99" "$f199" "$again" <<'EOF'
-import sys
-base, f99, f199, again = (float(x) for x in sys.argv[1:])
-ref = (base + again) / 2
-print(f"without perf: {base:.0f} and {again:.0f} requests/s (before and after)")
-print(f"perf at  99 Hz: {f99:.0f} requests/s ({100 * (ref - f99) / ref:+.1f}% slower)")
-print(f"perf at 199 Hz: {f199:.0f} requests/s ({100 * (ref - f199) / ref:+.1f}% slower)")
+# Interleaved rounds, so that drift in the machine's speed falls on all three alike; medians reported.
+none=() f99=() f199=()
+for round in 1 2 3; do
+  none+=("$(throughput)")
+  f99+=("$(with_perf 99)")
+  f199+=("$(with_perf 199)")
+  echo "round $round: ${none[-1]} requests/s without perf, ${f99[-1]} with perf at 99 Hz, ${f199[-1]} at 199 Hz"
+done
+python3 - "${none[*]}" "${f99[*]}" "${f199[*]}" <<'EOF'
+import statistics, sys
+none, f99, f199 = (statistics.median(float(x) for x in arg.split()) for arg in sys.argv[1:])
+print(f"median: {none:.0f} requests/s without perf; perf at 99 Hz {f99:.0f} ({100 * (none - f99) / none:+.1f}% "
+      f"slower), at 199 Hz {f199:.0f} ({100 * (none - f199) / none:+.1f}% slower)")
 EOF
