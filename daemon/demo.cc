@@ -274,8 +274,8 @@ class WebhookPrinter {
     if (thread_.joinable()) thread_.join();
   }
 
+  // Firing alerts received so far.
   int firing() const { return firing_; }
-  int resolved() const { return resolved_; }
 
  private:
   void print(const json& a) {
@@ -295,14 +295,13 @@ class WebhookPrinter {
       }
       narrator_.more("grew most    " + g.substr(0, end));
     }
-    (status == "resolved" ? resolved_ : firing_) += 1;
+    if (status == "firing") ++firing_;
   }
 
   Narrator& narrator_;
   httplib::Server server_;
   std::thread thread_;
   std::atomic<int> firing_{0};
-  std::atomic<int> resolved_{0};
 };
 
 Result<std::filesystem::path> workDirectory(const std::filesystem::path& wanted) {
@@ -314,7 +313,9 @@ Result<std::filesystem::path> workDirectory(const std::filesystem::path& wanted)
   }
   const char* tmp = std::getenv("TMPDIR");
   std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/hotspotd-demo-XXXXXX";
-  if (!mkdtemp(pattern.data())) return fail(fmt::format("cannot create a directory {}: {}", pattern, std::strerror(errno)));
+  if (!mkdtemp(pattern.data())) {
+    return fail(fmt::format("cannot create a directory {}: {}", pattern, std::strerror(errno)));
+  }
   return std::filesystem::path(pattern);
 }
 
@@ -379,9 +380,10 @@ int runDemo(const DemoOptions& options) {
     return 1;
   }
   const std::string shop_address = fmt::format("{}:{}", shop_addr->first, shop_addr->second);
-  story.say(fmt::format("Shop (the demo service, pid {}) listening on http://{}/, serving /checkout, /cart and /search "
-                      "at {} requests/s",
-                      shop.pid(), shop_address, options.load));
+  story.say(
+      fmt::format("Shop (the demo service, pid {}) listening on http://{}/, serving /checkout, /cart and /search "
+                  "at {} requests/s",
+                  shop.pid(), shop_address, options.load));
 
   std::string listen = options.listen;
   if (listen.empty()) listen = portFree(9464) ? "127.0.0.1:9464" : "127.0.0.1:0";
@@ -403,16 +405,17 @@ int runDemo(const DemoOptions& options) {
   const auto ready = listening ? daemon.waitForLine(" Ready", std::chrono::seconds(30)) : std::nullopt;
   const auto daemon_addr = listening ? addressIn(*listening) : std::nullopt;
   if (!ready || !daemon_addr) {
-    std::fprintf(stderr, "hotspotd demo: hotspotd did not start; its log (%s) ends with:\n%s\n",
-                 daemon.log().c_str(), daemon.tail().c_str());
+    std::fprintf(stderr, "hotspotd demo: hotspotd did not start; its log (%s) ends with:\n%s\n", daemon.log().c_str(),
+                 daemon.tail().c_str());
     return 1;
   }
   const std::string ui = fmt::format("http://{}:{}", daemon_addr->first, daemon_addr->second);
   story.say(fmt::format("hotspotd (pid {}) watching the shop; its UI: {}/", daemon.pid(), ui));
   story.more("config " + config.string() + ", log " + daemon.log().string());
   story.say("Webhook receiver listening on " + *webhook_url + "; what it receives is printed here");
-  story.say(fmt::format("Learning what healthy looks like: a baseline profile of the shop at 60s, the regression at {}s",
-                      std::chrono::duration_cast<std::chrono::seconds>(options.regression_after).count()));
+  story.say(
+      fmt::format("Learning what healthy looks like: a baseline profile of the shop at 60s, the regression at {}s",
+                  std::chrono::duration_cast<std::chrono::seconds>(options.regression_after).count()));
 
   httplib::Client api(daemon_addr->first, daemon_addr->second);
   api.set_read_timeout(5, 0);
@@ -458,7 +461,7 @@ int runDemo(const DemoOptions& options) {
         if (kind == "baseline") {
           baseline_seen = true;
           story.say(fmt::format("Baseline profile of the healthy shop captured: {} samples, {}", samples,
-                              (where / "flamegraph.svg").string()));
+                                (where / "flamegraph.svg").string()));
           continue;
         }
         story.say(fmt::format("Profile of the shop captured during the incident: {} samples", samples));
@@ -467,12 +470,12 @@ int runDemo(const DemoOptions& options) {
         const json& top = (*it)["summary"]["top_self"];
         if (top.is_array() && !top.empty()) {
           story.more(fmt::format("most time in {} ({:.0f}% of samples)", str(top[0], "name"),
-                               100 * top[0].value("self_share", 0.0)));
+                                 100 * top[0].value("self_share", 0.0)));
         }
         const json& grown = (*it)["summary"]["grown"];
         if (grown.is_array() && !grown.empty()) {
           story.more(fmt::format("grew most    {} +{:.1f} pp against the baseline", str(grown[0], "name"),
-                               grown[0].value("grew_pp", 0.0)));
+                                 grown[0].value("grew_pp", 0.0)));
         }
       }
     }
@@ -516,7 +519,8 @@ int runDemo(const DemoOptions& options) {
         now - *alerted_at >= options.resolve_after) {
       if (postRegression(shop_addr->first, shop_addr->second, false)) {
         regression_off = true;
-        story.say("Regression switched OFF; the incident resolves once the 30s window is clear and stays clear 30s more");
+        story.say(
+            "Regression switched OFF; the incident resolves once the 30s window is clear and stays clear 30s more");
       }
     }
   }
@@ -525,7 +529,7 @@ int runDemo(const DemoOptions& options) {
   shop.stop(std::chrono::seconds(5));
   webhook.stop();
   story.say(fmt::format("Stopped hotspotd{}, the shop and the webhook receiver. Kept: {}",
-                      clean ? "" : " (killed: it did not drain in 15s)", dir->string()));
+                        clean ? "" : " (killed: it did not drain in 15s)", dir->string()));
   return rc;
 }
 
@@ -534,7 +538,8 @@ int cmdDemo(const std::vector<std::string_view>& args) {
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string_view arg = args[i];
     if (arg == "-h" || arg == "--help") return std::fputs(kDemoUsage.data(), stdout), 0;
-    if (i + 1 >= args.size()) return usageError(fmt::format("unknown option '{}', or it needs a value", arg), kDemoUsage);
+    if (i + 1 >= args.size())
+      return usageError(fmt::format("unknown option '{}', or it needs a value", arg), kDemoUsage);
     const std::string_view value = args[++i];
     if (arg == "--listen") {
       o.listen = std::string(value);

@@ -55,8 +55,9 @@ int slackMessages(const VendorReceiver& r, const std::string& word) {
 
 }  // namespace
 
-TEST_CASE("the demo service's regression pages Slack, PagerDuty and Alertmanager with working flame graph links; "
-          "a SIGKILL mid-incident pages no one twice; the resolution reaches everyone") {
+TEST_CASE(
+    "the demo service's regression pages Slack, PagerDuty and Alertmanager with working flame graph links; "
+    "a SIGKILL mid-incident pages no one twice; the resolution reaches everyone") {
   if (!Alertmanager::installed()) {
     MESSAGE("skipped: prometheus-alertmanager is not installed (scripts/bootstrap installs it)");
     return;
@@ -88,22 +89,10 @@ profile = "shop"
 )");
   // One port for both runs of the daemon: the links in messages written before the SIGKILL must still work after.
   const int port = freePort();
-  const auto config = dir.write("hotspotd.toml", fmt::format(R"([server]
-listen = "127.0.0.1:{port}"
-[storage]
-state_dir = "{state}"
-[rules]
-files = ["rules.toml"]
-evaluation_interval = "1s"
-[store]
-full_resolution = "10m"
-retention = "30m"
-[[scrape]]
-job = "shop"
-targets = ["{shop}"]
-interval = "1s"
-timeout = "900ms"
-labels = {{ service = "shop" }}
+  const auto config =
+      dir.write("hotspotd.toml",
+                configHead(port, dir.path() / "state", "shop", shop.address()) +
+                    fmt::format(R"(labels = {{ service = "shop" }}
 [profiling]
 baseline_duration = "4s"
 baseline_frequency = 199
@@ -146,12 +135,8 @@ continue = true
 [[route.routes]]
 receiver = "am"
 )",
-                                                             fmt::arg("port", port),
-                                                             fmt::arg("state", (dir.path() / "state").string()),
-                                                             fmt::arg("shop", shop.address()),
-                                                             fmt::arg("pid", shop.process.pid()),
-                                                             fmt::arg("slack", slack_url), fmt::arg("pager", pager_url),
-                                                             fmt::arg("key", kRoutingKey), fmt::arg("am", am.url())));
+                                fmt::arg("pid", shop.process.pid()), fmt::arg("slack", slack_url),
+                                fmt::arg("pager", pager_url), fmt::arg("key", kRoutingKey), fmt::arg("am", am.url())));
   std::optional<ChildProcess> daemon;
   daemon.emplace(std::vector<std::string>{HOTSPOTD_BINARY, "run", "--config", config.string()});
   REQUIRE(listenPort(*daemon) == port);
@@ -177,10 +162,10 @@ receiver = "am"
                       },
                       60s),
                   daemon->output());
-  REQUIRE_MESSAGE(eventually([&] { return pagerDutyEvents(pager, "trigger") >= 1 && !forwardedAlerts(forwarded,
-                                                                                                    "firing").empty(); },
-                             60s),
-                  (daemon->output() + am.process->output()));
+  REQUIRE_MESSAGE(
+      eventually(
+          [&] { return pagerDutyEvents(pager, "trigger") >= 1 && !forwardedAlerts(forwarded, "firing").empty(); }, 60s),
+      (daemon->output() + am.process->output()));
   CHECK(pager.violations().empty());
   CHECK(forwarded.violations().empty());
   const json trigger = pager.accepted().front().body;
@@ -246,8 +231,8 @@ receiver = "am"
   shop.regression(false);
   REQUIRE_MESSAGE(eventually(
                       [&] {
-                        return pagerDutyEvents(pager, "resolve") >= 1 && !forwardedAlerts(forwarded, "resolved").empty() &&
-                               slack.accepted().size() >= 2;
+                        return pagerDutyEvents(pager, "resolve") >= 1 &&
+                               !forwardedAlerts(forwarded, "resolved").empty() && slack.accepted().size() >= 2;
                       },
                       150s),
                   (daemon->output() + am.process->output()));

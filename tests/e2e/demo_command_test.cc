@@ -20,14 +20,15 @@ std::string valueAfter(const std::string& text, const std::string& label, std::s
 
 }  // namespace
 
-TEST_CASE("hotspotd demo: the regression fires, the shop is profiled, the alert arrives with working links; "
-          "Ctrl-C stops everything") {
+TEST_CASE(
+    "hotspotd demo: the regression fires, the shop is profiled, the alert arrives with working links; "
+    "Ctrl-C stops everything") {
   const std::string no_perf = perfUnavailable();
   TempDir dir;
   const auto work = dir.path() / "demo";
   // --regression-after 62s: as soon as the baseline profile (at 60s) is there.
-  ChildProcess demo({HOTSPOTD_BINARY, "demo", "--dir", work.string(), "--listen", "127.0.0.1:0",
-                     "--regression-after", "62s"});
+  ChildProcess demo(
+      {HOTSPOTD_BINARY, "demo", "--dir", work.string(), "--listen", "127.0.0.1:0", "--regression-after", "62s"});
   auto webhook = demo.waitForLine("Webhook received: firing", 180s);
   // The alert's lines follow the "Webhook received" line; give them a moment to be printed.
   REQUIRE_MESSAGE(demo.waitForLine("That is the loop", 10s), demo.output());

@@ -90,10 +90,9 @@ receivers:
 )",
                                                                   webhook_url));
     port = freePort();
-    process.emplace(std::vector<std::string>{kBinary, "--config.file=" + config.string(),
-                                             "--storage.path=" + (dir.path() / "alertmanager").string(),
-                                             fmt::format("--web.listen-address=127.0.0.1:{}", port),
-                                             "--cluster.listen-address="});
+    process.emplace(std::vector<std::string>{
+        kBinary, "--config.file=" + config.string(), "--storage.path=" + (dir.path() / "alertmanager").string(),
+        fmt::format("--web.listen-address=127.0.0.1:{}", port), "--cluster.listen-address="});
     httplib::Client api("127.0.0.1", port);
     REQUIRE_MESSAGE(eventually(
                         [&] {
@@ -106,7 +105,32 @@ receivers:
   std::string url() const { return fmt::format("http://127.0.0.1:{}", port); }
 };
 
+// The start of an end-to-end daemon's config: its port and state directory, rules.toml evaluated every second, a
+// store long enough for a test, and one job scraping `target` every second.
+inline std::string configHead(int port, const std::filesystem::path& state, const std::string& job,
+                              const std::string& target) {
+  return fmt::format(R"([server]
+listen = "127.0.0.1:{}"
+[storage]
+state_dir = "{}"
+[rules]
+files = ["rules.toml"]
+evaluation_interval = "1s"
+[store]
+full_resolution = "10m"
+retention = "30m"
+[[scrape]]
+job = "{}"
+targets = ["{}"]
+interval = "1s"
+timeout = "900ms"
+)",
+                     port, state.string(), job, target);
+}
+
 // Whether a process with this pid still exists (not even as a zombie).
-inline bool processExists(pid_t pid) { return pid > 0 && (::kill(pid, 0) == 0 || errno != ESRCH); }
+inline bool processExists(pid_t pid) {
+  return pid > 0 && (::kill(pid, 0) == 0 || errno != ESRCH);
+}
 
 }  // namespace hotspotd::test

@@ -14,8 +14,9 @@ using namespace hotspotd::test;
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-TEST_CASE("a real Prometheus under expensive queries: drift on its query handler, a pprof profile of its query "
-          "engine; it scrapes hotspotd meanwhile") {
+TEST_CASE(
+    "a real Prometheus under expensive queries: drift on its query handler, a pprof profile of its query "
+    "engine; it scrapes hotspotd meanwhile") {
   const std::string prometheus = findProgram("prometheus");
   const std::string promtool = findProgram("promtool");
   if (prometheus.empty() || promtool.empty()) {
@@ -52,22 +53,9 @@ for = "3s"
 keep_firing_for = "10s"
 profile = "prometheus"
 )");
-  const auto config = dir.write("hotspotd.toml", fmt::format(R"([server]
-listen = "127.0.0.1:{}"
-[storage]
-state_dir = "{}"
-[rules]
-files = ["rules.toml"]
-evaluation_interval = "1s"
-[store]
-full_resolution = "10m"
-retention = "30m"
-[[scrape]]
-job = "prometheus"
-targets = ["127.0.0.1:{}"]
-interval = "1s"
-timeout = "900ms"
-[profiling]
+  const auto config = dir.write("hotspotd.toml", configHead(hotspotd_port, dir.path() / "state", "prometheus",
+                                                            fmt::format("127.0.0.1:{}", prom_port)) +
+                                                     fmt::format(R"([profiling]
 baseline_interval = "0s"
 cpu_budget = 0.5
 [[profile_targets]]
@@ -76,8 +64,7 @@ pprof_url = "http://127.0.0.1:{}/debug/pprof/profile"
 duration = "3s"
 cooldown = "10m"
 )",
-                                                             hotspotd_port, (dir.path() / "state").string(), prom_port,
-                                                             prom_port));
+                                                                 prom_port));
   ChildProcess daemon({HOTSPOTD_BINARY, "run", "--config", config.string()});
   REQUIRE_MESSAGE(daemon.waitForLine("Ready", 20s), daemon.output());
 
@@ -130,9 +117,8 @@ cooldown = "10m"
     }
     return false;
   };
-  REQUIRE_MESSAGE(eventually(handler_judged, 120s), (daemon.output() + getJson(hotspotd_port, "/api/v1/hotspots")
-                                                                              .value_or(json())
-                                                                              .dump()));
+  REQUIRE_MESSAGE(eventually(handler_judged, 120s),
+                  (daemon.output() + getJson(hotspotd_port, "/api/v1/hotspots").value_or(json()).dump()));
   expensive = true;
 
   json incident;
@@ -155,7 +141,8 @@ cooldown = "10m"
   json profile;
   REQUIRE_MESSAGE(eventually(
                       [&] {
-                        auto j = getJson(hotspotd_port, "/api/v1/profiles?incident=" + incident["id"].get<std::string>());
+                        auto j =
+                            getJson(hotspotd_port, "/api/v1/profiles?incident=" + incident["id"].get<std::string>());
                         if (!j || (*j)["data"]["profiles"].empty()) return false;
                         profile = (*j)["data"]["profiles"][0];
                         return true;
@@ -164,8 +151,8 @@ cooldown = "10m"
                   daemon.output());
   REQUIRE_MESSAGE(!profile.contains("error"), profile.dump());
   CHECK(profile["samples"].get<int>() > 0);
-  const Fetched folded = fetch(fmt::format("http://127.0.0.1:{}/api/v1/profiles/{}.folded", hotspotd_port,
-                                           profile["id"].get<std::string>()));
+  const Fetched folded = fetch(
+      fmt::format("http://127.0.0.1:{}/api/v1/profiles/{}.folded", hotspotd_port, profile["id"].get<std::string>()));
   REQUIRE(folded.status == 200);
   CHECK(folded.body.find("github.com/prometheus/prometheus/promql.(*evaluator)") != std::string::npos);
   // Most of the CPU time went through the query engine (root-first folded stacks: "a;b;c <samples>").
@@ -179,8 +166,8 @@ cooldown = "10m"
     if (line.find("/promql.") != std::string::npos) engine += n;
   }
   CHECK_MESSAGE(engine > 0.5 * total, engine << " of " << total << " samples in promql");
-  const Fetched svg = fetch(fmt::format("http://127.0.0.1:{}/api/v1/profiles/{}.svg", hotspotd_port,
-                                        profile["id"].get<std::string>()));
+  const Fetched svg =
+      fetch(fmt::format("http://127.0.0.1:{}/api/v1/profiles/{}.svg", hotspotd_port, profile["id"].get<std::string>()));
   CHECK(svg.status == 200);
   CHECK(svg.body.find("promql") != std::string::npos);
 
