@@ -10,6 +10,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <charconv>
@@ -17,6 +18,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -359,8 +361,9 @@ int runDemo(const DemoOptions& options) {
   story.say("hotspotd demo: work directory " + dir->string() + " (config, rules, state, profiles, logs)");
   if (auto perf = profile::perfAllowed(); !perf) {
     story.more("Note: " + perf.error().message + ".");
-    story.more("The incident and the alert will still come, saying why there is no profile; run the demo as root,");
-    story.more("or `sudo sysctl kernel.perf_event_paranoid=1`, to see the flame graph.");
+    story.more("The incident and the alert will still come, saying why there is no profile. To see the flame graph,");
+    story.more("run the demo as root (sudo), or allow profiling your own processes:");
+    story.more("sudo sysctl kernel.perf_event_paranoid=2");
   }
 
   WebhookPrinter webhook(story);
@@ -538,8 +541,12 @@ int cmdDemo(const std::vector<std::string_view>& args) {
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string_view arg = args[i];
     if (arg == "-h" || arg == "--help") return std::fputs(kDemoUsage.data(), stdout), 0;
-    if (i + 1 >= args.size())
-      return usageError(fmt::format("unknown option '{}', or it needs a value", arg), kDemoUsage);
+    static constexpr std::string_view kOptions[] = {"--listen", "--dir", "--demo-service", "--load",
+                                                    "--regression-after", "--resolve-after"};
+    if (std::find(std::begin(kOptions), std::end(kOptions), arg) == std::end(kOptions)) {
+      return usageError(fmt::format("unknown option '{}'", arg), kDemoUsage);
+    }
+    if (i + 1 >= args.size()) return usageError(fmt::format("{} needs a value", arg), kDemoUsage);
     const std::string_view value = args[++i];
     if (arg == "--listen") {
       o.listen = std::string(value);
@@ -556,8 +563,6 @@ int cmdDemo(const std::vector<std::string_view>& args) {
       auto d = parseDuration(value);
       if (!d) return usageError(fmt::format("{}: {}", arg, d.error().message), kDemoUsage);
       (arg == "--regression-after" ? o.regression_after : o.resolve_after) = *d;
-    } else {
-      return usageError(fmt::format("unknown option '{}'", arg), kDemoUsage);
     }
   }
   return runDemo(o);

@@ -52,7 +52,7 @@ TEST_CASE("version prints the version and revision") {
 }
 
 TEST_CASE("every command has --help, and usage errors exit 2") {
-  for (const char* cmd : {"run", "check-config", "version"}) {
+  for (const char* cmd : {"run", "check-config", "version", "demo"}) {
     CAPTURE(cmd);
     auto r = runHotspotd({cmd, "--help"});
     CHECK(r.exit_code == 0);
@@ -65,6 +65,24 @@ TEST_CASE("every command has --help, and usage errors exit 2") {
   CHECK(unknown.output.find("unknown command 'frobnicate'") != std::string::npos);
   CHECK(runHotspotd({"run", "--bogus"}).exit_code == 2);
   CHECK(runHotspotd({"check-config"}).exit_code == 2);
+}
+
+TEST_CASE("demo: usage errors name the option; a missing demo service says where it looked and what to do") {
+  auto unknown = runHotspotd({"demo", "--bogus"});
+  CHECK(unknown.exit_code == 2);
+  CHECK(unknown.output.find("unknown option '--bogus'") != std::string::npos);
+  auto no_value = runHotspotd({"demo", "--load"});
+  CHECK(no_value.exit_code == 2);
+  CHECK(no_value.output.find("--load needs a value") != std::string::npos);
+  CHECK(runHotspotd({"demo", "--load", "-3"}).output.find("--load needs a positive number") != std::string::npos);
+  auto duration = runHotspotd({"demo", "--regression-after", "soon"});
+  CHECK(duration.exit_code == 2);
+  CHECK(duration.output.find("--regression-after: invalid duration \"soon\"") != std::string::npos);
+  TempDir dir;
+  auto missing = runHotspotd({"demo", "--dir", (dir.path() / "demo").string(), "--demo-service", "/nonexistent/shop"});
+  CHECK(missing.exit_code == 1);
+  CHECK(missing.output.find("the demo service is not at /nonexistent/shop") != std::string::npos);
+  CHECK(missing.output.find("--demo-service") != std::string::npos);
 }
 
 TEST_CASE("test-rules passes a right rule test, fails a wrong one with both sets, and refuses a bad file") {
