@@ -470,12 +470,14 @@ int runDemo(const DemoOptions& options) {
         story.say(fmt::format("Profile of the shop captured during the incident: {} samples", samples));
         story.more("flame graph  " + (where / "flamegraph.svg").string());
         if (!it->at("baseline").is_null()) story.more("diff         " + (where / "diff.svg").string());
-        const json& top = (*it)["summary"]["top_self"];
+        // value(): a profile without a baseline has no "grown" (operator[] on a const json must find its key).
+        const json summary = it->value("summary", json::object());
+        const json top = summary.value("top_self", json::array());
         if (top.is_array() && !top.empty()) {
           story.more(fmt::format("most time in {} ({:.0f}% of samples)", str(top[0], "name"),
                                  100 * top[0].value("self_share", 0.0)));
         }
-        const json& grown = (*it)["summary"]["grown"];
+        const json grown = summary.value("grown", json::array());
         if (grown.is_array() && !grown.empty()) {
           story.more(fmt::format("grew most    {} +{:.1f} pp against the baseline", str(grown[0], "name"),
                                  grown[0].value("grew_pp", 0.0)));
@@ -488,7 +490,8 @@ int runDemo(const DemoOptions& options) {
         const std::string id = str(*it, "id"), state = str(*it, "state");
         if (id.empty() || incident_states[id] == state) continue;
         incident_states[id] = state;
-        const std::string what = str(*it, "alertname") + " " + labelText((*it)["labels"], {"alertname", "team"});
+        const std::string what =
+            str(*it, "alertname") + " " + labelText(it->value("labels", json::object()), {"alertname", "team"});
         if (state == "firing") {
           story.say("Incident firing: " + what);
           story.more(str(*it, "reason"));
@@ -541,7 +544,7 @@ int cmdDemo(const std::vector<std::string_view>& args) {
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string_view arg = args[i];
     if (arg == "-h" || arg == "--help") return std::fputs(kDemoUsage.data(), stdout), 0;
-    static constexpr std::string_view kOptions[] = {"--listen", "--dir", "--demo-service", "--load",
+    static constexpr std::string_view kOptions[] = {"--listen",           "--dir",          "--demo-service", "--load",
                                                     "--regression-after", "--resolve-after"};
     if (std::find(std::begin(kOptions), std::end(kOptions), arg) == std::end(kOptions)) {
       return usageError(fmt::format("unknown option '{}'", arg), kDemoUsage);
