@@ -237,6 +237,8 @@ receiver = "am"
                       150s),
                   (daemon->output() + am.process->output()));
   CHECK(pager.accepted().back().body["dedup_key"] == incident_id);
+  CHECK(slackMessages(slack, "FIRING") == 1);
+  CHECK(slackMessages(slack, "RESOLVED") == 1);
   CHECK(forwardedAlerts(forwarded, "resolved").front()["labels"]["route"] == "/checkout");
   auto resolved = getJson(port, "/api/v1/incidents/" + incident_id);
   REQUIRE(resolved);
