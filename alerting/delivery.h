@@ -56,9 +56,6 @@ struct ReceiverRules {
 
 Verdict judge(const HttpResponse& response, const ReceiverRules& rules);
 
-// Retry-After as delta-seconds or an HTTP-date, relative to `now`; nothing if absent or unreadable.
-std::optional<Duration> parseRetryAfter(std::string_view value, std::chrono::system_clock::time_point now);
-
 // The wait before attempt `attempt` (0 for the first retry): base x 2^attempt capped at `cap`, the second half of
 // it random, so that many notifications failing together do not retry together.
 Duration backoff(int attempt, Duration base, Duration cap, std::mt19937_64& rng);

@@ -1,6 +1,9 @@
 #include "core/duration.h"
 
+#include <algorithm>
 #include <array>
+#include <charconv>
+#include <ctime>
 #include <cstdint>
 #include <limits>
 
@@ -82,6 +85,26 @@ std::string formatDuration(Duration d) {
     }
   }
   return out;
+}
+
+std::optional<Duration> parseRetryAfter(std::string_view value, std::chrono::system_clock::time_point now) {
+  while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+  while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
+  if (value.empty()) return std::nullopt;
+  std::int64_t seconds = 0;
+  const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+  if (ec == std::errc() && ptr == value.data() + value.size()) {
+    if (seconds < 0) return std::nullopt;
+    return std::chrono::duration_cast<Duration>(std::chrono::seconds(std::min<std::int64_t>(seconds, 86400)));
+  }
+  // An HTTP-date: "Wed, 21 Oct 2015 07:28:00 GMT".
+  std::tm tm{};
+  const std::string text(value);
+  const char* end = strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  if (!end || *end != '\0') return std::nullopt;
+  const auto at = std::chrono::system_clock::from_time_t(timegm(&tm));
+  if (at <= now) return Duration::zero();
+  return std::chrono::duration_cast<Duration>(std::min<std::chrono::system_clock::duration>(at - now, std::chrono::hours(24)));
 }
 
 }  // namespace hotspotd

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -18,6 +19,10 @@ Result<Duration> parseDuration(std::string_view text);
 
 // Formats the way Prometheus prints durations: the largest units first, zero units left out ("1h30m", "0s").
 std::string formatDuration(Duration d);
+
+// An HTTP Retry-After header (delta-seconds or an HTTP-date, relative to `now`), capped at a day; nothing if
+// absent or unreadable.
+std::optional<Duration> parseRetryAfter(std::string_view value, std::chrono::system_clock::time_point now);
 
 // Wall-clock time in Unix milliseconds: the time base of samples, incidents and notifications.
 inline std::int64_t nowUnixMs() {

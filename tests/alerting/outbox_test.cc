@@ -95,11 +95,11 @@ TEST_CASE("answers judged: success, a required body, retryable and permanent err
   CHECK(alerting::judge({410, "channel_is_archived", "", ""}, slack).outcome == alerting::Outcome::permanent);
 
   const auto now = std::chrono::system_clock::from_time_t(1445412480);  // Wed, 21 Oct 2015 07:28:00 GMT
-  CHECK(alerting::parseRetryAfter("120", now) == 120s);
-  CHECK(alerting::parseRetryAfter("Wed, 21 Oct 2015 07:29:00 GMT", now) == 60s);
-  CHECK(alerting::parseRetryAfter("Wed, 21 Oct 2015 07:27:00 GMT", now) == 0s);
-  CHECK_FALSE(alerting::parseRetryAfter("soon", now));
-  CHECK_FALSE(alerting::parseRetryAfter("", now));
+  CHECK(hotspotd::parseRetryAfter("120", now) == 120s);
+  CHECK(hotspotd::parseRetryAfter("Wed, 21 Oct 2015 07:29:00 GMT", now) == 60s);
+  CHECK(hotspotd::parseRetryAfter("Wed, 21 Oct 2015 07:27:00 GMT", now) == 0s);
+  CHECK_FALSE(hotspotd::parseRetryAfter("soon", now));
+  CHECK_FALSE(hotspotd::parseRetryAfter("", now));
 }
 
 TEST_CASE("backoff doubles up to its cap, with jitter in its second half") {
