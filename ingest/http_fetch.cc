@@ -152,6 +152,7 @@ class Session : public std::enable_shared_from_this<Session> {
     out.status = static_cast<int>(res.result_int());
     out.content_type = std::string(res[http::field::content_type]);
     out.content_encoding = std::string(res[http::field::content_encoding]);
+    out.retry_after = std::string(res[http::field::retry_after]);
     out.body = std::move(res.body());
     beast::error_code ignored;
     lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);

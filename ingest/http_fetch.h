@@ -33,6 +33,7 @@ struct FetchResponse {
   int status = 0;
   std::string content_type;
   std::string content_encoding;
+  std::string retry_after;  // the Retry-After header, if any (429, 503)
   std::string body;
 };
 
