@@ -228,4 +228,37 @@ std::string Selector::str() const {
   return out;
 }
 
+std::string histogramSeriesSelector(const Selector& histogram) {
+  constexpr std::string_view kParts = "_(bucket|count|sum)";
+  // A metric name is [a-zA-Z_:][a-zA-Z0-9_:]*: nothing in it needs escaping in a regex, but a name from a
+  // label-only selector could be anything, so escape what RE2 would read as syntax.
+  auto literal = [](std::string_view name) {
+    std::string out;
+    for (const char c : name) {
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != ':') out += '\\';
+      out += c;
+    }
+    return out;
+  };
+  std::vector<std::string> parts;
+  bool named = false;
+  for (const auto& m : histogram.matchers) {
+    if (m.name != "__name__") {
+      parts.push_back(m.str());
+      continue;
+    }
+    named = named || m.op == Matcher::Op::eq || m.op == Matcher::Op::re;
+    const std::string family =
+        m.op == Matcher::Op::eq || m.op == Matcher::Op::ne ? literal(m.value) : "(" + m.value + ")";
+    const bool positive = m.op == Matcher::Op::eq || m.op == Matcher::Op::re;
+    parts.insert(parts.begin(),
+                 fmt::format("__name__{}{}", positive ? "=~" : "!~", quote(family + std::string(kParts))));
+  }
+  // Without a positive name matcher, any histogram family: the parts alone.
+  if (!named) parts.insert(parts.begin(), fmt::format("__name__=~{}", quote(".+" + std::string(kParts))));
+  std::string out = "{";
+  for (std::size_t i = 0; i < parts.size(); ++i) out += (i ? "," : "") + parts[i];
+  return out + "}";
+}
+
 }  // namespace hotspotd

@@ -42,6 +42,11 @@ struct Selector {
   std::string str() const;
 };
 
+// The PromQL selector of the series a histogram selector stands for: its family's _bucket, _count and _sum series,
+// as a query source is asked for them ({__name__=~"lat_seconds_(bucket|count|sum)",job="shop"} for
+// lat_seconds{job="shop"}; a regex on the family name keeps its meaning on the family part).
+std::string histogramSeriesSelector(const Selector& histogram);
+
 // Parses a selector. The error says what is wrong and at which character.
 Result<Selector> parseSelector(std::string_view text);
 

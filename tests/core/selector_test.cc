@@ -64,3 +64,18 @@ TEST_CASE("bad selectors say what and where") {
   }
   CHECK(parseSelector("m{a~\"1\"}").error().message.find("at character 4") != std::string::npos);
 }
+
+TEST_CASE("a histogram selector becomes the selector of its _bucket, _count and _sum series, as a query asks") {
+  auto sel = [](std::string_view text) { return histogramSeriesSelector(parseSelector(text).value()); };
+  CHECK(sel(R"x(http_request_duration_seconds{job="shop",route=~"/api/.*"})x") ==
+        R"x({__name__=~"http_request_duration_seconds_(bucket|count|sum)",job="shop",route=~"/api/.*"})x");
+  CHECK(sel(R"x({__name__=~".+_seconds"})x") == R"x({__name__=~"(.+_seconds)_(bucket|count|sum)"})x");
+  CHECK(sel(R"x({job="shop"})x") == R"x({__name__=~".+_(bucket|count|sum)",job="shop"})x");
+  // What the query selects is what the rule's selector matches, part by part.
+  const auto back = parseSelector(sel(R"x(lat_seconds{job="shop"})x")).value();
+  CHECK(back.matches("lat_seconds_bucket", {{"job", "shop"}, {"le", "0.1"}}));
+  CHECK(back.matches("lat_seconds_count", {{"job", "shop"}}));
+  CHECK_FALSE(back.matches("lat_seconds_created", {{"job", "shop"}}));
+  CHECK_FALSE(back.matches("other_seconds_bucket", {{"job", "shop"}}));
+  CHECK_FALSE(back.matches("lat_seconds_bucket", {{"job", "cart"}}));
+}
