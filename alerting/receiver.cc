@@ -6,32 +6,10 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "core/base64.h"
+
 namespace hotspotd::alerting {
 namespace {
-
-std::string base64(std::string_view in) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) |
-                       static_cast<unsigned char>(in[i + 2]);
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += kAlphabet[(v >> 6) & 63];
-    out += kAlphabet[v & 63];
-  }
-  if (i < in.size()) {
-    unsigned v = static_cast<unsigned char>(in[i]) << 16;
-    if (i + 1 < in.size()) v |= static_cast<unsigned char>(in[i + 1]) << 8;
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += i + 1 < in.size() ? kAlphabet[(v >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
 
 std::string trimSlash(std::string url) {
   while (!url.empty() && url.back() == '/') url.pop_back();
@@ -96,7 +74,7 @@ HttpRequest requestFor(const Receiver& r, std::size_t url_index, const std::stri
   req.headers.emplace_back("User-Agent", "hotspotd");
   if (!r.bearer_token.empty()) req.headers.emplace_back("Authorization", "Bearer " + r.bearer_token);
   if (!r.basic_user.empty()) {
-    req.headers.emplace_back("Authorization", "Basic " + base64(r.basic_user + ":" + r.basic_password));
+    req.headers.emplace_back("Authorization", "Basic " + base64Encode(r.basic_user + ":" + r.basic_password));
   }
   if (!r.hmac_secret.empty()) req.headers.emplace_back(r.hmac_header, hmacSignature(r.hmac_secret, payload));
   return req;

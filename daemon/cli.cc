@@ -65,6 +65,7 @@ Options:
 
 constexpr std::string_view kReplayUsage =
     R"(Usage: hotspotd replay --input FILE [--rules FILE|DIR] [--config FILE] --output FILE
+       hotspotd replay --source NAME --config FILE --from TIME --to TIME [--rules FILE|DIR] --output FILE
 
 Feeds a recorded exposition with timestamps (OpenMetrics as promtool tsdb create-blocks-from openmetrics reads
 it, or 0.0.4 text with millisecond timestamps; .gz accepted) through the detectors on a simulated clock, one
@@ -72,11 +73,19 @@ evaluation per recorded scrape, and writes one JSON object per line for every fi
 {"time": <unix seconds>, "state": "firing"|"resolved", "alertname": ..., "labels": {...}, "severity": ...,
  "value": ..., "threshold": ..., "id": ..., "evidence": {...}}.
 
+With --source, the rules are run over the history a query source holds instead (a backtest): one evaluation per
+source step from --from to --to, every rule taking its series from the source as the daemon fetches them (a first
+round reaching back as far as the rules read, then the new steps at each evaluation). Evaluations the source could
+not answer in full are reported and not judged; the exit code is then 1.
+
 Options:
   --input FILE    The recording.
+  --source NAME   A [[sources]] entry of --config to read the series from, instead of --input.
+  --from TIME     With --source: the first evaluation (RFC 3339, unix seconds, now, or now-2h).
+  --to TIME       With --source: the last evaluation (default: now).
   --rules PATH    A rule file or a directory of *.toml rule files. Without it: the zero-config default, a
                   latency_drift rule on every histogram whose name ends in _seconds.
-  --config FILE   A config file, for its [store] section.
+  --config FILE   A config file, for its [store] section (and [[sources]]).
   --output FILE   Where the alerts go; - for standard output.
   -h, --help      Show this help.
 )";
@@ -240,6 +249,7 @@ int runCli(int argc, char** argv) {
   }
   if (command == "replay") {
     ReplayOptions options;
+    std::optional<std::int64_t> from, to;
     bool help = false;
     for (std::size_t i = 0; i < args.size(); ++i) {
       const std::string_view arg = args[i];
@@ -249,10 +259,17 @@ int runCli(int argc, char** argv) {
       };
       if (arg == "-h" || arg == "--help") {
         help = true;
-      } else if (arg == "--input" || arg == "--rules" || arg == "--config" || arg == "--output") {
+      } else if (arg == "--input" || arg == "--rules" || arg == "--config" || arg == "--output" ||
+                 arg == "--source" || arg == "--from" || arg == "--to") {
         auto v = value();
         if (!v) return usageError(fmt::format("{} needs a value", arg), kReplayUsage);
         if (arg == "--input") options.input = *v;
+        if (arg == "--source") options.source = *v;
+        if (arg == "--from" || arg == "--to") {
+          auto t = parseReplayTime(*v, nowUnixMs());
+          if (!t) return usageError(fmt::format("{}: {}", arg, t.error().message), kReplayUsage);
+          (arg == "--from" ? from : to) = *t;
+        }
         if (arg == "--rules") options.rules = std::filesystem::path(*v);
         if (arg == "--config") options.config = std::filesystem::path(*v);
         if (arg == "--output") options.output = *v;
@@ -261,7 +278,19 @@ int runCli(int argc, char** argv) {
       }
     }
     if (help) return std::fputs(kReplayUsage.data(), stdout), 0;
-    if (options.input.empty()) return usageError("replay needs --input FILE", kReplayUsage);
+    if (options.source.empty() && (from || to)) {
+      return usageError("--from and --to go with --source", kReplayUsage);
+    }
+    if (!options.source.empty()) {
+      if (!options.input.empty()) return usageError("give --input or --source, not both", kReplayUsage);
+      if (!options.config) return usageError("--source needs --config FILE (where [[sources]] is)", kReplayUsage);
+      if (!from) return usageError("--source needs --from TIME", kReplayUsage);
+      options.from_ms = *from;
+      options.to_ms = to.value_or(nowUnixMs());
+      if (options.to_ms < options.from_ms) return usageError("--to is before --from", kReplayUsage);
+    } else if (options.input.empty()) {
+      return usageError("replay needs --input FILE (or --source NAME)", kReplayUsage);
+    }
     if (options.output.empty())
       return usageError("replay needs --output FILE (or - for standard output)", kReplayUsage);
     return runReplay(options);

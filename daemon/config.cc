@@ -568,6 +568,20 @@ Result<Config> parseConfig(std::string_view text, std::string_view source, const
                                       rule.source, rule.name, rule.profile));
     }
   }
+  if (const toml::array* a = top.arrayOfTables("sources")) {
+    config.sources = ingest::readSourceConfigs(*a, base_dir.string(), errors);
+  }
+  // Rules that take their series from a source must name one that exists.
+  for (const auto& rule : config.rules.loaded) {
+    if (rule.query_source.empty()) continue;
+    const bool known = std::any_of(config.sources.begin(), config.sources.end(),
+                                   [&](const ingest::SourceConfig& s) { return s.name == rule.query_source; });
+    if (!known) {
+      errors.addFileLevel(fmt::format("{}: rule \"{}\" takes its series from source \"{}\", which no [[sources]] "
+                                      "defines",
+                                      rule.source, rule.name, rule.query_source));
+    }
+  }
   if (const toml::table* t = top.table("alerting")) {
     TableReader r(*t, "alerting", errors);
     if (auto u = r.string("external_url")) {

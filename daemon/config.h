@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "core/result.h"
 #include "ingest/scrape_config.h"
+#include "ingest/source_config.h"
 #include "profile/capture.h"
 #include "rules/rule.h"
 #include "store/series_store.h"
@@ -118,6 +119,7 @@ struct Config {
   LogConfig log;
   store::StoreConfig store;
   std::vector<ingest::ScrapeConfig> scrape;
+  std::vector<ingest::SourceConfig> sources;  // query APIs rules may take their series from
   RulesConfig rules;
   IncidentsConfig incidents;
   ProfilingConfig profiling;

@@ -99,6 +99,13 @@ std::optional<Page> pageParams(const httplib::Request& req, httplib::Response& r
   return Page{*offset, *limit};
 }
 
+// An open incident whose rule was last left unjudged for want of its query source's data says so: it neither fires
+// nor resolves on missing data, and the reader should know why it stands still.
+void addDegraded(const ApiSources& api, nlohmann::ordered_json& row, const state::IncidentRecord& r) {
+  if (!api.degraded || r.state == "resolved") return;
+  if (auto why = api.degraded(r.alertname); !why.empty()) row["sourceDegraded"] = why;
+}
+
 }  // namespace
 
 HttpServer::HttpServer(DaemonMetrics& metrics, const Snapshot<DaemonStatus>& status, ReloadFn reload, ApiSources api,
@@ -325,6 +332,7 @@ void HttpServer::routes() {
           if (matched++ < offset || list.size() >= limit) continue;
         }
         auto row = incidentJson(r, api_.alerts->externalUrl());
+        addDegraded(api_, row, r);
         auto sent = api_.alerts->history(r.id, 20);
         row["notifications"] = sent ? notificationsJson(*sent)["data"] : nlohmann::ordered_json::array();
         list.push_back(std::move(row));
@@ -343,6 +351,7 @@ void HttpServer::routes() {
       if (!record) return ApiReply{500, apiError("internal", record.error().message)};
       if (!*record) return ApiReply{404, apiError("not_found", fmt::format("no incident has id {}", id))};
       auto out = incidentJson(**record, api_.alerts->externalUrl());
+      addDegraded(api_, out, **record);
       auto sent = api_.alerts->history(id, 100);
       out["notifications"] = sent ? notificationsJson(*sent)["data"] : nlohmann::ordered_json::array();
       return ApiReply{200, nlohmann::ordered_json{{"status", "success"}, {"data", out}}};
@@ -363,7 +372,8 @@ void HttpServer::routes() {
       if (rule == api_.rules->end()) {
         return ApiReply{404, apiError("not_found", fmt::format("rule {} is no longer loaded", (*record)->alertname))};
       }
-      return ApiReply{200, incidentSeriesJson(*api_.store, *rule, **record, nowUnixMs(), status_.load()->start_ms)};
+      const store::SeriesStore* store = api_.store_for ? api_.store_for(*rule) : api_.store;
+      return ApiReply{200, incidentSeriesJson(*store, *rule, **record, nowUnixMs(), status_.load()->start_ms)};
     });
   });
   s.Get("/api/v1/profiles", [this, lifecycle](const httplib::Request& req, httplib::Response& res) {

@@ -54,6 +54,10 @@ struct ApiSources {
   const Snapshot<std::vector<ingest::TargetStatus>>* targets = nullptr;
   const store::SeriesStore* store = nullptr;            // read only inside on_lifecycle jobs
   const std::vector<rules::Rule>* rules = nullptr;      // read only inside on_lifecycle jobs
+  // Called only inside on_lifecycle jobs. The store a rule is judged from (its query source's, if it names one;
+  // unset: `store`), and why a rule's endpoints were last left unjudged for want of its source's data.
+  std::function<const store::SeriesStore*(const rules::Rule&)> store_for;
+  std::function<std::string(const std::string& rule)> degraded;
 };
 
 class HttpServer {

@@ -70,7 +70,11 @@ Result<Config> Daemon::loadConfig() const {
 void Daemon::publishStatus(bool ready) {
   nlohmann::ordered_json rules = nlohmann::ordered_json::array();
   for (const auto& r : config_.rules.loaded) {
-    rules.push_back({{"name", r.name}, {"severity", r.severity}, {"source", r.source}, {"profile", r.profile}});
+    rules.push_back({{"name", r.name},
+                     {"severity", r.severity},
+                     {"source", r.source},
+                     {"querySource", r.query_source},
+                     {"profile", r.profile}});
   }
   nlohmann::ordered_json jobs = nlohmann::ordered_json::array();
   for (const auto& j : config_.scrape) {
@@ -78,6 +82,14 @@ void Daemon::publishStatus(bool ready) {
                     {"targets", j.targets.size()},
                     {"fileSd", j.file_sd},
                     {"interval", formatDuration(j.interval)}});
+  }
+  nlohmann::ordered_json sources = nlohmann::ordered_json::array();
+  for (const auto& s : config_.sources) {
+    sources.push_back({{"name", s.name},
+                       {"url", s.url},
+                       {"step", formatDuration(s.step)},
+                       {"timeout", formatDuration(s.timeout)},
+                       {"shard", s.shard_text}});
   }
   nlohmann::ordered_json receivers = nlohmann::ordered_json::array();
   for (const auto& r : config_.alerting.receivers) {
@@ -97,6 +109,7 @@ void Daemon::publishStatus(bool ready) {
                    {"zeroConfigRules", config_.rules.files.empty()},
                    {"rules", rules},
                    {"scrape", jobs},
+                   {"sources", sources},
                    {"receivers", receivers},
                    {"profileTargets", targets}};
   status_.publish(std::move(status));
@@ -169,6 +182,7 @@ int Daemon::run() {
     profiles_->onEvents(events);
     alerts_->onEvents(events);
   });
+  rules_->setSources(config_.sources, store_config);
   rules_->restore();
   alerts_->restore(rules_->tracker());
   rules_->apply(config_.rules.loaded, config_.rules.evaluation_interval, incidentOptions(config_));
@@ -180,7 +194,9 @@ int Daemon::run() {
                                                   [this](std::function<ApiReply()> job) { return onLifecycle(std::move(job)); },
                                                   alerts_.get(), incidents_.get(), profile_store_.get(),
                                                   state_lock_.dir() / "profiles", &scrapes_->targets(), store_.get(),
-                                                  &config_.rules.loaded},
+                                                  &config_.rules.loaded,
+                                                  [this](const rules::Rule& r) { return &rules_->storeFor(r); },
+                                                  [this](const std::string& rule) { return rules_->degraded(rule); }},
                                        config_.server);
   auto bound = http_->start(config_.server.listen);
   if (!bound) {
@@ -289,6 +305,7 @@ Result<void> Daemon::reload(std::string_view trigger) {
   config_loaded_ms_ = nowUnixMs();
   log::setup(config_.log.level, config_.log.format);
   scrapes_->apply(config_.scrape);
+  rules_->setSources(config_.sources, store_->config());
   rules_->apply(config_.rules.loaded, config_.rules.evaluation_interval, incidentOptions(config_));
   profiles_->apply(config_.profiling);
   alerts_->apply(config_.alerting);

@@ -9,7 +9,12 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <thread>
+
+#include "alerting/payloads.h"
+#include "daemon/api.h"
 #include "daemon/config.h"
+#include "daemon/query_source.h"
 #include "detectors/detector.h"
 #include "ingest/replay_reader.h"
 #include "rules/incidents.h"
@@ -47,7 +52,85 @@ nlohmann::ordered_json toJson(const rules::IncidentEvent& e) {
   return j;
 }
 
+// Evaluates the rules over a query source's history, one evaluation per source step from `from` to `to`.
+int replaySource(const ReplayOptions& options, const Config& config,
+                 std::vector<std::unique_ptr<detectors::Detector>>& detectors, const store::StoreConfig& store_config,
+                 std::ostream& out) {
+  const auto found = std::find_if(config.sources.begin(), config.sources.end(),
+                                  [&](const ingest::SourceConfig& s) { return s.name == options.source; });
+  if (found == config.sources.end()) {
+    std::fprintf(stderr, "hotspotd: no [[sources]] entry of the config is named \"%s\"\n", options.source.c_str());
+    return 1;
+  }
+  boost::asio::io_context io;
+  QuerySource source(io, *found, store_config, nullptr);
+  std::vector<std::pair<const rules::Rule*, Duration>> taken;
+  for (const auto& d : detectors) taken.emplace_back(&d->rule(), d->history());
+  source.setRules(taken);
+  source.setOrigin(options.from_ms);
+  rules::IncidentTracker tracker;
+  const std::int64_t step = found->step.count();
+  std::size_t firing = 0, resolved = 0, evaluations = 0, unjudged = 0;
+  QuerySource::RoundStats total;
+  std::vector<rules::IncidentEvent> events;
+  for (std::int64_t t = options.from_ms; t <= options.to_ms; t += step) {
+    // A failed round is asked again (the source resumes where it stopped) a few times before the step is given up.
+    std::string why;
+    for (int attempt = 0; attempt < 4; ++attempt) {
+      if (attempt > 0) std::this_thread::sleep_for(std::chrono::seconds(1));
+      source.update(t, [&](const QuerySource::RoundStats& stats) {
+        total.queries += stats.queries;
+        total.bytes += stats.bytes;
+        total.points += stats.points;
+      });
+      io.restart();
+      io.run();
+      why.clear();
+      for (const auto& d : detectors) {
+        if (auto w = source.degraded(d->rule()); !w.empty()) why = std::move(w);
+      }
+      if (why.empty()) break;
+    }
+    ++evaluations;
+    if (!why.empty()) {
+      ++unjudged;
+      std::fprintf(stderr, "hotspotd: not judged at %s: %s\n", alerting::rfc3339(t).c_str(), why.c_str());
+      continue;
+    }
+    for (auto& d : detectors) {
+      events.clear();
+      tracker.observe(d->rule(), t, d->evaluate(source.store(), t, found->step), events);
+      for (const auto& e : events) {
+        out << toJson(e).dump() << '\n';
+        (e.state == rules::IncidentEvent::State::firing ? firing : resolved) += 1;
+      }
+    }
+  }
+  out.flush();
+  std::fprintf(stderr,
+               "hotspotd: replayed %zu evaluations from source %s (%zu queries, %zu bytes, %zu points): %zu firing, "
+               "%zu resolved%s\n",
+               evaluations, options.source.c_str(), total.queries, total.bytes, total.points, firing, resolved,
+               unjudged ? fmt::format(", {} evaluations not judged (see above)", unjudged).c_str() : "");
+  return unjudged ? 1 : 0;
+}
+
 }  // namespace
+
+Result<std::int64_t> parseReplayTime(std::string_view text, std::int64_t now_ms) {
+  if (text == "now") return now_ms;
+  if (text.starts_with("now-")) {
+    auto d = parseDuration(text.substr(4));
+    if (!d) return fail(fmt::format("\"{}\": {}", text, d.error().message));
+    return now_ms - d->count();
+  }
+  if (!text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return (c >= '0' && c <= '9') || c == '.'; })) {
+    return static_cast<std::int64_t>(std::stod(std::string(text)) * 1000.0);
+  }
+  auto t = parseRfc3339(text);
+  if (!t) return fail(fmt::format("{} (or unix seconds, now, now-2h)", t.error().message));
+  return *t;
+}
 
 int runReplay(const ReplayOptions& options) {
   Config config;
@@ -70,8 +153,12 @@ int runReplay(const ReplayOptions& options) {
   } else {
     rule_list = rules::defaultRules();
   }
-  auto reader = ingest::ReplayReader::open(options.input);
-  if (!reader) {
+  if (!options.source.empty()) {
+    for (auto& r : rule_list) r.query_source = options.source;
+  }
+  auto reader = options.source.empty() ? ingest::ReplayReader::open(options.input)
+                                       : Result<ingest::ReplayReader>(fail("unused"));
+  if (options.source.empty() && !reader) {
     std::fprintf(stderr, "hotspotd: cannot replay: %s\n", reader.error().message.c_str());
     return 1;
   }
@@ -83,10 +170,6 @@ int runReplay(const ReplayOptions& options) {
   for (const auto& d : detectors) {
     store_config.retention = std::max(store_config.retention, d->history() + store_config.staleness);
   }
-  store::SeriesStore store(store_config);
-  const store::GroupId group = store.addGroup("replay");
-  rules::IncidentTracker tracker;
-
   std::ofstream file;
   std::ostream* out = &std::cout;
   if (options.output != "-") {
@@ -97,6 +180,10 @@ int runReplay(const ReplayOptions& options) {
     }
     out = &file;
   }
+  if (!options.source.empty()) return replaySource(options, config, detectors, store_config, *out);
+  store::SeriesStore store(store_config);
+  const store::GroupId group = store.addGroup("replay");
+  rules::IncidentTracker tracker;
 
   std::int64_t t = 0, previous = 0;
   std::vector<const ingest::ParsedSample*> samples;

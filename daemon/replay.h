@@ -1,19 +1,32 @@
 // `hotspotd replay`: runs the detectors over a recorded file on a simulated clock (one evaluation per recorded
-// scrape) and writes one JSON object per line for every firing and resolved transition.
+// scrape), or over a query source's history (one evaluation per source step, the series fetched as the daemon
+// fetches them: a first round reaching back as far as the rules read, then the new steps at each evaluation), and
+// writes one JSON object per line for every firing and resolved transition.
 #pragma once
 
 #include <filesystem>
+#include <cstdint>
 #include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/result.h"
 
 namespace hotspotd::daemon {
 
 struct ReplayOptions {
-  std::filesystem::path input;
+  std::filesystem::path input;  // or a query source:
+  std::string source;           // a [[sources]] name of --config: every rule takes its series from it
+  std::int64_t from_ms = 0;     // with a source: the first and last evaluation
+  std::int64_t to_ms = 0;
   std::optional<std::filesystem::path> rules;   // file or directory; none: the zero-config defaults
-  std::optional<std::filesystem::path> config;  // for [store]
+  std::optional<std::filesystem::path> config;  // for [store] and [[sources]]
   std::filesystem::path output;                 // "-" for standard output
 };
 
 int runReplay(const ReplayOptions& options);
+
+// A time for --from/--to: RFC 3339, unix seconds, "now", or "now-<duration>" ("now-2h").
+Result<std::int64_t> parseReplayTime(std::string_view text, std::int64_t now_ms);
 
 }  // namespace hotspotd::daemon

@@ -35,7 +35,9 @@ RuleRunner::RuleRunner(boost::asio::io_context& io, store::SeriesStore& store, p
                        state::IncidentStore* incidents)
     : store_(store),
       incidents_(incidents),
+      io_(io),
       timer_(io),
+      source_metrics_(registry),
       evaluations_(prometheus::BuildCounter()
                        .Name("hotspotd_rule_evaluations_total")
                        .Help("Rule evaluations, by rule.")
@@ -66,6 +68,44 @@ RuleRunner::RuleRunner(boost::asio::io_context& io, store::SeriesStore& store, p
                               .Add({})) {
   transitions_.Add({{"state", "firing"}});
   transitions_.Add({{"state", "resolved"}});
+}
+
+void RuleRunner::setSources(const std::vector<ingest::SourceConfig>& sources, const store::StoreConfig& store_config) {
+  std::map<std::string, std::unique_ptr<QuerySource>> next;
+  for (const auto& c : sources) {
+    auto& slot = next[c.name];
+    if (auto same = sources_.find(c.name); same != sources_.end() && same->second->config() == c &&
+                                           same->second->store().config().retention == store_config.retention &&
+                                           !same->second->busy()) {
+      slot = std::move(same->second);
+      continue;
+    }
+    slot = std::make_unique<QuerySource>(io_, c, store_config, &source_metrics_);
+    log::info("Query source configured", {{"source", c.name},
+                                          {"url", c.url},
+                                          {"step", formatDuration(c.step)},
+                                          {"shard", c.shard_text.empty() ? "none" : c.shard_text}});
+  }
+  // A source busy with a round keeps running it until its answers arrive; it is dropped when they have.
+  for (auto& [name, s] : sources_) {
+    if (s && s->busy()) retired_.push_back(std::move(s));
+  }
+  sources_ = std::move(next);
+}
+
+const QuerySource* RuleRunner::source(const std::string& name) const {
+  const auto it = sources_.find(name);
+  return it == sources_.end() ? nullptr : it->second.get();
+}
+
+const store::SeriesStore& RuleRunner::storeFor(const rules::Rule& rule) const {
+  if (const QuerySource* s = rule.query_source.empty() ? nullptr : source(rule.query_source)) return s->store();
+  return store_;
+}
+
+std::string RuleRunner::degraded(const std::string& rule) const {
+  const auto it = degraded_.find(rule);
+  return it == degraded_.end() ? std::string() : it->second;
 }
 
 void RuleRunner::restore() {
@@ -124,6 +164,14 @@ void RuleRunner::apply(std::vector<rules::Rule> rules, Duration interval, Incide
     detectors_.push_back(std::move(d));
   }
   rules_loaded_.Set(static_cast<double>(detectors_.size()));
+  for (auto& [name, src] : sources_) {
+    std::vector<std::pair<const rules::Rule*, Duration>> taken;
+    for (const auto& d : detectors_) {
+      if (d->rule().query_source == name) taken.emplace_back(&d->rule(), d->history());
+    }
+    src->setRules(taken);
+  }
+  degraded_.clear();
   interval_ = interval;
   options_ = std::move(options);
 
@@ -158,7 +206,16 @@ void RuleRunner::schedule() {
   timer_.expires_after(interval_);
   timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec || stopped_) return;
-    evaluate(nowUnixMs());
+    const std::int64_t now = nowUnixMs();
+    static const std::string kScraped;
+    evaluateRules(now, &kScraped);
+    for (auto& [name, src] : sources_) {
+      // A source still busy with the previous round is not asked again; its rules wait for that round.
+      src->update(now, [this, name = name, now](const QuerySource::RoundStats&) {
+        if (!stopped_) evaluateRules(now, &name);
+      });
+    }
+    std::erase_if(retired_, [](const auto& s) { return !s->busy(); });
     schedule();
   });
 }
@@ -197,7 +254,9 @@ void RuleRunner::persist(const std::vector<rules::IncidentEvent>& events, std::i
 void RuleRunner::attachExemplars() {
   if (!incidents_ || options_.exemplars == 0 || tracker_.firingCount() == 0) return;
   std::map<std::string_view, const rules::Rule*> rules_by_name;
-  for (const auto& d : detectors_) rules_by_name[d->rule().name] = &d->rule();
+  for (const auto& d : detectors_) {
+    if (d->rule().query_source.empty()) rules_by_name[d->rule().name] = &d->rule();  // query answers carry none
+  }
   for (const auto& [id, incident] : tracker_.tracked()) {
     if (incident.state != rules::TrackedIncident::State::firing) continue;
     const auto rule = rules_by_name.find(incident.last.alertname);
@@ -240,15 +299,30 @@ void RuleRunner::saveDetectorState(std::int64_t t_ms) {
   state_saved_ms_ = t_ms;
 }
 
-std::vector<rules::IncidentEvent> RuleRunner::evaluate(std::int64_t t_ms) {
+std::vector<rules::IncidentEvent> RuleRunner::evaluateRules(std::int64_t t_ms, const std::string* only) {
   const auto start = std::chrono::steady_clock::now();
   std::vector<rules::IncidentEvent> events;
-  // The ranking reads every histogram: refreshed every kHotspotRefreshMs, not at every evaluation, with what the
-  // latency_drift rules say then.
-  const bool refresh_hotspots = t_ms - hotspots_ms_ >= kHotspotRefreshMs || t_ms < hotspots_ms_;
+  // The ranking reads every scraped histogram: refreshed every kHotspotRefreshMs, not at every evaluation, with what
+  // the latency_drift rules say then.
+  const bool scraped = !only || only->empty();
+  const bool refresh_hotspots = scraped && (t_ms - hotspots_ms_ >= kHotspotRefreshMs || t_ms < hotspots_ms_);
   std::vector<detectors::DriftMark> drift;
   for (auto& d : detectors_) {
     const rules::Rule& rule = d->rule();
+    if (only && rule.query_source != *only) continue;
+    if (!rule.query_source.empty()) {
+      // Judged only on the source's full answers: missing or partial data neither fires nor resolves anything.
+      const QuerySource* src = source(rule.query_source);
+      std::string why = src ? src->degraded(rule) : "source degraded: the source is not configured";
+      if (!why.empty()) {
+        degraded_[rule.name] = std::move(why);
+        continue;
+      }
+      degraded_.erase(rule.name);
+      tracker_.observe(rule, t_ms, d->evaluate(src->store(), t_ms, interval_), events);
+      evaluations_.Add({{"rule", rule.name}}).Increment();
+      continue;
+    }
     const std::vector<rules::Finding> findings = d->evaluate(store_, t_ms, interval_);
     tracker_.observe(rule, t_ms, findings, events);
     evaluations_.Add({{"rule", rule.name}}).Increment();

@@ -12,6 +12,11 @@
 //
 // While an incident fires, the exemplars on its endpoint's slow buckets are attached to it at each evaluation.
 //
+// Rules that name a query source ([[sources]]) are judged from that source's own series store, right after a
+// round of queries to it fills the store (daemon/query_source.h); while the source's answers are missing or
+// partial their endpoints are not judged, and degraded() says why. The other rules are judged at the interval
+// from the scraped store.
+//
 // Reload: detectors of rules whose definition (fingerprint) is unchanged are kept with what they learned; changed
 // rules start afresh (from saved state of the same definition, if any); incidents of rules whose names stay keep
 // their state, and firing incidents of removed rules resolve.
@@ -20,6 +25,7 @@
 #include <utility>  // before Asio: boost/asio/awaitable.hpp misses it with GCC 12 in C++20 mode
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -35,6 +41,7 @@
 
 #include "core/snapshot.h"
 #include "detectors/detector.h"
+#include "daemon/query_source.h"
 #include "detectors/hotspots.h"
 #include "rules/incidents.h"
 #include "state/incident_store.h"
@@ -54,6 +61,9 @@ class RuleRunner {
   RuleRunner(boost::asio::io_context& io, store::SeriesStore& store, prometheus::Registry& registry,
              state::IncidentStore* incidents);
 
+  // The query sources rules may name; call before apply(). A source whose settings are unchanged keeps its series.
+  void setSources(const std::vector<ingest::SourceConfig>& sources, const store::StoreConfig& store_config);
+
   // Reads back the open incidents saved before a restart. Call once, before the first apply().
   void restore();
   // Replaces the rules; starts evaluating every `interval`.
@@ -61,8 +71,16 @@ class RuleRunner {
   // Stops evaluating and saves what the detectors learned.
   void stop();
 
-  // One evaluation of every rule at t_ms (the timer calls this; tests may too).
-  std::vector<rules::IncidentEvent> evaluate(std::int64_t t_ms);
+  // One evaluation of every rule at t_ms, from the series at hand (tests call this). The timer evaluates the
+  // scraped rules, then each source's rules when its round of queries is done.
+  std::vector<rules::IncidentEvent> evaluate(std::int64_t t_ms) { return evaluateRules(t_ms, nullptr); }
+
+  // Why a rule's endpoints were not judged at its latest evaluation for want of data from its source; empty if
+  // they were (or the rule reads scraped series).
+  std::string degraded(const std::string& rule) const;
+  // The series store a rule is judged from.
+  const store::SeriesStore& storeFor(const rules::Rule& rule) const;
+  const QuerySource* source(const std::string& name) const;
 
   const rules::IncidentTracker& tracker() const { return tracker_; }
   // Called with every evaluation's transitions, after they are written (profiling, alerting).
@@ -72,6 +90,8 @@ class RuleRunner {
 
  private:
   void schedule();
+  // `only`: null for every rule, "" for the scraped ones, a source's name for that source's.
+  std::vector<rules::IncidentEvent> evaluateRules(std::int64_t t_ms, const std::string* only);
   void persist(const std::vector<rules::IncidentEvent>& events, std::int64_t t_ms);
   void saveDetectorState(std::int64_t t_ms);
   // Attaches the exemplars of firing latency incidents' slow buckets (real slow requests, with trace links).
@@ -80,7 +100,12 @@ class RuleRunner {
 
   store::SeriesStore& store_;
   state::IncidentStore* incidents_;
+  boost::asio::io_context& io_;
   boost::asio::steady_timer timer_;
+  SourceMetrics source_metrics_;
+  std::map<std::string, std::unique_ptr<QuerySource>> sources_;
+  std::vector<std::unique_ptr<QuerySource>> retired_;  // replaced on reload while a round was running
+  std::map<std::string, std::string> degraded_;  // rule -> why it was not judged
   Duration interval_ = std::chrono::seconds(15);
   IncidentOptions options_;
   std::vector<std::unique_ptr<detectors::Detector>> detectors_;

@@ -15,6 +15,7 @@ namespace hotspotd::ingest {
 struct Shard {
   std::uint64_t index = 0;  // 0 <= index < count
   std::uint64_t count = 1;
+  bool operator==(const Shard&) const = default;
 };
 
 // "i/n" with 0 <= i < n.

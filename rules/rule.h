@@ -90,6 +90,8 @@ struct Rule {
   std::map<std::string, std::string> labels;
   std::map<std::string, std::string> annotations;
   std::string profile;
+  // The [[sources]] entry (a Prometheus-compatible query API) the rule's series come from; empty: scraped series.
+  std::string query_source;
   DriftParams drift;
   BurnRateParams burn;
   ThresholdParams threshold;
