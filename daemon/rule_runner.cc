@@ -206,18 +206,21 @@ void RuleRunner::schedule() {
   timer_.expires_after(interval_);
   timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec || stopped_) return;
-    const std::int64_t now = nowUnixMs();
-    static const std::string kScraped;
-    evaluateRules(now, &kScraped);
-    for (auto& [name, src] : sources_) {
-      // A source still busy with the previous round is not asked again; its rules wait for that round.
-      src->update(now, [this, name = name, now](const QuerySource::RoundStats&) {
-        if (!stopped_) evaluateRules(now, &name);
-      });
-    }
-    std::erase_if(retired_, [](const auto& s) { return !s->busy(); });
+    tick(nowUnixMs());
     schedule();
   });
+}
+
+void RuleRunner::tick(std::int64_t t_ms) {
+  static const std::string kScraped;
+  evaluateRules(t_ms, &kScraped);
+  for (auto& [name, src] : sources_) {
+    // A source still busy with the previous round is not asked again; its rules wait for that round.
+    src->update(t_ms, [this, name = name, t_ms](const QuerySource::RoundStats&) {
+      if (!stopped_) evaluateRules(t_ms, &name);
+    });
+  }
+  std::erase_if(retired_, [](const auto& s) { return !s->busy(); });
 }
 
 void RuleRunner::report(const std::vector<rules::IncidentEvent>& events) {

@@ -3,6 +3,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <fmt/format.h>
+
 #include "daemon/config.h"
 #include "tests/support/temp_dir.h"
 
@@ -431,4 +433,95 @@ TEST_CASE("[server] TLS and basic auth mistakes are reported") {
   auto c = parse("[server]\nbasic_auth_users = { ana = \"$2b$04$SwLCG0DSCDXR1efE0KjdUuub0tFii46r7KrLGfxIYG/ZnF89pmYje\" }\n");
   REQUIRE(c);
   CHECK(c->server.basic_auth_users.count("ana") == 1);
+}
+
+TEST_CASE("[[sources]] are read: the API's base split from its URL, credentials, headers, TLS, step, shard") {
+  hotspotd::test::TempDir dir;
+  const auto token = dir.write("mimir-token", "t0ken\n");
+  auto c = hotspotd::daemon::parseConfig(fmt::format(R"(
+[[sources]]
+name = "mimir"
+url = "https://mimir.example:8443/prometheus/"
+bearer_token_file = "{}"
+headers = {{ "X-Scope-OrgID" = "team-shop" }}
+tls_ca_file = "ca.pem"
+timeout = "20s"
+step = "30s"
+shard = "1/3"
+
+[[sources]]
+name = "local"
+kind = "prometheus"
+url = "http://[::1]:9090"
+basic_auth_username = "hotspotd"
+basic_auth_password = "pw"
+)",
+                                                     token.string()),
+                                         "test.toml", "/etc/hotspotd");
+  REQUIRE_MESSAGE(c, (c ? "" : c.error().message));
+  REQUIRE(c->sources.size() == 2);
+  const auto& m = c->sources[0];
+  CHECK(m.scheme == "https");
+  CHECK(m.host == "mimir.example");
+  CHECK(m.port == "8443");
+  CHECK(m.base_path == "/prometheus");
+  CHECK(m.headers == std::vector<std::pair<std::string, std::string>>{{"X-Scope-OrgID", "team-shop"}});
+  CHECK(m.tls_ca_file == "/etc/hotspotd/ca.pem");
+  CHECK(m.timeout == std::chrono::seconds(20));
+  CHECK(m.step == std::chrono::seconds(30));
+  CHECK(m.shard.index == 1);
+  CHECK(m.shard.count == 3);
+  auto headers = hotspotd::ingest::sourceHeaders(m);
+  REQUIRE(headers);
+  CHECK(headers->back() == std::pair<std::string, std::string>{"Authorization", "Bearer t0ken"});
+  const auto& l = c->sources[1];
+  CHECK(l.host == "::1");
+  CHECK(l.port == "9090");
+  CHECK(l.base_path.empty());
+  CHECK(l.step == std::chrono::seconds(30));  // the default
+  CHECK(l.shard.count == 1);
+}
+
+TEST_CASE("[[sources]] mistakes say what to write; a rule naming no source is an error") {
+  const std::string e = errorOf(R"(
+[[sources]]
+name = "a"
+url = "http://prometheus:9090/api/v1"
+
+[[sources]]
+name = "a"
+url = "prometheus:9090"
+shard = "3/3"
+
+[[sources]]
+name = "c"
+url = "http://p:9090"
+bearer_token = "x"
+basic_auth_username = "u"
+step = "1500ms"
+headers = { Authorization = "Bearer y" }
+
+[[sources]]
+name = "d"
+kind = "graphite"
+)");
+  CHECK(e.find("sources[0].url") != std::string::npos);
+  CHECK(e.find("without /api/v1") != std::string::npos);
+  CHECK(e.find("source \"a\" is defined twice") != std::string::npos);
+  CHECK(e.find("is not a URL") != std::string::npos);
+  CHECK(e.find("sources[1].shard") != std::string::npos);
+  CHECK(e.find("a bearer token or basic auth, not both") != std::string::npos);
+  CHECK(e.find("must be whole seconds") != std::string::npos);
+  CHECK(e.find("sources[2].headers.Authorization") != std::string::npos);
+  CHECK(e.find("sources[3].kind") != std::string::npos);
+  CHECK(e.find("sources[3].url: missing") != std::string::npos);
+
+  hotspotd::test::TempDir dir;
+  dir.write("rules.toml", "[[rules]]\nname = \"Slow\"\nkind = \"latency_drift\"\nhistogram = \"h_seconds\"\n"
+                          "source = \"nosuch\"\n");
+  const auto config = dir.write("hotspotd.toml", "[rules]\nfiles = [\"rules.toml\"]\n");
+  auto r = loadConfigFile(config);
+  REQUIRE_FALSE(r);
+  CHECK(r.error().message.find("rule \"Slow\" takes its series from source \"nosuch\", which no [[sources]] defines") !=
+        std::string::npos);
 }
