@@ -72,13 +72,30 @@ int replaySource(const ReplayOptions& options, const Config& config,
   const std::int64_t step = found->step.count();
   std::size_t firing = 0, resolved = 0, evaluations = 0, unjudged = 0;
   QuerySource::RoundStats total;
+  // What the rounds cost: the first (reaching back as far as the rules read), and the later ones on average.
+  struct Cost {
+    std::size_t rounds = 0, queries = 0, bytes = 0, points = 0;
+    double seconds = 0;
+    void add(const QuerySource::RoundStats& s, double t) {
+      ++rounds;
+      queries += s.queries;
+      bytes += s.bytes;
+      points += s.points;
+      seconds += t;
+    }
+  } first, later;
+  std::chrono::steady_clock::duration judging{};
+  std::size_t judged_endpoints = 0;
   std::vector<rules::IncidentEvent> events;
   for (std::int64_t t = options.from_ms; t <= options.to_ms; t += step) {
     // A failed round is asked again (the source resumes where it stopped) a few times before the step is given up.
     std::string why;
     for (int attempt = 0; attempt < 4; ++attempt) {
       if (attempt > 0) std::this_thread::sleep_for(std::chrono::seconds(1));
+      const auto fetch_start = std::chrono::steady_clock::now();
       source.update(t, [&](const QuerySource::RoundStats& stats) {
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - fetch_start).count();
+        (evaluations == 0 ? first : later).add(stats, seconds);
         total.queries += stats.queries;
         total.bytes += stats.bytes;
         total.points += stats.points;
@@ -99,7 +116,11 @@ int replaySource(const ReplayOptions& options, const Config& config,
     }
     for (auto& d : detectors) {
       events.clear();
-      tracker.observe(d->rule(), t, d->evaluate(source.store(), t, found->step), events);
+      const auto judge_start = std::chrono::steady_clock::now();
+      const auto findings = d->evaluate(source.store(), t, found->step);
+      judging += std::chrono::steady_clock::now() - judge_start;
+      judged_endpoints += findings.size();
+      tracker.observe(d->rule(), t, findings, events);
       for (const auto& e : events) {
         out << toJson(e).dump() << '\n';
         (e.state == rules::IncidentEvent::State::firing ? firing : resolved) += 1;
@@ -107,6 +128,17 @@ int replaySource(const ReplayOptions& options, const Config& config,
     }
   }
   out.flush();
+  const double later_rounds = std::max<double>(1, static_cast<double>(later.rounds));
+  std::fprintf(stderr,
+               "hotspotd: cost: first round %zu queries, %zu bytes, %zu points in %.3f s; then per evaluation %.2f "
+               "queries, %.0f bytes, %.0f points in %.2f ms; detectors %.2f us per endpoint (%zu endpoint judgements)\n",
+               first.queries, first.bytes, first.points, first.seconds, static_cast<double>(later.queries) / later_rounds,
+               static_cast<double>(later.bytes) / later_rounds, static_cast<double>(later.points) / later_rounds,
+               later.seconds * 1000 / later_rounds,
+               judged_endpoints ? std::chrono::duration<double, std::micro>(judging).count() /
+                                      static_cast<double>(judged_endpoints)
+                                : 0.0,
+               judged_endpoints);
   std::fprintf(stderr,
                "hotspotd: replayed %zu evaluations from source %s (%zu queries, %zu bytes, %zu points): %zu firing, "
                "%zu resolved%s\n",
