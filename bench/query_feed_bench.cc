@@ -60,8 +60,8 @@ void BM_ReadAndFeed(benchmark::State& state) {
     bytes += body.size();
   }
   state.counters["points/s"] = benchmark::Counter(static_cast<double>(points), benchmark::Counter::kIsRate);
-  state.counters["ns/point"] = benchmark::Counter(static_cast<double>(points),
-                                                  benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["ns/point"] =
+      benchmark::Counter(static_cast<double>(points), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
   state.counters["answer_bytes"] = static_cast<double>(bytes) / static_cast<double>(state.iterations());
 }
 BENCHMARK(BM_ReadAndFeed)->Arg(1)->Arg(40)->Unit(benchmark::kMillisecond);

@@ -163,7 +163,6 @@ struct Args {
   bool help = false;
 };
 
-
 // Parses the options of one subcommand. Returns an exit code on a usage error.
 std::optional<int> parseArgs(const std::vector<std::string_view>& argv, bool takes_config, bool positional_config,
                              std::string_view usage, Args& out) {
@@ -259,8 +258,8 @@ int runCli(int argc, char** argv) {
       };
       if (arg == "-h" || arg == "--help") {
         help = true;
-      } else if (arg == "--input" || arg == "--rules" || arg == "--config" || arg == "--output" ||
-                 arg == "--source" || arg == "--from" || arg == "--to") {
+      } else if (arg == "--input" || arg == "--rules" || arg == "--config" || arg == "--output" || arg == "--source" ||
+                 arg == "--from" || arg == "--to") {
         auto v = value();
         if (!v) return usageError(fmt::format("{} needs a value", arg), kReplayUsage);
         if (arg == "--input") options.input = *v;

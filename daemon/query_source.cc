@@ -197,6 +197,11 @@ bool QuerySource::keep(const Query& q, const ingest::RangeSeries& series) const 
   return ingest::ownedBy(config_.shard, values);
 }
 
+bool QuerySource::current(const Query& q) const {
+  const auto it = queries_.find(q.key);
+  return it != queries_.end() && it->second.get() == &q;
+}
+
 void QuerySource::count(std::string_view result) {
   if (metrics_) metrics_->queries.Add({{"source", config_.name}, {"result", std::string(result)}}).Increment();
 }
@@ -234,8 +239,7 @@ bool QuerySource::update(std::int64_t t_ms, std::function<void(const RoundStats&
 
 void QuerySource::runChunks(std::shared_ptr<Query> q, std::vector<Chunk> chunks, std::size_t next,
                             std::vector<std::pair<std::string, std::string>> headers) {
-  if (next == chunks.size() || queries_.find(queryKey(q->selector)) == queries_.end() ||
-      queries_.at(queryKey(q->selector)) != q) {
+  if (next == chunks.size() || !current(*q)) {
     finishQuery();
     return;
   }
@@ -316,6 +320,10 @@ void QuerySource::runChunks(std::shared_ptr<Query> q, std::vector<Chunk> chunks,
           return;
         }
         count("success");
+        if (!current(*q)) {  // a reload dropped the query (and its store group) while it was asked
+          finishQuery();
+          return;
+        }
         const ingest::FedAnswer fed{q->selector.kind, &*answer};
         const auto fs = ingest::feedAnswers(store_, q->group, std::span(&fed, 1),
                                             [this, &q](const ingest::RangeSeries& s) { return keep(*q, s); });

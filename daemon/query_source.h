@@ -119,6 +119,7 @@ class QuerySource {
   void finishQuery();
   bool keep(const Query& q, const ingest::RangeSeries& series) const;
   void count(std::string_view result);
+  bool current(const Query& q) const;
 
   boost::asio::io_context& io_;
   ingest::SourceConfig config_;

@@ -129,16 +129,17 @@ int replaySource(const ReplayOptions& options, const Config& config,
   }
   out.flush();
   const double later_rounds = std::max<double>(1, static_cast<double>(later.rounds));
-  std::fprintf(stderr,
-               "hotspotd: cost: first round %zu queries, %zu bytes, %zu points in %.3f s; then per evaluation %.2f "
-               "queries, %.0f bytes, %.0f points in %.2f ms; detectors %.2f us per endpoint (%zu endpoint judgements)\n",
-               first.queries, first.bytes, first.points, first.seconds, static_cast<double>(later.queries) / later_rounds,
-               static_cast<double>(later.bytes) / later_rounds, static_cast<double>(later.points) / later_rounds,
-               later.seconds * 1000 / later_rounds,
-               judged_endpoints ? std::chrono::duration<double, std::micro>(judging).count() /
-                                      static_cast<double>(judged_endpoints)
-                                : 0.0,
-               judged_endpoints);
+  std::fprintf(
+      stderr,
+      "hotspotd: cost: first round %zu queries, %zu bytes, %zu points in %.3f s; then per evaluation %.2f "
+      "queries, %.0f bytes, %.0f points in %.2f ms; detectors %.2f us per endpoint (%zu endpoint judgements)\n",
+      first.queries, first.bytes, first.points, first.seconds, static_cast<double>(later.queries) / later_rounds,
+      static_cast<double>(later.bytes) / later_rounds, static_cast<double>(later.points) / later_rounds,
+      later.seconds * 1000 / later_rounds,
+      judged_endpoints
+          ? std::chrono::duration<double, std::micro>(judging).count() / static_cast<double>(judged_endpoints)
+          : 0.0,
+      judged_endpoints);
   std::fprintf(stderr,
                "hotspotd: replayed %zu evaluations from source %s (%zu queries, %zu bytes, %zu points): %zu firing, "
                "%zu resolved%s\n",
@@ -156,7 +157,8 @@ Result<std::int64_t> parseReplayTime(std::string_view text, std::int64_t now_ms)
     if (!d) return fail(fmt::format("\"{}\": {}", text, d.error().message));
     return now_ms - d->count();
   }
-  if (!text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return (c >= '0' && c <= '9') || c == '.'; })) {
+  if (!text.empty() &&
+      std::all_of(text.begin(), text.end(), [](char c) { return (c >= '0' && c <= '9') || c == '.'; })) {
     return static_cast<std::int64_t>(std::stod(std::string(text)) * 1000.0);
   }
   auto t = parseRfc3339(text);
@@ -188,8 +190,8 @@ int runReplay(const ReplayOptions& options) {
   if (!options.source.empty()) {
     for (auto& r : rule_list) r.query_source = options.source;
   }
-  auto reader = options.source.empty() ? ingest::ReplayReader::open(options.input)
-                                       : Result<ingest::ReplayReader>(fail("unused"));
+  auto reader =
+      options.source.empty() ? ingest::ReplayReader::open(options.input) : Result<ingest::ReplayReader>(fail("unused"));
   if (options.source.empty() && !reader) {
     std::fprintf(stderr, "hotspotd: cannot replay: %s\n", reader.error().message.c_str());
     return 1;

@@ -40,8 +40,8 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "core/snapshot.h"
-#include "detectors/detector.h"
 #include "daemon/query_source.h"
+#include "detectors/detector.h"
 #include "detectors/hotspots.h"
 #include "rules/incidents.h"
 #include "state/incident_store.h"
@@ -108,7 +108,7 @@ class RuleRunner {
   SourceMetrics source_metrics_;
   std::map<std::string, std::unique_ptr<QuerySource>> sources_;
   std::vector<std::unique_ptr<QuerySource>> retired_;  // replaced on reload while a round was running
-  std::map<std::string, std::string> degraded_;  // rule -> why it was not judged
+  std::map<std::string, std::string> degraded_;        // rule -> why it was not judged
   Duration interval_ = std::chrono::seconds(15);
   IncidentOptions options_;
   std::vector<std::unique_ptr<detectors::Detector>> detectors_;

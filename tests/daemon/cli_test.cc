@@ -179,10 +179,34 @@ TEST_CASE("diff lists grown frames and exits 1 past the limits, 0 within them") 
 TEST_CASE("flamegraph reads a pprof profile (a real Prometheus server's CPU profile)") {
   TempDir dir;
   const auto svg = dir.path() / "p.svg";
-  auto r = runHotspotd({"flamegraph", std::string(HOTSPOTD_SOURCE_DIR) + "/fuzz/corpus/profile/pprof-prometheus", "-o",
-                        svg.string()});
+  auto r = runHotspotd(
+      {"flamegraph", std::string(HOTSPOTD_SOURCE_DIR) + "/fuzz/corpus/profile/pprof-prometheus", "-o", svg.string()});
   CHECK_MESSAGE(r.exit_code == 0, r.output);
   auto text = hotspotd::readFile(svg);
   REQUIRE(text);
   CHECK(text->find("<title>runtime.") != std::string::npos);
+}
+
+TEST_CASE("replay --source: usage mistakes name the option; an unanswered source is reported and exits 1") {
+  auto r = runHotspotd({"replay", "--source", "prom", "--output", "-"});
+  CHECK(r.exit_code == 2);
+  CHECK(r.output.find("--source needs --config FILE") != std::string::npos);
+  r = runHotspotd({"replay", "--input", "x.om", "--from", "now-1h", "--output", "-"});
+  CHECK(r.exit_code == 2);
+  CHECK(r.output.find("--from and --to go with --source") != std::string::npos);
+  r = runHotspotd({"replay", "--source", "prom", "--config", "c.toml", "--from", "yesterday", "--output", "-"});
+  CHECK(r.exit_code == 2);
+  CHECK(r.output.find("--from: \"yesterday\" is not an RFC 3339 time") != std::string::npos);
+
+  TempDir dir;
+  const auto config = dir.write("c.toml",
+                                "[[sources]]\nname = \"prom\"\nurl = \"http://127.0.0.1:1\"\n"
+                                "step = \"15s\"\ntimeout = \"1s\"\n");
+  r = runHotspotd({"replay", "--source", "nosuch", "--config", config.string(), "--from", "now-1m", "--output", "-"});
+  CHECK(r.exit_code == 1);
+  CHECK(r.output.find("no [[sources]] entry of the config is named \"nosuch\"") != std::string::npos);
+  r = runHotspotd({"replay", "--source", "prom", "--config", config.string(), "--from", "now-1s", "--output", "-"});
+  CHECK(r.exit_code == 1);
+  CHECK(r.output.find("not judged at") != std::string::npos);
+  CHECK(r.output.find("query failed") != std::string::npos);
 }

@@ -367,3 +367,34 @@ TEST_CASE("an incident judged on a source does not resolve while the source fail
   tick(kT0 + 210'000);
   CHECK(runner.tracker().firingCount() == 0);
 }
+
+TEST_CASE("a reload keeps an unchanged source with what it fetched, and starts a changed one afresh") {
+  boost::asio::io_context io;
+  FakeQueryApi api;
+  prometheus::Registry registry;
+  store::SeriesStore scraped(store::StoreConfig{});
+  daemon::RuleRunner runner(io, scraped, registry, nullptr);
+  auto tick = [&](std::int64_t t) {
+    runner.tick(t);
+    for (int i = 0; i < 200 && runner.source("api")->busy(); ++i) {
+      io.restart();
+      io.run_for(50ms);
+    }
+  };
+  runner.setSources({sourceConfig(api.address)}, store::StoreConfig{});
+  runner.apply({rule(kQueueRule)}, 1h, {});
+  tick(kT0);
+  const daemon::QuerySource* before = runner.source("api");
+
+  runner.setSources({sourceConfig(api.address)}, store::StoreConfig{});
+  runner.apply({rule(kQueueRule)}, 1h, {});
+  CHECK(runner.source("api") == before);
+  tick(kT0 + 15'000);
+  CHECK(api.requests().back().start_ms == kT0 + 15'000);  // only the new step
+
+  runner.setSources({sourceConfig(api.address, "timeout = \"5s\"")}, store::StoreConfig{});
+  runner.apply({rule(kQueueRule)}, 1h, {});
+  tick(kT0 + 30'000);
+  CHECK(api.requests().back().start_ms < kT0);  // a first round again
+  CHECK(runner.degraded("QueueDeep").empty());
+}
