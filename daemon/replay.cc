@@ -1,5 +1,6 @@
 #include "daemon/replay.h"
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -157,9 +158,11 @@ Result<std::int64_t> parseReplayTime(std::string_view text, std::int64_t now_ms)
     if (!d) return fail(fmt::format("\"{}\": {}", text, d.error().message));
     return now_ms - d->count();
   }
-  if (!text.empty() &&
-      std::all_of(text.begin(), text.end(), [](char c) { return (c >= '0' && c <= '9') || c == '.'; })) {
-    return static_cast<std::int64_t>(std::stod(std::string(text)) * 1000.0);
+  double seconds = 0;
+  if (const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+      !text.empty() && ec == std::errc() && end == text.data() + text.size() && std::isfinite(seconds) &&
+      seconds >= 0 && seconds < 1e11) {
+    return static_cast<std::int64_t>(seconds * 1000.0);
   }
   auto t = parseRfc3339(text);
   if (!t) return fail(fmt::format("{} (or unix seconds, now, now-2h)", t.error().message));

@@ -226,13 +226,14 @@ void RuleRunner::report(const std::vector<rules::IncidentEvent>& events) {
   for (const auto& e : events) {
     const bool firing = e.state == rules::IncidentEvent::State::firing;
     transitions_.Add({{"state", firing ? "firing" : "resolved"}}).Increment();
-    (firing ? log::warn : log::info)(firing ? "Incident firing" : "Incident resolved", {{"alertname", e.alertname},
-                                                                                        {"labels", labelText(e.labels)},
-                                                                                        {"severity", e.severity},
-                                                                                        {"value", e.value},
-                                                                                        {"threshold", e.threshold},
-                                                                                        {"id", e.id},
-                                                                                        {"reason", e.reason}});
+    (firing ? log::warn : log::info)(firing ? "Incident firing" : "Incident resolved",
+                                     {{"alertname", e.alertname},
+                                      {"labels", labelText(e.labels)},
+                                      {"severity", e.severity},
+                                      {"value", e.value},
+                                      {"threshold", e.threshold},
+                                      {"id", e.id},
+                                      {"reason", e.reason}});
   }
 }
 
@@ -264,8 +265,8 @@ void RuleRunner::attachExemplars() {
     if (rule == rules_by_name.end()) continue;
     const auto bound = detectors::slowBound(*rule->second, incident.last);
     if (!bound) continue;
-    auto found =
-        detectors::slowExemplars(*rule->second, store_, incident.last.endpoint, *bound, incident.last.started_ms);
+    auto found = detectors::slowExemplars(*rule->second, store_, incident.last.endpoint, *bound,
+                                          incident.last.started_ms);
     if (found.empty()) continue;
     if (found.size() > options_.exemplars) found.resize(options_.exemplars);
     std::vector<state::IncidentExemplar> exemplars;
