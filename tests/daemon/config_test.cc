@@ -200,7 +200,7 @@ TEST_CASE("an unknown key names its line and the keys that exist") {
 TEST_CASE("an unknown section is an unknown key at the top") {
   const auto e = errorOf("[servre]\nlisten = \"x\"\n");
   CHECK(e.starts_with("test.toml:1:"));
-  CHECK(e.find("servre: unknown key (known keys: alerting, incidents, inhibit_rules, log, profile_targets, profiling, receivers, route, rules, scrape, server, storage, store)") != std::string::npos);
+  CHECK(e.find("servre: unknown key (known keys: alerting, incidents, inhibit_rules, log, profile_targets, profiling, receivers, route, rules, scrape, server, sources, storage, store)") != std::string::npos);
 }
 
 TEST_CASE("a wrong type names the key and the expected type") {
