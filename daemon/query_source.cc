@@ -145,8 +145,8 @@ std::vector<QuerySource::Chunk> QuerySource::plan(const Query& q, std::int64_t e
   std::int64_t start = q.fetched_ms >= 0 ? std::max(q.fetched_ms + step, oldest) : oldest;
   std::vector<Chunk> out;
   auto add = [&](std::int64_t from, std::int64_t to, std::int64_t s) {
-    from = floorTo(from + s - 1 - origin_ms_, s) +
-           origin_ms_;  // aligned to the step, so rounds and replays see the same instants
+    // Aligned to the step, so that every round (and a backtest) asks for the same instants.
+    from = floorTo(from + s - 1 - origin_ms_, s) + origin_ms_;
     while (from <= to) {
       const std::int64_t last = std::min(to, from + (kMaxPointsPerQuery - 1) * s);
       out.push_back({from, last, Duration(s)});
@@ -192,7 +192,7 @@ bool QuerySource::keep(const Query& q, const ingest::RangeSeries& series) const 
     for (const auto& [k, v] : labels) {
       if (std::find(q.ignore.begin(), q.ignore.end(), k) == q.ignore.end()) values.push_back(v);
     }
-    return ingest::ownedBy(config_.shard, values);
+    return ingest::ownedBy(config_.shard, values);  // before `labels`, which the values point into, goes away
   }
   return ingest::ownedBy(config_.shard, values);
 }

@@ -101,7 +101,7 @@ async function overview(main) {
         el('td', { class: 'num' }, fmtNumber(i.value)),
         el('td', { class: 'num' }, fmtNumber(i.threshold)),
         el('td', {}, fmtTime(i.firedAt || i.activeAt)),
-        el('td', {}, i.reason))))));
+        el('td', {}, i.sourceDegraded ? `${i.reason} (not judged now: ${i.sourceDegraded})` : i.reason))))));
   }
 
   main.append(el('h2', {}, 'Hotspots'));
@@ -227,6 +227,10 @@ async function incidentPage(main, id) {
     el('h1', {}, incident.alertname, ' ', stateCell(incident.state)),
     el('p', {}, labelList(incident.labels)),
     el('p', {}, el('a', { href: silenceLink, id: 'silence-link' }, 'Silence this…')));
+  // A rule on a query source whose answers are missing or partial is not judged: the incident stands still.
+  if (incident.sourceDegraded) {
+    main.append(el('p', { class: 'degraded', id: 'source-degraded' }, `Not judged now: ${incident.sourceDegraded}`));
+  }
 
   const evidence = el('table', { id: 'evidence' }, el('tbody', {},
     el('tr', {}, el('th', {}, 'Why'), el('td', {}, incident.reason || '—')),
