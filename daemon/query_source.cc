@@ -211,7 +211,9 @@ bool QuerySource::update(std::int64_t t_ms, std::function<void(const RoundStats&
   stats_ = {};
   done_ = std::move(done);
   const std::int64_t step = std::max<std::int64_t>(config_.step.count(), 1000);
-  const std::int64_t end = floorTo(t_ms - origin_ms_, step) + origin_ms_;
+  // The newest step a round asks for lags `query_offset` behind t_ms, for sources that take time to ingest.
+  const std::int64_t end = floorTo(t_ms - config_.query_offset.count() - origin_ms_, step) + origin_ms_;
+  stats_.end_ms = end;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string problem;
   if (nowUnixMs() < not_before_ms_) {  // Retry-After is wall-clock time, whatever t_ms says

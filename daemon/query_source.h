@@ -67,6 +67,7 @@ class QuerySource {
  public:
   // What a round did, for tests, the bench and the log.
   struct RoundStats {
+    std::int64_t end_ms = 0;  // the step the round reached (t_ms less query_offset, aligned): the data's "now"
     std::size_t queries = 0;  // HTTP requests sent
     std::size_t bytes = 0;    // answer bodies, as received
     std::size_t points = 0;   // points in the answers

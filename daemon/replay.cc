@@ -91,10 +91,12 @@ int replaySource(const ReplayOptions& options, const Config& config,
   for (std::int64_t t = options.from_ms; t <= options.to_ms; t += step) {
     // A failed round is asked again (the source resumes where it stopped) a few times before the step is given up.
     std::string why;
+    std::int64_t judged_at = t;  // the round's newest step: t less the source's query_offset
     for (int attempt = 0; attempt < 4; ++attempt) {
       if (attempt > 0) std::this_thread::sleep_for(std::chrono::seconds(1));
       const auto fetch_start = std::chrono::steady_clock::now();
       source.update(t, [&](const QuerySource::RoundStats& stats) {
+        judged_at = stats.end_ms;
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - fetch_start).count();
         (evaluations == 0 ? first : later).add(stats, seconds);
         total.queries += stats.queries;
@@ -118,10 +120,10 @@ int replaySource(const ReplayOptions& options, const Config& config,
     for (auto& d : detectors) {
       events.clear();
       const auto judge_start = std::chrono::steady_clock::now();
-      const auto findings = d->evaluate(source.store(), t, found->step);
+      const auto findings = d->evaluate(source.store(), judged_at, found->step);
       judging += std::chrono::steady_clock::now() - judge_start;
       judged_endpoints += findings.size();
-      tracker.observe(d->rule(), t, findings, events);
+      tracker.observe(d->rule(), judged_at, findings, events);
       for (const auto& e : events) {
         out << toJson(e).dump() << '\n';
         (e.state == rules::IncidentEvent::State::firing ? firing : resolved) += 1;

@@ -215,8 +215,9 @@ void RuleRunner::tick(std::int64_t t_ms) {
   evaluateRules(t_ms, &kScraped);
   for (auto& [name, src] : sources_) {
     // A source still busy with the previous round is not asked again; its rules wait for that round.
-    src->update(t_ms, [this, name = name, t_ms](const QuerySource::RoundStats&) {
-      if (!stopped_) evaluateRules(t_ms, &name);
+    // Judged at the round's newest step: the data's "now" (t_ms less the source's query_offset).
+    src->update(t_ms, [this, name = name](const QuerySource::RoundStats& round) {
+      if (!stopped_) evaluateRules(round.end_ms, &name);
     });
   }
   std::erase_if(retired_, [](const auto& s) { return !s->busy(); });

@@ -75,7 +75,7 @@ class RuleRunner {
   // scraped rules, then each source's rules when its round of queries is done.
   std::vector<rules::IncidentEvent> evaluate(std::int64_t t_ms) { return evaluateRules(t_ms, nullptr); }
   // What the timer does at t_ms: evaluates the scraped rules, and starts a round of queries to each source, whose
-  // rules are evaluated (at t_ms) when the round is done, on the io_context.
+  // rules are evaluated when the round is done, on the io_context, at the newest step it reached.
   void tick(std::int64_t t_ms);
 
   // Why a rule's endpoints were not judged at its latest evaluation for want of data from its source; empty if

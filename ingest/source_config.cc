@@ -155,6 +155,7 @@ std::vector<SourceConfig> readSourceConfigs(const toml::array& array, const std:
       c.step = *d;
       if (c.step.count() % 1000 != 0) r.invalid("step", "must be whole seconds");
     }
+    if (auto d = r.duration("query_offset")) c.query_offset = *d;
     if (auto s = r.string("shard")) {
       if (auto shard = parseShard(*s)) {
         c.shard = *shard;

@@ -34,6 +34,9 @@ struct SourceConfig {
   bool tls_insecure_skip_verify = false;
   Duration timeout = std::chrono::seconds(30);
   Duration step = std::chrono::seconds(30);  // the resolution asked for: at least the data's scrape interval
+  // How far behind now the newest step asked for lags (Prometheus' rule query_offset, Mimir's evaluation delay):
+  // for sources whose newest samples arrive late (remote write, ingestion lag).
+  Duration query_offset{0};
   Shard shard;
   std::string shard_text;  // "1/3" as written, empty without sharding
 

@@ -447,6 +447,7 @@ headers = {{ "X-Scope-OrgID" = "team-shop" }}
 tls_ca_file = "ca.pem"
 timeout = "20s"
 step = "30s"
+query_offset = "1m"
 shard = "1/3"
 
 [[sources]]
@@ -469,6 +470,7 @@ basic_auth_password = "pw"
   CHECK(m.tls_ca_file == "/etc/hotspotd/ca.pem");
   CHECK(m.timeout == std::chrono::seconds(20));
   CHECK(m.step == std::chrono::seconds(30));
+  CHECK(m.query_offset == std::chrono::minutes(1));
   CHECK(m.shard.index == 1);
   CHECK(m.shard.count == 3);
   auto headers = hotspotd::ingest::sourceHeaders(m);

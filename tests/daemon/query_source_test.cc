@@ -398,3 +398,15 @@ TEST_CASE("a reload keeps an unchanged source with what it fetched, and starts a
   CHECK(api.requests().back().start_ms < kT0);  // a first round again
   CHECK(runner.degraded("QueueDeep").empty());
 }
+
+TEST_CASE("query_offset: the newest step asked for lags behind now, and the round says which step it reached") {
+  Fixture f;
+  auto source = f.source("query_offset = \"45s\"");
+  const auto first = round(f.io, *source, kT0 + 10'000);
+  CHECK(first.end_ms == kT0 - 45'000);
+  CHECK(f.api.requests().back().end_ms == kT0 - 45'000);
+  const auto next = round(f.io, *source, kT0 + 25'000);
+  CHECK(next.end_ms == kT0 - 30'000);
+  CHECK(f.api.requests().back().start_ms == kT0 - 30'000);
+  CHECK(f.api.requests().back().end_ms == kT0 - 30'000);
+}
