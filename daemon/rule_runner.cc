@@ -171,6 +171,7 @@ void RuleRunner::apply(std::vector<rules::Rule> rules, Duration interval, Incide
     src->setRules(taken);
   }
   degraded_.clear();
+  source_drift_.clear();
   interval_ = interval;
   options_ = std::move(options);
 
@@ -305,31 +306,16 @@ void RuleRunner::saveDetectorState(std::int64_t t_ms) {
 std::vector<rules::IncidentEvent> RuleRunner::evaluateRules(std::int64_t t_ms, const std::string* only) {
   const auto start = std::chrono::steady_clock::now();
   std::vector<rules::IncidentEvent> events;
-  // The ranking reads every scraped histogram: refreshed every kHotspotRefreshMs, not at every evaluation, with what
-  // the latency_drift rules say then.
+  // The ranking reads every histogram: refreshed every kHotspotRefreshMs (with the scraped rules), not at every
+  // evaluation, with what the latency_drift rules said last. Sources' histograms are ranked from their own stores,
+  // at their rules' latest evaluation.
   const bool scraped = !only || only->empty();
   const bool refresh_hotspots = scraped && (t_ms - hotspots_ms_ >= kHotspotRefreshMs || t_ms < hotspots_ms_);
   std::vector<detectors::DriftMark> drift;
-  for (auto& d : detectors_) {
-    const rules::Rule& rule = d->rule();
-    if (only && rule.query_source != *only) continue;
-    if (!rule.query_source.empty()) {
-      // Judged only on the source's full answers: missing or partial data neither fires nor resolves anything.
-      const QuerySource* src = source(rule.query_source);
-      std::string why = src ? src->degraded(rule) : "source degraded: the source is not configured";
-      if (!why.empty()) {
-        degraded_[rule.name] = std::move(why);
-        continue;
-      }
-      degraded_.erase(rule.name);
-      tracker_.observe(rule, t_ms, d->evaluate(src->store(), t_ms, interval_), events);
-      evaluations_.Add({{"rule", rule.name}}).Increment();
-      continue;
-    }
-    const std::vector<rules::Finding> findings = d->evaluate(store_, t_ms, interval_);
-    tracker_.observe(rule, t_ms, findings, events);
-    evaluations_.Add({{"rule", rule.name}}).Increment();
-    if (!refresh_hotspots || rule.kind != rules::RuleKind::latency_drift) continue;
+  if (only && !only->empty()) source_drift_[*only] = {t_ms, {}};
+  auto mark = [&](const rules::Rule& rule, const std::vector<rules::Finding>& findings,
+                  std::vector<detectors::DriftMark>& out) {
+    if (rule.kind != rules::RuleKind::latency_drift) return;
     for (const rules::Finding& f : findings) {
       if (!f.judged) continue;
       detectors::DriftMark m;
@@ -342,11 +328,49 @@ std::vector<rules::IncidentEvent> RuleRunner::evaluateRules(std::int64_t t_ms, c
       m.incident_id = rules::incidentId(rule.name, f.endpoint);
       const rules::TrackedIncident* incident = tracker_.find(m.incident_id);
       m.firing = incident && incident->state == rules::TrackedIncident::State::firing;
-      drift.push_back(std::move(m));
+      out.push_back(std::move(m));
     }
+  };
+  for (auto& d : detectors_) {
+    const rules::Rule& rule = d->rule();
+    if (only && rule.query_source != *only) continue;
+    if (!rule.query_source.empty()) {
+      // Judged only on the source's full answers: missing or partial data neither fires nor resolves anything.
+      const QuerySource* src = source(rule.query_source);
+      std::string why = src ? src->degraded(rule) : "source degraded: the source is not configured";
+      if (!why.empty()) {
+        degraded_[rule.name] = std::move(why);
+        continue;
+      }
+      degraded_.erase(rule.name);
+      const std::vector<rules::Finding> findings = d->evaluate(src->store(), t_ms, interval_);
+      tracker_.observe(rule, t_ms, findings, events);
+      evaluations_.Add({{"rule", rule.name}}).Increment();
+      auto& marks = source_drift_[rule.query_source];
+      marks.first = t_ms;
+      mark(rule, findings, marks.second);
+      continue;
+    }
+    const std::vector<rules::Finding> findings = d->evaluate(store_, t_ms, interval_);
+    tracker_.observe(rule, t_ms, findings, events);
+    evaluations_.Add({{"rule", rule.name}}).Increment();
+    if (refresh_hotspots) mark(rule, findings, drift);
   }
   if (refresh_hotspots) {
-    hotspots_.publish(detectors::rankHotspots(store_, t_ms, kHotspotWindow, drift, kHotspotLimit));
+    detectors::HotspotTable table = detectors::rankHotspots(store_, t_ms, kHotspotWindow, drift, kHotspotLimit);
+    for (const auto& [name, marks] : source_drift_) {
+      const QuerySource* src = source(name);
+      if (!src) continue;
+      auto more = detectors::rankHotspots(src->store(), marks.first, kHotspotWindow, marks.second, kHotspotLimit);
+      table.endpoints += more.endpoints;
+      for (auto& h : more.hotspots) table.hotspots.push_back(std::move(h));
+    }
+    if (table.hotspots.size() > kHotspotLimit || !source_drift_.empty()) {
+      std::stable_sort(table.hotspots.begin(), table.hotspots.end(),
+                       [](const auto& a, const auto& b) { return a.rank > b.rank; });
+      if (table.hotspots.size() > kHotspotLimit) table.hotspots.resize(kHotspotLimit);
+    }
+    hotspots_.publish(std::move(table));
     hotspots_ms_ = t_ms;
   }
   // Written before anything is said about it, so whatever saw a transition can count on it surviving a crash.

@@ -8,7 +8,7 @@
 // learned state are read back, so a firing incident goes on firing without paging again.
 //
 // The hotspot ranking is computed after an evaluation (with what the latency_drift rules said) at most every 30 s,
-// and published.
+// and published: the scraped store's histograms and each query source's, ranked together.
 //
 // While an incident fires, the exemplars on its endpoint's slow buckets are attached to it at each evaluation.
 //
@@ -108,6 +108,8 @@ class RuleRunner {
   SourceMetrics source_metrics_;
   std::map<std::string, std::unique_ptr<QuerySource>> sources_;
   std::vector<std::unique_ptr<QuerySource>> retired_;  // replaced on reload while a round was running
+  // Per source: when its rules were last evaluated, and what its latency_drift rules said then (for the ranking).
+  std::map<std::string, std::pair<std::int64_t, std::vector<detectors::DriftMark>>> source_drift_;
   std::map<std::string, std::string> degraded_;        // rule -> why it was not judged
   Duration interval_ = std::chrono::seconds(15);
   IncidentOptions options_;

@@ -49,6 +49,8 @@ struct FakeQueryApi {
   std::vector<std::string> warnings;
   int routes = 1;
   std::function<double(std::int64_t, int)> value = [](std::int64_t, int) { return 1.0; };
+  // If set, answers a query's matrix instead: the "result" array for a query over [start, end] at step (ms).
+  std::function<nlohmann::json(const std::string&, std::int64_t, std::int64_t, std::int64_t)> result_for;
   std::string address;
 
   FakeQueryApi() {
@@ -66,13 +68,17 @@ struct FakeQueryApi {
         return;
       }
       nlohmann::json result = nlohmann::json::array();
-      for (int r = 0; r < routes; ++r) {
+      for (int r = 0; r < routes && !result_for; ++r) {
         nlohmann::json values = nlohmann::json::array();
         for (std::int64_t t = seen.back().start_ms; t <= seen.back().end_ms; t += seen.back().step_ms) {
           values.push_back({static_cast<double>(t) / 1000.0, fmt::format("{}", value(t, r))});
         }
         result.push_back({{"metric", {{"__name__", "queue_depth"}, {"job", "app"}, {"route", fmt::format("/r{}", r)}}},
                           {"values", values}});
+      }
+      if (result_for) {
+        const Seen& q = seen.back();
+        result = result_for(q.query, q.start_ms, q.end_ms, q.step_ms);
       }
       nlohmann::json body = {{"status", "success"}, {"data", {{"resultType", "matrix"}, {"result", result}}}};
       if (!warnings.empty()) body["warnings"] = warnings;
@@ -409,4 +415,57 @@ TEST_CASE("query_offset: the newest step asked for lags behind now, and the roun
   CHECK(next.end_ms == kT0 - 30'000);
   CHECK(f.api.requests().back().start_ms == kT0 - 30'000);
   CHECK(f.api.requests().back().end_ms == kT0 - 30'000);
+}
+
+TEST_CASE("the hotspot ranking holds a query source's histograms beside the scraped ones") {
+  boost::asio::io_context io;
+  FakeQueryApi api;
+  // Two routes of lat_seconds: /slow takes 9 times the server time of /fast.
+  api.result_for = [](const std::string& query, std::int64_t start, std::int64_t end, std::int64_t step) {
+    nlohmann::json result = nlohmann::json::array();
+    if (query.find("lat_seconds") == std::string::npos) return result;
+    for (const auto& [route, mean] : {std::pair<std::string, double>{"/fast", 0.01}, {"/slow", 0.09}}) {
+      auto series = [&](const std::string& name, const std::string& le, double per_step) {
+        nlohmann::json metric = {{"__name__", name}, {"route", route}, {"job", "shop"}};
+        if (!le.empty()) metric["le"] = le;
+        nlohmann::json values = nlohmann::json::array();
+        for (std::int64_t t = start; t <= end; t += step) {
+          values.push_back({static_cast<double>(t) / 1000.0, fmt::format("{}", per_step * ((t - kT0) / step + 1000))});
+        }
+        result.push_back({{"metric", metric}, {"values", values}});
+      };
+      series("lat_seconds_bucket", "0.1", 100);
+      series("lat_seconds_bucket", "+Inf", 100);
+      series("lat_seconds_count", "", 100);
+      series("lat_seconds_sum", "", 100 * mean);
+    }
+    return result;
+  };
+  prometheus::Registry registry;
+  store::SeriesStore scraped(store::StoreConfig{});
+  daemon::RuleRunner runner(io, scraped, registry, nullptr);
+  runner.setSources({sourceConfig(api.address)}, store::StoreConfig{});
+  runner.apply({rule(R"([[rules]]
+name = "Drift"
+kind = "latency_drift"
+histogram = "lat_seconds"
+by = ["route"]
+baseline = "2m"
+source = "api"
+)")},
+               1h, {});
+  for (std::int64_t t = kT0; t <= kT0 + 60'000; t += 15'000) {
+    runner.tick(t);
+    for (int i = 0; i < 200 && runner.source("api")->busy(); ++i) {
+      io.restart();
+      io.run_for(50ms);
+    }
+  }
+  const auto table = runner.hotspots().load();
+  REQUIRE(table->hotspots.size() == 2);
+  CHECK(table->hotspots[0].histogram == "lat_seconds");
+  CHECK(table->hotspots[0].endpoint == rules::OwnedLabels{{"job", "shop"}, {"route", "/slow"}});
+  CHECK(table->hotspots[0].share == doctest::Approx(0.9));
+  CHECK(table->hotspots[0].request_rate == doctest::Approx(100.0 / 15));
+  CHECK(table->hotspots[1].endpoint == rules::OwnedLabels{{"job", "shop"}, {"route", "/fast"}});
 }
