@@ -13,8 +13,10 @@
 namespace hotspotd::daemon {
 namespace {
 
-// Prometheus refuses a query_range of more than 11,000 points per series.
-constexpr std::int64_t kMaxPointsPerQuery = 11'000;
+// Points per series a query asks for at most: Prometheus refuses more than 11,000, and smaller answers bound what
+// a first round holds at once (a 3-day burn-rate window at 1m is three queries; an answer is read as it streams,
+// at 16 bytes a point, and fed before the next is asked for).
+constexpr std::int64_t kMaxPointsPerQuery = 1'440;
 // Answers are capped while they arrive; a first round of a large fleet at a fine step can be big.
 constexpr std::size_t kMaxAnswerBytes = std::size_t{512} << 20;
 

@@ -5,7 +5,7 @@
 // burn-rate SLI, a gauge) is one query_range, aligned to the source's step. The first round of a query reaches
 // back as far as the rules using it read (their history plus the store's staleness): what lies beyond the store's
 // full_resolution at the store's coarse step, the rest at the source's step, split so that no query asks for more
-// than 11,000 points per series (Prometheus' limit). Later rounds ask only for the steps since the last one fed:
+// than 1,440 points per series (Prometheus refuses over 11,000; smaller answers bound memory). Later rounds ask only for the steps since the last one fed:
 // never the whole window again. A query that fell further behind than its history starts over at its history.
 //
 // Degraded data: a round whose answer for a query failed (timeout, connection, 4xx/5xx), was rate limited (429:

@@ -32,9 +32,7 @@ std::string seconds(std::int64_t ms) {
   return frac == 0 ? std::to_string(whole) : fmt::format("{}.{:03}", whole, frac < 0 ? -frac : frac);
 }
 
-std::optional<double> sampleValue(const json& v) {
-  if (!v.is_string()) return std::nullopt;
-  const std::string& s = v.get_ref<const std::string&>();
+std::optional<double> sampleValue(std::string_view s) {
   if (s == "NaN") return std::numeric_limits<double>::quiet_NaN();
   if (s == "+Inf" || s == "Inf") return std::numeric_limits<double>::infinity();
   if (s == "-Inf") return -std::numeric_limits<double>::infinity();
@@ -43,6 +41,182 @@ std::optional<double> sampleValue(const json& v) {
   if (ec != std::errc() || ptr != s.data() + s.size()) return std::nullopt;
   return out;
 }
+
+// Reads the answer as it is parsed (nlohmann's SAX interface), straight into series and points: an answer of
+// millions of points costs their 16 bytes each, not a document tree of them. The envelope:
+// {"status": ..., "data": {"resultType": "matrix", "result": [{"metric": {...}, "values": [[t, "v"], ...]}]},
+//  "warnings": [...], "errorType": ..., "error": ...}; anything else in it is skipped.
+class AnswerReader {
+ public:
+  using string_t = json::string_t;
+  using binary_t = json::binary_t;
+
+  RangeAnswer answer;
+  std::string status, error_type, error, result_type;
+  bool has_data = false, has_result = false, root_object = false;
+  std::string problem;  // why the answer is not the envelope; parsing stops at the first
+  bool syntax_error = false;
+
+  bool null() { return scalar(Scalar::other); }
+  bool boolean(bool) { return scalar(Scalar::other); }
+  bool number_integer(json::number_integer_t v) { return number(static_cast<double>(v)); }
+  bool number_unsigned(json::number_unsigned_t v) { return number(static_cast<double>(v)); }
+  bool number_float(json::number_float_t v, const string_t&) { return number(v); }
+  bool binary(binary_t&) { return scalar(Scalar::other); }
+  bool string(string_t& v) {
+    const Frame* f = top();
+    if (!f) return fail("the answer is not JSON");
+    switch (f->role) {
+      case Role::root:
+        if (f->key == "status") status = v;
+        if (f->key == "errorType") error_type = v;
+        if (f->key == "error") error = v;
+        return true;
+      case Role::data:
+        if (f->key == "resultType") result_type = v;
+        return true;
+      case Role::warnings: answer.warnings.push_back(v); return true;
+      case Role::metric: answer.series.back().labels.emplace_back(f->key, v); return true;
+      case Role::point: {
+        if (f->index != 1) return fail("a point that is not [time, \"value\"]");
+        const auto value = sampleValue(v);
+        if (!value) return fail("a point that is not [time, \"value\"]");
+        point_value_ = *value;
+        return next();
+      }
+      case Role::result:
+      case Role::series:
+      case Role::values: return fail(shapeProblem(f->role));
+      case Role::skip: return true;
+    }
+    return true;
+  }
+  bool start_object(std::size_t) {
+    const Frame* f = top();
+    Role role = Role::skip;
+    if (!f) {
+      role = Role::root;
+      root_object = true;
+    } else if (f->role == Role::root && f->key == "data") {
+      role = Role::data;
+      has_data = true;
+    } else if (f->role == Role::result) {
+      role = Role::series;
+      answer.series.emplace_back();
+      series_has_metric_ = series_has_values_ = false;
+    } else if (f->role == Role::series && f->key == "metric") {
+      role = Role::metric;
+      series_has_metric_ = true;
+    } else if (f->role == Role::metric || f->role == Role::point || f->role == Role::values) {
+      return fail(shapeProblem(f->role));
+    }
+    stack_.push_back({role, {}, 0});
+    return true;
+  }
+  bool key(string_t& k) {
+    stack_.back().key = k;
+    return true;
+  }
+  bool end_object() {
+    const Role role = stack_.back().role;
+    stack_.pop_back();
+    if (role == Role::series && (!series_has_metric_ || !series_has_values_)) {
+      return fail("a series without metric or values");
+    }
+    if (role == Role::series) answer.points += answer.series.back().points.size();
+    return stack_.empty() || next();
+  }
+  bool start_array(std::size_t) {
+    const Frame* f = top();
+    Role role = Role::skip;
+    if (!f) {
+      role = Role::skip;  // not an object: said at the end
+    } else if (f->role == Role::root && f->key == "warnings") {
+      role = Role::warnings;
+    } else if (f->role == Role::data && f->key == "result") {
+      role = Role::result;
+      has_result = true;
+    } else if (f->role == Role::series && f->key == "values") {
+      role = Role::values;
+      series_has_values_ = true;
+    } else if (f->role == Role::values) {
+      role = Role::point;
+    } else if (f->role == Role::metric || f->role == Role::point || f->role == Role::result) {
+      return fail(shapeProblem(f->role));
+    }
+    stack_.push_back({role, {}, 0});
+    return true;
+  }
+  bool end_array() {
+    const Frame f = stack_.back();
+    stack_.pop_back();
+    if (f.role == Role::point) {
+      if (f.index != 2) return fail("a point that is not [time, \"value\"]");
+      answer.series.back().points.emplace_back(point_time_, point_value_);
+    }
+    return stack_.empty() || next();
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) {
+    syntax_error = true;
+    return false;
+  }
+
+ private:
+  enum class Role { root, data, warnings, result, series, metric, values, point, skip };
+  enum class Scalar { other };
+  struct Frame {
+    Role role;
+    std::string key;    // objects: the key being read
+    int index = 0;      // arrays: the element being read
+  };
+
+  const Frame* top() const { return stack_.empty() ? nullptr : &stack_.back(); }
+  bool fail(std::string why) {
+    if (problem.empty()) problem = std::move(why);
+    return false;
+  }
+  static std::string shapeProblem(Role role) {
+    switch (role) {
+      case Role::metric: return "a label that is not a string";
+      case Role::point:
+      case Role::values: return "a point that is not [time, \"value\"]";
+      default: return "a series without metric or values";
+    }
+  }
+  // The element of an array was read.
+  bool next() {
+    if (!stack_.empty()) ++stack_.back().index;
+    return true;
+  }
+  bool number(double v) {
+    const Frame* f = top();
+    if (!f) return fail("the answer is not JSON");
+    if (f->role == Role::point) {
+      if (f->index != 0) return fail("a point that is not [time, \"value\"]");
+      point_time_ = std::llround(v * 1000.0);
+      return next();
+    }
+    return scalar(Scalar::other);
+  }
+  bool scalar(Scalar) {
+    const Frame* f = top();
+    if (!f) return true;
+    switch (f->role) {
+      case Role::metric: return fail("a label that is not a string");
+      case Role::point:
+      case Role::values: return fail("a point that is not [time, \"value\"]");
+      case Role::result:
+      case Role::series: return f->role == Role::series ? true : fail("a series without metric or values");
+      case Role::warnings: answer.warnings.push_back("?"); return true;
+      default: return true;
+    }
+  }
+
+  std::vector<Frame> stack_;
+  std::int64_t point_time_ = 0;
+  double point_value_ = 0;
+  bool series_has_metric_ = false, series_has_values_ = false;
+};
 
 QueryError error(QueryError::Kind kind, int status, std::string message) {
   QueryError e;
@@ -73,11 +247,12 @@ std::string queryRangeTarget(std::string_view base_path, const RangeQuery& q) {
 }
 
 tl::expected<RangeAnswer, QueryError> readRangeAnswer(int status, std::string_view retry_after, std::string_view body) {
-  const json j = json::parse(body, nullptr, false);
+  AnswerReader r;
+  const bool parsed = json::sax_parse(body, &r, json::input_format_t::json, /*strict=*/true) && r.problem.empty();
   // What the source said, when it said it in the envelope.
   std::string said;
-  if (j.is_object() && j.value("status", "") == "error") {
-    said = fmt::format("{}: {}", j.value("errorType", "error"), j.value("error", ""));
+  if (r.status == "error") {
+    said = fmt::format("{}: {}", r.error_type.empty() ? "error" : r.error_type, r.error);
   } else {
     const auto nl = body.find('\n');
     said = std::string(body.substr(0, std::min<std::size_t>(nl == std::string_view::npos ? body.size() : nl, 200)));
@@ -96,46 +271,21 @@ tl::expected<RangeAnswer, QueryError> readRangeAnswer(int status, std::string_vi
     e.retry_after = parseRetryAfter(retry_after, std::chrono::system_clock::now());
     return tl::unexpected(std::move(e));
   }
-  if (!j.is_object()) return tl::unexpected(error(QueryError::Kind::bad_answer, status, "the answer is not JSON"));
-  if (j.value("status", "") != "success") {
+  if (r.syntax_error || !r.root_object) {
+    return tl::unexpected(error(QueryError::Kind::bad_answer, status, "the answer is not JSON"));
+  }
+  if (!parsed) return tl::unexpected(error(QueryError::Kind::bad_answer, status, r.problem));
+  if (r.status != "success") {
     return tl::unexpected(error(QueryError::Kind::bad_answer, status, "status is not success: " + said));
   }
-  const auto data = j.find("data");
-  if (data == j.end() || !data->is_object() || data->value("resultType", "") != "matrix") {
+  if (!r.has_data || r.result_type != "matrix") {
     return tl::unexpected(error(QueryError::Kind::bad_answer, status, "the answer is not a matrix"));
   }
-  const auto result = data->find("result");
-  if (result == data->end() || !result->is_array()) {
+  if (!r.has_result) {
     return tl::unexpected(error(QueryError::Kind::bad_answer, status, "the answer has no result array"));
   }
-  RangeAnswer out;
-  if (const auto w = j.find("warnings"); w != j.end() && w->is_array()) {
-    for (const auto& x : *w) out.warnings.push_back(x.is_string() ? x.get<std::string>() : x.dump());
-  }
-  out.series.reserve(result->size());
-  for (const auto& s : *result) {
-    const auto metric = s.find("metric");
-    const auto values = s.find("values");
-    if (!s.is_object() || metric == s.end() || !metric->is_object() || values == s.end() || !values->is_array()) {
-      return tl::unexpected(error(QueryError::Kind::bad_answer, status, "a series without metric or values"));
-    }
-    RangeSeries series;
-    for (const auto& [k, v] : metric->items()) {
-      if (!v.is_string())
-        return tl::unexpected(error(QueryError::Kind::bad_answer, status, "a label that is not a string"));
-      series.labels.emplace_back(k, v.get<std::string>());
-    }
-    series.points.reserve(values->size());
-    for (const auto& p : *values) {
-      const auto v = p.is_array() && p.size() == 2 && p[0].is_number() ? sampleValue(p[1]) : std::nullopt;
-      if (!v)
-        return tl::unexpected(error(QueryError::Kind::bad_answer, status, "a point that is not [time, \"value\"]"));
-      series.points.emplace_back(std::llround(p[0].get<double>() * 1000.0), *v);
-    }
-    out.points += series.points.size();
-    out.series.push_back(std::move(series));
-  }
-  return out;
+  if (!r.problem.empty()) return tl::unexpected(error(QueryError::Kind::bad_answer, status, r.problem));
+  return std::move(r.answer);
 }
 
 }  // namespace hotspotd::ingest

@@ -1,6 +1,6 @@
 // A query source against a query API on a loopback port that answers as Prometheus does (and fails as it can):
 // the first round reaches back as far as the rules read, at the store's coarse step beyond full resolution and
-// never more than 11,000 points a query; later rounds ask for the new steps only; failed, rate-limited, partial
+// never more than 1,440 points a query; later rounds ask for the new steps only; failed, rate-limited, partial
 // and timed-out answers feed nothing, leave the rules unjudged with the reason, and are asked again; shards split
 // the endpoints; credentials and tenant headers are sent (a rotated token file is read again); and an incident
 // judged on a source neither resolves while the source fails nor stays firing once it answers again.
@@ -156,7 +156,7 @@ using daemon::QuerySource;
 
 TEST_CASE(
     "a query source's first round reaches back as far as its rules read, coarse beyond full resolution and "
-    "at most 11,000 points a query; later rounds ask for the new steps only") {
+    "at most 1,440 points a query; later rounds ask for the new steps only") {
   Fixture f;
   // An anomaly rule reads six hours back; the store keeps every point of the last four hours, one a minute before.
   auto anomaly = rule(R"([[rules]]
@@ -187,12 +187,12 @@ source = "api"
   for (const auto& s : seen) {
     CHECK(s.start_ms > prev_end);                                           // in time order, no overlap
     if (s.step_ms == prev_step) CHECK(s.start_ms == prev_end + s.step_ms);  // no gap either
-    CHECK((s.end_ms - s.start_ms) / s.step_ms + 1 <= 11'000);
+    CHECK((s.end_ms - s.start_ms) / s.step_ms + 1 <= 1'440);
     prev_end = s.end_ms;
     prev_step = s.step_ms;
   }
   const auto fine = std::count_if(seen.begin(), seen.end(), [](const auto& s) { return s.step_ms == 1'000; });
-  CHECK(fine == 2);  // 4 h at 1 s is 14,400 points: two queries
+  CHECK(fine == 11);  // 4 h at 1 s is 14,401 points: eleven queries
   CHECK(first.points > 14'400);
 
   // Five seconds later: the five new steps, nothing else.

@@ -85,3 +85,38 @@ TEST_CASE("errors say what to do: fix the query, wait as told, try the source ag
             .error()
             .kind == QueryError::Kind::bad_answer);
 }
+
+TEST_CASE("answers are read whatever the order of their keys; fields the API may add are skipped; malformed parts "
+          "are named") {
+  // "status" last, "data" before "warnings", extra fields at every level (Thanos and Mimir add stats and infos).
+  const auto a = readRangeAnswer(200, "", R"({"data":{"result":[{"values":[[1,"2"],[2.5,"3e2"]],"extra":{"a":[1,{}]},
+    "metric":{"job":"shop","__name__":"x"}}],"stats":{"timings":[1,2]},"resultType":"matrix"},
+    "infos":["ok"],"warnings":["partial"],"status":"success"})");
+  REQUIRE_MESSAGE(a, (a ? "" : a.error().message));
+  REQUIRE(a->series.size() == 1);
+  CHECK(a->series[0].labels == std::vector<std::pair<std::string, std::string>>{{"job", "shop"}, {"__name__", "x"}});
+  CHECK(a->series[0].points == std::vector<std::pair<std::int64_t, double>>{{1000, 2.0}, {2500, 300.0}});
+  CHECK(a->points == 2);
+  CHECK(a->warnings == std::vector<std::string>{"partial"});
+
+  auto problem = [](std::string_view body) {
+    const auto r = readRangeAnswer(200, "", body);
+    return r ? std::string("(read)") : r.error().message;
+  };
+  const std::string head = R"({"status":"success","data":{"resultType":"matrix","result":)";
+  CHECK(problem(head + R"([{"metric":{"a":1},"values":[]}]}})") == "a label that is not a string");
+  CHECK(problem(head + R"([{"metric":{"a":{"b":"c"}},"values":[]}]}})") == "a label that is not a string");
+  CHECK(problem(head + R"([{"metric":{},"values":[[1,"2",3]]}]}})") == "a point that is not [time, \"value\"]");
+  CHECK(problem(head + R"([{"metric":{},"values":[[1]]}]}})") == "a point that is not [time, \"value\"]");
+  CHECK(problem(head + R"([{"metric":{},"values":[["1","2"]]}]}})") == "a point that is not [time, \"value\"]");
+  CHECK(problem(head + R"([{"metric":{},"values":[[1,"two"]]}]}})") == "a point that is not [time, \"value\"]");
+  CHECK(problem(head + R"([{"metric":{},"values":[1]}]}})") == "a point that is not [time, \"value\"]");
+  CHECK(problem(head + R"([{"metric":{}}]}})") == "a series without metric or values");
+  CHECK(problem(head + R"([7]}})") == "a series without metric or values");
+  CHECK(problem(head + R"([{"metric":{},"values":[[1,"2"]]}]})") == "the answer is not JSON");  // cut short
+  CHECK(problem(R"({"status":"success","data":{"resultType":"matrix"}})") == "the answer has no result array");
+  CHECK(problem("[1,2]") == "the answer is not JSON");
+  CHECK(problem("42") == "the answer is not JSON");
+  CHECK(problem(R"({"status":"error","errorType":"internal","error":"boom"})") ==
+        "status is not success: internal: boom");
+}
