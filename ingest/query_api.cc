@@ -57,12 +57,12 @@ class AnswerReader {
   std::string problem;  // why the answer is not the envelope; parsing stops at the first
   bool syntax_error = false;
 
-  bool null() { return scalar(Scalar::other); }
-  bool boolean(bool) { return scalar(Scalar::other); }
+  bool null() { return scalar(); }
+  bool boolean(bool) { return scalar(); }
   bool number_integer(json::number_integer_t v) { return number(static_cast<double>(v)); }
   bool number_unsigned(json::number_unsigned_t v) { return number(static_cast<double>(v)); }
   bool number_float(json::number_float_t v, const string_t&) { return number(v); }
-  bool binary(binary_t&) { return scalar(Scalar::other); }
+  bool binary(binary_t&) { return scalar(); }
   bool string(string_t& v) {
     const Frame* f = top();
     if (!f) return fail("the answer is not JSON");
@@ -163,11 +163,10 @@ class AnswerReader {
 
  private:
   enum class Role { root, data, warnings, result, series, metric, values, point, skip };
-  enum class Scalar { other };
   struct Frame {
     Role role;
-    std::string key;    // objects: the key being read
-    int index = 0;      // arrays: the element being read
+    std::string key;  // objects: the key being read
+    int index = 0;    // arrays: the element being read
   };
 
   const Frame* top() const { return stack_.empty() ? nullptr : &stack_.back(); }
@@ -196,9 +195,9 @@ class AnswerReader {
       point_time_ = std::llround(v * 1000.0);
       return next();
     }
-    return scalar(Scalar::other);
+    return scalar();
   }
-  bool scalar(Scalar) {
+  bool scalar() {
     const Frame* f = top();
     if (!f) return true;
     switch (f->role) {
