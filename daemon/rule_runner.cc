@@ -312,7 +312,11 @@ std::vector<rules::IncidentEvent> RuleRunner::evaluateRules(std::int64_t t_ms, c
   const bool scraped = !only || only->empty();
   const bool refresh_hotspots = scraped && (t_ms - hotspots_ms_ >= kHotspotRefreshMs || t_ms < hotspots_ms_);
   std::vector<detectors::DriftMark> drift;
-  if (only && !only->empty()) source_drift_[*only] = {t_ms, {}};
+  if (!only) {
+    source_drift_.clear();
+  } else if (!only->empty()) {
+    source_drift_[*only] = {t_ms, {}};
+  }
   auto mark = [&](const rules::Rule& rule, const std::vector<rules::Finding>& findings,
                   std::vector<detectors::DriftMark>& out) {
     if (rule.kind != rules::RuleKind::latency_drift) return;
