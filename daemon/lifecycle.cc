@@ -89,6 +89,7 @@ void Daemon::publishStatus(bool ready) {
                        {"url", s.url},
                        {"step", formatDuration(s.step)},
                        {"timeout", formatDuration(s.timeout)},
+                       {"queryOffset", formatDuration(s.query_offset)},
                        {"shard", s.shard_text}});
   }
   nlohmann::ordered_json receivers = nlohmann::ordered_json::array();

@@ -424,7 +424,9 @@ TEST_CASE("the hotspot ranking holds a query source's histograms beside the scra
   api.result_for = [](const std::string& query, std::int64_t start, std::int64_t end, std::int64_t step) {
     nlohmann::json result = nlohmann::json::array();
     if (query.find("lat_seconds") == std::string::npos) return result;
-    for (const auto& [route, mean] : {std::pair<std::string, double>{"/fast", 0.01}, {"/slow", 0.09}}) {
+    for (const auto& route_mean : {std::pair<std::string, double>{"/fast", 0.01}, {"/slow", 0.09}}) {
+      const std::string& route = route_mean.first;  // not a structured binding: clang 14 cannot capture those
+      const double mean = route_mean.second;
       auto series = [&](const std::string& name, const std::string& le, double per_step) {
         nlohmann::json metric = {{"__name__", name}, {"route", route}, {"job", "shop"}};
         if (!le.empty()) metric["le"] = le;
