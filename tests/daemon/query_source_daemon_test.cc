@@ -3,7 +3,6 @@
 // the incident stands still, saying why; Prometheus comes back and the incident resolves.
 #include <doctest/doctest.h>
 
-#include <atomic>
 #include <csignal>
 #include <memory>
 #include <thread>
@@ -12,33 +11,12 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/child_process.h"
+#include "tests/support/daemon_fixture.h"
 #include "tests/support/exposition.h"
-#include "tests/support/http_target.h"
 #include "tests/support/temp_dir.h"
 
 using namespace hotspotd::test;
 using namespace std::chrono_literals;
-
-namespace {
-
-template <typename F>
-bool eventually(F check, std::chrono::seconds limit) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (check()) return true;
-    std::this_thread::sleep_for(200ms);
-  }
-  return check();
-}
-
-std::string get(int port, const std::string& path) {
-  httplib::Client c("127.0.0.1", port);
-  c.set_read_timeout(5, 0);
-  auto r = c.Get(path.c_str());
-  return r && r->status == 200 ? r->body : std::string();
-}
-
-}  // namespace
 
 TEST_CASE(
     "a rule on a real Prometheus as a query source fires; while Prometheus is down it neither resolves nor "
@@ -49,13 +27,8 @@ TEST_CASE(
     return;
   }
   TempDir dir;
-  std::atomic<int> depth{100};
-  HttpTarget app;
-  app.server().Get("/metrics", [&](const httplib::Request&, httplib::Response& res) {
-    res.set_content("# TYPE queue_depth gauge\nqueue_depth{queue=\"q1\"} " + std::to_string(depth.load()) + "\n",
-                    "text/plain; version=0.0.4");
-  });
-  const std::string app_address = app.start();
+  QueueService app;  // queue_depth{queue="q1"}, 100 until the test drains it
+  const std::string& app_address = app.address;
   const int prom_port = freePort();
   const auto prom_config = dir.write("prometheus.yml",
                                      "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
@@ -90,9 +63,8 @@ source = "prom"
   const auto port = waitForListeningPort(daemon);
   REQUIRE(port);
   auto firing = [&] {
-    const std::string body = get(*port, "/api/v1/incidents?state=firing");
-    const auto j = nlohmann::json::parse(body, nullptr, false);
-    return j.is_discarded() ? nlohmann::json::array() : j["data"]["incidents"];
+    const auto j = getJson(*port, "/api/v1/incidents?state=firing");
+    return !j || j->is_discarded() ? nlohmann::json::array() : (*j)["data"]["incidents"];
   };
 
   // Prometheus scrapes the app; hotspotd reads the gauge through Prometheus' query API and fires.
@@ -101,34 +73,31 @@ source = "prom"
   CHECK(incident["alertname"] == "QueueDeep");
   CHECK(incident["labels"]["queue"] == "q1");
   CHECK_FALSE(incident.contains("sourceDegraded"));
-  std::string metrics = get(*port, "/metrics");
-  CHECK(sampleValue(metrics, "hotspotd_source_queries_total{result=\"success\",source=\"prom\"}").value_or(0) > 0);
-  CHECK(sampleValue(metrics, "hotspotd_source_fetched_points_total{source=\"prom\"}").value_or(0) > 0);
-  CHECK(sampleValue(metrics, "hotspotd_source_degraded{source=\"prom\"}") == 0.0);
+  CHECK(scrapeValue(*port, "hotspotd_source_queries_total{result=\"success\",source=\"prom\"}").value_or(0) > 0);
+  CHECK(scrapeValue(*port, "hotspotd_source_fetched_points_total{source=\"prom\"}").value_or(0) > 0);
+  CHECK(scrapeValue(*port, "hotspotd_source_degraded{source=\"prom\"}") == 0.0);
 
   // Prometheus goes away, and the queue drains meanwhile: no data says so, so the incident stays firing, and says
   // why it is not judged.
-  depth = 0;
+  app.depth = 0;
   prom->signal(SIGTERM);
   REQUIRE(prom->wait(20s));
   REQUIRE_MESSAGE(
-      eventually(
-          [&] { return sampleValue(get(*port, "/metrics"), "hotspotd_source_degraded{source=\"prom\"}") == 1.0; }, 20s),
+      eventually([&] { return scrapeValue(*port, "hotspotd_source_degraded{source=\"prom\"}") == 1.0; }, 20s),
       daemon.output());
   std::this_thread::sleep_for(3s);
   auto still = firing();
   REQUIRE(still.size() == 1);
   CHECK(still[0]["id"] == incident["id"]);
   CHECK(still[0].value("sourceDegraded", "").find("source degraded: query failed") != std::string::npos);
-  metrics = get(*port, "/metrics");
-  CHECK(sampleValue(metrics, "hotspotd_source_queries_total{result=\"error\",source=\"prom\"}").value_or(0) > 0);
+  CHECK(scrapeValue(*port, "hotspotd_source_queries_total{result=\"error\",source=\"prom\"}").value_or(0) > 0);
   CHECK(daemon.output().find("Query source degraded") != std::string::npos);
 
   // Prometheus is back (same data), scrapes the drained queue: judged again, the incident resolves.
   prom = startPrometheus();
   CHECK_MESSAGE(eventually([&] { return firing().empty(); }, 90s), (daemon.output() + prom->output()));
   CHECK(daemon.output().find("Query source answers in full again") != std::string::npos);
-  CHECK(sampleValue(get(*port, "/metrics"), "hotspotd_source_degraded{source=\"prom\"}") == 0.0);
+  CHECK(scrapeValue(*port, "hotspotd_source_degraded{source=\"prom\"}") == 0.0);
   daemon.signal(SIGTERM);
   CHECK(daemon.wait(15s) == 0);
 }
