@@ -20,6 +20,7 @@
 
 #include "core/log.h"
 #include "daemon/alert_service.h"
+#include "state/incident_store.h"
 
 namespace {
 
@@ -62,13 +63,22 @@ struct Pipeline {
   std::unique_ptr<daemon::AlertService> alerts;
   std::thread thread;
 
-  Pipeline(daemon::AlertingConfig config) {
+  Pipeline(alerting::AlertingConfig config) {
     dir = std::filesystem::temp_directory_path() / fmt::format("hotspotd-alert-bench-{}", ::getpid());
     std::filesystem::remove_all(dir);
     std::filesystem::create_directories(dir);
     db = std::move(*state::Database::open(dir / "hotspotd.db"));
     incidents = std::make_unique<state::IncidentStore>(std::move(*state::IncidentStore::open(*db)));
-    alerts = std::make_unique<daemon::AlertService>(io, *db, incidents.get(), nullptr, registry);
+    // As the daemon wires it: each notification looks its incident up (its exemplars' trace links).
+    daemon::AlertSources sources;
+    sources.evidence = [this](const std::string& id) {
+      daemon::IncidentEvidence e;
+      if (auto record = incidents->get(id); record && *record) {
+        for (const auto& x : (*record)->exemplars) e.trace_urls.push_back(x.url);
+      }
+      return e;
+    };
+    alerts = std::make_unique<daemon::AlertService>(io, *db, std::move(sources), registry);
     (void)alerts->open();
     alerts->apply(config);
     thread = std::thread([this] { io.run(); });
@@ -86,8 +96,8 @@ struct Pipeline {
   }
 };
 
-daemon::AlertingConfig webhookConfig(int port, alerting::ReceiverType type, std::vector<std::string> group_by) {
-  daemon::AlertingConfig c;
+alerting::AlertingConfig webhookConfig(int port, alerting::ReceiverType type, std::vector<std::string> group_by) {
+  alerting::AlertingConfig c;
   alerting::Receiver r;
   r.name = "hook";
   r.type = type;

@@ -1,5 +1,8 @@
 #include "core/toml_reader.h"
 
+#include <charconv>
+#include <limits>
+
 #include <fmt/format.h>
 
 namespace hotspotd {
@@ -195,6 +198,44 @@ void TableReader::rejectUnknownKeys() {
                                    : fmt::format("unknown key (known keys{}: {})",
                                                  path_.empty() ? "" : " in [" + path_ + "]", known_list));
   }
+}
+
+Result<std::size_t> parseByteSize(std::string_view text) {
+  std::size_t i = 0;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
+  std::uint64_t value = 0;
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + i, value);
+  if (i == 0 || ec != std::errc() || ptr != text.data() + i) {
+    return fail(fmt::format("invalid size \"{}\" (write e.g. 64MiB, 10MB or a number of bytes)", text));
+  }
+  const std::string_view unit = text.substr(i);
+  static const std::pair<std::string_view, std::uint64_t> kUnits[] = {{"", 1},
+                                                                      {"B", 1},
+                                                                      {"KB", 1000},
+                                                                      {"MB", 1000000},
+                                                                      {"GB", 1000000000},
+                                                                      {"KiB", 1ULL << 10},
+                                                                      {"MiB", 1ULL << 20},
+                                                                      {"GiB", 1ULL << 30}};
+  for (const auto& [name, mult] : kUnits) {
+    if (unit == name) {
+      if (value > std::numeric_limits<std::uint64_t>::max() / mult)
+        return fail(fmt::format("size \"{}\" is too large", text));
+      return static_cast<std::size_t>(value * mult);
+    }
+  }
+  return fail(fmt::format("unknown unit in \"{}\" (use B, KB, MB, GB, KiB, MiB or GiB)", text));
+}
+
+std::optional<std::uint64_t> TableReader::byteSize(std::string_view key) {
+  auto text = string(key);
+  if (!text) return std::nullopt;
+  auto size = parseByteSize(*text);
+  if (!size) {
+    invalid(key, size.error().message);
+    return std::nullopt;
+  }
+  return *size;
 }
 
 }  // namespace hotspotd

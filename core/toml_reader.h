@@ -14,6 +14,7 @@
 #include <toml++/toml.h>
 
 #include "core/duration.h"
+#include "core/result.h"
 
 namespace hotspotd {
 
@@ -46,6 +47,8 @@ class TableReader {
   std::optional<bool> boolean(std::string_view key);
   std::optional<Duration> duration(std::string_view key, Duration min = Duration::zero());
   std::optional<std::vector<std::string>> strings(std::string_view key);
+  // A size in bytes written as a string ("64MiB", "10MB", "4096").
+  std::optional<std::uint64_t> byteSize(std::string_view key);
   const toml::table* table(std::string_view key);
   const toml::array* arrayOfTables(std::string_view key);
 
@@ -69,6 +72,9 @@ class TableReader {
 };
 
 std::string_view tomlTypeName(const toml::node& node);
+
+// "64MiB", "10MB", "1GiB", "4096": a size in bytes (B, KB, MB, GB, KiB, MiB, GiB).
+Result<std::size_t> parseByteSize(std::string_view text);
 
 // Parses a TOML document; a syntax error goes to `errors` (with its line and column) and gives nothing.
 std::optional<toml::table> parseTomlDocument(std::string_view text, ConfigErrors& errors);

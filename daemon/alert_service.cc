@@ -41,12 +41,11 @@ void alertmanagerTiming(alerting::Route& route, const std::set<std::string>& ale
 
 }  // namespace
 
-AlertService::AlertService(boost::asio::io_context& io, state::Database& db, state::IncidentStore* incidents,
-                           state::ProfileStore* profiles, prometheus::Registry& registry)
+AlertService::AlertService(boost::asio::io_context& io, state::Database& db, AlertSources sources,
+                           prometheus::Registry& registry)
     : io_(io),
       db_(db),
-      incidents_(incidents),
-      profiles_(profiles),
+      sources_(std::move(sources)),
       link_(std::make_shared<Link>()),
       timer_(io),
       sent_(prometheus::BuildCounter()
@@ -108,7 +107,7 @@ const alerting::Receiver* AlertService::receiver(const std::string& name) const 
   return nullptr;
 }
 
-void AlertService::apply(const AlertingConfig& config) {
+void AlertService::apply(const alerting::AlertingConfig& config) {
   const std::int64_t now = nowUnixMs();
   std::vector<std::pair<std::string, std::string>> held;
   if (notifier_) held = notifier_->saveAll();
@@ -201,31 +200,25 @@ void AlertService::observe(const alerting::AlertInfo& alert, std::int64_t now_ms
 }
 
 void AlertService::reconcile(std::int64_t now_ms) {
-  if (!notifier_ || !tracker_) return;
+  if (!notifier_) return;
   const auto held = notifier_->alerts();
+  std::set<std::string> firing_now;
   // Fired while the grouping state was not yet saved: notify it.
-  for (const auto& [id, incident] : tracker_->tracked()) {
-    if (incident.state == rules::TrackedIncident::State::firing && !held.count(id)) {
-      observe(alertOf(incident.last), now_ms);
-    }
+  for (const auto& e : sources_.firing ? sources_.firing() : std::vector<rules::IncidentEvent>{}) {
+    firing_now.insert(e.id);
+    if (!held.count(e.id)) observe(alertOf(e), now_ms);
   }
   // Resolved while the grouping state still had it firing: send the resolution.
   for (const auto& [id, firing] : held) {
-    if (!firing) continue;
-    const auto* incident = tracker_->find(id);
-    if (incident && incident->state == rules::TrackedIncident::State::firing) continue;
-    if (!incidents_) continue;
-    auto record = incidents_->get(id);
-    if (record && *record && (*record)->state == "resolved") {
-      auto event = (*record)->resolved;
-      if (event.id.empty()) event.id = id;
-      observe(alertOf(event), now_ms);
+    if (!firing || firing_now.count(id) || !sources_.resolution) continue;
+    if (auto event = sources_.resolution(id)) {
+      if (event->id.empty()) event->id = id;
+      observe(alertOf(*event), now_ms);
     }
   }
 }
 
-void AlertService::restore(const rules::IncidentTracker& tracker) {
-  tracker_ = &tracker;
+void AlertService::restore() {
   restored_ = true;
   const std::int64_t now = nowUnixMs();
   if (notifier_ && outbox_) {
@@ -285,31 +278,14 @@ void AlertService::tick() {
 void AlertService::enrich(alerting::AlertInfo& a, const alerting::Receiver& r) {
   const std::string& base = externalUrl();
   a.incident_url = fmt::format("{}/incidents/{}", base, a.id);
-  if (profiles_) {
-    if (auto list = profiles_->list("", a.id, 20)) {
-      for (const auto& p : *list) {
-        if (!p.error.empty()) continue;
-        a.flamegraph_url = fmt::format("{}/api/v1/profiles/{}.svg", base, p.id);
-        if (!p.baseline_id.empty()) a.diff_url = fmt::format("{}/api/v1/profiles/{}.diff.svg", base, p.id);
-        if (p.summary.contains("grown") && p.summary["grown"].is_array()) {
-          for (const auto& g : p.summary["grown"]) {
-            if (a.grown.size() >= 5) break;
-            const double pp = g.value("grew_pp", 0.0);
-            if (pp <= 0) continue;
-            a.grown.push_back(alerting::GrownFrame{g.value("name", ""), g.value("class", ""), pp});
-          }
-        }
-        break;  // the newest profile that worked
-      }
+  if (sources_.evidence) {
+    IncidentEvidence e = sources_.evidence(a.id);
+    if (!e.profile_id.empty()) {
+      a.flamegraph_url = fmt::format("{}/api/v1/profiles/{}.svg", base, e.profile_id);
+      if (e.has_diff) a.diff_url = fmt::format("{}/api/v1/profiles/{}.diff.svg", base, e.profile_id);
     }
-  }
-  if (incidents_) {
-    if (auto record = incidents_->get(a.id); record && *record) {
-      for (const auto& e : (*record)->exemplars) {
-        if (a.trace_urls.size() >= 3) break;
-        if (!e.url.empty()) a.trace_urls.push_back(e.url);
-      }
-    }
+    a.grown = std::move(e.grown);
+    a.trace_urls = std::move(e.trace_urls);
   }
   auto t = templates_.find(r.name);
   if (t == templates_.end()) return;

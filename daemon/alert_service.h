@@ -44,29 +44,47 @@
 #include "alerting/outbox.h"
 #include "alerting/receiver.h"
 #include "alerting/silences.h"
-#include "daemon/config.h"
-#include "rules/incidents.h"
+#include "alerting/alerting_config.h"
+#include "alerting/payloads.h"
+#include "rules/finding.h"
 #include "rules/template.h"
 #include "state/database.h"
-#include "state/incident_store.h"
-#include "state/profile_store.h"
 
 namespace hotspotd::daemon {
 
+// What a notification carries beside the incident itself: its newest working profile (links to its flame graph and
+// the diff against the baseline) with the frames that grew, and links to traces of its slow requests.
+struct IncidentEvidence {
+  std::string profile_id;  // empty: no profile (yet)
+  bool has_diff = false;
+  std::vector<alerting::GrownFrame> grown;
+  std::vector<std::string> trace_urls;
+};
+
+// What the alert service reads from the stages before it, as values; the daemon wires them to the incident store
+// and the profile store. Called on the service's thread.
+struct AlertSources {
+  // The incidents firing now (their firing events): after a restart, reconciled with the saved grouping state.
+  std::function<std::vector<rules::IncidentEvent>()> firing;
+  // How incident `id` resolved, if its latest occurrence did.
+  std::function<std::optional<rules::IncidentEvent>(const std::string& id)> resolution;
+  std::function<IncidentEvidence(const std::string& id)> evidence;
+};
+
 class AlertService {
  public:
-  AlertService(boost::asio::io_context& io, state::Database& db, state::IncidentStore* incidents,
-               state::ProfileStore* profiles, prometheus::Registry& registry);
+  AlertService(boost::asio::io_context& io, state::Database& db, AlertSources sources,
+               prometheus::Registry& registry);
   ~AlertService();
 
   // Opens the outbox and silences (creating or migrating their tables).
   Result<void> open();
   // Takes the receivers, routes and inhibition rules (at start and on reload). Grouping state carries over.
-  void apply(const AlertingConfig& config);
+  void apply(const alerting::AlertingConfig& config);
   // The links' base when [alerting] external_url is not set: the address the server listens on.
   void setDefaultExternalUrl(std::string url) { default_external_url_ = std::move(url); }
-  // After a restart: puts back the saved grouping state and reconciles it with the tracker's open incidents.
-  void restore(const rules::IncidentTracker& tracker);
+  // After a restart: puts back the saved grouping state and reconciles it with the incidents firing now.
+  void restore();
   // Every evaluation's transitions (after they are written to the state database).
   void onEvents(const std::vector<rules::IncidentEvent>& events);
   // A profile was attached to an incident: Alertmanager receivers hear the alert again at once, with its links
@@ -120,9 +138,8 @@ class AlertService {
 
   boost::asio::io_context& io_;
   state::Database& db_;
-  state::IncidentStore* incidents_;
-  state::ProfileStore* profiles_;
-  AlertingConfig config_;
+  AlertSources sources_;
+  alerting::AlertingConfig config_;
   std::string default_external_url_;
   std::unique_ptr<alerting::Outbox> outbox_;
   std::unique_ptr<alerting::SilenceStore> silences_;
@@ -133,7 +150,6 @@ class AlertService {
   std::set<std::string> in_flight_;             // queues with a request out
   std::vector<alerting::Message> unsaved_;                 // flushed, not yet written (a failed write)
   std::map<std::string, std::string> unsaved_groups_;      // grouping state not yet written
-  const rules::IncidentTracker* tracker_ = nullptr;
   std::shared_ptr<Link> link_;
   boost::asio::steady_timer timer_;
   std::mt19937_64 rng_{std::random_device{}()};

@@ -9,14 +9,13 @@
 #include <string>
 #include <string_view>
 
-#include "alerting/receiver.h"
-#include "alerting/routing.h"
+#include "alerting/alerting_config.h"
 #include "core/duration.h"
 #include "core/log.h"
 #include "core/result.h"
 #include "ingest/scrape_config.h"
 #include "ingest/source_config.h"
-#include "profile/capture.h"
+#include "profile/profiling_config.h"
 #include "rules/rule.h"
 #include "store/series_store.h"
 
@@ -69,49 +68,6 @@ struct IncidentsConfig {
   std::int64_t exemplars = 10;
 };
 
-// A process to profile when an incident names it (`profile = "<name>"` in a rule), and how to reach it.
-struct ProfileTarget {
-  std::string name;
-  Selector match;  // label matchers the incident's labels must satisfy (none: every incident naming the target)
-  profile::ProcessSelector process;
-  std::string pprof_url;             // a Go-style /debug/pprof/profile endpoint instead of perf
-  std::vector<std::string> command;  // a program printing folded stacks instead of perf ({pid}, {seconds})
-  Duration duration = std::chrono::seconds(10);      // the first capture of an incident
-  Duration max_duration = std::chrono::seconds(60);  // later captures of the same incident double up to this
-  int frequency = 99;
-  Duration cooldown = std::chrono::minutes(5);  // at most one capture of the target this often
-  std::uint64_t max_size = std::uint64_t{64} << 20;
-};
-
-struct ProfilingConfig {
-  int max_concurrent = 2;
-  double cpu_budget = 0.02;  // of one CPU, averaged over an hour: what profiling may cost this host
-  Duration baseline_interval = std::chrono::hours(1);  // 0: no baselines
-  Duration baseline_duration = std::chrono::seconds(10);
-  int baseline_frequency = 49;
-  Duration retention = std::chrono::hours(24 * 7);
-  std::int64_t max_profiles = 500;
-  std::uint64_t max_bytes = std::uint64_t{1} << 30;
-  std::string perf = "perf";
-  std::vector<ProfileTarget> targets;
-};
-
-struct AlertingConfig {
-  // The daemon's address as people reach it, for links in alerts (incident pages, flame graphs). Empty: http://
-  // and the address the server listens on (with the host's name when listening on every interface).
-  std::string external_url;
-  // Firing alerts are sent to Alertmanager receivers again this often, with endsAt four times as far ahead.
-  Duration resend_interval = std::chrono::minutes(1);
-  // Delivered and failed notifications, and expired silences, are kept this long (the history the API shows).
-  Duration history_retention = std::chrono::hours(24 * 7);
-  // Retries: exponential backoff from retry_min to retry_max (with jitter), unless the receiver says Retry-After.
-  Duration retry_min = std::chrono::seconds(1);
-  Duration retry_max = std::chrono::minutes(5);
-  std::vector<alerting::Receiver> receivers;
-  alerting::Route route;  // receiver empty when there are no receivers
-  std::vector<alerting::InhibitRule> inhibit_rules;
-};
-
 struct Config {
   std::string source;  // the file it came from, or "<embedded default>"
   ServerConfig server;
@@ -122,8 +78,8 @@ struct Config {
   std::vector<ingest::SourceConfig> sources;  // query APIs rules may take their series from
   RulesConfig rules;
   IncidentsConfig incidents;
-  ProfilingConfig profiling;
-  AlertingConfig alerting;
+  profile::ProfilingConfig profiling;
+  alerting::AlertingConfig alerting;
 };
 
 // Where state lives when the config does not say: systemd's $STATE_DIRECTORY, else /var/lib/hotspotd for root,

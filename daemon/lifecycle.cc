@@ -163,7 +163,7 @@ int Daemon::run() {
     return 1;
   }
   profile_store_ = std::make_unique<state::ProfileStore>(std::move(*profile_store));
-  profiles_ = std::make_unique<ProfileManager>(io_, *profile_store_, incidents_.get(), metrics_.registry(),
+  profiles_ = std::make_unique<ProfileManager>(io_, *profile_store_, metrics_.registry(),
                                                state_lock_.dir() / "profiles");
   profiles_->apply(config_.profiling);
   if (!config_.profiling.targets.empty()) {
@@ -171,13 +171,18 @@ int Daemon::run() {
       log::warn("Profiling with perf will fail", {{"reason", allowed.error().message}});
     }
   }
-  alerts_ = std::make_unique<AlertService>(io_, *db_, incidents_.get(), profile_store_.get(), metrics_.registry());
+  alerts_ = std::make_unique<AlertService>(io_, *db_, alertSources(), metrics_.registry());
   if (auto opened = alerts_->open(); !opened) {
     log::error("Cannot use the notification outbox", {{"error", opened.error().message}});
     return 1;
   }
   alerts_->apply(config_.alerting);
-  profiles_->onAttached([this](const std::string& incident_id) { alerts_->onProfile(incident_id); });
+  profiles_->onProfile([this](const ProfileRef& p) {
+    if (auto ok = incidents_->addProfile(p.incident_id, {p.profile_id, p.kind, p.error, p.start_ms}); !ok) {
+      log::error("Cannot attach a profile to its incident", {{"incident", p.incident_id}, {"error", ok.error().message}});
+    }
+    if (p.error.empty()) alerts_->onProfile(p.incident_id);
+  });
   rules_ = std::make_unique<RuleRunner>(io_, *store_, metrics_.registry(), incidents_.get());
   rules_->onEvents([this](const std::vector<rules::IncidentEvent>& events) {
     profiles_->onEvents(events);
@@ -185,7 +190,7 @@ int Daemon::run() {
   });
   rules_->setSources(config_.sources, store_config);
   rules_->restore();
-  alerts_->restore(rules_->tracker());
+  alerts_->restore();
   rules_->apply(config_.rules.loaded, config_.rules.evaluation_interval, incidentOptions(config_));
   log::info("Rules loaded", {{"rules", config_.rules.loaded.size()},
                              {"zero_config", config_.rules.files.empty()},
@@ -259,6 +264,50 @@ void Daemon::scheduleWatchdog(Duration interval) {
   watchdog_timer_.async_wait([this, interval](const boost::system::error_code& ec) {
     if (!ec) scheduleWatchdog(interval);
   });
+}
+
+AlertSources Daemon::alertSources() {
+  AlertSources s;
+  s.firing = [this] {
+    std::vector<rules::IncidentEvent> out;
+    if (!rules_) return out;
+    for (const auto& [id, incident] : rules_->tracker().tracked()) {
+      if (incident.state == rules::TrackedIncident::State::firing) out.push_back(incident.last);
+    }
+    return out;
+  };
+  s.resolution = [this](const std::string& id) -> std::optional<rules::IncidentEvent> {
+    auto record = incidents_->get(id);
+    if (record && *record && (*record)->state == "resolved") return (*record)->resolved;
+    return std::nullopt;
+  };
+  s.evidence = [this](const std::string& id) {
+    IncidentEvidence e;
+    if (auto list = profile_store_->list("", id, 20)) {
+      // The newest profile that worked, and what grew in it against the baseline.
+      for (const auto& p : *list) {
+        if (!p.error.empty()) continue;
+        e.profile_id = p.id;
+        e.has_diff = !p.baseline_id.empty();
+        if (p.summary.contains("grown") && p.summary["grown"].is_array()) {
+          for (const auto& g : p.summary["grown"]) {
+            if (e.grown.size() >= 5) break;
+            const double pp = g.value("grew_pp", 0.0);
+            if (pp > 0) e.grown.push_back(alerting::GrownFrame{g.value("name", ""), g.value("class", ""), pp});
+          }
+        }
+        break;
+      }
+    }
+    if (auto record = incidents_->get(id); record && *record) {
+      for (const auto& x : (*record)->exemplars) {
+        if (e.trace_urls.size() >= 3) break;
+        if (!x.url.empty()) e.trace_urls.push_back(x.url);
+      }
+    }
+    return e;
+  };
+  return s;
 }
 
 Result<void> Daemon::reload(std::string_view trigger) {

@@ -60,6 +60,8 @@ class Daemon {
   void waitForSignal();
   void scheduleWatchdog(Duration interval);
   void publishStatus(bool ready);
+  // What alerting reads of incidents and profiles.
+  AlertSources alertSources();
 
   std::filesystem::path config_path_;
   Config config_;

@@ -50,11 +50,9 @@ nlohmann::json summaryOf(const profile::FoldedStacks& stacks, const profile::Fol
 }  // namespace
 
 ProfileManager::ProfileManager(boost::asio::io_context& io, state::ProfileStore& profiles,
-                               state::IncidentStore* incidents, prometheus::Registry& registry,
-                               std::filesystem::path work_dir)
+                               prometheus::Registry& registry, std::filesystem::path work_dir)
     : io_(io),
       profiles_(profiles),
-      incidents_(incidents),
       work_dir_(std::move(work_dir)),
       timer_(io),
       captures_(prometheus::BuildCounter()
@@ -76,7 +74,7 @@ ProfileManager::ProfileManager(boost::asio::io_context& io, state::ProfileStore&
 
 ProfileManager::~ProfileManager() { stop(); }
 
-void ProfileManager::apply(ProfilingConfig config) {
+void ProfileManager::apply(profile::ProfilingConfig config) {
   config_ = std::move(config);
   for (const auto& t : config_.targets) {
     if (last_baseline_.count(t.name)) continue;
@@ -86,7 +84,7 @@ void ProfileManager::apply(ProfilingConfig config) {
   if (!stopped_) schedule();
 }
 
-const ProfileTarget* ProfileManager::target(const std::string& name) const {
+const profile::ProfileTarget* ProfileManager::target(const std::string& name) const {
   for (const auto& t : config_.targets) {
     if (t.name == name) return &t;
   }
@@ -111,7 +109,7 @@ void ProfileManager::onEvents(const std::vector<rules::IncidentEvent>& events) {
       continue;
     }
     if (e.profile.empty()) continue;
-    const ProfileTarget* t = target(e.profile);
+    const profile::ProfileTarget* t = target(e.profile);
     if (!t) continue;
     LabelView labels;
     for (const auto& [k, v] : e.labels) labels.emplace_back(k, v);
@@ -121,9 +119,7 @@ void ProfileManager::onEvents(const std::vector<rules::IncidentEvent>& events) {
     // Within the target's cooldown, the profile just taken for another incident serves this one too.
     if (auto last = last_capture_.find(t->name);
         last != last_capture_.end() && now - last->second < t->cooldown.count() && last_profile_.count(t->name)) {
-      if (incidents_) {
-        (void)incidents_->addProfile(e.id, state::IncidentProfile{last_profile_[t->name], "hotspot", "", last->second});
-      }
+      attach(ProfileRef{e.id, last_profile_[t->name], "hotspot", "", last->second});
       firing_[e.id].captures = 1;
       firing_[e.id].last_duration = t->duration;
       firing_[e.id].next_ms = last->second + t->cooldown.count();
@@ -138,7 +134,7 @@ void ProfileManager::tick() {
   const std::int64_t now = nowUnixMs();
   // Progressive captures of incidents that go on.
   for (auto& [id, inc] : firing_) {
-    const ProfileTarget* t = target(inc.target);
+    const profile::ProfileTarget* t = target(inc.target);
     if (!t || inc.capturing || inc.captures == 0 || inc.captures >= kMaxCapturesPerIncident || now < inc.next_ms) {
       continue;
     }
@@ -187,7 +183,7 @@ double ProfileManager::spentLastHour(std::int64_t now_ms) {
 }
 
 void ProfileManager::request(Job job, std::int64_t now) {
-  const ProfileTarget* t = target(job.target);
+  const profile::ProfileTarget* t = target(job.target);
   if (!t) return;
   // The budget: what the last hour cost plus what this capture is expected to cost (perf takes about 2% of a
   // CPU while it records at 99 Hz; the measured cost takes over as captures finish).
@@ -219,12 +215,12 @@ void ProfileManager::request(Job job, std::int64_t now) {
 }
 
 void ProfileManager::launch(Job job) {
-  const ProfileTarget* t = target(job.target);
+  const profile::ProfileTarget* t = target(job.target);
   if (!t || stopped_) return;
   ++running_;
   running_gauge_.Set(static_cast<double>(running_));
   target_busy_[job.target] = true;
-  const ProfileTarget copy = *t;
+  const profile::ProfileTarget copy = *t;
   const std::string perf = config_.perf;
   const std::filesystem::path work = work_dir_;
   const std::int64_t start_ms = nowUnixMs();
@@ -285,12 +281,11 @@ void ProfileManager::recordFailure(const Job& job, std::int64_t start_ms, const 
 }
 
 void ProfileManager::attach(const std::string& incident_id, const state::ProfileRecord& record) {
-  if (!incidents_) return;
-  if (auto ok = incidents_->addProfile(incident_id, state::IncidentProfile{record.id, record.kind, record.error,
-                                                                          record.start_ms});
-      !ok) {
-    log::error("Cannot attach a profile to its incident", {{"incident", incident_id}, {"error", ok.error().message}});
-  }
+  attach(ProfileRef{incident_id, record.id, record.kind, record.error, record.start_ms});
+}
+
+void ProfileManager::attach(ProfileRef ref) {
+  if (on_profile_) on_profile_(ref);
 }
 
 void ProfileManager::finished(const Job& job, std::int64_t start_ms, Result<profile::Capture> result) {
@@ -303,7 +298,7 @@ void ProfileManager::finished(const Job& job, std::int64_t start_ms, Result<prof
     spent_.emplace_back(now, result->cpu_seconds);
   }
   if (auto it = firing_.find(job.incident_id); it != firing_.end()) {
-    const ProfileTarget* t = target(job.target);
+    const profile::ProfileTarget* t = target(job.target);
     it->second.capturing = false;
     it->second.captures += 1;
     it->second.last_duration = job.duration;
@@ -352,7 +347,6 @@ void ProfileManager::finished(const Job& job, std::int64_t start_ms, Result<prof
                                  {"profile", saved->id},
                                  {"samples", saved->samples},
                                  {"top_frame", top}});
-  if (job.kind == "hotspot" && !job.incident_id.empty() && on_attached_) on_attached_(job.incident_id);
 }
 
 void ProfileManager::stop() {

@@ -42,27 +42,36 @@
 #include "daemon/config.h"
 #include "profile/capture.h"
 #include "rules/finding.h"
-#include "state/incident_store.h"
 #include "state/profile_store.h"
 
 namespace hotspotd::daemon {
 
+// A profile attached to an incident: what the manager hands on (the incident store records it, alerting links it).
+struct ProfileRef {
+  std::string incident_id;
+  std::string profile_id;
+  std::string kind;   // "hotspot"
+  std::string error;  // why there is no profile; empty when the capture worked
+  std::int64_t start_ms = 0;
+};
+
 class ProfileManager {
  public:
-  ProfileManager(boost::asio::io_context& io, state::ProfileStore& profiles, state::IncidentStore* incidents,
-                 prometheus::Registry& registry, std::filesystem::path work_dir);
+  ProfileManager(boost::asio::io_context& io, state::ProfileStore& profiles, prometheus::Registry& registry,
+                 std::filesystem::path work_dir);
   ~ProfileManager();
   ProfileManager(const ProfileManager&) = delete;
   ProfileManager& operator=(const ProfileManager&) = delete;
 
   // Replaces the targets and limits (reload); starts the schedule.
-  void apply(ProfilingConfig config);
+  void apply(profile::ProfilingConfig config);
   // Incident transitions from the rule runner.
   void onEvents(const std::vector<rules::IncidentEvent>& events);
   // Cancels running captures and joins the workers. No capture starts after it.
   void stop();
-  // Called (on the io thread) when a profile was captured and attached to an incident.
-  void onAttached(std::function<void(const std::string& incident_id)> listener) { on_attached_ = std::move(listener); }
+  // Called on the io thread for every profile that belongs to an incident, as soon as it is stored: a capture for
+  // it, the recent capture of its target it shares, or a capture that failed or was skipped (with the reason).
+  void onProfile(std::function<void(const ProfileRef&)> listener) { on_profile_ = std::move(listener); }
 
   // For tests: captures running or waiting.
   std::size_t busy() const { return running_ + queue_.size(); }
@@ -83,22 +92,22 @@ class ProfileManager {
     bool capturing = false;
   };
 
-  const ProfileTarget* target(const std::string& name) const;
+  const profile::ProfileTarget* target(const std::string& name) const;
   void schedule();
   void tick();
   void request(Job job, std::int64_t now_ms);
   void launch(Job job);
   void finished(const Job& job, std::int64_t start_ms, Result<profile::Capture> result);
   void attach(const std::string& incident_id, const state::ProfileRecord& record);
+  void attach(ProfileRef ref);
   double spentLastHour(std::int64_t now_ms);
   void recordFailure(const Job& job, std::int64_t start_ms, const std::string& reason, const std::string& result);
   static state::ProfileRecord recordOf(const Job& job, std::int64_t start_ms);
 
   boost::asio::io_context& io_;
   state::ProfileStore& profiles_;
-  state::IncidentStore* incidents_;
   std::filesystem::path work_dir_;
-  ProfilingConfig config_;
+  profile::ProfilingConfig config_;
   boost::asio::steady_timer timer_;
   std::map<std::string, Incident> firing_;            // by incident id
   std::map<std::string, std::int64_t> last_capture_;  // target -> start of its last hotspot capture
@@ -111,7 +120,7 @@ class ProfileManager {
   std::int64_t started_ms_ = 0;
   std::int64_t pruned_ms_ = 0;
   std::atomic<bool> cancel_{false};
-  std::function<void(const std::string&)> on_attached_;
+  std::function<void(const ProfileRef&)> on_profile_;
   bool stopped_ = false;
   std::map<std::uint64_t, std::thread> workers_;
   std::uint64_t next_worker_ = 0;

@@ -55,33 +55,6 @@ SourceMetrics::SourceMetrics(prometheus::Registry& registry)
                          "(failed, rate-limited or partial answers); those rules' endpoints are not judged.")
                    .Register(registry)) {}
 
-std::vector<SelectorQuery> ruleQueries(const rules::Rule& rule) {
-  using ingest::SelectorKind;
-  std::vector<SelectorQuery> out;
-  auto histogram = [&](const Selector& s) { out.push_back({histogramSeriesSelector(s), SelectorKind::histogram}); };
-  auto plain = [&](const std::optional<Selector>& s, SelectorKind kind) {
-    if (s) out.push_back({s->str(), kind});
-  };
-  switch (rule.kind) {
-    case rules::RuleKind::latency_drift:
-    case rules::RuleKind::latency_threshold: histogram(rule.histogram); break;
-    case rules::RuleKind::burn_rate:
-      if (rule.burn.histogram) histogram(*rule.burn.histogram);
-      plain(rule.burn.errors, SelectorKind::counter);
-      plain(rule.burn.total, SelectorKind::counter);
-      break;
-    case rules::RuleKind::threshold:
-      plain(rule.threshold.gauge, SelectorKind::gauge);
-      plain(rule.threshold.counter, SelectorKind::counter);
-      break;
-    case rules::RuleKind::anomaly:
-      plain(rule.anomaly.gauge, SelectorKind::gauge);
-      plain(rule.anomaly.counter, SelectorKind::counter);
-      break;
-  }
-  return out;
-}
-
 QuerySource::QuerySource(boost::asio::io_context& io, ingest::SourceConfig config, store::StoreConfig store_config,
                          SourceMetrics* metrics)
     : io_(io), config_(std::move(config)), store_(store_config), metrics_(metrics) {
@@ -96,12 +69,12 @@ QuerySource::QuerySource(boost::asio::io_context& io, ingest::SourceConfig confi
   }
 }
 
-void QuerySource::setRules(const std::vector<std::pair<const rules::Rule*, Duration>>& rules) {
+void QuerySource::setReaders(const std::vector<SourceReader>& readers) {
   std::map<std::string, std::shared_ptr<Query>> next;
-  rule_queries_.clear();
-  for (const auto& [rule, history] : rules) {
-    auto& keys = rule_queries_[rule->name];
-    for (auto& sq : ruleQueries(*rule)) {
+  reader_queries_.clear();
+  for (const SourceReader& reader : readers) {
+    auto& keys = reader_queries_[reader.name];
+    for (const SelectorQuery& sq : reader.queries) {
       const std::string key = queryKey(sq);
       keys.push_back(key);
       auto& q = next[key];
@@ -116,21 +89,16 @@ void QuerySource::setRules(const std::vector<std::pair<const rules::Rule*, Durat
           if (auto parsed = parseSelector(sq.promql)) q->matcher = std::move(*parsed);
           q->group = store_.addGroup(sq.promql);
         }
-        q->by = rule->by;
-        q->by_all = rule->by_all;
-        switch (rule->kind) {
-          case rules::RuleKind::latency_drift:
-          case rules::RuleKind::latency_threshold: q->ignore = {"__name__", "le", "instance"}; break;
-          case rules::RuleKind::burn_rate: q->ignore = {"__name__", "le", "instance", "code", "status"}; break;
-          default: q->ignore = {"__name__", "le"}; break;
-        }
-      } else if (config_.shard.count > 1 && (q->by != rule->by || q->by_all != rule->by_all)) {
+        q->by = reader.by;
+        q->by_all = reader.by_all;
+        q->ignore = reader.ignore;
+      } else if (config_.shard.count > 1 && (q->by != reader.by || q->by_all != reader.by_all)) {
         log::warn(
             "Rules of a sharded source read one selector with different endpoint labels; the shard splits "
             "it by the first rule's",
-            {{"source", config_.name}, {"rule", rule->name}, {"selector", sq.promql}});
+            {{"source", config_.name}, {"rule", reader.name}, {"selector", sq.promql}});
       }
-      q->history = std::max(q->history, history);
+      q->history = std::max(q->history, reader.history);
     }
   }
   for (const auto& [key, q] : queries_) {
@@ -364,9 +332,9 @@ void QuerySource::finishQuery() {
   }
 }
 
-std::string QuerySource::degraded(const rules::Rule& rule) const {
-  const auto keys = rule_queries_.find(rule.name);
-  if (keys == rule_queries_.end()) return "the rule's source has not been asked yet";
+std::string QuerySource::degraded(const std::string& reader) const {
+  const auto keys = reader_queries_.find(reader);
+  if (keys == reader_queries_.end()) return "the rule's source has not been asked yet";
   for (const auto& key : keys->second) {
     const auto q = queries_.find(key);
     if (q == queries_.end()) continue;

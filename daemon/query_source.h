@@ -38,10 +38,10 @@
 #include <prometheus/registry.h>
 #include <boost/asio/io_context.hpp>
 
+#include "core/selector.h"
 #include "ingest/query_api.h"
 #include "ingest/query_feed.h"
 #include "ingest/source_config.h"
-#include "rules/rule.h"
 #include "store/series_store.h"
 
 namespace hotspotd::daemon {
@@ -56,12 +56,22 @@ struct SourceMetrics {
   prometheus::Family<prometheus::Gauge>& degraded;      // {source}
 };
 
-// A rule's selectors as a source is asked for them.
+// A selector as a source is asked for it.
 struct SelectorQuery {
   std::string promql;
   ingest::SelectorKind kind = ingest::SelectorKind::gauge;
 };
-std::vector<SelectorQuery> ruleQueries(const rules::Rule& rule);
+
+// What one reader of a source (a rule) takes from it: its selectors, one query each; how its endpoints are told
+// apart (for a shard's hash); and how far back it reads. A plain value: the source knows nothing of rules.
+struct SourceReader {
+  std::string name;  // the rule's name: degraded() is asked by it
+  std::vector<SelectorQuery> queries;
+  std::vector<std::string> by;  // the endpoint labels, in order; empty with by_all
+  bool by_all = false;
+  std::vector<std::string> ignore;  // with by_all: the labels that are not the endpoint's
+  Duration history{0};
+};
 
 class QuerySource {
  public:
@@ -80,9 +90,9 @@ class QuerySource {
               SourceMetrics* metrics);
 
   const ingest::SourceConfig& config() const { return config_; }
-  // The rules taking their series from this source, with how far back each reads. Queries no rule needs are
-  // dropped with their series; new ones start with a full first round.
-  void setRules(const std::vector<std::pair<const rules::Rule*, Duration>>& rules);
+  // The readers (rules) taking their series from this source. Queries no reader needs are dropped with their
+  // series; new ones start with a full first round.
+  void setReaders(const std::vector<SourceReader>& readers);
 
   // One round of queries up to t_ms: `done` runs on the io_context once every query has been answered, failed or
   // timed out. A round asked for while one is running is not started (done is not called).
@@ -92,8 +102,8 @@ class QuerySource {
   void setOrigin(std::int64_t origin_ms) { origin_ms_ = origin_ms; }
   bool busy() const { return running_ > 0; }
 
-  // Why the rule's series are not fit to judge after the latest round; empty if they are.
-  std::string degraded(const rules::Rule& rule) const;
+  // Why the reader's series are not fit to judge after the latest round; empty if they are.
+  std::string degraded(const std::string& reader) const;
   const store::SeriesStore& store() const { return store_; }
 
  private:
@@ -127,7 +137,7 @@ class QuerySource {
   store::SeriesStore store_;
   SourceMetrics* metrics_;
   std::map<std::string, std::shared_ptr<Query>> queries_;         // by promql and kind
-  std::map<std::string, std::vector<std::string>> rule_queries_;  // rule name -> query keys
+  std::map<std::string, std::vector<std::string>> reader_queries_;  // reader name -> query keys
   std::int64_t origin_ms_ = 0;
   std::int64_t not_before_ms_ = 0;  // a 429's Retry-After
   std::string rate_limited_;

@@ -16,6 +16,7 @@
 #include "daemon/api.h"
 #include "daemon/config.h"
 #include "daemon/query_source.h"
+#include "daemon/rule_runner.h"
 #include "detectors/detector.h"
 #include "ingest/replay_reader.h"
 #include "rules/incidents.h"
@@ -65,9 +66,9 @@ int replaySource(const ReplayOptions& options, const Config& config,
   }
   boost::asio::io_context io;
   QuerySource source(io, *found, store_config, nullptr);
-  std::vector<std::pair<const rules::Rule*, Duration>> taken;
-  for (const auto& d : detectors) taken.emplace_back(&d->rule(), d->history());
-  source.setRules(taken);
+  std::vector<SourceReader> readers;
+  for (const auto& d : detectors) readers.push_back(sourceReader(d->rule(), d->history()));
+  source.setReaders(readers);
   source.setOrigin(options.from_ms);
   rules::IncidentTracker tracker;
   const std::int64_t step = found->step.count();
@@ -107,7 +108,7 @@ int replaySource(const ReplayOptions& options, const Config& config,
       io.run();
       why.clear();
       for (const auto& d : detectors) {
-        if (auto w = source.degraded(d->rule()); !w.empty()) why = std::move(w);
+        if (auto w = source.degraded(d->rule().name); !w.empty()) why = std::move(w);
       }
       if (why.empty()) break;
     }

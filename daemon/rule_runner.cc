@@ -31,6 +31,45 @@ std::string labelText(const rules::OwnedLabels& labels) {
 
 }  // namespace
 
+SourceReader sourceReader(const rules::Rule& rule, Duration history) {
+  using ingest::SelectorKind;
+  SourceReader out;
+  out.name = rule.name;
+  out.by = rule.by;
+  out.by_all = rule.by_all;
+  out.history = history;
+  auto histogram = [&](const Selector& s) {
+    out.queries.push_back({histogramSeriesSelector(s), SelectorKind::histogram});
+  };
+  auto plain = [&](const std::optional<Selector>& s, SelectorKind kind) {
+    if (s) out.queries.push_back({s->str(), kind});
+  };
+  switch (rule.kind) {
+    case rules::RuleKind::latency_drift:
+    case rules::RuleKind::latency_threshold:
+      histogram(rule.histogram);
+      out.ignore = {"__name__", "le", "instance"};
+      break;
+    case rules::RuleKind::burn_rate:
+      if (rule.burn.histogram) histogram(*rule.burn.histogram);
+      plain(rule.burn.errors, SelectorKind::counter);
+      plain(rule.burn.total, SelectorKind::counter);
+      out.ignore = {"__name__", "le", "instance", "code", "status"};
+      break;
+    case rules::RuleKind::threshold:
+      plain(rule.threshold.gauge, SelectorKind::gauge);
+      plain(rule.threshold.counter, SelectorKind::counter);
+      out.ignore = {"__name__", "le"};
+      break;
+    case rules::RuleKind::anomaly:
+      plain(rule.anomaly.gauge, SelectorKind::gauge);
+      plain(rule.anomaly.counter, SelectorKind::counter);
+      out.ignore = {"__name__", "le"};
+      break;
+  }
+  return out;
+}
+
 RuleRunner::RuleRunner(boost::asio::io_context& io, store::SeriesStore& store, prometheus::Registry& registry,
                        state::IncidentStore* incidents)
     : store_(store),
@@ -164,11 +203,11 @@ void RuleRunner::apply(std::vector<rules::Rule> rules, Duration interval, Incide
   }
   rules_loaded_.Set(static_cast<double>(detectors_.size()));
   for (auto& [name, src] : sources_) {
-    std::vector<std::pair<const rules::Rule*, Duration>> taken;
+    std::vector<SourceReader> readers;
     for (const auto& d : detectors_) {
-      if (d->rule().query_source == name) taken.emplace_back(&d->rule(), d->history());
+      if (d->rule().query_source == name) readers.push_back(sourceReader(d->rule(), d->history()));
     }
-    src->setRules(taken);
+    src->setReaders(readers);
   }
   degraded_.clear();
   source_drift_.clear();
@@ -341,7 +380,7 @@ std::vector<rules::IncidentEvent> RuleRunner::evaluateRules(std::int64_t t_ms, c
     if (!rule.query_source.empty()) {
       // Judged only on the source's full answers: missing or partial data neither fires nor resolves anything.
       const QuerySource* src = source(rule.query_source);
-      std::string why = src ? src->degraded(rule) : "source degraded: the source is not configured";
+      std::string why = src ? src->degraded(rule.name) : "source degraded: the source is not configured";
       if (!why.empty()) {
         degraded_[rule.name] = std::move(why);
         continue;

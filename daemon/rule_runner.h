@@ -55,6 +55,10 @@ struct IncidentOptions {
   std::size_t exemplars = 10;
 };
 
+// What a rule reads from its query source: its raw selectors (a histogram's _bucket/_count/_sum series, a
+// burn-rate SLI's counters, a gauge), its endpoint labels and how far back it reads.
+SourceReader sourceReader(const rules::Rule& rule, Duration history);
+
 class RuleRunner {
  public:
   // `incidents` may be null (no persistence).

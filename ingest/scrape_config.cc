@@ -10,33 +10,6 @@
 
 namespace hotspotd::ingest {
 
-Result<std::size_t> parseByteSize(std::string_view text) {
-  std::size_t i = 0;
-  while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
-  std::uint64_t value = 0;
-  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + i, value);
-  if (i == 0 || ec != std::errc() || ptr != text.data() + i) {
-    return fail(fmt::format("invalid size \"{}\" (write e.g. 64MiB, 10MB or a number of bytes)", text));
-  }
-  const std::string_view unit = text.substr(i);
-  static const std::pair<std::string_view, std::uint64_t> kUnits[] = {{"", 1},
-                                                                      {"B", 1},
-                                                                      {"KB", 1000},
-                                                                      {"MB", 1000000},
-                                                                      {"GB", 1000000000},
-                                                                      {"KiB", 1ULL << 10},
-                                                                      {"MiB", 1ULL << 20},
-                                                                      {"GiB", 1ULL << 30}};
-  for (const auto& [name, mult] : kUnits) {
-    if (unit == name) {
-      if (value > std::numeric_limits<std::uint64_t>::max() / mult)
-        return fail(fmt::format("size \"{}\" is too large", text));
-      return static_cast<std::size_t>(value * mult);
-    }
-  }
-  return fail(fmt::format("unknown unit in \"{}\" (use B, KB, MB, GB, KiB, MiB or GiB)", text));
-}
-
 bool validTargetAddress(std::string_view address) {
   std::string_view port;
   if (!address.empty() && address.front() == '[') {
@@ -128,13 +101,9 @@ std::vector<ScrapeConfig> readScrapeConfigs(const toml::array& array, const std:
     }
     if (auto ca = r.string("tls_ca_file")) c.tls_ca_file = *ca;
     if (auto skip = r.boolean("tls_insecure_skip_verify")) c.tls_insecure_skip_verify = *skip;
-    if (auto size = r.string("body_size_limit")) {
-      if (auto bytes = parseByteSize(*size)) {
-        if (*bytes == 0) r.invalid("body_size_limit", "must be more than 0");
-        c.limits.body_size = *bytes;
-      } else {
-        r.invalid("body_size_limit", bytes.error().message);
-      }
+    if (auto bytes = r.byteSize("body_size_limit")) {
+      if (*bytes == 0) r.invalid("body_size_limit", "must be more than 0");
+      c.limits.body_size = *bytes;
     }
     if (auto v = r.integer("sample_limit", 1, 100'000'000)) c.limits.parse.max_samples = static_cast<std::size_t>(*v);
     if (auto v = r.integer("label_limit", 1, 1000)) c.limits.parse.max_labels = static_cast<std::size_t>(*v);

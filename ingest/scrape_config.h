@@ -46,9 +46,6 @@ struct ScrapeConfig {
 std::vector<ScrapeConfig> readScrapeConfigs(const toml::array& array, const std::string& base_dir,
                                             ConfigErrors& errors);
 
-// "64MiB", "10MB", "512KiB", "1048576": bytes. Units as Prometheus' body_size_limit takes them.
-Result<std::size_t> parseByteSize(std::string_view text);
-
 // A target address "host:port" or "[v6]:port"; true if well formed.
 bool validTargetAddress(std::string_view address);
 

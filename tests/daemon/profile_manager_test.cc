@@ -9,6 +9,7 @@
 
 #include "daemon/profile_manager.h"
 #include "state/database.h"
+#include "state/incident_store.h"
 #include "tests/support/temp_dir.h"
 
 using namespace hotspotd;
@@ -23,10 +24,17 @@ struct Fixture {
   std::unique_ptr<state::Database> db = *state::Database::open(dir.path() / "hotspotd.db");
   state::IncidentStore incidents = *state::IncidentStore::open(*db);
   state::ProfileStore profiles = *state::ProfileStore::open(*db, dir.path() / "profiles");
-  daemon::ProfileManager manager{io, profiles, &incidents, registry, dir.path() / "profiles"};
+  daemon::ProfileManager manager{io, profiles, registry, dir.path() / "profiles"};
 
-  static daemon::ProfileTarget commandTarget(std::string name, Duration cooldown) {
-    daemon::ProfileTarget t;
+  // Attached as the daemon attaches them: to the incident in the incident store.
+  Fixture() {
+    manager.onProfile([this](const daemon::ProfileRef& p) {
+      REQUIRE(incidents.addProfile(p.incident_id, {p.profile_id, p.kind, p.error, p.start_ms}));
+    });
+  }
+
+  static profile::ProfileTarget commandTarget(std::string name, Duration cooldown) {
+    profile::ProfileTarget t;
     t.name = std::move(name);
     t.process.pid = getpid();
     t.command = {"sh", "-c", "echo 'app;serve;seconds_{seconds} 9'; echo 'app;gc 1'"};
@@ -74,7 +82,7 @@ struct Fixture {
 
 TEST_CASE("one capture per incident; a second incident within the target's cooldown shares it") {
   Fixture f;
-  daemon::ProfilingConfig c;
+  profile::ProfilingConfig c;
   c.baseline_interval = 0s;
   c.targets = {Fixture::commandTarget("app", 1h)};
   f.manager.apply(c);
@@ -100,7 +108,7 @@ TEST_CASE("one capture per incident; a second incident within the target's coold
 
 TEST_CASE("while an incident goes on, captures repeat each cooldown and grow up to max_duration") {
   Fixture f;
-  daemon::ProfilingConfig c;
+  profile::ProfilingConfig c;
   c.baseline_interval = 0s;
   c.targets = {Fixture::commandTarget("app", 0s)};
   f.manager.apply(c);
@@ -120,7 +128,7 @@ TEST_CASE("while an incident goes on, captures repeat each cooldown and grow up 
 
 TEST_CASE("a capture past the CPU budget is skipped, and the incident says why") {
   Fixture f;
-  daemon::ProfilingConfig c;
+  profile::ProfilingConfig c;
   c.baseline_interval = 0s;
   c.cpu_budget = 0.000001;  // under 4 ms of CPU an hour: less than any perf capture
   auto t = Fixture::commandTarget("app", 1h);
@@ -162,7 +170,7 @@ TEST_CASE("retention deletes the oldest profiles past the count but keeps each t
 
 TEST_CASE("a healthy baseline is taken on schedule, and a hotspot profile is diffed against it") {
   Fixture f;
-  daemon::ProfilingConfig c;
+  profile::ProfilingConfig c;
   c.baseline_interval = 1s;  // the first baseline comes one interval after start (a minute, with real settings)
   c.baseline_duration = 1s;
   auto t = Fixture::commandTarget("app", 1h);

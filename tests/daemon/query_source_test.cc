@@ -145,7 +145,7 @@ struct Fixture {
 
   std::unique_ptr<daemon::QuerySource> source(std::string_view extra = "", store::StoreConfig store = {}) {
     auto s = std::make_unique<daemon::QuerySource>(io, sourceConfig(api.address, extra), store, nullptr);
-    s->setRules({{&detector->rule(), detector->history()}});
+    s->setReaders({daemon::sourceReader(detector->rule(), detector->history())});
     return s;
   }
 };
@@ -171,10 +171,10 @@ source = "api"
   store.full_resolution = 4h;
   store.retention = 7h;
   daemon::QuerySource source(f.io, sourceConfig(f.api.address, "step = \"1s\""), store, nullptr);
-  source.setRules({{&detector->rule(), detector->history()}});
+  source.setReaders({daemon::sourceReader(detector->rule(), detector->history())});
 
   const auto first = round(f.io, source, kT0);
-  CHECK(source.degraded(anomaly).empty());
+  CHECK(source.degraded(anomaly.name).empty());
   const auto seen = f.api.requests();
   REQUIRE(seen.size() >= 3);
   CHECK(first.queries == seen.size());
@@ -202,19 +202,19 @@ source = "api"
   CHECK(after.back().start_ms == kT0 + 1'000);
   CHECK(after.back().end_ms == kT0 + 5'000);
   CHECK(second.points == 5);
-  CHECK(source.degraded(anomaly).empty());
+  CHECK(source.degraded(anomaly.name).empty());
 }
 
 TEST_CASE("a failed answer feeds nothing, says why, and is asked again from where the source stopped") {
   Fixture f;
   auto source = f.source();
   round(f.io, *source, kT0);
-  CHECK(source->degraded(f.queue).empty());
+  CHECK(source->degraded(f.queue.name).empty());
 
   f.api.status = 503;
   const auto failed = round(f.io, *source, kT0 + 30'000);
   CHECK(failed.failed == 1);
-  const std::string why = source->degraded(f.queue);
+  const std::string why = source->degraded(f.queue.name);
   CHECK(why.find("source degraded") != std::string::npos);
   CHECK(why.find("HTTP 503") != std::string::npos);
   CHECK(why.find("the store is down") != std::string::npos);
@@ -223,7 +223,7 @@ TEST_CASE("a failed answer feeds nothing, says why, and is asked again from wher
 
   f.api.status = 200;
   round(f.io, *source, kT0 + 60'000);
-  CHECK(source->degraded(f.queue).empty());
+  CHECK(source->degraded(f.queue.name).empty());
   const auto again = f.api.requests().back();
   CHECK(again.start_ms == kT0 + 15'000);  // nothing lost: the failed steps are asked for again
   CHECK(again.end_ms == kT0 + 60'000);
@@ -236,19 +236,19 @@ TEST_CASE("a 429 with Retry-After: no query to the source before then, and the r
   f.api.status = 429;
   f.api.retry_after = "1";
   round(f.io, *source, kT0 + 15'000);
-  CHECK(source->degraded(f.queue).find("rate limited") != std::string::npos);
+  CHECK(source->degraded(f.queue.name).find("rate limited") != std::string::npos);
   const auto count = f.api.requests().size();
 
   f.api.status = 200;
   round(f.io, *source, kT0 + 30'000);  // within the second: not asked
   CHECK(f.api.requests().size() == count);
-  CHECK(source->degraded(f.queue).find("rate limited") != std::string::npos);
+  CHECK(source->degraded(f.queue.name).find("rate limited") != std::string::npos);
 
   std::this_thread::sleep_for(1100ms);
   round(f.io, *source, kT0 + 45'000);
   CHECK(f.api.requests().size() == count + 1);
   CHECK(f.api.requests().back().start_ms == kT0 + 15'000);
-  CHECK(source->degraded(f.queue).empty());
+  CHECK(source->degraded(f.queue.name).empty());
 }
 
 TEST_CASE("an answer with warnings is partial: not fed, the rules unjudged with the warning, asked again") {
@@ -257,14 +257,14 @@ TEST_CASE("an answer with warnings is partial: not fed, the rules unjudged with 
   round(f.io, *source, kT0);
   f.api.warnings = {"store 10.0.0.7:10901 did not answer"};
   round(f.io, *source, kT0 + 15'000);
-  const std::string why = source->degraded(f.queue);
+  const std::string why = source->degraded(f.queue.name);
   CHECK(why.find("partial answer") != std::string::npos);
   CHECK(why.find("10.0.0.7") != std::string::npos);
   CHECK(source->store().lastScrapeMs(0) == kT0);
 
   f.api.warnings.clear();
   round(f.io, *source, kT0 + 30'000);
-  CHECK(source->degraded(f.queue).empty());
+  CHECK(source->degraded(f.queue.name).empty());
   CHECK(f.api.requests().back().start_ms == kT0 + 15'000);
   CHECK(source->store().lastScrapeMs(0) == kT0 + 30'000);
 }
@@ -275,11 +275,11 @@ TEST_CASE("a source that does not answer within its timeout leaves the rules unj
   auto queue = rule(kQueueRule);
   auto detector = detectors::makeDetector(queue);
   daemon::QuerySource source(io, sourceConfig(silent.address(), "timeout = \"1s\""), {}, nullptr);
-  source.setRules({{&detector->rule(), detector->history()}});
+  source.setReaders({daemon::sourceReader(detector->rule(), detector->history())});
   const auto start = std::chrono::steady_clock::now();
   round(io, source, kT0);
   CHECK(std::chrono::steady_clock::now() - start < 5s);
-  CHECK(source.degraded(queue).find("timed out") != std::string::npos);
+  CHECK(source.degraded(queue.name).find("timed out") != std::string::npos);
 }
 
 TEST_CASE("shards split a source's endpoints: three daemons judge every endpoint once") {

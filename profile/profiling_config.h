@@ -1,0 +1,52 @@
+// What [profiling] and [[profile_targets]] say: the processes to profile when an incident names them, how to reach
+// each (pid, pid file, systemd unit, process name, cgroup, a pprof URL or a command), and the limits every capture
+// keeps (concurrency, CPU budget, durations, sizes, retention). Plain values, parsed and checked with the rest of
+// the config; any thread.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "core/duration.h"
+#include "core/selector.h"
+#include "core/toml_reader.h"
+#include "profile/capture.h"
+
+namespace hotspotd::profile {
+
+// A process to profile when an incident names it (`profile = "<name>"` in a rule), and how to reach it.
+struct ProfileTarget {
+  std::string name;
+  Selector match;  // label matchers the incident's labels must satisfy (none: every incident naming the target)
+  ProcessSelector process;
+  std::string pprof_url;             // a Go-style /debug/pprof/profile endpoint instead of perf
+  std::vector<std::string> command;  // a program printing folded stacks instead of perf ({pid}, {seconds})
+  Duration duration = std::chrono::seconds(10);      // the first capture of an incident
+  Duration max_duration = std::chrono::seconds(60);  // later captures of the same incident double up to this
+  int frequency = 99;
+  Duration cooldown = std::chrono::minutes(5);  // at most one capture of the target this often
+  std::uint64_t max_size = std::uint64_t{64} << 20;
+};
+
+struct ProfilingConfig {
+  int max_concurrent = 2;
+  double cpu_budget = 0.02;  // of one CPU, averaged over an hour: what profiling may cost this host
+  Duration baseline_interval = std::chrono::hours(1);  // 0: no baselines
+  Duration baseline_duration = std::chrono::seconds(10);
+  int baseline_frequency = 49;
+  Duration retention = std::chrono::hours(24 * 7);
+  std::int64_t max_profiles = 500;
+  std::uint64_t max_bytes = std::uint64_t{1} << 30;
+  std::string perf = "perf";
+  std::vector<ProfileTarget> targets;
+};
+
+// Reads [profiling] (problems go to the reader's errors).
+void readProfiling(TableReader& r, ProfilingConfig& out);
+// Reads [[profile_targets]]; relative pid files resolve against `base_dir`.
+std::vector<ProfileTarget> readProfileTargets(const toml::array& array, const std::filesystem::path& base_dir,
+                                              ConfigErrors& errors);
+
+}  // namespace hotspotd::profile
