@@ -93,6 +93,7 @@ void SimClock::run(boost::asio::io_context& io, std::int64_t until_ms) {
     io.run();
   };
   settle();
+  until_ms = std::max(until_ms, now_ms_);
   while (!waits_.empty()) {
     auto first = waits_.begin();
     if (std::get<0>(first->first) > until_ms) break;
