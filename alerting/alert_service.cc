@@ -1,4 +1,4 @@
-#include "daemon/alert_service.h"
+#include "alerting/alert_service.h"
 
 #include <algorithm>
 #include <thread>
@@ -8,7 +8,7 @@
 
 #include "core/log.h"
 
-namespace hotspotd::daemon {
+namespace hotspotd::alerting {
 namespace {
 
 // Ticks at least this often: backlog metrics, resends, retries whose time came.
@@ -16,7 +16,7 @@ constexpr std::int64_t kMaxSleepMs = 5000;
 constexpr std::int64_t kPruneEveryMs = 3'600'000;
 
 // A short label value for why an attempt did not deliver: the HTTP status, or "transport".
-std::string reasonLabel(const alerting::HttpResponse& r) {
+std::string reasonLabel(const HttpResponse& r) {
   return r.status == 0 ? std::string("transport") : fmt::format("http_{}", r.status);
 }
 
@@ -30,7 +30,7 @@ std::string trimmed(std::string s) {
 
 // Alertmanager receivers get what their routes take at once, and again every resend_interval while it fires, as
 // Prometheus sends alerts; the Alertmanager groups, silences and inhibits by its own configuration.
-void alertmanagerTiming(alerting::Route& route, const std::set<std::string>& alertmanagers, Duration resend) {
+void alertmanagerTiming(Route& route, const std::set<std::string>& alertmanagers, Duration resend) {
   if (alertmanagers.count(route.receiver)) {
     route.group_wait = Duration::zero();
     route.group_interval = Duration::zero();
@@ -87,12 +87,12 @@ AlertService::AlertService(boost::asio::io_context& io, state::Database& db, Ale
 AlertService::~AlertService() { stop(); }
 
 Result<void> AlertService::open() {
-  auto outbox = alerting::Outbox::open(db_);
+  auto outbox = Outbox::open(db_);
   if (!outbox) return tl::unexpected(outbox.error());
-  outbox_ = std::make_unique<alerting::Outbox>(std::move(*outbox));
-  auto silences = alerting::SilenceStore::open(db_);
+  outbox_ = std::make_unique<Outbox>(std::move(*outbox));
+  auto silences = SilenceStore::open(db_);
   if (!silences) return tl::unexpected(silences.error());
-  silences_ = std::make_unique<alerting::SilenceStore>(std::move(*silences));
+  silences_ = std::make_unique<SilenceStore>(std::move(*silences));
   {
     std::lock_guard lock(link_->mutex);
     link_->owner = this;
@@ -100,14 +100,14 @@ Result<void> AlertService::open() {
   return {};
 }
 
-const alerting::Receiver* AlertService::receiver(const std::string& name) const {
+const Receiver* AlertService::receiver(const std::string& name) const {
   for (const auto& r : config_.receivers) {
     if (r.name == name) return &r;
   }
   return nullptr;
 }
 
-void AlertService::apply(const alerting::AlertingConfig& config) {
+void AlertService::apply(const AlertingConfig& config) {
   const std::int64_t now = nowUnixMs();
   std::vector<std::pair<std::string, std::string>> held;
   if (notifier_) held = notifier_->saveAll();
@@ -117,9 +117,9 @@ void AlertService::apply(const alerting::AlertingConfig& config) {
   templates_.clear();
   std::set<std::string> alertmanagers, resolutions;
   for (const auto& r : config_.receivers) {
-    if (r.type == alerting::ReceiverType::alertmanager) alertmanagers.insert(r.name);
+    if (r.type == ReceiverType::alertmanager) alertmanagers.insert(r.name);
     if (r.send_resolved) resolutions.insert(r.name);
-    const auto names = alerting::queuesOf(r);
+    const auto names = queuesOf(r);
     for (std::size_t i = 0; i < names.size(); ++i) {
       Queue q;
       q.receiver = &r;
@@ -155,19 +155,19 @@ void AlertService::apply(const alerting::AlertingConfig& config) {
     }
   }
   if (!config_.route.receiver.empty()) {
-    alerting::Route root = config_.route;
-    alerting::finishRoutes(root);
+    Route root = config_.route;
+    finishRoutes(root);
     alertmanagerTiming(root, alertmanagers, config_.resend_interval);
     alertmanagers_ = alertmanagers;
-    notifier_ = std::make_unique<alerting::Notifier>(std::move(root), config_.inhibit_rules, std::move(resolutions));
+    notifier_ = std::make_unique<Notifier>(std::move(root), config_.inhibit_rules, std::move(resolutions));
     if (!held.empty()) notifier_->restore(held, now);
     if (restored_) reconcile(now);
   }
   if (!stopped_ && outbox_) boost::asio::post(io_, [this] { tick(); });
 }
 
-alerting::AlertInfo AlertService::alertOf(const rules::IncidentEvent& e) {
-  alerting::AlertInfo a;
+AlertInfo AlertService::alertOf(const rules::IncidentEvent& e) {
+  AlertInfo a;
   a.id = e.id;
   a.alertname = e.alertname;
   a.severity = e.severity;
@@ -195,7 +195,7 @@ alerting::AlertInfo AlertService::alertOf(const rules::IncidentEvent& e) {
   return a;
 }
 
-void AlertService::observe(const alerting::AlertInfo& alert, std::int64_t now_ms) {
+void AlertService::observe(const AlertInfo& alert, std::int64_t now_ms) {
   if (notifier_) notifier_->observe(alert, now_ms);
 }
 
@@ -275,7 +275,7 @@ void AlertService::tick() {
   schedule(now);
 }
 
-void AlertService::enrich(alerting::AlertInfo& a, const alerting::Receiver& r) {
+void AlertService::enrich(AlertInfo& a, const Receiver& r) {
   const std::string& base = externalUrl();
   a.incident_url = fmt::format("{}/incidents/{}", base, a.id);
   if (sources_.evidence) {
@@ -313,13 +313,13 @@ void AlertService::enrich(alerting::AlertInfo& a, const alerting::Receiver& r) {
 void AlertService::flush(std::int64_t now_ms) {
   if (notifier_) {
     for (auto& f : notifier_->due(now_ms, silences_->current())) {
-      const alerting::Receiver* r = receiver(f.group.receiver);
+      const Receiver* r = receiver(f.group.receiver);
       if (!r) continue;
       for (auto& a : f.group.alerts) enrich(a, *r);
       f.group.external_url = externalUrl();
       const std::int64_t resolve_timeout =
           4 * std::chrono::duration_cast<std::chrono::milliseconds>(config_.resend_interval).count();
-      for (auto& m : alerting::messagesFor(*r, f.group, now_ms, resolve_timeout)) unsaved_.push_back(std::move(m));
+      for (auto& m : messagesFor(*r, f.group, now_ms, resolve_timeout)) unsaved_.push_back(std::move(m));
     }
     for (auto& [key, state] : notifier_->takeDirty()) unsaved_groups_[key] = std::move(state);
   }
@@ -380,13 +380,13 @@ void AlertService::pump(std::int64_t now_ms) {
   }
 }
 
-void AlertService::send(const std::string& queue, const alerting::Notification& n) {
+void AlertService::send(const std::string& queue, const Notification& n) {
   const Queue& q = queues_.at(queue);
   in_flight_.insert(queue);
-  alerting::HttpRequest request = alerting::requestFor(*q.receiver, q.url_index, n.payload);
+  HttpRequest request = requestFor(*q.receiver, q.url_index, n.payload);
   std::thread([link = link_, request = std::move(request), queue, n, &io = io_] {
     const auto start = std::chrono::steady_clock::now();
-    alerting::HttpResponse response = alerting::post(request);
+    HttpResponse response = post(request);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::lock_guard lock(link->mutex);
     if (!link->owner) return;  // stopped: the notification stays pending and goes after the restart
@@ -396,18 +396,18 @@ void AlertService::send(const std::string& queue, const alerting::Notification& 
   }).detach();
 }
 
-void AlertService::finished(const std::string& queue, const alerting::Notification& n,
-                            const alerting::HttpResponse& response, double seconds) {
+void AlertService::finished(const std::string& queue, const Notification& n,
+                            const HttpResponse& response, double seconds) {
   in_flight_.erase(queue);
   if (stopped_) return;
   const std::int64_t now = nowUnixMs();
   auto q = queues_.find(queue);
-  const alerting::ReceiverRules rules = q != queues_.end() ? alerting::rulesFor(*q->second.receiver)
-                                                           : alerting::ReceiverRules{};
-  const alerting::Verdict v = alerting::judge(response, rules);
+  const ReceiverRules rules = q != queues_.end() ? rulesFor(*q->second.receiver)
+                                                           : ReceiverRules{};
+  const Verdict v = judge(response, rules);
   Result<void> written;
   switch (v.outcome) {
-    case alerting::Outcome::delivered:
+    case Outcome::delivered:
       written = outbox_->delivered(n.id, response.status, now);
       sent_.Add({{"receiver", queue}}).Increment();
       latency_
@@ -421,9 +421,9 @@ void AlertService::finished(const std::string& queue, const alerting::Notificati
                                            {"attempts", n.attempts + 1},
                                            {"seconds", seconds}});
       break;
-    case alerting::Outcome::retry: {
+    case Outcome::retry: {
       const Duration wait = v.retry_after ? *v.retry_after
-                                          : alerting::backoff(n.attempts, config_.retry_min, config_.retry_max, rng_);
+                                          : backoff(n.attempts, config_.retry_min, config_.retry_max, rng_);
       const std::int64_t wait_ms = std::chrono::duration_cast<std::chrono::milliseconds>(wait).count();
       written = outbox_->retry(n.id, now + wait_ms, response.status, v.reason);
       // A receiver that asked to wait (429, 503 with Retry-After) is not sent anything else before then.
@@ -436,7 +436,7 @@ void AlertService::finished(const std::string& queue, const alerting::Notificati
                                                            {"retry_in", formatDuration(wait)}});
       break;
     }
-    case alerting::Outcome::permanent:
+    case Outcome::permanent:
       written = outbox_->failed(n.id, response.status, v.reason, now);
       failed_.Add({{"receiver", queue}, {"reason", reasonLabel(response)}}).Increment();
       log::error("Notification rejected by the receiver; not retrying",
@@ -489,12 +489,12 @@ void AlertService::schedule(std::int64_t now_ms) {
   });
 }
 
-Result<std::vector<alerting::Silence>> AlertService::silences() {
+Result<std::vector<Silence>> AlertService::silences() {
   if (!silences_) return fail("alerting is not running");
   return silences_->list();
 }
 
-Result<alerting::Silence> AlertService::createSilence(const alerting::SilenceRequest& request) {
+Result<Silence> AlertService::createSilence(const SilenceRequest& request) {
   if (!silences_) return fail("alerting is not running");
   auto s = silences_->create(request, nowUnixMs());
   if (s) {
@@ -514,10 +514,10 @@ Result<bool> AlertService::expireSilence(const std::string& id) {
   return expired;
 }
 
-Result<std::vector<alerting::Notification>> AlertService::history(const std::string& incident, std::size_t limit) {
+Result<std::vector<Notification>> AlertService::history(const std::string& incident, std::size_t limit) {
   if (!outbox_) return fail("alerting is not running");
   if (incident.empty()) return outbox_->history("", limit);
   return outbox_->historyOf(incident, limit);
 }
 
-}  // namespace hotspotd::daemon
+}  // namespace hotspotd::alerting

@@ -50,14 +50,14 @@
 #include "rules/template.h"
 #include "state/database.h"
 
-namespace hotspotd::daemon {
+namespace hotspotd::alerting {
 
 // What a notification carries beside the incident itself: its newest working profile (links to its flame graph and
 // the diff against the baseline) with the frames that grew, and links to traces of its slow requests.
 struct IncidentEvidence {
   std::string profile_id;  // empty: no profile (yet)
   bool has_diff = false;
-  std::vector<alerting::GrownFrame> grown;
+  std::vector<GrownFrame> grown;
   std::vector<std::string> trace_urls;
 };
 
@@ -80,7 +80,7 @@ class AlertService {
   // Opens the outbox and silences (creating or migrating their tables).
   Result<void> open();
   // Takes the receivers, routes and inhibition rules (at start and on reload). Grouping state carries over.
-  void apply(const alerting::AlertingConfig& config);
+  void apply(const AlertingConfig& config);
   // The links' base when [alerting] external_url is not set: the address the server listens on.
   void setDefaultExternalUrl(std::string url) { default_external_url_ = std::move(url); }
   // After a restart: puts back the saved grouping state and reconciles it with the incidents firing now.
@@ -94,20 +94,20 @@ class AlertService {
   void stop();
 
   // The API's calls (lifecycle thread).
-  Result<std::vector<alerting::Silence>> silences();
-  Result<alerting::Silence> createSilence(const alerting::SilenceRequest& request);
+  Result<std::vector<Silence>> silences();
+  Result<Silence> createSilence(const SilenceRequest& request);
   Result<bool> expireSilence(const std::string& id);
-  Result<std::vector<alerting::Notification>> history(const std::string& incident, std::size_t limit);
+  Result<std::vector<Notification>> history(const std::string& incident, std::size_t limit);
 
   // The base of links to the daemon (incident pages, flame graphs).
   const std::string& externalUrl() const {
     return config_.external_url.empty() ? default_external_url_ : config_.external_url;
   }
-  static alerting::AlertInfo alertOf(const rules::IncidentEvent& event);
+  static AlertInfo alertOf(const rules::IncidentEvent& event);
 
  private:
   struct Queue {
-    const alerting::Receiver* receiver = nullptr;
+    const Receiver* receiver = nullptr;
     std::size_t url_index = 0;
     double tokens = 0;
     std::int64_t refilled_ms = 0;
@@ -122,33 +122,33 @@ class AlertService {
     AlertService* owner = nullptr;
   };
 
-  void observe(const alerting::AlertInfo& alert, std::int64_t now_ms);
+  void observe(const AlertInfo& alert, std::int64_t now_ms);
   void reconcile(std::int64_t now_ms);
   void tick();
   void flush(std::int64_t now_ms);
-  void enrich(alerting::AlertInfo& alert, const alerting::Receiver& receiver);
+  void enrich(AlertInfo& alert, const Receiver& receiver);
   void pump(std::int64_t now_ms);
-  void send(const std::string& queue, const alerting::Notification& n);
-  void finished(const std::string& queue, const alerting::Notification& n, const alerting::HttpResponse& response,
+  void send(const std::string& queue, const Notification& n);
+  void finished(const std::string& queue, const Notification& n, const HttpResponse& response,
                 double seconds);
   void saveGroups(std::int64_t now_ms);
   void updateBacklog(std::int64_t now_ms);
   void schedule(std::int64_t now_ms);
-  const alerting::Receiver* receiver(const std::string& name) const;
+  const Receiver* receiver(const std::string& name) const;
 
   boost::asio::io_context& io_;
   state::Database& db_;
   AlertSources sources_;
-  alerting::AlertingConfig config_;
+  AlertingConfig config_;
   std::string default_external_url_;
-  std::unique_ptr<alerting::Outbox> outbox_;
-  std::unique_ptr<alerting::SilenceStore> silences_;
-  std::unique_ptr<alerting::Notifier> notifier_;
+  std::unique_ptr<Outbox> outbox_;
+  std::unique_ptr<SilenceStore> silences_;
+  std::unique_ptr<Notifier> notifier_;
   std::map<std::string, Queue> queues_;  // by queue name
   std::map<std::string, Templates> templates_;  // by receiver
   std::set<std::string> alertmanagers_;         // receivers of type alertmanager
   std::set<std::string> in_flight_;             // queues with a request out
-  std::vector<alerting::Message> unsaved_;                 // flushed, not yet written (a failed write)
+  std::vector<Message> unsaved_;                 // flushed, not yet written (a failed write)
   std::map<std::string, std::string> unsaved_groups_;      // grouping state not yet written
   std::shared_ptr<Link> link_;
   boost::asio::steady_timer timer_;
@@ -167,4 +167,4 @@ class AlertService {
   prometheus::Counter& state_errors_;
 };
 
-}  // namespace hotspotd::daemon
+}  // namespace hotspotd::alerting

@@ -19,8 +19,8 @@
 #include <boost/asio/post.hpp>
 
 #include "core/log.h"
-#include "daemon/alert_service.h"
-#include "state/incident_store.h"
+#include "alerting/alert_service.h"
+#include "incidents/incident_store.h"
 
 namespace {
 
@@ -59,8 +59,8 @@ struct Pipeline {
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{io.get_executor()};
   prometheus::Registry registry;
   std::unique_ptr<state::Database> db;
-  std::unique_ptr<state::IncidentStore> incidents;
-  std::unique_ptr<daemon::AlertService> alerts;
+  std::unique_ptr<incidents::IncidentStore> incidents;
+  std::unique_ptr<alerting::AlertService> alerts;
   std::thread thread;
 
   Pipeline(alerting::AlertingConfig config) {
@@ -68,17 +68,17 @@ struct Pipeline {
     std::filesystem::remove_all(dir);
     std::filesystem::create_directories(dir);
     db = std::move(*state::Database::open(dir / "hotspotd.db"));
-    incidents = std::make_unique<state::IncidentStore>(std::move(*state::IncidentStore::open(*db)));
+    incidents = std::make_unique<incidents::IncidentStore>(std::move(*incidents::IncidentStore::open(*db)));
     // As the daemon wires it: each notification looks its incident up (its exemplars' trace links).
-    daemon::AlertSources sources;
+    alerting::AlertSources sources;
     sources.evidence = [this](const std::string& id) {
-      daemon::IncidentEvidence e;
+      alerting::IncidentEvidence e;
       if (auto record = incidents->get(id); record && *record) {
         for (const auto& x : (*record)->exemplars) e.trace_urls.push_back(x.url);
       }
       return e;
     };
-    alerts = std::make_unique<daemon::AlertService>(io, *db, std::move(sources), registry);
+    alerts = std::make_unique<alerting::AlertService>(io, *db, std::move(sources), registry);
     (void)alerts->open();
     alerts->apply(config);
     thread = std::thread([this] { io.run(); });

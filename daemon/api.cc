@@ -227,7 +227,7 @@ ordered_json evidence(const std::vector<std::pair<std::string, double>>& e) {
 
 }  // namespace
 
-ordered_json incidentJson(const state::IncidentRecord& r, const std::string& base_url) {
+ordered_json incidentJson(const incidents::IncidentRecord& r, const std::string& base_url) {
   // The event that says most: the resolution once resolved (with the firing one kept as `fired`).
   const rules::IncidentEvent& fired = r.firing;
   ordered_json timeline = ordered_json::array();
@@ -278,7 +278,7 @@ ordered_json incidentJson(const state::IncidentRecord& r, const std::string& bas
   return out;
 }
 
-ordered_json profileJson(const state::ProfileRecord& p, const std::string& base_url) {
+ordered_json profileJson(const profile::ProfileRecord& p, const std::string& base_url) {
   ordered_json out{{"id", p.id},
                    {"target", p.target},
                    {"kind", p.kind},
@@ -337,7 +337,7 @@ std::optional<Increase> increaseAt(const store::SeriesStore& store, store::Serie
 }  // namespace
 
 ordered_json incidentSeriesJson(const store::SeriesStore& store, const rules::Rule& rule,
-                                const state::IncidentRecord& incident, std::int64_t now_ms, std::int64_t earliest_ms) {
+                                const incidents::IncidentRecord& incident, std::int64_t now_ms, std::int64_t earliest_ms) {
   const std::int64_t reach = now_ms - std::chrono::duration_cast<std::chrono::milliseconds>(store.config().retention).count();
   const std::int64_t from = std::max({incident.pending_ms - 15 * 60'000, reach, earliest_ms});
   const std::int64_t to = incident.resolved_ms > 0 ? std::min(incident.resolved_ms + 10 * 60'000, now_ms) : now_ms;

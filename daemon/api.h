@@ -16,8 +16,8 @@
 #include "ingest/scrape_manager.h"
 #include "rules/rule.h"
 #include "store/series_store.h"
-#include "state/incident_store.h"
-#include "state/profile_store.h"
+#include "incidents/incident_store.h"
+#include "profile/profile_store.h"
 
 namespace hotspotd::daemon {
 
@@ -50,15 +50,15 @@ nlohmann::ordered_json targetsJson(const std::vector<ingest::TargetStatus>& targ
 // An incident as the API shows it: what fired and why (labels, annotations, value, threshold, evidence, reason),
 // its timeline, exemplars (trace links), profiles, and (when given) the notifications sent for it. Links are under
 // `base_url` (the daemon's external URL).
-nlohmann::ordered_json incidentJson(const state::IncidentRecord& r, const std::string& base_url);
-nlohmann::ordered_json profileJson(const state::ProfileRecord& p, const std::string& base_url);
+nlohmann::ordered_json incidentJson(const incidents::IncidentRecord& r, const std::string& base_url);
+nlohmann::ordered_json profileJson(const profile::ProfileRecord& p, const std::string& base_url);
 
 // The incident's endpoint around the incident, for the chart on its page: from 15 minutes before it went pending
 // (as far as the store reaches, and not before `earliest_ms`, when the daemon started) to 10 minutes after it
 // resolved (or now), at most 240 steps. Latency rules: the
 // rule's quantile and the request rate from the bucket counters; gauge rules: the value; counter rules: the rate.
 nlohmann::ordered_json incidentSeriesJson(const store::SeriesStore& store, const rules::Rule& rule,
-                                          const state::IncidentRecord& incident, std::int64_t now_ms,
+                                          const incidents::IncidentRecord& incident, std::int64_t now_ms,
                                           std::int64_t earliest_ms);
 
 // RFC 3339 ("2026-11-21T10:00:00Z", "2026-11-21T10:00:00.5+01:00") to Unix milliseconds.

@@ -19,7 +19,7 @@
 #include "core/selector.h"
 #include "core/version.h"
 #include "alerting/payloads.h"
-#include "daemon/alert_service.h"
+#include "alerting/alert_service.h"
 #include "daemon/api.h"
 #include "daemon/web_assets.h"
 
@@ -101,7 +101,7 @@ std::optional<Page> pageParams(const httplib::Request& req, httplib::Response& r
 
 // An open incident whose rule was last left unjudged for want of its query source's data says so: it neither fires
 // nor resolves on missing data, and the reader should know why it stands still.
-void addDegraded(const ApiSources& api, nlohmann::ordered_json& row, const state::IncidentRecord& r) {
+void addDegraded(const ApiSources& api, nlohmann::ordered_json& row, const incidents::IncidentRecord& r) {
   if (!api.degraded || r.state == "resolved") return;
   if (auto why = api.degraded(r.alertname); !why.empty()) row["sourceDegraded"] = why;
 }

@@ -22,16 +22,18 @@
 #include "daemon/metrics.h"
 #include "detectors/hotspots.h"
 #include "ingest/scrape_manager.h"
-#include "state/incident_store.h"
-#include "state/profile_store.h"
+#include "incidents/incident_store.h"
+#include "profile/profile_store.h"
 
 namespace httplib {
 class Server;
 }
 
-namespace hotspotd::daemon {
-
+namespace hotspotd::alerting {
 class AlertService;
+}  // namespace hotspotd::alerting
+
+namespace hotspotd::daemon {
 
 // What the lifecycle thread publishes for the handlers.
 struct DaemonStatus {
@@ -47,9 +49,9 @@ struct ApiSources {
   const Snapshot<detectors::HotspotTable>* hotspots = nullptr;
   // Runs a job on the lifecycle thread and returns its reply (503 when that thread does not answer in time).
   std::function<ApiReply(std::function<ApiReply()>)> on_lifecycle;
-  AlertService* alerts = nullptr;  // touched only inside on_lifecycle jobs
-  state::IncidentStore* incidents = nullptr;  // touched only inside on_lifecycle jobs
-  state::ProfileStore* profiles = nullptr;    // touched only inside on_lifecycle jobs
+  alerting::AlertService* alerts = nullptr;  // touched only inside on_lifecycle jobs
+  incidents::IncidentStore* incidents = nullptr;  // touched only inside on_lifecycle jobs
+  profile::ProfileStore* profiles = nullptr;    // touched only inside on_lifecycle jobs
   std::filesystem::path profiles_dir;         // profile files, served read-only
   const Snapshot<std::vector<ingest::TargetStatus>>* targets = nullptr;
   const store::SeriesStore* store = nullptr;            // read only inside on_lifecycle jobs

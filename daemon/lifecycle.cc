@@ -47,8 +47,8 @@ std::string listenUrl(const ListenAddress& listen, bool tls) {
   return fmt::format("{}://{}:{}", tls ? "https" : "http", host, listen.port);
 }
 
-IncidentOptions incidentOptions(const Config& config) {
-  return IncidentOptions{config.incidents.retention, config.incidents.trace_url,
+incidents::IncidentOptions incidentOptions(const Config& config) {
+  return incidents::IncidentOptions{config.incidents.retention, config.incidents.trace_url,
                          static_cast<std::size_t>(config.incidents.exemplars)};
 }
 
@@ -151,19 +151,19 @@ int Daemon::run() {
     return 1;
   }
   db_ = std::move(*db);
-  auto incidents = state::IncidentStore::open(*db_);
+  auto incidents = incidents::IncidentStore::open(*db_);
   if (!incidents) {
     log::error("Cannot use the state database", {{"error", incidents.error().message}});
     return 1;
   }
-  incidents_ = std::make_unique<state::IncidentStore>(std::move(*incidents));
-  auto profile_store = state::ProfileStore::open(*db_, state_lock_.dir() / "profiles");
+  incidents_ = std::make_unique<incidents::IncidentStore>(std::move(*incidents));
+  auto profile_store = profile::ProfileStore::open(*db_, state_lock_.dir() / "profiles");
   if (!profile_store) {
     log::error("Cannot use the profile store", {{"error", profile_store.error().message}});
     return 1;
   }
-  profile_store_ = std::make_unique<state::ProfileStore>(std::move(*profile_store));
-  profiles_ = std::make_unique<ProfileManager>(io_, *profile_store_, metrics_.registry(),
+  profile_store_ = std::make_unique<profile::ProfileStore>(std::move(*profile_store));
+  profiles_ = std::make_unique<profile::ProfileManager>(io_, *profile_store_, metrics_.registry(),
                                                state_lock_.dir() / "profiles");
   profiles_->apply(config_.profiling);
   if (!config_.profiling.targets.empty()) {
@@ -171,19 +171,19 @@ int Daemon::run() {
       log::warn("Profiling with perf will fail", {{"reason", allowed.error().message}});
     }
   }
-  alerts_ = std::make_unique<AlertService>(io_, *db_, alertSources(), metrics_.registry());
+  alerts_ = std::make_unique<alerting::AlertService>(io_, *db_, alertSources(), metrics_.registry());
   if (auto opened = alerts_->open(); !opened) {
     log::error("Cannot use the notification outbox", {{"error", opened.error().message}});
     return 1;
   }
   alerts_->apply(config_.alerting);
-  profiles_->onProfile([this](const ProfileRef& p) {
+  profiles_->onProfile([this](const profile::ProfileRef& p) {
     if (auto ok = incidents_->addProfile(p.incident_id, {p.profile_id, p.kind, p.error, p.start_ms}); !ok) {
       log::error("Cannot attach a profile to its incident", {{"incident", p.incident_id}, {"error", ok.error().message}});
     }
     if (p.error.empty()) alerts_->onProfile(p.incident_id);
   });
-  rules_ = std::make_unique<RuleRunner>(io_, *store_, metrics_.registry(), incidents_.get());
+  rules_ = std::make_unique<incidents::RuleRunner>(io_, *store_, metrics_.registry(), incidents_.get());
   rules_->onEvents([this](const std::vector<rules::IncidentEvent>& events) {
     profiles_->onEvents(events);
     alerts_->onEvents(events);
@@ -266,13 +266,13 @@ void Daemon::scheduleWatchdog(Duration interval) {
   });
 }
 
-AlertSources Daemon::alertSources() {
-  AlertSources s;
+alerting::AlertSources Daemon::alertSources() {
+  alerting::AlertSources s;
   s.firing = [this] {
     std::vector<rules::IncidentEvent> out;
     if (!rules_) return out;
     for (const auto& [id, incident] : rules_->tracker().tracked()) {
-      if (incident.state == rules::TrackedIncident::State::firing) out.push_back(incident.last);
+      if (incident.state == incidents::TrackedIncident::State::firing) out.push_back(incident.last);
     }
     return out;
   };
@@ -282,7 +282,7 @@ AlertSources Daemon::alertSources() {
     return std::nullopt;
   };
   s.evidence = [this](const std::string& id) {
-    IncidentEvidence e;
+    alerting::IncidentEvidence e;
     if (auto list = profile_store_->list("", id, 20)) {
       // The newest profile that worked, and what grew in it against the baseline.
       for (const auto& p : *list) {

@@ -28,17 +28,17 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "core/snapshot.h"
-#include "daemon/alert_service.h"
+#include "alerting/alert_service.h"
 #include "daemon/config.h"
 #include "daemon/http_server.h"
 #include "daemon/metrics.h"
-#include "daemon/profile_manager.h"
-#include "daemon/rule_runner.h"
+#include "profile/profile_manager.h"
+#include "incidents/rule_runner.h"
 #include "daemon/state_dir.h"
 #include "daemon/systemd_notify.h"
 #include "ingest/scrape_manager.h"
 #include "state/database.h"
-#include "state/incident_store.h"
+#include "incidents/incident_store.h"
 #include "store/series_store.h"
 
 namespace hotspotd::daemon {
@@ -61,7 +61,7 @@ class Daemon {
   void scheduleWatchdog(Duration interval);
   void publishStatus(bool ready);
   // What alerting reads of incidents and profiles.
-  AlertSources alertSources();
+  alerting::AlertSources alertSources();
 
   std::filesystem::path config_path_;
   Config config_;
@@ -74,11 +74,11 @@ class Daemon {
   std::unique_ptr<store::SeriesStore> store_;
   std::unique_ptr<ingest::ScrapeManager> scrapes_;
   std::unique_ptr<state::Database> db_;
-  std::unique_ptr<state::IncidentStore> incidents_;
-  std::unique_ptr<state::ProfileStore> profile_store_;
-  std::unique_ptr<ProfileManager> profiles_;
-  std::unique_ptr<AlertService> alerts_;
-  std::unique_ptr<RuleRunner> rules_;
+  std::unique_ptr<incidents::IncidentStore> incidents_;
+  std::unique_ptr<profile::ProfileStore> profile_store_;
+  std::unique_ptr<profile::ProfileManager> profiles_;
+  std::unique_ptr<alerting::AlertService> alerts_;
+  std::unique_ptr<incidents::RuleRunner> rules_;
   std::unique_ptr<HttpServer> http_;
   StateDirLock state_lock_;
   std::atomic<bool> stopping_{false};

@@ -15,11 +15,11 @@
 #include "alerting/payloads.h"
 #include "daemon/api.h"
 #include "daemon/config.h"
-#include "daemon/query_source.h"
-#include "daemon/rule_runner.h"
+#include "ingest/query_source.h"
+#include "incidents/rule_runner.h"
 #include "detectors/detector.h"
 #include "ingest/replay_reader.h"
-#include "rules/incidents.h"
+#include "incidents/tracker.h"
 #include "rules/rule_loader.h"
 
 namespace hotspotd::daemon {
@@ -65,20 +65,20 @@ int replaySource(const ReplayOptions& options, const Config& config,
     return 1;
   }
   boost::asio::io_context io;
-  QuerySource source(io, *found, store_config, nullptr);
-  std::vector<SourceReader> readers;
-  for (const auto& d : detectors) readers.push_back(sourceReader(d->rule(), d->history()));
+  ingest::QuerySource source(io, *found, store_config, nullptr);
+  std::vector<ingest::SourceReader> readers;
+  for (const auto& d : detectors) readers.push_back(incidents::sourceReader(d->rule(), d->history()));
   source.setReaders(readers);
   source.setOrigin(options.from_ms);
-  rules::IncidentTracker tracker;
+  incidents::IncidentTracker tracker;
   const std::int64_t step = found->step.count();
   std::size_t firing = 0, resolved = 0, evaluations = 0, unjudged = 0;
-  QuerySource::RoundStats total;
+  ingest::QuerySource::RoundStats total;
   // What the rounds cost: the first (reaching back as far as the rules read), and the later ones on average.
   struct Cost {
     std::size_t rounds = 0, queries = 0, bytes = 0, points = 0;
     double seconds = 0;
-    void add(const QuerySource::RoundStats& s, double t) {
+    void add(const ingest::QuerySource::RoundStats& s, double t) {
       ++rounds;
       queries += s.queries;
       bytes += s.bytes;
@@ -96,7 +96,7 @@ int replaySource(const ReplayOptions& options, const Config& config,
     for (int attempt = 0; attempt < 4; ++attempt) {
       if (attempt > 0) std::this_thread::sleep_for(std::chrono::seconds(1));
       const auto fetch_start = std::chrono::steady_clock::now();
-      source.update(t, [&](const QuerySource::RoundStats& stats) {
+      source.update(t, [&](const ingest::QuerySource::RoundStats& stats) {
         judged_at = stats.end_ms;
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - fetch_start).count();
         (evaluations == 0 ? first : later).add(stats, seconds);
@@ -223,7 +223,7 @@ int runReplay(const ReplayOptions& options) {
   if (!options.source.empty()) return replaySource(options, config, detectors, store_config, *out);
   store::SeriesStore store(store_config);
   const store::GroupId group = store.addGroup("replay");
-  rules::IncidentTracker tracker;
+  incidents::IncidentTracker tracker;
 
   std::int64_t t = 0, previous = 0;
   std::vector<const ingest::ParsedSample*> samples;

@@ -15,7 +15,7 @@
 #include "core/toml_reader.h"
 #include "detectors/detector.h"
 #include "ingest/target_ingester.h"
-#include "rules/incidents.h"
+#include "incidents/tracker.h"
 #include "rules/rule_loader.h"
 
 namespace hotspotd::daemon {
@@ -201,7 +201,7 @@ int runRuleTests(const std::filesystem::path& file) {
     }
     store::SeriesStore store(sc);
     ingest::TargetIngester ingester(store, store.addGroup("test"), {});
-    rules::IncidentTracker tracker;
+    incidents::IncidentTracker tracker;
     std::map<std::string, std::pair<std::string, rules::OwnedLabels>> firing;  // id -> (alertname, labels)
     std::size_t steps = 0;
     for (const auto& s : test.series) steps = std::max(steps, s.values.size());

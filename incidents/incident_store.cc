@@ -1,11 +1,11 @@
-#include "state/incident_store.h"
+#include "incidents/incident_store.h"
 
 #include <cmath>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-namespace hotspotd::state {
+namespace hotspotd::incidents {
 namespace {
 
 using nlohmann::json;
@@ -105,7 +105,7 @@ json parseOr(const std::string& text, json fallback) {
 
 }  // namespace
 
-Result<IncidentStore> IncidentStore::open(Database& db) {
+Result<IncidentStore> IncidentStore::open(state::Database& db) {
   auto version = db.schemaVersion("incidents");
   if (!version) return tl::unexpected(version.error());
   if (*version > kSchema) {
@@ -155,7 +155,7 @@ Result<IncidentStore> IncidentStore::open(Database& db) {
   return IncidentStore(db);
 }
 
-Result<void> IncidentStore::save(const rules::IncidentTracker& tracker, const std::vector<std::string>& changed,
+Result<void> IncidentStore::save(const IncidentTracker& tracker, const std::vector<std::string>& changed,
                                  const std::vector<rules::IncidentEvent>& events, std::int64_t now_ms) {
   if (changed.empty() && events.empty()) return {};
   auto upsert = db_->prepare(R"sql(
@@ -176,16 +176,16 @@ Result<void> IncidentStore::save(const rules::IncidentTracker& tracker, const st
   if (auto ok = db_->begin(); !ok) return ok;
   Result<void> ok;
   for (const std::string& id : changed) {
-    const rules::TrackedIncident* t = tracker.find(id);
+    const TrackedIncident* t = tracker.find(id);
     if (!t) {
       ok = drop_pending->bind(1, id).run();
     } else {
-      const bool firing = t->state == rules::TrackedIncident::State::firing;
+      const bool firing = t->state == TrackedIncident::State::firing;
       ok = upsert
                ->bindAll({id, t->last.alertname, labelsToJson(t->last.labels).dump(), t->last.severity,
                           std::string(firing ? "firing" : "pending"), t->since_ms,
-                          firing ? Value{t->last.t_ms} : Value{nullptr},
-                          t->clear_since_ms >= 0 ? Value{t->clear_since_ms} : Value{nullptr},
+                          firing ? state::Value{t->last.t_ms} : state::Value{nullptr},
+                          t->clear_since_ms >= 0 ? state::Value{t->clear_since_ms} : state::Value{nullptr},
                           eventToJson(t->last).dump(), now_ms})
                .run();
     }
@@ -201,17 +201,17 @@ Result<void> IncidentStore::save(const rules::IncidentTracker& tracker, const st
   return ok;
 }
 
-Result<std::vector<std::pair<std::string, rules::TrackedIncident>>> IncidentStore::loadOpen() {
+Result<std::vector<std::pair<std::string, TrackedIncident>>> IncidentStore::loadOpen() {
   auto stmt = db_->prepare(
       "SELECT id, state, pending_ms, clear_since_ms, firing FROM incidents WHERE state != 'resolved' ORDER BY seq");
   if (!stmt) return tl::unexpected(stmt.error());
-  std::vector<std::pair<std::string, rules::TrackedIncident>> out;
+  std::vector<std::pair<std::string, TrackedIncident>> out;
   for (;;) {
     auto row = stmt->step();
     if (!row) return tl::unexpected(row.error());
     if (!*row) break;
-    rules::TrackedIncident t;
-    t.state = stmt->text(1) == "firing" ? rules::TrackedIncident::State::firing : rules::TrackedIncident::State::pending;
+    TrackedIncident t;
+    t.state = stmt->text(1) == "firing" ? TrackedIncident::State::firing : TrackedIncident::State::pending;
     t.since_ms = stmt->integer(2);
     t.clear_since_ms = stmt->isNull(3) ? -1 : stmt->integer(3);
     t.last = eventFromJson(parseOr(stmt->text(4), json::object()));
@@ -289,7 +289,7 @@ constexpr std::string_view kRecordColumns =
     "seq, id, alertname, labels, severity, state, pending_ms, firing_ms, resolved_ms, firing, resolved, exemplars, "
     "profiles";
 
-IncidentRecord recordOf(const Statement& stmt) {
+IncidentRecord recordOf(const state::Statement& stmt) {
   IncidentRecord r;
   r.seq = stmt.integer(0);
   r.id = stmt.text(1);
@@ -367,7 +367,7 @@ Result<void> IncidentStore::saveDetectorState(const std::string& rule, const std
   for (const auto& [endpoint, state] : states) {
     if (!ok) break;
     const std::vector<std::uint8_t> cbor = json::to_cbor(state);
-    ok = insert->bindAll({rule, endpoint, fingerprint, Blob{std::string(cbor.begin(), cbor.end())}, now_ms}).run();
+    ok = insert->bindAll({rule, endpoint, fingerprint, state::Blob{std::string(cbor.begin(), cbor.end())}, now_ms}).run();
   }
   if (ok) ok = db_->commit();
   if (!ok) db_->rollback();
@@ -398,4 +398,4 @@ Result<void> IncidentStore::retainDetectorState(const std::vector<std::string>& 
   return stmt->bind(1, names.dump()).run();
 }
 
-}  // namespace hotspotd::state
+}  // namespace hotspotd::incidents

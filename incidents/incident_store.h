@@ -23,10 +23,10 @@
 #include <nlohmann/json.hpp>
 
 #include "core/result.h"
-#include "rules/incidents.h"
+#include "incidents/tracker.h"
 #include "state/database.h"
 
-namespace hotspotd::state {
+namespace hotspotd::incidents {
 
 // One exemplar attached to an incident: a real slow request, with its trace id when it has one.
 struct IncidentExemplar {
@@ -65,13 +65,13 @@ struct IncidentRecord {
 class IncidentStore {
  public:
   // Creates or migrates the tables.
-  static Result<IncidentStore> open(Database& db);
+  static Result<IncidentStore> open(state::Database& db);
 
   // Writes the tracker's incidents listed in `changed` and the transitions of one evaluation, in one transaction.
-  Result<void> save(const rules::IncidentTracker& tracker, const std::vector<std::string>& changed,
+  Result<void> save(const IncidentTracker& tracker, const std::vector<std::string>& changed,
                     const std::vector<rules::IncidentEvent>& events, std::int64_t now_ms);
   // The open (pending or firing) incidents, to give back to a tracker after a restart.
-  Result<std::vector<std::pair<std::string, rules::TrackedIncident>>> loadOpen();
+  Result<std::vector<std::pair<std::string, TrackedIncident>>> loadOpen();
 
   // Adds exemplars to the open incident `id` (keeping the newest `limit`, one per trace id).
   Result<void> addExemplars(const std::string& id, const std::vector<IncidentExemplar>& exemplars, std::size_t limit);
@@ -103,8 +103,8 @@ class IncidentStore {
   Result<void> retainDetectorState(const std::vector<std::string>& rules);
 
  private:
-  explicit IncidentStore(Database& db) : db_(&db) {}
-  Database* db_;
+  explicit IncidentStore(state::Database& db) : db_(&db) {}
+  state::Database* db_;
 };
 
-}  // namespace hotspotd::state
+}  // namespace hotspotd::incidents

@@ -1,4 +1,4 @@
-#include "daemon/rule_runner.h"
+#include "incidents/rule_runner.h"
 
 #include <chrono>
 #include <cmath>
@@ -11,7 +11,7 @@
 #include "detectors/exemplars.h"
 #include "rules/template.h"
 
-namespace hotspotd::daemon {
+namespace hotspotd::incidents {
 namespace {
 
 // How often the detectors' learned state is written (besides on every transition and on stop). Baselines span an
@@ -31,9 +31,9 @@ std::string labelText(const rules::OwnedLabels& labels) {
 
 }  // namespace
 
-SourceReader sourceReader(const rules::Rule& rule, Duration history) {
+ingest::SourceReader sourceReader(const rules::Rule& rule, Duration history) {
   using ingest::SelectorKind;
-  SourceReader out;
+  ingest::SourceReader out;
   out.name = rule.name;
   out.by = rule.by;
   out.by_all = rule.by_all;
@@ -71,7 +71,7 @@ SourceReader sourceReader(const rules::Rule& rule, Duration history) {
 }
 
 RuleRunner::RuleRunner(boost::asio::io_context& io, store::SeriesStore& store, prometheus::Registry& registry,
-                       state::IncidentStore* incidents)
+                       IncidentStore* incidents)
     : store_(store),
       incidents_(incidents),
       io_(io),
@@ -110,7 +110,7 @@ RuleRunner::RuleRunner(boost::asio::io_context& io, store::SeriesStore& store, p
 }
 
 void RuleRunner::setSources(const std::vector<ingest::SourceConfig>& sources, const store::StoreConfig& store_config) {
-  std::map<std::string, std::unique_ptr<QuerySource>> next;
+  std::map<std::string, std::unique_ptr<ingest::QuerySource>> next;
   for (const auto& c : sources) {
     auto& slot = next[c.name];
     if (auto same = sources_.find(c.name); same != sources_.end() && same->second->config() == c &&
@@ -118,7 +118,7 @@ void RuleRunner::setSources(const std::vector<ingest::SourceConfig>& sources, co
       slot = std::move(same->second);
       continue;
     }
-    slot = std::make_unique<QuerySource>(io_, c, store_config, &source_metrics_);
+    slot = std::make_unique<ingest::QuerySource>(io_, c, store_config, &source_metrics_);
     log::info("Query source configured", {{"source", c.name},
                                           {"url", c.url},
                                           {"step", formatDuration(c.step)},
@@ -131,13 +131,13 @@ void RuleRunner::setSources(const std::vector<ingest::SourceConfig>& sources, co
   sources_ = std::move(next);
 }
 
-const QuerySource* RuleRunner::source(const std::string& name) const {
+const ingest::QuerySource* RuleRunner::source(const std::string& name) const {
   const auto it = sources_.find(name);
   return it == sources_.end() ? nullptr : it->second.get();
 }
 
 const store::SeriesStore& RuleRunner::storeFor(const rules::Rule& rule) const {
-  if (const QuerySource* s = rule.query_source.empty() ? nullptr : source(rule.query_source)) return s->store();
+  if (const ingest::QuerySource* s = rule.query_source.empty() ? nullptr : source(rule.query_source)) return s->store();
   return store_;
 }
 
@@ -156,7 +156,7 @@ void RuleRunner::restore() {
   }
   std::size_t firing = 0;
   for (auto& [id, incident] : *open) {
-    firing += incident.state == rules::TrackedIncident::State::firing ? 1 : 0;
+    firing += incident.state == TrackedIncident::State::firing ? 1 : 0;
     tracker_.restore(id, std::move(incident));
   }
   firing_.Set(static_cast<double>(tracker_.firingCount()));
@@ -203,7 +203,7 @@ void RuleRunner::apply(std::vector<rules::Rule> rules, Duration interval, Incide
   }
   rules_loaded_.Set(static_cast<double>(detectors_.size()));
   for (auto& [name, src] : sources_) {
-    std::vector<SourceReader> readers;
+    std::vector<ingest::SourceReader> readers;
     for (const auto& d : detectors_) {
       if (d->rule().query_source == name) readers.push_back(sourceReader(d->rule(), d->history()));
     }
@@ -256,7 +256,7 @@ void RuleRunner::tick(std::int64_t t_ms) {
   for (auto& [name, src] : sources_) {
     // A source still busy with the previous round is not asked again; its rules wait for that round.
     // Judged at the round's newest step: the data's "now" (t_ms less the source's query_offset).
-    src->update(t_ms, [this, name = name](const QuerySource::RoundStats& round) {
+    src->update(t_ms, [this, name = name](const ingest::QuerySource::RoundStats& round) {
       if (!stopped_) evaluateRules(round.end_ms, &name);
     });
   }
@@ -301,7 +301,7 @@ void RuleRunner::attachExemplars() {
     if (d->rule().query_source.empty()) rules_by_name[d->rule().name] = &d->rule();  // query answers carry none
   }
   for (const auto& [id, incident] : tracker_.tracked()) {
-    if (incident.state != rules::TrackedIncident::State::firing) continue;
+    if (incident.state != TrackedIncident::State::firing) continue;
     const auto rule = rules_by_name.find(incident.last.alertname);
     if (rule == rules_by_name.end()) continue;
     const auto bound = detectors::slowBound(*rule->second, incident.last);
@@ -310,9 +310,9 @@ void RuleRunner::attachExemplars() {
                                           incident.last.started_ms);
     if (found.empty()) continue;
     if (found.size() > options_.exemplars) found.resize(options_.exemplars);
-    std::vector<state::IncidentExemplar> exemplars;
+    std::vector<IncidentExemplar> exemplars;
     for (auto& x : found) {
-      state::IncidentExemplar e;
+      IncidentExemplar e;
       for (const auto& [k, v] : x.labels) {
         if (k == "trace_id" || k == "traceID" || k == "traceId") e.trace_id = v;
       }
@@ -368,9 +368,9 @@ std::vector<rules::IncidentEvent> RuleRunner::evaluateRules(std::int64_t t_ms, c
       m.all_labels = rule.by_all;
       m.ratio = std::isfinite(f.score) ? f.score : 1;
       m.active = f.active;
-      m.incident_id = rules::incidentId(rule.name, f.endpoint);
-      const rules::TrackedIncident* incident = tracker_.find(m.incident_id);
-      m.firing = incident && incident->state == rules::TrackedIncident::State::firing;
+      m.incident_id = incidentId(rule.name, f.endpoint);
+      const TrackedIncident* incident = tracker_.find(m.incident_id);
+      m.firing = incident && incident->state == TrackedIncident::State::firing;
       out.push_back(std::move(m));
     }
   };
@@ -379,7 +379,7 @@ std::vector<rules::IncidentEvent> RuleRunner::evaluateRules(std::int64_t t_ms, c
     if (only && rule.query_source != *only) continue;
     if (!rule.query_source.empty()) {
       // Judged only on the source's full answers: missing or partial data neither fires nor resolves anything.
-      const QuerySource* src = source(rule.query_source);
+      const ingest::QuerySource* src = source(rule.query_source);
       std::string why = src ? src->degraded(rule.name) : "source degraded: the source is not configured";
       if (!why.empty()) {
         degraded_[rule.name] = std::move(why);
@@ -402,7 +402,7 @@ std::vector<rules::IncidentEvent> RuleRunner::evaluateRules(std::int64_t t_ms, c
   if (refresh_hotspots) {
     detectors::HotspotTable table = detectors::rankHotspots(store_, t_ms, kHotspotWindow, drift, kHotspotLimit);
     for (const auto& [name, marks] : source_drift_) {
-      const QuerySource* src = source(name);
+      const ingest::QuerySource* src = source(name);
       if (!src) continue;
       auto more = detectors::rankHotspots(src->store(), marks.first, kHotspotWindow, marks.second, kHotspotLimit);
       table.endpoints += more.endpoints;
@@ -439,4 +439,4 @@ std::vector<rules::IncidentEvent> RuleRunner::evaluateRules(std::int64_t t_ms, c
   return events;
 }
 
-}  // namespace hotspotd::daemon
+}  // namespace hotspotd::incidents

@@ -40,14 +40,14 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "core/snapshot.h"
-#include "daemon/query_source.h"
+#include "ingest/query_source.h"
 #include "detectors/detector.h"
 #include "detectors/hotspots.h"
-#include "rules/incidents.h"
-#include "state/incident_store.h"
+#include "incidents/tracker.h"
+#include "incidents/incident_store.h"
 #include "store/series_store.h"
 
-namespace hotspotd::daemon {
+namespace hotspotd::incidents {
 
 struct IncidentOptions {
   Duration retention = std::chrono::hours(24 * 30);
@@ -57,13 +57,13 @@ struct IncidentOptions {
 
 // What a rule reads from its query source: its raw selectors (a histogram's _bucket/_count/_sum series, a
 // burn-rate SLI's counters, a gauge), its endpoint labels and how far back it reads.
-SourceReader sourceReader(const rules::Rule& rule, Duration history);
+ingest::SourceReader sourceReader(const rules::Rule& rule, Duration history);
 
 class RuleRunner {
  public:
   // `incidents` may be null (no persistence).
   RuleRunner(boost::asio::io_context& io, store::SeriesStore& store, prometheus::Registry& registry,
-             state::IncidentStore* incidents);
+             IncidentStore* incidents);
 
   // The query sources rules may name; call before apply(). A source whose settings are unchanged keeps its series.
   void setSources(const std::vector<ingest::SourceConfig>& sources, const store::StoreConfig& store_config);
@@ -87,9 +87,9 @@ class RuleRunner {
   std::string degraded(const std::string& rule) const;
   // The series store a rule is judged from.
   const store::SeriesStore& storeFor(const rules::Rule& rule) const;
-  const QuerySource* source(const std::string& name) const;
+  const ingest::QuerySource* source(const std::string& name) const;
 
-  const rules::IncidentTracker& tracker() const { return tracker_; }
+  const IncidentTracker& tracker() const { return tracker_; }
   // Called with every evaluation's transitions, after they are written (profiling, alerting).
   void onEvents(std::function<void(const std::vector<rules::IncidentEvent>&)> f) { on_events_ = std::move(f); }
   // The hotspot ranking of the latest evaluation (detectors/hotspots.h), for the API.
@@ -106,19 +106,19 @@ class RuleRunner {
   void report(const std::vector<rules::IncidentEvent>& events);
 
   store::SeriesStore& store_;
-  state::IncidentStore* incidents_;
+  IncidentStore* incidents_;
   boost::asio::io_context& io_;
   boost::asio::steady_timer timer_;
-  SourceMetrics source_metrics_;
-  std::map<std::string, std::unique_ptr<QuerySource>> sources_;
-  std::vector<std::unique_ptr<QuerySource>> retired_;  // replaced on reload while a round was running
+  ingest::SourceMetrics source_metrics_;
+  std::map<std::string, std::unique_ptr<ingest::QuerySource>> sources_;
+  std::vector<std::unique_ptr<ingest::QuerySource>> retired_;  // replaced on reload while a round was running
   // Per source: when its rules were last evaluated, and what its latency_drift rules said then (for the ranking).
   std::map<std::string, std::pair<std::int64_t, std::vector<detectors::DriftMark>>> source_drift_;
   std::map<std::string, std::string> degraded_;        // rule -> why it was not judged
   Duration interval_ = std::chrono::seconds(15);
   IncidentOptions options_;
   std::vector<std::unique_ptr<detectors::Detector>> detectors_;
-  rules::IncidentTracker tracker_{/*record_changes=*/true};
+  IncidentTracker tracker_{/*record_changes=*/true};
   // Writes that failed, retried with the next evaluation's.
   std::set<std::string> unsaved_changes_;
   std::vector<rules::IncidentEvent> unsaved_events_;
@@ -136,4 +136,4 @@ class RuleRunner {
   bool stopped_ = false;
 };
 
-}  // namespace hotspotd::daemon
+}  // namespace hotspotd::incidents

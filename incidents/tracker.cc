@@ -1,4 +1,4 @@
-#include "rules/incidents.h"
+#include "incidents/tracker.h"
 
 #include <algorithm>
 
@@ -6,9 +6,9 @@
 
 #include "rules/template.h"
 
-namespace hotspotd::rules {
+namespace hotspotd::incidents {
 
-std::string incidentId(const std::string& rule, const OwnedLabels& endpoint) {
+std::string incidentId(const std::string& rule, const rules::OwnedLabels& endpoint) {
   // FNV-1a over the rule name and the sorted labels: stable across restarts and versions.
   std::uint64_t h = 1469598103934665603ULL;
   auto mix = [&](std::string_view s) {
@@ -23,20 +23,20 @@ std::string incidentId(const std::string& rule, const OwnedLabels& endpoint) {
   return fmt::format("{:016x}", h);
 }
 
-OwnedLabels renderAnnotations(const Rule& rule, const IncidentEvent& event) {
-  OwnedLabels out;
-  const TemplateData data{&event.labels, event.value,       event.threshold,
+rules::OwnedLabels renderAnnotations(const rules::Rule& rule, const rules::IncidentEvent& event) {
+  rules::OwnedLabels out;
+  const rules::TemplateData data{&event.labels, event.value,       event.threshold,
                           &event.evidence, event.alertname, event.severity};
   for (const auto& [name, text] : rule.annotations) {
-    auto t = Template::parse(text);
+    auto t = rules::Template::parse(text);
     out.emplace_back(name, t ? t->render(data) : text);
   }
   return out;  // sorted: rule.annotations is a map
 }
 
-void IncidentTracker::observe(const Rule& rule, std::int64_t t_ms, const std::vector<Finding>& findings,
-                              std::vector<IncidentEvent>& events) {
-  for (const Finding& f : findings) {
+void IncidentTracker::observe(const rules::Rule& rule, std::int64_t t_ms, const std::vector<rules::Finding>& findings,
+                              std::vector<rules::IncidentEvent>& events) {
+  for (const rules::Finding& f : findings) {
     if (!f.judged) continue;
     const std::string id = incidentId(rule.name, f.endpoint);
     // Only endpoints with something going on have an entry: a quiet endpoint costs no memory, and an entry goes
@@ -47,8 +47,8 @@ void IncidentTracker::observe(const Rule& rule, std::int64_t t_ms, const std::ve
       found = entries_.emplace(id, TrackedIncident{}).first;
     }
     TrackedIncident& e = found->second;
-    auto event = [&](IncidentEvent::State state) {
-      IncidentEvent ev;
+    auto event = [&](rules::IncidentEvent::State state) {
+      rules::IncidentEvent ev;
       ev.t_ms = t_ms;
       ev.state = state;
       ev.id = id;
@@ -78,7 +78,7 @@ void IncidentTracker::observe(const Rule& rule, std::int64_t t_ms, const std::ve
         changed(id);
       }
       if (e.state == TrackedIncident::State::pending) {
-        e.last = event(IncidentEvent::State::firing);
+        e.last = event(rules::IncidentEvent::State::firing);
         if (t_ms - e.since_ms >= rule.for_duration.count()) {
           e.state = TrackedIncident::State::firing;
           e.last.fired_ms = t_ms;
@@ -101,7 +101,7 @@ void IncidentTracker::observe(const Rule& rule, std::int64_t t_ms, const std::ve
     }
     if (t_ms - e.clear_since_ms < rule.keep_firing_for.count()) continue;
     changed(id);
-    IncidentEvent resolved = event(IncidentEvent::State::resolved);
+    rules::IncidentEvent resolved = event(rules::IncidentEvent::State::resolved);
     resolved.started_ms = e.last.started_ms;
     resolved.fired_ms = e.last.fired_ms > 0 ? e.last.fired_ms : e.last.t_ms;
     events.push_back(std::move(resolved));
@@ -110,15 +110,15 @@ void IncidentTracker::observe(const Rule& rule, std::int64_t t_ms, const std::ve
 }
 
 void IncidentTracker::retainRules(const std::set<std::string>& names, std::int64_t t_ms,
-                                  std::vector<IncidentEvent>& events) {
+                                  std::vector<rules::IncidentEvent>& events) {
   for (auto it = entries_.begin(); it != entries_.end();) {
     if (names.count(it->second.last.alertname)) {
       ++it;
       continue;
     }
     if (it->second.state == TrackedIncident::State::firing) {
-      IncidentEvent resolved = it->second.last;
-      resolved.state = IncidentEvent::State::resolved;
+      rules::IncidentEvent resolved = it->second.last;
+      resolved.state = rules::IncidentEvent::State::resolved;
       resolved.t_ms = t_ms;
       if (resolved.fired_ms == 0) resolved.fired_ms = it->second.last.t_ms;
       resolved.reason = "the rule was removed from the configuration";
@@ -150,4 +150,4 @@ std::size_t IncidentTracker::firingCount() const {
   return n;
 }
 
-}  // namespace hotspotd::rules
+}  // namespace hotspotd::incidents

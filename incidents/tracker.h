@@ -17,9 +17,9 @@
 #include "rules/finding.h"
 #include "rules/rule.h"
 
-namespace hotspotd::rules {
+namespace hotspotd::incidents {
 
-std::string incidentId(const std::string& rule, const OwnedLabels& endpoint);
+std::string incidentId(const std::string& rule, const rules::OwnedLabels& endpoint);
 
 struct TrackedIncident {
   enum class State { pending, firing };
@@ -27,7 +27,7 @@ struct TrackedIncident {
   std::int64_t since_ms = 0;         // pending since
   std::int64_t clear_since_ms = -1;  // first judged evaluation with the condition false, while firing
   // While pending: the latest active evaluation, as the firing event would be. While firing: the firing event.
-  IncidentEvent last;
+  rules::IncidentEvent last;
 };
 
 class IncidentTracker {
@@ -36,12 +36,12 @@ class IncidentTracker {
   explicit IncidentTracker(bool record_changes = false) : record_changes_(record_changes) {}
 
   // Applies one evaluation of `rule` at t_ms and appends the transitions (firing, resolved) to `events`.
-  void observe(const Rule& rule, std::int64_t t_ms, const std::vector<Finding>& findings,
-               std::vector<IncidentEvent>& events);
+  void observe(const rules::Rule& rule, std::int64_t t_ms, const std::vector<rules::Finding>& findings,
+               std::vector<rules::IncidentEvent>& events);
 
   // Rules that are gone (a reload removed them): their firing incidents resolve now, their pending ones are
   // forgotten.
-  void retainRules(const std::set<std::string>& names, std::int64_t t_ms, std::vector<IncidentEvent>& events);
+  void retainRules(const std::set<std::string>& names, std::int64_t t_ms, std::vector<rules::IncidentEvent>& events);
 
   // The ids whose state changed since the last call; an id no longer tracked went back to inactive or resolved.
   std::vector<std::string> takeChanged();
@@ -64,6 +64,6 @@ class IncidentTracker {
 };
 
 // Renders the rule's annotation templates for one event (the templates were checked when the rule loaded).
-OwnedLabels renderAnnotations(const Rule& rule, const IncidentEvent& event);
+rules::OwnedLabels renderAnnotations(const rules::Rule& rule, const rules::IncidentEvent& event);
 
-}  // namespace hotspotd::rules
+}  // namespace hotspotd::incidents

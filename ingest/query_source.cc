@@ -1,4 +1,4 @@
-#include "daemon/query_source.h"
+#include "ingest/query_source.h"
 
 #include <algorithm>
 #include <chrono>
@@ -10,7 +10,7 @@
 #include "ingest/http_fetch.h"
 #include "ingest/shard.h"
 
-namespace hotspotd::daemon {
+namespace hotspotd::ingest {
 namespace {
 
 // Points per series a query asks for at most: Prometheus refuses more than 11,000, and smaller answers bound what
@@ -55,7 +55,7 @@ SourceMetrics::SourceMetrics(prometheus::Registry& registry)
                          "(failed, rate-limited or partial answers); those rules' endpoints are not judged.")
                    .Register(registry)) {}
 
-QuerySource::QuerySource(boost::asio::io_context& io, ingest::SourceConfig config, store::StoreConfig store_config,
+QuerySource::QuerySource(boost::asio::io_context& io, SourceConfig config, store::StoreConfig store_config,
                          SourceMetrics* metrics)
     : io_(io), config_(std::move(config)), store_(store_config), metrics_(metrics) {
   if (metrics_) {
@@ -132,7 +132,7 @@ std::vector<QuerySource::Chunk> QuerySource::plan(const Query& q, std::int64_t e
   return out;
 }
 
-bool QuerySource::keep(const Query& q, const ingest::RangeSeries& series) const {
+bool QuerySource::keep(const Query& q, const RangeSeries& series) const {
   if (queries_.size() > 1) {
     std::string_view name;
     LabelView labels;
@@ -162,9 +162,9 @@ bool QuerySource::keep(const Query& q, const ingest::RangeSeries& series) const 
     for (const auto& [k, v] : labels) {
       if (std::find(q.ignore.begin(), q.ignore.end(), k) == q.ignore.end()) values.push_back(v);
     }
-    return ingest::ownedBy(config_.shard, values);  // before `labels`, which the values point into, goes away
+    return ownedBy(config_.shard, values);  // before `labels`, which the values point into, goes away
   }
-  return ingest::ownedBy(config_.shard, values);
+  return ownedBy(config_.shard, values);
 }
 
 bool QuerySource::current(const Query& q) const {
@@ -188,7 +188,7 @@ bool QuerySource::update(std::int64_t t_ms, std::function<void(const RoundStats&
   std::string problem;
   if (nowUnixMs() < not_before_ms_) {  // Retry-After is wall-clock time, whatever t_ms says
     problem = rate_limited_;
-  } else if (auto h = ingest::sourceHeaders(config_); !h) {
+  } else if (auto h = sourceHeaders(config_); !h) {
     problem = fmt::format("cannot read the source's credentials: {}", h.error().message);
   } else {
     headers = std::move(*h);
@@ -216,17 +216,17 @@ void QuerySource::runChunks(std::shared_ptr<Query> q, std::vector<Chunk> chunks,
     return;
   }
   const Chunk chunk = chunks[next];
-  ingest::RangeQuery rq;
+  RangeQuery rq;
   rq.promql = q->selector.promql;
   rq.start_ms = chunk.start_ms;
   rq.end_ms = chunk.end_ms;
   rq.step = chunk.step;
   rq.timeout = config_.timeout;
-  ingest::FetchRequest req;
+  FetchRequest req;
   req.scheme = config_.scheme;
   req.host = config_.host;
   req.port = config_.port;
-  req.target = ingest::queryRangeTarget(config_.base_path, rq);
+  req.target = queryRangeTarget(config_.base_path, rq);
   req.headers = headers;
   req.headers.emplace_back("Accept-Encoding", "gzip");
   req.headers.emplace_back("User-Agent", "hotspotd");
@@ -236,10 +236,10 @@ void QuerySource::runChunks(std::shared_ptr<Query> q, std::vector<Chunk> chunks,
   req.tls_insecure_skip_verify = config_.tls_insecure_skip_verify;
   ++stats_.queries;
   const auto sent = std::chrono::steady_clock::now();
-  ingest::fetch(
+  fetch(
       io_, std::move(req),
       [this, q, chunks = std::move(chunks), next, headers = std::move(headers),
-       sent](tl::expected<ingest::FetchResponse, ingest::FetchError> r) mutable {
+       sent](tl::expected<FetchResponse, FetchError> r) mutable {
         if (metrics_) {
           metrics_->duration
               .Add({{"source", config_.name}},
@@ -253,7 +253,7 @@ void QuerySource::runChunks(std::shared_ptr<Query> q, std::vector<Chunk> chunks,
           finishQuery();
         };
         if (!r) {
-          const bool timeout = r.error().kind == ingest::FetchError::Kind::timeout;
+          const bool timeout = r.error().kind == FetchError::Kind::timeout;
           failed(timeout ? "timeout" : "error",
                  fmt::format("{}: {}", timeout ? "query timed out" : "query failed", r.error().message));
           return;
@@ -269,10 +269,10 @@ void QuerySource::runChunks(std::shared_ptr<Query> q, std::vector<Chunk> chunks,
           }
           body = std::move(*plain);
         }
-        auto answer = ingest::readRangeAnswer(r->status, r->retry_after, body);
+        auto answer = readRangeAnswer(r->status, r->retry_after, body);
         if (!answer) {
           const auto& e = answer.error();
-          if (e.kind == ingest::QueryError::Kind::rate_limited) {
+          if (e.kind == QueryError::Kind::rate_limited) {
             const Duration wait = e.retry_after.value_or(config_.step);
             not_before_ms_ = nowUnixMs() + wait.count();
             rate_limited_ =
@@ -280,7 +280,7 @@ void QuerySource::runChunks(std::shared_ptr<Query> q, std::vector<Chunk> chunks,
             failed("rate_limited", rate_limited_);
             return;
           }
-          failed(ingest::kindName(e.kind), fmt::format("query refused: {}", e.message));
+          failed(kindName(e.kind), fmt::format("query refused: {}", e.message));
           return;
         }
         stats_.points += answer->points;
@@ -296,9 +296,9 @@ void QuerySource::runChunks(std::shared_ptr<Query> q, std::vector<Chunk> chunks,
           finishQuery();
           return;
         }
-        const ingest::FedAnswer fed{q->selector.kind, &*answer};
-        const auto fs = ingest::feedAnswers(store_, q->group, std::span(&fed, 1),
-                                            [this, &q](const ingest::RangeSeries& s) { return keep(*q, s); });
+        const FedAnswer fed{q->selector.kind, &*answer};
+        const auto fs = feedAnswers(store_, q->group, std::span(&fed, 1),
+                                            [this, &q](const RangeSeries& s) { return keep(*q, s); });
         stats_.appended += fs.appended;
         q->fetched_ms = chunks[next].end_ms;
         runChunks(q, std::move(chunks), next + 1, std::move(headers));
@@ -344,4 +344,4 @@ std::string QuerySource::degraded(const std::string& reader) const {
   return {};
 }
 
-}  // namespace hotspotd::daemon
+}  // namespace hotspotd::ingest

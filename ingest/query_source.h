@@ -20,7 +20,7 @@
 // Sharding: with `shard = "i/n"`, a series is fed only if the hashmod of its endpoint labels' values (the rule's
 // `by` labels) is i, as Prometheus' hashmod relabelling computes it.
 //
-// Lifecycle thread only: fetches are asynchronous on its io_context (ingest::fetch), answers are fed there.
+// Lifecycle thread only: fetches are asynchronous on its io_context (fetch), answers are fed there.
 #pragma once
 
 #include <utility>  // before Asio: boost/asio/awaitable.hpp misses it with GCC 12 in C++20 mode
@@ -44,7 +44,7 @@
 #include "ingest/source_config.h"
 #include "store/series_store.h"
 
-namespace hotspotd::daemon {
+namespace hotspotd::ingest {
 
 // The metrics every source reports into, registered once.
 struct SourceMetrics {
@@ -59,7 +59,7 @@ struct SourceMetrics {
 // A selector as a source is asked for it.
 struct SelectorQuery {
   std::string promql;
-  ingest::SelectorKind kind = ingest::SelectorKind::gauge;
+  SelectorKind kind = SelectorKind::gauge;
 };
 
 // What one reader of a source (a rule) takes from it: its selectors, one query each; how its endpoints are told
@@ -86,10 +86,10 @@ class QuerySource {
   };
 
   // `metrics` may be null (replay).
-  QuerySource(boost::asio::io_context& io, ingest::SourceConfig config, store::StoreConfig store_config,
+  QuerySource(boost::asio::io_context& io, SourceConfig config, store::StoreConfig store_config,
               SourceMetrics* metrics);
 
-  const ingest::SourceConfig& config() const { return config_; }
+  const SourceConfig& config() const { return config_; }
   // The readers (rules) taking their series from this source. Queries no reader needs are dropped with their
   // series; new ones start with a full first round.
   void setReaders(const std::vector<SourceReader>& readers);
@@ -128,12 +128,12 @@ class QuerySource {
   void runChunks(std::shared_ptr<Query> q, std::vector<Chunk> chunks, std::size_t next,
                  std::vector<std::pair<std::string, std::string>> headers);
   void finishQuery();
-  bool keep(const Query& q, const ingest::RangeSeries& series) const;
+  bool keep(const Query& q, const RangeSeries& series) const;
   void count(std::string_view result);
   bool current(const Query& q) const;
 
   boost::asio::io_context& io_;
-  ingest::SourceConfig config_;
+  SourceConfig config_;
   store::SeriesStore store_;
   SourceMetrics* metrics_;
   std::map<std::string, std::shared_ptr<Query>> queries_;         // by promql and kind
@@ -147,4 +147,4 @@ class QuerySource {
   bool was_degraded_ = false;
 };
 
-}  // namespace hotspotd::daemon
+}  // namespace hotspotd::ingest

@@ -1,4 +1,4 @@
-#include "daemon/profile_manager.h"
+#include "profile/profile_manager.h"
 
 #include <boost/asio/post.hpp>
 #include <fmt/format.h>
@@ -6,7 +6,7 @@
 #include "core/log.h"
 #include "profile/analysis.h"
 
-namespace hotspotd::daemon {
+namespace hotspotd::profile {
 namespace {
 
 constexpr int kMaxCapturesPerIncident = 5;
@@ -15,31 +15,31 @@ constexpr auto kTick = std::chrono::seconds(5);
 
 double secondsOf(Duration d) { return std::chrono::duration<double>(d).count(); }
 
-nlohmann::json frameJson(const profile::FrameStat& f) {
+nlohmann::json frameJson(const FrameStat& f) {
   return {{"name", f.name},        {"self", f.self},   {"total", f.total},
           {"self_share", f.self_share}, {"total_share", f.total_share},
-          {"class", std::string(profile::className(f.cls))}, {"caller", f.caller}};
+          {"class", std::string(className(f.cls))}, {"caller", f.caller}};
 }
 
 // What meta.json and the API say of a profile: top frames, where the time goes, and what grew.
-nlohmann::json summaryOf(const profile::FoldedStacks& stacks, const profile::FoldedStacks* baseline) {
-  const auto s = profile::summarize(stacks, 10);
+nlohmann::json summaryOf(const FoldedStacks& stacks, const FoldedStacks* baseline) {
+  const auto s = summarize(stacks, 10);
   nlohmann::json by_self = nlohmann::json::array(), by_total = nlohmann::json::array();
   for (const auto& f : s.by_self) by_self.push_back(frameJson(f));
   for (const auto& f : s.by_total) by_total.push_back(frameJson(f));
   nlohmann::json classes = nlohmann::json::object();
   for (int c = 0; c < 4; ++c) {
-    classes[std::string(profile::className(static_cast<profile::FrameClass>(c)))] = s.class_share[c];
+    classes[std::string(className(static_cast<FrameClass>(c)))] = s.class_share[c];
   }
   nlohmann::json out{{"top_self", by_self}, {"top_total", by_total}, {"classes", classes}};
   if (baseline && !baseline->empty()) {
     nlohmann::json grown = nlohmann::json::array();
-    for (const auto& g : profile::grownFrames(*baseline, stacks, 10)) {
+    for (const auto& g : grownFrames(*baseline, stacks, 10)) {
       grown.push_back({{"name", g.name},
                        {"base_share", g.base_share},
                        {"share", g.now_share},
                        {"grew_pp", g.grew_pp()},
-                       {"class", std::string(profile::className(g.cls))},
+                       {"class", std::string(className(g.cls))},
                        {"caller", g.caller}});
     }
     out["grown"] = grown;
@@ -49,7 +49,7 @@ nlohmann::json summaryOf(const profile::FoldedStacks& stacks, const profile::Fol
 
 }  // namespace
 
-ProfileManager::ProfileManager(boost::asio::io_context& io, state::ProfileStore& profiles,
+ProfileManager::ProfileManager(boost::asio::io_context& io, ProfileStore& profiles,
                                prometheus::Registry& registry, std::filesystem::path work_dir)
     : io_(io),
       profiles_(profiles),
@@ -74,7 +74,7 @@ ProfileManager::ProfileManager(boost::asio::io_context& io, state::ProfileStore&
 
 ProfileManager::~ProfileManager() { stop(); }
 
-void ProfileManager::apply(profile::ProfilingConfig config) {
+void ProfileManager::apply(ProfilingConfig config) {
   config_ = std::move(config);
   for (const auto& t : config_.targets) {
     if (last_baseline_.count(t.name)) continue;
@@ -84,7 +84,7 @@ void ProfileManager::apply(profile::ProfilingConfig config) {
   if (!stopped_) schedule();
 }
 
-const profile::ProfileTarget* ProfileManager::target(const std::string& name) const {
+const ProfileTarget* ProfileManager::target(const std::string& name) const {
   for (const auto& t : config_.targets) {
     if (t.name == name) return &t;
   }
@@ -109,7 +109,7 @@ void ProfileManager::onEvents(const std::vector<rules::IncidentEvent>& events) {
       continue;
     }
     if (e.profile.empty()) continue;
-    const profile::ProfileTarget* t = target(e.profile);
+    const ProfileTarget* t = target(e.profile);
     if (!t) continue;
     LabelView labels;
     for (const auto& [k, v] : e.labels) labels.emplace_back(k, v);
@@ -134,7 +134,7 @@ void ProfileManager::tick() {
   const std::int64_t now = nowUnixMs();
   // Progressive captures of incidents that go on.
   for (auto& [id, inc] : firing_) {
-    const profile::ProfileTarget* t = target(inc.target);
+    const ProfileTarget* t = target(inc.target);
     if (!t || inc.capturing || inc.captures == 0 || inc.captures >= kMaxCapturesPerIncident || now < inc.next_ms) {
       continue;
     }
@@ -183,7 +183,7 @@ double ProfileManager::spentLastHour(std::int64_t now_ms) {
 }
 
 void ProfileManager::request(Job job, std::int64_t now) {
-  const profile::ProfileTarget* t = target(job.target);
+  const ProfileTarget* t = target(job.target);
   if (!t) return;
   // The budget: what the last hour cost plus what this capture is expected to cost (perf takes about 2% of a
   // CPU while it records at 99 Hz; the measured cost takes over as captures finish).
@@ -215,12 +215,12 @@ void ProfileManager::request(Job job, std::int64_t now) {
 }
 
 void ProfileManager::launch(Job job) {
-  const profile::ProfileTarget* t = target(job.target);
+  const ProfileTarget* t = target(job.target);
   if (!t || stopped_) return;
   ++running_;
   running_gauge_.Set(static_cast<double>(running_));
   target_busy_[job.target] = true;
-  const profile::ProfileTarget copy = *t;
+  const ProfileTarget copy = *t;
   const std::string perf = config_.perf;
   const std::filesystem::path work = work_dir_;
   const std::int64_t start_ms = nowUnixMs();
@@ -230,24 +230,24 @@ void ProfileManager::launch(Job job) {
                           {"incident", job.incident_id},
                           {"duration", formatDuration(job.duration)}});
   workers_.emplace(worker, std::thread([this, job, copy, perf, work, start_ms, worker] {
-    profile::CaptureOptions o;
+    CaptureOptions o;
     o.duration = job.duration;
     o.frequency = job.frequency;
     o.max_size = copy.max_size;
     o.work_dir = work;
     o.perf = perf;
     o.cancel = &cancel_;
-    Result<profile::Capture> result = fail("no capture");
+    Result<Capture> result = fail("no capture");
     if (!copy.pprof_url.empty()) {
-      result = profile::capturePprof(copy.pprof_url, o);
+      result = capturePprof(copy.pprof_url, o);
     } else {
-      auto pids = profile::resolveProcesses(copy.process);
+      auto pids = resolveProcesses(copy.process);
       if (!pids) {
         result = tl::unexpected(pids.error());
       } else if (!copy.command.empty()) {
-        result = profile::captureCommand(copy.command, pids->front(), o);
+        result = captureCommand(copy.command, pids->front(), o);
       } else {
-        result = profile::capturePerf(*pids, o);
+        result = capturePerf(*pids, o);
       }
     }
     boost::asio::post(io_, [this, job, start_ms, worker, r = std::move(result)]() mutable {
@@ -260,8 +260,8 @@ void ProfileManager::launch(Job job) {
   }));
 }
 
-state::ProfileRecord ProfileManager::recordOf(const Job& job, std::int64_t start_ms) {
-  state::ProfileRecord r;
+ProfileRecord ProfileManager::recordOf(const Job& job, std::int64_t start_ms) {
+  ProfileRecord r;
   r.target = job.target;
   r.kind = job.kind;
   r.incident_id = job.incident_id;
@@ -271,7 +271,7 @@ state::ProfileRecord ProfileManager::recordOf(const Job& job, std::int64_t start
 
 void ProfileManager::recordFailure(const Job& job, std::int64_t start_ms, const std::string& reason,
                                    const std::string& result) {
-  state::ProfileRecord r = recordOf(job, start_ms);
+  ProfileRecord r = recordOf(job, start_ms);
   r.error = reason;
   auto saved = profiles_.saveFailure(std::move(r));
   if (saved && !job.incident_id.empty()) attach(job.incident_id, *saved);
@@ -280,7 +280,7 @@ void ProfileManager::recordFailure(const Job& job, std::int64_t start_ms, const 
             {{"target", job.target}, {"kind", job.kind}, {"incident", job.incident_id}, {"reason", reason}});
 }
 
-void ProfileManager::attach(const std::string& incident_id, const state::ProfileRecord& record) {
+void ProfileManager::attach(const std::string& incident_id, const ProfileRecord& record) {
   attach(ProfileRef{incident_id, record.id, record.kind, record.error, record.start_ms});
 }
 
@@ -288,7 +288,7 @@ void ProfileManager::attach(ProfileRef ref) {
   if (on_profile_) on_profile_(ref);
 }
 
-void ProfileManager::finished(const Job& job, std::int64_t start_ms, Result<profile::Capture> result) {
+void ProfileManager::finished(const Job& job, std::int64_t start_ms, Result<Capture> result) {
   --running_;
   running_gauge_.Set(static_cast<double>(running_));
   target_busy_[job.target] = false;
@@ -298,7 +298,7 @@ void ProfileManager::finished(const Job& job, std::int64_t start_ms, Result<prof
     spent_.emplace_back(now, result->cpu_seconds);
   }
   if (auto it = firing_.find(job.incident_id); it != firing_.end()) {
-    const profile::ProfileTarget* t = target(job.target);
+    const ProfileTarget* t = target(job.target);
     it->second.capturing = false;
     it->second.captures += 1;
     it->second.last_duration = job.duration;
@@ -310,7 +310,7 @@ void ProfileManager::finished(const Job& job, std::int64_t start_ms, Result<prof
     return;
   }
   // Against the latest healthy baseline of the target, if there is one.
-  std::optional<profile::FoldedStacks> baseline;
+  std::optional<FoldedStacks> baseline;
   std::string baseline_id;
   if (job.kind == "hotspot") {
     if (auto b = profiles_.latestBaseline(job.target); b && *b) {
@@ -320,7 +320,7 @@ void ProfileManager::finished(const Job& job, std::int64_t start_ms, Result<prof
       }
     }
   }
-  state::ProfileRecord r = recordOf(job, start_ms);
+  ProfileRecord r = recordOf(job, start_ms);
   r.pids.assign(result->pids.begin(), result->pids.end());
   r.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(job.duration).count();
   r.samples = result->samples;
@@ -361,4 +361,4 @@ void ProfileManager::stop() {
   workers_.clear();
 }
 
-}  // namespace hotspotd::daemon
+}  // namespace hotspotd::profile

@@ -42,9 +42,9 @@
 #include "daemon/config.h"
 #include "profile/capture.h"
 #include "rules/finding.h"
-#include "state/profile_store.h"
+#include "profile/profile_store.h"
 
-namespace hotspotd::daemon {
+namespace hotspotd::profile {
 
 // A profile attached to an incident: what the manager hands on (the incident store records it, alerting links it).
 struct ProfileRef {
@@ -57,14 +57,14 @@ struct ProfileRef {
 
 class ProfileManager {
  public:
-  ProfileManager(boost::asio::io_context& io, state::ProfileStore& profiles, prometheus::Registry& registry,
+  ProfileManager(boost::asio::io_context& io, ProfileStore& profiles, prometheus::Registry& registry,
                  std::filesystem::path work_dir);
   ~ProfileManager();
   ProfileManager(const ProfileManager&) = delete;
   ProfileManager& operator=(const ProfileManager&) = delete;
 
   // Replaces the targets and limits (reload); starts the schedule.
-  void apply(profile::ProfilingConfig config);
+  void apply(ProfilingConfig config);
   // Incident transitions from the rule runner.
   void onEvents(const std::vector<rules::IncidentEvent>& events);
   // Cancels running captures and joins the workers. No capture starts after it.
@@ -92,22 +92,22 @@ class ProfileManager {
     bool capturing = false;
   };
 
-  const profile::ProfileTarget* target(const std::string& name) const;
+  const ProfileTarget* target(const std::string& name) const;
   void schedule();
   void tick();
   void request(Job job, std::int64_t now_ms);
   void launch(Job job);
-  void finished(const Job& job, std::int64_t start_ms, Result<profile::Capture> result);
-  void attach(const std::string& incident_id, const state::ProfileRecord& record);
+  void finished(const Job& job, std::int64_t start_ms, Result<Capture> result);
+  void attach(const std::string& incident_id, const ProfileRecord& record);
   void attach(ProfileRef ref);
   double spentLastHour(std::int64_t now_ms);
   void recordFailure(const Job& job, std::int64_t start_ms, const std::string& reason, const std::string& result);
-  static state::ProfileRecord recordOf(const Job& job, std::int64_t start_ms);
+  static ProfileRecord recordOf(const Job& job, std::int64_t start_ms);
 
   boost::asio::io_context& io_;
-  state::ProfileStore& profiles_;
+  ProfileStore& profiles_;
   std::filesystem::path work_dir_;
-  profile::ProfilingConfig config_;
+  ProfilingConfig config_;
   boost::asio::steady_timer timer_;
   std::map<std::string, Incident> firing_;            // by incident id
   std::map<std::string, std::int64_t> last_capture_;  // target -> start of its last hotspot capture
@@ -129,4 +129,4 @@ class ProfileManager {
   prometheus::Gauge& running_gauge_;
 };
 
-}  // namespace hotspotd::daemon
+}  // namespace hotspotd::profile

@@ -1,4 +1,4 @@
-#include "state/profile_store.h"
+#include "profile/profile_store.h"
 
 #include <atomic>
 #include <fstream>
@@ -9,7 +9,7 @@
 #include "core/file.h"
 #include "profile/flamegraph.h"
 
-namespace hotspotd::state {
+namespace hotspotd::profile {
 namespace {
 
 using nlohmann::json;
@@ -31,7 +31,7 @@ json toJson(const ProfileRecord& r) {
               {"summary", r.summary}};
 }
 
-ProfileRecord fromRow(Statement& s) {
+ProfileRecord fromRow(state::Statement& s) {
   ProfileRecord r;
   r.id = s.text(0);
   r.target = s.text(1);
@@ -57,7 +57,7 @@ constexpr std::string_view kColumns =
 
 }  // namespace
 
-Result<ProfileStore> ProfileStore::open(Database& db, std::filesystem::path dir) {
+Result<ProfileStore> ProfileStore::open(state::Database& db, std::filesystem::path dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return fail(fmt::format("cannot create the profile directory {}: {}", dir.string(), ec.message()));
@@ -102,24 +102,24 @@ Result<void> ProfileStore::insert(const ProfileRecord& r) {
       .run();
 }
 
-Result<ProfileRecord> ProfileStore::save(ProfileRecord r, const profile::FoldedStacks& stacks,
-                                         const profile::FoldedStacks* baseline) {
+Result<ProfileRecord> ProfileStore::save(ProfileRecord r, const FoldedStacks& stacks,
+                                         const FoldedStacks* baseline) {
   static std::atomic<unsigned> counter{0};
   r.id = fmt::format("{:011x}-{:04x}", r.start_ms, counter++ & 0xFFFF);
   const auto dir = dir_ / r.id;
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return fail(fmt::format("cannot create {}: {}", dir.string(), ec.message()));
-  profile::FlameGraphOptions graph;
+  FlameGraphOptions graph;
   graph.title = fmt::format("{} profile of {}", r.kind == "baseline" ? "Baseline" : "Hotspot", r.target);
   graph.subtitle = fmt::format("{} samples, pids {}, profile {}", r.samples, json(r.pids).dump(), r.id);
   const std::string folded = stacks.text();
-  const std::string svg = profile::renderFlameGraph(stacks, graph);
+  const std::string svg = renderFlameGraph(stacks, graph);
   std::string diff;
   if (baseline && !baseline->empty()) {
     graph.title = fmt::format("Differential profile of {} against its baseline", r.target);
     graph.subtitle = fmt::format("red grew, blue shrank, against baseline {}", r.baseline_id);
-    diff = profile::renderDiffFlameGraph(*baseline, stacks, graph);
+    diff = renderDiffFlameGraph(*baseline, stacks, graph);
   }
   r.bytes = folded.size() + svg.size() + diff.size();
   for (auto result : {writeFile(dir / "stacks.folded", folded), writeFile(dir / "flamegraph.svg", svg),
@@ -179,10 +179,10 @@ Result<std::optional<ProfileRecord>> ProfileStore::latestBaseline(const std::str
   return std::optional<ProfileRecord>(fromRow(*stmt));
 }
 
-Result<profile::FoldedStacks> ProfileStore::loadStacks(const std::string& id) {
+Result<FoldedStacks> ProfileStore::loadStacks(const std::string& id) {
   auto text = readFile(dir_ / id / "stacks.folded");
   if (!text) return tl::unexpected(text.error());
-  return profile::FoldedStacks::parse(*text);
+  return FoldedStacks::parse(*text);
 }
 
 Result<std::size_t> ProfileStore::prune(std::int64_t now_ms, std::int64_t max_age_ms, std::size_t max_count,
@@ -228,4 +228,4 @@ Result<std::size_t> ProfileStore::prune(std::int64_t now_ms, std::int64_t max_ag
   return drop.size();
 }
 
-}  // namespace hotspotd::state
+}  // namespace hotspotd::profile

@@ -21,7 +21,7 @@
 #include "profile/folded.h"
 #include "state/database.h"
 
-namespace hotspotd::state {
+namespace hotspotd::profile {
 
 struct ProfileRecord {
   std::string id;
@@ -40,19 +40,19 @@ struct ProfileRecord {
 
 class ProfileStore {
  public:
-  static Result<ProfileStore> open(Database& db, std::filesystem::path dir);
+  static Result<ProfileStore> open(state::Database& db, std::filesystem::path dir);
 
   // Writes a captured profile (folded stacks, flame graph, diff against `baseline` if given, meta.json) and its
   // index row. `record.id` is assigned here.
-  Result<ProfileRecord> save(ProfileRecord record, const profile::FoldedStacks& stacks,
-                             const profile::FoldedStacks* baseline);
+  Result<ProfileRecord> save(ProfileRecord record, const FoldedStacks& stacks,
+                             const FoldedStacks* baseline);
   // Records a failed capture (no files).
   Result<ProfileRecord> saveFailure(ProfileRecord record);
 
   Result<std::vector<ProfileRecord>> list(const std::string& target, const std::string& incident, std::size_t limit);
   Result<std::optional<ProfileRecord>> latestBaseline(const std::string& target);
   Result<std::optional<ProfileRecord>> get(const std::string& id);
-  Result<profile::FoldedStacks> loadStacks(const std::string& id);
+  Result<FoldedStacks> loadStacks(const std::string& id);
   std::filesystem::path pathOf(const std::string& id) const { return dir_ / id; }
 
   // Deletes profiles past the limits (oldest first; each target's newest baseline stays). Returns how many.
@@ -60,10 +60,10 @@ class ProfileStore {
                             std::uint64_t max_bytes);
 
  private:
-  ProfileStore(Database& db, std::filesystem::path dir) : db_(&db), dir_(std::move(dir)) {}
+  ProfileStore(state::Database& db, std::filesystem::path dir) : db_(&db), dir_(std::move(dir)) {}
   Result<void> insert(const ProfileRecord& r);
-  Database* db_;
+  state::Database* db_;
   std::filesystem::path dir_;
 };
 
-}  // namespace hotspotd::state
+}  // namespace hotspotd::profile

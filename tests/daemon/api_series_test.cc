@@ -35,7 +35,7 @@ total = 'http_requests_total'
     cart += 1000;  // another endpoint's errors are not this incident's
     store.commit(group, kT0 + i * kStep, std::vector<store::StagedSample>{{ok, good}, {err, bad}, {other, cart}});
   }
-  state::IncidentRecord incident;
+  incidents::IncidentRecord incident;
   incident.id = "abc";
   incident.alertname = "Availability";
   incident.state = "firing";

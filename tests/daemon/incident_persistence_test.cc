@@ -14,7 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "state/database.h"
-#include "state/incident_store.h"
+#include "incidents/incident_store.h"
 #include "tests/support/child_process.h"
 #include "tests/support/exposition.h"
 #include "tests/support/http_target.h"
@@ -92,7 +92,7 @@ annotations = { summary = "queue {{ $labels.queue }} at {{ $value }}" }
 
   auto db = hotspotd::state::Database::open(dir.path() / "state" / "hotspotd.db");
   REQUIRE(db);
-  auto store = hotspotd::state::IncidentStore::open(**db);
+  auto store = hotspotd::incidents::IncidentStore::open(**db);
   REQUIRE(store);
   auto all = store->list(false, 10);
   REQUIRE(all);
@@ -150,9 +150,9 @@ for = "0s"
 
   auto db = hotspotd::state::Database::open(dir.path() / "state" / "hotspotd.db");
   REQUIRE(db);
-  auto store = hotspotd::state::IncidentStore::open(**db);
+  auto store = hotspotd::incidents::IncidentStore::open(**db);
   REQUIRE(store);
-  std::vector<hotspotd::state::IncidentExemplar> exemplars;
+  std::vector<hotspotd::incidents::IncidentExemplar> exemplars;
   for (int i = 0; i < 100 && exemplars.size() < 3; ++i) {
     std::this_thread::sleep_for(200ms);
     auto open = store->list(true, 1);

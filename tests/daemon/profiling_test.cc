@@ -12,7 +12,7 @@
 #include "core/file.h"
 #include "profile/capture.h"
 #include "state/database.h"
-#include "state/incident_store.h"
+#include "incidents/incident_store.h"
 #include "tests/support/child_process.h"
 #include "tests/support/http_target.h"
 #include "tests/support/temp_dir.h"
@@ -90,7 +90,7 @@ profile = "gone"
   // What the state database says of the two incidents.
   auto db = hotspotd::state::Database::open(dir.path() / "state" / "hotspotd.db");
   REQUIRE(db);
-  auto store = hotspotd::state::IncidentStore::open(**db);
+  auto store = hotspotd::incidents::IncidentStore::open(**db);
   REQUIRE(store);
   auto open = store->list(true, 10);
   REQUIRE(open);

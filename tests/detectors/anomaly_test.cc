@@ -8,7 +8,7 @@
 #include <random>
 
 #include "detectors/anomaly.h"
-#include "rules/incidents.h"
+#include "incidents/tracker.h"
 #include "rules/rule_loader.h"
 
 using namespace hotspotd;
@@ -38,7 +38,7 @@ struct Signal {
   std::unique_ptr<store::SeriesStore> store;
   store::GroupId group;
   std::optional<store::SeriesRef> ref;
-  rules::IncidentTracker tracker;
+  incidents::IncidentTracker tracker;
   std::vector<rules::IncidentEvent> events;
   detectors::AnomalyMemory memory;
 

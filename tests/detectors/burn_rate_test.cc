@@ -6,7 +6,7 @@
 #include <cmath>
 
 #include "detectors/burn_rate.h"
-#include "rules/incidents.h"
+#include "incidents/tracker.h"
 #include "rules/rule_loader.h"
 
 using namespace hotspotd;
@@ -44,7 +44,7 @@ struct Service {
       group, {"http_requests_total", {{"route", "/pay"}, {"code", "500"}}, store::SeriesRole::counter, {}, 0});
   double good = 0, bad = 0;
   detectors::BurnRateDetector detector{sloRule()};
-  rules::IncidentTracker tracker;
+  incidents::IncidentTracker tracker;
   std::vector<rules::IncidentEvent> events;
 
   // `scrapes` intervals at `rps` requests a second with error ratio `e`, evaluating after each.

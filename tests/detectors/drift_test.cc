@@ -6,7 +6,7 @@
 #include <random>
 
 #include "detectors/drift.h"
-#include "rules/incidents.h"
+#include "incidents/tracker.h"
 #include "rules/rule_loader.h"
 
 using namespace hotspotd;
@@ -90,7 +90,7 @@ struct Run {
   }()};
   store::GroupId group = store.addGroup("svc");
   detectors::DriftDetector detector{rules::defaultRules().front()};
-  rules::IncidentTracker tracker;
+  incidents::IncidentTracker tracker;
   std::vector<rules::IncidentEvent> events;
   std::mt19937 rng{42};
 

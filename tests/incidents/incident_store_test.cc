@@ -4,7 +4,7 @@
 
 #include "rules/rule_loader.h"
 #include "state/database.h"
-#include "state/incident_store.h"
+#include "incidents/incident_store.h"
 #include "tests/support/temp_dir.h"
 
 using namespace hotspotd;
@@ -34,7 +34,7 @@ rules::Rule rule(std::string name) {
 }
 
 // Observes and saves one evaluation, as the rule runner does.
-void step(rules::IncidentTracker& t, state::IncidentStore& store, const rules::Rule& r, std::int64_t at,
+void step(incidents::IncidentTracker& t, incidents::IncidentStore& store, const rules::Rule& r, std::int64_t at,
           std::vector<rules::Finding> findings, std::vector<rules::IncidentEvent>* out = nullptr) {
   std::vector<rules::IncidentEvent> events;
   t.observe(r, at, findings, events);
@@ -51,9 +51,9 @@ TEST_CASE("open incidents written at each evaluation come back after a restart, 
   {
     auto db = state::Database::open(path);
     REQUIRE(db);
-    auto store = state::IncidentStore::open(**db);
+    auto store = incidents::IncidentStore::open(**db);
     REQUIRE(store);
-    rules::IncidentTracker t(true);
+    incidents::IncidentTracker t(true);
     std::vector<rules::IncidentEvent> events;
     step(t, *store, slow, 0, {finding("/a", true), finding("/b", true)}, &events);
     step(t, *store, slow, 15'000, {finding("/a", true), finding("/b", false)}, &events);  // /b never fires
@@ -64,17 +64,17 @@ TEST_CASE("open incidents written at each evaluation come back after a restart, 
   }
   auto db = state::Database::open(path);
   REQUIRE(db);
-  auto store = state::IncidentStore::open(**db);
+  auto store = incidents::IncidentStore::open(**db);
   REQUIRE(store);
   auto open = store->loadOpen();
   REQUIRE(open);
   REQUIRE(open->size() == 2);
-  rules::IncidentTracker t(true);
+  incidents::IncidentTracker t(true);
   for (auto& [id, incident] : *open) t.restore(id, incident);
   CHECK(t.firingCount() == 1);
-  const auto* a = t.find(rules::incidentId("Slow", {{"route", "/a"}}));
+  const auto* a = t.find(incidents::incidentId("Slow", {{"route", "/a"}}));
   REQUIRE(a);
-  CHECK(a->state == rules::TrackedIncident::State::firing);
+  CHECK(a->state == incidents::TrackedIncident::State::firing);
   CHECK(a->since_ms == 0);
   CHECK(a->last.value == 2);
   CHECK(std::isnan(a->last.evidence[1].second));  // NaN evidence survives as NaN
@@ -128,9 +128,9 @@ TEST_CASE("open incidents written at each evaluation come back after a restart, 
 TEST_CASE("incidents of a removed rule: firing ones resolve, pending ones are forgotten") {
   auto db = state::Database::open(":memory:");
   REQUIRE(db);
-  auto store = state::IncidentStore::open(**db);
+  auto store = incidents::IncidentStore::open(**db);
   REQUIRE(store);
-  rules::IncidentTracker t(true);
+  incidents::IncidentTracker t(true);
   step(t, *store, rule("Gone"), 0, {finding("/a", true)});
   step(t, *store, rule("Gone"), 30'000, {finding("/a", true)});
   step(t, *store, rule("Pending"), 30'000, {finding("/a", true)});
@@ -149,12 +149,12 @@ TEST_CASE("incidents of a removed rule: firing ones resolve, pending ones are fo
 TEST_CASE("exemplars attach to the firing incident, one per trace, newest first, capped") {
   auto db = state::Database::open(":memory:");
   REQUIRE(db);
-  auto store = state::IncidentStore::open(**db);
+  auto store = incidents::IncidentStore::open(**db);
   REQUIRE(store);
-  rules::IncidentTracker t(true);
+  incidents::IncidentTracker t(true);
   const rules::Rule r = rule("Slow");
   step(t, *store, r, 0, {finding("/a", true)});
-  const std::string id = rules::incidentId("Slow", {{"route", "/a"}});
+  const std::string id = incidents::incidentId("Slow", {{"route", "/a"}});
   REQUIRE(store->addExemplars(id, {{"t1", "", {{"trace_id", "t1"}}, 2.5, 1000}}, 3));  // pending: not attached
   step(t, *store, r, 30'000, {finding("/a", true)});
   REQUIRE(store->addExemplars(id, {{"t1", "", {{"trace_id", "t1"}}, 2.5, 31'000}, {"t2", "", {{"trace_id", "t2"}}, 3, 32'000}},
@@ -176,7 +176,7 @@ TEST_CASE("exemplars attach to the firing incident, one per trace, newest first,
 TEST_CASE("detector state is kept per rule definition") {
   auto db = state::Database::open(":memory:");
   REQUIRE(db);
-  auto store = state::IncidentStore::open(**db);
+  auto store = incidents::IncidentStore::open(**db);
   REQUIRE(store);
   nlohmann::json baseline = {{"bounds", {0.1, 0.5}}, {"counts", {90, 99, 100}}, {"frozen", true}};
   REQUIRE(store->saveDetectorState("Slow", "def-1", {{"route=/a", baseline}, {"route=/b", baseline}}, 1000));
@@ -204,12 +204,12 @@ TEST_CASE("a database written by a newer hotspotd is refused with what to do") {
   {
     auto db = state::Database::open(path);
     REQUIRE(db);
-    REQUIRE(state::IncidentStore::open(**db));
+    REQUIRE(incidents::IncidentStore::open(**db));
     REQUIRE((*db)->setSchemaVersion("incidents", 99));
   }
   auto db = state::Database::open(path);
   REQUIRE(db);
-  auto store = state::IncidentStore::open(**db);
+  auto store = incidents::IncidentStore::open(**db);
   REQUIRE_FALSE(store);
   CHECK(store.error().message.find("newer hotspotd") != std::string::npos);
   CHECK(store.error().message.find(path.string()) != std::string::npos);

@@ -18,8 +18,8 @@
 #include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
 
-#include "daemon/query_source.h"
-#include "daemon/rule_runner.h"
+#include "ingest/query_source.h"
+#include "incidents/rule_runner.h"
 #include "detectors/detector.h"
 #include "rules/rule_loader.h"
 #include "tests/support/http_target.h"
@@ -122,10 +122,10 @@ source = "api"
 )";
 
 // Runs one round to its end.
-daemon::QuerySource::RoundStats round(boost::asio::io_context& io, daemon::QuerySource& source, std::int64_t t_ms) {
-  daemon::QuerySource::RoundStats stats;
+ingest::QuerySource::RoundStats round(boost::asio::io_context& io, ingest::QuerySource& source, std::int64_t t_ms) {
+  ingest::QuerySource::RoundStats stats;
   bool done = false;
-  REQUIRE(source.update(t_ms, [&](const daemon::QuerySource::RoundStats& s) {
+  REQUIRE(source.update(t_ms, [&](const ingest::QuerySource::RoundStats& s) {
     stats = s;
     done = true;
   }));
@@ -143,16 +143,16 @@ struct Fixture {
   rules::Rule queue = rule(kQueueRule);
   std::unique_ptr<detectors::Detector> detector = detectors::makeDetector(queue);
 
-  std::unique_ptr<daemon::QuerySource> source(std::string_view extra = "", store::StoreConfig store = {}) {
-    auto s = std::make_unique<daemon::QuerySource>(io, sourceConfig(api.address, extra), store, nullptr);
-    s->setReaders({daemon::sourceReader(detector->rule(), detector->history())});
+  std::unique_ptr<ingest::QuerySource> source(std::string_view extra = "", store::StoreConfig store = {}) {
+    auto s = std::make_unique<ingest::QuerySource>(io, sourceConfig(api.address, extra), store, nullptr);
+    s->setReaders({incidents::sourceReader(detector->rule(), detector->history())});
     return s;
   }
 };
 
 }  // namespace
 
-using daemon::QuerySource;
+using ingest::QuerySource;
 
 TEST_CASE(
     "a query source's first round reaches back as far as its rules read, coarse beyond full resolution and "
@@ -170,8 +170,8 @@ source = "api"
   store::StoreConfig store;
   store.full_resolution = 4h;
   store.retention = 7h;
-  daemon::QuerySource source(f.io, sourceConfig(f.api.address, "step = \"1s\""), store, nullptr);
-  source.setReaders({daemon::sourceReader(detector->rule(), detector->history())});
+  ingest::QuerySource source(f.io, sourceConfig(f.api.address, "step = \"1s\""), store, nullptr);
+  source.setReaders({incidents::sourceReader(detector->rule(), detector->history())});
 
   const auto first = round(f.io, source, kT0);
   CHECK(source.degraded(anomaly.name).empty());
@@ -274,8 +274,8 @@ TEST_CASE("a source that does not answer within its timeout leaves the rules unj
   test::SilentListener silent;
   auto queue = rule(kQueueRule);
   auto detector = detectors::makeDetector(queue);
-  daemon::QuerySource source(io, sourceConfig(silent.address(), "timeout = \"1s\""), {}, nullptr);
-  source.setReaders({daemon::sourceReader(detector->rule(), detector->history())});
+  ingest::QuerySource source(io, sourceConfig(silent.address(), "timeout = \"1s\""), {}, nullptr);
+  source.setReaders({incidents::sourceReader(detector->rule(), detector->history())});
   const auto start = std::chrono::steady_clock::now();
   round(io, source, kT0);
   CHECK(std::chrono::steady_clock::now() - start < 5s);
@@ -326,7 +326,7 @@ TEST_CASE("an incident judged on a source does not resolve while the source fail
   api.value = [&](std::int64_t, int) { return depth; };
   prometheus::Registry registry;
   store::SeriesStore scraped(store::StoreConfig{});
-  daemon::RuleRunner runner(io, scraped, registry, nullptr);
+  incidents::RuleRunner runner(io, scraped, registry, nullptr);
   runner.setSources({sourceConfig(api.address)}, store::StoreConfig{});
   runner.apply({rule(kQueueRule)}, 1h, {});
   auto tick = [&](std::int64_t t) {
@@ -379,7 +379,7 @@ TEST_CASE("a reload keeps an unchanged source with what it fetched, and starts a
   FakeQueryApi api;
   prometheus::Registry registry;
   store::SeriesStore scraped(store::StoreConfig{});
-  daemon::RuleRunner runner(io, scraped, registry, nullptr);
+  incidents::RuleRunner runner(io, scraped, registry, nullptr);
   auto tick = [&](std::int64_t t) {
     runner.tick(t);
     for (int i = 0; i < 200 && runner.source("api")->busy(); ++i) {
@@ -390,7 +390,7 @@ TEST_CASE("a reload keeps an unchanged source with what it fetched, and starts a
   runner.setSources({sourceConfig(api.address)}, store::StoreConfig{});
   runner.apply({rule(kQueueRule)}, 1h, {});
   tick(kT0);
-  const daemon::QuerySource* before = runner.source("api");
+  const ingest::QuerySource* before = runner.source("api");
 
   runner.setSources({sourceConfig(api.address)}, store::StoreConfig{});
   runner.apply({rule(kQueueRule)}, 1h, {});
@@ -445,7 +445,7 @@ TEST_CASE("the hotspot ranking holds a query source's histograms beside the scra
   };
   prometheus::Registry registry;
   store::SeriesStore scraped(store::StoreConfig{});
-  daemon::RuleRunner runner(io, scraped, registry, nullptr);
+  incidents::RuleRunner runner(io, scraped, registry, nullptr);
   runner.setSources({sourceConfig(api.address)}, store::StoreConfig{});
   runner.apply({rule(R"([[rules]]
 name = "Drift"

@@ -7,9 +7,9 @@
 
 #include <boost/asio/io_context.hpp>
 
-#include "daemon/profile_manager.h"
+#include "profile/profile_manager.h"
 #include "state/database.h"
-#include "state/incident_store.h"
+#include "incidents/incident_store.h"
 #include "tests/support/temp_dir.h"
 
 using namespace hotspotd;
@@ -22,13 +22,13 @@ struct Fixture {
   boost::asio::io_context io;
   prometheus::Registry registry;
   std::unique_ptr<state::Database> db = *state::Database::open(dir.path() / "hotspotd.db");
-  state::IncidentStore incidents = *state::IncidentStore::open(*db);
-  state::ProfileStore profiles = *state::ProfileStore::open(*db, dir.path() / "profiles");
-  daemon::ProfileManager manager{io, profiles, registry, dir.path() / "profiles"};
+  incidents::IncidentStore incidents = *incidents::IncidentStore::open(*db);
+  profile::ProfileStore profiles = *profile::ProfileStore::open(*db, dir.path() / "profiles");
+  profile::ProfileManager manager{io, profiles, registry, dir.path() / "profiles"};
 
   // Attached as the daemon attaches them: to the incident in the incident store.
   Fixture() {
-    manager.onProfile([this](const daemon::ProfileRef& p) {
+    manager.onProfile([this](const profile::ProfileRef& p) {
       REQUIRE(incidents.addProfile(p.incident_id, {p.profile_id, p.kind, p.error, p.start_ms}));
     });
   }
@@ -52,8 +52,8 @@ struct Fixture {
     e.alertname = "Slow";
     e.labels = {{"route", id}};
     e.profile = target;
-    rules::IncidentTracker tracker(true);
-    tracker.restore(id, rules::TrackedIncident{rules::TrackedIncident::State::firing, t_ms, -1, e});
+    incidents::IncidentTracker tracker(true);
+    tracker.restore(id, incidents::TrackedIncident{incidents::TrackedIncident::State::firing, t_ms, -1, e});
     REQUIRE(incidents.save(tracker, {id}, {}, t_ms));
     manager.onEvents({e});
     return e;
@@ -68,7 +68,7 @@ struct Fixture {
     }
   }
 
-  std::vector<state::IncidentProfile> profilesOf(const std::string& id) {
+  std::vector<incidents::IncidentProfile> profilesOf(const std::string& id) {
     auto all = incidents.list(true, 100);
     REQUIRE(all);
     for (const auto& i : *all) {
@@ -149,7 +149,7 @@ TEST_CASE("retention deletes the oldest profiles past the count but keeps each t
   profile::FoldedStacks stacks;
   stacks.add("app;work", 10);
   for (int i = 0; i < 5; ++i) {
-    state::ProfileRecord r;
+    profile::ProfileRecord r;
     r.target = "app";
     r.kind = i == 0 ? "baseline" : "hotspot";
     r.start_ms = 1'000'000 + i * 1000;

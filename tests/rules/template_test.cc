@@ -4,8 +4,8 @@
 
 #include <cmath>
 
-#include "rules/incidents.h"
 #include "rules/rule_loader.h"
+#include "rules/finding.h"
 #include "rules/template.h"
 
 using namespace hotspotd::rules;
@@ -62,27 +62,6 @@ annotations = { summary = "p99 {{ $valu }}" }
   REQUIRE_FALSE(r);
   CHECK(r.error().message.find("rules.toml:5") != std::string::npos);
   CHECK(r.error().message.find("annotations.summary") != std::string::npos);
-}
-
-TEST_CASE("incident events carry the rule's annotations rendered for their endpoint") {
-  auto rules = parseRules(R"([[rules]]
-name = "Slow"
-kind = "latency_drift"
-histogram = "http_request_duration_seconds"
-for = "0s"
-annotations = { summary = "{{ $labels.route }} p99 {{ $value | humanizeDuration }}", runbook = "https://r/x" }
-)",
-                          "rules.toml");
-  REQUIRE(rules);
-  Finding f;
-  f.endpoint = {{"route", "/pay"}};
-  f.judged = f.active = true;
-  f.value = 2.5;
-  IncidentTracker t;
-  std::vector<IncidentEvent> events;
-  t.observe(rules->front(), 0, {f}, events);
-  REQUIRE(events.size() == 1);
-  CHECK(events[0].annotations == OwnedLabels{{"runbook", "https://r/x"}, {"summary", "/pay p99 2.5s"}});
 }
 
 TEST_CASE("humanize functions format as Prometheus' do") {
