@@ -1,14 +1,13 @@
 #include "daemon/cli.h"
 
-#include <charconv>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <optional>
 #include <string>
-#include <string_view>
 #include <vector>
 
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include "core/version.h"
@@ -23,81 +22,196 @@
 namespace hotspotd::daemon {
 namespace {
 
-constexpr std::string_view kUsage = R"(Usage: hotspotd <command> [options]
+constexpr const char* kAbout =
+    "hotspotd watches the latency and error metrics services export, finds the endpoint whose tail latency drifts "
+    "or whose error budget burns, profiles the process behind it, and pages its owner with the flame graph "
+    "attached.";
 
-hotspotd watches the latency and error metrics services export, finds the endpoint whose tail latency drifts or
-whose error budget burns, profiles the process behind it, and pages its owner with the flame graph attached.
+// Every command's usage errors say what is wrong and how to see the options; they exit 2.
+int usageError(const std::string& message, const std::string& command) {
+  std::fprintf(stderr, "hotspotd: %s\nRun 'hotspotd%s%s --help' for the options.\n", message.c_str(),
+               command.empty() ? "" : " ", command.c_str());
+  return 2;
+}
 
-Commands:
-  run            Run the daemon.
-  demo           Run the whole loop on this machine: a demo service, its regression, the alert with its profile.
-  check-config   Validate a config file and exit.
-  replay         Run the detectors over a recorded file and write the alerts they raise.
-  test-rules     Run unit tests for rules (input series and the alerts expected to fire).
-  fold           Fold `perf script` output into stacks (as stackcollapse-perf.pl does).
-  flamegraph     Render folded stacks or `perf script` output as an interactive SVG flame graph.
-  diff           List the frames that grew between two profiles; exit 1 past limits (a CI gate).
-  hash-password  Read a password from standard input, print its bcrypt hash (for [server] basic_auth_users).
-  version        Print the version and exit.
+// A Prometheus duration ("75s", "1h30m") for an option.
+CLI::Option* durationOption(CLI::App* app, const std::string& name, Duration& into, const std::string& help) {
+  const std::string flag = name.substr(0, name.find(','));
+  return app
+      ->add_option_function<std::string>(
+          name,
+          [&into, flag](const std::string& text) {
+            auto d = parseDuration(text);
+            if (!d) throw CLI::ValidationError(flag, d.error().message);
+            into = *d;
+          },
+          help)
+      ->type_name("DUR");
+}
 
-Run 'hotspotd <command> --help' for the options of a command.
-)";
+// A number within [min, max] (a check with our words, so the message says what to write).
+CLI::Validator within(double min, double max, std::string what) {
+  return CLI::Validator(
+      [min, max, what](std::string& text) -> std::string {
+        char* end = nullptr;
+        const double v = std::strtod(text.c_str(), &end);
+        if (text.empty() || *end != '\0' || !(v >= min && v <= max)) return fmt::format("needs {}, not '{}'", what, text);
+        return {};
+      },
+      "", "");
+}
 
-constexpr std::string_view kRunUsage = R"(Usage: hotspotd run [--config FILE]
+// A command: a one-line summary for `hotspotd --help`, and what it does in full under its own options.
+CLI::App* command(CLI::App& app, const std::string& name, const std::string& summary, const std::string& details) {
+  CLI::App* c = app.add_subcommand(name, summary);
+  c->footer(details + "\n");
+  return c;
+}
 
-Runs the daemon in the foreground until SIGTERM or SIGINT. SIGHUP (or POST /-/reload) reloads the config.
+int cmdRun(const std::optional<std::filesystem::path>& path) {
+  auto config = path ? loadConfigFile(*path) : loadEmbeddedDefaultConfig();
+  if (!config) {
+    std::fprintf(stderr, "hotspotd: the configuration is not valid:\n%s\n", config.error().message.c_str());
+    return 1;
+  }
+  Daemon daemon(path.value_or(std::filesystem::path()), std::move(*config));
+  return daemon.run();
+}
 
-Options:
-  --config FILE   Config file (TOML). Without it, the built-in default config is used, which is the
-                  etc/hotspotd.toml shipped with hotspotd.
-  -h, --help      Show this help.
-)";
+int cmdCheckConfig(const std::filesystem::path& path) {
+  auto config = loadConfigFile(path);
+  if (!config) {
+    std::fprintf(stderr, "%s\n", config.error().message.c_str());
+    return 1;
+  }
+  std::printf("%s: configuration is valid\n", path.c_str());
+  return 0;
+}
 
-constexpr std::string_view kCheckUsage = R"(Usage: hotspotd check-config --config FILE
+std::string versionLine() {
+  const BuildInfo& b = buildInfo();
+  return fmt::format("hotspotd version {} (revision {}, {} build, {})", b.version, b.revision, b.build_type, b.compiler);
+}
 
-Parses and validates a config file, reports every problem with its file, line and key, and exits 1 if there is
-any, 0 otherwise.
+int cmdVersion() {
+  std::printf("%s\n", versionLine().c_str());
+  return 0;
+}
 
-Options:
-  --config FILE   Config file to check (may also be given as the only argument).
-  -h, --help      Show this help.
-)";
+int cmdHashPassword(int cost) {
+  std::string password;
+  if (!std::getline(std::cin, password)) return usageError("no password on standard input", "hash-password");
+  if (!password.empty() && password.back() == '\r') password.pop_back();
+  auto hash = hashPassword(password, cost);
+  if (!hash) {
+    std::fprintf(stderr, "hotspotd: %s\n", hash.error().message.c_str());
+    return 1;
+  }
+  std::printf("%s\n", hash->c_str());
+  return 0;
+}
 
-constexpr std::string_view kReplayUsage =
-    R"(Usage: hotspotd replay --input FILE [--rules FILE|DIR] [--config FILE] --output FILE
-       hotspotd replay --source NAME --config FILE --from TIME --to TIME [--rules FILE|DIR] --output FILE
+// `replay`'s options as given, checked together once parsed.
+struct ReplayArgs {
+  ReplayOptions options;
+  std::optional<std::filesystem::path> config;
+  std::string from, to;
+};
 
-Feeds a recorded exposition with timestamps (OpenMetrics as promtool tsdb create-blocks-from openmetrics reads
-it, or 0.0.4 text with millisecond timestamps; .gz accepted) through the detectors on a simulated clock, one
-evaluation per recorded scrape, and writes one JSON object per line for every firing and resolved transition:
-{"time": <unix seconds>, "state": "firing"|"resolved", "alertname": ..., "labels": {...}, "severity": ...,
- "value": ..., "threshold": ..., "id": ..., "evidence": {...}}.
+int cmdReplay(ReplayArgs& a) {
+  ReplayOptions& o = a.options;
+  auto bad = [](const std::string& message) { return usageError(message, "replay"); };
+  if (o.source.empty() && (!a.from.empty() || !a.to.empty())) return bad("--from and --to go with --source");
+  if (!o.source.empty()) {
+    if (!o.input.empty()) return bad("give --input or --source, not both");
+    if (!a.config) return bad("--source needs --config FILE (where [[sources]] is)");
+    if (a.from.empty()) return bad("--source needs --from TIME");
+    const std::int64_t now = nowUnixMs();
+    auto from = parseReplayTime(a.from, now);
+    if (!from) return bad("--from: " + from.error().message);
+    auto to = a.to.empty() ? Result<std::int64_t>(now) : parseReplayTime(a.to, now);
+    if (!to) return bad("--to: " + to.error().message);
+    o.from_ms = *from;
+    o.to_ms = *to;
+    if (o.to_ms < o.from_ms) return bad("--to is before --from");
+  } else if (o.input.empty()) {
+    return bad("replay needs --input FILE (or --source NAME)");
+  }
+  if (a.config) {
+    auto config = loadConfigFile(*a.config);
+    if (!config) {
+      std::fprintf(stderr, "hotspotd: the configuration is not valid:\n%s\n", config.error().message.c_str());
+      return 1;
+    }
+    o.store = config->store;
+    o.sources = config->sources;
+  }
+  return runReplay(o);
+}
 
-With --source, the rules are run over the history a query source holds instead (a backtest): one evaluation per
-source step from --from to --to, every rule taking its series from the source as the daemon fetches them (a first
-round reaching back as far as the rules read, then the new steps at each evaluation). Evaluations the source could
-not answer in full are reported and not judged; the exit code is then 1.
+}  // namespace
 
-Options:
-  --input FILE    The recording.
-  --source NAME   A [[sources]] entry of --config to read the series from, instead of --input.
-  --from TIME     With --source: the first evaluation (RFC 3339, unix seconds, now, or now-2h).
-  --to TIME       With --source: the last evaluation (default: now).
-  --rules PATH    A rule file or a directory of *.toml rule files. Without it: the zero-config default, a
-                  latency_drift rule on every histogram whose name ends in _seconds.
-  --config FILE   A config file, for its [store] section (and [[sources]]).
-  --output FILE   Where the alerts go; - for standard output.
-  -h, --help      Show this help.
-)";
+int runCli(int argc, char** argv) {
+  CLI::App app(kAbout, "hotspotd");
+  app.set_help_flag("-h,--help", "Show this help.");
+  app.require_subcommand(1);
+  app.get_formatter()->column_width(30);
+  app.footer("Run 'hotspotd <command> --help' for the options of a command.");
+  app.set_version_flag("--version", versionLine, "Print the version and exit.");
 
-constexpr std::string_view kTestRulesUsage = R"(Usage: hotspotd test-rules FILE
+  // run
+  std::optional<std::filesystem::path> run_config;
+  CLI::App* run = command(app, "run", "Run the daemon.",
+                          "Runs in the foreground until SIGTERM or SIGINT (which drain and exit). SIGHUP, or POST "
+                          "/-/reload, reloads the config: all of it or none.");
+  run->add_option("-c,--config", run_config,
+                  "Config file (TOML). Without it, the built-in default config: the etc/hotspotd.toml shipped with "
+                  "hotspotd.")
+      ->type_name("FILE");
 
-Runs rule unit tests, as promtool test rules does for Prometheus: FILE (TOML) names rule files and holds tests.
-Each test feeds input series, written in promtool's notation ("0+100x240" is 0, 100, ... 24000; "_" is a missing
-sample; "_x10" ten of them), through ingest, the detectors and the incident tracker on a simulated clock, and
-checks the alerts firing at given times. Prints PASS or FAIL per test and a summary; exits 1 if a test failed,
-2 if the file is not valid.
+  // check-config
+  std::string check_path;
+  CLI::App* check = command(app, "check-config", "Validate a config file and its rules, and exit.",
+                            "Reports every problem with its file, line and key. Exits 1 if there is any, 0 otherwise.");
+  auto* check_option = check->add_option("-c,--config", check_path, "Config file to check.")->type_name("FILE");
+  auto* check_positional = check->add_option("file", check_path, "The config file (instead of --config).")
+                               ->type_name("FILE");
+  check_option->excludes(check_positional);
 
+  // replay
+  ReplayArgs replay_args;
+  ReplayOptions& ro = replay_args.options;
+  CLI::App* replay = command(app, "replay", "Run the rules over a recorded file (or a query source's history).",
+      "Feeds a recorded exposition with timestamps (OpenMetrics as promtool tsdb create-blocks-from openmetrics reads "
+      "it, or 0.0.4 text with millisecond timestamps; .gz accepted) through the daemon's evaluation engine on a "
+      "simulated clock, and write one JSON object per line for every firing and resolved transition: {\"time\", "
+      "\"state\", \"alertname\", \"labels\", \"severity\", \"value\", \"threshold\", \"id\", \"evidence\"}. With "
+      "--source, run the rules over the history a query source holds instead (a backtest): one evaluation per "
+      "source step from --from to --to, fetched as the daemon fetches; evaluations the source could not answer in "
+      "full are reported and the exit code is 1.");
+  replay->add_option("--input", ro.input, "The recording.")->type_name("FILE");
+  replay->add_option("--source", ro.source, "A [[sources]] entry of --config to read the series from.")
+      ->type_name("NAME");
+  replay->add_option("--from", replay_args.from, "With --source: the first evaluation (RFC 3339, unix seconds, now, now-2h).")
+      ->type_name("TIME");
+  replay->add_option("--to", replay_args.to, "With --source: the last evaluation (default: now).")->type_name("TIME");
+  replay->add_option("--rules", ro.rules,
+                     "A rule file or a directory of *.toml rule files. Without it: the zero-config default, a "
+                     "latency_drift rule on every histogram whose name ends in _seconds.")
+      ->type_name("PATH");
+  replay->add_option("--config", replay_args.config, "A config file, for its [store] section and [[sources]].")
+      ->type_name("FILE");
+  replay->add_option("--output", ro.output, "Where the alerts go; - for standard output.")
+      ->type_name("FILE")
+      ->required();
+
+  // test-rules
+  std::filesystem::path rule_tests;
+  CLI::App* test_rules = command(app, "test-rules", "Run unit tests for rules, like promtool test rules.",
+      "Runs rule unit tests, as promtool test rules does: FILE (TOML) names rule files and holds tests; each test "
+      "feeds input series in promtool's notation (\"0+100x240\", \"_\" for a missing sample, \"_x10\") through "
+      "ingest and the evaluation engine on a simulated clock, and checks the alerts firing at given times. Prints "
+      "PASS or FAIL per test and a summary; exits 1 if a test failed, 2 if the file is not valid.\n\n" R"(A test file:
   rule_files = ["rules.toml"]          # relative to FILE
 
   [[tests]]
@@ -111,206 +225,154 @@ checks the alerts firing at given times. Prints PASS or FAIL per test and a summ
   [[tests.alerts]]
   at = "65m"
   alertname = "LatencyDrift"
-  firing = [{ route = "/a" }]          # the labels of every alert firing then; none: firing = []
+  firing = [{ route = "/a" }]          # the labels of every alert firing then; none: firing = [])");
+  test_rules->add_option("file", rule_tests, "The test file.")->type_name("FILE")->required();
 
-Options:
-  -h, --help      Show this help.
-)";
+  // fold
+  FoldOptions fold_options;
+  bool fold_all = false;
+  CLI::App* fold = command(app, "fold", "Fold `perf script` output into stacks (as stackcollapse-perf.pl does).",
+      "Folds `perf script` output into stacks, one line per distinct stack: frames root first, joined by ';', then a "
+      "space and the sample count (the sum of the samples' periods where perf printed them), sorted, on standard "
+      "output: what stackcollapse-perf.pl prints for the same input and options, except that frames of C++ "
+      "anonymous namespaces are kept (the Perl script takes them for process names).\n\nFor example:\n  perf record -F 99 -g "
+      "-p 1234 -- sleep 30 && perf script | hotspotd fold - > app.folded");
+  fold->add_option("input", fold_options.input, "A file (gzip accepted) or - for standard input.")
+      ->type_name("INPUT")
+      ->required();
+  fold->add_flag("--pid", fold_options.fold.include_pid, "Root frame: the command and its pid (comm-pid).");
+  fold->add_flag("--tid", fold_options.fold.include_tid, "Root frame: the command, pid and tid (comm-pid/tid).");
+  fold->add_flag("--kernel", fold_options.fold.annotate_kernel, "Mark kernel frames with _[k].");
+  fold->add_flag("--jit", fold_options.fold.annotate_jit, "Mark JIT frames (from /tmp/perf-PID.map) with _[j].");
+  fold->add_flag("--all", fold_all, "Both marks.");
+  fold->add_flag("--addrs", fold_options.fold.include_addrs, "Keep the address of unknown symbols: [module <addr>].");
+  fold->add_option("--event-filter", fold_options.fold.event_filter,
+                   "Fold samples of this event type only (default: the first type in the input).")
+      ->type_name("EVENT");
 
-constexpr std::string_view kHashUsage = R"(Usage: hotspotd hash-password [--cost N] < password
+  // flamegraph
+  FlamegraphOptions graph_options;
+  std::string graph_title;
+  CLI::App* flamegraph = command(app, "flamegraph", "Render folded stacks, perf script or pprof as an SVG flame graph.",
+      "Renders a flame graph as a standalone SVG file (open it in a browser: hover for samples, click to zoom, Search "
+      "to highlight frames by regular expression). INPUT and BASE are folded stacks, `perf script` output (gzip "
+      "accepted; - for standard input) or pprof profiles. With --diff, the graph is INPUT's, each frame coloured by "
+      "how its share of samples moved against BASE: red grew, blue shrank.");
+  flamegraph->add_option("input", graph_options.input, "The profile.")->type_name("INPUT")->required();
+  flamegraph->add_option("--diff", graph_options.base, "Differential graph against BASE.")->type_name("BASE");
+  flamegraph->add_option("--title", graph_title, "The title (default: \"Flame Graph\", or \"Differential Flame Graph\").")
+      ->type_name("TEXT");
+  flamegraph->add_option("--width", graph_options.graph.width, "Image width (default 1200).")
+      ->type_name("PIXELS")
+      ->check(within(200, 100000, "a number of pixels from 200 to 100000"));
+  flamegraph->add_option("-o,--output", graph_options.output, "Where to write the SVG (- for standard output).")
+      ->type_name("OUT.svg")
+      ->required();
 
-Reads one line (the password) from standard input and prints its bcrypt hash, for
-  [server]
-  basic_auth_users = { alice = "<the hash>" }
+  // diff
+  DiffOptions diff_options;
+  std::vector<std::string> diff_files;
+  CLI::App* diff = command(app, "diff", "List the frames that grew between two profiles; exit 1 past limits.",
+      "Compares two profiles (folded stacks, `perf script` output or pprof; gzip accepted) and list the frames whose "
+      "share of samples grew from BASE to NEW, most first: the growth in percentage points, both shares, the "
+      "relative growth, what kind of time it is (cpu, allocation/gc, lock wait, syscall/io) and its usual caller. "
+      "As a gate in CI it exits 1 when a frame grew past a limit, 0 within them (2 on a usage error).");
+  diff->add_option("profiles", diff_files, "BASE NEW")->type_name("BASE NEW")->expected(2)->required();
+  const auto non_negative = within(0, 1e300, "a non-negative number");
+  diff->add_option("--max-abs", diff_options.max_abs, "Fail when a frame grew by more than PP percentage points (10).")
+      ->type_name("PP")
+      ->check(non_negative);
+  diff->add_option("--max-rel", diff_options.max_rel,
+                   "Fail when a frame holding at least --min-share of the samples grew by more than PCT percent of "
+                   "its base share (30).")
+      ->type_name("PCT")
+      ->check(non_negative);
+  diff->add_option("--min-share", diff_options.min_share, "See --max-rel (1).")->type_name("PCT")->check(non_negative);
+  diff->add_option("--top", diff_options.top, "Frames listed (20).")->type_name("N");
 
-Options:
-  --cost N        bcrypt cost, 4 to 31 (default 12: about a quarter of a second per check, remembered after a
-                  successful login).
-  -h, --help      Show this help.
-)";
+  // demo
+  DemoOptions demo_options;
+  CLI::App* demo = command(app, "demo", "Run the whole loop on a demo service: its regression, the page with its profile.",
+      "Runs the whole loop on this machine: a demo shop service under load, hotspotd watching it, and a webhook "
+      "receiver that prints the alerts. After a healthy baseline profile, the shop's /checkout turns slow (real CPU "
+      "work in Pricing::recalculateAll); hotspotd sees the p99 drift, profiles the shop with perf, and the alert "
+      "arrives with the flame graph, its diff against the baseline and the frames that grew. Ctrl-C stops "
+      "everything it started.");
+  demo->add_option("--listen", demo_options.listen,
+                   "hotspotd's address (default 127.0.0.1:9464, or a free port if that one is taken).")
+      ->type_name("ADDR");
+  demo->add_option("--dir", demo_options.dir,
+                   "Work directory: config, rules, state, profiles, logs (default: a new one in $TMPDIR).")
+      ->type_name("DIR");
+  demo->add_option("--load", demo_options.load, "Requests a second the shop drives itself with (default 60).")
+      ->type_name("RPS")
+      ->check(within(1e-9, 1e9, "a positive number of requests a second"));
+  durationOption(demo, "--regression-after", demo_options.regression_after,
+                 "Switch the regression on this long after start, once a baseline exists (default 75s).");
+  durationOption(demo, "--resolve-after", demo_options.resolve_after,
+                 "Switch it off again this long after the alert arrived (default: leave it on).");
+  demo->add_option("--demo-service", demo_options.demo_service,
+                   "The demo service (default: hotspotd_demo_service beside hotspotd).")
+      ->type_name("PATH");
 
-int cmdHashPassword(const std::vector<std::string_view>& args) {
+  // hash-password
   int cost = 12;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "-h" || args[i] == "--help") return std::fputs(kHashUsage.data(), stdout), 0;
-    if (args[i] == "--cost" && i + 1 < args.size()) {
-      const std::string_view v = args[++i];
-      const auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), cost);
-      if (ec != std::errc() || ptr != v.data() + v.size()) return usageError("--cost needs a number", kHashUsage);
-      continue;
+  CLI::App* hash = command(app, "hash-password", "Print the bcrypt hash of a password read from standard input.",
+      "Reads one line (the password) from standard input and print its bcrypt hash, for [server] basic_auth_users = "
+      "{ alice = \"<the hash>\" }.");
+  hash->add_option("--cost", cost, "bcrypt cost, 4 to 31 (default 12: about a quarter of a second per check).")
+      ->type_name("N")
+      ->check(within(4, 31, "a cost from 4 to 31"));
+
+  CLI::App* version = command(app, "version", "Print the version and exit.",
+                              "Prints the version, the source revision and the compiler of this build.");
+
+  // Commands are named the way people type them; anything else is not a command.
+  if (argc >= 2 && argv[1][0] != '-') {
+    const std::string command = argv[1];
+    const auto subs = app.get_subcommands([&](const CLI::App* s) { return s->get_name() == command; });
+    if (subs.empty()) return usageError(fmt::format("unknown command '{}'", command), "");
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::string command;
+    for (const CLI::App* sub : app.get_subcommands()) command = sub->get_name();
+    if (app.get_subcommands().empty() && argc < 2) return usageError("missing command", "");
+    return usageError(e.what(), command);
+  }
+
+  if (run->parsed()) return cmdRun(run_config);
+  if (check->parsed()) {
+    if (check_path.empty()) return usageError("check-config needs --config FILE", "check-config");
+    return cmdCheckConfig(check_path);
+  }
+  if (replay->parsed()) return cmdReplay(replay_args);
+  if (test_rules->parsed()) return runRuleTests(rule_tests);
+  if (fold->parsed()) {
+    if (fold_all) fold_options.fold.annotate_kernel = fold_options.fold.annotate_jit = true;
+    return runFold(fold_options);
+  }
+  if (flamegraph->parsed()) {
+    if (!graph_title.empty()) {
+      graph_options.graph.title = graph_title;
+      graph_options.titled = true;
     }
-    return usageError(fmt::format("unknown option '{}'", args[i]), kHashUsage);
+    return runFlamegraph(graph_options);
   }
-  std::string password;
-  if (!std::getline(std::cin, password)) return usageError("no password on standard input", kHashUsage);
-  if (!password.empty() && password.back() == '\r') password.pop_back();
-  auto hash = hashPassword(password, cost);
-  if (!hash) {
-    std::fprintf(stderr, "hotspotd: %s\n", hash.error().message.c_str());
-    return 1;
+  if (diff->parsed()) {
+    diff_options.base = diff_files.at(0);
+    diff_options.now = diff_files.at(1);
+    return runDiff(diff_options);
   }
-  std::printf("%s\n", hash->c_str());
-  return 0;
-}
-
-constexpr std::string_view kVersionUsage = R"(Usage: hotspotd version
-
-Prints the version, the source revision and the compiler of this build.
-)";
-
-struct Args {
-  std::optional<std::filesystem::path> config;
-  bool help = false;
-};
-
-// Parses the options of one subcommand. Returns an exit code on a usage error.
-std::optional<int> parseArgs(const std::vector<std::string_view>& argv, bool takes_config, bool positional_config,
-                             std::string_view usage, Args& out) {
-  for (std::size_t i = 0; i < argv.size(); ++i) {
-    const std::string_view arg = argv[i];
-    if (arg == "-h" || arg == "--help") {
-      out.help = true;
-    } else if (takes_config && (arg == "--config" || arg == "-c")) {
-      if (i + 1 >= argv.size()) return usageError("--config needs a file name", usage);
-      out.config = std::filesystem::path(argv[++i]);
-    } else if (takes_config && arg.starts_with("--config=")) {
-      out.config = std::filesystem::path(arg.substr(9));
-    } else if (positional_config && !arg.starts_with("-") && !out.config) {
-      out.config = std::filesystem::path(arg);
-    } else {
-      return usageError(fmt::format("unknown option '{}'", arg), usage);
-    }
-  }
-  return std::nullopt;
-}
-
-int cmdRun(const Args& args) {
-  auto config = args.config ? loadConfigFile(*args.config) : loadEmbeddedDefaultConfig();
-  if (!config) {
-    std::fprintf(stderr, "hotspotd: the configuration is not valid:\n%s\n", config.error().message.c_str());
-    return 1;
-  }
-  Daemon daemon(args.config.value_or(std::filesystem::path()), std::move(*config));
-  return daemon.run();
-}
-
-int cmdCheckConfig(const Args& args) {
-  auto config = loadConfigFile(*args.config);
-  if (!config) {
-    std::fprintf(stderr, "%s\n", config.error().message.c_str());
-    return 1;
-  }
-  std::printf("%s: configuration is valid\n", args.config->c_str());
-  return 0;
-}
-
-int cmdVersion() {
-  const BuildInfo& b = buildInfo();
-  std::printf("hotspotd version %.*s (revision %.*s, %.*s build, %.*s)\n", static_cast<int>(b.version.size()),
-              b.version.data(), static_cast<int>(b.revision.size()), b.revision.data(),
-              static_cast<int>(b.build_type.size()), b.build_type.data(), static_cast<int>(b.compiler.size()),
-              b.compiler.data());
-  return 0;
-}
-
-}  // namespace
-
-int usageError(std::string_view message, std::string_view usage) {
-  std::fprintf(stderr, "hotspotd: %.*s\n\n%.*s", static_cast<int>(message.size()), message.data(),
-               static_cast<int>(usage.size()), usage.data());
-  return 2;
-}
-
-int runCli(int argc, char** argv) {
-  std::vector<std::string_view> args(argv + 1, argv + argc);
-  if (args.empty()) return usageError("missing command", kUsage);
-  const std::string_view command = args.front();
-  args.erase(args.begin());
-
-  if (command == "-h" || command == "--help" || command == "help") {
-    std::fputs(kUsage.data(), stdout);
-    return 0;
-  }
-  if (command == "--version") return cmdVersion();
-
-  Args parsed;
-  if (command == "run") {
-    if (auto rc = parseArgs(args, true, false, kRunUsage, parsed)) return *rc;
-    if (parsed.help) return std::fputs(kRunUsage.data(), stdout), 0;
-    return cmdRun(parsed);
-  }
-  if (command == "demo") return cmdDemo(args);
-  if (command == "check-config") {
-    if (auto rc = parseArgs(args, true, true, kCheckUsage, parsed)) return *rc;
-    if (parsed.help) return std::fputs(kCheckUsage.data(), stdout), 0;
-    if (!parsed.config) return usageError("check-config needs --config FILE", kCheckUsage);
-    return cmdCheckConfig(parsed);
-  }
-  if (command == "replay") {
-    ReplayOptions options;
-    std::optional<std::int64_t> from, to;
-    bool help = false;
-    for (std::size_t i = 0; i < args.size(); ++i) {
-      const std::string_view arg = args[i];
-      auto value = [&]() -> std::optional<std::string_view> {
-        if (i + 1 >= args.size()) return std::nullopt;
-        return args[++i];
-      };
-      if (arg == "-h" || arg == "--help") {
-        help = true;
-      } else if (arg == "--input" || arg == "--rules" || arg == "--config" || arg == "--output" || arg == "--source" ||
-                 arg == "--from" || arg == "--to") {
-        auto v = value();
-        if (!v) return usageError(fmt::format("{} needs a value", arg), kReplayUsage);
-        if (arg == "--input") options.input = *v;
-        if (arg == "--source") options.source = *v;
-        if (arg == "--from" || arg == "--to") {
-          auto t = parseReplayTime(*v, nowUnixMs());
-          if (!t) return usageError(fmt::format("{}: {}", arg, t.error().message), kReplayUsage);
-          (arg == "--from" ? from : to) = *t;
-        }
-        if (arg == "--rules") options.rules = std::filesystem::path(*v);
-        if (arg == "--config") options.config = std::filesystem::path(*v);
-        if (arg == "--output") options.output = *v;
-      } else {
-        return usageError(fmt::format("unknown option '{}'", arg), kReplayUsage);
-      }
-    }
-    if (help) return std::fputs(kReplayUsage.data(), stdout), 0;
-    if (options.source.empty() && (from || to)) {
-      return usageError("--from and --to go with --source", kReplayUsage);
-    }
-    if (!options.source.empty()) {
-      if (!options.input.empty()) return usageError("give --input or --source, not both", kReplayUsage);
-      if (!options.config) return usageError("--source needs --config FILE (where [[sources]] is)", kReplayUsage);
-      if (!from) return usageError("--source needs --from TIME", kReplayUsage);
-      options.from_ms = *from;
-      options.to_ms = to.value_or(nowUnixMs());
-      if (options.to_ms < options.from_ms) return usageError("--to is before --from", kReplayUsage);
-    } else if (options.input.empty()) {
-      return usageError("replay needs --input FILE (or --source NAME)", kReplayUsage);
-    }
-    if (options.output.empty())
-      return usageError("replay needs --output FILE (or - for standard output)", kReplayUsage);
-    return runReplay(options);
-  }
-  if (command == "test-rules") {
-    if (args.size() == 1 && (args[0] == "-h" || args[0] == "--help"))
-      return std::fputs(kTestRulesUsage.data(), stdout), 0;
-    if (args.size() != 1 || args[0].starts_with("-"))
-      return usageError("test-rules needs one test file", kTestRulesUsage);
-    return runRuleTests(std::filesystem::path(args[0]));
-  }
-  if (command == "fold") return runFold(args);
-  if (command == "flamegraph") return runFlamegraph(args);
-  if (command == "diff") return runDiff(args);
-  if (command == "hash-password") return cmdHashPassword(args);
-  if (command == "version") {
-    if (auto rc = parseArgs(args, false, false, kVersionUsage, parsed)) return *rc;
-    if (parsed.help) return std::fputs(kVersionUsage.data(), stdout), 0;
-    return cmdVersion();
-  }
-  return usageError(fmt::format("unknown command '{}'", command), kUsage);
+  if (demo->parsed()) return runDemo(demo_options);
+  if (hash->parsed()) return cmdHashPassword(cost);
+  if (version->parsed()) return cmdVersion();
+  return usageError("missing command", "");
 }
 
 }  // namespace hotspotd::daemon

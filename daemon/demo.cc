@@ -31,7 +31,6 @@
 #include <nlohmann/json.hpp>
 
 #include "core/file.h"
-#include "daemon/cli.h"
 #include "profile/capture.h"
 
 namespace hotspotd::daemon {
@@ -39,23 +38,6 @@ namespace {
 
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
-
-constexpr std::string_view kDemoUsage = R"(Usage: hotspotd demo [options]
-
-Runs the whole loop on this machine: a demo shop service under load, hotspotd watching it, and a webhook receiver
-that prints the alerts. After a healthy baseline profile, the shop's /checkout turns slow (real CPU work in
-Pricing::recalculateAll); hotspotd sees the p99 drift, profiles the shop with perf, and the alert arrives with the
-flame graph, its diff against the baseline and the frames that grew. Ctrl-C stops everything it started.
-
-Options:
-  --listen ADDR            hotspotd's address (default 127.0.0.1:9464, or a free port if that one is taken)
-  --dir DIR                work directory: config, rules, state, profiles, logs (default: a new one in $TMPDIR)
-  --load RPS               requests a second the shop drives itself with (default 60)
-  --regression-after DUR   switch the regression on this long after start, once a baseline exists (default 75s)
-  --resolve-after DUR      switch it off again this long after the alert arrived (default: leave it on)
-  --demo-service PATH      the demo service (default: hotspotd_demo_service beside hotspotd)
-  -h, --help               Show this help.
-)";
 
 // Output: one line per event, stamped with the seconds since the demo started.
 class Narrator {
@@ -537,38 +519,6 @@ int runDemo(const DemoOptions& options) {
   story.say(fmt::format("Stopped hotspotd{}, the shop and the webhook receiver. Kept: {}",
                         clean ? "" : " (killed: it did not drain in 15s)", dir->string()));
   return rc;
-}
-
-int cmdDemo(const std::vector<std::string_view>& args) {
-  DemoOptions o;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string_view arg = args[i];
-    if (arg == "-h" || arg == "--help") return std::fputs(kDemoUsage.data(), stdout), 0;
-    static constexpr std::string_view kOptions[] = {"--listen",           "--dir",          "--demo-service", "--load",
-                                                    "--regression-after", "--resolve-after"};
-    if (std::find(std::begin(kOptions), std::end(kOptions), arg) == std::end(kOptions)) {
-      return usageError(fmt::format("unknown option '{}'", arg), kDemoUsage);
-    }
-    if (i + 1 >= args.size()) return usageError(fmt::format("{} needs a value", arg), kDemoUsage);
-    const std::string_view value = args[++i];
-    if (arg == "--listen") {
-      o.listen = std::string(value);
-    } else if (arg == "--dir") {
-      o.dir = std::filesystem::path(value);
-    } else if (arg == "--demo-service") {
-      o.demo_service = std::filesystem::path(value);
-    } else if (arg == "--load") {
-      const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), o.load);
-      if (ec != std::errc() || ptr != value.data() + value.size() || o.load <= 0) {
-        return usageError("--load needs a positive number of requests a second", kDemoUsage);
-      }
-    } else if (arg == "--regression-after" || arg == "--resolve-after") {
-      auto d = parseDuration(value);
-      if (!d) return usageError(fmt::format("{}: {}", arg, d.error().message), kDemoUsage);
-      (arg == "--regression-after" ? o.regression_after : o.resolve_after) = *d;
-    }
-  }
-  return runDemo(o);
 }
 
 }  // namespace hotspotd::daemon

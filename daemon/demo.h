@@ -31,7 +31,4 @@ std::string_view embeddedDemoRules();
 // Runs the demo until SIGINT or SIGTERM. Returns the exit code.
 int runDemo(const DemoOptions& options);
 
-// Parses `hotspotd demo` arguments and runs it.
-int cmdDemo(const std::vector<std::string_view>& args);
-
 }  // namespace hotspotd::daemon

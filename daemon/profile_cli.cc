@@ -12,7 +12,6 @@
 #include <fmt/format.h>
 
 #include "core/file.h"
-#include "daemon/cli.h"
 #include "core/gzip.h"
 #include "profile/analysis.h"
 #include "profile/flamegraph.h"
@@ -21,60 +20,6 @@
 
 namespace hotspotd::daemon {
 namespace {
-
-constexpr std::string_view kFoldUsage = R"(Usage: hotspotd fold [--pid|--tid] [--kernel] [--jit] [--all] [--addrs] [--event-filter=EVENT] INPUT
-
-Folds `perf script` output into stacks, one line per distinct stack: frames root first, joined by ';', then a
-space and the sample count (the sum of the samples' periods where perf printed them). The output is what
-stackcollapse-perf.pl prints for the same input and options, byte for byte. INPUT is a file (gzip accepted) or -
-for standard input; the stacks go to standard output, sorted.
-
-Options:
-  --pid            Root frame: the command and its pid (comm-pid).
-  --tid            Root frame: the command, pid and tid (comm-pid/tid).
-  --kernel         Mark kernel frames with _[k].
-  --jit            Mark JIT frames (from /tmp/perf-PID.map) with _[j].
-  --all            Both marks.
-  --addrs          Keep the address of unknown symbols: [module <addr>].
-  --event-filter=EVENT
-                   Fold samples of this event type only (default: the first type in the input).
-
-For example:
-  perf record -F 99 -g -p 1234 -- sleep 30 && perf script | hotspotd fold - > app.folded
-)";
-
-constexpr std::string_view kFlamegraphUsage = R"(Usage: hotspotd flamegraph [--diff BASE] [--title TEXT] INPUT -o OUT.svg
-
-Renders a flame graph as a standalone SVG file (open it in a browser: hover for samples, click to zoom, Search
-to highlight frames by regular expression). INPUT and BASE are folded stacks or `perf script` output (gzip
-accepted; - for standard input), or pprof profiles (as /debug/pprof/profile serves them). With --diff, the graph is INPUT's, each frame coloured by how its share of
-samples moved against BASE: red grew, blue shrank.
-
-Options:
-  --diff BASE      Differential graph against BASE.
-  --title TEXT     The title (default: "Flame Graph", or "Differential Flame Graph").
-  --width PIXELS   Image width (default 1200).
-  -o, --output OUT.svg
-                   Where to write the SVG (- for standard output).
-)";
-
-constexpr std::string_view kDiffUsage = R"(Usage: hotspotd diff BASE NEW [--max-abs PP] [--max-rel PCT] [--min-share PCT] [--top N]
-
-Compares two profiles (folded stacks, `perf script` output or pprof; gzip accepted) and lists the frames whose share
-of samples grew from BASE to NEW, most first: the growth in percentage points, both shares, the relative growth,
-what kind of time it is (cpu, allocation/gc, lock wait, syscall/io) and its usual caller. Shares are of each
-profile's own samples, so profiles of different lengths compare.
-
-As a gate in CI (against main's baseline profile), it exits 1 when a frame grew past a limit:
-  --max-abs PP     by more than PP percentage points (default 10)
-  --max-rel PCT    by more than PCT percent of its base share (default 30), for frames holding at least
-                   --min-share PCT of the samples in either profile (default 1), so noise in tiny frames does
-                   not fail a build
-  --top N          frames listed (default 20)
-Exit status: 0 within the limits, 1 past them (or an unreadable input), 2 on a usage error.
-)";
-
-int usage(std::string_view message, std::string_view text = kFoldUsage) { return usageError(message, text); }
 
 // The whole input: a file (gunzipped if it is gzip) or standard input.
 Result<std::string> readInput(std::string_view name) {
@@ -109,41 +54,11 @@ Result<profile::FoldedStacks> loadStacks(std::string_view name) {
 
 }  // namespace
 
-int runFlamegraph(const std::vector<std::string_view>& args) {
-  std::string_view input, base, output;
-  profile::FlameGraphOptions options;
-  bool titled = false;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string_view arg = args[i];
-    auto value = [&]() -> std::optional<std::string_view> {
-      if (i + 1 >= args.size()) return std::nullopt;
-      return args[++i];
-    };
-    if (arg == "-h" || arg == "--help") {
-      std::fputs(kFlamegraphUsage.data(), stdout);
-      return 0;
-    } else if (arg == "--diff" || arg == "--title" || arg == "--width" || arg == "-o" || arg == "--output") {
-      auto v = value();
-      if (!v) return usage(fmt::format("{} needs a value", arg), kFlamegraphUsage);
-      if (arg == "--diff") base = *v;
-      if (arg == "-o" || arg == "--output") output = *v;
-      if (arg == "--title") {
-        options.title = std::string(*v);
-        titled = true;
-      }
-      if (arg == "--width") {
-        const int w = std::atoi(std::string(*v).c_str());
-        if (w < 200 || w > 100000) return usage("--width takes a number of pixels from 200 to 100000", kFlamegraphUsage);
-        options.width = w;
-      }
-    } else if ((arg == "-" || !arg.starts_with("-")) && input.empty()) {
-      input = arg;
-    } else {
-      return usage(fmt::format("unknown option '{}'", arg), kFlamegraphUsage);
-    }
-  }
-  if (input.empty()) return usage("flamegraph needs an INPUT file (or - for standard input)", kFlamegraphUsage);
-  if (output.empty()) return usage("flamegraph needs -o OUT.svg (or -o - for standard output)", kFlamegraphUsage);
+int runFlamegraph(const FlamegraphOptions& o) {
+  profile::FlameGraphOptions options = o.graph;
+  const std::string& input = o.input;
+  const std::string& base = o.base;
+  const std::string& output = o.output;
   auto now = loadStacks(input);
   if (!now) {
     std::fprintf(stderr, "hotspotd: %s\n", now.error().message.c_str());
@@ -156,7 +71,7 @@ int runFlamegraph(const std::vector<std::string_view>& args) {
       std::fprintf(stderr, "hotspotd: %s\n", before.error().message.c_str());
       return 1;
     }
-    if (!titled) options.title = "Differential Flame Graph";
+    if (!o.titled) options.title = "Differential Flame Graph";
     options.subtitle = fmt::format("{} against {}: red grew, blue shrank", input, base);
     svg = profile::renderDiffFlameGraph(*before, *now, options);
   } else {
@@ -166,44 +81,18 @@ int runFlamegraph(const std::vector<std::string_view>& args) {
     std::fwrite(svg.data(), 1, svg.size(), stdout);
     return 0;
   }
-  std::FILE* f = std::fopen(std::string(output).c_str(), "wb");
+  std::FILE* f = std::fopen(output.c_str(), "wb");
   if (!f || std::fwrite(svg.data(), 1, svg.size(), f) != svg.size() || std::fclose(f) != 0) {
-    std::fprintf(stderr, "hotspotd: cannot write %.*s: %s\n", static_cast<int>(output.size()), output.data(),
-                 std::strerror(errno));
+    std::fprintf(stderr, "hotspotd: cannot write %s: %s\n", output.c_str(), std::strerror(errno));
     return 1;
   }
   return 0;
 }
 
-int runDiff(const std::vector<std::string_view>& args) {
-  std::vector<std::string_view> files;
-  double max_abs = 10, max_rel = 30, min_share = 1;
-  std::size_t top = 20;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string_view arg = args[i];
-    if (arg == "-h" || arg == "--help") {
-      std::fputs(kDiffUsage.data(), stdout);
-      return 0;
-    }
-    if (arg == "--max-abs" || arg == "--max-rel" || arg == "--min-share" || arg == "--top") {
-      if (i + 1 >= args.size()) return usage(fmt::format("{} needs a value", arg), kDiffUsage);
-      const std::string v(args[++i]);
-      char* end = nullptr;
-      const double d = std::strtod(v.c_str(), &end);
-      if (end == v.c_str() || *end != '\0' || !(d >= 0)) {
-        return usage(fmt::format("{} takes a non-negative number, not '{}'", arg, v), kDiffUsage);
-      }
-      if (arg == "--max-abs") max_abs = d;
-      if (arg == "--max-rel") max_rel = d;
-      if (arg == "--min-share") min_share = d;
-      if (arg == "--top") top = static_cast<std::size_t>(d);
-    } else if (arg == "-" || !arg.starts_with("-")) {
-      files.push_back(arg);
-    } else {
-      return usage(fmt::format("unknown option '{}'", arg), kDiffUsage);
-    }
-  }
-  if (files.size() != 2) return usage("diff needs two profiles: BASE NEW", kDiffUsage);
+int runDiff(const DiffOptions& o) {
+  const std::string files[] = {o.base, o.now};
+  const double max_abs = o.max_abs, max_rel = o.max_rel, min_share = o.min_share;
+  const std::size_t top = o.top;
   auto base = loadStacks(files[0]);
   auto now = base ? loadStacks(files[1]) : Result<profile::FoldedStacks>(tl::unexpected(base.error()));
   if (!base || !now) {
@@ -211,8 +100,8 @@ int runDiff(const std::vector<std::string_view>& args) {
     return 1;
   }
   const auto grown = profile::grownFrames(*base, *now, std::max<std::size_t>(top, 1000));
-  std::printf("frames whose share of samples grew (%s: %s samples, %s: %s samples)\n", std::string(files[0]).c_str(),
-              std::to_string(base->total()).c_str(), std::string(files[1]).c_str(),
+  std::printf("frames whose share of samples grew (%s: %s samples, %s: %s samples)\n", files[0].c_str(),
+              std::to_string(base->total()).c_str(), files[1].c_str(),
               std::to_string(now->total()).c_str());
   std::printf("%8s %8s %8s %8s  %-14s %s\n", "+pp", "base%", "new%", "rel", "class", "frame (called from)");
   std::vector<std::string> failures;
@@ -239,34 +128,9 @@ int runDiff(const std::vector<std::string_view>& args) {
   return failures.empty() ? 0 : 1;
 }
 
-int runFold(const std::vector<std::string_view>& args) {
-  profile::PerfFoldOptions options;
-  std::string_view input;
-  for (std::string_view arg : args) {
-    if (arg == "-h" || arg == "--help") {
-      std::fputs(kFoldUsage.data(), stdout);
-      return 0;
-    } else if (arg == "--pid") {
-      options.include_pid = true;
-    } else if (arg == "--tid") {
-      options.include_tid = true;
-    } else if (arg == "--kernel") {
-      options.annotate_kernel = true;
-    } else if (arg == "--jit") {
-      options.annotate_jit = true;
-    } else if (arg == "--all") {
-      options.annotate_kernel = options.annotate_jit = true;
-    } else if (arg == "--addrs") {
-      options.include_addrs = true;
-    } else if (arg.starts_with("--event-filter=")) {
-      options.event_filter = std::string(arg.substr(15));
-    } else if ((arg == "-" || !arg.starts_with("-")) && input.empty()) {
-      input = arg;
-    } else {
-      return usage(fmt::format("unknown option '{}'", arg));
-    }
-  }
-  if (input.empty()) return usage("fold needs an INPUT file (or - for standard input)");
+int runFold(const FoldOptions& o) {
+  const profile::PerfFoldOptions& options = o.fold;
+  const std::string& input = o.input;
   auto text = readInput(input);
   if (!text) {
     std::fprintf(stderr, "hotspotd: %s\n", text.error().message.c_str());
@@ -284,8 +148,7 @@ int runFold(const std::vector<std::string_view>& args) {
                  folded.unrecognized_lines);
   }
   if (folded.samples == 0) {
-    std::fprintf(stderr, "hotspotd: no samples in %.*s (is it `perf script` output?)\n",
-                 static_cast<int>(input.size()), input.data());
+    std::fprintf(stderr, "hotspotd: no samples in %s (is it `perf script` output?)\n", input.c_str());
     return 1;
   }
   return 0;

@@ -14,7 +14,6 @@
 
 #include "alerting/payloads.h"
 #include "daemon/api.h"
-#include "daemon/config.h"
 #include "ingest/query_source.h"
 #include "incidents/rule_runner.h"
 #include "detectors/detector.h"
@@ -55,12 +54,12 @@ nlohmann::ordered_json toJson(const rules::IncidentEvent& e) {
 }
 
 // Evaluates the rules over a query source's history, one evaluation per source step from `from` to `to`.
-int replaySource(const ReplayOptions& options, const Config& config,
+int replaySource(const ReplayOptions& options,
                  std::vector<std::unique_ptr<detectors::Detector>>& detectors, const store::StoreConfig& store_config,
                  std::ostream& out) {
-  const auto found = std::find_if(config.sources.begin(), config.sources.end(),
+  const auto found = std::find_if(options.sources.begin(), options.sources.end(),
                                   [&](const ingest::SourceConfig& s) { return s.name == options.source; });
-  if (found == config.sources.end()) {
+  if (found == options.sources.end()) {
     std::fprintf(stderr, "hotspotd: no [[sources]] entry of the config is named \"%s\"\n", options.source.c_str());
     return 1;
   }
@@ -173,15 +172,6 @@ Result<std::int64_t> parseReplayTime(std::string_view text, std::int64_t now_ms)
 }
 
 int runReplay(const ReplayOptions& options) {
-  Config config;
-  if (options.config) {
-    auto c = loadConfigFile(*options.config);
-    if (!c) {
-      std::fprintf(stderr, "hotspotd: the configuration is not valid:\n%s\n", c.error().message.c_str());
-      return 1;
-    }
-    config = std::move(*c);
-  }
   std::vector<rules::Rule> rule_list;
   if (options.rules) {
     auto r = rules::loadRules(*options.rules);
@@ -206,7 +196,7 @@ int runReplay(const ReplayOptions& options) {
   // The store must reach back as far as the longest window a rule reads.
   std::vector<std::unique_ptr<detectors::Detector>> detectors;
   for (auto& r : rule_list) detectors.push_back(detectors::makeDetector(std::move(r)));
-  store::StoreConfig store_config = config.store;
+  store::StoreConfig store_config = options.store;
   for (const auto& d : detectors) {
     store_config.retention = std::max(store_config.retention, d->history() + store_config.staleness);
   }
@@ -220,7 +210,7 @@ int runReplay(const ReplayOptions& options) {
     }
     out = &file;
   }
-  if (!options.source.empty()) return replaySource(options, config, detectors, store_config, *out);
+  if (!options.source.empty()) return replaySource(options, detectors, store_config, *out);
   store::SeriesStore store(store_config);
   const store::GroupId group = store.addGroup("replay");
   incidents::IncidentTracker tracker;

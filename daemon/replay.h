@@ -9,19 +9,24 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/result.h"
+#include "ingest/source_config.h"
+#include "store/series_store.h"
 
 namespace hotspotd::daemon {
 
 struct ReplayOptions {
   std::filesystem::path input;  // or a query source:
-  std::string source;           // a [[sources]] name of --config: every rule takes its series from it
+  std::string source;           // a [[sources]] name: every rule takes its series from it
   std::int64_t from_ms = 0;     // with a source: the first and last evaluation
   std::int64_t to_ms = 0;
-  std::optional<std::filesystem::path> rules;   // file or directory; none: the zero-config defaults
-  std::optional<std::filesystem::path> config;  // for [store] and [[sources]]
-  std::filesystem::path output;                 // "-" for standard output
+  std::optional<std::filesystem::path> rules;  // file or directory; none: the zero-config defaults
+  std::filesystem::path output;                // "-" for standard output
+  // From --config, if given: the store's windows and the query sources.
+  store::StoreConfig store;
+  std::vector<ingest::SourceConfig> sources;
 };
 
 int runReplay(const ReplayOptions& options);
