@@ -1,5 +1,7 @@
 #include "alerting/payloads.h"
 
+#include "core/rfc3339.h"
+
 #include <cmath>
 #include <ctime>
 
@@ -108,14 +110,6 @@ std::string truncateChars(std::string_view text, std::size_t max) {
   return std::string(text);
 }
 
-std::string rfc3339(std::int64_t ms) {
-  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                     tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
-}
-
 std::string slackPayload(const NotificationGroup& g) {
   const std::size_t firing = static_cast<std::size_t>(
       std::count_if(g.alerts.begin(), g.alerts.end(), [](const AlertInfo& a) { return a.firing; }));
@@ -176,7 +170,7 @@ std::string pagerdutyPayload(const AlertInfo& a, const std::string& routing_key,
   event["payload"] = {{"summary", truncateChars(summary, kPagerDutySummaryChars)},
                       {"source", source},
                       {"severity", severity},
-                      {"timestamp", rfc3339(a.starts_ms)},
+                      {"timestamp", formatRfc3339(a.starts_ms)},
                       {"class", a.alertname},
                       {"custom_details",
                        {{"labels", labelsJson(a.labels)},
@@ -224,8 +218,8 @@ std::string webhookPayload(const NotificationGroup& g) {
     alerts.push_back({{"status", a.firing ? "firing" : "resolved"},
                       {"labels", labelsJson(labels)},
                       {"annotations", annotationsJson(a)},
-                      {"startsAt", rfc3339(a.starts_ms)},
-                      {"endsAt", a.firing ? std::string("0001-01-01T00:00:00Z") : rfc3339(a.ends_ms)},
+                      {"startsAt", formatRfc3339(a.starts_ms)},
+                      {"endsAt", a.firing ? std::string("0001-01-01T00:00:00Z") : formatRfc3339(a.ends_ms)},
                       {"generatorURL", a.incident_url},
                       {"fingerprint", a.id}});
   }
@@ -252,8 +246,8 @@ std::string alertmanagerPayload(const std::vector<AlertInfo>& alerts, std::int64
     }
     out.push_back({{"labels", labelsJson(labels)},
                    {"annotations", annotationsJson(a)},
-                   {"startsAt", rfc3339(a.starts_ms)},
-                   {"endsAt", rfc3339(a.firing ? now_ms + resolve_timeout_ms : a.ends_ms)},
+                   {"startsAt", formatRfc3339(a.starts_ms)},
+                   {"endsAt", formatRfc3339(a.firing ? now_ms + resolve_timeout_ms : a.ends_ms)},
                    {"generatorURL", a.incident_url}});
   }
   return out.dump();

@@ -76,8 +76,6 @@ std::string webhookPayload(const NotificationGroup& group);
 std::string alertmanagerPayload(const std::vector<AlertInfo>& alerts, std::int64_t now_ms,
                                 std::int64_t resolve_timeout_ms);
 
-// RFC 3339 with milliseconds, UTC.
-std::string rfc3339(std::int64_t ms);
 // Cuts UTF-8 text to at most `max` characters (code points), ending with "…" when cut.
 std::string truncateChars(std::string_view text, std::size_t max);
 

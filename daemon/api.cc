@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "alerting/payloads.h"
+#include "core/rfc3339.h"
 #include "detectors/quantile.h"
 
 namespace hotspotd::daemon {
@@ -67,49 +68,13 @@ ordered_json hotspotsJson(const detectors::HotspotTable& table, std::size_t offs
                         {"hotspots", rows}}}};
 }
 
-Result<std::int64_t> parseRfc3339(std::string_view text) {
-  auto bad = [&] {
-    return fail(fmt::format("\"{}\" is not an RFC 3339 time (e.g. 2026-11-21T10:00:00Z)", text));
-  };
-  std::tm tm{};
-  const std::string s(text);
-  const char* rest = strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
-  if (!rest) return bad();
-  std::int64_t ms = static_cast<std::int64_t>(timegm(&tm)) * 1000;
-  if (*rest == '.') {
-    ++rest;
-    int digits = 0, frac = 0;
-    while (*rest >= '0' && *rest <= '9') {
-      if (digits < 3) frac = frac * 10 + (*rest - '0');
-      ++digits;
-      ++rest;
-    }
-    if (digits == 0) return bad();
-    for (int d = std::min(digits, 3); d < 3; ++d) frac *= 10;
-    ms += frac;
-  }
-  if (*rest == 'Z' || *rest == 'z') {
-    ++rest;
-  } else if (*rest == '+' || *rest == '-') {
-    const int sign = *rest == '+' ? 1 : -1;
-    int hh = 0, mm = 0;
-    if (std::sscanf(rest + 1, "%2d:%2d", &hh, &mm) != 2) return bad();
-    ms -= sign * (hh * 3600 + mm * 60) * std::int64_t{1000};
-    rest += 6;
-  } else {
-    return bad();
-  }
-  if (*rest != '\0') return bad();
-  return ms;
-}
-
 ordered_json silenceJson(const alerting::Silence& s, std::int64_t now_ms) {
   const char* state = now_ms < s.starts_ms ? "pending" : now_ms < s.ends_ms ? "active" : "expired";
   return ordered_json{{"id", s.id},
                       {"status", {{"state", state}}},
                       {"matchers", s.matcher_texts},
-                      {"startsAt", alerting::rfc3339(s.starts_ms)},
-                      {"endsAt", alerting::rfc3339(s.ends_ms)},
+                      {"startsAt", formatRfc3339(s.starts_ms)},
+                      {"endsAt", formatRfc3339(s.ends_ms)},
                       {"createdBy", s.created_by},
                       {"comment", s.comment}};
 }
@@ -176,17 +141,17 @@ ordered_json notificationsJson(const std::vector<alerting::Notification>& notifi
                                 {"receiver", n.receiver},
                                 {"key", n.key},
                                 {"state", n.state},
-                                {"createdAt", alerting::rfc3339(n.created_ms)},
+                                {"createdAt", formatRfc3339(n.created_ms)},
                                 {"attempts", n.attempts},
                                 {"lastStatus", n.last_status},
                                 {"lastError", n.last_error},
                                 {"deliveredAt", n.delivered_ms > 0 && n.state == "delivered"
-                                                    ? ordered_json(alerting::rfc3339(n.delivered_ms))
+                                                    ? ordered_json(formatRfc3339(n.delivered_ms))
                                                     : ordered_json(nullptr)},
                                 {"failedAt", n.delivered_ms > 0 && n.state == "failed"
-                                                 ? ordered_json(alerting::rfc3339(n.delivered_ms))
+                                                 ? ordered_json(formatRfc3339(n.delivered_ms))
                                                  : ordered_json(nullptr)},
-                                {"nextAttemptAt", n.state == "pending" ? ordered_json(alerting::rfc3339(n.next_ms))
+                                {"nextAttemptAt", n.state == "pending" ? ordered_json(formatRfc3339(n.next_ms))
                                                                        : ordered_json(nullptr)}});
   }
   return ordered_json{{"status", "success"}, {"data", rows}};
@@ -206,7 +171,7 @@ ordered_json targetsJson(const std::vector<ingest::TargetStatus>& targets, std::
                                 {"health", t.health},
                                 {"lastError", t.last_error},
                                 {"failureReason", t.last_failure_reason},
-                                {"lastScrape", t.last_scrape_ms > 0 ? ordered_json(alerting::rfc3339(t.last_scrape_ms))
+                                {"lastScrape", t.last_scrape_ms > 0 ? ordered_json(formatRfc3339(t.last_scrape_ms))
                                                                     : ordered_json(nullptr)},
                                 {"lastScrapeDuration", number(t.last_duration_seconds)},
                                 {"samples", t.last_samples}});
@@ -217,7 +182,7 @@ ordered_json targetsJson(const std::vector<ingest::TargetStatus>& targets, std::
 
 namespace {
 
-ordered_json time(std::int64_t ms) { return ms > 0 ? ordered_json(alerting::rfc3339(ms)) : ordered_json(nullptr); }
+ordered_json time(std::int64_t ms) { return ms > 0 ? ordered_json(formatRfc3339(ms)) : ordered_json(nullptr); }
 
 ordered_json evidence(const std::vector<std::pair<std::string, double>>& e) {
   ordered_json out = ordered_json::object();

@@ -61,7 +61,4 @@ nlohmann::ordered_json incidentSeriesJson(const store::SeriesStore& store, const
                                           const incidents::IncidentRecord& incident, std::int64_t now_ms,
                                           std::int64_t earliest_ms);
 
-// RFC 3339 ("2026-11-21T10:00:00Z", "2026-11-21T10:00:00.5+01:00") to Unix milliseconds.
-Result<std::int64_t> parseRfc3339(std::string_view text);
-
 }  // namespace hotspotd::daemon

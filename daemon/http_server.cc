@@ -14,12 +14,13 @@
 #include <fmt/format.h>
 #include <httplib.h>
 
+#include "alerting/alert_service.h"
+#include "alerting/payloads.h"
 #include "core/file.h"
 #include "core/log.h"
+#include "core/rfc3339.h"
 #include "core/selector.h"
 #include "core/version.h"
-#include "alerting/payloads.h"
-#include "alerting/alert_service.h"
 #include "daemon/api.h"
 #include "daemon/web_assets.h"
 
@@ -290,10 +291,10 @@ void HttpServer::routes() {
                {"revision", build.revision},
                {"compiler", build.compiler},
                {"ready", status->ready},
-               {"startTime", alerting::rfc3339(status->start_ms)},
+               {"startTime", formatRfc3339(status->start_ms)},
                {"uptimeSeconds", static_cast<double>(now - status->start_ms) / 1000.0},
                {"configSource", status->config_source},
-               {"configLoadedAt", alerting::rfc3339(status->config_loaded_ms)},
+               {"configLoadedAt", formatRfc3339(status->config_loaded_ms)},
                {"config", status->config}}}});
   });
   s.Get("/api/v1/incidents", [this, lifecycle](const httplib::Request& req, httplib::Response& res) {

@@ -12,13 +12,12 @@
 
 #include <thread>
 
-#include "alerting/payloads.h"
-#include "daemon/api.h"
-#include "ingest/query_source.h"
-#include "incidents/rule_runner.h"
+#include "core/rfc3339.h"
 #include "detectors/detector.h"
-#include "ingest/replay_reader.h"
+#include "incidents/rule_runner.h"
 #include "incidents/tracker.h"
+#include "ingest/query_source.h"
+#include "ingest/replay_reader.h"
 #include "rules/rule_loader.h"
 
 namespace hotspotd::daemon {
@@ -114,7 +113,7 @@ int replaySource(const ReplayOptions& options,
     ++evaluations;
     if (!why.empty()) {
       ++unjudged;
-      std::fprintf(stderr, "hotspotd: not judged at %s: %s\n", alerting::rfc3339(t).c_str(), why.c_str());
+      std::fprintf(stderr, "hotspotd: not judged at %s: %s\n", formatRfc3339(t).c_str(), why.c_str());
       continue;
     }
     for (auto& d : detectors) {
