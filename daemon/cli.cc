@@ -13,11 +13,11 @@
 #include "core/version.h"
 #include "daemon/auth.h"
 #include "daemon/config.h"
-#include "daemon/demo.h"
+#include "tools/demo.h"
 #include "daemon/lifecycle.h"
-#include "daemon/profile_cli.h"
-#include "daemon/replay.h"
-#include "daemon/test_rules.h"
+#include "tools/profile_cli.h"
+#include "tools/replay.h"
+#include "tools/test_rules.h"
 
 namespace hotspotd::daemon {
 namespace {
@@ -113,13 +113,13 @@ int cmdHashPassword(int cost) {
 
 // `replay`'s options as given, checked together once parsed.
 struct ReplayArgs {
-  ReplayOptions options;
+  tools::ReplayOptions options;
   std::optional<std::filesystem::path> config;
   std::string from, to;
 };
 
 int cmdReplay(ReplayArgs& a) {
-  ReplayOptions& o = a.options;
+  tools::ReplayOptions& o = a.options;
   auto bad = [](const std::string& message) { return usageError(message, "replay"); };
   if (o.source.empty() && (!a.from.empty() || !a.to.empty())) return bad("--from and --to go with --source");
   if (!o.source.empty()) {
@@ -127,9 +127,9 @@ int cmdReplay(ReplayArgs& a) {
     if (!a.config) return bad("--source needs --config FILE (where [[sources]] is)");
     if (a.from.empty()) return bad("--source needs --from TIME");
     const std::int64_t now = nowUnixMs();
-    auto from = parseReplayTime(a.from, now);
+    auto from = tools::parseReplayTime(a.from, now);
     if (!from) return bad("--from: " + from.error().message);
-    auto to = a.to.empty() ? Result<std::int64_t>(now) : parseReplayTime(a.to, now);
+    auto to = a.to.empty() ? Result<std::int64_t>(now) : tools::parseReplayTime(a.to, now);
     if (!to) return bad("--to: " + to.error().message);
     o.from_ms = *from;
     o.to_ms = *to;
@@ -146,7 +146,7 @@ int cmdReplay(ReplayArgs& a) {
     o.store = config->store;
     o.sources = config->sources;
   }
-  return runReplay(o);
+  return tools::runReplay(o);
 }
 
 }  // namespace
@@ -180,7 +180,7 @@ int runCli(int argc, char** argv) {
 
   // replay
   ReplayArgs replay_args;
-  ReplayOptions& ro = replay_args.options;
+  tools::ReplayOptions& ro = replay_args.options;
   CLI::App* replay = command(app, "replay", "Run the rules over a recorded file (or a query source's history).",
       "Feeds a recorded exposition with timestamps (OpenMetrics as promtool tsdb create-blocks-from openmetrics reads "
       "it, or 0.0.4 text with millisecond timestamps; .gz accepted) through the daemon's evaluation engine on a "
@@ -229,7 +229,7 @@ int runCli(int argc, char** argv) {
   test_rules->add_option("file", rule_tests, "The test file.")->type_name("FILE")->required();
 
   // fold
-  FoldOptions fold_options;
+  tools::FoldOptions fold_options;
   bool fold_all = false;
   CLI::App* fold = command(app, "fold", "Fold `perf script` output into stacks (as stackcollapse-perf.pl does).",
       "Folds `perf script` output into stacks, one line per distinct stack: frames root first, joined by ';', then a "
@@ -251,7 +251,7 @@ int runCli(int argc, char** argv) {
       ->type_name("EVENT");
 
   // flamegraph
-  FlamegraphOptions graph_options;
+  tools::FlamegraphOptions graph_options;
   std::string graph_title;
   CLI::App* flamegraph = command(app, "flamegraph", "Render folded stacks, perf script or pprof as an SVG flame graph.",
       "Renders a flame graph as a standalone SVG file (open it in a browser: hover for samples, click to zoom, Search "
@@ -270,7 +270,7 @@ int runCli(int argc, char** argv) {
       ->required();
 
   // diff
-  DiffOptions diff_options;
+  tools::DiffOptions diff_options;
   std::vector<std::string> diff_files;
   CLI::App* diff = command(app, "diff", "List the frames that grew between two profiles; exit 1 past limits.",
       "Compares two profiles (folded stacks, `perf script` output or pprof; gzip accepted) and list the frames whose "
@@ -291,7 +291,7 @@ int runCli(int argc, char** argv) {
   diff->add_option("--top", diff_options.top, "Frames listed (20).")->type_name("N");
 
   // demo
-  DemoOptions demo_options;
+  tools::DemoOptions demo_options;
   CLI::App* demo = command(app, "demo", "Run the whole loop on a demo service: its regression, the page with its profile.",
       "Runs the whole loop on this machine: a demo shop service under load, hotspotd watching it, and a webhook "
       "receiver that prints the alerts. After a healthy baseline profile, the shop's /checkout turns slow (real CPU "
@@ -352,24 +352,24 @@ int runCli(int argc, char** argv) {
     return cmdCheckConfig(check_path);
   }
   if (replay->parsed()) return cmdReplay(replay_args);
-  if (test_rules->parsed()) return runRuleTests(rule_tests);
+  if (test_rules->parsed()) return tools::runRuleTests(rule_tests);
   if (fold->parsed()) {
     if (fold_all) fold_options.fold.annotate_kernel = fold_options.fold.annotate_jit = true;
-    return runFold(fold_options);
+    return tools::runFold(fold_options);
   }
   if (flamegraph->parsed()) {
     if (!graph_title.empty()) {
       graph_options.graph.title = graph_title;
       graph_options.titled = true;
     }
-    return runFlamegraph(graph_options);
+    return tools::runFlamegraph(graph_options);
   }
   if (diff->parsed()) {
     diff_options.base = diff_files.at(0);
     diff_options.now = diff_files.at(1);
-    return runDiff(diff_options);
+    return tools::runDiff(diff_options);
   }
-  if (demo->parsed()) return runDemo(demo_options);
+  if (demo->parsed()) return tools::runDemo(demo_options);
   if (hash->parsed()) return cmdHashPassword(cost);
   if (version->parsed()) return cmdVersion();
   return usageError("missing command", "");

@@ -10,7 +10,7 @@
 #include "profile/flamegraph.h"
 #include "profile/fold_perf.h"
 
-namespace hotspotd::daemon {
+namespace hotspotd::tools {
 
 struct FoldOptions {
   std::string input;
@@ -36,4 +36,4 @@ struct DiffOptions {
 };
 int runDiff(const DiffOptions& options);
 
-}  // namespace hotspotd::daemon
+}  // namespace hotspotd::tools

@@ -1,4 +1,4 @@
-#include "daemon/profile_cli.h"
+#include "tools/profile_cli.h"
 
 #include <cerrno>
 #include <cstdio>
@@ -18,7 +18,7 @@
 #include "profile/fold_perf.h"
 #include "profile/pprof.h"
 
-namespace hotspotd::daemon {
+namespace hotspotd::tools {
 namespace {
 
 // The whole input: a file (gunzipped if it is gzip) or standard input.
@@ -154,4 +154,4 @@ int runFold(const FoldOptions& o) {
   return 0;
 }
 
-}  // namespace hotspotd::daemon
+}  // namespace hotspotd::tools

@@ -1,4 +1,4 @@
-#include "daemon/replay.h"
+#include "tools/replay.h"
 
 #include <charconv>
 #include <cmath>
@@ -20,7 +20,7 @@
 #include "ingest/replay_reader.h"
 #include "rules/rule_loader.h"
 
-namespace hotspotd::daemon {
+namespace hotspotd::tools {
 namespace {
 
 nlohmann::json number(double v) {
@@ -240,4 +240,4 @@ int runReplay(const ReplayOptions& options) {
   return 0;
 }
 
-}  // namespace hotspotd::daemon
+}  // namespace hotspotd::tools

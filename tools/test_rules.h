@@ -6,9 +6,9 @@
 
 #include <filesystem>
 
-namespace hotspotd::daemon {
+namespace hotspotd::tools {
 
 // Returns 0 if every test passed, 1 if one failed, 2 if the file is not valid.
 int runRuleTests(const std::filesystem::path& file);
 
-}  // namespace hotspotd::daemon
+}  // namespace hotspotd::tools

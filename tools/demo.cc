@@ -1,4 +1,4 @@
-#include "daemon/demo.h"
+#include "tools/demo.h"
 
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -33,7 +33,7 @@
 #include "core/file.h"
 #include "profile/capture.h"
 
-namespace hotspotd::daemon {
+namespace hotspotd::tools {
 namespace {
 
 using nlohmann::json;
@@ -521,4 +521,4 @@ int runDemo(const DemoOptions& options) {
   return rc;
 }
 
-}  // namespace hotspotd::daemon
+}  // namespace hotspotd::tools

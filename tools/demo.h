@@ -13,7 +13,7 @@
 
 #include "core/duration.h"
 
-namespace hotspotd::daemon {
+namespace hotspotd::tools {
 
 struct DemoOptions {
   std::string listen;                  // the daemon's address; empty: 127.0.0.1:9464, or any free port if taken
@@ -31,4 +31,4 @@ std::string_view embeddedDemoRules();
 // Runs the demo until SIGINT or SIGTERM. Returns the exit code.
 int runDemo(const DemoOptions& options);
 
-}  // namespace hotspotd::daemon
+}  // namespace hotspotd::tools

@@ -15,7 +15,7 @@
 #include "ingest/source_config.h"
 #include "store/series_store.h"
 
-namespace hotspotd::daemon {
+namespace hotspotd::tools {
 
 struct ReplayOptions {
   std::filesystem::path input;  // or a query source:
@@ -34,4 +34,4 @@ int runReplay(const ReplayOptions& options);
 // A time for --from/--to: RFC 3339, unix seconds, "now", or "now-<duration>" ("now-2h").
 Result<std::int64_t> parseReplayTime(std::string_view text, std::int64_t now_ms);
 
-}  // namespace hotspotd::daemon
+}  // namespace hotspotd::tools

@@ -1,4 +1,4 @@
-#include "daemon/test_rules.h"
+#include "tools/test_rules.h"
 
 #include <algorithm>
 #include <cmath>
@@ -18,7 +18,7 @@
 #include "incidents/tracker.h"
 #include "rules/rule_loader.h"
 
-namespace hotspotd::daemon {
+namespace hotspotd::tools {
 namespace {
 
 // One input series: its text as an exposition line prefix, and a value (or nothing) per step.
@@ -289,4 +289,4 @@ int runRuleTests(const std::filesystem::path& file) {
   return failed == 0 ? 0 : 1;
 }
 
-}  // namespace hotspotd::daemon
+}  // namespace hotspotd::tools
