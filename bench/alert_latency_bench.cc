@@ -1,5 +1,5 @@
 // Condition-to-notification latency of the alerting pipeline, with group_wait = 0 and a local webhook: from the
-// rule runner handing over a firing incident (AlertService::onEvents) to the webhook receiving the POST. Between
+// engine handing over a firing incident (AlertService::onEvents) to the webhook receiving the POST. Between
 // them: routing and grouping, enrichment (incident and profile lookups), the payload, the outbox transaction in a
 // real SQLite file (WAL), the sending thread and the HTTP request. The detection itself (scrape and evaluation
 // intervals) is not included: see bench/detector_bench and the scenarios for that.

@@ -183,26 +183,26 @@ int Daemon::run() {
     }
     if (p.error.empty()) alerts_->onProfile(p.incident_id);
   });
-  rules_ = std::make_unique<incidents::RuleRunner>(io_, *store_, metrics_.registry(), incidents_.get());
-  rules_->onEvents([this](const std::vector<rules::IncidentEvent>& events) {
+  engine_ = std::make_unique<incidents::Engine>(io_, *store_, metrics_.registry(), incidents_.get());
+  engine_->onEvents([this](const std::vector<rules::IncidentEvent>& events) {
     profiles_->onEvents(events);
     alerts_->onEvents(events);
   });
-  rules_->setSources(config_.sources, store_config);
-  rules_->restore();
+  engine_->setSources(config_.sources, store_config);
+  engine_->restore();
   alerts_->restore();
-  rules_->apply(config_.rules.loaded, config_.rules.evaluation_interval, incidentOptions(config_));
+  engine_->apply(config_.rules.loaded, config_.rules.evaluation_interval, incidentOptions(config_));
   log::info("Rules loaded", {{"rules", config_.rules.loaded.size()},
                              {"zero_config", config_.rules.files.empty()},
                              {"store_retention", formatDuration(store_config.retention)}});
   http_ = std::make_unique<HttpServer>(metrics_, status_, [this] { return reloadFromHttp(); },
-                                       ApiSources{&rules_->hotspots(),
+                                       ApiSources{&engine_->hotspots(),
                                                   [this](std::function<ApiReply()> job) { return onLifecycle(std::move(job)); },
                                                   alerts_.get(), incidents_.get(), profile_store_.get(),
                                                   state_lock_.dir() / "profiles", &scrapes_->targets(), store_.get(),
                                                   &config_.rules.loaded,
-                                                  [this](const rules::Rule& r) { return &rules_->storeFor(r); },
-                                                  [this](const std::string& rule) { return rules_->degraded(rule); }},
+                                                  [this](const rules::Rule& r) { return &engine_->storeFor(r); },
+                                                  [this](const std::string& rule) { return engine_->degraded(rule); }},
                                        config_.server);
   auto bound = http_->start(config_.server.listen);
   if (!bound) {
@@ -224,7 +224,7 @@ int Daemon::run() {
 
   io_.run();
   scrapes_->stop();
-  rules_->stop();
+  engine_->stop();
   alerts_->stop();
   profiles_->stop();
 
@@ -270,8 +270,8 @@ alerting::AlertSources Daemon::alertSources() {
   alerting::AlertSources s;
   s.firing = [this] {
     std::vector<rules::IncidentEvent> out;
-    if (!rules_) return out;
-    for (const auto& [id, incident] : rules_->tracker().tracked()) {
+    if (!engine_) return out;
+    for (const auto& [id, incident] : engine_->tracker().tracked()) {
       if (incident.state == incidents::TrackedIncident::State::firing) out.push_back(incident.last);
     }
     return out;
@@ -355,8 +355,8 @@ Result<void> Daemon::reload(std::string_view trigger) {
   config_loaded_ms_ = nowUnixMs();
   log::setup(config_.log.level, config_.log.format);
   scrapes_->apply(config_.scrape);
-  rules_->setSources(config_.sources, store_->config());
-  rules_->apply(config_.rules.loaded, config_.rules.evaluation_interval, incidentOptions(config_));
+  engine_->setSources(config_.sources, store_->config());
+  engine_->apply(config_.rules.loaded, config_.rules.evaluation_interval, incidentOptions(config_));
   profiles_->apply(config_.profiling);
   alerts_->apply(config_.alerting);
   http_->setUsers(config_.server.basic_auth_users);

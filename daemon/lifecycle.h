@@ -5,7 +5,7 @@
 // answer, or by reading the DaemonStatus snapshot this thread publishes.
 //
 // Start-up order: state directory (locked), metrics, series store, scrape manager, state database (incidents and
-// learned baselines read back), profiling, alerting (outbox, silences), rule runner (open incidents back, then the
+// learned baselines read back), profiling, alerting (outbox, silences), engine (open incidents back, then the
 // alert groups reconciled with them), HTTP server,
 // then READY=1 to systemd. Shutdown runs the
 // other way: STOPPING=1, not ready, stop accepting requests, wait for in-flight work up to
@@ -33,7 +33,7 @@
 #include "daemon/http_server.h"
 #include "daemon/metrics.h"
 #include "profile/profile_manager.h"
-#include "incidents/rule_runner.h"
+#include "incidents/engine.h"
 #include "daemon/state_dir.h"
 #include "daemon/systemd_notify.h"
 #include "ingest/scrape_manager.h"
@@ -78,7 +78,7 @@ class Daemon {
   std::unique_ptr<profile::ProfileStore> profile_store_;
   std::unique_ptr<profile::ProfileManager> profiles_;
   std::unique_ptr<alerting::AlertService> alerts_;
-  std::unique_ptr<incidents::RuleRunner> rules_;
+  std::unique_ptr<incidents::Engine> engine_;
   std::unique_ptr<HttpServer> http_;
   StateDirLock state_lock_;
   std::atomic<bool> stopping_{false};

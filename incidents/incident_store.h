@@ -5,7 +5,7 @@
 // `incidents` has one row per incident occurrence: the stable id (the dedup key; one rule and endpoint may have
 // many occurrences over time, at most one open), its state (pending, firing, resolved), when it went pending,
 // fired and resolved, the event at firing and at resolution (values, threshold, evidence, rendered annotations),
-// and the exemplars and profiles attached while it fired. The rule runner writes the incidents that changed at
+// and the exemplars and profiles attached while it fired. The engine writes the incidents that changed at
 // each evaluation in one transaction, so what is on disk is always one evaluation's consistent state; on start
 // it gives the open rows back to the incident tracker. Resolved rows are kept for `retention` (the incident
 // history the API shows), then deleted.

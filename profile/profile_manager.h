@@ -65,7 +65,7 @@ class ProfileManager {
 
   // Replaces the targets and limits (reload); starts the schedule.
   void apply(ProfilingConfig config);
-  // Incident transitions from the rule runner.
+  // Incident transitions from the engine.
   void onEvents(const std::vector<rules::IncidentEvent>& events);
   // Cancels running captures and joins the workers. No capture starts after it.
   void stop();

@@ -14,7 +14,7 @@
 
 #include "core/rfc3339.h"
 #include "detectors/detector.h"
-#include "incidents/rule_runner.h"
+#include "incidents/engine.h"
 #include "incidents/tracker.h"
 #include "ingest/query_source.h"
 #include "ingest/replay_reader.h"

@@ -33,7 +33,7 @@ rules::Rule rule(std::string name) {
   return r;
 }
 
-// Observes and saves one evaluation, as the rule runner does.
+// Observes and saves one evaluation, as the engine does.
 void step(incidents::IncidentTracker& t, incidents::IncidentStore& store, const rules::Rule& r, std::int64_t at,
           std::vector<rules::Finding> findings, std::vector<rules::IncidentEvent>* out = nullptr) {
   std::vector<rules::IncidentEvent> events;

@@ -19,7 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ingest/query_source.h"
-#include "incidents/rule_runner.h"
+#include "incidents/engine.h"
 #include "detectors/detector.h"
 #include "rules/rule_loader.h"
 #include "tests/support/http_target.h"
@@ -326,7 +326,7 @@ TEST_CASE("an incident judged on a source does not resolve while the source fail
   api.value = [&](std::int64_t, int) { return depth; };
   prometheus::Registry registry;
   store::SeriesStore scraped(store::StoreConfig{});
-  incidents::RuleRunner runner(io, scraped, registry, nullptr);
+  incidents::Engine runner(io, scraped, registry, nullptr);
   runner.setSources({sourceConfig(api.address)}, store::StoreConfig{});
   runner.apply({rule(kQueueRule)}, 1h, {});
   auto tick = [&](std::int64_t t) {
@@ -379,7 +379,7 @@ TEST_CASE("a reload keeps an unchanged source with what it fetched, and starts a
   FakeQueryApi api;
   prometheus::Registry registry;
   store::SeriesStore scraped(store::StoreConfig{});
-  incidents::RuleRunner runner(io, scraped, registry, nullptr);
+  incidents::Engine runner(io, scraped, registry, nullptr);
   auto tick = [&](std::int64_t t) {
     runner.tick(t);
     for (int i = 0; i < 200 && runner.source("api")->busy(); ++i) {
@@ -445,7 +445,7 @@ TEST_CASE("the hotspot ranking holds a query source's histograms beside the scra
   };
   prometheus::Registry registry;
   store::SeriesStore scraped(store::StoreConfig{});
-  incidents::RuleRunner runner(io, scraped, registry, nullptr);
+  incidents::Engine runner(io, scraped, registry, nullptr);
   runner.setSources({sourceConfig(api.address)}, store::StoreConfig{});
   runner.apply({rule(R"([[rules]]
 name = "Drift"

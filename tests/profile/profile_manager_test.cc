@@ -44,7 +44,7 @@ struct Fixture {
     return t;
   }
 
-  // An incident firing (written to the incident store as the rule runner would), handed to the manager.
+  // An incident firing (written to the incident store as the engine would), handed to the manager.
   rules::IncidentEvent fire(const std::string& id, const std::string& target, std::int64_t t_ms) {
     rules::IncidentEvent e;
     e.t_ms = t_ms;

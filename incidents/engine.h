@@ -59,10 +59,10 @@ struct IncidentOptions {
 // burn-rate SLI's counters, a gauge), its endpoint labels and how far back it reads.
 ingest::SourceReader sourceReader(const rules::Rule& rule, Duration history);
 
-class RuleRunner {
+class Engine {
  public:
   // `incidents` may be null (no persistence).
-  RuleRunner(boost::asio::io_context& io, store::SeriesStore& store, prometheus::Registry& registry,
+  Engine(boost::asio::io_context& io, store::SeriesStore& store, prometheus::Registry& registry,
              IncidentStore* incidents);
 
   // The query sources rules may name; call before apply(). A source whose settings are unchanged keeps its series.

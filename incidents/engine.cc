@@ -1,4 +1,4 @@
-#include "incidents/rule_runner.h"
+#include "incidents/engine.h"
 
 #include <chrono>
 #include <cmath>
@@ -70,7 +70,7 @@ ingest::SourceReader sourceReader(const rules::Rule& rule, Duration history) {
   return out;
 }
 
-RuleRunner::RuleRunner(boost::asio::io_context& io, store::SeriesStore& store, prometheus::Registry& registry,
+Engine::Engine(boost::asio::io_context& io, store::SeriesStore& store, prometheus::Registry& registry,
                        IncidentStore* incidents)
     : store_(store),
       incidents_(incidents),
@@ -109,7 +109,7 @@ RuleRunner::RuleRunner(boost::asio::io_context& io, store::SeriesStore& store, p
   transitions_.Add({{"state", "resolved"}});
 }
 
-void RuleRunner::setSources(const std::vector<ingest::SourceConfig>& sources, const store::StoreConfig& store_config) {
+void Engine::setSources(const std::vector<ingest::SourceConfig>& sources, const store::StoreConfig& store_config) {
   std::map<std::string, std::unique_ptr<ingest::QuerySource>> next;
   for (const auto& c : sources) {
     auto& slot = next[c.name];
@@ -131,22 +131,22 @@ void RuleRunner::setSources(const std::vector<ingest::SourceConfig>& sources, co
   sources_ = std::move(next);
 }
 
-const ingest::QuerySource* RuleRunner::source(const std::string& name) const {
+const ingest::QuerySource* Engine::source(const std::string& name) const {
   const auto it = sources_.find(name);
   return it == sources_.end() ? nullptr : it->second.get();
 }
 
-const store::SeriesStore& RuleRunner::storeFor(const rules::Rule& rule) const {
+const store::SeriesStore& Engine::storeFor(const rules::Rule& rule) const {
   if (const ingest::QuerySource* s = rule.query_source.empty() ? nullptr : source(rule.query_source)) return s->store();
   return store_;
 }
 
-std::string RuleRunner::degraded(const std::string& rule) const {
+std::string Engine::degraded(const std::string& rule) const {
   const auto it = degraded_.find(rule);
   return it == degraded_.end() ? std::string() : it->second;
 }
 
-void RuleRunner::restore() {
+void Engine::restore() {
   if (!incidents_) return;
   auto open = incidents_->loadOpen();
   if (!open) {
@@ -165,7 +165,7 @@ void RuleRunner::restore() {
   }
 }
 
-void RuleRunner::apply(std::vector<rules::Rule> rules, Duration interval, IncidentOptions options) {
+void Engine::apply(std::vector<rules::Rule> rules, Duration interval, IncidentOptions options) {
   // Detectors of unchanged rules carry over with what they learned.
   std::map<std::string, std::unique_ptr<detectors::Detector>> previous;
   for (auto& d : detectors_) previous[d->rule().name + '\n' + d->rule().fingerprint] = std::move(d);
@@ -235,13 +235,13 @@ void RuleRunner::apply(std::vector<rules::Rule> rules, Duration interval, Incide
   schedule();
 }
 
-void RuleRunner::stop() {
+void Engine::stop() {
   stopped_ = true;
   timer_.cancel();
   saveDetectorState(nowUnixMs());
 }
 
-void RuleRunner::schedule() {
+void Engine::schedule() {
   timer_.expires_after(interval_);
   timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec || stopped_) return;
@@ -250,7 +250,7 @@ void RuleRunner::schedule() {
   });
 }
 
-void RuleRunner::tick(std::int64_t t_ms) {
+void Engine::tick(std::int64_t t_ms) {
   static const std::string kScraped;
   evaluateRules(t_ms, &kScraped);
   for (auto& [name, src] : sources_) {
@@ -263,7 +263,7 @@ void RuleRunner::tick(std::int64_t t_ms) {
   std::erase_if(retired_, [](const auto& s) { return !s->busy(); });
 }
 
-void RuleRunner::report(const std::vector<rules::IncidentEvent>& events) {
+void Engine::report(const std::vector<rules::IncidentEvent>& events) {
   for (const auto& e : events) {
     const bool firing = e.state == rules::IncidentEvent::State::firing;
     transitions_.Add({{"state", firing ? "firing" : "resolved"}}).Increment();
@@ -278,7 +278,7 @@ void RuleRunner::report(const std::vector<rules::IncidentEvent>& events) {
   }
 }
 
-void RuleRunner::persist(const std::vector<rules::IncidentEvent>& events, std::int64_t t_ms) {
+void Engine::persist(const std::vector<rules::IncidentEvent>& events, std::int64_t t_ms) {
   if (!incidents_) return;
   for (auto& id : tracker_.takeChanged()) unsaved_changes_.insert(std::move(id));
   for (const auto& e : events) unsaved_events_.push_back(e);
@@ -294,7 +294,7 @@ void RuleRunner::persist(const std::vector<rules::IncidentEvent>& events, std::i
   unsaved_events_.clear();
 }
 
-void RuleRunner::attachExemplars() {
+void Engine::attachExemplars() {
   if (!incidents_ || options_.exemplars == 0 || tracker_.firingCount() == 0) return;
   std::map<std::string_view, const rules::Rule*> rules_by_name;
   for (const auto& d : detectors_) {
@@ -329,7 +329,7 @@ void RuleRunner::attachExemplars() {
   }
 }
 
-void RuleRunner::saveDetectorState(std::int64_t t_ms) {
+void Engine::saveDetectorState(std::int64_t t_ms) {
   if (!incidents_) return;
   for (const auto& d : detectors_) {
     auto states = d->saveState();
@@ -342,7 +342,7 @@ void RuleRunner::saveDetectorState(std::int64_t t_ms) {
   state_saved_ms_ = t_ms;
 }
 
-std::vector<rules::IncidentEvent> RuleRunner::evaluateRules(std::int64_t t_ms, const std::string* only) {
+std::vector<rules::IncidentEvent> Engine::evaluateRules(std::int64_t t_ms, const std::string* only) {
   const auto start = std::chrono::steady_clock::now();
   std::vector<rules::IncidentEvent> events;
   // The ranking reads every histogram: refreshed every kHotspotRefreshMs (with the scraped rules), not at every

@@ -1,10 +1,10 @@
-// The rule runner across a reload: a rule whose definition did not change keeps its detector and what it
+// The engine across a reload: a rule whose definition did not change keeps its detector and what it
 // learned (a drift baseline frozen while its incident fires); a changed rule starts afresh.
 #include <doctest/doctest.h>
 
 #include <cmath>
 
-#include "incidents/rule_runner.h"
+#include "incidents/engine.h"
 #include "rules/rule_loader.h"
 
 using namespace hotspotd;
@@ -58,7 +58,7 @@ struct Service {
 };
 
 // Runs `scrapes` scrapes from scrape number `from`, evaluating after each; returns the transitions.
-std::vector<rules::IncidentEvent> play(incidents::RuleRunner& runner, Service& svc, int from, int scrapes, bool drifting) {
+std::vector<rules::IncidentEvent> play(incidents::Engine& runner, Service& svc, int from, int scrapes, bool drifting) {
   std::vector<rules::IncidentEvent> all;
   for (int i = from; i < from + scrapes; ++i) {
     const std::int64_t t = kT0 + i * kStep;
@@ -76,7 +76,7 @@ TEST_CASE("a reload keeps an unchanged rule's frozen baseline; a changed rule re
     boost::asio::io_context io;
     prometheus::Registry registry;
     Service svc;
-    incidents::RuleRunner runner(io, svc.store, registry, nullptr);
+    incidents::Engine runner(io, svc.store, registry, nullptr);
     runner.apply({driftRule("")}, std::chrono::milliseconds(kStep), {});
     CHECK(play(runner, svc, 0, 260, false).empty());
     auto fired = play(runner, svc, 260, 300, true);  // 75 minutes of drift
