@@ -41,13 +41,14 @@ void alertmanagerTiming(Route& route, const std::set<std::string>& alertmanagers
 
 }  // namespace
 
-AlertService::AlertService(boost::asio::io_context& io, state::Database& db, AlertSources sources,
+AlertService::AlertService(boost::asio::io_context& io, Clock& clock, state::Database& db, AlertSources sources,
                            prometheus::Registry& registry)
     : io_(io),
       db_(db),
       sources_(std::move(sources)),
       link_(std::make_shared<Link>()),
-      timer_(io),
+      clock_(clock),
+      timer_(clock.timer(io, TimerOrder::act)),
       sent_(prometheus::BuildCounter()
                 .Name("hotspotd_notifications_sent_total")
                 .Help("Notifications a receiver accepted, by receiver (an Alertmanager of a receiver: name[i]).")
@@ -108,7 +109,7 @@ const Receiver* AlertService::receiver(const std::string& name) const {
 }
 
 void AlertService::apply(const AlertingConfig& config) {
-  const std::int64_t now = nowUnixMs();
+  const std::int64_t now = clock_.nowMs();
   std::vector<std::pair<std::string, std::string>> held;
   if (notifier_) held = notifier_->saveAll();
   config_ = config;
@@ -220,7 +221,7 @@ void AlertService::reconcile(std::int64_t now_ms) {
 
 void AlertService::restore() {
   restored_ = true;
-  const std::int64_t now = nowUnixMs();
+  const std::int64_t now = clock_.nowMs();
   if (notifier_ && outbox_) {
     auto saved = outbox_->loadGroups();
     if (!saved) {
@@ -237,14 +238,14 @@ void AlertService::restore() {
 
 void AlertService::onEvents(const std::vector<rules::IncidentEvent>& events) {
   if (stopped_ || !notifier_) return;
-  const std::int64_t now = nowUnixMs();
+  const std::int64_t now = clock_.nowMs();
   for (const auto& e : events) observe(alertOf(e), now);
   tick();
 }
 
 void AlertService::onProfile(const std::string& incident_id) {
   if (stopped_ || !notifier_ || alertmanagers_.empty()) return;
-  notifier_->refresh(incident_id, alertmanagers_, nowUnixMs());
+  notifier_->refresh(incident_id, alertmanagers_, clock_.nowMs());
   tick();
 }
 
@@ -255,13 +256,13 @@ void AlertService::stop() {
     std::lock_guard lock(link_->mutex);
     link_->owner = nullptr;
   }
-  timer_.cancel();
-  if (outbox_) saveGroups(nowUnixMs());
+  timer_->cancel();
+  if (outbox_) saveGroups(clock_.nowMs());
 }
 
 void AlertService::tick() {
   if (stopped_ || !outbox_) return;
-  const std::int64_t now = nowUnixMs();
+  const std::int64_t now = clock_.nowMs();
   flush(now);
   pump(now);
   if (now - backlog_ms_ >= 1000) updateBacklog(now);
@@ -400,7 +401,7 @@ void AlertService::finished(const std::string& queue, const Notification& n,
                             const HttpResponse& response, double seconds) {
   in_flight_.erase(queue);
   if (stopped_) return;
-  const std::int64_t now = nowUnixMs();
+  const std::int64_t now = clock_.nowMs();
   auto q = queues_.find(queue);
   const ReceiverRules rules = q != queues_.end() ? rulesFor(*q->second.receiver)
                                                            : ReceiverRules{};
@@ -483,10 +484,7 @@ void AlertService::schedule(std::int64_t now_ms) {
     next = std::min(next, at);
   }
   next = std::max(next, now_ms + 1);
-  timer_.expires_after(std::chrono::milliseconds(next - now_ms));
-  timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (!ec) tick();
-  });
+  timer_->at(next, [this] { tick(); });
 }
 
 Result<std::vector<Silence>> AlertService::silences() {
@@ -496,7 +494,7 @@ Result<std::vector<Silence>> AlertService::silences() {
 
 Result<Silence> AlertService::createSilence(const SilenceRequest& request) {
   if (!silences_) return fail("alerting is not running");
-  auto s = silences_->create(request, nowUnixMs());
+  auto s = silences_->create(request, clock_.nowMs());
   if (s) {
     log::info("Silence created", {{"id", s->id}, {"created_by", s->created_by}, {"comment", s->comment}});
   }
@@ -505,7 +503,7 @@ Result<Silence> AlertService::createSilence(const SilenceRequest& request) {
 
 Result<bool> AlertService::expireSilence(const std::string& id) {
   if (!silences_) return fail("alerting is not running");
-  auto expired = silences_->expire(id, nowUnixMs());
+  auto expired = silences_->expire(id, clock_.nowMs());
   if (expired && *expired) {
     log::info("Silence expired", {{"id", id}});
     // Alerts it muted go out at their group's next flush.

@@ -37,7 +37,6 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include "alerting/delivery.h"
 #include "alerting/notifier.h"
@@ -46,6 +45,7 @@
 #include "alerting/silences.h"
 #include "alerting/alerting_config.h"
 #include "alerting/payloads.h"
+#include "core/clock.h"
 #include "rules/finding.h"
 #include "rules/template.h"
 #include "state/database.h"
@@ -73,7 +73,7 @@ struct AlertSources {
 
 class AlertService {
  public:
-  AlertService(boost::asio::io_context& io, state::Database& db, AlertSources sources,
+  AlertService(boost::asio::io_context& io, Clock& clock, state::Database& db, AlertSources sources,
                prometheus::Registry& registry);
   ~AlertService();
 
@@ -151,7 +151,8 @@ class AlertService {
   std::vector<Message> unsaved_;                 // flushed, not yet written (a failed write)
   std::map<std::string, std::string> unsaved_groups_;      // grouping state not yet written
   std::shared_ptr<Link> link_;
-  boost::asio::steady_timer timer_;
+  Clock& clock_;
+  std::unique_ptr<Timer> timer_;
   std::mt19937_64 rng_{std::random_device{}()};
   std::int64_t pruned_ms_ = 0;
   std::int64_t backlog_ms_ = 0;

@@ -1,25 +1,23 @@
 #include "alerting/delivery.h"
 
 #include <algorithm>
-#include <charconv>
 #include <ctime>
 
 #include <fmt/format.h>
 #include <httplib.h>
 
+#include "core/url.h"
+
 namespace hotspotd::alerting {
 
 HttpResponse post(const HttpRequest& request) {
   HttpResponse out;
-  const std::size_t scheme_end = request.url.find("://");
-  if (scheme_end == std::string::npos) {
-    out.error = fmt::format("{} is not a URL (http:// or https://)", request.url);
+  auto url = parseHttpUrl(request.url);
+  if (!url) {
+    out.error = url.error().message;
     return out;
   }
-  const std::size_t path_start = request.url.find('/', scheme_end + 3);
-  const std::string origin = request.url.substr(0, path_start);
-  const std::string path = path_start == std::string::npos ? "/" : request.url.substr(path_start);
-  httplib::Client client(origin);
+  httplib::Client client(url->origin());
   if (!client.is_valid()) {
     out.error = fmt::format("{} is not a URL hotspotd can post to", request.url);
     return out;
@@ -32,30 +30,21 @@ HttpResponse post(const HttpRequest& request) {
   if (!request.ca_file.empty()) client.set_ca_cert_path(request.ca_file.c_str());
   if (!request.proxy_url.empty()) {
     // http://[user:password@]host:port
-    std::string_view proxy = request.proxy_url;
-    if (const auto s = proxy.find("://"); s != std::string_view::npos) proxy.remove_prefix(s + 3);
-    while (!proxy.empty() && proxy.back() == '/') proxy.remove_suffix(1);
-    std::string_view credentials;
-    if (const auto at = proxy.rfind('@'); at != std::string_view::npos) {
-      credentials = proxy.substr(0, at);
-      proxy.remove_prefix(at + 1);
+    auto proxy = parseHttpUrl(request.proxy_url);
+    if (!proxy) {
+      out.error = fmt::format("proxy_url: {}", proxy.error().message);
+      return out;
     }
-    const auto colon = proxy.rfind(':');
-    int port = 80;
-    if (colon != std::string_view::npos) {
-      std::from_chars(proxy.data() + colon + 1, proxy.data() + proxy.size(), port);
-      proxy = proxy.substr(0, colon);
-    }
-    client.set_proxy(std::string(proxy), port);
-    if (!credentials.empty()) {
-      const auto c = credentials.find(':');
-      client.set_proxy_basic_auth(std::string(credentials.substr(0, c)),
-                                  c == std::string_view::npos ? std::string() : std::string(credentials.substr(c + 1)));
+    client.set_proxy(proxy->host, std::stoi(proxy->port));
+    if (!proxy->userinfo.empty()) {
+      const auto c = proxy->userinfo.find(':');
+      client.set_proxy_basic_auth(proxy->userinfo.substr(0, c),
+                                  c == std::string::npos ? std::string() : proxy->userinfo.substr(c + 1));
     }
   }
   httplib::Headers headers;
   for (const auto& [k, v] : request.headers) headers.emplace(k, v);
-  auto res = client.Post(path, headers, request.body, request.content_type);
+  auto res = client.Post(url->target, headers, request.body, request.content_type);
   if (!res) {
     out.error = httplib::to_string(res.error());
     return out;

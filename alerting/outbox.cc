@@ -3,6 +3,21 @@
 #include <fmt/format.h>
 
 namespace hotspotd::alerting {
+
+std::string_view stateName(NotificationState state) {
+  switch (state) {
+    case NotificationState::pending: return "pending";
+    case NotificationState::delivered: return "delivered";
+    case NotificationState::failed: return "failed";
+  }
+  return "pending";
+}
+
+NotificationState parseNotificationState(std::string_view name) {
+  if (name == "delivered") return NotificationState::delivered;
+  if (name == "failed") return NotificationState::failed;
+  return NotificationState::pending;
+}
 namespace {
 
 constexpr int kSchema = 2;
@@ -81,7 +96,7 @@ Result<std::vector<Notification>> Outbox::query(const std::string& sql, const st
     n.created_ms = stmt->integer(5);
     n.next_ms = stmt->integer(6);
     n.attempts = static_cast<int>(stmt->integer(7));
-    n.state = stmt->text(8);
+    n.state = parseNotificationState(stmt->text(8));
     n.last_error = stmt->text(9);
     n.last_status = static_cast<int>(stmt->integer(10));
     n.delivered_ms = stmt->integer(11);

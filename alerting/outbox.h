@@ -20,6 +20,11 @@
 
 namespace hotspotd::alerting {
 
+// Where a notification stands; stored and shown by name ("pending", "delivered", "failed").
+enum class NotificationState { pending, delivered, failed };
+std::string_view stateName(NotificationState state);
+NotificationState parseNotificationState(std::string_view name);
+
 struct Notification {
   std::int64_t id = 0;
   std::string receiver;
@@ -29,7 +34,7 @@ struct Notification {
   std::int64_t created_ms = 0;
   std::int64_t next_ms = 0;  // not before
   int attempts = 0;
-  std::string state;         // pending, delivered, failed
+  NotificationState state = NotificationState::pending;
   std::string last_error;
   int last_status = 0;       // the receiver's last HTTP status, 0 if none
   std::int64_t delivered_ms = 0;

@@ -1,5 +1,6 @@
 #include "alerting/payloads.h"
 
+#include "core/labels.h"
 #include "core/rfc3339.h"
 
 #include <cmath>
@@ -18,15 +19,6 @@ using nlohmann::json;
 json labelsJson(const rules::OwnedLabels& labels) {
   json out = json::object();
   for (const auto& [k, v] : labels) out[k] = v;
-  return out;
-}
-
-std::string labelText(const rules::OwnedLabels& labels, std::string_view skip = "alertname") {
-  std::string out;
-  for (const auto& [k, v] : labels) {
-    if (k == skip) continue;
-    out += fmt::format("{}{}={}", out.empty() ? "" : ", ", k, v);
-  }
   return out;
 }
 
@@ -117,7 +109,7 @@ std::string slackPayload(const NotificationGroup& g) {
   const std::string status = firing > 0 ? fmt::format("FIRING:{}", firing) : "RESOLVED";
   const std::string title =
       !first                 ? status
-      : first->title.empty() ? fmt::format("[{}] {} {} ({})", status, first->alertname, labelText(first->labels),
+      : first->title.empty() ? fmt::format("[{}] {} {} ({})", status, first->alertname, labelText(first->labels, {"alertname"}),
                                            first->severity)
                              : fmt::format("[{}] {}", status, first->title);
   json blocks = json::array();
@@ -127,7 +119,7 @@ std::string slackPayload(const NotificationGroup& g) {
   for (const AlertInfo& a : g.alerts) {
     const std::string text = truncateChars(
         fmt::format("*{}* {}\n{}", a.firing ? "Firing" : "Resolved",
-                    a.title.empty() ? a.alertname + " — " + labelText(a.labels) : a.title, evidenceText(a)),
+                    a.title.empty() ? a.alertname + " — " + labelText(a.labels, {"alertname"}) : a.title, evidenceText(a)),
         kSlackSectionChars);
     json section{{"type", "section"}, {"text", {{"type", "mrkdwn"}, {"text", text}}}};
     json buttons = json::array();
@@ -161,7 +153,7 @@ std::string pagerdutyPayload(const AlertInfo& a, const std::string& routing_key,
   if (a.severity == "info") severity = "info";
   json event{{"routing_key", routing_key}, {"event_action", a.firing ? "trigger" : "resolve"}, {"dedup_key", a.id}};
   if (!a.firing) return event.dump();
-  std::string summary = a.title.empty() ? fmt::format("{}: {}", a.alertname, labelText(a.labels)) : a.title;
+  std::string summary = a.title.empty() ? fmt::format("{}: {}", a.alertname, labelText(a.labels, {"alertname"})) : a.title;
   if (auto s = annotation(a, "summary"); !s.empty() && a.title.empty()) summary += " — " + s;
   json evidence = json::object();
   for (const auto& [k, v] : a.evidence) evidence[k] = std::isfinite(v) ? json(v) : json(nullptr);

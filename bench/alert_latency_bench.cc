@@ -78,7 +78,7 @@ struct Pipeline {
       }
       return e;
     };
-    alerts = std::make_unique<alerting::AlertService>(io, *db, std::move(sources), registry);
+    alerts = std::make_unique<alerting::AlertService>(io, realClock(), *db, std::move(sources), registry);
     (void)alerts->open();
     alerts->apply(config);
     thread = std::thread([this] { io.run(); });

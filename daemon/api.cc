@@ -140,18 +140,18 @@ ordered_json notificationsJson(const std::vector<alerting::Notification>& notifi
     rows.push_back(ordered_json{{"id", n.id},
                                 {"receiver", n.receiver},
                                 {"key", n.key},
-                                {"state", n.state},
+                                {"state", alerting::stateName(n.state)},
                                 {"createdAt", formatRfc3339(n.created_ms)},
                                 {"attempts", n.attempts},
                                 {"lastStatus", n.last_status},
                                 {"lastError", n.last_error},
-                                {"deliveredAt", n.delivered_ms > 0 && n.state == "delivered"
+                                {"deliveredAt", n.delivered_ms > 0 && n.state == alerting::NotificationState::delivered
                                                     ? ordered_json(formatRfc3339(n.delivered_ms))
                                                     : ordered_json(nullptr)},
-                                {"failedAt", n.delivered_ms > 0 && n.state == "failed"
+                                {"failedAt", n.delivered_ms > 0 && n.state == alerting::NotificationState::failed
                                                  ? ordered_json(formatRfc3339(n.delivered_ms))
                                                  : ordered_json(nullptr)},
-                                {"nextAttemptAt", n.state == "pending" ? ordered_json(formatRfc3339(n.next_ms))
+                                {"nextAttemptAt", n.state == alerting::NotificationState::pending ? ordered_json(formatRfc3339(n.next_ms))
                                                                        : ordered_json(nullptr)}});
   }
   return ordered_json{{"status", "success"}, {"data", rows}};
@@ -220,7 +220,7 @@ ordered_json incidentJson(const incidents::IncidentRecord& r, const std::string&
   ordered_json out{{"id", r.id},
                    {"alertname", r.alertname},
                    {"severity", r.severity},
-                   {"state", r.state},
+                   {"state", incidents::stateName(r.state)},
                    {"labels", labels(r.labels)},
                    {"annotations", labels(fired.annotations)},
                    {"value", number(fired.value)},
@@ -246,7 +246,7 @@ ordered_json incidentJson(const incidents::IncidentRecord& r, const std::string&
 ordered_json profileJson(const profile::ProfileRecord& p, const std::string& base_url) {
   ordered_json out{{"id", p.id},
                    {"target", p.target},
-                   {"kind", p.kind},
+                   {"kind", profile::kindName(p.kind)},
                    {"incident", p.incident_id.empty() ? ordered_json(nullptr) : ordered_json(p.incident_id)},
                    {"pids", p.pids},
                    {"startedAt", time(p.start_ms)},

@@ -9,6 +9,8 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "core/base64.h"
+
 namespace hotspotd::daemon {
 namespace {
 
@@ -32,32 +34,6 @@ std::string sha256(std::string_view text) {
   unsigned int length = 0;
   EVP_Digest(text.data(), text.size(), digest, &length, EVP_sha256(), nullptr);
   return std::string(reinterpret_cast<const char*>(digest), length);
-}
-
-std::string base64Decode(std::string_view in) {
-  auto value = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-  };
-  std::string out;
-  unsigned buffer = 0;
-  int bits = 0;
-  for (char c : in) {
-    if (c == '=') break;
-    const int v = value(c);
-    if (v < 0) return {};
-    buffer = (buffer << 6) | static_cast<unsigned>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((buffer >> bits) & 0xFF);
-    }
-  }
-  return out;
 }
 
 int costOf(std::string_view hash) {
@@ -102,7 +78,7 @@ BasicAuth::BasicAuth(std::map<std::string, std::string> users) : users_(std::mov
 bool BasicAuth::check(std::string_view authorization) {
   if (users_.empty()) return true;
   if (!authorization.starts_with("Basic ")) return false;
-  const std::string decoded = base64Decode(authorization.substr(6));
+  const std::string decoded = base64Decode(authorization.substr(6)).value_or(std::string());
   const auto colon = decoded.find(':');
   if (colon == std::string::npos) return false;
   const std::string user = decoded.substr(0, colon), password = decoded.substr(colon + 1);

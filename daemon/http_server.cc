@@ -103,7 +103,7 @@ std::optional<Page> pageParams(const httplib::Request& req, httplib::Response& r
 // An open incident whose rule was last left unjudged for want of its query source's data says so: it neither fires
 // nor resolves on missing data, and the reader should know why it stands still.
 void addDegraded(const ApiSources& api, nlohmann::ordered_json& row, const incidents::IncidentRecord& r) {
-  if (!api.degraded || r.state == "resolved") return;
+  if (!api.degraded || r.state == incidents::IncidentState::resolved) return;
   if (auto why = api.degraded(r.alertname); !why.empty()) row["sourceDegraded"] = why;
 }
 
@@ -224,7 +224,7 @@ void HttpServer::routes() {
     lifecycle(res, [this] {
       auto list = api_.alerts->silences();
       if (!list) return ApiReply{500, apiError("internal", list.error().message)};
-      return ApiReply{200, silencesJson(*list, nowUnixMs())};
+      return ApiReply{200, silencesJson(*list, nowMs())};
     });
   });
   s.Post("/api/v1/silences", [this, lifecycle](const httplib::Request& req, httplib::Response& res) {
@@ -233,7 +233,7 @@ void HttpServer::routes() {
         json(res, 415, apiError("bad_data", "send the silence as JSON (Content-Type: application/json)"));
       return;
     }
-    auto request = parseSilenceRequest(req.body, nowUnixMs());
+    auto request = parseSilenceRequest(req.body, nowMs());
     if (!request) {
         json(res, 400, apiError("bad_data", request.error().message));
       return;
@@ -242,7 +242,7 @@ void HttpServer::routes() {
       auto created = api_.alerts->createSilence(r);
       if (!created) return ApiReply{400, apiError("bad_data", created.error().message)};
       return ApiReply{200, nlohmann::ordered_json{{"status", "success"},
-                                                  {"data", {{"silenceID", created->id}, {"silence", silenceJson(*created, nowUnixMs())}}}}};
+                                                  {"data", {{"silenceID", created->id}, {"silence", silenceJson(*created, nowMs())}}}}};
     });
   });
   s.Delete(R"(/api/v1/silences/([A-Za-z0-9-]+))", [this, lifecycle](const httplib::Request& req, httplib::Response& res) {
@@ -282,7 +282,7 @@ void HttpServer::routes() {
   s.Get("/api/v1/status", [this](const httplib::Request&, httplib::Response& res) {
     const auto status = status_.load();
     const BuildInfo& build = buildInfo();
-    const std::int64_t now = nowUnixMs();
+    const std::int64_t now = nowMs();
     json(res, 200,
          nlohmann::ordered_json{
              {"status", "success"},
@@ -374,7 +374,7 @@ void HttpServer::routes() {
         return ApiReply{404, apiError("not_found", fmt::format("rule {} is no longer loaded", (*record)->alertname))};
       }
       const store::SeriesStore* store = api_.store_for ? api_.store_for(*rule) : api_.store;
-      return ApiReply{200, incidentSeriesJson(*store, *rule, **record, nowUnixMs(), status_.load()->start_ms)};
+      return ApiReply{200, incidentSeriesJson(*store, *rule, **record, nowMs(), status_.load()->start_ms)};
     });
   });
   s.Get("/api/v1/profiles", [this, lifecycle](const httplib::Request& req, httplib::Response& res) {

@@ -14,6 +14,7 @@
 #include <string>
 #include <thread>
 
+#include "core/clock.h"
 #include "core/result.h"
 #include "core/snapshot.h"
 #include "daemon/api.h"
@@ -46,6 +47,7 @@ struct DaemonStatus {
 
 // The snapshots the API serves (owned by the lifecycle; they outlive the server).
 struct ApiSources {
+  Clock* clock = nullptr;  // the daemon's clock (thread-safe when real); null: the real clock
   const Snapshot<detectors::HotspotTable>* hotspots = nullptr;
   // Runs a job on the lifecycle thread and returns its reply (503 when that thread does not answer in time).
   std::function<ApiReply(std::function<ApiReply()>)> on_lifecycle;
@@ -86,6 +88,7 @@ class HttpServer {
 
  private:
   void routes();
+  std::int64_t nowMs() const { return (api_.clock ? *api_.clock : realClock()).nowMs(); }
 
   DaemonMetrics& metrics_;
   const Snapshot<DaemonStatus>& status_;

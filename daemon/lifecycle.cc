@@ -47,16 +47,12 @@ std::string listenUrl(const ListenAddress& listen, bool tls) {
   return fmt::format("{}://{}:{}", tls ? "https" : "http", host, listen.port);
 }
 
-incidents::IncidentOptions incidentOptions(const Config& config) {
-  return incidents::IncidentOptions{config.incidents.retention, config.incidents.trace_url,
-                         static_cast<std::size_t>(config.incidents.exemplars)};
-}
-
 }  // namespace
 
-Daemon::Daemon(std::filesystem::path config_path, Config config)
+Daemon::Daemon(std::filesystem::path config_path, Config config, Clock& clock)
     : config_path_(std::move(config_path)),
       config_(std::move(config)),
+      clock_(clock),
       signals_(io_, SIGTERM, SIGINT, SIGHUP),
       watchdog_timer_(io_) {}
 
@@ -105,7 +101,7 @@ void Daemon::publishStatus(bool ready) {
   status.config_loaded_ms = config_loaded_ms_;
   status.config = {{"listen", config_.server.listen.str()},
                    {"stateDir", config_.storage.state_dir.string()},
-                   {"externalUrl", alerts_ ? alerts_->externalUrl() : config_.alerting.external_url},
+                   {"externalUrl", pipeline_ ? pipeline_->alerts().externalUrl() : config_.alerting.external_url},
                    {"evaluationInterval", formatDuration(config_.rules.evaluation_interval)},
                    {"zeroConfigRules", config_.rules.files.empty()},
                    {"rules", rules},
@@ -131,78 +127,23 @@ int Daemon::run() {
   state_lock_ = std::move(*lock);
   log::info("Using state directory", {{"path", state_lock_.dir().string()}});
 
-  metrics_.recordInitialLoad(std::chrono::system_clock::now());
-  start_ms_ = nowUnixMs();
+  start_ms_ = clock_.nowMs();
+  metrics_.recordInitialLoad(start_ms_);
   config_loaded_ms_ = start_ms_;
   publishStatus(false);
-  // The store keeps as much history as the configured rules read (restart only, like the rest of [store]).
-  store::StoreConfig store_config = config_.store;
-  for (const auto& rule : config_.rules.loaded) {
-    if (auto d = detectors::makeDetector(rule)) {
-      store_config.retention = std::max(store_config.retention, d->history() + store_config.staleness);
-    }
-  }
-  store_ = std::make_unique<store::SeriesStore>(store_config);
-  scrapes_ = std::make_unique<ingest::ScrapeManager>(io_, *store_, metrics_.registry());
-  scrapes_->apply(config_.scrape);
-  auto db = state::Database::open(state_lock_.dir() / "hotspotd.db");
-  if (!db) {
-    log::error("Cannot open the state database", {{"error", db.error().message}});
+  pipeline_ = std::make_unique<Pipeline>(io_, clock_, metrics_.registry());
+  if (auto started = pipeline_->start(config_, state_lock_.dir()); !started) {
+    log::error("Cannot start", {{"error", started.error().message}});
     return 1;
   }
-  db_ = std::move(*db);
-  auto incidents = incidents::IncidentStore::open(*db_);
-  if (!incidents) {
-    log::error("Cannot use the state database", {{"error", incidents.error().message}});
-    return 1;
-  }
-  incidents_ = std::make_unique<incidents::IncidentStore>(std::move(*incidents));
-  auto profile_store = profile::ProfileStore::open(*db_, state_lock_.dir() / "profiles");
-  if (!profile_store) {
-    log::error("Cannot use the profile store", {{"error", profile_store.error().message}});
-    return 1;
-  }
-  profile_store_ = std::make_unique<profile::ProfileStore>(std::move(*profile_store));
-  profiles_ = std::make_unique<profile::ProfileManager>(io_, *profile_store_, metrics_.registry(),
-                                               state_lock_.dir() / "profiles");
-  profiles_->apply(config_.profiling);
-  if (!config_.profiling.targets.empty()) {
-    if (auto allowed = profile::perfAllowed(); !allowed) {
-      log::warn("Profiling with perf will fail", {{"reason", allowed.error().message}});
-    }
-  }
-  alerts_ = std::make_unique<alerting::AlertService>(io_, *db_, alertSources(), metrics_.registry());
-  if (auto opened = alerts_->open(); !opened) {
-    log::error("Cannot use the notification outbox", {{"error", opened.error().message}});
-    return 1;
-  }
-  alerts_->apply(config_.alerting);
-  profiles_->onProfile([this](const profile::ProfileRef& p) {
-    if (auto ok = incidents_->addProfile(p.incident_id, {p.profile_id, p.kind, p.error, p.start_ms}); !ok) {
-      log::error("Cannot attach a profile to its incident", {{"incident", p.incident_id}, {"error", ok.error().message}});
-    }
-    if (p.error.empty()) alerts_->onProfile(p.incident_id);
-  });
-  engine_ = std::make_unique<incidents::Engine>(io_, *store_, metrics_.registry(), incidents_.get());
-  engine_->onEvents([this](const std::vector<rules::IncidentEvent>& events) {
-    profiles_->onEvents(events);
-    alerts_->onEvents(events);
-  });
-  engine_->setSources(config_.sources, store_config);
-  engine_->restore();
-  alerts_->restore();
-  engine_->apply(config_.rules.loaded, config_.rules.evaluation_interval, incidentOptions(config_));
-  log::info("Rules loaded", {{"rules", config_.rules.loaded.size()},
-                             {"zero_config", config_.rules.files.empty()},
-                             {"store_retention", formatDuration(store_config.retention)}});
+  Pipeline& p = *pipeline_;
   http_ = std::make_unique<HttpServer>(metrics_, status_, [this] { return reloadFromHttp(); },
-                                       ApiSources{&engine_->hotspots(),
+                                       ApiSources{&clock_, &p.engine().hotspots(),
                                                   [this](std::function<ApiReply()> job) { return onLifecycle(std::move(job)); },
-                                                  alerts_.get(), incidents_.get(), profile_store_.get(),
-                                                  state_lock_.dir() / "profiles", &scrapes_->targets(), store_.get(),
-                                                  &config_.rules.loaded,
-                                                  [this](const rules::Rule& r) { return &engine_->storeFor(r); },
-                                                  [this](const std::string& rule) { return engine_->degraded(rule); }},
+                                                  &p.alerts(), &p.incidents(), &p.profileStore(), p.profilesDir(),
+                                                  &p.scrapes().targets(), &p.store(), &config_.rules.loaded,
+                                                  [&p](const rules::Rule& r) { return &p.engine().storeFor(r); },
+                                                  [&p](const std::string& rule) { return p.engine().degraded(rule); }},
                                        config_.server);
   auto bound = http_->start(config_.server.listen);
   if (!bound) {
@@ -211,7 +152,7 @@ int Daemon::run() {
   }
   log::info("Listening", {{"address", bound->str()}, {"tls", http_->tls()},
                           {"basic_auth_users", config_.server.basic_auth_users.size()}});
-  alerts_->setDefaultExternalUrl(listenUrl(*bound, http_->tls()));
+  p.alerts().setDefaultExternalUrl(listenUrl(*bound, http_->tls()));
 
   waitForSignal();
   if (auto interval = SystemdNotifier::watchdogInterval()) {
@@ -223,10 +164,7 @@ int Daemon::run() {
   log::info("Ready");
 
   io_.run();
-  scrapes_->stop();
-  engine_->stop();
-  alerts_->stop();
-  profiles_->stop();
+  pipeline_->stop();
 
   // Drain: stop accepting, let in-flight requests finish, all within the deadline.
   const Duration deadline = config_.server.shutdown_timeout;
@@ -266,56 +204,12 @@ void Daemon::scheduleWatchdog(Duration interval) {
   });
 }
 
-alerting::AlertSources Daemon::alertSources() {
-  alerting::AlertSources s;
-  s.firing = [this] {
-    std::vector<rules::IncidentEvent> out;
-    if (!engine_) return out;
-    for (const auto& [id, incident] : engine_->tracker().tracked()) {
-      if (incident.state == incidents::TrackedIncident::State::firing) out.push_back(incident.last);
-    }
-    return out;
-  };
-  s.resolution = [this](const std::string& id) -> std::optional<rules::IncidentEvent> {
-    auto record = incidents_->get(id);
-    if (record && *record && (*record)->state == "resolved") return (*record)->resolved;
-    return std::nullopt;
-  };
-  s.evidence = [this](const std::string& id) {
-    alerting::IncidentEvidence e;
-    if (auto list = profile_store_->list("", id, 20)) {
-      // The newest profile that worked, and what grew in it against the baseline.
-      for (const auto& p : *list) {
-        if (!p.error.empty()) continue;
-        e.profile_id = p.id;
-        e.has_diff = !p.baseline_id.empty();
-        if (p.summary.contains("grown") && p.summary["grown"].is_array()) {
-          for (const auto& g : p.summary["grown"]) {
-            if (e.grown.size() >= 5) break;
-            const double pp = g.value("grew_pp", 0.0);
-            if (pp > 0) e.grown.push_back(alerting::GrownFrame{g.value("name", ""), g.value("class", ""), pp});
-          }
-        }
-        break;
-      }
-    }
-    if (auto record = incidents_->get(id); record && *record) {
-      for (const auto& x : (*record)->exemplars) {
-        if (e.trace_urls.size() >= 3) break;
-        if (!x.url.empty()) e.trace_urls.push_back(x.url);
-      }
-    }
-    return e;
-  };
-  return s;
-}
-
 Result<void> Daemon::reload(std::string_view trigger) {
   notifier_.reloading();
   log::info("Reloading configuration", {{"trigger", trigger}, {"config", config_.source}});
   auto next = loadConfig();
   if (!next) {
-    metrics_.recordReload(false, std::chrono::system_clock::now());
+    metrics_.recordReload(false, clock_.nowMs());
     log::error("Configuration reload failed; keeping the running configuration",
                {{"config", config_.source}, {"error", oneLine(next.error().message)}});
     notifier_.ready("Serving (last reload failed, see the log)");
@@ -352,16 +246,12 @@ Result<void> Daemon::reload(std::string_view trigger) {
   }
 
   config_ = std::move(*next);
-  config_loaded_ms_ = nowUnixMs();
+  config_loaded_ms_ = clock_.nowMs();
   log::setup(config_.log.level, config_.log.format);
-  scrapes_->apply(config_.scrape);
-  engine_->setSources(config_.sources, store_->config());
-  engine_->apply(config_.rules.loaded, config_.rules.evaluation_interval, incidentOptions(config_));
-  profiles_->apply(config_.profiling);
-  alerts_->apply(config_.alerting);
+  pipeline_->apply(config_);
   http_->setUsers(config_.server.basic_auth_users);
   publishStatus(!stopping_);
-  metrics_.recordReload(true, std::chrono::system_clock::now());
+  metrics_.recordReload(true, clock_.nowMs());
   log::info("Configuration reloaded", {{"config", config_.source}});
   notifier_.ready("Serving");
   return {};

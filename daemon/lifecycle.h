@@ -4,12 +4,10 @@
 // runs on its own threads and reaches the lifecycle thread only by posting a reload request and waiting for the
 // answer, or by reading the DaemonStatus snapshot this thread publishes.
 //
-// Start-up order: state directory (locked), metrics, series store, scrape manager, state database (incidents and
-// learned baselines read back), profiling, alerting (outbox, silences), engine (open incidents back, then the
-// alert groups reconciled with them), HTTP server,
-// then READY=1 to systemd. Shutdown runs the
-// other way: STOPPING=1, not ready, stop accepting requests, wait for in-flight work up to
-// server.shutdown_timeout, exit 0 (or 1 if the deadline forced it).
+// Start-up order: state directory (locked), metrics, the pipeline (daemon/pipeline.h: store, scraping, state
+// database, profiling, alerting, the engine with the open incidents and alert groups read back), HTTP server, then
+// READY=1 to systemd. Shutdown runs the other way: STOPPING=1, not ready, the pipeline stopped, stop accepting
+// requests, wait for in-flight work up to server.shutdown_timeout, exit 0 (or 1 if the deadline forced it).
 //
 // Reload: parse and validate the whole file first; apply only if every part is valid. Otherwise keep the running
 // config, log the reasons, and set hotspotd_config_last_reload_successful to 0.
@@ -27,26 +25,21 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "core/clock.h"
 #include "core/snapshot.h"
-#include "alerting/alert_service.h"
 #include "daemon/config.h"
 #include "daemon/http_server.h"
 #include "daemon/metrics.h"
-#include "profile/profile_manager.h"
-#include "incidents/engine.h"
+#include "daemon/pipeline.h"
 #include "daemon/state_dir.h"
 #include "daemon/systemd_notify.h"
-#include "ingest/scrape_manager.h"
-#include "state/database.h"
-#include "incidents/incident_store.h"
-#include "store/series_store.h"
 
 namespace hotspotd::daemon {
 
 class Daemon {
  public:
-  // `config_path` empty means the embedded default config.
-  Daemon(std::filesystem::path config_path, Config config);
+  // `config_path` empty means the embedded default config. Time and timers come from `clock`.
+  Daemon(std::filesystem::path config_path, Config config, Clock& clock = realClock());
   ~Daemon();
 
   // Runs until SIGTERM/SIGINT. Returns the process exit code.
@@ -60,25 +53,17 @@ class Daemon {
   void waitForSignal();
   void scheduleWatchdog(Duration interval);
   void publishStatus(bool ready);
-  // What alerting reads of incidents and profiles.
-  alerting::AlertSources alertSources();
 
   std::filesystem::path config_path_;
   Config config_;
+  Clock& clock_;
   boost::asio::io_context io_;
   boost::asio::signal_set signals_;
   boost::asio::steady_timer watchdog_timer_;
   SystemdNotifier notifier_;
   DaemonMetrics metrics_;
   Snapshot<DaemonStatus> status_;
-  std::unique_ptr<store::SeriesStore> store_;
-  std::unique_ptr<ingest::ScrapeManager> scrapes_;
-  std::unique_ptr<state::Database> db_;
-  std::unique_ptr<incidents::IncidentStore> incidents_;
-  std::unique_ptr<profile::ProfileStore> profile_store_;
-  std::unique_ptr<profile::ProfileManager> profiles_;
-  std::unique_ptr<alerting::AlertService> alerts_;
-  std::unique_ptr<incidents::Engine> engine_;
+  std::unique_ptr<Pipeline> pipeline_;
   std::unique_ptr<HttpServer> http_;
   StateDirLock state_lock_;
   std::atomic<bool> stopping_{false};

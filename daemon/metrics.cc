@@ -53,16 +53,16 @@ DaemonMetrics::DaemonMetrics()
   reloads_.Add({{"result", "failure"}});
 }
 
-void DaemonMetrics::recordInitialLoad(std::chrono::system_clock::time_point when) {
+void DaemonMetrics::recordInitialLoad(std::int64_t when_ms) {
   reload_successful_.Set(1);
-  reload_success_time_.Set(std::chrono::duration<double>(when.time_since_epoch()).count());
+  reload_success_time_.Set(static_cast<double>(when_ms) / 1000.0);
 }
 
-void DaemonMetrics::recordReload(bool success, std::chrono::system_clock::time_point when) {
+void DaemonMetrics::recordReload(bool success, std::int64_t when_ms) {
   reload_successful_.Set(success ? 1 : 0);
   reloads_.Add({{"result", success ? "success" : "failure"}}).Increment();
   if (success) {
-    reload_success_time_.Set(std::chrono::duration<double>(when.time_since_epoch()).count());
+    reload_success_time_.Set(static_cast<double>(when_ms) / 1000.0);
   }
 }
 

@@ -25,9 +25,10 @@ class DaemonMetrics {
 
   prometheus::Registry& registry() { return *registry_; }
 
-  // The config loaded at start-up: reload status 1, success time set, no reload counted.
-  void recordInitialLoad(std::chrono::system_clock::time_point when);
-  void recordReload(bool success, std::chrono::system_clock::time_point when);
+  // The config loaded at start-up (at Unix milliseconds `when_ms`): reload status 1, success time set, no reload
+  // counted.
+  void recordInitialLoad(std::int64_t when_ms);
+  void recordReload(bool success, std::int64_t when_ms);
   void recordHttpRequest(std::string_view handler, int status, double seconds);
 
   // The exposition in Prometheus text format 0.0.4.

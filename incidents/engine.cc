@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/labels.h"
 #include "core/log.h"
 #include "detectors/exemplars.h"
 #include "rules/template.h"
@@ -23,13 +24,14 @@ constexpr auto kHotspotWindow = std::chrono::minutes(5);
 constexpr std::size_t kHotspotLimit = 500;
 constexpr std::int64_t kHotspotRefreshMs = 30'000;
 
-std::string labelText(const rules::OwnedLabels& labels) {
-  std::string out;
-  for (const auto& [k, v] : labels) out += fmt::format("{}{}={}", out.empty() ? "" : ",", k, v);
-  return out;
-}
-
 }  // namespace
+
+store::StoreConfig storeConfigFor(const std::vector<rules::Rule>& rules, store::StoreConfig base) {
+  for (const auto& rule : rules) {
+    if (auto d = detectors::makeDetector(rule)) base.retention = std::max(base.retention, d->history() + base.staleness);
+  }
+  return base;
+}
 
 ingest::SourceReader sourceReader(const rules::Rule& rule, Duration history) {
   using ingest::SelectorKind;
@@ -70,12 +72,13 @@ ingest::SourceReader sourceReader(const rules::Rule& rule, Duration history) {
   return out;
 }
 
-Engine::Engine(boost::asio::io_context& io, store::SeriesStore& store, prometheus::Registry& registry,
-                       IncidentStore* incidents)
+Engine::Engine(boost::asio::io_context& io, Clock& clock, store::SeriesStore& store, prometheus::Registry& registry,
+               IncidentStore* incidents)
     : store_(store),
       incidents_(incidents),
       io_(io),
-      timer_(io),
+      clock_(clock),
+      timer_(clock.timer(io, TimerOrder::evaluate)),
       source_metrics_(registry),
       evaluations_(prometheus::BuildCounter()
                        .Name("hotspotd_rule_evaluations_total")
@@ -109,7 +112,8 @@ Engine::Engine(boost::asio::io_context& io, store::SeriesStore& store, prometheu
   transitions_.Add({{"state", "resolved"}});
 }
 
-void Engine::setSources(const std::vector<ingest::SourceConfig>& sources, const store::StoreConfig& store_config) {
+void Engine::setSources(const std::vector<ingest::SourceConfig>& sources, const store::StoreConfig& store_config,
+                        std::int64_t steps_origin_ms) {
   std::map<std::string, std::unique_ptr<ingest::QuerySource>> next;
   for (const auto& c : sources) {
     auto& slot = next[c.name];
@@ -119,6 +123,7 @@ void Engine::setSources(const std::vector<ingest::SourceConfig>& sources, const 
       continue;
     }
     slot = std::make_unique<ingest::QuerySource>(io_, c, store_config, &source_metrics_);
+    slot->setOrigin(steps_origin_ms);
     log::info("Query source configured", {{"source", c.name},
                                           {"url", c.url},
                                           {"step", formatDuration(c.step)},
@@ -165,7 +170,7 @@ void Engine::restore() {
   }
 }
 
-void Engine::apply(std::vector<rules::Rule> rules, Duration interval, IncidentOptions options) {
+void Engine::apply(std::vector<rules::Rule> rules, EngineOptions options) {
   // Detectors of unchanged rules carry over with what they learned.
   std::map<std::string, std::unique_ptr<detectors::Detector>> previous;
   for (auto& d : detectors_) previous[d->rule().name + '\n' + d->rule().fingerprint] = std::move(d);
@@ -211,11 +216,11 @@ void Engine::apply(std::vector<rules::Rule> rules, Duration interval, IncidentOp
   }
   degraded_.clear();
   source_drift_.clear();
-  interval_ = interval;
   options_ = std::move(options);
+  options_.interval = std::max<Duration>(options_.interval, std::chrono::milliseconds(1));
 
   // Incidents of rules that are gone resolve now.
-  const std::int64_t now = nowUnixMs();
+  const std::int64_t now = clock_.nowMs();
   std::vector<rules::IncidentEvent> events;
   tracker_.retainRules(names, now, events);
   persist(events, now);
@@ -230,22 +235,27 @@ void Engine::apply(std::vector<rules::Rule> rules, Duration interval, IncidentOp
   }
   if (!previous.empty() && kept > 0) log::debug("Rules kept their learned state on reload", {{"rules", kept}});
 
-  timer_.cancel();
   stopped_ = false;
   schedule();
 }
 
 void Engine::stop() {
   stopped_ = true;
-  timer_.cancel();
-  saveDetectorState(nowUnixMs());
+  timer_->cancel();
+  saveDetectorState(clock_.nowMs());
+}
+
+std::int64_t Engine::nextEvaluationMs(std::int64_t now_ms) const {
+  const std::int64_t step = options_.interval.count();
+  const std::int64_t since = now_ms - options_.origin_ms;
+  const std::int64_t k = since >= 0 ? since / step + 1 : -((-since - 1) / step);  // the first grid instant after now
+  return options_.origin_ms + k * step;
 }
 
 void Engine::schedule() {
-  timer_.expires_after(interval_);
-  timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (ec || stopped_) return;
-    tick(nowUnixMs());
+  timer_->at(nextEvaluationMs(clock_.nowMs()), [this] {
+    if (stopped_) return;
+    tick(clock_.nowMs());
     schedule();
   });
 }
@@ -254,10 +264,11 @@ void Engine::tick(std::int64_t t_ms) {
   static const std::string kScraped;
   evaluateRules(t_ms, &kScraped);
   for (auto& [name, src] : sources_) {
-    // A source still busy with the previous round is not asked again; its rules wait for that round.
-    // Judged at the round's newest step: the data's "now" (t_ms less the source's query_offset).
-    src->update(t_ms, [this, name = name](const ingest::QuerySource::RoundStats& round) {
-      if (!stopped_) evaluateRules(round.end_ms, &name);
+    // A source still busy with the previous round is not asked again; its rules wait for that round. Judged at the
+    // data's "now": t_ms less the source's query_offset (the round fetched every step up to it).
+    const std::int64_t data_now = t_ms - src->config().query_offset.count();
+    src->update(t_ms, [this, name = name, data_now](const ingest::QuerySource::RoundStats&) {
+      if (!stopped_) evaluateRules(data_now, &name);
     });
   }
   std::erase_if(retired_, [](const auto& s) { return !s->busy(); });
@@ -342,8 +353,17 @@ void Engine::saveDetectorState(std::int64_t t_ms) {
   state_saved_ms_ = t_ms;
 }
 
+std::vector<rules::Finding> Engine::judge(detectors::Detector& d, const store::SeriesStore& store, std::int64_t t_ms) {
+  const auto start = std::chrono::steady_clock::now();
+  auto findings = d.evaluate(store, t_ms, options_.interval);
+  stats_.detector_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  stats_.judged += findings.size();
+  return findings;
+}
+
 std::vector<rules::IncidentEvent> Engine::evaluateRules(std::int64_t t_ms, const std::string* only) {
   const auto start = std::chrono::steady_clock::now();
+  ++stats_.evaluations;
   std::vector<rules::IncidentEvent> events;
   // The ranking reads every histogram: refreshed every kHotspotRefreshMs (with the scraped rules), not at every
   // evaluation, with what the latency_drift rules said last. Sources' histograms are ranked from their own stores,
@@ -386,7 +406,7 @@ std::vector<rules::IncidentEvent> Engine::evaluateRules(std::int64_t t_ms, const
         continue;
       }
       degraded_.erase(rule.name);
-      const std::vector<rules::Finding> findings = d->evaluate(src->store(), t_ms, interval_);
+      const std::vector<rules::Finding> findings = judge(*d, src->store(), t_ms);
       tracker_.observe(rule, t_ms, findings, events);
       evaluations_.Add({{"rule", rule.name}}).Increment();
       auto& marks = source_drift_[rule.query_source];
@@ -394,7 +414,7 @@ std::vector<rules::IncidentEvent> Engine::evaluateRules(std::int64_t t_ms, const
       mark(rule, findings, marks.second);
       continue;
     }
-    const std::vector<rules::Finding> findings = d->evaluate(store_, t_ms, interval_);
+    const std::vector<rules::Finding> findings = judge(*d, store_, t_ms);
     tracker_.observe(rule, t_ms, findings, events);
     evaluations_.Add({{"rule", rule.name}}).Increment();
     if (refresh_hotspots) mark(rule, findings, drift);

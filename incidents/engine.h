@@ -1,25 +1,29 @@
-// Runs the rules in the daemon: every evaluation_interval, on the lifecycle thread, each detector judges its
-// endpoints from the series store and the incident tracker turns the judgements into firing and resolved
-// transitions, which are logged, counted and written to the state database.
+// DESIGN
+// The evaluation engine: the one loop that turns series into incidents, for the daemon (on real time) and for replay,
+// replay --source, test-rules and the in-process tests (on a SimClock, core/clock.h). Nothing else in the tree
+// evaluates rules.
+//
+// Every `interval`, at whole multiples of it counted from `origin_ms` (the daemon: the epoch, as a rule group of
+// Prometheus evaluates on a fixed grid), each detector judges its endpoints from the series store and the incident
+// tracker turns the judgements into pending, firing and resolved transitions, which are written to the state
+// database, logged, counted and handed on (profiling, alerting). Rules that name a query source ([[sources]]) are
+// judged from that source's own store when a round of queries to it is done, at the newest step it reached; while
+// the source's answers are missing or partial their endpoints are not judged (nothing fires or resolves on missing
+// data) and degraded() says why. This is the only place degraded data is handled.
+//
+// After each evaluation: exemplars of firing latency incidents' slow buckets are attached (real slow requests, with
+// trace links); the hotspot ranking is refreshed at most every 30 s (the scraped store's histograms and each source's,
+// ranked together); what the detectors learned is saved every 5 minutes, at every transition and on stop.
 //
 // Persistence: the incidents that changed at an evaluation are written in one transaction right after it (a write
-// that fails is retried with the next evaluation's); what the detectors learned is written every
-// kStateSaveInterval, whenever an incident fires or resolves, and on stop. At start the open incidents and the
-// learned state are read back, so a firing incident goes on firing without paging again.
-//
-// The hotspot ranking is computed after an evaluation (with what the latency_drift rules said) at most every 30 s,
-// and published: the scraped store's histograms and each query source's, ranked together.
-//
-// While an incident fires, the exemplars on its endpoint's slow buckets are attached to it at each evaluation.
-//
-// Rules that name a query source ([[sources]]) are judged from that source's own series store, right after a
-// round of queries to it fills the store (daemon/query_source.h); while the source's answers are missing or
-// partial their endpoints are not judged, and degraded() says why. The other rules are judged at the interval
-// from the scraped store.
+// that fails is retried with the next evaluation's). At start the open incidents and the learned state are read
+// back, so a firing incident goes on firing without paging again.
 //
 // Reload: detectors of rules whose definition (fingerprint) is unchanged are kept with what they learned; changed
 // rules start afresh (from saved state of the same definition, if any); incidents of rules whose names stay keep
 // their state, and firing incidents of removed rules resolve.
+//
+// One thread: the io_context's (the lifecycle thread, or a replay).
 #pragma once
 
 #include <utility>  // before Asio: boost/asio/awaitable.hpp misses it with GCC 12 in C++20 mode
@@ -37,23 +41,38 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 
+#include "core/clock.h"
 #include "core/snapshot.h"
-#include "ingest/query_source.h"
 #include "detectors/detector.h"
 #include "detectors/hotspots.h"
-#include "incidents/tracker.h"
 #include "incidents/incident_store.h"
+#include "incidents/tracker.h"
+#include "ingest/query_source.h"
 #include "store/series_store.h"
 
 namespace hotspotd::incidents {
 
-struct IncidentOptions {
-  Duration retention = std::chrono::hours(24 * 30);
+// How the engine evaluates, and what it keeps ([rules] evaluation_interval, [incidents]).
+struct EngineOptions {
+  Duration interval = std::chrono::seconds(15);
+  // Evaluations at origin_ms + k * interval: the daemon's grid is the epoch's.
+  std::int64_t origin_ms = 0;
+  Duration retention = std::chrono::hours(24 * 30);  // resolved incidents kept
   std::string trace_url;
   std::size_t exemplars = 10;
 };
+
+// What a run of the engine has done so far (replay reports it; the daemon's metrics say the same).
+struct EngineStats {
+  std::size_t evaluations = 0;   // of the whole rule set or of one source's rules
+  std::size_t judged = 0;        // endpoint judgements made
+  double detector_seconds = 0;   // spent in the detectors
+};
+
+// A store that keeps what the rules read: `base` with its retention stretched to the longest window a rule reads
+// (plus the staleness before it).
+store::StoreConfig storeConfigFor(const std::vector<rules::Rule>& rules, store::StoreConfig base);
 
 // What a rule reads from its query source: its raw selectors (a histogram's _bucket/_count/_sum series, a
 // burn-rate SLI's counters, a gauge), its endpoint labels and how far back it reads.
@@ -61,17 +80,19 @@ ingest::SourceReader sourceReader(const rules::Rule& rule, Duration history);
 
 class Engine {
  public:
-  // `incidents` may be null (no persistence).
-  Engine(boost::asio::io_context& io, store::SeriesStore& store, prometheus::Registry& registry,
-             IncidentStore* incidents);
+  // `incidents` may be null (no persistence: replay, test-rules).
+  Engine(boost::asio::io_context& io, Clock& clock, store::SeriesStore& store, prometheus::Registry& registry,
+         IncidentStore* incidents);
 
   // The query sources rules may name; call before apply(). A source whose settings are unchanged keeps its series.
-  void setSources(const std::vector<ingest::SourceConfig>& sources, const store::StoreConfig& store_config);
+  // Their steps are at steps_origin_ms + k * step (the daemon: the epoch's grid; a backtest: its --from).
+  void setSources(const std::vector<ingest::SourceConfig>& sources, const store::StoreConfig& store_config,
+                  std::int64_t steps_origin_ms = 0);
 
   // Reads back the open incidents saved before a restart. Call once, before the first apply().
   void restore();
-  // Replaces the rules; starts evaluating every `interval`.
-  void apply(std::vector<rules::Rule> rules, Duration interval, IncidentOptions options);
+  // Replaces the rules; evaluates at the next instant of the options' grid, and every interval from there.
+  void apply(std::vector<rules::Rule> rules, EngineOptions options);
   // Stops evaluating and saves what the detectors learned.
   void stop();
 
@@ -88,6 +109,9 @@ class Engine {
   // The series store a rule is judged from.
   const store::SeriesStore& storeFor(const rules::Rule& rule) const;
   const ingest::QuerySource* source(const std::string& name) const;
+  // The first instant of the evaluation grid after `now_ms`.
+  std::int64_t nextEvaluationMs(std::int64_t now_ms) const;
+  const EngineStats& stats() const { return stats_; }
 
   const IncidentTracker& tracker() const { return tracker_; }
   // Called with every evaluation's transitions, after they are written (profiling, alerting).
@@ -99,6 +123,7 @@ class Engine {
   void schedule();
   // `only`: null for every rule, "" for the scraped ones, a source's name for that source's.
   std::vector<rules::IncidentEvent> evaluateRules(std::int64_t t_ms, const std::string* only);
+  std::vector<rules::Finding> judge(detectors::Detector& d, const store::SeriesStore& store, std::int64_t t_ms);
   void persist(const std::vector<rules::IncidentEvent>& events, std::int64_t t_ms);
   void saveDetectorState(std::int64_t t_ms);
   // Attaches the exemplars of firing latency incidents' slow buckets (real slow requests, with trace links).
@@ -108,15 +133,15 @@ class Engine {
   store::SeriesStore& store_;
   IncidentStore* incidents_;
   boost::asio::io_context& io_;
-  boost::asio::steady_timer timer_;
+  Clock& clock_;
+  std::unique_ptr<Timer> timer_;
   ingest::SourceMetrics source_metrics_;
   std::map<std::string, std::unique_ptr<ingest::QuerySource>> sources_;
   std::vector<std::unique_ptr<ingest::QuerySource>> retired_;  // replaced on reload while a round was running
   // Per source: when its rules were last evaluated, and what its latency_drift rules said then (for the ranking).
   std::map<std::string, std::pair<std::int64_t, std::vector<detectors::DriftMark>>> source_drift_;
   std::map<std::string, std::string> degraded_;        // rule -> why it was not judged
-  Duration interval_ = std::chrono::seconds(15);
-  IncidentOptions options_;
+  EngineOptions options_;
   std::vector<std::unique_ptr<detectors::Detector>> detectors_;
   IncidentTracker tracker_{/*record_changes=*/true};
   // Writes that failed, retried with the next evaluation's.
@@ -133,6 +158,7 @@ class Engine {
   Snapshot<detectors::HotspotTable> hotspots_;
   std::int64_t hotspots_ms_ = 0;
   std::function<void(const std::vector<rules::IncidentEvent>&)> on_events_;
+  EngineStats stats_;
   bool stopped_ = false;
 };
 

@@ -6,6 +6,21 @@
 #include <nlohmann/json.hpp>
 
 namespace hotspotd::incidents {
+
+std::string_view stateName(IncidentState state) {
+  switch (state) {
+    case IncidentState::pending: return "pending";
+    case IncidentState::firing: return "firing";
+    case IncidentState::resolved: return "resolved";
+  }
+  return "pending";
+}
+
+IncidentState parseIncidentState(std::string_view name) {
+  if (name == "firing") return IncidentState::firing;
+  if (name == "resolved") return IncidentState::resolved;
+  return IncidentState::pending;
+}
 namespace {
 
 using nlohmann::json;
@@ -296,7 +311,7 @@ IncidentRecord recordOf(const state::Statement& stmt) {
   r.alertname = stmt.text(2);
   r.labels = labelsFromJson(parseOr(stmt.text(3), json::object()));
   r.severity = stmt.text(4);
-  r.state = stmt.text(5);
+  r.state = parseIncidentState(stmt.text(5));
   r.pending_ms = stmt.integer(6);
   r.firing_ms = stmt.isNull(7) ? 0 : stmt.integer(7);
   r.resolved_ms = stmt.isNull(8) ? 0 : stmt.integer(8);

@@ -45,6 +45,11 @@ struct IncidentProfile {
   std::int64_t start_ms = 0;
 };
 
+// Where an incident occurrence stands; stored and shown by name ("pending", "firing", "resolved").
+enum class IncidentState { pending, firing, resolved };
+std::string_view stateName(IncidentState state);
+IncidentState parseIncidentState(std::string_view name);
+
 // One incident occurrence as stored: what the API and the alerting side read.
 struct IncidentRecord {
   std::int64_t seq = 0;
@@ -52,7 +57,7 @@ struct IncidentRecord {
   std::string alertname;
   rules::OwnedLabels labels;
   std::string severity;
-  std::string state;  // pending, firing, resolved
+  IncidentState state = IncidentState::pending;
   std::int64_t pending_ms = 0;
   std::int64_t firing_ms = 0;    // 0 while pending
   std::int64_t resolved_ms = 0;  // 0 while open

@@ -101,6 +101,8 @@ class QuerySource {
   // align them); a backtest aligns them with its first evaluation, so it sees the points a recording has.
   void setOrigin(std::int64_t origin_ms) { origin_ms_ = origin_ms; }
   bool busy() const { return running_ > 0; }
+  // What the latest round did (the one running, while busy()).
+  const RoundStats& lastRound() const { return stats_; }
 
   // Why the reader's series are not fit to judge after the latest round; empty if they are.
   std::string degraded(const std::string& reader) const;

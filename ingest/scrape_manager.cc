@@ -7,8 +7,8 @@
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
-#include <boost/asio/steady_timer.hpp>
 
+#include "core/hash.h"
 #include "core/log.h"
 #include "ingest/file_sd.h"
 #include "core/gzip.h"
@@ -99,7 +99,7 @@ struct ScrapeManager::Metrics {
 };
 
 struct ScrapeManager::Target {
-  Target(boost::asio::io_context& io) : timer(io) {}
+  Target(boost::asio::io_context& io, Clock& clock) : timer(clock.timer(io, TimerOrder::ingest)) {}
   std::string key;
   std::string address;
   std::string scheme;
@@ -108,8 +108,8 @@ struct ScrapeManager::Target {
   ScrapeConfig settings;
   store::GroupId group = store::kNoId;
   std::unique_ptr<TargetIngester> ingester;
-  boost::asio::steady_timer timer;
-  std::chrono::steady_clock::time_point next;
+  std::unique_ptr<Timer> timer;
+  std::int64_t next_ms = 0;
   bool in_flight = false;
   std::shared_ptr<bool> alive = std::make_shared<bool>(true);
   TargetStatus status;
@@ -119,15 +119,16 @@ struct ScrapeManager::Target {
 };
 
 struct ScrapeManager::Job {
-  Job(boost::asio::io_context& io) : sd_timer(io) {}
+  Job(boost::asio::io_context& io, Clock& clock) : sd_timer(clock.timer(io, TimerOrder::ingest)) {}
   ScrapeConfig config;
   std::unique_ptr<FileSd> file_sd;
-  boost::asio::steady_timer sd_timer;
+  std::unique_ptr<Timer> sd_timer;
   std::map<std::string, std::unique_ptr<Target>> targets;
 };
 
-ScrapeManager::ScrapeManager(boost::asio::io_context& io, store::SeriesStore& store, prometheus::Registry& registry)
-    : io_(io), store_(store), metrics_(std::make_unique<Metrics>(registry)) {}
+ScrapeManager::ScrapeManager(boost::asio::io_context& io, Clock& clock, store::SeriesStore& store,
+                             prometheus::Registry& registry)
+    : io_(io), clock_(clock), store_(store), metrics_(std::make_unique<Metrics>(registry)) {}
 
 ScrapeManager::~ScrapeManager() {
   stop();
@@ -137,10 +138,10 @@ void ScrapeManager::stop() {
   if (stopped_) return;
   stopped_ = true;
   for (auto& [name, job] : jobs_) {
-    job->sd_timer.cancel();
+    job->sd_timer->cancel();
     for (auto& [key, t] : job->targets) {
       *t->alive = false;
-      t->timer.cancel();
+      t->timer->cancel();
     }
   }
 }
@@ -157,14 +158,14 @@ void ScrapeManager::apply(const std::vector<ScrapeConfig>& configs) {
     it->second->config.file_sd.clear();
     it->second->file_sd.reset();
     reconcile(*it->second);
-    it->second->sd_timer.cancel();
+    it->second->sd_timer->cancel();
     metrics_->targets.Remove(&metrics_->targets.Add({{"job", it->first}}));
     log::info("Scrape job removed", {{"job", it->first}});
     it = jobs_.erase(it);
   }
   for (const ScrapeConfig& c : configs) {
     auto& slot = jobs_[c.job];
-    if (!slot) slot = std::make_unique<Job>(io_);
+    if (!slot) slot = std::make_unique<Job>(io_, clock_);
     Job& job = *slot;
     const bool sd_changed = job.config.file_sd != c.file_sd || !job.file_sd;
     job.config = c;
@@ -177,16 +178,15 @@ void ScrapeManager::apply(const std::vector<ScrapeConfig>& configs) {
       for (const auto& e : errors) log::error("Cannot use a file_sd file", {{"job", c.job}, {"error", e}});
     }
     reconcile(job);
-    job.sd_timer.cancel();
+    job.sd_timer->cancel();
     if (job.file_sd) scheduleFileSd(job);
   }
   publish();
 }
 
 void ScrapeManager::scheduleFileSd(Job& job) {
-  job.sd_timer.expires_after(job.config.file_sd_refresh);
-  job.sd_timer.async_wait([this, &job](const boost::system::error_code& ec) {
-    if (ec || stopped_ || !job.file_sd) return;
+  clock_.after(*job.sd_timer, job.config.file_sd_refresh, [this, &job] {
+    if (stopped_ || !job.file_sd) return;
     std::vector<std::string> errors;
     const bool changed = job.file_sd->refresh(errors);
     for (const auto& e : errors) log::error("Cannot use a file_sd file", {{"job", job.config.job}, {"error", e}});
@@ -237,7 +237,7 @@ void ScrapeManager::reconcile(Job& job) {
     }
     Target& t = *it->second;
     *t.alive = false;
-    t.timer.cancel();
+    t.timer->cancel();
     store_.removeGroup(t.group);
     metrics_->up.Remove(t.up);
     metrics_->duration.Remove(t.duration);
@@ -251,7 +251,7 @@ void ScrapeManager::reconcile(Job& job) {
       it->second->settings = job.config;  // interval, timeout, limits, TLS: applied from the next scrape on
       continue;
     }
-    auto t = std::make_unique<Target>(io_);
+    auto t = std::make_unique<Target>(io_, clock_);
     t->key = key;
     t->address = d.address;
     t->scheme = d.scheme;
@@ -278,20 +278,20 @@ void ScrapeManager::reconcile(Job& job) {
 }
 
 void ScrapeManager::schedule(Target& target, bool first) {
-  const auto now = std::chrono::steady_clock::now();
-  const auto interval = std::chrono::duration_cast<std::chrono::steady_clock::duration>(target.settings.interval);
+  const std::int64_t now = clock_.nowMs();
+  const std::int64_t interval = std::max<std::int64_t>(1, target.settings.interval.count());
   if (first) {
-    // A stable phase per target within its interval, so that targets spread out instead of scraping together.
-    const auto offset = static_cast<std::uint64_t>(std::hash<std::string>{}(target.key)) %
-                        static_cast<std::uint64_t>(std::max<std::int64_t>(1, interval.count()));
-    target.next = now + std::chrono::steady_clock::duration(static_cast<std::int64_t>(offset));
+    // A stable phase per target within its interval, counted from the epoch, so that targets spread out instead of
+    // scraping together.
+    const auto offset = static_cast<std::int64_t>(hashBytes(target.key) % static_cast<std::uint64_t>(interval));
+    target.next_ms = now - ((now % interval) + interval) % interval + offset;
+    if (target.next_ms <= now) target.next_ms += interval;
   } else {
-    target.next += interval;
-    while (target.next <= now) target.next += interval;  // skip scrapes the loop was too busy to run
+    target.next_ms += interval;
+    while (target.next_ms <= now) target.next_ms += interval;  // skip scrapes the loop was too busy to run
   }
-  target.timer.expires_at(target.next);
-  target.timer.async_wait([this, &target, alive = target.alive](const boost::system::error_code& ec) {
-    if (ec || !*alive || stopped_) return;
+  target.timer->at(target.next_ms, [this, &target, alive = target.alive] {
+    if (!*alive || stopped_) return;
     scrape(target);
     schedule(target, false);
   });
@@ -330,9 +330,7 @@ void ScrapeManager::scrape(Target& target) {
       }
       body = std::move(*inflated);
     }
-    const auto now_ms =
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-            .count();
+    const std::int64_t now_ms = clock_.nowMs();
     auto result =
         target.ingester->ingest(body, formatFromContentType(r->content_type), now_ms, target.settings.limits.parse);
     if (!result) {
@@ -348,9 +346,7 @@ void ScrapeManager::finishScrape(Target& target, std::chrono::steady_clock::time
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   TargetStatus& st = target.status;
   const std::string before = st.health;
-  st.last_scrape_ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-          .count();
+  st.last_scrape_ms = clock_.nowMs();
   st.last_duration_seconds = seconds;
   target.duration->Set(seconds);
   if (failure_reason.empty()) {

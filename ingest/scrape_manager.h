@@ -6,8 +6,9 @@
 // malformed body) fails that scrape only: it is counted by reason, logged when the target changes state, and
 // leaves a gap in the store.
 //
-// Each target's first scrape is offset within its interval by a hash of its identity, so targets do not scrape in
-// lockstep; later scrapes keep that phase. file_sd files are re-read every file_sd_refresh when they changed.
+// Each target scrapes at a fixed phase within its interval, counted from the epoch and set by a hash of its
+// identity, so targets do not scrape in lockstep and a restart keeps the phase (as Prometheus does). Time and timers
+// come from the injected clock: samples are stamped with the clock's time when the scrape's answer arrives. file_sd files are re-read every file_sd_refresh when they changed.
 // apply() is the reload: targets whose identity and settings did not change keep their store group, cache and
 // timer; others are stopped or started.
 //
@@ -24,6 +25,7 @@
 #include <prometheus/registry.h>
 #include <boost/asio/io_context.hpp>
 
+#include "core/clock.h"
 #include "core/snapshot.h"
 #include "ingest/scrape_config.h"
 #include "store/series_store.h"
@@ -45,7 +47,7 @@ struct TargetStatus {
 
 class ScrapeManager {
  public:
-  ScrapeManager(boost::asio::io_context& io, store::SeriesStore& store, prometheus::Registry& registry);
+  ScrapeManager(boost::asio::io_context& io, Clock& clock, store::SeriesStore& store, prometheus::Registry& registry);
   ~ScrapeManager();
   ScrapeManager(const ScrapeManager&) = delete;
   ScrapeManager& operator=(const ScrapeManager&) = delete;
@@ -71,6 +73,7 @@ class ScrapeManager {
   void publish();
 
   boost::asio::io_context& io_;
+  Clock& clock_;
   store::SeriesStore& store_;
   std::unique_ptr<Metrics> metrics_;
   std::map<std::string, std::unique_ptr<Job>> jobs_;

@@ -8,56 +8,30 @@
 #include <fmt/format.h>
 
 #include "core/base64.h"
+#include "core/url.h"
 #include "core/file.h"
 
 namespace hotspotd::ingest {
 namespace {
 
-// Splits "scheme://host[:port][/path]" into the source's parts; the error says what is wrong.
+// The source's base URL: scheme, host, port and the API prefix; the error says what is wrong.
 Result<void> splitUrl(std::string_view url, SourceConfig& c) {
-  const auto scheme_end = url.find("://");
-  if (scheme_end == std::string_view::npos) {
-    return fail(fmt::format("\"{}\" is not a URL (write e.g. \"http://prometheus:9090\")", url));
+  auto parsed = parseHttpUrl(url);
+  if (!parsed) return fail(fmt::format("{} (write e.g. \"http://prometheus:9090\")", parsed.error().message));
+  if (parsed->target.find('?') != std::string::npos) {
+    return fail("takes no query string (the API's base only; parameters are hotspotd's)");
   }
-  c.scheme = std::string(url.substr(0, scheme_end));
-  if (c.scheme != "http" && c.scheme != "https") return fail(fmt::format("scheme \"{}\": use http or https", c.scheme));
-  std::string_view rest = url.substr(scheme_end + 3);
-  if (rest.find_first_of("?#") != std::string_view::npos) {
-    return fail("takes no query string or fragment (the API's base only; parameters are hotspotd's)");
+  if (!parsed->userinfo.empty()) {
+    return fail("credentials in the URL are not read: use basic_auth_username and basic_auth_password_file");
   }
-  const auto slash = rest.find('/');
-  std::string_view authority = rest.substr(0, slash);
-  std::string_view path = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
+  std::string_view path = parsed->target;
   while (!path.empty() && path.back() == '/') path.remove_suffix(1);
   if (path.ends_with("/api/v1")) {
     return fail("give the API's base without /api/v1 (\"http://prometheus:9090\", \"https://mimir/prometheus\")");
   }
-  if (authority.find('@') != std::string_view::npos) {
-    return fail("credentials in the URL are not read: use basic_auth_username and basic_auth_password_file");
-  }
-  std::string_view host = authority, port;
-  if (!authority.empty() && authority.front() == '[') {
-    const auto close = authority.find(']');
-    if (close == std::string_view::npos) return fail("unclosed '[' in the host");
-    host = authority.substr(1, close - 1);
-    if (close + 1 < authority.size()) {
-      if (authority[close + 1] != ':') return fail("expected ':' and a port after the IPv6 address");
-      port = authority.substr(close + 2);
-    }
-  } else if (const auto colon = authority.rfind(':'); colon != std::string_view::npos) {
-    host = authority.substr(0, colon);
-    port = authority.substr(colon + 1);
-  }
-  if (host.empty()) return fail("no host");
-  if (!port.empty() || authority.ends_with(':')) {
-    unsigned p = 0;
-    const auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
-    if (port.empty() || ec != std::errc() || ptr != port.data() + port.size() || p == 0 || p > 65535) {
-      return fail(fmt::format("port \"{}\" is not a number from 1 to 65535", port));
-    }
-  }
-  c.host = std::string(host);
-  c.port = port.empty() ? (c.scheme == "https" ? "443" : "80") : std::string(port);
+  c.scheme = parsed->scheme;
+  c.host = parsed->host;
+  c.port = parsed->port;
   c.base_path = std::string(path);
   return {};
 }

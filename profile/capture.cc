@@ -15,6 +15,7 @@
 
 #include "core/file.h"
 #include "core/subprocess.h"
+#include "core/url.h"
 #include "profile/fold_perf.h"
 #include "profile/pprof.h"
 
@@ -225,11 +226,10 @@ Result<Capture> captureCommand(const std::vector<std::string>& argv, pid_t pid, 
 
 Result<Capture> capturePprof(const std::string& url, const CaptureOptions& options) {
   const auto start = std::chrono::steady_clock::now();
-  const std::size_t scheme_end = url.find("://");
-  if (scheme_end == std::string::npos) return fail(fmt::format("pprof_url {} needs a scheme (http:// or https://)", url));
-  const std::size_t path_start = url.find('/', scheme_end + 3);
-  const std::string origin = url.substr(0, path_start);
-  std::string path = path_start == std::string::npos ? "/debug/pprof/profile" : url.substr(path_start);
+  auto parsed = parseHttpUrl(url);
+  if (!parsed) return fail(fmt::format("pprof_url: {}", parsed.error().message));
+  std::string path = parsed->target == "/" ? "/debug/pprof/profile" : parsed->target;
+  const std::string origin = parsed->origin();
   const auto secs = std::max<std::int64_t>(1, std::chrono::duration_cast<std::chrono::seconds>(options.duration).count());
   path += fmt::format("{}seconds={}", path.find('?') == std::string::npos ? "?" : "&", secs);
   httplib::Client client(origin);

@@ -49,12 +49,13 @@ nlohmann::json summaryOf(const FoldedStacks& stacks, const FoldedStacks* baselin
 
 }  // namespace
 
-ProfileManager::ProfileManager(boost::asio::io_context& io, ProfileStore& profiles,
+ProfileManager::ProfileManager(boost::asio::io_context& io, Clock& clock, ProfileStore& profiles,
                                prometheus::Registry& registry, std::filesystem::path work_dir)
     : io_(io),
       profiles_(profiles),
       work_dir_(std::move(work_dir)),
-      timer_(io),
+      clock_(clock),
+      timer_(clock.timer(io, TimerOrder::act)),
       captures_(prometheus::BuildCounter()
                     .Name("hotspotd_profile_captures_total")
                     .Help("Profile captures by target, kind (hotspot, baseline) and result (ok, error, skipped).")
@@ -69,7 +70,7 @@ ProfileManager::ProfileManager(boost::asio::io_context& io, ProfileStore& profil
                          .Help("Profile captures running now.")
                          .Register(registry)
                          .Add({})) {
-  started_ms_ = nowUnixMs();
+  started_ms_ = clock_.nowMs();
 }
 
 ProfileManager::~ProfileManager() { stop(); }
@@ -80,7 +81,7 @@ void ProfileManager::apply(ProfilingConfig config) {
     if (last_baseline_.count(t.name)) continue;
     if (auto b = profiles_.latestBaseline(t.name); b && *b) last_baseline_[t.name] = (*b)->start_ms;
   }
-  timer_.cancel();
+  timer_->cancel();
   if (!stopped_) schedule();
 }
 
@@ -92,9 +93,8 @@ const ProfileTarget* ProfileManager::target(const std::string& name) const {
 }
 
 void ProfileManager::schedule() {
-  timer_.expires_after(kTick);
-  timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (ec || stopped_) return;
+  clock_.after(*timer_, kTick, [this] {
+    if (stopped_) return;
     tick();
     schedule();
   });
@@ -102,7 +102,7 @@ void ProfileManager::schedule() {
 
 void ProfileManager::onEvents(const std::vector<rules::IncidentEvent>& events) {
   if (stopped_) return;
-  const std::int64_t now = nowUnixMs();
+  const std::int64_t now = clock_.nowMs();
   for (const auto& e : events) {
     if (e.state == rules::IncidentEvent::State::resolved) {
       firing_.erase(e.id);
@@ -119,19 +119,19 @@ void ProfileManager::onEvents(const std::vector<rules::IncidentEvent>& events) {
     // Within the target's cooldown, the profile just taken for another incident serves this one too.
     if (auto last = last_capture_.find(t->name);
         last != last_capture_.end() && now - last->second < t->cooldown.count() && last_profile_.count(t->name)) {
-      attach(ProfileRef{e.id, last_profile_[t->name], "hotspot", "", last->second});
+      attach(ProfileRef{e.id, last_profile_[t->name], ProfileKind::hotspot, "", last->second});
       firing_[e.id].captures = 1;
       firing_[e.id].last_duration = t->duration;
       firing_[e.id].next_ms = last->second + t->cooldown.count();
       continue;
     }
     firing_[e.id].capturing = true;
-    request(Job{t->name, "hotspot", e.id, t->duration, t->frequency}, now);
+    request(Job{t->name, ProfileKind::hotspot, e.id, t->duration, t->frequency}, now);
   }
 }
 
 void ProfileManager::tick() {
-  const std::int64_t now = nowUnixMs();
+  const std::int64_t now = clock_.nowMs();
   // Progressive captures of incidents that go on.
   for (auto& [id, inc] : firing_) {
     const ProfileTarget* t = target(inc.target);
@@ -140,7 +140,7 @@ void ProfileManager::tick() {
     }
     inc.capturing = true;
     const Duration next = std::min<Duration>(inc.last_duration * 2, t->max_duration);
-    request(Job{t->name, "hotspot", id, next, t->frequency}, now);
+    request(Job{t->name, ProfileKind::hotspot, id, next, t->frequency}, now);
   }
   // Baselines of targets with nothing firing.
   if (config_.baseline_interval.count() > 0) {
@@ -156,7 +156,7 @@ void ProfileManager::tick() {
                                    : last->second + config_.baseline_interval.count();
       if (now < due) continue;
       last_baseline_[t.name] = now;
-      request(Job{t.name, "baseline", "", config_.baseline_duration, config_.baseline_frequency}, now);
+      request(Job{t.name, ProfileKind::baseline, "", config_.baseline_duration, config_.baseline_frequency}, now);
     }
   }
   // Start what waits, within the concurrency limit.
@@ -196,7 +196,7 @@ void ProfileManager::request(Job job, std::int64_t now) {
                               "([profiling] cpu_budget = {})",
                               spent, budget, config_.cpu_budget),
                   "skipped");
-    if (job.kind == "hotspot") {
+    if (job.kind == ProfileKind::hotspot) {
       if (auto it = firing_.find(job.incident_id); it != firing_.end()) {
         it->second.capturing = false;
         it->second.next_ms = now + t->cooldown.count();
@@ -206,7 +206,7 @@ void ProfileManager::request(Job job, std::int64_t now) {
     }
     return;
   }
-  if (job.kind == "hotspot") last_capture_[job.target] = now;
+  if (job.kind == ProfileKind::hotspot) last_capture_[job.target] = now;
   if (running_ < static_cast<std::size_t>(config_.max_concurrent)) {
     launch(std::move(job));
   } else {
@@ -223,10 +223,10 @@ void ProfileManager::launch(Job job) {
   const ProfileTarget copy = *t;
   const std::string perf = config_.perf;
   const std::filesystem::path work = work_dir_;
-  const std::int64_t start_ms = nowUnixMs();
+  const std::int64_t start_ms = clock_.nowMs();
   const std::uint64_t worker = next_worker_++;
   log::info("Profiling", {{"target", job.target},
-                          {"kind", job.kind},
+                          {"kind", std::string(kindName(job.kind))},
                           {"incident", job.incident_id},
                           {"duration", formatDuration(job.duration)}});
   workers_.emplace(worker, std::thread([this, job, copy, perf, work, start_ms, worker] {
@@ -275,9 +275,9 @@ void ProfileManager::recordFailure(const Job& job, std::int64_t start_ms, const 
   r.error = reason;
   auto saved = profiles_.saveFailure(std::move(r));
   if (saved && !job.incident_id.empty()) attach(job.incident_id, *saved);
-  captures_.Add({{"target", job.target}, {"kind", job.kind}, {"result", result}}).Increment();
+  captures_.Add({{"target", job.target}, {"kind", std::string(kindName(job.kind))}, {"result", result}}).Increment();
   log::warn(result == "skipped" ? "Profile capture skipped" : "Profile capture failed",
-            {{"target", job.target}, {"kind", job.kind}, {"incident", job.incident_id}, {"reason", reason}});
+            {{"target", job.target}, {"kind", std::string(kindName(job.kind))}, {"incident", job.incident_id}, {"reason", reason}});
 }
 
 void ProfileManager::attach(const std::string& incident_id, const ProfileRecord& record) {
@@ -292,7 +292,7 @@ void ProfileManager::finished(const Job& job, std::int64_t start_ms, Result<Capt
   --running_;
   running_gauge_.Set(static_cast<double>(running_));
   target_busy_[job.target] = false;
-  const std::int64_t now = nowUnixMs();
+  const std::int64_t now = clock_.nowMs();
   if (result) {
     cpu_seconds_.Increment(result->cpu_seconds);
     spent_.emplace_back(now, result->cpu_seconds);
@@ -312,7 +312,7 @@ void ProfileManager::finished(const Job& job, std::int64_t start_ms, Result<Capt
   // Against the latest healthy baseline of the target, if there is one.
   std::optional<FoldedStacks> baseline;
   std::string baseline_id;
-  if (job.kind == "hotspot") {
+  if (job.kind == ProfileKind::hotspot) {
     if (auto b = profiles_.latestBaseline(job.target); b && *b) {
       if (auto stacks = profiles_.loadStacks((*b)->id)) {
         baseline = std::move(*stacks);
@@ -332,17 +332,17 @@ void ProfileManager::finished(const Job& job, std::int64_t start_ms, Result<Capt
     return;
   }
   // Attached before it is announced: whoever reads the log line finds the profile on the incident.
-  if (job.kind == "hotspot") {
+  if (job.kind == ProfileKind::hotspot) {
     last_profile_[job.target] = saved->id;
     if (!job.incident_id.empty()) attach(job.incident_id, *saved);
   } else {
     last_baseline_[job.target] = start_ms;
   }
-  captures_.Add({{"target", job.target}, {"kind", job.kind}, {"result", "ok"}}).Increment();
+  captures_.Add({{"target", job.target}, {"kind", std::string(kindName(job.kind))}, {"result", "ok"}}).Increment();
   std::string top;
   if (!saved->summary["top_self"].empty()) top = saved->summary["top_self"][0].value("name", "");
   log::info("Profile captured", {{"target", job.target},
-                                 {"kind", job.kind},
+                                 {"kind", std::string(kindName(job.kind))},
                                  {"incident", job.incident_id},
                                  {"profile", saved->id},
                                  {"samples", saved->samples},
@@ -353,7 +353,7 @@ void ProfileManager::stop() {
   if (stopped_) return;
   stopped_ = true;
   cancel_ = true;
-  timer_.cancel();
+  timer_->cancel();
   queue_.clear();
   for (auto& [id, t] : workers_) {
     if (t.joinable()) t.join();

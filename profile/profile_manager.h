@@ -37,9 +37,9 @@
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include "daemon/config.h"
+#include "core/clock.h"
 #include "profile/capture.h"
 #include "rules/finding.h"
 #include "profile/profile_store.h"
@@ -50,14 +50,14 @@ namespace hotspotd::profile {
 struct ProfileRef {
   std::string incident_id;
   std::string profile_id;
-  std::string kind;   // "hotspot"
+  ProfileKind kind = ProfileKind::hotspot;
   std::string error;  // why there is no profile; empty when the capture worked
   std::int64_t start_ms = 0;
 };
 
 class ProfileManager {
  public:
-  ProfileManager(boost::asio::io_context& io, ProfileStore& profiles, prometheus::Registry& registry,
+  ProfileManager(boost::asio::io_context& io, Clock& clock, ProfileStore& profiles, prometheus::Registry& registry,
                  std::filesystem::path work_dir);
   ~ProfileManager();
   ProfileManager(const ProfileManager&) = delete;
@@ -79,7 +79,7 @@ class ProfileManager {
  private:
   struct Job {
     std::string target;
-    std::string kind;  // "hotspot" or "baseline"
+    ProfileKind kind = ProfileKind::hotspot;
     std::string incident_id;
     Duration duration{};
     int frequency = 99;
@@ -108,7 +108,8 @@ class ProfileManager {
   ProfileStore& profiles_;
   std::filesystem::path work_dir_;
   ProfilingConfig config_;
-  boost::asio::steady_timer timer_;
+  Clock& clock_;
+  std::unique_ptr<Timer> timer_;
   std::map<std::string, Incident> firing_;            // by incident id
   std::map<std::string, std::int64_t> last_capture_;  // target -> start of its last hotspot capture
   std::map<std::string, std::string> last_profile_;   // target -> id of its last hotspot profile

@@ -10,6 +10,12 @@
 #include "profile/flamegraph.h"
 
 namespace hotspotd::profile {
+
+std::string_view kindName(ProfileKind kind) { return kind == ProfileKind::baseline ? "baseline" : "hotspot"; }
+
+ProfileKind parseProfileKind(std::string_view name) {
+  return name == "baseline" ? ProfileKind::baseline : ProfileKind::hotspot;
+}
 namespace {
 
 using nlohmann::json;
@@ -19,7 +25,7 @@ constexpr int kSchema = 1;
 json toJson(const ProfileRecord& r) {
   return json{{"id", r.id},
               {"target", r.target},
-              {"kind", r.kind},
+              {"kind", kindName(r.kind)},
               {"incident", r.incident_id},
               {"pids", r.pids},
               {"start_ms", r.start_ms},
@@ -35,7 +41,7 @@ ProfileRecord fromRow(state::Statement& s) {
   ProfileRecord r;
   r.id = s.text(0);
   r.target = s.text(1);
-  r.kind = s.text(2);
+  r.kind = parseProfileKind(s.text(2));
   r.incident_id = s.text(3);
   auto pids = json::parse(s.text(4), nullptr, false);
   if (pids.is_array()) {
@@ -96,7 +102,7 @@ Result<void> ProfileStore::insert(const ProfileRecord& r) {
   auto stmt = db_->prepare(fmt::format("INSERT INTO profiles ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", kColumns));
   if (!stmt) return tl::unexpected(stmt.error());
   return stmt
-      ->bindAll({r.id, r.target, r.kind, r.incident_id, json(r.pids).dump(), r.start_ms, r.duration_ms,
+      ->bindAll({r.id, r.target, std::string(kindName(r.kind)), r.incident_id, json(r.pids).dump(), r.start_ms, r.duration_ms,
                  static_cast<std::int64_t>(r.samples), static_cast<std::int64_t>(r.bytes), r.error, r.baseline_id,
                  r.summary.is_null() ? std::string("{}") : r.summary.dump()})
       .run();
@@ -111,7 +117,7 @@ Result<ProfileRecord> ProfileStore::save(ProfileRecord r, const FoldedStacks& st
   std::filesystem::create_directories(dir, ec);
   if (ec) return fail(fmt::format("cannot create {}: {}", dir.string(), ec.message()));
   FlameGraphOptions graph;
-  graph.title = fmt::format("{} profile of {}", r.kind == "baseline" ? "Baseline" : "Hotspot", r.target);
+  graph.title = fmt::format("{} profile of {}", r.kind == ProfileKind::baseline ? "Baseline" : "Hotspot", r.target);
   graph.subtitle = fmt::format("{} samples, pids {}, profile {}", r.samples, json(r.pids).dump(), r.id);
   const std::string folded = stacks.text();
   const std::string svg = renderFlameGraph(stacks, graph);

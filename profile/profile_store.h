@@ -23,10 +23,15 @@
 
 namespace hotspotd::profile {
 
+// Why a profile was taken: during an incident, or as the target's healthy baseline.
+enum class ProfileKind { hotspot, baseline };
+std::string_view kindName(ProfileKind kind);  // "hotspot", "baseline": as stored and as the API says
+ProfileKind parseProfileKind(std::string_view name);
+
 struct ProfileRecord {
   std::string id;
   std::string target;
-  std::string kind;         // "hotspot" or "baseline"
+  ProfileKind kind = ProfileKind::hotspot;
   std::string incident_id;  // for hotspot profiles
   std::vector<int> pids;
   std::int64_t start_ms = 0;

@@ -31,6 +31,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/file.h"
+#include "core/labels.h"
 #include "profile/capture.h"
 
 namespace hotspotd::tools {
@@ -216,14 +217,15 @@ std::optional<json> getJson(httplib::Client& client, const std::string& path) {
   return j;
 }
 
-std::string labelText(const json& labels, std::initializer_list<std::string_view> skip = {"alertname"}) {
-  std::string out;
-  if (!labels.is_object()) return out;
-  for (const auto& [k, v] : labels.items()) {
-    if (std::find(skip.begin(), skip.end(), k) != skip.end() || !v.is_string()) continue;
-    out += fmt::format("{}{}=\"{}\"", out.empty() ? "" : ", ", k, v.get<std::string>());
+// A webhook alert's labels (a JSON object of strings) as Prometheus writes a label set.
+std::string jsonLabelText(const json& labels, std::initializer_list<std::string_view> skip = {"alertname"}) {
+  std::vector<std::pair<std::string, std::string>> pairs;
+  if (labels.is_object()) {
+    for (const auto& [k, v] : labels.items()) {
+      if (v.is_string()) pairs.emplace_back(k, v.get<std::string>());
+    }
   }
-  return "{" + out + "}";
+  return labelText(pairs, skip);
 }
 
 std::string str(const json& j, const char* key) {
@@ -266,7 +268,7 @@ class WebhookPrinter {
     const std::string status = str(a, "status");
     const json& ann = a.contains("annotations") ? a["annotations"] : json::object();
     const json& labels = a.contains("labels") ? a["labels"] : json::object();
-    narrator_.say(fmt::format("Webhook received: {} {} {}", status, str(labels, "alertname"), labelText(labels)));
+    narrator_.say(fmt::format("Webhook received: {} {} {}", status, str(labels, "alertname"), jsonLabelText(labels)));
     if (auto s = str(ann, "summary"); !s.empty()) narrator_.more(s);
     narrator_.more("incident     " + str(a, "generatorURL"));
     if (auto u = str(ann, "flamegraph_url"); !u.empty()) narrator_.more("flame graph  " + u);
@@ -473,7 +475,7 @@ int runDemo(const DemoOptions& options) {
         if (id.empty() || incident_states[id] == state) continue;
         incident_states[id] = state;
         const std::string what =
-            str(*it, "alertname") + " " + labelText(it->value("labels", json::object()), {"alertname", "team"});
+            str(*it, "alertname") + " " + jsonLabelText(it->value("labels", json::object()), {"alertname", "team"});
         if (state == "firing") {
           story.say("Incident firing: " + what);
           story.more(str(*it, "reason"));

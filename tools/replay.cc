@@ -9,13 +9,13 @@
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <prometheus/registry.h>
 
-#include <thread>
 
+#include "core/clock.h"
+#include "core/log.h"
 #include "core/rfc3339.h"
-#include "detectors/detector.h"
 #include "incidents/engine.h"
-#include "incidents/tracker.h"
 #include "ingest/query_source.h"
 #include "ingest/replay_reader.h"
 #include "rules/rule_loader.h"
@@ -52,26 +52,97 @@ nlohmann::ordered_json toJson(const rules::IncidentEvent& e) {
   return j;
 }
 
-// Evaluates the rules over a query source's history, one evaluation per source step from `from` to `to`.
-int replaySource(const ReplayOptions& options,
-                 std::vector<std::unique_ptr<detectors::Detector>>& detectors, const store::StoreConfig& store_config,
-                 std::ostream& out) {
+// The events the engine hands on, as JSON lines, counted.
+struct AlertWriter {
+  std::ostream& out;
+  std::size_t firing = 0, resolved = 0;
+  void operator()(const std::vector<rules::IncidentEvent>& events) {
+    for (const auto& e : events) {
+      out << alertLine(e) << '\n';
+      (e.state == rules::IncidentEvent::State::firing ? firing : resolved) += 1;
+    }
+  }
+};
+
+// The rules over a recorded file: each recorded scrape is ingested at its time, and the engine evaluates on its grid
+// of the recording's scrape interval, as a daemon scraping the recorded service would.
+int replayFile(const ReplayOptions& options, std::vector<rules::Rule> rule_list, const store::StoreConfig& store_config,
+               std::ostream& out) {
+  auto reader = ingest::ReplayReader::open(options.input);
+  if (!reader) {
+    std::fprintf(stderr, "hotspotd: cannot replay: %s\n", reader.error().message.c_str());
+    return 1;
+  }
+  store::SeriesStore store(store_config);
+  const store::GroupId group = store.addGroup("replay");
+  std::int64_t t0 = 0, t1 = 0;
+  std::vector<const ingest::ParsedSample*> first, second;
+  const bool any = reader->next(t0, first);
+  const bool more = any && reader->next(t1, second);
+  boost::asio::io_context io;
+  SimClock clock(t0);
+  prometheus::Registry registry;
+  incidents::Engine engine(io, clock, store, registry, nullptr);
+  AlertWriter writer{out};
+  engine.onEvents([&](const std::vector<rules::IncidentEvent>& events) { writer(events); });
+  incidents::EngineOptions engine_options;
+  // The recording's scrape interval is the evaluation interval.
+  if (more && t1 > t0) engine_options.interval = std::chrono::milliseconds(t1 - t0);
+  if (any) ingest::ReplayReader::commit(store, group, t0, first);
+  engine.apply(std::move(rule_list), engine_options);
+  auto feed = [&](std::int64_t t, const std::vector<const ingest::ParsedSample*>& samples) {
+    clock.run(io, t - 1);  // evaluations due before the scrape at t, then the scrape, then those due at t
+    ingest::ReplayReader::commit(store, group, t, samples);
+    clock.run(io, t);
+  };
+  std::int64_t last = t0;
+  if (more) {
+    feed(t1, second);
+    last = t1;
+    std::int64_t t = 0;
+    std::vector<const ingest::ParsedSample*> samples;
+    while (reader->next(t, samples)) {
+      feed(t, samples);
+      last = t;
+    }
+  }
+  // The evaluation that sees the last scrape.
+  clock.run(io, engine.nextEvaluationMs(last - 1));
+  engine.stop();
+  out.flush();
+  std::fprintf(stderr, "hotspotd: replayed %zu samples from %s: %zu firing, %zu resolved\n", reader->sampleCount(),
+               options.input.c_str(), writer.firing, writer.resolved);
+  return 0;
+}
+
+// The rules over a query source's history: the engine evaluates at every source step from --from to --to (on the
+// epoch's grid, as the daemon does), each evaluation's round fetching what the daemon would fetch then.
+int replaySource(const ReplayOptions& options, std::vector<rules::Rule> rule_list,
+                 const store::StoreConfig& store_config, std::ostream& out) {
   const auto found = std::find_if(options.sources.begin(), options.sources.end(),
                                   [&](const ingest::SourceConfig& s) { return s.name == options.source; });
   if (found == options.sources.end()) {
     std::fprintf(stderr, "hotspotd: no [[sources]] entry of the config is named \"%s\"\n", options.source.c_str());
     return 1;
   }
+  for (auto& r : rule_list) r.query_source = options.source;
+  std::vector<std::string> names;
+  for (const auto& r : rule_list) names.push_back(r.name);
   boost::asio::io_context io;
-  ingest::QuerySource source(io, *found, store_config, nullptr);
-  std::vector<ingest::SourceReader> readers;
-  for (const auto& d : detectors) readers.push_back(incidents::sourceReader(d->rule(), d->history()));
-  source.setReaders(readers);
-  source.setOrigin(options.from_ms);
-  incidents::IncidentTracker tracker;
-  const std::int64_t step = found->step.count();
-  std::size_t firing = 0, resolved = 0, evaluations = 0, unjudged = 0;
-  ingest::QuerySource::RoundStats total;
+  SimClock clock(options.from_ms - 1);
+  prometheus::Registry registry;
+  store::SeriesStore scraped(store_config);  // unused: every rule reads the source
+  incidents::Engine engine(io, clock, scraped, registry, nullptr);
+  AlertWriter writer{out};
+  engine.onEvents([&](const std::vector<rules::IncidentEvent>& events) { writer(events); });
+  // Evaluations every source step on the epoch's grid, as the daemon's; the source's steps on the grid of --from,
+  // so that a backtest of a recording asks for the points the recording has.
+  engine.setSources({*found}, store_config, options.from_ms);
+  incidents::EngineOptions engine_options;
+  engine_options.interval = found->step;
+  engine.apply(std::move(rule_list), engine_options);
+  const ingest::QuerySource* source = engine.source(options.source);
+
   // What the rounds cost: the first (reaching back as far as the rules read), and the later ones on average.
   struct Cost {
     std::size_t rounds = 0, queries = 0, bytes = 0, points = 0;
@@ -83,53 +154,34 @@ int replaySource(const ReplayOptions& options,
       points += s.points;
       seconds += t;
     }
-  } first, later;
-  std::chrono::steady_clock::duration judging{};
-  std::size_t judged_endpoints = 0;
-  std::vector<rules::IncidentEvent> events;
-  for (std::int64_t t = options.from_ms; t <= options.to_ms; t += step) {
-    // A failed round is asked again (the source resumes where it stopped) a few times before the step is given up.
-    std::string why;
-    std::int64_t judged_at = t;  // the round's newest step: t less the source's query_offset
-    for (int attempt = 0; attempt < 4; ++attempt) {
-      if (attempt > 0) std::this_thread::sleep_for(std::chrono::seconds(1));
-      const auto fetch_start = std::chrono::steady_clock::now();
-      source.update(t, [&](const ingest::QuerySource::RoundStats& stats) {
-        judged_at = stats.end_ms;
-        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - fetch_start).count();
-        (evaluations == 0 ? first : later).add(stats, seconds);
-        total.queries += stats.queries;
-        total.bytes += stats.bytes;
-        total.points += stats.points;
-      });
-      io.restart();
-      io.run();
-      why.clear();
-      for (const auto& d : detectors) {
-        if (auto w = source.degraded(d->rule().name); !w.empty()) why = std::move(w);
-      }
-      if (why.empty()) break;
-    }
+  } first, later, total;
+  std::size_t evaluations = 0, unjudged = 0;
+  for (std::int64_t t = engine.nextEvaluationMs(options.from_ms - 1); t <= options.to_ms; t += found->step.count()) {
+    const auto before = engine.stats();
+    const auto start = std::chrono::steady_clock::now();
+    clock.run(io, t);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() -
+                           (engine.stats().detector_seconds - before.detector_seconds);
+    (evaluations == 0 ? first : later).add(source->lastRound(), seconds);
+    total.add(source->lastRound(), seconds);
     ++evaluations;
+    std::string why;
+    for (const auto& name : names) {
+      if (auto w = engine.degraded(name); !w.empty()) why = std::move(w);
+    }
     if (!why.empty()) {
       ++unjudged;
       std::fprintf(stderr, "hotspotd: not judged at %s: %s\n", formatRfc3339(t).c_str(), why.c_str());
-      continue;
-    }
-    for (auto& d : detectors) {
-      events.clear();
-      const auto judge_start = std::chrono::steady_clock::now();
-      const auto findings = d->evaluate(source.store(), judged_at, found->step);
-      judging += std::chrono::steady_clock::now() - judge_start;
-      judged_endpoints += findings.size();
-      tracker.observe(d->rule(), judged_at, findings, events);
-      for (const auto& e : events) {
-        out << toJson(e).dump() << '\n';
-        (e.state == rules::IncidentEvent::State::firing ? firing : resolved) += 1;
-      }
     }
   }
+  engine.stop();
   out.flush();
+  if (evaluations == 0) {
+    std::fprintf(stderr, "hotspotd: no evaluation between --from and --to: evaluations are every %s (the source's step), "
+                 "on whole multiples of it\n", formatDuration(found->step).c_str());
+    return 1;
+  }
+  const auto stats = engine.stats();
   const double later_rounds = std::max<double>(1, static_cast<double>(later.rounds));
   std::fprintf(
       stderr,
@@ -138,19 +190,18 @@ int replaySource(const ReplayOptions& options,
       first.queries, first.bytes, first.points, first.seconds, static_cast<double>(later.queries) / later_rounds,
       static_cast<double>(later.bytes) / later_rounds, static_cast<double>(later.points) / later_rounds,
       later.seconds * 1000 / later_rounds,
-      judged_endpoints
-          ? std::chrono::duration<double, std::micro>(judging).count() / static_cast<double>(judged_endpoints)
-          : 0.0,
-      judged_endpoints);
+      stats.judged ? stats.detector_seconds * 1e6 / static_cast<double>(stats.judged) : 0.0, stats.judged);
   std::fprintf(stderr,
                "hotspotd: replayed %zu evaluations from source %s (%zu queries, %zu bytes, %zu points): %zu firing, "
                "%zu resolved%s\n",
-               evaluations, options.source.c_str(), total.queries, total.bytes, total.points, firing, resolved,
-               unjudged ? fmt::format(", {} evaluations not judged (see above)", unjudged).c_str() : "");
+               evaluations, options.source.c_str(), total.queries, total.bytes, total.points, writer.firing,
+               writer.resolved, unjudged ? fmt::format(", {} evaluations not judged (see above)", unjudged).c_str() : "");
   return unjudged ? 1 : 0;
 }
 
 }  // namespace
+
+std::string alertLine(const rules::IncidentEvent& event) { return toJson(event).dump(); }
 
 Result<std::int64_t> parseReplayTime(std::string_view text, std::int64_t now_ms) {
   if (text == "now") return now_ms;
@@ -182,23 +233,8 @@ int runReplay(const ReplayOptions& options) {
   } else {
     rule_list = rules::defaultRules();
   }
-  if (!options.source.empty()) {
-    for (auto& r : rule_list) r.query_source = options.source;
-  }
-  auto reader =
-      options.source.empty() ? ingest::ReplayReader::open(options.input) : Result<ingest::ReplayReader>(fail("unused"));
-  if (options.source.empty() && !reader) {
-    std::fprintf(stderr, "hotspotd: cannot replay: %s\n", reader.error().message.c_str());
-    return 1;
-  }
-
-  // The store must reach back as far as the longest window a rule reads.
-  std::vector<std::unique_ptr<detectors::Detector>> detectors;
-  for (auto& r : rule_list) detectors.push_back(detectors::makeDetector(std::move(r)));
-  store::StoreConfig store_config = options.store;
-  for (const auto& d : detectors) {
-    store_config.retention = std::max(store_config.retention, d->history() + store_config.staleness);
-  }
+  // The store reaches back as far as the longest window a rule reads.
+  const store::StoreConfig store_config = incidents::storeConfigFor(rule_list, options.store);
   std::ofstream file;
   std::ostream* out = &std::cout;
   if (options.output != "-") {
@@ -209,35 +245,10 @@ int runReplay(const ReplayOptions& options) {
     }
     out = &file;
   }
-  if (!options.source.empty()) return replaySource(options, detectors, store_config, *out);
-  store::SeriesStore store(store_config);
-  const store::GroupId group = store.addGroup("replay");
-  incidents::IncidentTracker tracker;
-
-  std::int64_t t = 0, previous = 0;
-  std::vector<const ingest::ParsedSample*> samples;
-  std::vector<rules::IncidentEvent> events;
-  Duration step = std::chrono::seconds(15);
-  bool first = true;
-  std::size_t firing = 0, resolved = 0;
-  while (reader->next(t, samples)) {
-    if (!first && t > previous) step = std::chrono::milliseconds(t - previous);  // the file's scrape interval
-    first = false;
-    previous = t;
-    ingest::ReplayReader::commit(store, group, t, samples);
-    for (auto& d : detectors) {
-      events.clear();
-      tracker.observe(d->rule(), t, d->evaluate(store, t, step), events);
-      for (const auto& e : events) {
-        *out << toJson(e).dump() << '\n';
-        (e.state == rules::IncidentEvent::State::firing ? firing : resolved) += 1;
-      }
-    }
-  }
-  out->flush();
-  std::fprintf(stderr, "hotspotd: replayed %zu samples from %s: %zu firing, %zu resolved\n", reader->sampleCount(),
-               options.input.c_str(), firing, resolved);
-  return 0;
+  // Incidents are the output here, not log lines.
+  log::setup(log::Level::error, log::Format::text);
+  if (!options.source.empty()) return replaySource(options, std::move(rule_list), store_config, *out);
+  return replayFile(options, std::move(rule_list), store_config, *out);
 }
 
 }  // namespace hotspotd::tools

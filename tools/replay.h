@@ -13,6 +13,7 @@
 
 #include "core/result.h"
 #include "ingest/source_config.h"
+#include "rules/finding.h"
 #include "store/series_store.h"
 
 namespace hotspotd::tools {
@@ -30,6 +31,9 @@ struct ReplayOptions {
 };
 
 int runReplay(const ReplayOptions& options);
+
+// One transition as a line of replay's output (JSON, no newline).
+std::string alertLine(const rules::IncidentEvent& event);
 
 // A time for --from/--to: RFC 3339, unix seconds, "now", or "now-<duration>" ("now-2h").
 Result<std::int64_t> parseReplayTime(std::string_view text, std::int64_t now_ms);

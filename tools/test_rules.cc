@@ -9,13 +9,16 @@
 #include <set>
 
 #include <fmt/format.h>
+#include <prometheus/registry.h>
 
+#include "core/clock.h"
 #include "core/file.h"
+#include "core/labels.h"
+#include "core/log.h"
 #include "core/selector.h"
 #include "core/toml_reader.h"
-#include "detectors/detector.h"
+#include "incidents/engine.h"
 #include "ingest/target_ingester.h"
-#include "incidents/tracker.h"
 #include "rules/rule_loader.h"
 
 namespace hotspotd::tools {
@@ -90,12 +93,6 @@ Result<std::vector<std::optional<double>>> expandValues(std::string_view text) {
     for (long long i = 0; i <= repeat; ++i) out.emplace_back(*start + delta * static_cast<double>(i));
   }
   return out;
-}
-
-std::string labelText(const std::map<std::string, std::string>& labels) {
-  std::string out = "{";
-  for (const auto& [k, v] : labels) out += fmt::format("{}{}=\"{}\"", out.size() > 1 ? ", " : "", k, v);
-  return out + "}";
 }
 
 }  // namespace
@@ -191,18 +188,30 @@ int runRuleTests(const std::filesystem::path& file) {
   }
 
   int passed = 0, failed = 0;
+  // Alerts are the output here, not log lines.
+  log::setup(log::Level::error, log::Format::text);
   for (const RuleTest& test : tests) {
-    std::vector<std::unique_ptr<detectors::Detector>> detectors;
-    store::StoreConfig sc;
-    for (const auto& r : rule_list) {
-      auto d = detectors::makeDetector(r);
-      sc.retention = std::max(sc.retention, d->history() + sc.staleness);
-      detectors.push_back(std::move(d));
-    }
-    store::SeriesStore store(sc);
+    // Each test on a fresh engine and store, on a simulated clock from the epoch: evaluations every interval, each
+    // after the input at the same instant.
+    boost::asio::io_context io;
+    SimClock clock(-1);
+    store::SeriesStore store(incidents::storeConfigFor(rule_list, {}));
     ingest::TargetIngester ingester(store, store.addGroup("test"), {});
-    incidents::IncidentTracker tracker;
+    prometheus::Registry registry;
+    incidents::Engine engine(io, clock, store, registry, nullptr);
     std::map<std::string, std::pair<std::string, rules::OwnedLabels>> firing;  // id -> (alertname, labels)
+    engine.onEvents([&](const std::vector<rules::IncidentEvent>& events) {
+      for (const auto& e : events) {
+        if (e.state == rules::IncidentEvent::State::firing) {
+          firing[e.id] = {e.alertname, e.labels};
+        } else {
+          firing.erase(e.id);
+        }
+      }
+    });
+    incidents::EngineOptions options;
+    options.interval = test.interval;
+    engine.apply(rule_list, options);
     std::size_t steps = 0;
     for (const auto& s : test.series) steps = std::max(steps, s.values.size());
     Duration last_check = Duration::zero();
@@ -245,26 +254,19 @@ int runRuleTests(const std::filesystem::path& file) {
         }
         body += lines;
       }
+      clock.run(io, t - 1);
       if (!body.empty()) {
         auto r = ingester.ingest(body, ingest::ExpositionFormat::prometheus_text, t, {});
         if (!r) failures.push_back(fmt::format("input at {}: {}", formatDuration(Duration(t)), r.error().message));
       }
-      std::vector<rules::IncidentEvent> events;
-      for (auto& d : detectors) tracker.observe(d->rule(), t, d->evaluate(store, t, test.interval), events);
-      for (const auto& e : events) {
-        if (e.state == rules::IncidentEvent::State::firing) {
-          firing[e.id] = {e.alertname, e.labels};
-        } else {
-          firing.erase(e.id);
-        }
-      }
+      clock.run(io, t);
       while (next_check < checks.size() && checks[next_check]->at.count() <= t) {
         const AlertTest& check = *checks[next_check++];
         std::multiset<std::string> want, got;
-        for (const auto& ea : check.expected) want.insert(labelText(ea.labels));
+        for (const auto& ea : check.expected) want.insert(labelText({ea.labels.begin(), ea.labels.end()}));
         for (const auto& [id, a] : firing) {
           if (a.first != check.alertname) continue;
-          got.insert(labelText(std::map<std::string, std::string>(a.second.begin(), a.second.end())));
+          got.insert(labelText(a.second));
         }
         if (want != got) {
           std::string w, g;
@@ -276,6 +278,7 @@ int runRuleTests(const std::filesystem::path& file) {
         }
       }
     }
+    engine.stop();
     if (failures.empty()) {
       ++passed;
       std::printf("PASS %s\n", test.name.c_str());

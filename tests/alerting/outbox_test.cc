@@ -67,8 +67,8 @@ TEST_CASE("notifications survive a reopen, come out in order per key, and wait f
   auto history = outbox->history("incident-1", 10);
   REQUIRE(history);
   REQUIRE(history->size() == 3);
-  CHECK(history->front().state == "pending");  // newest first: the pager one
-  CHECK((*history)[1].state == "failed");
+  CHECK(history->front().state == alerting::NotificationState::pending);  // newest first: the pager one
+  CHECK((*history)[1].state == alerting::NotificationState::failed);
   CHECK((*history)[1].last_error == "HTTP 400: invalid_blocks");
   auto pruned = outbox->prune(6000);
   REQUIRE(pruned);

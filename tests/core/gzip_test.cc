@@ -2,6 +2,7 @@
 
 #include <zlib.h>
 
+#include "core/base64.h"
 #include "core/gzip.h"
 
 using namespace hotspotd;
@@ -52,4 +53,15 @@ TEST_CASE("a truncated or corrupt gzip body is an error, not a partial body") {
   std::string corrupt = gz;
   corrupt[20] ^= 0x55;
   CHECK_FALSE(gunzip(corrupt, 1 << 20));
+}
+
+TEST_CASE("base64 encodes with padding and decodes only well-formed text") {
+  CHECK(hotspotd::base64Encode("") == "");
+  CHECK(hotspotd::base64Encode("a") == "YQ==");
+  CHECK(hotspotd::base64Encode("alice:s3cret") == "YWxpY2U6czNjcmV0");
+  CHECK(hotspotd::base64Decode("YWxpY2U6czNjcmV0") == "alice:s3cret");
+  CHECK(hotspotd::base64Decode("YQ==") == "a");
+  CHECK(hotspotd::base64Decode("YWI=") == "ab");
+  CHECK_FALSE(hotspotd::base64Decode("YQ="));     // not a multiple of 4
+  CHECK_FALSE(hotspotd::base64Decode("Y!Q="));    // outside the alphabet
 }

@@ -38,7 +38,7 @@ total = 'http_requests_total'
   incidents::IncidentRecord incident;
   incident.id = "abc";
   incident.alertname = "Availability";
-  incident.state = "firing";
+  incident.state = incidents::IncidentState::firing;
   incident.pending_ms = kT0 + 44 * kStep;
   incident.firing_ms = incident.pending_ms;
   incident.firing.threshold = 14.4;

@@ -206,7 +206,7 @@ TEST_CASE("replay --source: usage mistakes name the option; an unanswered source
   r = runHotspotd({"replay", "--source", "nosuch", "--config", config.string(), "--from", "now-1m", "--output", "-"});
   CHECK(r.exit_code == 1);
   CHECK(r.output.find("no [[sources]] entry of the config is named \"nosuch\"") != std::string::npos);
-  r = runHotspotd({"replay", "--source", "prom", "--config", config.string(), "--from", "now-1s", "--output", "-"});
+  r = runHotspotd({"replay", "--source", "prom", "--config", config.string(), "--from", "now-40s", "--output", "-"});
   CHECK(r.exit_code == 1);
   CHECK(r.output.find("not judged at") != std::string::npos);
   CHECK(r.output.find("query failed") != std::string::npos);

@@ -98,7 +98,7 @@ annotations = { summary = "queue {{ $labels.queue }} at {{ $value }}" }
   REQUIRE(all);
   REQUIRE(all->size() == 1);
   const auto& incident = all->front();
-  CHECK(incident.state == "resolved");
+  CHECK(incident.state == hotspotd::incidents::IncidentState::resolved);
   CHECK(incident.alertname == "QueueDeep");
   CHECK(incident.firing_ms > 0);
   CHECK(incident.resolved_ms >= incident.firing_ms);

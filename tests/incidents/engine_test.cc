@@ -57,6 +57,12 @@ struct Service {
   }
 };
 
+incidents::EngineOptions options() {
+  incidents::EngineOptions o;
+  o.interval = std::chrono::milliseconds(kStep);
+  return o;
+}
+
 // Runs `scrapes` scrapes from scrape number `from`, evaluating after each; returns the transitions.
 std::vector<rules::IncidentEvent> play(incidents::Engine& runner, Service& svc, int from, int scrapes, bool drifting) {
   std::vector<rules::IncidentEvent> all;
@@ -76,8 +82,9 @@ TEST_CASE("a reload keeps an unchanged rule's frozen baseline; a changed rule re
     boost::asio::io_context io;
     prometheus::Registry registry;
     Service svc;
-    incidents::Engine runner(io, svc.store, registry, nullptr);
-    runner.apply({driftRule("")}, std::chrono::milliseconds(kStep), {});
+    SimClock clock(kT0);
+    incidents::Engine runner(io, clock, svc.store, registry, nullptr);
+    runner.apply({driftRule("")}, options());
     CHECK(play(runner, svc, 0, 260, false).empty());
     auto fired = play(runner, svc, 260, 300, true);  // 75 minutes of drift
     REQUIRE(fired.size() == 1);
@@ -86,7 +93,7 @@ TEST_CASE("a reload keeps an unchanged rule's frozen baseline; a changed rule re
     // Reload: the same rule, or the same rule with another sensitivity. The unchanged rule still judges against
     // the baseline frozen when the drift began, and the incident goes on; a changed rule's fresh detector takes
     // the last hour (all of it drift) as its baseline, and the incident resolves.
-    runner.apply({driftRule(change ? "sensitivity = 3.0\n" : "")}, std::chrono::milliseconds(kStep), {});
+    runner.apply({driftRule(change ? "sensitivity = 3.0\n" : "")}, options());
     const auto later = play(runner, svc, 560, 120, true);
     const bool resolved = std::any_of(later.begin(), later.end(), [](const auto& e) {
       return e.state == rules::IncidentEvent::State::resolved;

@@ -97,12 +97,12 @@ TEST_CASE("open incidents written at each evaluation come back after a restart, 
   REQUIRE(all->size() == 2);  // /b was only pending and went away
   const auto& resolved = (*all)[1];
   CHECK(resolved.labels == rules::OwnedLabels{{"route", "/a"}});
-  CHECK(resolved.state == "resolved");
+  CHECK(resolved.state == incidents::IncidentState::resolved);
   CHECK(resolved.pending_ms == 0);
   CHECK(resolved.firing_ms == 30'000);
   CHECK(resolved.resolved_ms == 90'000);
   CHECK(resolved.resolved.value == 0.4);
-  CHECK((*all)[0].state == "firing");
+  CHECK((*all)[0].state == incidents::IncidentState::firing);
   auto open_only = store->list(true, 10);
   REQUIRE(open_only);
   CHECK(open_only->size() == 1);

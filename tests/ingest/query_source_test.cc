@@ -30,6 +30,13 @@ using namespace std::chrono_literals;
 
 namespace {
 
+// Evaluations an hour apart: the tests tick the engine themselves.
+incidents::EngineOptions hourly() {
+  incidents::EngineOptions o;
+  o.interval = std::chrono::hours(1);
+  return o;
+}
+
 // Aligned to every step used here.
 constexpr std::int64_t kT0 = 1'700'000'400'000;
 
@@ -326,9 +333,9 @@ TEST_CASE("an incident judged on a source does not resolve while the source fail
   api.value = [&](std::int64_t, int) { return depth; };
   prometheus::Registry registry;
   store::SeriesStore scraped(store::StoreConfig{});
-  incidents::Engine runner(io, scraped, registry, nullptr);
+  incidents::Engine runner(io, realClock(), scraped, registry, nullptr);
   runner.setSources({sourceConfig(api.address)}, store::StoreConfig{});
-  runner.apply({rule(kQueueRule)}, 1h, {});
+  runner.apply({rule(kQueueRule)}, hourly());
   auto tick = [&](std::int64_t t) {
     runner.tick(t);
     for (int i = 0; i < 200 && runner.source("api")->busy(); ++i) {
@@ -379,7 +386,7 @@ TEST_CASE("a reload keeps an unchanged source with what it fetched, and starts a
   FakeQueryApi api;
   prometheus::Registry registry;
   store::SeriesStore scraped(store::StoreConfig{});
-  incidents::Engine runner(io, scraped, registry, nullptr);
+  incidents::Engine runner(io, realClock(), scraped, registry, nullptr);
   auto tick = [&](std::int64_t t) {
     runner.tick(t);
     for (int i = 0; i < 200 && runner.source("api")->busy(); ++i) {
@@ -388,18 +395,18 @@ TEST_CASE("a reload keeps an unchanged source with what it fetched, and starts a
     }
   };
   runner.setSources({sourceConfig(api.address)}, store::StoreConfig{});
-  runner.apply({rule(kQueueRule)}, 1h, {});
+  runner.apply({rule(kQueueRule)}, hourly());
   tick(kT0);
   const ingest::QuerySource* before = runner.source("api");
 
   runner.setSources({sourceConfig(api.address)}, store::StoreConfig{});
-  runner.apply({rule(kQueueRule)}, 1h, {});
+  runner.apply({rule(kQueueRule)}, hourly());
   CHECK(runner.source("api") == before);
   tick(kT0 + 15'000);
   CHECK(api.requests().back().start_ms == kT0 + 15'000);  // only the new step
 
   runner.setSources({sourceConfig(api.address, "timeout = \"5s\"")}, store::StoreConfig{});
-  runner.apply({rule(kQueueRule)}, 1h, {});
+  runner.apply({rule(kQueueRule)}, hourly());
   tick(kT0 + 30'000);
   CHECK(api.requests().back().start_ms < kT0);  // a first round again
   CHECK(runner.degraded("QueueDeep").empty());
@@ -445,7 +452,7 @@ TEST_CASE("the hotspot ranking holds a query source's histograms beside the scra
   };
   prometheus::Registry registry;
   store::SeriesStore scraped(store::StoreConfig{});
-  incidents::Engine runner(io, scraped, registry, nullptr);
+  incidents::Engine runner(io, realClock(), scraped, registry, nullptr);
   runner.setSources({sourceConfig(api.address)}, store::StoreConfig{});
   runner.apply({rule(R"([[rules]]
 name = "Drift"
@@ -455,7 +462,7 @@ by = ["route"]
 baseline = "2m"
 source = "api"
 )")},
-               1h, {});
+               hourly());
   for (std::int64_t t = kT0; t <= kT0 + 60'000; t += 15'000) {
     runner.tick(t);
     for (int i = 0; i < 200 && runner.source("api")->busy(); ++i) {

@@ -37,7 +37,7 @@ struct Harness {
   boost::asio::io_context io;
   prometheus::Registry registry;
   store::SeriesStore store;
-  ingest::ScrapeManager manager{io, store, registry};
+  ingest::ScrapeManager manager{io, realClock(), store, registry};
 
   ~Harness() { manager.stop(); }
 

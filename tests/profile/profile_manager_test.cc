@@ -24,12 +24,12 @@ struct Fixture {
   std::unique_ptr<state::Database> db = *state::Database::open(dir.path() / "hotspotd.db");
   incidents::IncidentStore incidents = *incidents::IncidentStore::open(*db);
   profile::ProfileStore profiles = *profile::ProfileStore::open(*db, dir.path() / "profiles");
-  profile::ProfileManager manager{io, profiles, registry, dir.path() / "profiles"};
+  profile::ProfileManager manager{io, realClock(), profiles, registry, dir.path() / "profiles"};
 
   // Attached as the daemon attaches them: to the incident in the incident store.
   Fixture() {
     manager.onProfile([this](const profile::ProfileRef& p) {
-      REQUIRE(incidents.addProfile(p.incident_id, {p.profile_id, p.kind, p.error, p.start_ms}));
+      REQUIRE(incidents.addProfile(p.incident_id, {p.profile_id, std::string(profile::kindName(p.kind)), p.error, p.start_ms}));
     });
   }
 
@@ -151,7 +151,7 @@ TEST_CASE("retention deletes the oldest profiles past the count but keeps each t
   for (int i = 0; i < 5; ++i) {
     profile::ProfileRecord r;
     r.target = "app";
-    r.kind = i == 0 ? "baseline" : "hotspot";
+    r.kind = i == 0 ? profile::ProfileKind::baseline : profile::ProfileKind::hotspot;
     r.start_ms = 1'000'000 + i * 1000;
     r.samples = 10;
     REQUIRE(f.profiles.save(r, stacks, nullptr));
@@ -184,7 +184,7 @@ TEST_CASE("a healthy baseline is taken on schedule, and a hotspot profile is dif
   auto baseline = f.profiles.latestBaseline("app");
   REQUIRE(baseline);
   REQUIRE(*baseline);
-  CHECK((*baseline)->kind == "baseline");
+  CHECK((*baseline)->kind == profile::ProfileKind::baseline);
   CHECK((*baseline)->incident_id.empty());
 
   const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(

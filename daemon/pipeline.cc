@@ -1,0 +1,138 @@
+#include "daemon/pipeline.h"
+
+#include <fmt/format.h>
+
+#include "core/log.h"
+
+namespace hotspotd::daemon {
+
+incidents::EngineOptions engineOptions(const Config& config) {
+  incidents::EngineOptions o;
+  o.interval = config.rules.evaluation_interval;
+  o.retention = config.incidents.retention;
+  o.trace_url = config.incidents.trace_url;
+  o.exemplars = static_cast<std::size_t>(config.incidents.exemplars);
+  return o;
+}
+
+Pipeline::Pipeline(boost::asio::io_context& io, Clock& clock, prometheus::Registry& registry)
+    : io_(io), clock_(clock), registry_(registry) {}
+
+Pipeline::~Pipeline() { stop(); }
+
+Result<void> Pipeline::start(const Config& config, const std::filesystem::path& state_dir) {
+  profiles_dir_ = state_dir / "profiles";
+  // The store keeps as much history as the configured rules read (restart only, like the rest of [store]).
+  const store::StoreConfig store_config = incidents::storeConfigFor(config.rules.loaded, config.store);
+  store_ = std::make_unique<store::SeriesStore>(store_config);
+  scrapes_ = std::make_unique<ingest::ScrapeManager>(io_, clock_, *store_, registry_);
+
+  auto db = state::Database::open(state_dir / "hotspotd.db");
+  if (!db) return fail(fmt::format("cannot open the state database: {}", db.error().message));
+  db_ = std::move(*db);
+  auto incidents = incidents::IncidentStore::open(*db_);
+  if (!incidents) return fail(fmt::format("cannot use the state database: {}", incidents.error().message));
+  incidents_ = std::make_unique<incidents::IncidentStore>(std::move(*incidents));
+  auto profile_store = profile::ProfileStore::open(*db_, profiles_dir_);
+  if (!profile_store) return fail(fmt::format("cannot use the profile store: {}", profile_store.error().message));
+  profile_store_ = std::make_unique<profile::ProfileStore>(std::move(*profile_store));
+
+  profiles_ = std::make_unique<profile::ProfileManager>(io_, clock_, *profile_store_, registry_, profiles_dir_);
+  alerts_ = std::make_unique<alerting::AlertService>(io_, clock_, *db_, alertSources(), registry_);
+  if (auto opened = alerts_->open(); !opened) {
+    return fail(fmt::format("cannot use the notification outbox: {}", opened.error().message));
+  }
+  engine_ = std::make_unique<incidents::Engine>(io_, clock_, *store_, registry_, incidents_.get());
+
+  // Values from stage to stage: incident events to profiling and alerting, profiles to incidents and alerting.
+  profiles_->onProfile([this](const profile::ProfileRef& p) {
+    if (auto ok = incidents_->addProfile(p.incident_id, {p.profile_id, std::string(profile::kindName(p.kind)), p.error, p.start_ms}); !ok) {
+      log::error("Cannot attach a profile to its incident", {{"incident", p.incident_id}, {"error", ok.error().message}});
+    }
+    if (p.error.empty()) alerts_->onProfile(p.incident_id);
+  });
+  engine_->onEvents([this](const std::vector<rules::IncidentEvent>& events) {
+    profiles_->onEvents(events);
+    alerts_->onEvents(events);
+    for (const auto& listener : listeners_) listener(events);
+  });
+
+  scrapes_->apply(config.scrape);
+  profiles_->apply(config.profiling);
+  if (!config.profiling.targets.empty()) {
+    if (auto allowed = profile::perfAllowed(); !allowed) {
+      log::warn("Profiling with perf will fail", {{"reason", allowed.error().message}});
+    }
+  }
+  alerts_->apply(config.alerting);
+  engine_->setSources(config.sources, store_config);
+  // Open incidents first, then the alert groups reconciled with them, then the rules.
+  engine_->restore();
+  alerts_->restore();
+  engine_->apply(config.rules.loaded, engineOptions(config));
+  log::info("Rules loaded", {{"rules", config.rules.loaded.size()},
+                             {"zero_config", config.rules.files.empty()},
+                             {"store_retention", formatDuration(store_config.retention)}});
+  return {};
+}
+
+void Pipeline::apply(const Config& config) {
+  scrapes_->apply(config.scrape);
+  engine_->setSources(config.sources, store_->config());
+  engine_->apply(config.rules.loaded, engineOptions(config));
+  profiles_->apply(config.profiling);
+  alerts_->apply(config.alerting);
+}
+
+void Pipeline::stop() {
+  if (scrapes_) scrapes_->stop();
+  if (engine_) engine_->stop();
+  if (alerts_) alerts_->stop();
+  if (profiles_) profiles_->stop();
+}
+
+alerting::AlertSources Pipeline::alertSources() {
+  alerting::AlertSources s;
+  s.firing = [this] {
+    std::vector<rules::IncidentEvent> out;
+    if (!engine_) return out;
+    for (const auto& [id, incident] : engine_->tracker().tracked()) {
+      if (incident.state == incidents::TrackedIncident::State::firing) out.push_back(incident.last);
+    }
+    return out;
+  };
+  s.resolution = [this](const std::string& id) -> std::optional<rules::IncidentEvent> {
+    auto record = incidents_->get(id);
+    if (record && *record && (*record)->state == incidents::IncidentState::resolved) return (*record)->resolved;
+    return std::nullopt;
+  };
+  s.evidence = [this](const std::string& id) {
+    alerting::IncidentEvidence e;
+    if (auto list = profile_store_->list("", id, 20)) {
+      // The newest profile that worked, and what grew in it against the baseline.
+      for (const auto& p : *list) {
+        if (!p.error.empty()) continue;
+        e.profile_id = p.id;
+        e.has_diff = !p.baseline_id.empty();
+        if (p.summary.contains("grown") && p.summary["grown"].is_array()) {
+          for (const auto& g : p.summary["grown"]) {
+            if (e.grown.size() >= 5) break;
+            const double pp = g.value("grew_pp", 0.0);
+            if (pp > 0) e.grown.push_back(alerting::GrownFrame{g.value("name", ""), g.value("class", ""), pp});
+          }
+        }
+        break;
+      }
+    }
+    if (auto record = incidents_->get(id); record && *record) {
+      for (const auto& x : (*record)->exemplars) {
+        if (e.trace_urls.size() >= 3) break;
+        if (!x.url.empty()) e.trace_urls.push_back(x.url);
+      }
+    }
+    return e;
+  };
+  return s;
+}
+
+}  // namespace hotspotd::daemon
