@@ -297,9 +297,10 @@ void AlertService::enrich(AlertInfo& a, const Receiver& r) {
   data.evidence = &a.evidence;
   data.alertname = a.alertname;
   data.severity = a.severity;
-  auto render = [&](const std::optional<rules::Template>& tpl, std::string_view what) {
+  // A Slack text is mrkdwn: the values put into it are escaped (the title is plain text everywhere).
+  auto render = [&](const std::optional<rules::Template>& tpl, std::string_view what, bool markup) {
     if (!tpl) return std::string();
-    std::string out = trimmed(tpl->render(data));
+    std::string out = trimmed(tpl->render(data, markup && r.type == ReceiverType::slack ? slackEscape : nullptr));
     if (out.empty()) {
       template_errors_.Increment();
       log::warn("A receiver template rendered nothing; sending the default text",
@@ -307,8 +308,8 @@ void AlertService::enrich(AlertInfo& a, const Receiver& r) {
     }
     return out;
   };
-  a.title = render(t->second.title, "title");
-  a.text = render(t->second.text, "text");
+  a.title = render(t->second.title, "title", false);
+  a.text = render(t->second.text, "text", true);
 }
 
 void AlertService::flush(std::int64_t now_ms) {

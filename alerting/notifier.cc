@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/text.h"
+
 namespace hotspotd::alerting {
 namespace {
 
@@ -53,7 +55,7 @@ std::optional<AlertInfo> alertOf(const nlohmann::json& j) {
 
 }  // namespace
 
-std::string alertToJson(const AlertInfo& a) { return alertJson(a).dump(); }
+std::string alertToJson(const AlertInfo& a) { return jsonText(alertJson(a)); }
 
 std::optional<AlertInfo> alertFromJson(const std::string& text) {
   auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
@@ -186,7 +188,7 @@ std::string Notifier::saveGroup(const Group& g) const {
   for (const auto& [id, m] : g.members) {
     members.push_back({{"alert", alertJson(m.alert)}, {"changed", m.changed}, {"sent_firing", m.sent_firing}});
   }
-  return nlohmann::json{{"next_ms", g.next_ms}, {"last_ms", g.last_ms}, {"members", members}}.dump();
+  return jsonText(nlohmann::json{{"next_ms", g.next_ms}, {"last_ms", g.last_ms}, {"members", members}});
 }
 
 std::vector<std::pair<std::string, std::string>> Notifier::takeDirty() {

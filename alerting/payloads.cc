@@ -1,5 +1,6 @@
 #include "alerting/payloads.h"
 
+#include "core/text.h"
 #include "core/labels.h"
 #include "core/rfc3339.h"
 
@@ -52,32 +53,48 @@ json annotationsJson(const AlertInfo& a) {
 
 std::string number(double v) { return std::isfinite(v) ? rules::humanize(v) : std::string("n/a"); }
 
-// The evidence an SRE reads first, as Slack mrkdwn lines.
+// A link in Slack's mrkdwn: the characters that would end or split it percent-encoded in the URL.
+std::string slackLink(std::string_view url, std::string_view text) {
+  std::string out = "<";
+  for (const char c : url) {
+    switch (c) {
+      case '<': out += "%3C"; break;
+      case '>': out += "%3E"; break;
+      case '|': out += "%7C"; break;
+      default: out += c;
+    }
+  }
+  return out + "|" + slackEscape(text) + ">";
+}
+
+// The evidence an SRE reads first, as Slack mrkdwn lines. Everything from outside is escaped; the receiver's
+// template was rendered with its values escaped.
 std::string evidenceText(const AlertInfo& a) {
   std::string out;
   if (!a.text.empty()) {
     out = a.text;  // the receiver's template
   } else {
-    if (auto summary = annotation(a, "summary"); !summary.empty()) out += summary + "\n";
-    if (!a.reason.empty()) out += a.reason + "\n";
+    if (auto summary = annotation(a, "summary"); !summary.empty()) out += slackEscape(summary) + "\n";
+    if (!a.reason.empty()) out += slackEscape(a.reason) + "\n";
     out += fmt::format("*value* {} (threshold {})", number(a.value), number(a.threshold));
     for (const auto& [k, v] : a.evidence) {
       if (k == "confidence" || k == "requests" || k == "bound_seconds" || k == "burn_rate" ||
           k == "budget_consumed" || k == "request_rate") {
-        out += fmt::format(" · *{}* {}", k, number(v));
+        out += fmt::format(" · *{}* {}", slackEscape(k), number(v));
       }
     }
   }
   if (!a.grown.empty()) {
     out += "\n*Grew most against the baseline:*";
     for (std::size_t i = 0; i < std::min<std::size_t>(3, a.grown.size()); ++i) {
-      out += fmt::format("\n• `{}` +{:.1f} pp ({})", a.grown[i].name, a.grown[i].grew_pp, a.grown[i].cls);
+      out += fmt::format("\n• `{}` +{:.1f} pp ({})", slackEscape(a.grown[i].name), a.grown[i].grew_pp,
+                         slackEscape(a.grown[i].cls));
     }
   }
   if (!a.trace_urls.empty()) {
     out += "\n*Slow requests:*";
     for (std::size_t i = 0; i < std::min<std::size_t>(3, a.trace_urls.size()); ++i) {
-      out += fmt::format(" <{}|trace {}>", a.trace_urls[i], i + 1);
+      out += " " + slackLink(a.trace_urls[i], fmt::format("trace {}", i + 1));
     }
   }
   return out;
@@ -90,6 +107,20 @@ json button(std::string_view text, const std::string& url) {
 }
 
 }  // namespace
+
+std::string slackEscape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
 
 std::string truncateChars(std::string_view text, std::size_t max) {
   // Byte offsets where each code point starts (UTF-8 lead bytes).
@@ -109,17 +140,18 @@ std::string slackPayload(const NotificationGroup& g) {
   const std::string status = firing > 0 ? fmt::format("FIRING:{}", firing) : "RESOLVED";
   const std::string title =
       !first                 ? status
-      : first->title.empty() ? fmt::format("[{}] {} {} ({})", status, first->alertname, labelText(first->labels, {"alertname"}),
-                                           first->severity)
+      : first->title.empty() ? fmt::format("[{}] {} {} ({})", status, first->alertname,
+                                           labelText(first->labels, {"alertname"}), first->severity)
                              : fmt::format("[{}] {}", status, first->title);
   json blocks = json::array();
   blocks.push_back({{"type", "header"}, {"text", {{"type", "plain_text"}, {"text", truncateChars(title, kSlackHeaderChars)}}}});
   // The budget counts the blocks as sent (JSON), with room kept for the closing "and N more" line.
-  std::size_t chars = blocks.dump().size() + 300, shown = 0;
+  std::size_t chars = jsonText(blocks).size() + 300, shown = 0;
   for (const AlertInfo& a : g.alerts) {
     const std::string text = truncateChars(
         fmt::format("*{}* {}\n{}", a.firing ? "Firing" : "Resolved",
-                    a.title.empty() ? a.alertname + " — " + labelText(a.labels, {"alertname"}) : a.title, evidenceText(a)),
+                    slackEscape(a.title.empty() ? a.alertname + " — " + labelText(a.labels, {"alertname"}) : a.title),
+                    evidenceText(a)),
         kSlackSectionChars);
     json section{{"type", "section"}, {"text", {{"type", "mrkdwn"}, {"text", text}}}};
     json buttons = json::array();
@@ -127,7 +159,7 @@ std::string slackPayload(const NotificationGroup& g) {
     if (!a.diff_url.empty()) buttons.push_back(button("Diff vs baseline", a.diff_url));
     if (!a.incident_url.empty()) buttons.push_back(button("Incident", a.incident_url));
     json actions{{"type", "actions"}, {"elements", buttons}};
-    const std::size_t cost = section.dump().size() + (buttons.empty() ? 0 : actions.dump().size());
+    const std::size_t cost = jsonText(section).size() + (buttons.empty() ? 0 : jsonText(actions).size());
     if (blocks.size() + 3 > kSlackMaxBlocks || chars + cost > kSlackTotalChars) break;
     blocks.push_back(std::move(section));
     if (!buttons.empty()) blocks.push_back(std::move(actions));
@@ -141,9 +173,9 @@ std::string slackPayload(const NotificationGroup& g) {
                                                                       g.alerts.size() - shown,
                                                                       g.external_url.empty()
                                                                           ? std::string()
-                                                                          : " — <" + g.external_url + "|all incidents>")}}})}});
+                                                                          : " — " + slackLink(g.external_url, "all incidents"))}}})}});
   }
-  return json{{"text", truncateChars(title, kSlackHeaderChars)}, {"blocks", blocks}}.dump();
+  return jsonText(json{{"text", truncateChars(title, kSlackHeaderChars)}, {"blocks", blocks}});
 }
 
 std::string pagerdutyPayload(const AlertInfo& a, const std::string& routing_key, const std::string& source) {
@@ -152,7 +184,7 @@ std::string pagerdutyPayload(const AlertInfo& a, const std::string& routing_key,
   if (a.severity == "ticket" || a.severity == "warning") severity = "warning";
   if (a.severity == "info") severity = "info";
   json event{{"routing_key", routing_key}, {"event_action", a.firing ? "trigger" : "resolve"}, {"dedup_key", a.id}};
-  if (!a.firing) return event.dump();
+  if (!a.firing) return jsonText(event);
   std::string summary = a.title.empty() ? fmt::format("{}: {}", a.alertname, labelText(a.labels, {"alertname"})) : a.title;
   if (auto s = annotation(a, "summary"); !s.empty() && a.title.empty()) summary += " — " + s;
   json evidence = json::object();
@@ -181,11 +213,11 @@ std::string pagerdutyPayload(const AlertInfo& a, const std::string& routing_key,
   if (!a.flamegraph_url.empty()) {
     event["images"] = json::array({{{"src", a.flamegraph_url}, {"href", a.flamegraph_url}, {"alt", "CPU flame graph"}}});
   }
-  std::string out = event.dump();
+  std::string out = jsonText(event);
   if (out.size() > kPagerDutyMaxBytes) {
     // The details are the first thing to go: the page itself must get through.
     event["payload"].erase("custom_details");
-    out = event.dump();
+    out = jsonText(event);
   }
   return out;
 }
@@ -215,17 +247,16 @@ std::string webhookPayload(const NotificationGroup& g) {
                       {"generatorURL", a.incident_url},
                       {"fingerprint", a.id}});
   }
-  return json{{"version", "4"},
-              {"groupKey", g.group_key},
-              {"truncatedAlerts", 0},
-              {"status", any_firing ? "firing" : "resolved"},
-              {"receiver", g.receiver},
-              {"groupLabels", labelsJson(g.group_labels)},
-              {"commonLabels", labelsJson(common)},
-              {"commonAnnotations", labelsJson(common_annotations)},
-              {"externalURL", g.external_url},
-              {"alerts", alerts}}
-      .dump();
+  return jsonText(json{{"version", "4"},
+                       {"groupKey", g.group_key},
+                       {"truncatedAlerts", 0},
+                       {"status", any_firing ? "firing" : "resolved"},
+                       {"receiver", g.receiver},
+                       {"groupLabels", labelsJson(g.group_labels)},
+                       {"commonLabels", labelsJson(common)},
+                       {"commonAnnotations", labelsJson(common_annotations)},
+                       {"externalURL", g.external_url},
+                       {"alerts", alerts}});
 }
 
 std::string alertmanagerPayload(const std::vector<AlertInfo>& alerts, std::int64_t now_ms,
@@ -242,7 +273,7 @@ std::string alertmanagerPayload(const std::vector<AlertInfo>& alerts, std::int64
                    {"endsAt", formatRfc3339(a.firing ? now_ms + resolve_timeout_ms : a.ends_ms)},
                    {"generatorURL", a.incident_url}});
   }
-  return out.dump();
+  return jsonText(out);
 }
 
 }  // namespace hotspotd::alerting

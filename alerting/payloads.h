@@ -77,6 +77,10 @@ std::string alertmanagerPayload(const std::vector<AlertInfo>& alerts, std::int64
                                 std::int64_t resolve_timeout_ms);
 
 // Cuts UTF-8 text to at most `max` characters (code points), ending with "…" when cut.
+// Text for Slack's mrkdwn: &, < and > written as entities, so that a label value such as "<!channel>" or
+// "<http://x|y>" shows as text instead of pinging a channel or making a link.
+std::string slackEscape(std::string_view text);
+
 std::string truncateChars(std::string_view text, std::size_t max);
 
 }  // namespace hotspotd::alerting

@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/text.h"
+
 namespace hotspotd::alerting {
 namespace {
 
@@ -69,7 +71,7 @@ Result<Silence> SilenceStore::create(const SilenceRequest& request, std::int64_t
       "INSERT INTO silences (id, matchers, starts_ms, ends_ms, created_by, comment, updated_ms) VALUES (?, ?, ?, ?, "
       "?, ?, ?)");
   if (!stmt) return tl::unexpected(stmt.error());
-  if (auto ok = stmt->bindAll({s.id, nlohmann::json(s.matcher_texts).dump(), s.starts_ms, s.ends_ms, s.created_by,
+  if (auto ok = stmt->bindAll({s.id, jsonText(nlohmann::json(s.matcher_texts)), s.starts_ms, s.ends_ms, s.created_by,
                                s.comment, now_ms})
                     .run();
       !ok) {

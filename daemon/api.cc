@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "core/text.h"
 #include "alerting/payloads.h"
 #include "core/rfc3339.h"
 #include "detectors/quantile.h"
@@ -88,29 +89,56 @@ ordered_json silencesJson(const std::vector<alerting::Silence>& silences, std::i
 Result<alerting::SilenceRequest> parseSilenceRequest(std::string_view body, std::int64_t now_ms) {
   const auto j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) return fail("the body is not a JSON object");
+  // Each field of the type it must have, or an error naming it.
+  auto string = [&](const nlohmann::json& obj, const char* key, const char* where) -> Result<std::string> {
+    const auto it = obj.find(key);
+    if (it == obj.end() || it->is_null()) return std::string();
+    if (!it->is_string()) return fail(fmt::format("{}{}: a string, not {}", where, key, it->type_name()));
+    return it->get<std::string>();
+  };
+  auto boolean = [&](const nlohmann::json& obj, const char* key, bool fallback, const char* where) -> Result<bool> {
+    const auto it = obj.find(key);
+    if (it == obj.end() || it->is_null()) return fallback;
+    if (!it->is_boolean()) return fail(fmt::format("{}{}: true or false, not {}", where, key, it->type_name()));
+    return it->get<bool>();
+  };
   alerting::SilenceRequest r;
   const auto matchers = j.find("matchers");
   if (matchers == j.end() || !matchers->is_array()) {
     return fail("matchers: missing; an array such as [\"alertname=\\\"CheckoutSlow\\\"\"]");
   }
-  for (const auto& m : *matchers) {
+  if (matchers->size() > 100) return fail("matchers: at most 100");
+  for (std::size_t i = 0; i < matchers->size(); ++i) {
+    const auto& m = (*matchers)[i];
+    const std::string where = fmt::format("matchers[{}].", i);
     if (m.is_string()) {
       r.matchers.push_back(m.get<std::string>());
-    } else if (m.is_object() && m.contains("name") && m.contains("value") && m["name"].is_string() &&
-               m["value"].is_string()) {
-      const bool regex = m.value("isRegex", false), equal = m.value("isEqual", true);
-      nlohmann::json quoted = m["value"].get<std::string>();
-      r.matchers.push_back(fmt::format("{}{}{}", m["name"].get<std::string>(),
-                                       equal ? (regex ? "=~" : "=") : (regex ? "!~" : "!="), quoted.dump()));
-    } else {
-      return fail("matchers: each is a string (name=\"value\") or {\"name\", \"value\", \"isRegex\", \"isEqual\"}");
+      continue;
     }
+    if (!m.is_object()) {
+      return fail(fmt::format("matchers[{}]: a string (name=\"value\") or {{\"name\", \"value\", \"isRegex\", "
+                              "\"isEqual\"}}",
+                              i));
+    }
+    auto name = string(m, "name", where.c_str());
+    auto value = string(m, "value", where.c_str());
+    auto regex = boolean(m, "isRegex", false, where.c_str());
+    auto equal = boolean(m, "isEqual", true, where.c_str());
+    for (const auto* e : {&name, &value}) {
+      if (!*e) return tl::unexpected(e->error());
+    }
+    if (!regex) return tl::unexpected(regex.error());
+    if (!equal) return tl::unexpected(equal.error());
+    if (name->empty()) return fail(where + "name: missing");
+    const std::string quoted = jsonText(nlohmann::json(*value));
+    r.matchers.push_back(
+        fmt::format("{}{}{}", *name, *equal ? (*regex ? "=~" : "=") : (*regex ? "!~" : "!="), quoted));
   }
   auto time = [&](const char* key) -> Result<std::int64_t> {
-    const auto it = j.find(key);
-    if (it == j.end() || it->is_null()) return std::int64_t{0};
-    if (!it->is_string()) return fail(fmt::format("{}: an RFC 3339 time string", key));
-    auto t = parseRfc3339(it->get<std::string>());
+    auto text = string(j, key, "");
+    if (!text) return tl::unexpected(text.error());
+    if (text->empty()) return std::int64_t{0};
+    auto t = parseRfc3339(*text);
     if (!t) return fail(fmt::format("{}: {}", key, t.error().message));
     return t;
   };
@@ -120,7 +148,7 @@ Result<alerting::SilenceRequest> parseSilenceRequest(std::string_view body, std:
   if (!ends) return tl::unexpected(ends.error());
   r.starts_ms = *starts;
   r.ends_ms = *ends;
-  if (const auto d = j.find("duration"); d != j.end()) {
+  if (const auto d = j.find("duration"); d != j.end() && !d->is_null()) {
     if (r.ends_ms != 0) return fail("give endsAt or duration, not both");
     auto parsed = d->is_string() ? parseDuration(d->get<std::string>()) : fail("a duration string such as \"2h\"");
     if (!parsed || parsed->count() <= 0) {
@@ -129,8 +157,12 @@ Result<alerting::SilenceRequest> parseSilenceRequest(std::string_view body, std:
     r.ends_ms = (r.starts_ms ? r.starts_ms : now_ms) + std::chrono::duration_cast<std::chrono::milliseconds>(*parsed).count();
   }
   if (r.ends_ms == 0) return fail("endsAt (or duration) is required: a silence must end");
-  r.created_by = j.value("createdBy", "");
-  r.comment = j.value("comment", "");
+  auto created_by = string(j, "createdBy", "");
+  if (!created_by) return tl::unexpected(created_by.error());
+  auto comment = string(j, "comment", "");
+  if (!comment) return tl::unexpected(comment.error());
+  r.created_by = std::move(*created_by);
+  r.comment = std::move(*comment);
   return r;
 }
 
@@ -258,7 +290,7 @@ ordered_json profileJson(const profile::ProfileRecord& p, const std::string& bas
     out["error"] = p.error;
     return out;
   }
-  out["summary"] = ordered_json::parse(p.summary.dump());
+  out["summary"] = ordered_json::parse(jsonText(p.summary));
   const std::string base = fmt::format("{}/api/v1/profiles/{}", base_url, p.id);
   out["links"] = {{"svg", base + ".svg"},
                   {"diffSvg", p.baseline_id.empty() ? ordered_json(nullptr) : ordered_json(base + ".diff.svg")},

@@ -15,6 +15,9 @@ namespace hotspotd::daemon {
 namespace {
 
 constexpr std::size_t kMaxRemembered = 256;
+constexpr double kFailureBurst = 10;
+constexpr double kFailureRefillSeconds = 6;
+constexpr std::size_t kMaxClients = 10'000;
 
 std::string bcrypt(std::string_view password, const std::string& setting) {
   crypt_data data{};
@@ -75,12 +78,39 @@ BasicAuth::BasicAuth(std::map<std::string, std::string> users) : users_(std::mov
   }
 }
 
-bool BasicAuth::check(std::string_view authorization) {
-  if (users_.empty()) return true;
-  if (!authorization.starts_with("Basic ")) return false;
+// Whether `client` may try a password now (spending one failure when `failed`).
+bool BasicAuth::spend(const std::string& client, bool failed) {
+  std::lock_guard lock(mutex_);
+  const auto now = std::chrono::steady_clock::now();
+  auto it = budgets_.find(client);
+  if (it == budgets_.end()) {
+    if (!failed) return true;
+    if (budgets_.size() >= kMaxClients) {
+      // Forget the address closest to a full budget: it is the least suspicious one.
+      auto fullest = std::max_element(budgets_.begin(), budgets_.end(),
+                                      [](const auto& a, const auto& b) { return a.second.tokens < b.second.tokens; });
+      budgets_.erase(fullest);
+    }
+    it = budgets_.emplace(client, Budget{kFailureBurst, now}).first;
+  }
+  Budget& b = it->second;
+  b.tokens = std::min(kFailureBurst, b.tokens + std::chrono::duration<double>(now - b.refilled).count() /
+                                                    kFailureRefillSeconds);
+  b.refilled = now;
+  if (!failed) return b.tokens >= 1;
+  b.tokens = std::max(0.0, b.tokens - 1);
+  return true;
+}
+
+AuthResult BasicAuth::check(std::string_view authorization, const std::string& client) {
+  if (users_.empty()) return AuthResult::ok;
+  if (!authorization.starts_with("Basic ")) return AuthResult::denied;  // the browser's first, credential-less try
   const std::string decoded = base64Decode(authorization.substr(6)).value_or(std::string());
   const auto colon = decoded.find(':');
-  if (colon == std::string::npos) return false;
+  if (colon == std::string::npos) {
+    spend(client, true);
+    return AuthResult::denied;
+  }
   const std::string user = decoded.substr(0, colon), password = decoded.substr(colon + 1);
   const auto it = users_.find(user);
   const std::string& stored = it == users_.end() ? dummy_hash_ : it->second;
@@ -89,15 +119,18 @@ bool BasicAuth::check(std::string_view authorization) {
     std::lock_guard lock(mutex_);
     bool remembered = false;
     for (const auto& k : verified_) remembered = equalConstantTime(k, key) || remembered;
-    if (remembered && it != users_.end()) return true;
+    if (remembered && it != users_.end()) return AuthResult::ok;
   }
+  if (!spend(client, false)) return AuthResult::limited;
   const bool ok = equalConstantTime(bcrypt(password, stored), stored) && it != users_.end();
-  if (ok) {
-    std::lock_guard lock(mutex_);
-    if (verified_.size() >= kMaxRemembered) verified_.clear();
-    verified_.insert(key);
+  if (!ok) {
+    spend(client, true);
+    return AuthResult::denied;
   }
-  return ok;
+  std::lock_guard lock(mutex_);
+  if (verified_.size() >= kMaxRemembered) verified_.clear();
+  verified_.insert(key);
+  return AuthResult::ok;
 }
 
 }  // namespace hotspotd::daemon

@@ -28,6 +28,20 @@ void readServer(TableReader& r, ServerConfig& out, const std::filesystem::path& 
     }
   }
   if (auto t = r.duration("shutdown_timeout", std::chrono::seconds(1))) out.shutdown_timeout = *t;
+  if (auto hosts = r.strings("allowed_hosts")) {
+    for (const auto& h : *hosts) {
+      if (h.empty() || h.find_first_of(":/ ") != std::string::npos) {
+        r.invalid("allowed_hosts", fmt::format("\"{}\" is not a host name (write names only, without port or scheme)", h));
+      }
+    }
+    out.allowed_hosts = *hosts;
+  }
+  if (auto n = r.integer("max_connections", 8, 100'000)) out.max_connections = static_cast<std::size_t>(*n);
+  if (auto n = r.integer("max_connections_per_client", 1, 100'000)) {
+    out.max_connections_per_client = static_cast<std::size_t>(*n);
+  }
+  if (auto t = r.duration("header_timeout", std::chrono::seconds(1))) out.header_timeout = *t;
+  if (auto t = r.duration("request_timeout", std::chrono::seconds(1))) out.request_timeout = *t;
   auto path = [&](const std::string& p) {
     const std::filesystem::path f(p);
     return (f.is_absolute() ? f : (base_dir / f).lexically_normal()).string();

@@ -8,6 +8,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "alerting/alerting_config.h"
 #include "core/duration.h"
@@ -41,6 +42,15 @@ struct ServerConfig {
   std::map<std::string, std::string> basic_auth_users;
   // How long SIGTERM waits for in-flight work before the daemon gives up on it and exits.
   Duration shutdown_timeout = std::chrono::seconds(10);
+  // Host names (besides IP addresses, localhost and this host's name) the Host header may carry; external_url's
+  // host is added. Anything else is refused (DNS rebinding).
+  std::vector<std::string> allowed_hosts;
+  // The front end's limits: connections open at once, and from one client address; the time a client has to send
+  // a request's line and headers; the time for the whole request.
+  std::size_t max_connections = 256;
+  std::size_t max_connections_per_client = 32;
+  Duration header_timeout = std::chrono::seconds(10);
+  Duration request_timeout = std::chrono::seconds(30);
 };
 
 struct StorageConfig {

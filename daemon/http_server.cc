@@ -1,80 +1,63 @@
 #include "daemon/http_server.h"
 
-#include <sys/socket.h>
+#include <unistd.h>
 
-#include <cerrno>
+#include <algorithm>
 #include <chrono>
-#include <cstring>
-#include <set>
-#include <string_view>
-
-#include <charconv>
+#include <condition_variable>
+#include <mutex>
 #include <optional>
+#include <thread>
 
 #include <fmt/format.h>
-#include <httplib.h>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 
-#include "alerting/alert_service.h"
-#include "alerting/payloads.h"
-#include "core/file.h"
 #include "core/log.h"
-#include "core/rfc3339.h"
-#include "core/selector.h"
-#include "core/version.h"
 #include "daemon/api.h"
-#include "daemon/web_assets.h"
 
 namespace hotspotd::daemon {
 namespace {
 
-// Requests are served start to end on one pool thread (pre-routing, handler, post-routing, write), so the start
-// time can live in a thread_local between the two hooks.
-thread_local std::chrono::steady_clock::time_point t_request_start;
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
 
-const std::set<std::string, std::less<>>& knownHandlers() {
-  static const std::set<std::string, std::less<>> handlers{
-      "/metrics",         "/-/healthy",       "/-/ready",          "/-/reload",          "/api/v1/hotspots",
-      "/api/v1/silences", "/api/v1/targets",  "/api/v1/incidents", "/api/v1/profiles",  "/api/v1/status",
-      "/api/v1/notifications"};
-  return handlers;
+constexpr std::size_t kMaxHeaderBytes = 16 * 1024;  // the request line and every header
+constexpr std::size_t kMaxBodyBytes = 1 << 20;
+constexpr std::size_t kMaxRequestsPerConnection = 1000;
+constexpr std::size_t kMaxQueuedJobs = 64;  // pooled handlers waiting for a worker; past it, 503
+constexpr int kIoThreads = 2;
+constexpr int kWorkerThreads = 2;
+
+// The host part of a Host header ("example.com:9464" -> "example.com", "[::1]:9464" -> "::1").
+std::string hostOf(std::string_view host) {
+  if (!host.empty() && host.front() == '[') {
+    const auto close = host.find(']');
+    return std::string(host.substr(1, close == std::string_view::npos ? std::string_view::npos : close - 1));
+  }
+  const auto colon = host.find(':');
+  return std::string(host.substr(0, colon));
 }
 
-void text(httplib::Response& res, int status, std::string_view body) {
-  res.status = status;
-  res.set_content(std::string(body), "text/plain; charset=utf-8");
+bool isIpAddress(const std::string& host) {
+  boost::system::error_code ec;
+  asio::ip::make_address(host, ec);
+  return !ec;
 }
 
-void json(httplib::Response& res, int status, const nlohmann::ordered_json& body) {
-  res.status = status;
-  res.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), "application/json");
-}
-
-// A non-negative integer query parameter, within [0, max]; `fallback` when absent.
-std::optional<std::size_t> sizeParam(const httplib::Request& req, const char* name, std::size_t fallback,
-                                     std::size_t max) {
-  if (!req.has_param(name)) return fallback;
-  const std::string v = req.get_param_value(name);
-  std::size_t out = 0;
-  const auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
-  if (v.empty() || ec != std::errc() || ptr != v.data() + v.size() || out > max) return std::nullopt;
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
-}
-
-
-}  // namespace
-
-namespace {
-
-// HTTPS: the certificate chain and key from PEM files, TLS 1.2 or newer.
-std::unique_ptr<httplib::Server> makeServer(const ServerConfig& config) {
-  if (config.tls_cert_file.empty()) return std::make_unique<httplib::Server>();
-  return std::make_unique<httplib::SSLServer>([config](SSL_CTX& ctx) {
-    SSL_CTX_set_min_proto_version(&ctx, TLS1_2_VERSION);
-    SSL_CTX_set_options(&ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
-    return SSL_CTX_use_certificate_chain_file(&ctx, config.tls_cert_file.c_str()) == 1 &&
-           SSL_CTX_use_PrivateKey_file(&ctx, config.tls_key_file.c_str(), SSL_FILETYPE_PEM) == 1 &&
-           SSL_CTX_check_private_key(&ctx) == 1;
-  });
 }
 
 // The host:port an Origin header names ("https://host:port" -> "host:port").
@@ -83,426 +66,441 @@ std::string_view originHost(std::string_view origin) {
   return origin;
 }
 
-// `limit` and `offset` of a list; nothing (and a 400 answer written) when they are not numbers in range.
-struct Page {
-  std::size_t offset = 0;
-  std::size_t limit = 0;
-};
-std::optional<Page> pageParams(const httplib::Request& req, httplib::Response& res, std::size_t default_limit,
-                               std::size_t max_limit) {
-  const auto limit = sizeParam(req, "limit", default_limit, max_limit);
-  const auto offset = sizeParam(req, "offset", 0, 10'000'000);
-  if (!limit || !offset) {
-    json(res, 400, apiError("bad_data", fmt::format("limit and offset are non-negative integers (limit at most {})",
-                                                    max_limit)));
-    return std::nullopt;
+void securityHeaders(HttpResponse& res) {
+  // No MIME sniffing, no framing by other sites, no referrer leaking incident URLs, and no script or style from
+  // anywhere unless the handler allowed its own (the flame graphs, the UI).
+  if (!res.hasHeader("X-Content-Type-Options")) res.set("X-Content-Type-Options", "nosniff");
+  if (!res.hasHeader("X-Frame-Options")) res.set("X-Frame-Options", "DENY");
+  if (!res.hasHeader("Referrer-Policy")) res.set("Referrer-Policy", "no-referrer");
+  if (!res.hasHeader("Content-Security-Policy")) {
+    res.set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
   }
-  return Page{*offset, *limit};
 }
 
-// An open incident whose rule was last left unjudged for want of its query source's data says so: it neither fires
-// nor resolves on missing data, and the reader should know why it stands still.
-void addDegraded(const ApiSources& api, nlohmann::ordered_json& row, const incidents::IncidentRecord& r) {
-  if (!api.degraded || r.state == incidents::IncidentState::resolved) return;
-  if (auto why = api.degraded(r.alertname); !why.empty()) row["sourceDegraded"] = why;
+HttpResponse errorResponse(int status, std::string_view type, std::string_view message) {
+  return jsonResponse(status, apiError(type, message));
 }
 
 }  // namespace
 
-HttpServer::HttpServer(DaemonMetrics& metrics, const Snapshot<DaemonStatus>& status, ReloadFn reload, ApiSources api,
-                       const ServerConfig& server)
-    : metrics_(metrics),
-      status_(status),
-      reload_(std::move(reload)),
-      api_(api),
-      server_(makeServer(server)),
-      tls_(!server.tls_cert_file.empty()),
-      auth_(std::make_shared<BasicAuth>(server.basic_auth_users)) {
-  routes();
-}
+// Shared by the server and every session; sessions keep it alive while they run.
+struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
+  Impl(DaemonMetrics& m, Router r, const ServerConfig& c)
+      : metrics(m), router(std::move(r)), config(c), acceptor(io), workers(kWorkerThreads) {
+    char name[256] = {};
+    if (gethostname(name, sizeof name - 1) == 0) hostname = lower(name);
+  }
 
-void HttpServer::setUsers(std::map<std::string, std::string> users) {
-  auth_.store(std::make_shared<BasicAuth>(std::move(users)));
-}
+  DaemonMetrics& metrics;
+  Router router;
+  ServerConfig config;
+  asio::io_context io;
+  tcp::acceptor acceptor;
+  asio::thread_pool workers;
+  std::optional<asio::ssl::context> ssl;
+  std::vector<std::thread> threads;
+  std::string hostname;
 
-HttpServer::~HttpServer() {
-  stop();
-}
+  std::mutex mutex;  // guards what follows
+  std::shared_ptr<BasicAuth> auth;
+  std::vector<std::string> allowed_hosts;  // lower-case
+  std::map<std::string, std::size_t> per_client;
+  std::size_t open = 0;
+  std::size_t queued = 0;
+  bool stopping = false;
+  std::condition_variable drained;
+  // Sessions, so that stop() can close the idle ones.
+  std::map<std::uint64_t, std::function<void(bool idle_only)>> closers;
+  std::uint64_t next_id = 0;
 
-void HttpServer::routes() {
-  httplib::Server& s = *server_;
-  s.set_read_timeout(10, 0);
-  s.set_write_timeout(10, 0);
-  s.set_keep_alive_timeout(5);
-  s.set_payload_max_length(1 << 20);
-  // cpp-httplib's default adds SO_REUSEPORT, which would let a second daemon bind the same port and take half of
-  // the scrapes. SO_REUSEADDR alone allows a quick restart and still refuses a port in use.
-  s.set_socket_options([](int sock) {
-    int yes = 1;
-    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
-  });
+  bool hostAllowed(std::string_view header) {
+    const std::string host = lower(hostOf(header));
+    if (host.empty()) return false;
+    if (isIpAddress(host) || host == "localhost" || host == hostname) return true;
+    std::lock_guard lock(mutex);
+    return std::find(allowed_hosts.begin(), allowed_hosts.end(), host) != allowed_hosts.end();
+  }
 
-  s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    t_request_start = std::chrono::steady_clock::now();
-    // Liveness and readiness stay open for probes; they say nothing but "up".
+  std::shared_ptr<BasicAuth> currentAuth() {
+    std::lock_guard lock(mutex);
+    return auth;
+  }
+
+  // Everything a request passes before its handler: Host, authentication, cross-site changes, the route.
+  std::optional<HttpResponse> admit(const HttpRequest& req, Router::Match& match, std::string& label) {
+    match = router.match(req.method, req.path);
+    label = match.handler ? std::string(match.name) : "other";
+    if (!hostAllowed(req.header("host"))) {
+      metrics.recordHttpRejected("host");
+      return errorResponse(421, "forbidden",
+                           "the Host header does not name this hotspotd (add the name to [server] allowed_hosts)");
+    }
     const bool probe = req.path == "/-/healthy" || req.path == "/-/ready";
-    if (!probe && !auth_.load()->check(req.get_header_value("Authorization"))) {
-      res.set_header("WWW-Authenticate", "Basic realm=\"hotspotd\", charset=\"UTF-8\"");
-      json(res, 401, apiError("unauthorized", "this hotspotd needs a user and password (basic auth)"));
-      return httplib::Server::HandlerResponse::Handled;
+    if (!probe) {
+      switch (currentAuth()->check(req.header("authorization"), req.client)) {
+        case AuthResult::ok: break;
+        case AuthResult::limited: {
+          metrics.recordHttpRejected("login_rate_limited");
+          auto r = errorResponse(429, "unauthorized", "too many failed logins from this address; try again later");
+          r.set("Retry-After", "6");
+          return r;
+        }
+        case AuthResult::denied: {
+          auto r = errorResponse(401, "unauthorized", "this hotspotd needs a user and password (basic auth)");
+          r.set("WWW-Authenticate", "Basic realm=\"hotspotd\", charset=\"UTF-8\"");
+          return r;
+        }
+      }
     }
     // Requests that change something must not come from another site's page: browsers say where a request comes
     // from (Sec-Fetch-Site, Origin); a request from curl or a script says neither and is let through.
     if (req.method != "GET" && req.method != "HEAD" && req.method != "OPTIONS") {
-      const std::string site = req.get_header_value("Sec-Fetch-Site");
-      const std::string origin = req.get_header_value("Origin");
-      const bool cross_site = site == "cross-site" || site == "same-site" ||
-                              (!origin.empty() && originHost(origin) != req.get_header_value("Host"));
-      if (cross_site) {
-        json(res, 403, apiError("forbidden", "cross-site requests may not change anything here"));
-        return httplib::Server::HandlerResponse::Handled;
+      const std::string site = req.header("sec-fetch-site");
+      const std::string origin = req.header("origin");
+      if (site == "cross-site" || site == "same-site" || (!origin.empty() && originHost(origin) != req.header("host"))) {
+        return errorResponse(403, "forbidden", "cross-site requests may not change anything here");
       }
     }
-    return httplib::Server::HandlerResponse::Unhandled;
-  });
-  // Counted before the response is written (the post-routing hook runs for every response, 404s included), so a
-  // client that reads /metrics right after a request always finds that request counted.
-  s.set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    // On every response: no MIME sniffing, no framing by other sites, no referrer leaking incident URLs, and no
-    // script or style from anywhere unless the handler allowed its own (the flame graphs).
-    if (!res.has_header("X-Content-Type-Options")) res.set_header("X-Content-Type-Options", "nosniff");
-    if (!res.has_header("X-Frame-Options")) res.set_header("X-Frame-Options", "DENY");
-    if (!res.has_header("Referrer-Policy")) res.set_header("Referrer-Policy", "no-referrer");
-    if (!res.has_header("Content-Security-Policy")) {
-      res.set_header("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+    if (!match.handler) {
+      if (!match.allow.empty()) {
+        auto r = textResponse(405, fmt::format("Only {} requests allowed on {}.\n", match.allow, req.path));
+        r.set("Allow", match.allow);
+        return r;
+      }
+      if (req.path.starts_with("/api/")) {
+        return errorResponse(404, "not_found", fmt::format("no API endpoint at {} {}", req.method, req.path));
+      }
+      return textResponse(404, "404 page not found\n");
     }
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_request_start).count();
-    const bool known = knownHandlers().count(req.path) > 0;
-    metrics_.recordHttpRequest(known ? std::string_view(req.path) : std::string_view("other"), res.status, seconds);
-  });
+    return std::nullopt;
+  }
 
-  s.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-    res.set_content(metrics_.render(), "text/plain; version=0.0.4; charset=utf-8");
-  });
-  s.Get("/-/healthy",
-        [](const httplib::Request&, httplib::Response& res) { text(res, 200, "hotspotd is Healthy.\n"); });
-  s.Get("/-/ready", [this](const httplib::Request&, httplib::Response& res) {
-    if (status_.load()->ready) {
-      text(res, 200, "hotspotd is Ready.\n");
-    } else {
-      text(res, 503, "Service Unavailable\n");
+  HttpResponse run(const Router::Match& match, const HttpRequest& req) {
+    try {
+      return (*match.handler)(req);
+    } catch (const std::exception& e) {
+      log::error("An HTTP handler failed", {{"path", req.path}, {"error", e.what()}});
+      metrics.recordHttpRejected("handler_error");
+      return errorResponse(500, "internal", "the request could not be served; the daemon's log says why");
     }
-  });
-  auto reload = [this](const httplib::Request&, httplib::Response& res) {
-    auto outcome = reload_();
-    if (outcome) {
-      text(res, 200, "Configuration reloaded.\n");
-    } else {
-      text(res, 500,
-           fmt::format("Configuration not reloaded; the running configuration stays.\n{}\n", outcome.error().message));
-    }
-  };
-  s.Get("/api/v1/hotspots", [this](const httplib::Request& req, httplib::Response& res) {
-    const auto page = pageParams(req, res, 100, 10'000);
-    if (!page) return;
-    if (!api_.hotspots) {
-      json(res, 503, apiError("unavailable", "hotspots are not computed yet"));
-      return;
-    }
-    json(res, 200, hotspotsJson(*api_.hotspots->load(), page->offset, page->limit));
-  });
-  // Alerting: silences and the notification history, answered on the lifecycle thread that owns them.
-  auto lifecycle = [this](httplib::Response& res, std::function<ApiReply()> job) {
-    if (!api_.on_lifecycle || !api_.alerts) {
-      json(res, 503, apiError("unavailable", "alerting is not running"));
-      return;
-    }
-    ApiReply reply = api_.on_lifecycle(std::move(job));
-    json(res, reply.status, reply.body);
-  };
-  s.Get("/api/v1/silences", [this, lifecycle](const httplib::Request&, httplib::Response& res) {
-    lifecycle(res, [this] {
-      auto list = api_.alerts->silences();
-      if (!list) return ApiReply{500, apiError("internal", list.error().message)};
-      return ApiReply{200, silencesJson(*list, nowMs())};
-    });
-  });
-  s.Post("/api/v1/silences", [this, lifecycle](const httplib::Request& req, httplib::Response& res) {
-    // A JSON content type cannot be sent cross-site without a CORS preflight, which this server never grants.
-    if (req.get_header_value("Content-Type").rfind("application/json", 0) != 0) {
-        json(res, 415, apiError("bad_data", "send the silence as JSON (Content-Type: application/json)"));
-      return;
-    }
-    auto request = parseSilenceRequest(req.body, nowMs());
-    if (!request) {
-        json(res, 400, apiError("bad_data", request.error().message));
-      return;
-    }
-    lifecycle(res, [this, r = *request] {
-      auto created = api_.alerts->createSilence(r);
-      if (!created) return ApiReply{400, apiError("bad_data", created.error().message)};
-      return ApiReply{200, nlohmann::ordered_json{{"status", "success"},
-                                                  {"data", {{"silenceID", created->id}, {"silence", silenceJson(*created, nowMs())}}}}};
-    });
-  });
-  s.Delete(R"(/api/v1/silences/([A-Za-z0-9-]+))", [this, lifecycle](const httplib::Request& req, httplib::Response& res) {
-    const std::string id = req.matches[1];
-    lifecycle(res, [this, id] {
-      auto expired = api_.alerts->expireSilence(id);
-      if (!expired) return ApiReply{500, apiError("internal", expired.error().message)};
-      if (!*expired) return ApiReply{404, apiError("not_found", fmt::format("no silence has id {}", id))};
-      return ApiReply{200, nlohmann::ordered_json{{"status", "success"}}};
-    });
-  });
-  s.Get("/api/v1/notifications", [this, lifecycle](const httplib::Request& req, httplib::Response& res) {
-    const auto page = pageParams(req, res, 100, 10'000);
-    if (!page) return;
-    const std::string incident = req.get_param_value("incident");
-    lifecycle(res, [this, incident, p = *page] {
-      auto list = api_.alerts->history(incident, p.offset + p.limit);
-      if (!list) return ApiReply{500, apiError("internal", list.error().message)};
-      list->erase(list->begin(), list->begin() + static_cast<std::ptrdiff_t>(std::min(p.offset, list->size())));
-      return ApiReply{200, notificationsJson(*list)};
-    });
-  });
-  s.Get("/api/v1/targets", [this](const httplib::Request& req, httplib::Response& res) {
-    const auto page = pageParams(req, res, 1000, 100'000);
-    if (!page) return;
-    const std::string health = req.get_param_value("health");
-    if (!health.empty() && health != "up" && health != "down" && health != "unknown") {
-      json(res, 400, apiError("bad_data", "health is up, down or unknown"));
-      return;
-    }
-    if (!api_.targets) {
-      json(res, 503, apiError("unavailable", "scraping is not running"));
-      return;
-    }
-    json(res, 200, targetsJson(*api_.targets->load(), health, page->offset, page->limit));
-  });
-  s.Get("/api/v1/status", [this](const httplib::Request&, httplib::Response& res) {
-    const auto status = status_.load();
-    const BuildInfo& build = buildInfo();
-    const std::int64_t now = nowMs();
-    json(res, 200,
-         nlohmann::ordered_json{
-             {"status", "success"},
-             {"data",
-              {{"version", build.version},
-               {"revision", build.revision},
-               {"compiler", build.compiler},
-               {"ready", status->ready},
-               {"startTime", formatRfc3339(status->start_ms)},
-               {"uptimeSeconds", static_cast<double>(now - status->start_ms) / 1000.0},
-               {"configSource", status->config_source},
-               {"configLoadedAt", formatRfc3339(status->config_loaded_ms)},
-               {"config", status->config}}}});
-  });
-  s.Get("/api/v1/incidents", [this, lifecycle](const httplib::Request& req, httplib::Response& res) {
-    const auto page = pageParams(req, res, 100, 10'000);
-    if (!page) return;
-    const std::string state = req.get_param_value("state");
-    if (!state.empty() && state != "open" && state != "pending" && state != "firing" && state != "resolved") {
-      json(res, 400, apiError("bad_data", "state is one of open, pending, firing, resolved"));
-      return;
-    }
-    std::optional<Selector> match;
-    if (req.has_param("match")) {
-      auto parsed = parseSelector(req.get_param_value("match"));
-      if (!parsed) {
-        json(res, 400, apiError("bad_data", fmt::format("match: {}", parsed.error().message)));
-        return;
-      }
-      match = std::move(*parsed);
-    }
-    if (!api_.incidents) {
-      json(res, 503, apiError("unavailable", "incidents are not kept"));
-      return;
-    }
-    lifecycle(res, [this, state, rule = req.get_param_value("rule"), match, offset = page->offset, limit = page->limit] {
-      // Label matchers are judged here; the database filters by state and rule.
-      auto rows = match ? api_.incidents->query(state, rule, 0, 100'000) : api_.incidents->query(state, rule, offset, limit);
-      if (!rows) return ApiReply{500, apiError("internal", rows.error().message)};
-      nlohmann::ordered_json list = nlohmann::ordered_json::array();
-      std::size_t matched = 0;
-      for (const auto& r : *rows) {
-        if (match) {
-          LabelView view;
-          for (const auto& [k, v] : r.labels) view.emplace_back(k, v);
-          view.emplace_back("alertname", r.alertname);
-          if (!match->matches(r.alertname, view)) continue;
-          if (matched++ < offset || list.size() >= limit) continue;
+  }
+
+  void closed(const std::string& client, std::uint64_t id) {
+    std::lock_guard lock(mutex);
+    if (auto it = per_client.find(client); it != per_client.end() && --it->second == 0) per_client.erase(it);
+    --open;
+    closers.erase(id);
+    metrics.setHttpConnections(static_cast<double>(open));
+    if (open == 0) drained.notify_all();
+  }
+};
+
+namespace {
+
+// One connection: requests read one at a time, each admitted, handled and answered in turn.
+template <typename Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
+ public:
+  Session(std::shared_ptr<HttpServer::Impl> server, Stream stream, std::string client, std::uint64_t id)
+      : server_(std::move(server)), stream_(std::move(stream)), client_(std::move(client)), id_(id) {}
+
+  void start() {
+    {
+      std::lock_guard lock(server_->mutex);
+      server_->closers[id_] = [weak = this->weak_from_this()](bool idle_only) {
+        if (auto self = weak.lock()) {
+          asio::post(self->lowest().get_executor(), [self, idle_only] { self->close(idle_only); });
         }
-        auto row = incidentJson(r, api_.alerts->externalUrl());
-        addDegraded(api_, row, r);
-        auto sent = api_.alerts->history(r.id, 20);
-        row["notifications"] = sent ? notificationsJson(*sent)["data"] : nlohmann::ordered_json::array();
-        list.push_back(std::move(row));
+      };
+    }
+    if constexpr (std::is_same_v<Stream, beast::ssl_stream<beast::tcp_stream>>) {
+      lowest().expires_after(server_->config.header_timeout);
+      stream_.async_handshake(asio::ssl::stream_base::server,
+                              [self = this->shared_from_this()](const beast::error_code& ec) {
+                                if (ec) return self->finish();
+                                self->read();
+                              });
+    } else {
+      read();
+    }
+  }
+
+ private:
+  beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
+
+  void read() {
+    idle_ = true;
+    if (closing_) return finish();
+    parser_.emplace();
+    parser_->header_limit(kMaxHeaderBytes);
+    parser_->body_limit(kMaxBodyBytes);
+    // The request line and headers within header_timeout of now (the connection, or the previous response).
+    lowest().expires_after(server_->config.header_timeout);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = this->shared_from_this()](const beast::error_code& ec, std::size_t) {
+                              self->onHeader(ec);
+                            });
+  }
+
+  void onHeader(const beast::error_code& ec) {
+    idle_ = false;
+    if (ec) return refuse(ec);
+    started_ = std::chrono::steady_clock::now();
+    if (const auto length = parser_->content_length(); length && *length > kMaxBodyBytes) {
+      return refuse(http::error::body_limit);
+    }
+    lowest().expires_after(server_->config.request_timeout);
+    if (parser_->is_done()) return onRequest();
+    http::async_read(stream_, buffer_, *parser_, [self = this->shared_from_this()](const beast::error_code& e, std::size_t) {
+      if (e) return self->refuse(e);
+      self->onRequest();
+    });
+  }
+
+  // A request that broke a limit (or a connection that went away) gets a short answer if the client can still
+  // take one, and the connection closes.
+  void refuse(const beast::error_code& ec) {
+    if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::operation_aborted ||
+        ec == asio::error::connection_reset) {
+      return finish();
+    }
+    if (ec == beast::error::timeout) {
+      server_->metrics.recordHttpRejected("timeout");
+      return finish();
+    }
+    const bool header = ec == http::error::header_limit || ec == http::error::buffer_overflow;
+    const bool body = ec == http::error::body_limit;
+    server_->metrics.recordHttpRejected(header ? "header_too_large" : body ? "body_too_large" : "malformed");
+    HttpResponse r = header ? textResponse(431, "Request header fields too large (at most 16 KiB).\n")
+                     : body ? textResponse(413, "Request body too large (at most 1 MiB).\n")
+                            : textResponse(400, "Bad request.\n");
+    respond(std::move(r), "other", false);
+  }
+
+  void onRequest() {
+    auto& msg = parser_->get();
+    auto req = std::make_shared<HttpRequest>();
+    req->method = std::string(msg.method_string());
+    const std::string_view target(msg.target().data(), msg.target().size());
+    const auto q = target.find('?');
+    req->path = percentDecode(target.substr(0, q), false);
+    if (q != std::string_view::npos) req->query = parseQuery(target.substr(q + 1));
+    for (const auto& field : msg) {
+      req->headers.emplace_back(lower(std::string_view(field.name_string().data(), field.name_string().size())),
+                                std::string(field.value()));
+    }
+    req->body = std::move(msg.body());
+    req->client = client_;
+    keep_alive_ = msg.keep_alive() && ++requests_ < kMaxRequestsPerConnection;
+
+    Router::Match match;
+    std::string label;
+    if (auto early = server_->admit(*req, match, label)) return respond(std::move(*early), label, keep_alive_);
+    req->captures = std::move(match.captures);
+    if (match.cost == RouteCost::inline_) return respond(server_->run(match, *req), label, keep_alive_);
+    {
+      std::lock_guard lock(server_->mutex);
+      if (server_->queued >= kMaxQueuedJobs) {
+        return respond(errorResponse(503, "unavailable", "hotspotd is busy; try again"), label, false);
       }
-      return ApiReply{200, nlohmann::ordered_json{{"status", "success"},
-                                                  {"data", {{"offset", offset}, {"incidents", list}}}}};
-    });
-  });
-  s.Get(R"(/api/v1/incidents/([0-9a-f]+))", [this, lifecycle](const httplib::Request& req, httplib::Response& res) {
-    if (!api_.incidents) {
-      json(res, 503, apiError("unavailable", "incidents are not kept"));
-      return;
+      ++server_->queued;
     }
-    lifecycle(res, [this, id = std::string(req.matches[1])] {
-      auto record = api_.incidents->get(id);
-      if (!record) return ApiReply{500, apiError("internal", record.error().message)};
-      if (!*record) return ApiReply{404, apiError("not_found", fmt::format("no incident has id {}", id))};
-      auto out = incidentJson(**record, api_.alerts->externalUrl());
-      addDegraded(api_, out, **record);
-      auto sent = api_.alerts->history(id, 100);
-      out["notifications"] = sent ? notificationsJson(*sent)["data"] : nlohmann::ordered_json::array();
-      return ApiReply{200, nlohmann::ordered_json{{"status", "success"}, {"data", out}}};
-    });
-  });
-  s.Get(R"(/api/v1/incidents/([0-9a-f]+)/series)", [this, lifecycle](const httplib::Request& req,
-                                                                     httplib::Response& res) {
-    if (!api_.incidents || !api_.store || !api_.rules) {
-      json(res, 503, apiError("unavailable", "incidents are not kept"));
-      return;
-    }
-    lifecycle(res, [this, id = std::string(req.matches[1])] {
-      auto record = api_.incidents->get(id);
-      if (!record) return ApiReply{500, apiError("internal", record.error().message)};
-      if (!*record) return ApiReply{404, apiError("not_found", fmt::format("no incident has id {}", id))};
-      const auto rule = std::find_if(api_.rules->begin(), api_.rules->end(),
-                                     [&](const rules::Rule& r) { return r.name == (*record)->alertname; });
-      if (rule == api_.rules->end()) {
-        return ApiReply{404, apiError("not_found", fmt::format("rule {} is no longer loaded", (*record)->alertname))};
+    asio::post(server_->workers, [self = this->shared_from_this(), match, req, label]() mutable {
+      HttpResponse r = self->server_->run(match, *req);
+      {
+        std::lock_guard lock(self->server_->mutex);
+        --self->server_->queued;
       }
-      const store::SeriesStore* store = api_.store_for ? api_.store_for(*rule) : api_.store;
-      return ApiReply{200, incidentSeriesJson(*store, *rule, **record, nowMs(), status_.load()->start_ms)};
+      asio::post(self->lowest().get_executor(), [self, r = std::move(r), label]() mutable {
+        self->respond(std::move(r), label, self->keep_alive_);
+      });
     });
-  });
-  s.Get("/api/v1/profiles", [this, lifecycle](const httplib::Request& req, httplib::Response& res) {
-    const auto page = pageParams(req, res, 100, 10'000);
-    if (!page) return;
-    if (!api_.profiles) {
-      json(res, 503, apiError("unavailable", "profiles are not kept"));
-      return;
-    }
-    lifecycle(res, [this, target = req.get_param_value("target"), incident = req.get_param_value("incident"),
-                    offset = page->offset, limit = page->limit] {
-      auto rows = api_.profiles->list(target, incident, offset + limit);
-      if (!rows) return ApiReply{500, apiError("internal", rows.error().message)};
-      nlohmann::ordered_json list = nlohmann::ordered_json::array();
-      for (std::size_t i = offset; i < rows->size(); ++i) list.push_back(profileJson((*rows)[i], api_.alerts->externalUrl()));
-      return ApiReply{200, nlohmann::ordered_json{{"status", "success"},
-                                                  {"data", {{"offset", offset}, {"profiles", list}}}}};
+  }
+
+  void respond(HttpResponse r, const std::string& label, bool keep_alive) {
+    securityHeaders(r);
+    res_ = {};
+    res_.version(11);
+    res_.result(static_cast<unsigned>(r.status));
+    res_.set(http::field::server, "hotspotd");
+    res_.set(http::field::content_type, r.content_type);
+    for (const auto& [k, v] : r.headers) res_.set(k, v);
+    const bool head = parser_ && parser_->get().method() == http::verb::head;
+    res_.body() = head ? std::string() : std::move(r.body);
+    res_.prepare_payload();
+    if (head) res_.content_length(r.body.size());
+    res_.keep_alive(keep_alive && !closing_);
+    const double seconds =
+        started_ ? std::chrono::duration<double>(std::chrono::steady_clock::now() - *started_).count() : 0.0;
+    server_->metrics.recordHttpRequest(label, r.status, seconds);
+    lowest().expires_after(server_->config.request_timeout);
+    http::async_write(stream_, res_, [self = this->shared_from_this()](const beast::error_code& ec, std::size_t) {
+      if (ec || !self->res_.keep_alive()) return self->finish();
+      self->started_.reset();
+      self->read();
     });
-  });
-  s.Get(R"(/api/v1/profiles/([0-9a-f]+-[0-9a-f]+)(\.json)?)", [this, lifecycle](const httplib::Request& req,
-                                                                             httplib::Response& res) {
-    if (!api_.profiles) {
-      json(res, 503, apiError("unavailable", "profiles are not kept"));
-      return;
+  }
+
+  // From stop(): an idle connection closes now; a busy one after its response.
+  void close(bool idle_only) {
+    closing_ = true;
+    if (!idle_only || idle_) {
+      beast::error_code ignored;
+      lowest().socket().close(ignored);
     }
-    lifecycle(res, [this, id = std::string(req.matches[1])] {
-      auto record = api_.profiles->get(id);
-      if (!record) return ApiReply{500, apiError("internal", record.error().message)};
-      if (!*record) return ApiReply{404, apiError("not_found", fmt::format("no profile has id {}", id))};
-      return ApiReply{200, nlohmann::ordered_json{{"status", "success"},
-                                                  {"data", profileJson(**record, api_.alerts->externalUrl())}}};
-    });
-  });
-  s.Get(R"(/api/v1/profiles/([0-9a-f]+-[0-9a-f]+)\.folded)", [this](const httplib::Request& req, httplib::Response& res) {
-    const std::string id = req.matches[1];
-    auto folded = api_.profiles_dir.empty() ? Result<std::string>(fail("no profiles are kept"))
-                                            : readFile(api_.profiles_dir / id / "stacks.folded");
-    if (!folded) {
-      json(res, 404, apiError("not_found", fmt::format("profile {} has no folded stacks", id)));
-      return;
+  }
+
+  void finish() {
+    if (finished_) return;
+    finished_ = true;
+    beast::error_code ignored;
+    lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    lowest().socket().close(ignored);
+    server_->closed(client_, id_);
+  }
+
+  std::shared_ptr<HttpServer::Impl> server_;
+  Stream stream_;
+  std::string client_;
+  std::uint64_t id_;
+  beast::flat_buffer buffer_{kMaxHeaderBytes + 8192};  // a request's header must fit whole
+  std::optional<http::request_parser<http::string_body>> parser_;
+  http::response<http::string_body> res_;
+  std::optional<std::chrono::steady_clock::time_point> started_;
+  std::size_t requests_ = 0;
+  bool keep_alive_ = false;
+  bool idle_ = true;
+  bool closing_ = false;
+  bool finished_ = false;
+};
+
+void accept(std::shared_ptr<HttpServer::Impl> server) {
+  server->acceptor.async_accept(asio::make_strand(server->io), [server](const beast::error_code& ec, tcp::socket s) {
+    if (ec == asio::error::operation_aborted) return;
+    if (!ec) {
+      beast::error_code addr_ec;
+      const auto peer = s.remote_endpoint(addr_ec);
+      const std::string client = addr_ec ? std::string("unknown") : peer.address().to_string();
+      std::uint64_t id = 0;
+      bool admitted = false;
+      {
+        std::lock_guard lock(server->mutex);
+        auto& from_client = server->per_client[client];
+        admitted = !server->stopping && server->open < server->config.max_connections &&
+                   from_client < server->config.max_connections_per_client;
+        if (admitted) {
+          ++from_client;
+          ++server->open;
+          id = server->next_id++;
+          server->metrics.setHttpConnections(static_cast<double>(server->open));
+        } else if (from_client == 0) {
+          server->per_client.erase(client);
+        }
+      }
+      if (!admitted) {
+        server->metrics.recordHttpRejected("too_many_connections");
+        beast::error_code ignored;
+        s.close(ignored);
+      } else if (server->ssl) {
+        std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
+            server, beast::ssl_stream<beast::tcp_stream>(beast::tcp_stream(std::move(s)), *server->ssl), client, id)
+            ->start();
+      } else {
+        std::make_shared<Session<beast::tcp_stream>>(server, beast::tcp_stream(std::move(s)), client, id)->start();
+      }
     }
-    res.status = 200;
-    res.set_content(std::move(*folded), "text/plain; charset=utf-8");
+    if (server->acceptor.is_open()) accept(server);
   });
-  // Flame graphs of captured profiles, as linked from alerts. Their own inline script (zoom, search) may run;
-  // nothing else may load.
-  s.Get(R"(/api/v1/profiles/([0-9a-f]+-[0-9a-f]+)(\.diff)?\.svg)", [this](const httplib::Request& req,
-                                                                          httplib::Response& res) {
-    if (api_.profiles_dir.empty()) {
-      json(res, 404, apiError("not_found", "no profiles are kept"));
-      return;
-    }
-    const std::string id = req.matches[1];
-    const bool diff = req.matches[2].length() > 0;
-    auto svg = readFile(api_.profiles_dir / id / (diff ? "diff.svg" : "flamegraph.svg"));
-    if (!svg) {
-      json(res, 404, apiError("not_found", fmt::format("profile {} has no {}", id,
-                                                       diff ? "differential flame graph" : "flame graph")));
-      return;
-    }
-    res.set_header("Content-Security-Policy",
-                   "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; "
-                   "frame-ancestors 'self'");
-    res.set_header("X-Frame-Options", "SAMEORIGIN");
-    res.status = 200;
-    res.set_content(std::move(*svg), "image/svg+xml");
-  });
-  // The web UI: one page for every UI path (the script reads the path), its script and style compiled in. Its
-  // policy lets it load only itself, talk only to this API and frame only this daemon's flame graphs.
-  auto page = [](const httplib::Request&, httplib::Response& res) {
-    const WebAsset* index = findWebAsset("/ui/index.html");
-    res.set_header("Content-Security-Policy",
-                   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-                   "frame-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
-    res.set_header("Cache-Control", "no-cache");
-    res.status = 200;
-    res.set_content(std::string(index->body), std::string(index->content_type));
-  };
-  s.Get("/", page);
-  s.Get("/profiles", page);
-  s.Get("/silences", page);
-  s.Get(R"(/incidents/[0-9a-f]+)", page);
-  s.Get(R"(/profiles/[0-9a-f]+-[0-9a-f]+)", page);
-  s.Get(R"(/ui/(app\.js|app\.css))", [](const httplib::Request& req, httplib::Response& res) {
-    const WebAsset* asset = findWebAsset(req.path);
-    res.set_header("Cache-Control", "no-cache");
-    res.status = 200;
-    res.set_content(std::string(asset->body), std::string(asset->content_type));
-  });
-  s.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
-    if (res.status == 404 && req.path.rfind("/api/", 0) == 0 && res.body.empty()) {
-      json(res, 404, apiError("not_found", fmt::format("no API endpoint at {} {}", req.method, req.path)));
-    }
-  });
-  s.Post("/-/reload", reload);
-  s.Put("/-/reload", reload);
-  s.Get("/-/reload", [](const httplib::Request&, httplib::Response& res) {
-    res.set_header("Allow", "POST, PUT");
-    text(res, 405, "Only POST or PUT requests allowed on /-/reload.\n");
-  });
+}
+
+}  // namespace
+
+HttpServer::HttpServer(DaemonMetrics& metrics, Router router, const ServerConfig& config)
+    : impl_(std::make_shared<Impl>(metrics, std::move(router), config)), tls_(!config.tls_cert_file.empty()) {
+  setAccess(config.basic_auth_users, config.allowed_hosts);
+}
+
+HttpServer::~HttpServer() { stop(std::chrono::seconds(1)); }
+
+void HttpServer::setAccess(std::map<std::string, std::string> users, std::vector<std::string> allowed_hosts) {
+  auto auth = std::make_shared<BasicAuth>(std::move(users));
+  for (auto& h : allowed_hosts) h = lower(h);
+  std::lock_guard lock(impl_->mutex);
+  impl_->auth = std::move(auth);
+  impl_->allowed_hosts = std::move(allowed_hosts);
+}
+
+std::size_t HttpServer::connections() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->open;
 }
 
 Result<ListenAddress> HttpServer::start(const ListenAddress& address) {
-  if (!server_->is_valid()) {
-    return fail("cannot use the TLS certificate and key (server.tls_cert_file, server.tls_key_file): check that "
-                "they are PEM files and that the key belongs to the certificate");
+  if (tls_) {
+    // HTTPS: the certificate chain and key from PEM files, TLS 1.2 or newer.
+    auto& ctx = impl_->ssl.emplace(asio::ssl::context::tls_server);
+    ctx.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                    asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1 |
+                    asio::ssl::context::no_compression | SSL_OP_NO_RENEGOTIATION);
+    beast::error_code ec;
+    ctx.use_certificate_chain_file(impl_->config.tls_cert_file, ec);
+    if (!ec) ctx.use_private_key_file(impl_->config.tls_key_file, asio::ssl::context::pem, ec);
+    if (ec || SSL_CTX_check_private_key(ctx.native_handle()) != 1) {
+      return fail("cannot use the TLS certificate and key (server.tls_cert_file, server.tls_key_file): check that "
+                  "they are PEM files and that the key belongs to the certificate");
+    }
+  }
+  beast::error_code ec;
+  const auto ip = asio::ip::make_address(address.host, ec);
+  if (ec) return fail(fmt::format("cannot listen on {}: {} is not an IP address", address.str(), address.host));
+  const tcp::endpoint endpoint(ip, address.port);
+  auto& acceptor = impl_->acceptor;
+  acceptor.open(endpoint.protocol(), ec);
+  // SO_REUSEADDR without SO_REUSEPORT: a quick restart works, a second daemon on the same port does not start.
+  if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec && ip.is_v6()) acceptor.set_option(asio::ip::v6_only(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return fail(fmt::format("cannot listen on {}: {} (is another process using the port? change server.listen)",
+                            address.str(), ec.message()));
   }
   ListenAddress bound = address;
-  errno = 0;
-  if (address.port == 0) {
-    const int port = server_->bind_to_any_port(address.host);
-    if (port <= 0) {
-      return fail(fmt::format("cannot listen on {}: {}", address.str(),
-                              errno ? std::strerror(errno) : "address not available"));
-    }
-    bound.port = static_cast<std::uint16_t>(port);
-  } else if (!server_->bind_to_port(address.host, address.port)) {
-    return fail(fmt::format("cannot listen on {}: {} (is another process using the port? change server.listen)",
-                            address.str(), errno ? std::strerror(errno) : "address not available"));
-  }
-  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  bound.port = acceptor.local_endpoint().port();
+  accept(impl_);
+  for (int i = 0; i < kIoThreads; ++i) impl_->threads.emplace_back([impl = impl_] { impl->io.run(); });
   return bound;
 }
 
-void HttpServer::stop() {
-  if (!thread_.joinable()) return;
-  server_->stop();
-  thread_.join();
+bool HttpServer::stop(Duration deadline) {
+  if (impl_->threads.empty()) return true;
+  std::vector<std::function<void(bool)>> closers;
+  {
+    std::lock_guard lock(impl_->mutex);
+    impl_->stopping = true;
+    for (const auto& [id, close] : impl_->closers) closers.push_back(close);
+  }
+  asio::post(impl_->io, [impl = impl_] {
+    beast::error_code ignored;
+    impl->acceptor.close(ignored);
+  });
+  for (auto& close : closers) close(/*idle_only=*/true);
+  bool drained = false;
+  {
+    std::unique_lock lock(impl_->mutex);
+    drained = impl_->drained.wait_for(lock, deadline, [this] { return impl_->open == 0; });
+    if (!drained) {
+      for (const auto& [id, close] : impl_->closers) closers.push_back(close);
+    }
+  }
+  if (!drained) {
+    for (auto& close : closers) close(/*idle_only=*/false);
+  }
+  impl_->workers.join();
+  impl_->io.stop();
+  for (auto& t : impl_->threads) t.join();
+  impl_->threads.clear();
+  return drained;
 }
 
 }  // namespace hotspotd::daemon

@@ -1,103 +1,70 @@
-// The daemon's HTTP server (cpp-httplib), on threads of its own: /metrics, /-/healthy, /-/ready, /-/reload, and the
-// JSON API under /api/v1/ (daemon/api.h).
-// Handlers never touch pipeline state; they read what the lifecycle thread publishes (DaemonStatus) and ask that
-// thread to reload through a callback that waits for its answer. Every request is counted and timed per
-// handler. start() and stop() are called from the lifecycle thread.
+// DESIGN
+// The daemon's HTTP front end, on Boost.Beast, on threads of its own (an I/O io_context run by two threads, and a
+// small worker pool for handlers that read the state database or wait for the lifecycle thread). It must hold on a
+// port Prometheus reaches, often beyond loopback and without auth, so every limit applies before any handler or
+// authentication runs:
+//
+// - connections: at most `max_connections` open, and `max_connections_per_client` from one address; past either,
+//   a new connection is closed at once (the accept loop never stops, so the kernel's queue cannot fill up);
+// - the request line and headers together at most 16 KiB, read within `header_timeout` of the connection (or of
+//   the previous response on a kept-alive one): a client sending a byte every few seconds is cut off;
+// - a body (chunked or not) at most 1 MiB; the whole request, handler and response within `request_timeout`;
+// - the Host header must name this daemon: an IP address (DNS rebinding needs a name), localhost, this host's name,
+//   the host of external_url, or one of `allowed_hosts` - so a web page on another domain cannot reach the API
+//   through a name it points at this machine;
+// - with basic auth, a client's failed logins are limited (a burst of 10, then one every 6 s; over it, 429 without
+//   checking the password), while a user whose password was accepted before is not slowed;
+// - changes (POST, PUT, DELETE) from another site's page are refused (Sec-Fetch-Site, Origin);
+// - a handler that throws answers 500 with a generic message; no response carries library internals. Every
+//   response carries nosniff, frame and referrer policies and a default-deny Content-Security-Policy.
+//
+// Graceful stop: accepting stops, idle connections close, requests in flight finish, within a deadline.
+// start(), stop() and the setters are called from the lifecycle thread; handlers run on the server's threads.
 #pragma once
+
+#include <utility>  // before Asio: boost/asio/awaitable.hpp misses it with GCC 12 in C++20 mode
 
 #include <atomic>
 #include <cstdint>
 #include <map>
-#include <filesystem>
-#include <functional>
 #include <memory>
 #include <string>
-#include <thread>
+#include <vector>
 
-#include "core/clock.h"
+#include "core/duration.h"
 #include "core/result.h"
-#include "core/snapshot.h"
-#include "daemon/api.h"
 #include "daemon/auth.h"
 #include "daemon/config.h"
+#include "daemon/http.h"
 #include "daemon/metrics.h"
-#include "detectors/hotspots.h"
-#include "ingest/scrape_manager.h"
-#include "incidents/incident_store.h"
-#include "profile/profile_store.h"
-
-namespace httplib {
-class Server;
-}
-
-namespace hotspotd::alerting {
-class AlertService;
-}  // namespace hotspotd::alerting
 
 namespace hotspotd::daemon {
 
-// What the lifecycle thread publishes for the handlers.
-struct DaemonStatus {
-  bool ready = false;  // serving; false before start-up completes and once shutdown begins
-  std::string config_source;
-  std::int64_t start_ms = 0;
-  std::int64_t config_loaded_ms = 0;
-  nlohmann::ordered_json config;  // what the running config holds, for /api/v1/status
-};
-
-// The snapshots the API serves (owned by the lifecycle; they outlive the server).
-struct ApiSources {
-  Clock* clock = nullptr;  // the daemon's clock (thread-safe when real); null: the real clock
-  const Snapshot<detectors::HotspotTable>* hotspots = nullptr;
-  // Runs a job on the lifecycle thread and returns its reply (503 when that thread does not answer in time).
-  std::function<ApiReply(std::function<ApiReply()>)> on_lifecycle;
-  alerting::AlertService* alerts = nullptr;  // touched only inside on_lifecycle jobs
-  incidents::IncidentStore* incidents = nullptr;  // touched only inside on_lifecycle jobs
-  profile::ProfileStore* profiles = nullptr;    // touched only inside on_lifecycle jobs
-  std::filesystem::path profiles_dir;         // profile files, served read-only
-  const Snapshot<std::vector<ingest::TargetStatus>>* targets = nullptr;
-  const store::SeriesStore* store = nullptr;            // read only inside on_lifecycle jobs
-  const std::vector<rules::Rule>* rules = nullptr;      // read only inside on_lifecycle jobs
-  // Called only inside on_lifecycle jobs. The store a rule is judged from (its query source's, if it names one;
-  // unset: `store`), and why a rule's endpoints were last left unjudged for want of its source's data.
-  std::function<const store::SeriesStore*(const rules::Rule&)> store_for;
-  std::function<std::string(const std::string& rule)> degraded;
-};
-
 class HttpServer {
  public:
-  // Applies a reload on the lifecycle thread and returns its outcome; called on an HTTP thread.
-  using ReloadFn = std::function<Result<void>()>;
-
-  // `server`: TLS (read once, at construction) and basic auth users (setUsers changes them on reload).
-  HttpServer(DaemonMetrics& metrics, const Snapshot<DaemonStatus>& status, ReloadFn reload, ApiSources api = {},
-             const ServerConfig& server = {});
+  // TLS is read once, here; users and allowed hosts change with setAccess() on reload.
+  HttpServer(DaemonMetrics& metrics, Router router, const ServerConfig& config);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
   // Binds the address and starts serving. Returns the address bound (with the kernel's port if port was 0).
   Result<ListenAddress> start(const ListenAddress& address);
+  // Stops accepting, closes idle connections and waits for requests in flight, at most `deadline`; false if it
+  // passed first (the connections left are closed).
+  bool stop(Duration deadline);
 
-  // Stops accepting connections and waits for in-flight requests to finish.
-  void stop();
-
-  // Replaces the basic auth users (user -> bcrypt hash); none turns authentication off.
-  void setUsers(std::map<std::string, std::string> users);
+  // Basic auth users (user -> bcrypt hash; none: no authentication) and the host names the Host header may carry
+  // besides addresses, localhost and this host's name.
+  void setAccess(std::map<std::string, std::string> users, std::vector<std::string> allowed_hosts);
   bool tls() const { return tls_; }
+  std::size_t connections() const;
+
+  struct Impl;  // the listener, sessions, limits and pools (http_server.cc)
 
  private:
-  void routes();
-  std::int64_t nowMs() const { return (api_.clock ? *api_.clock : realClock()).nowMs(); }
-
-  DaemonMetrics& metrics_;
-  const Snapshot<DaemonStatus>& status_;
-  ReloadFn reload_;
-  ApiSources api_;
-  std::unique_ptr<httplib::Server> server_;
+  std::shared_ptr<Impl> impl_;
   bool tls_ = false;
-  std::atomic<std::shared_ptr<BasicAuth>> auth_;
-  std::thread thread_;
 };
 
 }  // namespace hotspotd::daemon

@@ -10,6 +10,7 @@
 #include <boost/asio/post.hpp>
 
 #include "core/log.h"
+#include "core/url.h"
 #include "core/version.h"
 
 namespace hotspotd::daemon {
@@ -45,6 +46,14 @@ std::string listenUrl(const ListenAddress& listen, bool tls) {
   }
   if (host.find(':') != std::string::npos) host = "[" + host + "]";
   return fmt::format("{}://{}:{}", tls ? "https" : "http", host, listen.port);
+}
+
+// The names the Host header may carry besides addresses, localhost and this host's name: the configured ones and
+// external_url's host.
+std::vector<std::string> allowedHosts(const Config& config) {
+  std::vector<std::string> out = config.server.allowed_hosts;
+  if (auto url = parseHttpUrl(config.alerting.external_url)) out.push_back(url->host);
+  return out;
 }
 
 }  // namespace
@@ -99,6 +108,7 @@ void Daemon::publishStatus(bool ready) {
   status.config_source = config_.source;
   status.start_ms = start_ms_;
   status.config_loaded_ms = config_loaded_ms_;
+  status.external_url = pipeline_ ? pipeline_->alerts().externalUrl() : config_.alerting.external_url;
   status.config = {{"listen", config_.server.listen.str()},
                    {"stateDir", config_.storage.state_dir.string()},
                    {"externalUrl", pipeline_ ? pipeline_->alerts().externalUrl() : config_.alerting.external_url},
@@ -137,14 +147,24 @@ int Daemon::run() {
     return 1;
   }
   Pipeline& p = *pipeline_;
-  http_ = std::make_unique<HttpServer>(metrics_, status_, [this] { return reloadFromHttp(); },
-                                       ApiSources{&clock_, &p.engine().hotspots(),
-                                                  [this](std::function<ApiReply()> job) { return onLifecycle(std::move(job)); },
-                                                  &p.alerts(), &p.incidents(), &p.profileStore(), p.profilesDir(),
-                                                  &p.scrapes().targets(), &p.store(), &config_.rules.loaded,
-                                                  [&p](const rules::Rule& r) { return &p.engine().storeFor(r); },
-                                                  [&p](const std::string& rule) { return p.engine().degraded(rule); }},
-                                       config_.server);
+  RouteContext routes;
+  routes.metrics = &metrics_;
+  routes.status = &status_;
+  routes.clock = &clock_;
+  routes.reload = [this] { return reloadFromHttp(); };
+  routes.on_lifecycle = [this](std::function<ApiReply()> job) { return onLifecycle(std::move(job)); };
+  routes.hotspots = &p.engine().hotspots();
+  routes.targets = &p.scrapes().targets();
+  routes.profiles_dir = p.profilesDir();
+  routes.alerts = &p.alerts();
+  routes.incidents = &p.incidents();
+  routes.profiles = &p.profileStore();
+  routes.store = &p.store();
+  routes.rules = &config_.rules.loaded;
+  routes.store_for = [&p](const rules::Rule& r) { return &p.engine().storeFor(r); };
+  routes.degraded = [&p](const std::string& rule) { return p.engine().degraded(rule); };
+  http_ = std::make_unique<HttpServer>(metrics_, daemonRoutes(routes), config_.server);
+  http_->setAccess(config_.server.basic_auth_users, allowedHosts(config_));
   auto bound = http_->start(config_.server.listen);
   if (!bound) {
     log::error("Cannot start the HTTP server", {{"error", bound.error().message}});
@@ -168,11 +188,10 @@ int Daemon::run() {
 
   // Drain: stop accepting, let in-flight requests finish, all within the deadline.
   const Duration deadline = config_.server.shutdown_timeout;
-  auto drained = std::async(std::launch::async, [this] { http_->stop(); });
-  if (drained.wait_for(deadline) != std::future_status::ready) {
-    log::error("Shutdown deadline passed; exiting without waiting for in-flight requests",
+  if (!http_->stop(deadline)) {
+    log::error("Shutdown deadline passed; closed the requests still in flight",
                {{"shutdown_timeout", formatDuration(deadline)}});
-    std::_Exit(1);
+    return 1;
   }
   log::info("Stopped");
   return 0;
@@ -249,7 +268,7 @@ Result<void> Daemon::reload(std::string_view trigger) {
   config_loaded_ms_ = clock_.nowMs();
   log::setup(config_.log.level, config_.log.format);
   pipeline_->apply(config_);
-  http_->setUsers(config_.server.basic_auth_users);
+  http_->setAccess(config_.server.basic_auth_users, allowedHosts(config_));
   publishStatus(!stopping_);
   metrics_.recordReload(true, clock_.nowMs());
   log::info("Configuration reloaded", {{"config", config_.source}});
@@ -257,14 +276,23 @@ Result<void> Daemon::reload(std::string_view trigger) {
   return {};
 }
 
+template <typename T>
+bool Daemon::waitFor(std::future<T>& future) const {
+  // In slices, so that a shutdown (the lifecycle thread no longer runs jobs) ends the wait at once.
+  const auto until = std::chrono::steady_clock::now() + kReloadWait;
+  while (std::chrono::steady_clock::now() < until) {
+    if (future.wait_for(std::chrono::milliseconds(100)) == std::future_status::ready) return true;
+    if (stopping_) return false;
+  }
+  return future.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+}
+
 ApiReply Daemon::onLifecycle(std::function<ApiReply()> job) {
   if (stopping_) return ApiReply{503, apiError("unavailable", "hotspotd is shutting down")};
   auto promise = std::make_shared<std::promise<ApiReply>>();
   auto future = promise->get_future();
   boost::asio::post(io_, [promise, job = std::move(job)] { promise->set_value(job()); });
-  if (future.wait_for(kReloadWait) != std::future_status::ready) {
-    return ApiReply{503, apiError("unavailable", "hotspotd did not answer in time; try again")};
-  }
+  if (!waitFor(future)) return ApiReply{503, apiError("unavailable", "hotspotd did not answer in time; try again")};
   try {
     return future.get();
   } catch (const std::future_error&) {
@@ -277,7 +305,7 @@ Result<void> Daemon::reloadFromHttp() {
   auto promise = std::make_shared<std::promise<Result<void>>>();
   auto future = promise->get_future();
   boost::asio::post(io_, [this, promise] { promise->set_value(reload("HTTP")); });
-  if (future.wait_for(kReloadWait) != std::future_status::ready) {
+  if (!waitFor(future)) {
     return fail("the reload did not finish in time; check the log for its outcome");
   }
   try {

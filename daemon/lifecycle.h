@@ -17,6 +17,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <future>
 #include <memory>
 #include <optional>
 #include <string_view>
@@ -31,6 +32,7 @@
 #include "daemon/http_server.h"
 #include "daemon/metrics.h"
 #include "daemon/pipeline.h"
+#include "daemon/routes.h"
 #include "daemon/state_dir.h"
 #include "daemon/systemd_notify.h"
 
@@ -50,6 +52,8 @@ class Daemon {
   Result<void> reload(std::string_view trigger);
   Result<void> reloadFromHttp();
   ApiReply onLifecycle(std::function<ApiReply()> job);
+  template <typename T>
+  bool waitFor(std::future<T>& future) const;
   void waitForSignal();
   void scheduleWatchdog(Duration interval);
   void publishStatus(bool ready);

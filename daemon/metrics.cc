@@ -38,7 +38,20 @@ DaemonMetrics::DaemonMetrics()
       http_duration_(prometheus::BuildHistogram()
                          .Name("hotspotd_http_request_duration_seconds")
                          .Help("Time to serve HTTP requests, by handler.")
-                         .Register(*registry_)) {
+                         .Register(*registry_)),
+      http_rejected_(prometheus::BuildCounter()
+                         .Name("hotspotd_http_rejected_total")
+                         .Help("Connections and requests the HTTP front end refused before any handler, by reason.")
+                         .Register(*registry_)),
+      http_connections_(prometheus::BuildGauge()
+                            .Name("hotspotd_http_connections")
+                            .Help("HTTP connections open now.")
+                            .Register(*registry_)
+                            .Add({})) {
+  for (const char* reason : {"too_many_connections", "header_too_large", "body_too_large", "timeout", "malformed",
+                             "host", "login_rate_limited", "handler_error"}) {
+    http_rejected_.Add({{"reason", reason}});
+  }
   const BuildInfo& build = buildInfo();
   prometheus::BuildGauge()
       .Name("hotspotd_build_info")
@@ -65,6 +78,12 @@ void DaemonMetrics::recordReload(bool success, std::int64_t when_ms) {
     reload_success_time_.Set(static_cast<double>(when_ms) / 1000.0);
   }
 }
+
+void DaemonMetrics::recordHttpRejected(std::string_view reason) {
+  http_rejected_.Add({{"reason", std::string(reason)}}).Increment();
+}
+
+void DaemonMetrics::setHttpConnections(double open) { http_connections_.Set(open); }
 
 void DaemonMetrics::recordHttpRequest(std::string_view handler, int status, double seconds) {
   http_requests_.Add({{"handler", std::string(handler)}, {"code", std::to_string(status)}}).Increment();

@@ -30,6 +30,10 @@ class DaemonMetrics {
   void recordInitialLoad(std::int64_t when_ms);
   void recordReload(bool success, std::int64_t when_ms);
   void recordHttpRequest(std::string_view handler, int status, double seconds);
+  // A request or connection the front end refused before any handler: too_many_connections, header_too_large,
+  // body_too_large, timeout, malformed, host, login_rate_limited, handler_error.
+  void recordHttpRejected(std::string_view reason);
+  void setHttpConnections(double open);
 
   // The exposition in Prometheus text format 0.0.4.
   std::string render() const;
@@ -42,6 +46,8 @@ class DaemonMetrics {
   prometheus::Family<prometheus::Counter>& reloads_;
   prometheus::Family<prometheus::Counter>& http_requests_;
   prometheus::Family<prometheus::Histogram>& http_duration_;
+  prometheus::Family<prometheus::Counter>& http_rejected_;
+  prometheus::Gauge& http_connections_;
 };
 
 }  // namespace hotspotd::daemon

@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/text.h"
+
 namespace hotspotd::incidents {
 
 std::string_view stateName(IncidentState state) {
@@ -36,7 +38,7 @@ json labelsToJson(const rules::OwnedLabels& labels) {
 rules::OwnedLabels labelsFromJson(const json& j) {
   rules::OwnedLabels out;
   if (!j.is_object()) return out;
-  for (const auto& [k, v] : j.items()) out.emplace_back(k, v.is_string() ? v.get<std::string>() : v.dump());
+  for (const auto& [k, v] : j.items()) out.emplace_back(k, v.is_string() ? v.get<std::string>() : jsonText(v));
   return out;  // json objects iterate in key order: sorted
 }
 
@@ -197,11 +199,11 @@ Result<void> IncidentStore::save(const IncidentTracker& tracker, const std::vect
     } else {
       const bool firing = t->state == TrackedIncident::State::firing;
       ok = upsert
-               ->bindAll({id, t->last.alertname, labelsToJson(t->last.labels).dump(), t->last.severity,
+               ->bindAll({id, t->last.alertname, jsonText(labelsToJson(t->last.labels)), t->last.severity,
                           std::string(firing ? "firing" : "pending"), t->since_ms,
                           firing ? state::Value{t->last.t_ms} : state::Value{nullptr},
                           t->clear_since_ms >= 0 ? state::Value{t->clear_since_ms} : state::Value{nullptr},
-                          eventToJson(t->last).dump(), now_ms})
+                          jsonText(eventToJson(t->last)), now_ms})
                .run();
     }
     if (!ok) break;
@@ -209,7 +211,7 @@ Result<void> IncidentStore::save(const IncidentTracker& tracker, const std::vect
   for (const auto& e : events) {
     if (!ok) break;
     if (e.state != rules::IncidentEvent::State::resolved) continue;
-    ok = resolve->bindAll({e.id, e.t_ms, eventToJson(e).dump(), now_ms}).run();
+    ok = resolve->bindAll({e.id, e.t_ms, jsonText(eventToJson(e)), now_ms}).run();
   }
   if (ok) ok = db_->commit();
   if (!ok) db_->rollback();
@@ -263,7 +265,7 @@ Result<void> IncidentStore::addExemplars(const std::string& id, const std::vecto
   if (all.size() > limit) all.resize(limit);
   auto write = db_->prepare("UPDATE incidents SET exemplars = ? WHERE seq = ?");
   if (!write) return tl::unexpected(write.error());
-  return write->bindAll({exemplarsToJson(all).dump(), seq}).run();
+  return write->bindAll({jsonText(exemplarsToJson(all)), seq}).run();
 }
 
 Result<void> IncidentStore::addProfile(const std::string& id, const IncidentProfile& profile) {
@@ -295,7 +297,7 @@ Result<void> IncidentStore::addProfile(const std::string& id, const IncidentProf
                      {"start_ms", profile.start_ms}});
   auto write = db_->prepare("UPDATE incidents SET profiles = ? WHERE seq = ?");
   if (!write) return tl::unexpected(write.error());
-  return write->bindAll({all.dump(), seq}).run();
+  return write->bindAll({jsonText(all), seq}).run();
 }
 
 namespace {
@@ -410,7 +412,7 @@ Result<void> IncidentStore::retainDetectorState(const std::vector<std::string>& 
   json names = rules;
   auto stmt = db_->prepare("DELETE FROM detector_state WHERE rule NOT IN (SELECT value FROM json_each(?))");
   if (!stmt) return tl::unexpected(stmt.error());
-  return stmt->bind(1, names.dump()).run();
+  return stmt->bind(1, jsonText(names)).run();
 }
 
 }  // namespace hotspotd::incidents

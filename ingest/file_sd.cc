@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/text.h"
 #include "core/file.h"
 #include "ingest/scrape_config.h"
 
@@ -47,7 +48,7 @@ std::vector<DiscoveredGroup> parseFile(const std::string& path, const std::strin
     }
     for (const auto& t : entry["targets"]) {
       if (!t.is_string() || !validTargetAddress(t.get<std::string>())) {
-        error = fmt::format("{}: entry {}: target {} is not \"host:port\"", path, i, t.dump());
+        error = fmt::format("{}: entry {}: target {} is not \"host:port\"", path, i, jsonText(t));
         return {};
       }
       g.targets.push_back(t.get<std::string>());

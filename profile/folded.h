@@ -13,6 +13,7 @@
 
 #include "core/hash.h"
 #include "core/result.h"
+#include "core/text.h"
 
 namespace hotspotd::profile {
 
@@ -28,11 +29,20 @@ inline std::uint64_t saturatingAdd(std::uint64_t a, std::uint64_t b) {
 
 class FoldedStacks {
  public:
-  // Adds `count` to a stack (frames joined by ';', root first).
+  // Adds `count` to a stack (frames joined by ';', root first). A stack that is not valid UTF-8 (frame names come
+  // from the profiled process) is kept with U+FFFD in place of its bad bytes, so that whatever reads the profile
+  // (JSON, SVG, the database, payloads) can take it.
   void add(std::string_view stack, std::uint64_t count) {
     auto it = counts_.find(stack);
     if (it == counts_.end()) {
-      counts_.emplace(std::string(stack), count);
+      if (!validUtf8(stack)) {
+        const std::string repaired = repairUtf8(stack);
+        it = counts_.find(std::string_view(repaired));
+        if (it == counts_.end()) it = counts_.emplace(repaired, 0).first;
+        it->second = saturatingAdd(it->second, count);
+      } else {
+        counts_.emplace(std::string(stack), count);
+      }
     } else {
       it->second = saturatingAdd(it->second, count);
     }

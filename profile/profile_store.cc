@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "core/text.h"
 #include "core/file.h"
 #include "profile/flamegraph.h"
 
@@ -102,9 +103,9 @@ Result<void> ProfileStore::insert(const ProfileRecord& r) {
   auto stmt = db_->prepare(fmt::format("INSERT INTO profiles ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", kColumns));
   if (!stmt) return tl::unexpected(stmt.error());
   return stmt
-      ->bindAll({r.id, r.target, std::string(kindName(r.kind)), r.incident_id, json(r.pids).dump(), r.start_ms, r.duration_ms,
+      ->bindAll({r.id, r.target, std::string(kindName(r.kind)), r.incident_id, jsonText(json(r.pids)), r.start_ms, r.duration_ms,
                  static_cast<std::int64_t>(r.samples), static_cast<std::int64_t>(r.bytes), r.error, r.baseline_id,
-                 r.summary.is_null() ? std::string("{}") : r.summary.dump()})
+                 r.summary.is_null() ? std::string("{}") : jsonText(r.summary)})
       .run();
 }
 
@@ -118,7 +119,7 @@ Result<ProfileRecord> ProfileStore::save(ProfileRecord r, const FoldedStacks& st
   if (ec) return fail(fmt::format("cannot create {}: {}", dir.string(), ec.message()));
   FlameGraphOptions graph;
   graph.title = fmt::format("{} profile of {}", r.kind == ProfileKind::baseline ? "Baseline" : "Hotspot", r.target);
-  graph.subtitle = fmt::format("{} samples, pids {}, profile {}", r.samples, json(r.pids).dump(), r.id);
+  graph.subtitle = fmt::format("{} samples, pids {}, profile {}", r.samples, jsonText(json(r.pids)), r.id);
   const std::string folded = stacks.text();
   const std::string svg = renderFlameGraph(stacks, graph);
   std::string diff;
@@ -132,9 +133,9 @@ Result<ProfileRecord> ProfileStore::save(ProfileRecord r, const FoldedStacks& st
                       diff.empty() ? Result<void>{} : writeFile(dir / "diff.svg", diff)}) {
     if (!result) return tl::unexpected(result.error());
   }
-  const std::string meta = toJson(r).dump(2);
+  const std::string meta = jsonText(toJson(r), 2);
   r.bytes += meta.size();
-  if (auto ok = writeFile(dir / "meta.json", toJson(r).dump(2)); !ok) return tl::unexpected(ok.error());
+  if (auto ok = writeFile(dir / "meta.json", jsonText(toJson(r), 2)); !ok) return tl::unexpected(ok.error());
   if (auto ok = insert(r); !ok) return tl::unexpected(ok.error());
   return r;
 }

@@ -230,18 +230,25 @@ Result<Template> Template::parse(std::string_view text) {
   return t;
 }
 
-std::string Template::render(const TemplateData& data) const {
+std::string Template::render(const TemplateData& data, std::string (*escape)(std::string_view)) const {
   std::string out;
+  auto value = [&](std::string_view v) {
+    if (escape) {
+      out += escape(v);
+    } else {
+      out += v;
+    }
+  };
   for (const Piece& p : pieces_) {
     double number = NAN;
     switch (p.kind) {
       case Piece::Kind::text: out += p.text; continue;
-      case Piece::Kind::alertname: out += data.alertname; continue;
-      case Piece::Kind::severity: out += data.severity; continue;
+      case Piece::Kind::alertname: value(data.alertname); continue;
+      case Piece::Kind::severity: value(data.severity); continue;
       case Piece::Kind::label:
         if (data.labels) {
           for (const auto& [k, v] : *data.labels) {
-            if (k == p.text) out += v;
+            if (k == p.text) value(v);
           }
         }
         continue;

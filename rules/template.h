@@ -31,7 +31,9 @@ struct TemplateData {
 class Template {
  public:
   static Result<Template> parse(std::string_view text);
-  std::string render(const TemplateData& data) const;
+  // `escape`, when given, is applied to every value put into the text (labels, the alert's name and severity), not
+  // to the template's own text: a receiver's markup stays markup, a label value cannot become markup.
+  std::string render(const TemplateData& data, std::string (*escape)(std::string_view) = nullptr) const;
 
  private:
   struct Piece {

@@ -12,6 +12,7 @@
 #include <prometheus/registry.h>
 
 
+#include "core/text.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/rfc3339.h"
@@ -201,7 +202,7 @@ int replaySource(const ReplayOptions& options, std::vector<rules::Rule> rule_lis
 
 }  // namespace
 
-std::string alertLine(const rules::IncidentEvent& event) { return toJson(event).dump(); }
+std::string alertLine(const rules::IncidentEvent& event) { return jsonText(toJson(event)); }
 
 Result<std::int64_t> parseReplayTime(std::string_view text, std::int64_t now_ms) {
   if (text == "now") return now_ms;

@@ -146,3 +146,29 @@ TEST_CASE("Alertmanager API v2: firing alerts end in the future, resolved ones w
   CHECK(truncateChars("h\u00e9llo w\u00f6rld", 5) == "h\u00e9ll\u2026");
   CHECK(truncateChars("short", 10) == "short");
 }
+
+TEST_CASE("Slack: label values, frames and links from outside stay text in mrkdwn (no <!channel>, no forged links)") {
+  AlertInfo a = alert(1);
+  a.labels = {{"route", "<!channel>"}, {"team", "<http://evil.example|click me> & co"}};
+  a.annotations = {{"summary", "<@U123> look"}};
+  a.reason = "p99 > 1s <script>";
+  a.grown = {{"std::vector<int>::push_back", "cpu", 12.5}};
+  a.trace_urls = {"https://tempo.example/trace?id=a|b>c"};
+  NotificationGroup g;
+  g.receiver = "slack";
+  g.alerts = {a};
+  const json j = json::parse(slackPayload(g));
+  const std::string section = j["blocks"][1]["text"]["text"];
+  CAPTURE(section);
+  CHECK(section.find("<!channel>") == std::string::npos);
+  CHECK(section.find("&lt;!channel&gt;") != std::string::npos);
+  CHECK(section.find("<http://evil.example") == std::string::npos);
+  CHECK(section.find("&lt;http://evil.example|click me&gt; &amp; co") != std::string::npos);
+  CHECK(section.find("&lt;@U123&gt; look") != std::string::npos);
+  CHECK(section.find("p99 &gt; 1s &lt;script&gt;") != std::string::npos);
+  CHECK(section.find("std::vector&lt;int&gt;::push_back") != std::string::npos);
+  // Our own link stays a link, its URL unable to close it early.
+  CHECK(section.find("<https://tempo.example/trace?id=a%7Cb%3Ec|trace 1>") != std::string::npos);
+  // The header is plain text: shown as written.
+  CHECK(j["blocks"][0]["text"]["text"].get<std::string>().find("<!channel>") != std::string::npos);
+}

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "alerting/receiver.h"
+#include "tests/support/components.h"
 #include "tests/support/child_process.h"
 #include "tests/support/daemon_fixture.h"
 #include "tests/support/exposition.h"
@@ -325,8 +326,8 @@ TEST_CASE("silences through the API: a silenced alert is not sent; expiring the 
 
 TEST_CASE("a real Alertmanager takes our alerts, silences one, routes the other to its webhook, hears the resolution") {
   const char* binary = "/usr/bin/prometheus-alertmanager";
-  if (!std::filesystem::exists(binary)) {
-    MESSAGE("skipped: prometheus-alertmanager is not installed (scripts/bootstrap installs it)");
+  if (!hotspotd::test::needComponent(std::filesystem::exists(binary),
+                                     "prometheus-alertmanager (scripts/bootstrap installs it)")) {
     return;
   }
   std::atomic<int> depth{100};

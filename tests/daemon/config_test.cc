@@ -193,7 +193,8 @@ TEST_CASE("a syntax error names the file, line and column") {
 
 TEST_CASE("an unknown key names its line and the keys that exist") {
   const auto e = errorOf("[server]\nlisten = \"127.0.0.1:1\"\nlisen = \"x\"\n");
-  CHECK(e == "test.toml:3:1: server.lisen: unknown key (known keys in [server]: basic_auth_users, listen, "
+  CHECK(e == "test.toml:3:1: server.lisen: unknown key (known keys in [server]: allowed_hosts, basic_auth_users, "
+             "header_timeout, listen, max_connections, max_connections_per_client, request_timeout, "
              "shutdown_timeout, tls_cert_file, tls_key_file)");
 }
 

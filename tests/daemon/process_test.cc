@@ -15,6 +15,7 @@
 #include <sstream>
 #include <thread>
 
+#include "tests/support/components.h"
 #include "tests/support/child_process.h"
 #include "tests/support/exposition.h"
 #include "tests/support/temp_dir.h"
@@ -97,8 +98,7 @@ TEST_CASE("the daemon serves healthy, ready and its own metrics on an ephemeral 
 
 TEST_CASE("promtool check metrics finds nothing to complain about in /metrics") {
   const std::string promtool = findProgram("promtool");
-  if (promtool.empty()) {
-    MESSAGE("SKIPPED: promtool not installed (Debian package prometheus); scripts/bootstrap installs it");
+  if (!hotspotd::test::needComponent(!promtool.empty(), "promtool (Debian package prometheus; scripts/bootstrap)")) {
     return;
   }
   RunningDaemon d;

@@ -13,6 +13,7 @@
 #include "profile/capture.h"
 #include "state/database.h"
 #include "incidents/incident_store.h"
+#include "tests/support/components.h"
 #include "tests/support/child_process.h"
 #include "tests/support/http_target.h"
 #include "tests/support/temp_dir.h"
@@ -85,7 +86,7 @@ profile = "gone"
       captured = true;
     }
   }
-  if (!why_not.empty()) MESSAGE("perf part skipped: " << why_not);
+  if (!why_not.empty()) hotspotd::test::needComponent(false, "perf (the perf part of this test): " + why_not);
 
   // What the state database says of the two incidents.
   auto db = hotspotd::state::Database::open(dir.path() / "state" / "hotspotd.db");

@@ -10,6 +10,7 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/support/components.h"
 #include "tests/support/child_process.h"
 #include "tests/support/daemon_fixture.h"
 #include "tests/support/exposition.h"
@@ -22,10 +23,7 @@ TEST_CASE(
     "a rule on a real Prometheus as a query source fires; while Prometheus is down it neither resolves nor "
     "fires, and says why; once Prometheus is back it resolves") {
   const std::string prometheus = findProgram("prometheus");
-  if (prometheus.empty()) {
-    MESSAGE("SKIPPED: prometheus not installed; scripts/bootstrap installs it");
-    return;
-  }
+  if (!hotspotd::test::needComponent(!prometheus.empty(), "prometheus (scripts/bootstrap installs it)")) return;
   TempDir dir;
   QueueService app;  // queue_depth{queue="q1"}, 100 until the test drains it
   const std::string& app_address = app.address;

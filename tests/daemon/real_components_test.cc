@@ -8,6 +8,7 @@
 
 #include <thread>
 
+#include "tests/support/components.h"
 #include "tests/support/child_process.h"
 #include "tests/support/exposition.h"
 #include "tests/support/http_target.h"
@@ -40,8 +41,8 @@ std::string get(int port, const std::string& path) {
 TEST_CASE("a real Prometheus scrapes hotspotd, and hotspotd scrapes Prometheus and node exporter") {
   const std::string prometheus = findProgram("prometheus");
   const std::string node_exporter = findProgram("prometheus-node-exporter");
-  if (prometheus.empty() || node_exporter.empty()) {
-    MESSAGE("SKIPPED: prometheus or prometheus-node-exporter not installed; scripts/bootstrap installs both");
+  if (!hotspotd::test::needComponent(!prometheus.empty() && !node_exporter.empty(),
+                                     "prometheus and prometheus-node-exporter (scripts/bootstrap installs both)")) {
     return;
   }
   TempDir dir;

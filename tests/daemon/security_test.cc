@@ -8,6 +8,7 @@
 #include "daemon/auth.h"
 #include "tests/support/daemon_fixture.h"
 
+using hotspotd::daemon::AuthResult;
 using hotspotd::daemon::BasicAuth;
 using hotspotd::daemon::checkBcryptHash;
 using hotspotd::daemon::hashPassword;
@@ -48,16 +49,37 @@ TEST_CASE("bcrypt basic auth: the right password passes, anything else does not"
   CHECK_FALSE(hashPassword("x", 3));                 // cost too low
   BasicAuth auth({{"Aladdin", *hash}});
   CHECK(auth.enabled());
-  CHECK(auth.check(basic("Aladdin", "open sesame")));
-  CHECK(auth.check(basic("Aladdin", "open sesame")));  // remembered, still right
-  CHECK_FALSE(auth.check(basic("Aladdin", "open sesame!")));
-  CHECK_FALSE(auth.check(basic("Aladdin", "")));
-  CHECK_FALSE(auth.check(basic("aladdin", "open sesame")));
-  CHECK_FALSE(auth.check(basic("Jafar", "open sesame")));
-  CHECK_FALSE(auth.check(""));
-  CHECK_FALSE(auth.check("Bearer open sesame"));
-  CHECK_FALSE(auth.check("Basic !!!"));
-  CHECK(BasicAuth({}).check(""));  // no users: no authentication
+  auto ok = [&](const std::string& header) { return auth.check(header, "10.0.0.1") == AuthResult::ok; };
+  CHECK(ok(basic("Aladdin", "open sesame")));
+  CHECK(ok(basic("Aladdin", "open sesame")));  // remembered, still right
+  CHECK_FALSE(ok(basic("Aladdin", "open sesame!")));
+  CHECK_FALSE(ok(basic("Aladdin", "")));
+  CHECK_FALSE(ok(basic("aladdin", "open sesame")));
+  CHECK_FALSE(ok(basic("Jafar", "open sesame")));
+  CHECK_FALSE(ok(""));
+  CHECK_FALSE(ok("Bearer open sesame"));
+  CHECK_FALSE(ok("Basic !!!"));
+  CHECK(BasicAuth({}).check("", "10.0.0.1") == AuthResult::ok);  // no users: no authentication
+}
+
+TEST_CASE("failed logins are limited per client without checking the password; a known user is not slowed") {
+  auto hash = hashPassword("open sesame", 4);
+  REQUIRE(hash);
+  BasicAuth auth({{"Aladdin", *hash}});
+  REQUIRE(auth.check(basic("Aladdin", "open sesame"), "10.0.0.1") == AuthResult::ok);
+  // An attacker at 10.0.0.2 guesses: after a burst of ten wrong passwords, the next try is refused without bcrypt,
+  // even with the right password.
+  int denied = 0;
+  for (int i = 0; i < 10; ++i) denied += auth.check(basic("Aladdin", "guess" + std::to_string(i)), "10.0.0.2") == AuthResult::denied;
+  CHECK(denied == 10);
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 1000; ++i) CHECK(auth.check(basic("Aladdin", "more guesses"), "10.0.0.2") == AuthResult::limited);
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(1));  // no bcrypt ran
+  // The user who logged in before goes on, from its own address and from the attacker's.
+  CHECK(auth.check(basic("Aladdin", "open sesame"), "10.0.0.1") == AuthResult::ok);
+  CHECK(auth.check(basic("Aladdin", "open sesame"), "10.0.0.2") == AuthResult::ok);
+  // Another client is not affected.
+  CHECK(auth.check(basic("Aladdin", "wrong"), "10.0.0.3") == AuthResult::denied);
 }
 
 TEST_CASE("a daemon with HTTPS and basic auth: TLS with its certificate, 401 without the password, probes open") {

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include "tests/support/components.h"
 #include "tests/support/daemon_fixture.h"
 #include "tests/support/vendor_receivers.h"
 
@@ -23,9 +24,11 @@ using namespace std::chrono_literals;
 
 TEST_CASE("the web UI in headless Chromium: overview, incident with its flame graph, profiles, silences") {
   const std::string ui_dir = HOTSPOTD_SOURCE_DIR "/tests/ui";
-  if (access("/usr/bin/chromium", X_OK) != 0 || access((ui_dir + "/node_modules/playwright-core").c_str(), R_OK) != 0 ||
-      hotspotd::test::findProgram("node").empty()) {
-    MESSAGE("skipped: needs /usr/bin/chromium (scripts/bootstrap), node and playwright-core (npm ci --prefix tests/ui)");
+  if (!hotspotd::test::needComponent(
+          access("/usr/bin/chromium", X_OK) == 0 &&
+              access((ui_dir + "/node_modules/playwright-core").c_str(), R_OK) == 0 &&
+              !hotspotd::test::findProgram("node").empty(),
+          "/usr/bin/chromium (scripts/bootstrap), node and playwright-core (npm ci --prefix tests/ui)")) {
     return;
   }
   // A service with a deep queue and a checkout endpoint whose requests keep coming.
@@ -71,10 +74,14 @@ TEST_CASE("the web UI in headless Chromium: overview, incident with its flame gr
   REQUIRE(incidents);
   const std::string id = (*incidents)["data"]["incidents"][0]["id"];
 
-  // The chart's data for a latency incident: the rule's quantile and the request rate from the buckets.
-  auto slow = getJson(port, "/api/v1/incidents?state=firing&rule=CheckoutSlow");
-  REQUIRE(slow);
-  REQUIRE((*slow)["data"]["incidents"].size() == 1);
+  // The chart's data for a latency incident: the rule's quantile and the request rate from the buckets (the rule
+  // judges once its 30 s window has data).
+  std::optional<nlohmann::json> slow;
+  REQUIRE_MESSAGE(eventually([&] {
+                    slow = getJson(port, "/api/v1/incidents?state=firing&rule=CheckoutSlow");
+                    return slow && (*slow)["data"]["incidents"].size() == 1;
+                  }, 60s),
+                  daemon.output());
   auto series = getJson(port, "/api/v1/incidents/" + (*slow)["data"]["incidents"][0]["id"].get<std::string>() + "/series");
   REQUIRE(series);
   REQUIRE_MESSAGE((*series)["status"] == "success", series->dump());

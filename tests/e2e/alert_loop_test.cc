@@ -6,6 +6,7 @@
 #include <set>
 
 #include "tests/e2e/e2e.h"
+#include "tests/support/components.h"
 #include "tests/support/vendor_receivers.h"
 
 using namespace hotspotd::test;
@@ -58,8 +59,8 @@ int slackMessages(const VendorReceiver& r, const std::string& word) {
 TEST_CASE(
     "the demo service's regression pages Slack, PagerDuty and Alertmanager with working flame graph links; "
     "a SIGKILL mid-incident pages no one twice; the resolution reaches everyone") {
-  if (!Alertmanager::installed()) {
-    MESSAGE("skipped: prometheus-alertmanager is not installed (scripts/bootstrap installs it)");
+  if (!hotspotd::test::needComponent(Alertmanager::installed(),
+                                     "prometheus-alertmanager (scripts/bootstrap installs it)")) {
     return;
   }
   const std::string no_perf = perfUnavailable();

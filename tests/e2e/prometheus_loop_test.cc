@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "tests/e2e/e2e.h"
+#include "tests/support/components.h"
 #include "tests/support/exposition.h"
 
 using namespace hotspotd::test;
@@ -19,8 +20,8 @@ TEST_CASE(
     "engine; it scrapes hotspotd meanwhile") {
   const std::string prometheus = findProgram("prometheus");
   const std::string promtool = findProgram("promtool");
-  if (prometheus.empty() || promtool.empty()) {
-    MESSAGE("skipped: prometheus is not installed (scripts/bootstrap installs it)");
+  if (!hotspotd::test::needComponent(!prometheus.empty() && !promtool.empty(),
+                                     "prometheus and promtool (scripts/bootstrap installs them)")) {
     return;
   }
   TempDir dir;

@@ -14,6 +14,7 @@
 #include "core/gzip.h"
 #include "ingest/http_fetch.h"
 #include "ingest/query_api.h"
+#include "tests/support/components.h"
 #include "tests/support/child_process.h"
 #include "tests/support/http_target.h"
 #include "tests/support/temp_dir.h"
@@ -49,10 +50,7 @@ tl::expected<ingest::RangeAnswer, ingest::QueryError> ask(int port, const ingest
 
 TEST_CASE("a real Prometheus answers query_range: the scraped counter's points; a refused query in its own words") {
   const std::string prometheus = test::findProgram("prometheus");
-  if (prometheus.empty()) {
-    MESSAGE("skipped: prometheus is not installed (scripts/bootstrap installs it)");
-    return;
-  }
+  if (!test::needComponent(!prometheus.empty(), "prometheus (scripts/bootstrap installs it)")) return;
   std::atomic<int> requests{0};
   test::HttpTarget target;
   target.server().Get("/metrics", [&](const httplib::Request&, httplib::Response& res) {

@@ -12,6 +12,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "ingest/scrape_manager.h"
+#include "tests/support/components.h"
 #include "tests/support/child_process.h"
 #include "tests/support/exposition.h"
 #include "tests/support/http_target.h"
@@ -346,10 +347,7 @@ TEST_CASE("a reload keeps unchanged targets with their history and drops removed
 
 TEST_CASE("https targets are verified against the configured CA, and refused without it") {
   const std::string openssl = test::findProgram("openssl");
-  if (openssl.empty()) {
-    MESSAGE("SKIPPED: openssl not installed");
-    return;
-  }
+  if (!test::needComponent(!openssl.empty(), "openssl (scripts/bootstrap installs it)")) return;
   test::TempDir dir;
   const auto key = dir.path() / "key.pem", cert = dir.path() / "cert.pem";
   auto made = test::ChildProcess::run({openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",

@@ -14,6 +14,7 @@
 #include "profile/analysis.h"
 #include "profile/capture.h"
 #include "profile/flamegraph.h"
+#include "tests/support/components.h"
 #include "tests/support/child_process.h"
 #include "tests/support/http_target.h"
 #include "tests/support/temp_dir.h"
@@ -76,10 +77,7 @@ TEST_CASE("processes are found by pid, pid file, name and cgroup, and a missing 
 }
 
 TEST_CASE("perf captures a busy process: its hot function dominates the profile and the flame graph") {
-  if (const auto why = perfUnavailable(); !why.empty()) {
-    MESSAGE("skipped: " << why);
-    return;
-  }
+  if (const auto why = perfUnavailable(); !test::needComponent(why.empty(), why)) return;
   ChildProcess busy({HOTSPOTD_BUSY, "60"});
   usleep(200'000);
   TempDir work;
@@ -88,7 +86,7 @@ TEST_CASE("perf captures a busy process: its hot function dominates the profile 
   o.work_dir = work.path();
   auto capture = profile::capturePerf({busy.pid()}, o);
   if (!capture && capture.error().message.find("not permitted") != std::string::npos) {
-    MESSAGE("skipped: " << capture.error().message);
+    test::needComponent(false, capture.error().message);
     return;
   }
   REQUIRE_MESSAGE(capture, (capture ? "" : capture.error().message));
@@ -106,10 +104,7 @@ TEST_CASE("perf captures a busy process: its hot function dominates the profile 
 }
 
 TEST_CASE("a perf capture of a process that is gone fails with perf's reason") {
-  if (const auto why = perfUnavailable(); !why.empty()) {
-    MESSAGE("skipped: " << why);
-    return;
-  }
+  if (const auto why = perfUnavailable(); !test::needComponent(why.empty(), why)) return;
   TempDir work;
   profile::CaptureOptions o;
   o.duration = 1s;
@@ -143,10 +138,7 @@ TEST_CASE("a command that prints folded stacks is a profiler; its failures and h
 
 TEST_CASE("a real Go pprof endpoint (a Prometheus server's) is captured and folded, root first, with Go names") {
   const std::string prometheus = test::findProgram("prometheus");
-  if (prometheus.empty()) {
-    MESSAGE("skipped: prometheus is not installed (scripts/bootstrap installs it)");
-    return;
-  }
+  if (!test::needComponent(!prometheus.empty(), "prometheus (scripts/bootstrap installs it)")) return;
   TempDir dir;
   const int port = test::freePort();
   const auto config = dir.write("prometheus.yml", "global:\n  scrape_interval: 1s\n");
@@ -186,10 +178,7 @@ TEST_CASE("a real Go pprof endpoint (a Prometheus server's) is captured and fold
 }
 
 TEST_CASE("the demo service under load: its regression's function dominates the profile and leads what grew") {
-  if (const auto why = perfUnavailable(); !why.empty()) {
-    MESSAGE("skipped: " << why);
-    return;
-  }
+  if (const auto why = perfUnavailable(); !test::needComponent(why.empty(), why)) return;
   ChildProcess demo({HOTSPOTD_DEMO_SERVICE, "--listen", "127.0.0.1:0", "--load", "40"});
   auto line = demo.waitForLine("Listening on", 10s);
   REQUIRE_MESSAGE(line, demo.output());
@@ -202,7 +191,7 @@ TEST_CASE("the demo service under load: its regression's function dominates the 
   o.work_dir = work.path();
   auto baseline = profile::capturePerf({demo.pid()}, o);
   if (!baseline && baseline.error().message.find("not permitted") != std::string::npos) {
-    MESSAGE("skipped: " << baseline.error().message);
+    test::needComponent(false, baseline.error().message);
     return;
   }
   REQUIRE_MESSAGE(baseline, (baseline ? "" : baseline.error().message));

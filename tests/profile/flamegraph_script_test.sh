@@ -5,7 +5,11 @@
 set -euo pipefail
 hotspotd=$1
 here=$(cd "$(dirname "$0")" && pwd)
-command -v node >/dev/null || { echo "SKIPPED: node is not installed (scripts/bootstrap installs nodejs)"; exit 77; }
+command -v node >/dev/null || {
+  echo "SKIPPED: node is not installed (scripts/bootstrap installs nodejs)"
+  [ "${CI:-}" = "true" ] && exit 1
+  exit 77
+}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 printf '%s\n' 'hotspotd_busy;main;hotspotd_test_hot_function 90' 'hotspotd_busy;main;hotspotd_test_cold_function 10' \

@@ -6,6 +6,7 @@
 #include <regex>
 
 #include "profile/flamegraph.h"
+#include "tests/support/components.h"
 #include "tests/support/child_process.h"
 #include "tests/support/temp_dir.h"
 
@@ -72,8 +73,7 @@ TEST_CASE("hostile frame names are escaped and the SVG stays well-formed XML") {
   test::TempDir dir;
   const auto path = dir.write("g.svg", svg);
   const auto python = test::findProgram("python3");
-  if (python.empty()) {
-    MESSAGE("python3 not installed: the XML parser check is skipped");
+  if (!test::needComponent(!python.empty(), "python3, for the XML parser check (scripts/bootstrap installs it)")) {
     return;
   }
   const auto r = test::ChildProcess::run(

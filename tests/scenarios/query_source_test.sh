@@ -9,7 +9,11 @@ set -euo pipefail
 hotspotd=$1
 dir=$2
 for tool in prometheus promtool python3; do
-  command -v $tool >/dev/null || { echo "FAIL: $tool is needed (scripts/bootstrap installs it)"; exit 1; }
+  command -v $tool >/dev/null || {
+    echo "SKIPPED: $tool is needed (scripts/bootstrap installs it)"
+    [ "${CI:-}" = "true" ] && exit 1  # never a silent pass: a failure in CI, a skip (77) elsewhere
+    exit 77
+  }
 done
 tmp=$(mktemp -d)
 prom_pid=
