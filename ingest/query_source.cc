@@ -7,7 +7,7 @@
 
 #include "core/gzip.h"
 #include "core/log.h"
-#include "ingest/http_fetch.h"
+#include "core/http_client.h"
 #include "ingest/shard.h"
 
 namespace hotspotd::ingest {

@@ -12,7 +12,7 @@
 #include "core/log.h"
 #include "ingest/file_sd.h"
 #include "core/gzip.h"
-#include "ingest/http_fetch.h"
+#include "core/http_client.h"
 #include "ingest/target_ingester.h"
 
 namespace hotspotd::ingest {

@@ -12,7 +12,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "core/gzip.h"
-#include "ingest/http_fetch.h"
+#include "core/http_client.h"
 #include "ingest/query_api.h"
 #include "tests/support/components.h"
 #include "tests/support/child_process.h"
@@ -26,12 +26,12 @@ namespace {
 
 tl::expected<ingest::RangeAnswer, ingest::QueryError> ask(int port, const ingest::RangeQuery& q) {
   boost::asio::io_context io;
-  ingest::FetchRequest req;
+  FetchRequest req;
   req.host = "127.0.0.1";
   req.port = std::to_string(port);
   req.target = ingest::queryRangeTarget("", q);
   std::optional<tl::expected<ingest::RangeAnswer, ingest::QueryError>> out;
-  ingest::fetch(io, req, [&](tl::expected<ingest::FetchResponse, ingest::FetchError> r) {
+  fetch(io, req, [&](tl::expected<FetchResponse, FetchError> r) {
     if (!r) {
       ingest::QueryError e;
       e.message = r.error().message;

@@ -1,4 +1,4 @@
-#include "ingest/http_fetch.h"
+#include "core/http_client.h"
 
 #include <memory>
 #include <optional>
@@ -13,7 +13,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
-namespace hotspotd::ingest {
+namespace hotspotd {
 namespace {
 
 namespace asio = boost::asio;
@@ -198,4 +198,4 @@ void fetch(boost::asio::io_context& io, FetchRequest request, FetchCallback done
   std::make_shared<Session>(io, std::move(request), std::move(done))->start();
 }
 
-}  // namespace hotspotd::ingest
+}  // namespace hotspotd

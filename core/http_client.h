@@ -15,7 +15,7 @@
 
 #include "core/duration.h"
 
-namespace hotspotd::ingest {
+namespace hotspotd {
 
 struct FetchRequest {
   std::string scheme = "http";  // http or https
@@ -48,4 +48,4 @@ using FetchCallback = std::function<void(tl::expected<FetchResponse, FetchError>
 // Starts the request; `done` runs exactly once, on the io_context.
 void fetch(boost::asio::io_context& io, FetchRequest request, FetchCallback done);
 
-}  // namespace hotspotd::ingest
+}  // namespace hotspotd
