@@ -1,7 +1,6 @@
 #include "alerting/alert_service.h"
 
 #include <algorithm>
-#include <thread>
 
 #include <fmt/format.h>
 #include <boost/asio/post.hpp>
@@ -46,7 +45,6 @@ AlertService::AlertService(boost::asio::io_context& io, Clock& clock, state::Dat
     : io_(io),
       db_(db),
       sources_(std::move(sources)),
-      link_(std::make_shared<Link>()),
       clock_(clock),
       timer_(clock.timer(io, TimerOrder::act)),
       sent_(prometheus::BuildCounter()
@@ -94,10 +92,6 @@ Result<void> AlertService::open() {
   auto silences = SilenceStore::open(db_);
   if (!silences) return tl::unexpected(silences.error());
   silences_ = std::make_unique<SilenceStore>(std::move(*silences));
-  {
-    std::lock_guard lock(link_->mutex);
-    link_->owner = this;
-  }
   return {};
 }
 
@@ -252,10 +246,9 @@ void AlertService::onProfile(const std::string& incident_id) {
 void AlertService::stop() {
   if (stopped_) return;
   stopped_ = true;
-  {
-    std::lock_guard lock(link_->mutex);
-    link_->owner = nullptr;
-  }
+  // Deliveries under way are cancelled: each stays pending in the outbox and goes after the restart.
+  auto in_flight = std::move(in_flight_);
+  for (const auto& [queue, handle] : in_flight) handle.cancel();
   timer_->cancel();
   if (outbox_) saveGroups(clock_.nowMs());
 }
@@ -384,29 +377,24 @@ void AlertService::pump(std::int64_t now_ms) {
 
 void AlertService::send(const std::string& queue, const Notification& n) {
   const Queue& q = queues_.at(queue);
-  in_flight_.insert(queue);
-  HttpRequest request = requestFor(*q.receiver, q.url_index, n.payload);
-  std::thread([link = link_, request = std::move(request), queue, n, &io = io_] {
-    const auto start = std::chrono::steady_clock::now();
-    HttpResponse response = post(request);
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::lock_guard lock(link->mutex);
-    if (!link->owner) return;  // stopped: the notification stays pending and goes after the restart
-    boost::asio::post(io, [owner = link->owner, queue, n, response = std::move(response), seconds] {
-      owner->finished(queue, n, response, seconds);
-    });
-  }).detach();
+  const HttpRequest request = requestFor(*q.receiver, q.url_index, n.payload);
+  const auto start = std::chrono::steady_clock::now();
+  in_flight_[queue] = post(io_, request, [this, alive = std::weak_ptr<bool>(alive_), queue, n, start](HttpResponse response) {
+    if (alive.expired()) return;  // the service is gone; its io_context ran on
+    in_flight_.erase(queue);
+    // Cancelled by stop(): the notification stays pending and goes after the restart.
+    if (response.cancelled || stopped_) return;
+    finished(queue, n, response, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  });
 }
 
 void AlertService::finished(const std::string& queue, const Notification& n,
                             const HttpResponse& response, double seconds) {
-  in_flight_.erase(queue);
-  if (stopped_) return;
   const std::int64_t now = clock_.nowMs();
   auto q = queues_.find(queue);
   const ReceiverRules rules = q != queues_.end() ? rulesFor(*q->second.receiver)
                                                            : ReceiverRules{};
-  const Verdict v = judge(response, rules);
+  const Verdict v = judge(response, rules, now);
   Result<void> written;
   switch (v.outcome) {
     case Outcome::delivered:

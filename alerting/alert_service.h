@@ -10,9 +10,10 @@
 //    requests, the receiver's templates are rendered (a template that renders empty falls back to the default, with
 //    a warning), and the messages are written to the outbox in one transaction with the grouping state.
 // 3. Each queue (a receiver, or one Alertmanager of a receiver) sends one notification at a time, oldest first and
-//    in order per key, on a short-lived thread of its own, paced by the receiver's rate limit (a token bucket). A
-//    verdict comes back to this thread: delivered, retried (Retry-After, else exponential backoff with jitter) or
-//    failed for good. A slow or dead receiver holds back only its own queue.
+//    in order per key, as an asynchronous POST on this thread's io_context (alerting/delivery.h), paced by the
+//    receiver's rate limit (a token bucket). The verdict: delivered, retried (Retry-After, else exponential backoff
+//    with jitter) or failed for good. A slow or dead receiver holds back only its own queue; stop() cancels what is
+//    under way, which stays pending.
 //
 // A restart or `kill -9` at any point: pending notifications are still in the outbox and go out (the one in flight
 // may go twice); the grouping state comes back, so an alert already sent is not sent again before repeat_interval,
@@ -25,7 +26,6 @@
 
 #include <map>
 #include <memory>
-#include <mutex>
 #include <random>
 #include <set>
 #include <string>
@@ -116,11 +116,6 @@ class AlertService {
   struct Templates {
     std::optional<rules::Template> title, text;
   };
-  // What the sending thread reports back; shared so a thread that outlives stop() finds nobody to report to.
-  struct Link {
-    std::mutex mutex;
-    AlertService* owner = nullptr;
-  };
 
   void observe(const AlertInfo& alert, std::int64_t now_ms);
   void reconcile(std::int64_t now_ms);
@@ -147,10 +142,10 @@ class AlertService {
   std::map<std::string, Queue> queues_;  // by queue name
   std::map<std::string, Templates> templates_;  // by receiver
   std::set<std::string> alertmanagers_;         // receivers of type alertmanager
-  std::set<std::string> in_flight_;             // queues with a request out
+  std::map<std::string, FetchHandle> in_flight_;  // queues with a request out
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // what a late completion checks
   std::vector<Message> unsaved_;                 // flushed, not yet written (a failed write)
   std::map<std::string, std::string> unsaved_groups_;      // grouping state not yet written
-  std::shared_ptr<Link> link_;
   Clock& clock_;
   std::unique_ptr<Timer> timer_;
   std::mt19937_64 rng_{std::random_device{}()};

@@ -4,58 +4,57 @@
 #include <ctime>
 
 #include <fmt/format.h>
-#include <httplib.h>
+#include <boost/asio/post.hpp>
 
+#include "core/text.h"
 #include "core/url.h"
 
 namespace hotspotd::alerting {
+namespace {
 
-HttpResponse post(const HttpRequest& request) {
-  HttpResponse out;
+// Receivers answer with a line or a small JSON object; more is not read.
+constexpr std::size_t kMaxAnswerBytes = 1 << 20;
+
+}  // namespace
+
+FetchHandle post(boost::asio::io_context& io, const HttpRequest& request,
+                 std::function<void(HttpResponse)> done) {
   auto url = parseHttpUrl(request.url);
   if (!url) {
+    HttpResponse out;
     out.error = url.error().message;
-    return out;
+    boost::asio::post(io, [done = std::move(done), out = std::move(out)]() mutable { done(std::move(out)); });
+    return {};
   }
-  httplib::Client client(url->origin());
-  if (!client.is_valid()) {
-    out.error = fmt::format("{} is not a URL hotspotd can post to", request.url);
-    return out;
-  }
-  const auto seconds = std::chrono::duration_cast<std::chrono::microseconds>(request.timeout);
-  client.set_connection_timeout(seconds);
-  client.set_read_timeout(seconds);
-  client.set_write_timeout(seconds);
-  client.enable_server_certificate_verification(request.verify_tls);
-  if (!request.ca_file.empty()) client.set_ca_cert_path(request.ca_file.c_str());
-  if (!request.proxy_url.empty()) {
-    // http://[user:password@]host:port
-    auto proxy = parseHttpUrl(request.proxy_url);
-    if (!proxy) {
-      out.error = fmt::format("proxy_url: {}", proxy.error().message);
-      return out;
+  FetchRequest req;
+  req.method = "POST";
+  req.scheme = url->scheme;
+  req.host = url->host;
+  req.port = url->port;
+  req.target = url->target;
+  req.headers = request.headers;
+  req.body = request.body;
+  req.content_type = request.content_type;
+  req.timeout = request.timeout;
+  req.max_body_bytes = kMaxAnswerBytes;
+  req.tls_insecure_skip_verify = !request.verify_tls;
+  req.tls_ca_file = request.ca_file;
+  req.proxy_url = request.proxy_url;
+  return fetch(io, std::move(req), [done = std::move(done)](tl::expected<FetchResponse, FetchError> r) {
+    HttpResponse out;
+    if (!r) {
+      out.error = r.error().message;
+      out.cancelled = r.error().kind == FetchError::Kind::cancelled;
+    } else {
+      out.status = r->status;
+      out.body = std::move(r->body);
+      out.retry_after = std::move(r->retry_after);
     }
-    client.set_proxy(proxy->host, std::stoi(proxy->port));
-    if (!proxy->userinfo.empty()) {
-      const auto c = proxy->userinfo.find(':');
-      client.set_proxy_basic_auth(proxy->userinfo.substr(0, c),
-                                  c == std::string::npos ? std::string() : proxy->userinfo.substr(c + 1));
-    }
-  }
-  httplib::Headers headers;
-  for (const auto& [k, v] : request.headers) headers.emplace(k, v);
-  auto res = client.Post(url->target, headers, request.body, request.content_type);
-  if (!res) {
-    out.error = httplib::to_string(res.error());
-    return out;
-  }
-  out.status = res->status;
-  out.body = res->body;
-  out.retry_after = res->get_header_value("Retry-After");
-  return out;
+    done(std::move(out));
+  });
 }
 
-Verdict judge(const HttpResponse& r, const ReceiverRules& rules) {
+Verdict judge(const HttpResponse& r, const ReceiverRules& rules, std::int64_t now_ms) {
   Verdict v;
   if (r.status == 0) {
     v.outcome = Outcome::retry;
@@ -65,7 +64,7 @@ Verdict judge(const HttpResponse& r, const ReceiverRules& rules) {
   auto first_line = [&] {
     std::string body = r.body.substr(0, std::min<std::size_t>(r.body.size(), 200));
     if (const auto nl = body.find('\n'); nl != std::string::npos) body.resize(nl);
-    return body;
+    return repairUtf8(body);  // the receiver's words, kept in the history and the log
   };
   if (std::find(rules.success.begin(), rules.success.end(), r.status) != rules.success.end()) {
     if (rules.success_body.empty() || r.body == rules.success_body) {
@@ -77,7 +76,8 @@ Verdict judge(const HttpResponse& r, const ReceiverRules& rules) {
     v.reason = fmt::format("HTTP {} without \"{}\": {}", r.status, rules.success_body, first_line());
     return v;
   }
-  v.retry_after = parseRetryAfter(r.retry_after, std::chrono::system_clock::now());
+  v.retry_after = parseRetryAfter(
+      r.retry_after, std::chrono::system_clock::time_point(std::chrono::milliseconds(now_ms)));
   const bool retryable = r.status >= 500 ||
                          std::find(rules.retryable_4xx.begin(), rules.retryable_4xx.end(), r.status) !=
                              rules.retryable_4xx.end();

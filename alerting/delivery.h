@@ -1,10 +1,15 @@
-// One delivery attempt and what to make of its answer: an HTTP POST with one deadline (TLS verified unless told
-// otherwise), then a verdict a receiver can tune: delivered; retry (when the receiver said, by Retry-After, or by
-// exponential backoff with jitter); or a permanent failure that retrying cannot fix (a bad payload, a revoked
-// token, a deleted webhook). Blocking: call it from a worker thread. Any thread.
+// One delivery attempt and what to make of its answer: an HTTP POST on the io_context (core/http_client.h: one
+// deadline for connecting, sending and the answer, TLS verified unless told otherwise, through a proxy if given,
+// no redirects, the answer capped at 1 MiB, cancellable), then a verdict a receiver can tune: delivered; retry (when
+// the receiver said, by Retry-After, or by exponential backoff with jitter); or a permanent failure that retrying
+// cannot fix (a bad payload, a revoked token, a deleted webhook). post() starts and completes on the io_context's
+// thread; the rest is pure.
 #pragma once
 
+#include <utility>  // before Asio: boost/asio/awaitable.hpp misses it with GCC 12 in C++20 mode
+
 #include <chrono>
+#include <functional>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -14,6 +19,7 @@
 #include <vector>
 
 #include "core/duration.h"
+#include "core/http_client.h"
 
 namespace hotspotd::alerting {
 
@@ -33,9 +39,11 @@ struct HttpResponse {
   std::string body;
   std::string retry_after;  // the Retry-After header, as sent
   std::string error;        // a transport error (connection refused, timeout, TLS)
+  bool cancelled = false;   // the attempt was cancelled (shutdown): no answer, and no verdict to draw
 };
 
-HttpResponse post(const HttpRequest& request);
+// Starts the POST; `done` runs once, on the io_context.
+FetchHandle post(boost::asio::io_context& io, const HttpRequest& request, std::function<void(HttpResponse)> done);
 
 enum class Outcome { delivered, retry, permanent };
 
@@ -54,7 +62,8 @@ struct ReceiverRules {
   std::vector<int> retryable_4xx = {408, 425, 429};
 };
 
-Verdict judge(const HttpResponse& response, const ReceiverRules& rules);
+// `now_ms`: the time an HTTP-date Retry-After is counted from.
+Verdict judge(const HttpResponse& response, const ReceiverRules& rules, std::int64_t now_ms);
 
 // The wait before attempt `attempt` (0 for the first retry): base x 2^attempt capped at `cap`, the second half of
 // it random, so that many notifications failing together do not retry together.

@@ -13,6 +13,9 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include "core/base64.h"
+#include "core/url.h"
+
 namespace hotspotd {
 namespace {
 
@@ -28,6 +31,16 @@ class Session : public std::enable_shared_from_this<Session> {
       : io_(io), request_(std::move(request)), done_(std::move(done)), resolver_(io), deadline_(io) {}
 
   void start() {
+    if (!request_.proxy_url.empty()) {
+      auto proxy = parseHttpUrl(request_.proxy_url);
+      if (!proxy || proxy->scheme != "http") {
+        return finish(tl::unexpected<FetchError>(FetchError{
+            FetchError::Kind::connection,
+            fmt::format("proxy {}: {}", request_.proxy_url, proxy ? "only http:// proxies are supported"
+                                                                  : proxy.error().message)}));
+      }
+      proxy_ = std::move(*proxy);
+    }
     deadline_.expires_after(request_.timeout);
     deadline_.async_wait([self = shared_from_this()](const beast::error_code& ec) {
       if (!ec) self->expire();
@@ -57,10 +70,22 @@ class Session : public std::enable_shared_from_this<Session> {
     } else {
       plain_stream_ = std::make_unique<beast::tcp_stream>(io_);
     }
-    resolver_.async_resolve(request_.host, request_.port,
+    resolver_.async_resolve(proxy_ ? proxy_->host : request_.host, proxy_ ? proxy_->port : request_.port,
                             [self = shared_from_this()](const beast::error_code& ec, tcp::resolver::results_type r) {
                               self->onResolve(ec, std::move(r));
                             });
+  }
+
+  void cancel() {
+    if (finished_) return;
+    cancelled_ = true;
+    resolver_.cancel();
+    beast::error_code ignored;
+    if (tls_stream_ || plain_stream_) lowest().socket().close(ignored);
+    // Nothing may be in flight yet (a TLS context being set up): make sure the callback comes.
+    asio::post(io_, [self = shared_from_this()] {
+      self->finish(tl::unexpected<FetchError>(FetchError{FetchError::Kind::cancelled, "cancelled"}));
+    });
   }
 
  private:
@@ -81,7 +106,37 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void onConnect(const beast::error_code& ec) {
-    if (ec) return fail(ec, FetchError::Kind::connection, "cannot connect");
+    if (ec) return fail(ec, FetchError::Kind::connection, proxy_ ? "cannot connect to the proxy" : "cannot connect");
+    if (proxy_ && tls_stream_) return tunnel();
+    handshake();
+  }
+
+  // HTTPS through a proxy: CONNECT host:port, then TLS inside the tunnel.
+  void tunnel() {
+    connect_req_ = {http::verb::connect, fmt::format("{}:{}", request_.host, request_.port), 11};
+    connect_req_.set(http::field::host, connect_req_.target());
+    if (!proxy_->userinfo.empty()) {
+      connect_req_.set(http::field::proxy_authorization, "Basic " + base64Encode(proxy_->userinfo));
+    }
+    http::async_write(lowest(), connect_req_, [self = shared_from_this()](const beast::error_code& e, std::size_t) {
+      if (e) return self->fail(e, FetchError::Kind::connection, "cannot reach the proxy");
+      self->connect_res_.emplace();
+      self->connect_res_->skip(true);  // a CONNECT answer has no body
+      http::async_read_header(self->lowest(), self->buffer_, *self->connect_res_,
+                              [self](const beast::error_code& e2, std::size_t) {
+                                if (e2) return self->fail(e2, FetchError::Kind::connection, "the proxy did not answer");
+                                const unsigned status = self->connect_res_->get().result_int();
+                                if (status != 200) {
+                                  return self->finish(tl::unexpected<FetchError>(FetchError{
+                                      FetchError::Kind::connection,
+                                      fmt::format("the proxy refused the tunnel: HTTP {}", status)}));
+                                }
+                                self->handshake();
+                              });
+    });
+  }
+
+  void handshake() {
     if (tls_stream_) {
       tls_stream_->async_handshake(asio::ssl::stream_base::client,
                                    [self = shared_from_this()](const beast::error_code& e) {
@@ -94,13 +149,25 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void send() {
-    req_ = {http::verb::get, request_.target, 11};
-    req_.set(http::field::host, request_.port == "80" || request_.port == "443"
-                                    ? request_.host
-                                    : fmt::format("{}:{}", request_.host, request_.port));
+    req_ = {};
+    req_.method_string(request_.method);
+    req_.version(11);
+    // Through a plain proxy the request names the whole URL.
+    const bool absolute = proxy_ && !tls_stream_;
+    const std::string host_header = request_.port == "80" || request_.port == "443"
+                                        ? request_.host
+                                        : fmt::format("{}:{}", request_.host, request_.port);
+    req_.target(absolute ? fmt::format("http://{}{}", host_header, request_.target) : request_.target);
+    req_.set(http::field::host, host_header);
     req_.set(http::field::user_agent, "hotspotd");
     req_.set(http::field::accept_encoding, "gzip");
+    if (absolute && !proxy_->userinfo.empty()) {
+      req_.set(http::field::proxy_authorization, "Basic " + base64Encode(proxy_->userinfo));
+    }
     for (const auto& [k, v] : request_.headers) req_.set(k, v);
+    if (!request_.content_type.empty()) req_.set(http::field::content_type, request_.content_type);
+    req_.body() = request_.body;
+    if (!request_.body.empty() || request_.method != "GET") req_.prepare_payload();
     auto on_write = [self = shared_from_this()](const beast::error_code& e, std::size_t) {
       if (e) return self->fail(e, FetchError::Kind::connection, "cannot send the request");
       self->receive();
@@ -153,6 +220,7 @@ class Session : public std::enable_shared_from_this<Session> {
     out.content_type = std::string(res[http::field::content_type]);
     out.content_encoding = std::string(res[http::field::content_encoding]);
     out.retry_after = std::string(res[http::field::retry_after]);
+    out.location = std::string(res[http::field::location]);
     out.body = std::move(res.body());
     beast::error_code ignored;
     lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
@@ -160,6 +228,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void fail(const beast::error_code& ec, FetchError::Kind kind, std::string_view what) {
+    if (cancelled_) return finish(tl::unexpected<FetchError>(FetchError{FetchError::Kind::cancelled, "cancelled"}));
     if (timed_out_) {
       return finish(tl::unexpected<FetchError>(FetchError{
           FetchError::Kind::timeout, fmt::format("no complete answer within {}", formatDuration(request_.timeout))}));
@@ -186,16 +255,25 @@ class Session : public std::enable_shared_from_this<Session> {
   std::unique_ptr<beast::tcp_stream> plain_stream_;
   std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls_stream_;
   beast::flat_buffer buffer_;
-  http::request<http::empty_body> req_;
+  http::request<http::string_body> req_;
+  http::request<http::empty_body> connect_req_;
+  std::optional<http::response_parser<http::empty_body>> connect_res_;
+  std::optional<HttpUrl> proxy_;
   std::optional<http::response_parser<http::string_body>> parser_;
   bool finished_ = false;
   bool timed_out_ = false;
+  bool cancelled_ = false;
 };
 
 }  // namespace
 
-void fetch(boost::asio::io_context& io, FetchRequest request, FetchCallback done) {
-  std::make_shared<Session>(io, std::move(request), std::move(done))->start();
+FetchHandle fetch(boost::asio::io_context& io, FetchRequest request, FetchCallback done) {
+  auto session = std::make_shared<Session>(io, std::move(request), std::move(done));
+  session->start();
+  std::weak_ptr<Session> weak = session;
+  return FetchHandle(weak, [weak] {
+    if (auto s = weak.lock()) s->cancel();
+  });
 }
 
 }  // namespace hotspotd

@@ -41,6 +41,7 @@ std::string fetchReason(FetchError::Kind kind) {
     case FetchError::Kind::tls: return "tls";
     case FetchError::Kind::body_size_limit: return "body_size_limit";
     case FetchError::Kind::protocol: return "protocol";
+    case FetchError::Kind::cancelled: return "cancelled";
   }
   return "connection";
 }

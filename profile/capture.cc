@@ -9,12 +9,15 @@
 #include <charconv>
 #include <cstring>
 #include <fstream>
+#include <optional>
 
 #include <fmt/format.h>
-#include <httplib.h>
 
+#include "core/base64.h"
 #include "core/file.h"
+#include "core/http_client.h"
 #include "core/subprocess.h"
+#include "core/text.h"
 #include "core/url.h"
 #include "profile/fold_perf.h"
 #include "profile/pprof.h"
@@ -229,24 +232,49 @@ Result<Capture> capturePprof(const std::string& url, const CaptureOptions& optio
   auto parsed = parseHttpUrl(url);
   if (!parsed) return fail(fmt::format("pprof_url: {}", parsed.error().message));
   std::string path = parsed->target == "/" ? "/debug/pprof/profile" : parsed->target;
-  const std::string origin = parsed->origin();
   const auto secs = std::max<std::int64_t>(1, std::chrono::duration_cast<std::chrono::seconds>(options.duration).count());
   path += fmt::format("{}seconds={}", path.find('?') == std::string::npos ? "?" : "&", secs);
-  httplib::Client client(origin);
-  if (!client.is_valid()) return fail(fmt::format("pprof_url {}: not a URL hotspotd can fetch", url));
-  const auto limit = options.duration + options.grace;
-  client.set_connection_timeout(std::chrono::duration_cast<std::chrono::seconds>(std::min<Duration>(limit, std::chrono::seconds(10))));
-  client.set_read_timeout(std::chrono::duration_cast<std::chrono::seconds>(limit));
-  client.set_follow_location(true);
-  auto res = client.Get(path);
-  if (!res) {
-    return fail(fmt::format("pprof_url {}: {}", url, httplib::to_string(res.error())));
+  FetchRequest req;
+  req.scheme = parsed->scheme;
+  req.host = parsed->host;
+  req.port = parsed->port;
+  req.target = path;
+  req.timeout = options.duration + options.grace;
+  req.max_body_bytes = static_cast<std::size_t>(options.max_size);
+  if (!parsed->userinfo.empty()) {
+    req.headers.emplace_back("Authorization", "Basic " + base64Encode(parsed->userinfo));
   }
-  if (res->status != 200) {
-    return fail(fmt::format("pprof_url {}: HTTP {} {}", url, res->status, lastLine(res->body)));
+  // On an io_context of this worker's own, watched for the shutdown flag: a capture of a minute still ends at once.
+  boost::asio::io_context io;
+  std::optional<tl::expected<FetchResponse, FetchError>> result;
+  const FetchHandle handle = fetch(io, std::move(req), [&](tl::expected<FetchResponse, FetchError> r) { result = std::move(r); });
+  while (!result) {
+    io.run_for(std::chrono::milliseconds(100));
+    if (options.cancel && options.cancel->load() && !result) {
+      handle.cancel();
+      io.restart();
+      io.run();
+    }
+    io.restart();
+  }
+  if (!*result) {
+    const auto& e = result->error();
+    if (e.kind == FetchError::Kind::cancelled) return fail("cancelled: hotspotd is shutting down");
+    if (e.kind == FetchError::Kind::body_size_limit) {
+      return fail(fmt::format("pprof_url {}: the profile is larger than max_size ({} bytes)", url, options.max_size));
+    }
+    return fail(fmt::format("pprof_url {}: {}", url, e.message));
+  }
+  const FetchResponse& res = **result;
+  if (res.status >= 300 && res.status < 400) {
+    return fail(fmt::format("pprof_url {}: HTTP {} to {}; redirects are not followed, give the final URL", url,
+                            res.status, repairUtf8(res.location)));
+  }
+  if (res.status != 200) {
+    return fail(fmt::format("pprof_url {}: HTTP {} {}", url, res.status, repairUtf8(lastLine(res.body))));
   }
   PprofInfo info;
-  auto folded = foldPprof(res->body, {}, &info);
+  auto folded = foldPprof(res.body, {}, &info);
   if (!folded) return fail(fmt::format("pprof_url {}: {}", url, folded.error().message));
   if (folded->empty()) {
     return fail(fmt::format("pprof_url {}: no samples (the process did not run on a CPU for {} s)", url, secs));

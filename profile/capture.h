@@ -8,7 +8,8 @@
 //   (frame-pointer call graphs: dwarf unwinding would copy stack memory to disk), then `perf script`, folded with
 //   the reference rules but counting samples rather than periods; the perf data file is deleted whatever
 //   happens. A deadline (duration plus a margin) kills perf if it hangs.
-// - pprof: a Go-style `/debug/pprof/profile?seconds=N` endpoint over HTTP(S), gzip'd protobuf decoded with the
+// - pprof: a Go-style `/debug/pprof/profile?seconds=N` endpoint over HTTP(S) (core/http_client.h: no redirects, the
+//   answer capped at max_size, cancelled at shutdown), gzip'd protobuf decoded with the
 //   public profile.proto schema (profile/pprof.h).
 // - A command: any program that prints folded stacks (py-spy record -f raw, async-profiler collapsed output) or
 //   `perf script` text on its standard output; `{pid}` and `{seconds}` in its arguments are replaced.

@@ -21,10 +21,13 @@ std::string tidy(std::string name) {
 
 }  // namespace
 
+constexpr std::size_t kMaxInflatedBytes = std::size_t{256} << 20;
+
 Result<FoldedStacks> foldPprof(std::string_view data, std::string_view root, PprofInfo* info) {
   std::string plain;
   if (looksGzipped(data)) {
-    auto inflated = gunzip(data, std::size_t{1} << 30);
+    // A CPU profile of a busy service inflates to a few MiB; past this it is not one (or a bomb).
+    auto inflated = gunzip(data, kMaxInflatedBytes);
     if (!inflated) return fail(fmt::format("pprof profile: {}", inflated.error().message));
     plain = std::move(*inflated);
     data = plain;

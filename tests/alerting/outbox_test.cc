@@ -3,7 +3,10 @@
 // HTTP servers.
 #include <doctest/doctest.h>
 
+#include <optional>
 #include <set>
+
+#include <boost/asio/io_context.hpp>
 
 #include "alerting/delivery.h"
 #include "alerting/outbox.h"
@@ -77,22 +80,22 @@ TEST_CASE("notifications survive a reopen, come out in order per key, and wait f
 
 TEST_CASE("answers judged: success, a required body, retryable and permanent errors, Retry-After") {
   alerting::ReceiverRules webhook;
-  CHECK(alerting::judge({200, "", "", ""}, webhook).outcome == alerting::Outcome::delivered);
-  CHECK(alerting::judge({500, "oops", "", ""}, webhook).outcome == alerting::Outcome::retry);
-  CHECK(alerting::judge({0, "", "", "Connection"}, webhook).outcome == alerting::Outcome::retry);
-  const auto bad = alerting::judge({400, "invalid_payload\nmore", "", ""}, webhook);
+  CHECK(alerting::judge({200, "", "", ""}, webhook, 0).outcome == alerting::Outcome::delivered);
+  CHECK(alerting::judge({500, "oops", "", ""}, webhook, 0).outcome == alerting::Outcome::retry);
+  CHECK(alerting::judge({0, "", "", "Connection"}, webhook, 0).outcome == alerting::Outcome::retry);
+  const auto bad = alerting::judge({400, "invalid_payload\nmore", "", ""}, webhook, 0);
   CHECK(bad.outcome == alerting::Outcome::permanent);
   CHECK(bad.reason == "HTTP 400: invalid_payload");
-  const auto slow_down = alerting::judge({429, "", "7", ""}, webhook);
+  const auto slow_down = alerting::judge({429, "", "7", ""}, webhook, 0);
   CHECK(slow_down.outcome == alerting::Outcome::retry);
   REQUIRE(slow_down.retry_after);
   CHECK(*slow_down.retry_after == 7s);
   alerting::ReceiverRules slack;
   slack.success = {200};
   slack.success_body = "ok";
-  CHECK(alerting::judge({200, "ok", "", ""}, slack).outcome == alerting::Outcome::delivered);
-  CHECK(alerting::judge({200, "invalid_token", "", ""}, slack).outcome == alerting::Outcome::permanent);
-  CHECK(alerting::judge({410, "channel_is_archived", "", ""}, slack).outcome == alerting::Outcome::permanent);
+  CHECK(alerting::judge({200, "ok", "", ""}, slack, 0).outcome == alerting::Outcome::delivered);
+  CHECK(alerting::judge({200, "invalid_token", "", ""}, slack, 0).outcome == alerting::Outcome::permanent);
+  CHECK(alerting::judge({410, "channel_is_archived", "", ""}, slack, 0).outcome == alerting::Outcome::permanent);
 
   const auto now = std::chrono::system_clock::from_time_t(1445412480);  // Wed, 21 Oct 2015 07:28:00 GMT
   CHECK(hotspotd::parseRetryAfter("120", now) == 120s);
@@ -115,41 +118,82 @@ TEST_CASE("backoff doubles up to its cap, with jitter in its second half") {
   CHECK(seen.size() > 10);  // spread, so a burst of failures does not retry in lockstep
 }
 
+namespace {
+
+// One POST on an io_context of its own, to completion.
+alerting::HttpResponse postNow(const alerting::HttpRequest& req) {
+  boost::asio::io_context io;
+  alerting::HttpResponse out;
+  alerting::post(io, req, [&](alerting::HttpResponse r) { out = std::move(r); });
+  io.run();
+  return out;
+}
+
+}  // namespace
+
 TEST_CASE("posting to real receivers: success, 429 with Retry-After, a refused connection, a receiver that hangs") {
   test::HttpTarget receiver;
   std::string got;
   receiver.server().Post("/ok", [&](const httplib::Request& req, httplib::Response& res) {
-    got = req.body + " " + req.get_header_value("Authorization");
+    got = req.body + " " + req.get_header_value("Authorization") + " " + req.get_header_value("Content-Type");
     res.set_content("ok", "text/plain");
   });
   receiver.server().Post("/busy", [](const httplib::Request&, httplib::Response& res) {
     res.status = 429;
     res.set_header("Retry-After", "3");
   });
+  receiver.server().Post("/moved", [](const httplib::Request&, httplib::Response& res) {
+    res.status = 307;
+    res.set_header("Location", "http://elsewhere.example/");
+  });
   const std::string base = "http://" + receiver.start();
   alerting::HttpRequest req;
   req.url = base + "/ok";
   req.body = R"({"text":"hi"})";
   req.headers = {{"Authorization", "Bearer s3cret"}};
-  const auto ok = alerting::post(req);
+  const auto ok = postNow(req);
   CHECK(ok.status == 200);
-  CHECK(got == R"({"text":"hi"} Bearer s3cret)");
+  CHECK(got == R"({"text":"hi"} Bearer s3cret application/json)");
   req.url = base + "/busy";
-  const auto busy = alerting::judge(alerting::post(req), {});
+  const auto busy = alerting::judge(postNow(req), {}, 0);
   CHECK(busy.outcome == alerting::Outcome::retry);
   CHECK(busy.retry_after == 3s);
+  // A redirect is not followed: the notification is not sent to wherever a receiver points.
+  req.url = base + "/moved";
+  const auto moved = postNow(req);
+  CHECK(moved.status == 307);
+  CHECK(alerting::judge(moved, {}, 0).outcome == alerting::Outcome::permanent);
 
   req.url = "http://127.0.0.1:" + std::to_string(test::freePort()) + "/";
-  const auto refused = alerting::post(req);
+  const auto refused = postNow(req);
   CHECK(refused.status == 0);
   CHECK(!refused.error.empty());
-  CHECK(alerting::judge(refused, {}).outcome == alerting::Outcome::retry);
+  CHECK(alerting::judge(refused, {}, 0).outcome == alerting::Outcome::retry);
 
   test::SilentListener silent;
   req.url = "http://" + silent.address() + "/";
   req.timeout = 500ms;
   const auto start = std::chrono::steady_clock::now();
-  const auto hung = alerting::post(req);
+  const auto hung = postNow(req);
   CHECK(hung.status == 0);
   CHECK(std::chrono::steady_clock::now() - start < 5s);
+}
+
+TEST_CASE("a delivery under way can be cancelled: it ends at once, as cancelled, without a verdict") {
+  test::SilentListener silent;
+  boost::asio::io_context io;
+  alerting::HttpRequest req;
+  req.url = "http://" + silent.address() + "/";
+  req.timeout = 30s;
+  std::optional<alerting::HttpResponse> out;
+  const auto handle = alerting::post(io, req, [&](alerting::HttpResponse r) { out = std::move(r); });
+  io.run_for(200ms);
+  CHECK_FALSE(out);
+  const auto start = std::chrono::steady_clock::now();
+  handle.cancel();
+  io.restart();
+  io.run_for(5s);
+  REQUIRE(out);
+  CHECK(out->cancelled);
+  CHECK(std::chrono::steady_clock::now() - start < 1s);
 }

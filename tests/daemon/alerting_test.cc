@@ -135,15 +135,19 @@ matchers = ["queue=~\"q.*\""]
   CHECK(pager.violations().empty());
   CHECK(hook.violations().empty());
 
-  // The history says what was sent, how many attempts it took, and why attempts failed.
-  const auto history = getJson(port, "/api/v1/notifications?incident=" + incident);
-  REQUIRE(history);
-  REQUIRE((*history)["status"] == "success");
+  // The history says what was sent, how many attempts it took, and why attempts failed. (A receiver has a message
+  // a moment before the daemon has its answer: the last outcomes are awaited.)
   int pager_attempts = 0, delivered = 0;
-  for (const auto& n : (*history)["data"]) {
-    delivered += n["state"] == "delivered";
-    if (n["receiver"] == "pager" && n["attempts"].get<int>() > pager_attempts) pager_attempts = n["attempts"];
-  }
+  eventually([&] {
+    const auto history = getJson(port, "/api/v1/notifications?incident=" + incident);
+    if (!history || (*history)["status"] != "success") return false;
+    pager_attempts = delivered = 0;
+    for (const auto& n : (*history)["data"]) {
+      delivered += n["state"] == "delivered";
+      if (n["receiver"] == "pager" && n["attempts"].get<int>() > pager_attempts) pager_attempts = n["attempts"];
+    }
+    return delivered == 6;
+  }, 10s);
   CHECK(delivered == 6);
   CHECK(pager_attempts == 3);
   CHECK(scrapeValue(port, "hotspotd_notifications_sent_total{receiver=\"pager\"}") == 2.0);

@@ -211,3 +211,50 @@ TEST_CASE("the demo service under load: its regression's function dominates the 
   REQUIRE(!grown.empty());
   CHECK_MESSAGE(grown.front().name.find("recalculateAll") != std::string::npos, grown.front().name);
 }
+
+TEST_CASE("a pprof endpoint that redirects, answers without end, or hangs past shutdown is refused, capped, cancelled") {
+  test::HttpTarget target;
+  target.server().Get("/moved/debug/pprof/profile", [](const httplib::Request&, httplib::Response& res) {
+    res.status = 302;
+    res.set_header("Location", "http://169.254.169.254/latest/meta-data/");
+  });
+  // An answer that never ends: chunks for as long as the client reads.
+  target.server().Get("/huge/debug/pprof/profile", [](const httplib::Request&, httplib::Response& res) {
+    res.set_chunked_content_provider("application/octet-stream", [](std::size_t, httplib::DataSink& sink) {
+      static const std::string chunk(64 * 1024, 'x');
+      return sink.write(chunk.data(), chunk.size());
+    });
+  });
+  target.server().Get("/slow/debug/pprof/profile", [](const httplib::Request&, httplib::Response& res) {
+    std::this_thread::sleep_for(3s);
+    res.set_content("late", "application/octet-stream");
+  });
+  const std::string base = "http://" + target.start();
+  profile::CaptureOptions o;
+  o.duration = 1s;
+  o.max_size = 1 << 20;
+
+  auto moved = profile::capturePprof(base + "/moved/debug/pprof/profile", o);
+  REQUIRE_FALSE(moved);
+  CHECK(moved.error().message.find("HTTP 302") != std::string::npos);
+  CHECK(moved.error().message.find("redirects are not followed") != std::string::npos);
+
+  const auto start = std::chrono::steady_clock::now();
+  auto huge = profile::capturePprof(base + "/huge/debug/pprof/profile", o);
+  REQUIRE_FALSE(huge);
+  CHECK(huge.error().message.find("larger than max_size") != std::string::npos);
+  CHECK(std::chrono::steady_clock::now() - start < 10s);
+
+  std::atomic<bool> cancel{false};
+  o.cancel = &cancel;
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(300ms);
+    cancel = true;
+  });
+  const auto before = std::chrono::steady_clock::now();
+  auto slow = profile::capturePprof(base + "/slow/debug/pprof/profile", o);
+  stopper.join();
+  REQUIRE_FALSE(slow);
+  CHECK(slow.error().message.find("cancelled") != std::string::npos);
+  CHECK(std::chrono::steady_clock::now() - before < 1500ms);
+}
