@@ -14,6 +14,7 @@
 #include <boost/beast/ssl.hpp>
 
 #include "core/base64.h"
+#include "core/gzip.h"
 #include "core/url.h"
 
 namespace hotspotd {
@@ -222,6 +223,19 @@ class Session : public std::enable_shared_from_this<Session> {
     out.retry_after = std::string(res[http::field::retry_after]);
     out.location = std::string(res[http::field::location]);
     out.body = std::move(res.body());
+    out.wire_bytes = out.body.size();
+    // A gzip'd answer is read as what it holds, within the same cap (a bomb stops at the cap).
+    if (out.content_encoding.find("gzip") != std::string::npos) {
+      auto plain = gunzip(out.body, request_.max_body_bytes);
+      if (!plain) {
+        return finish(tl::unexpected<FetchError>(FetchError{
+            plain.error().over_limit ? FetchError::Kind::body_size_limit : FetchError::Kind::decompress,
+            plain.error().over_limit ? fmt::format("body is larger than {} bytes", request_.max_body_bytes)
+                                     : fmt::format("cannot decompress the answer: {}", plain.error().message)}));
+      }
+      out.body = std::move(*plain);
+      out.content_encoding.clear();
+    }
     beast::error_code ignored;
     lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
     finish(std::move(out));

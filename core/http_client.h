@@ -3,7 +3,7 @@
 // tunnel, TLS, request, response): when the deadline passes the socket is closed, whatever the peer is doing, so a
 // target, receiver or profiler that accepts and never answers, or drips a byte a second, costs no thread and no
 // more than its timeout. The body is capped while it arrives (and a declared Content-Length over the cap ends the
-// request before a byte of it is read). Redirects are never followed: a 3xx is an answer like any other. Through an
+// request before a byte of it is read); a gzip'd answer is decompressed within the same cap. Redirects are never followed: a 3xx is an answer like any other. Through an
 // HTTP proxy: plain requests in absolute form, HTTPS through a CONNECT tunnel. A request can be cancelled
 // (shutdown): it completes at once with an error. Built on Boost.Beast; every stage's HTTP goes through it (scrapes,
 // query sources, receivers, pprof endpoints). Start, cancel and complete on the io_context's thread.
@@ -42,14 +42,15 @@ struct FetchRequest {
 struct FetchResponse {
   int status = 0;
   std::string content_type;
-  std::string content_encoding;
+  std::string content_encoding;  // as sent, but for gzip, which is already undone
   std::string retry_after;  // the Retry-After header, if any (429, 503)
   std::string location;     // the Location header of a redirect, if any
   std::string body;
+  std::size_t wire_bytes = 0;  // the body as it came over the wire (compressed, if it was)
 };
 
 struct FetchError {
-  enum class Kind { timeout, connection, tls, body_size_limit, protocol, cancelled };
+  enum class Kind { timeout, connection, tls, body_size_limit, protocol, decompress, cancelled };
   Kind kind;
   std::string message;
 };

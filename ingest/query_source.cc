@@ -5,7 +5,6 @@
 
 #include <fmt/format.h>
 
-#include "core/gzip.h"
 #include "core/log.h"
 #include "core/http_client.h"
 #include "ingest/shard.h"
@@ -258,17 +257,9 @@ void QuerySource::runChunks(std::shared_ptr<Query> q, std::vector<Chunk> chunks,
                  fmt::format("{}: {}", timeout ? "query timed out" : "query failed", r.error().message));
           return;
         }
-        stats_.bytes += r->body.size();
-        if (metrics_) metrics_->bytes.Add({{"source", config_.name}}).Increment(static_cast<double>(r->body.size()));
-        std::string body = std::move(r->body);
-        if (r->content_encoding.find("gzip") != std::string::npos) {
-          auto plain = gunzip(body, kMaxAnswerBytes);
-          if (!plain) {
-            failed("bad_answer", fmt::format("cannot decompress the answer: {}", plain.error().message));
-            return;
-          }
-          body = std::move(*plain);
-        }
+        stats_.bytes += r->wire_bytes;
+        if (metrics_) metrics_->bytes.Add({{"source", config_.name}}).Increment(static_cast<double>(r->wire_bytes));
+        const std::string body = std::move(r->body);  // decompressed by the client, within kMaxAnswerBytes
         auto answer = readRangeAnswer(r->status, r->retry_after, body);
         if (!answer) {
           const auto& e = answer.error();

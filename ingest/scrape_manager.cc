@@ -41,6 +41,7 @@ std::string fetchReason(FetchError::Kind kind) {
     case FetchError::Kind::tls: return "tls";
     case FetchError::Kind::body_size_limit: return "body_size_limit";
     case FetchError::Kind::protocol: return "protocol";
+    case FetchError::Kind::decompress: return "decompress";
     case FetchError::Kind::cancelled: return "cancelled";
   }
   return "connection";
@@ -323,7 +324,8 @@ void ScrapeManager::scrape(Target& target) {
       return finishScrape(target, started, "http_status", fmt::format("server returned HTTP status {}", r->status), 0);
     }
     std::string body = std::move(r->body);
-    if (r->content_encoding.find("gzip") != std::string::npos || looksGzipped(body)) {
+    // A gzip'd answer was decompressed by the client; a gzip'd body sent without saying so is decompressed here.
+    if (looksGzipped(body)) {
       auto inflated = gunzip(body, target.settings.limits.body_size);
       if (!inflated) {
         return finishScrape(target, started, inflated.error().over_limit ? "body_size_limit" : "decompress",

@@ -148,7 +148,7 @@ matchers = ["queue=~\"q.*\""]
     }
     return delivered == 6;
   }, 10s);
-  CHECK(delivered == 6);
+  CHECK_MESSAGE(delivered == 6, getJson(port, "/api/v1/notifications?incident=" + incident)->dump());
   CHECK(pager_attempts == 3);
   CHECK(scrapeValue(port, "hotspotd_notifications_sent_total{receiver=\"pager\"}") == 2.0);
   CHECK(scrapeValue(port, "hotspotd_notification_retries_total{reason=\"http_500\",receiver=\"pager\"}") == 1.0);
