@@ -10,6 +10,7 @@
 #include <boost/asio/post.hpp>
 
 #include "core/log.h"
+#include "core/loop.h"
 #include "core/url.h"
 #include "core/version.h"
 
@@ -183,7 +184,10 @@ int Daemon::run() {
   notifier_.ready(fmt::format("Serving on {}", bound->str()));
   log::info("Ready");
 
-  io_.run();
+  runGuarded(io_, [this](const std::exception& e) {
+    metrics_.recordLoopError();
+    log::error("An event-loop handler failed; the loop goes on", {{"error", e.what()}});
+  });
   pipeline_->stop();
 
   // Drain: stop accepting, let in-flight requests finish, all within the deadline.

@@ -47,7 +47,12 @@ DaemonMetrics::DaemonMetrics()
                             .Name("hotspotd_http_connections")
                             .Help("HTTP connections open now.")
                             .Register(*registry_)
-                            .Add({})) {
+                            .Add({})),
+      loop_errors_(prometheus::BuildCounter()
+                       .Name("hotspotd_loop_errors_total")
+                       .Help("Handlers of the event loop that threw; each is logged and the loop goes on.")
+                       .Register(*registry_)
+                       .Add({})) {
   for (const char* reason : {"too_many_connections", "header_too_large", "body_too_large", "timeout", "malformed",
                              "host", "login_rate_limited", "handler_error"}) {
     http_rejected_.Add({{"reason", reason}});

@@ -34,6 +34,8 @@ class DaemonMetrics {
   // body_too_large, timeout, malformed, host, login_rate_limited, handler_error.
   void recordHttpRejected(std::string_view reason);
   void setHttpConnections(double open);
+  // A handler of the lifecycle thread's loop threw (logged; the loop went on).
+  void recordLoopError() { loop_errors_.Increment(); }
 
   // The exposition in Prometheus text format 0.0.4.
   std::string render() const;
@@ -48,6 +50,7 @@ class DaemonMetrics {
   prometheus::Family<prometheus::Histogram>& http_duration_;
   prometheus::Family<prometheus::Counter>& http_rejected_;
   prometheus::Gauge& http_connections_;
+  prometheus::Counter& loop_errors_;
 };
 
 }  // namespace hotspotd::daemon

@@ -11,6 +11,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "core/clock.h"
+#include "core/loop.h"
 
 using namespace hotspotd;
 using namespace std::chrono_literals;
@@ -110,4 +111,22 @@ TEST_CASE("the real clock's waits fire at their time, and a dropped one never do
   CHECK(fired);
   CHECK_FALSE(never);
   CHECK(std::chrono::steady_clock::now() - start >= 45ms);
+}
+
+TEST_CASE("a handler that throws is reported and the loop goes on with the next ones") {
+  boost::asio::io_context io;
+  std::vector<std::string> ran, errors;
+  boost::asio::post(io, [&] { ran.push_back("first"); });
+  boost::asio::post(io, [&] { throw std::runtime_error("bad input nobody foresaw"); });
+  boost::asio::post(io, [&] { ran.push_back("after"); });
+  boost::asio::steady_timer later(io);
+  later.expires_after(10ms);
+  later.async_wait([&](const boost::system::error_code&) {
+    ran.push_back("timer");
+    throw 42;
+  });
+  hotspotd::runGuarded(io, [&](const std::exception& e) { errors.push_back(e.what()); });
+  CHECK(ran == std::vector<std::string>{"first", "after", "timer"});
+  REQUIRE(errors.size() == 2);
+  CHECK(errors[0] == "bad input nobody foresaw");
 }
