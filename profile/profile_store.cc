@@ -62,6 +62,9 @@ ProfileRecord fromRow(state::Statement& s) {
 constexpr std::string_view kColumns =
     "id, target, kind, incident, pids, start_ms, duration_ms, samples, bytes, error, baseline, summary";
 
+// The suffix of a profile directory being written; renamed to the profile's id once whole.
+constexpr char kPartial[] = ".partial";
+
 }  // namespace
 
 Result<ProfileStore> ProfileStore::open(state::Database& db, std::filesystem::path dir) {
@@ -96,6 +99,12 @@ Result<ProfileStore> ProfileStore::open(state::Database& db, std::filesystem::pa
       return tl::unexpected(ok.error());
     }
   }
+  // What a crash left half written: never renamed into place, never indexed.
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    if (entry.is_directory(ec) && entry.path().filename().string().ends_with(kPartial)) {
+      std::filesystem::remove_all(entry.path(), ec);
+    }
+  }
   return ProfileStore(db, std::move(dir));
 }
 
@@ -113,10 +122,16 @@ Result<ProfileRecord> ProfileStore::save(ProfileRecord r, const FoldedStacks& st
                                          const FoldedStacks* baseline) {
   static std::atomic<unsigned> counter{0};
   r.id = fmt::format("{:011x}-{:04x}", r.start_ms, counter++ & 0xFFFF);
-  const auto dir = dir_ / r.id;
+  // Written in a staging directory, renamed into place whole: a crash or a full disk leaves no half profile.
+  const auto dir = dir_ / (r.id + std::string(kPartial));
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return fail(fmt::format("cannot create {}: {}", dir.string(), ec.message()));
+  auto discard = [&](Error e) {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir, ignored);
+    return tl::unexpected(std::move(e));
+  };
   FlameGraphOptions graph;
   graph.title = fmt::format("{} profile of {}", r.kind == ProfileKind::baseline ? "Baseline" : "Hotspot", r.target);
   graph.subtitle = fmt::format("{} samples, pids {}, profile {}", r.samples, jsonText(json(r.pids)), r.id);
@@ -131,11 +146,14 @@ Result<ProfileRecord> ProfileStore::save(ProfileRecord r, const FoldedStacks& st
   r.bytes = folded.size() + svg.size() + diff.size();
   for (auto result : {writeFile(dir / "stacks.folded", folded), writeFile(dir / "flamegraph.svg", svg),
                       diff.empty() ? Result<void>{} : writeFile(dir / "diff.svg", diff)}) {
-    if (!result) return tl::unexpected(result.error());
+    if (!result) return discard(result.error());
   }
   const std::string meta = jsonText(toJson(r), 2);
   r.bytes += meta.size();
-  if (auto ok = writeFile(dir / "meta.json", jsonText(toJson(r), 2)); !ok) return tl::unexpected(ok.error());
+  if (auto ok = writeFile(dir / "meta.json", jsonText(toJson(r), 2)); !ok) return discard(ok.error());
+  std::filesystem::rename(dir, dir_ / r.id, ec);
+  if (ec) return discard(Error{fmt::format("cannot rename {} into place: {}", dir.string(), ec.message())});
+  if (auto ok = syncDirectory(dir_); !ok) return tl::unexpected(ok.error());
   if (auto ok = insert(r); !ok) return tl::unexpected(ok.error());
   return r;
 }

@@ -95,7 +95,9 @@ Result<std::unique_ptr<Database>> Database::open(const std::filesystem::path& pa
   std::unique_ptr<Database> db(new Database(raw, path));
   // Another process holding a write lock briefly (sqlite3 on the command line) is waited for, not an error.
   sqlite3_busy_timeout(raw, 5000);
-  if (auto ok = db->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"); !ok) {
+  // WAL with synchronous=FULL: a commit is on disk (the WAL fsynced) before it returns, so the outbox and the
+  // incidents survive a power loss, not only a crash of the daemon.
+  if (auto ok = db->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"); !ok) {
     return tl::unexpected(ok.error());
   }
   if (auto ok = db->exec("CREATE TABLE IF NOT EXISTS schema_versions (part TEXT PRIMARY KEY, version INTEGER NOT NULL)");

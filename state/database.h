@@ -1,9 +1,9 @@
 // DESIGN
 // The daemon's durable state: one SQLite database in the state directory (hotspotd.db), in WAL mode with
-// synchronous=NORMAL, so a committed transaction survives a `kill -9` of the daemon (a power cut may lose the last
-// few). Each part of the daemon that keeps state (incidents, detector baselines, later the notification outbox,
-// silences and the profile index) owns its tables and migrates them itself; the schema version of each part is a
-// row in `schema_versions`, and a database written by a newer version is refused rather than misread.
+// synchronous=FULL, so a committed transaction survives a `kill -9` of the daemon and a power cut. Each part of
+// the daemon that keeps state (incidents, detector baselines, the notification outbox, silences and the profile
+// index) owns its tables and migrates them itself; the schema version of each part is a row in `schema_versions`,
+// and a database written by a newer version is refused rather than misread.
 //
 // Database is a thin, owning wrapper: prepared statements with bound parameters (never formatted SQL), errors as
 // values that name the database file and the statement that failed. Used from one thread at a time (the lifecycle

@@ -10,6 +10,7 @@
 #include "profile/profile_manager.h"
 #include "state/database.h"
 #include "incidents/incident_store.h"
+#include "core/file.h"
 #include "tests/support/temp_dir.h"
 
 using namespace hotspotd;
@@ -202,4 +203,28 @@ TEST_CASE("a healthy baseline is taken on schedule, and a hotspot profile is dif
   REQUIRE(hot.summary.contains("grown"));
   CHECK(hot.summary["grown"][0]["name"] == "seconds_2");  // new since the baseline
   f.manager.stop();
+}
+
+TEST_CASE("a profile is written whole or not at all: a half-written directory a crash left is removed at open") {
+  test::TempDir dir;
+  auto db = *state::Database::open(dir.path() / "hotspotd.db");
+  const auto profiles_dir = dir.path() / "profiles";
+  std::filesystem::create_directories(profiles_dir / "0000000f4240-0001.partial");
+  REQUIRE(writeFile(profiles_dir / "0000000f4240-0001.partial" / "stacks.folded", "app;work 1\n"));
+  auto store = profile::ProfileStore::open(*db, profiles_dir);
+  REQUIRE(store);
+  CHECK_FALSE(std::filesystem::exists(profiles_dir / "0000000f4240-0001.partial"));
+
+  profile::FoldedStacks stacks;
+  stacks.add("app;work", 10);
+  profile::ProfileRecord r;
+  r.target = "app";
+  r.start_ms = 1'000'000;
+  r.samples = 10;
+  auto saved = store->save(r, stacks, nullptr);
+  REQUIRE(saved);
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(profiles_dir)) names.push_back(e.path().filename());
+  CHECK(names == std::vector<std::string>{saved->id});
+  CHECK(std::filesystem::exists(profiles_dir / saved->id / "meta.json"));
 }
