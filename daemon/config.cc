@@ -106,6 +106,8 @@ void readStore(TableReader& r, store::StoreConfig& out) {
   if (auto d = r.duration("retention", std::chrono::minutes(5))) out.retention = *d;
   if (auto d = r.duration("coarse_step", std::chrono::seconds(10))) out.coarse_step = *d;
   if (auto d = r.duration("staleness", std::chrono::seconds(30))) out.staleness = *d;
+  // 0 is no limit.
+  if (auto n = r.integer("max_series", 0, 1'000'000'000)) out.max_series = static_cast<std::size_t>(*n);
   if (out.retention < out.full_resolution) {
     r.invalid("retention", fmt::format("{} is shorter than full_resolution ({})", formatDuration(out.retention),
                                        formatDuration(out.full_resolution)));

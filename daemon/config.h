@@ -83,7 +83,7 @@ struct Config {
   ServerConfig server;
   StorageConfig storage;
   LogConfig log;
-  store::StoreConfig store;
+  store::StoreConfig store{.max_series = 1'000'000};
   std::vector<ingest::ScrapeConfig> scrape;
   std::vector<ingest::SourceConfig> sources;  // query APIs rules may take their series from
   RulesConfig rules;

@@ -85,9 +85,15 @@ struct ScrapeManager::Metrics {
                              .Add({})),
         store_bytes(prometheus::BuildGauge()
                         .Name("hotspotd_store_memory_bytes")
-                        .Help("Heap bytes held by the series store.")
+                        .Help("Heap bytes held by the series store (series, points, histograms, interned label "
+                              "strings, indexes) and the scrape targets' series caches.")
                         .Register(r)
-                        .Add({})) {}
+                        .Add({})),
+        store_refused(prometheus::BuildCounter()
+                          .Name("hotspotd_store_series_refused_total")
+                          .Help("New series not stored because the store held [store] max_series series.")
+                          .Register(r)
+                          .Add({})) {}
 
   prometheus::Family<prometheus::Gauge>& up;
   prometheus::Family<prometheus::Gauge>& duration;
@@ -98,6 +104,7 @@ struct ScrapeManager::Metrics {
   prometheus::Gauge& store_series;
   prometheus::Gauge& store_histograms;
   prometheus::Gauge& store_bytes;
+  prometheus::Counter& store_refused;
 };
 
 struct ScrapeManager::Target {
@@ -130,7 +137,11 @@ struct ScrapeManager::Job {
 
 ScrapeManager::ScrapeManager(boost::asio::io_context& io, Clock& clock, store::SeriesStore& store,
                              prometheus::Registry& registry)
-    : io_(io), clock_(clock), store_(store), metrics_(std::make_unique<Metrics>(registry)) {}
+    : io_(io),
+      clock_(clock),
+      store_(store),
+      metrics_(std::make_unique<Metrics>(registry)),
+      store_timer_(clock.timer(io, TimerOrder::ingest)) {}
 
 ScrapeManager::~ScrapeManager() {
   stop();
@@ -139,6 +150,7 @@ ScrapeManager::~ScrapeManager() {
 void ScrapeManager::stop() {
   if (stopped_) return;
   stopped_ = true;
+  store_timer_->cancel();
   for (auto& [name, job] : jobs_) {
     job->sd_timer->cancel();
     for (auto& [key, t] : job->targets) {
@@ -184,6 +196,33 @@ void ScrapeManager::apply(const std::vector<ScrapeConfig>& configs) {
     if (job.file_sd) scheduleFileSd(job);
   }
   publish();
+  if (!store_metrics_started_ && !stopped_) {
+    store_metrics_started_ = true;
+    scheduleStoreMetrics();
+  }
+}
+
+void ScrapeManager::scheduleStoreMetrics() {
+  // The memory figure walks every series: every 10 s, not at every scrape.
+  clock_.after(*store_timer_, std::chrono::seconds(10), [this] {
+    if (stopped_) return;
+    refreshStoreMetrics();
+    scheduleStoreMetrics();
+  });
+}
+
+void ScrapeManager::refreshStoreMetrics() {
+  metrics_->store_series.Set(static_cast<double>(store_.seriesCount()));
+  metrics_->store_histograms.Set(static_cast<double>(store_.histogramCount()));
+  std::size_t bytes = store_.memoryBytes();
+  for (const auto& [name, job] : jobs_) {
+    for (const auto& [key, t] : job->targets) bytes += t->ingester ? t->ingester->cacheBytes() : 0;
+  }
+  metrics_->store_bytes.Set(static_cast<double>(bytes));
+  // Query sources resolve series in the same store: the refusals of both are counted here.
+  const std::uint64_t refused = store_.seriesLimited();
+  if (refused > refused_counted_) metrics_->store_refused.Increment(static_cast<double>(refused - refused_counted_));
+  refused_counted_ = refused;
 }
 
 void ScrapeManager::scheduleFileSd(Job& job) {
@@ -340,8 +379,25 @@ void ScrapeManager::scrape(Target& target) {
       return finishScrape(target, started, std::string(failureReasonName(result.error().reason)),
                           result.error().message, 0);
     }
+    if (result->series_refused > 0) noteRefused(target, result->series_refused);
     finishScrape(target, started, {}, {}, result->samples);
   });
+}
+
+void ScrapeManager::noteRefused(const Target& target, std::size_t refused) {
+  // Said when the limit starts to bite, then at most every 10 minutes while it goes on.
+  const std::int64_t now_ms = clock_.nowMs();
+  refused_since_log_ += refused;
+  if (refused_logged_ms_ != 0 && now_ms - refused_logged_ms_ < 10 * 60 * 1000) return;
+  log::warn("The series store is full: new series are not stored",
+            {{"job", target.status.job},
+             {"target", target.status.url},
+             {"refused", refused_since_log_},
+             {"series", store_.seriesCount()},
+             {"max_series", store_.config().max_series},
+             {"hint", "raise [store] max_series, or drop the label whose values keep changing at the exporter"}});
+  refused_logged_ms_ = now_ms;
+  refused_since_log_ = 0;
 }
 
 void ScrapeManager::finishScrape(Target& target, std::chrono::steady_clock::time_point started,

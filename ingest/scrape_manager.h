@@ -71,6 +71,9 @@ class ScrapeManager {
                     std::string error, std::size_t samples);
   void scheduleFileSd(Job& job);
   void publish();
+  void scheduleStoreMetrics();
+  void refreshStoreMetrics();
+  void noteRefused(const Target& target, std::size_t refused);
 
   boost::asio::io_context& io_;
   Clock& clock_;
@@ -78,6 +81,11 @@ class ScrapeManager {
   std::unique_ptr<Metrics> metrics_;
   std::map<std::string, std::unique_ptr<Job>> jobs_;
   Snapshot<std::vector<TargetStatus>> status_;
+  std::unique_ptr<Timer> store_timer_;
+  bool store_metrics_started_ = false;
+  std::uint64_t refused_counted_ = 0;
+  std::int64_t refused_logged_ms_ = 0;
+  std::size_t refused_since_log_ = 0;
   bool stopped_ = false;
 };
 

@@ -70,6 +70,11 @@ bool TargetIngester::resolveNew(const Pending& p, const Family& family, Expositi
   }
   const store::SeriesRef ref = store_.resolve(group_, desc);
   out = CacheValue{ref.id, ref.generation, store_.histogramOf(ref), inf ? 1u : 0u};
+  if (!store_.valid(ref)) {
+    // The store is full ([store] max_series): not stored, not cached, asked again at the next scrape.
+    ++series_refused_;
+    return true;
+  }
   cache_.put(p.key, out);
   ++series_added_;
   return true;
@@ -86,6 +91,7 @@ tl::expected<IngestResult, ParseError> TargetIngester::ingest(std::string_view b
   pending_.reserve(last_samples_);
   batch_.reserve(last_samples_);
   series_added_ = 0;
+  series_refused_ = 0;
   error_.reset();
   while (parser.next()) {
     const SampleKind kind = parser.kind();
@@ -123,7 +129,12 @@ tl::expected<IngestResult, ParseError> TargetIngester::ingest(std::string_view b
   IngestResult result;
   result.samples = batch_.size();
   result.series_added = series_added_;
+  result.series_refused = series_refused_;
   result.commit = store_.commit(group_, t_ms, batch_);
+  if (result.commit.stale_dropped > 0) {
+    // Series that went stale leave the cache with them: under label churn it holds what the store holds.
+    cache_.eraseIf([this](const CacheValue& v) { return !store_.valid(store::SeriesRef{v.id, v.generation}); });
+  }
   for (auto& [index, exemplar] : exemplars_) store_.setExemplar(batch_[index].ref, std::move(exemplar));
   exemplars_.clear();
   last_samples_ = batch_.size();

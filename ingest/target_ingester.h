@@ -6,6 +6,9 @@
 // Two passes: the first parses the body and hashes each series text; the second looks the hashes up, prefetching
 // the cache slots a few samples ahead, because with 100k series those lookups are memory-bound.
 //
+// Entries of series the store dropped as stale are erased after the commit that dropped them, so the cache follows
+// the store under label churn instead of growing with every value a label ever had.
+//
 // The cache keys on a 64-bit hash of the raw text without keeping the text (memory per series matters more): two
 // different series of one target sharing a hash is a ~1e-8 event at a million series.
 //
@@ -29,6 +32,7 @@ namespace hotspotd::ingest {
 struct IngestResult {
   std::size_t samples = 0;
   std::size_t series_added = 0;
+  std::size_t series_refused = 0;  // new series the store had no room for ([store] max_series)
   store::CommitStats commit;
 };
 
@@ -78,6 +82,7 @@ class TargetIngester {
   std::vector<Label> labels_;
   std::vector<std::string> renamed_;
   std::size_t series_added_ = 0;
+  std::size_t series_refused_ = 0;
   std::size_t last_samples_ = 0;
   std::optional<ParseError> error_;
 };

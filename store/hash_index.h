@@ -66,6 +66,29 @@ class BasicHashIndex {
     --size_;
   }
 
+  // Erases every entry whose value `pred` holds true for, and shrinks the table to fit those left (a map that
+  // grew under churn gives its memory back). Linear in the table's size.
+  template <typename Pred>
+  std::size_t eraseIf(Pred pred) {
+    std::vector<Slot> old;
+    old.swap(slots_);
+    std::size_t kept = 0;
+    for (const Slot& s : old) {
+      if (s.value != kNone && !pred(s.value)) ++kept;
+    }
+    const std::size_t erased = size_ - kept;
+    // Half full at most after the rebuild, so that the next puts do not double it again at once.
+    std::size_t n = 16;
+    while (kept * 2 > n) n *= 2;
+    slots_.assign(std::min(n, std::max<std::size_t>(old.size(), 16)), Slot{});
+    mask_ = slots_.size() - 1;
+    size_ = 0;
+    for (const Slot& s : old) {
+      if (s.value != kNone && !pred(s.value)) put(s.key, s.value);
+    }
+    return erased;
+  }
+
   std::size_t size() const { return size_; }
   std::size_t heapBytes() const { return slots_.capacity() * sizeof(Slot); }
 

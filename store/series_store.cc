@@ -129,6 +129,10 @@ SeriesRef SeriesStore::resolve(GroupId group, const SeriesDesc& desc) {
     if (same) return SeriesRef{id, generations_[id]};
   }
 
+  if (config_.max_series > 0 && live_series_ >= config_.max_series) {
+    ++series_limited_;
+    return SeriesRef{};
+  }
   SeriesId id;
   if (!free_series_.empty()) {
     id = free_series_.back();
@@ -310,6 +314,7 @@ void SeriesStore::dropSeries(SeriesId id) {
           }
         }
       }
+      releaseSymbols(h.name, h.labels.get(), h.label_count);
       h = Histogram{};
       free_histograms_.push_back(hid);
       --live_histograms_;
@@ -319,10 +324,16 @@ void SeriesStore::dropSeries(SeriesId id) {
       h.bounds.clear();
     }
   }
+  releaseSymbols(s.name, s.labels.get(), s.label_count);
   s = Series{};
   ++generations_[id];
   free_series_.push_back(id);
   --live_series_;
+}
+
+void SeriesStore::releaseSymbols(std::uint32_t name, const std::uint32_t* labels, std::size_t label_count) {
+  symbols_.release(name);
+  for (std::size_t i = 0; i < 2 * label_count; ++i) symbols_.release(labels[i]);
 }
 
 void SeriesStore::rebuildLayout(Histogram& h, std::int64_t t_ms) {

@@ -46,6 +46,9 @@ struct StoreConfig {
   Duration retention = std::chrono::hours(1);           // one point per coarse_step kept this far back
   Duration coarse_step = std::chrono::minutes(1);
   Duration staleness = std::chrono::minutes(5);  // absent this long: dropped (Prometheus' lookback delta)
+  // At most this many series held at once (0: no limit); a new series past it is not created (resolve() returns
+  // an invalid ref) and counted in seriesLimited(), while the series already held go on.
+  std::size_t max_series = 0;
 };
 
 // A handle to a series that stays safe after the series is dropped and its slot reused.
@@ -113,7 +116,8 @@ class SeriesStore {
   // Drops the group and all its series.
   void removeGroup(GroupId group);
 
-  // Finds or creates a series of `group`.
+  // Finds or creates a series of `group`. A series that would pass config().max_series is not created: the ref
+  // returned is not valid() (its samples are then skipped by commit()).
   SeriesRef resolve(GroupId group, const SeriesDesc& desc);
   // A dropped series' generation moves on at once, so a match means the slot still holds that series.
   bool valid(SeriesRef ref) const { return ref.id < generations_.size() && generations_[ref.id] == ref.generation; }
@@ -170,8 +174,13 @@ class SeriesStore {
   std::optional<HistogramView> histogram(HistogramId id) const;
 
   std::size_t seriesCount() const { return live_series_; }
+  // New series refused because the store held max_series, since it was created.
+  std::uint64_t seriesLimited() const { return series_limited_; }
+  // Distinct strings (names, label names and values) the series and histograms held refer to.
+  std::size_t symbolCount() const { return symbols_.size(); }
   std::size_t histogramCount() const { return live_histograms_; }
-  // Heap bytes held by series, histograms, groups and symbols (for the memory benchmark).
+  // Heap bytes held by series, histograms, groups and symbols (hotspotd_store_memory_bytes; a walk over every
+  // series, so once per evaluation, not per sample).
   std::size_t memoryBytes() const;
   const StoreConfig& config() const { return config_; }
 
@@ -185,6 +194,7 @@ class SeriesStore {
   std::uint64_t seriesHash(const Series& s) const;
   HistogramId resolveHistogram(GroupId group, const SeriesDesc& desc, const LabelPairs& sorted);
   void dropSeries(SeriesId id);
+  void releaseSymbols(std::uint32_t name, const std::uint32_t* labels, std::size_t label_count);
   void rebuildLayout(Histogram& h, std::int64_t t_ms);
   const Timeline* timelineFor(const Series& s, std::int64_t t_ms, int& tier) const;
   // Visits the points of `id` from the newest back, in the tier that holds time `near_ms`: f(ts, present, value)
@@ -212,6 +222,7 @@ class SeriesStore {
   std::uint64_t histograms_version_ = 0;
   std::size_t live_series_ = 0;
   std::size_t live_histograms_ = 0;
+  std::uint64_t series_limited_ = 0;
   mutable std::string hash_buf_;
 };
 

@@ -151,3 +151,36 @@ TEST_CASE("exemplars on buckets are kept with their series; an unchanged one kee
   });
   CHECK(seen == 2);
 }
+
+TEST_CASE("label churn: the series cache follows the store instead of keeping every value a label ever had") {
+  SeriesStore store(StoreConfig{.full_resolution = 1min, .retention = 1min, .coarse_step = 15s, .staleness = 30s});
+  TargetIngester ingester{store, store.addGroup("api"), {{"job", "api"}}};
+  std::size_t cache_at_minute_2 = 0;
+  for (int scrape = 0; scrape < 60; ++scrape) {
+    std::string body = "# TYPE requests_total counter\n";
+    for (int i = 0; i < 500; ++i) {
+      body += "requests_total{request_id=\"" + std::to_string(scrape) + "-" + std::to_string(i) + "\"} 1\n";
+    }
+    REQUIRE(ingester.ingest(body, ExpositionFormat::prometheus_text, kT0 + scrape * 15'000, {}));
+    if (scrape == 8) cache_at_minute_2 = ingester.cacheBytes();
+  }
+  CHECK(store.seriesCount() <= 1500);
+  // 15 minutes of churn (30,000 values seen): the cache is no bigger than after two minutes.
+  CHECK(ingester.cacheBytes() <= cache_at_minute_2);
+}
+
+TEST_CASE("a store at max_series: the scrape stores the series it holds, refuses new ones, and says how many") {
+  SeriesStore store(StoreConfig{.max_series = 2});
+  TargetIngester ingester{store, store.addGroup("api"), {{"job", "api"}}};
+  auto r = ingester.ingest("a 1\nb 2\nc 3\nd 4\n", ExpositionFormat::prometheus_text, kT0, {});
+  REQUIRE(r);
+  CHECK(r->samples == 4);
+  CHECK(r->series_added == 2);
+  CHECK(r->series_refused == 2);
+  CHECK(r->commit.appended == 2);
+  // Asked again at the next scrape (not cached as refused forever).
+  r = ingester.ingest("a 1\nb 2\nc 3\nd 4\n", ExpositionFormat::prometheus_text, kT0 + 15'000, {});
+  REQUIRE(r);
+  CHECK(r->series_refused == 2);
+  CHECK(store.seriesLimited() == 4);
+}

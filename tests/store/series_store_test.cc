@@ -221,3 +221,67 @@ TEST_CASE("pointsSince gives the present points newer than a time, newest first,
   CHECK(out.empty());
   CHECK(newest == kT0 + 9 * 15'000);
 }
+
+TEST_CASE("label churn: the strings of dropped series are freed and their memory comes back") {
+  SeriesStore store(StoreConfig{.full_resolution = 1min, .retention = 1min, .coarse_step = 15s, .staleness = 30s});
+  const GroupId g = store.addGroup("api");
+  // Every scrape brings 200 series with request ids never seen before; each lives one scrape.
+  std::vector<std::string> ids;
+  std::size_t bytes_at_minute_2 = 0;
+  for (int scrape = 0; scrape < 40; ++scrape) {
+    std::vector<StagedSample> batch;
+    ids.clear();
+    for (int i = 0; i < 200; ++i) {
+      ids.push_back("request-" + std::to_string(scrape) + "-" + std::to_string(i) + "-long-enough-to-be-on-the-heap");
+    }
+    for (const auto& id : ids) {
+      batch.push_back({store.resolve(g, SeriesDesc{"requests_total", {{"job", "api"}, {"request_id", id}},
+                                                   SeriesRole::counter, {}, 0}),
+                       1});
+    }
+    store.commit(g, kT0 + scrape * kStep, batch);
+    if (scrape == 8) bytes_at_minute_2 = store.memoryBytes();
+  }
+  // Staleness 30 s at a 15 s step: the last three scrapes' series are held, and only their strings.
+  CHECK(store.seriesCount() <= 600);
+  CHECK(store.symbolCount() <= 600 + 4);  // the values, plus requests_total, job, api and request_id
+  CHECK(store.symbolCount() >= 200);
+  CHECK(store.memoryBytes() <= bytes_at_minute_2 * 11 / 10);
+  // The freed strings' ids are reused: a series made now reads back its own labels.
+  const SeriesRef again = store.resolve(g, SeriesDesc{"requests_total", {{"job", "api"}, {"request_id", "fresh"}},
+                                                      SeriesRole::counter, {}, 0});
+  const LabelPairs labels = store.labels(again.id);
+  REQUIRE(labels.size() == 2);
+  CHECK(labels[0].first == "job");
+  CHECK(labels[0].second == "api");
+  CHECK(labels[1].first == "request_id");
+  CHECK(labels[1].second == "fresh");
+  CHECK(store.name(again.id) == "requests_total");
+}
+
+TEST_CASE("max_series: a new series past the limit is refused and counted; the held ones go on") {
+  SeriesStore store(StoreConfig{.full_resolution = 1min, .retention = 1min, .coarse_step = 15s, .staleness = 30s,
+                                .max_series = 3});
+  const GroupId g = store.addGroup("api");
+  std::vector<SeriesRef> refs;
+  for (std::string path : {"/a", "/b", "/c", "/d", "/e"}) {
+    refs.push_back(store.resolve(g, SeriesDesc{"requests_total", {{"path", path}}, SeriesRole::counter, {}, 0}));
+  }
+  CHECK(store.valid(refs[2]));
+  CHECK_FALSE(store.valid(refs[3]));
+  CHECK_FALSE(store.valid(refs[4]));
+  CHECK(store.seriesCount() == 3);
+  CHECK(store.seriesLimited() == 2);
+  // Samples of refused series are skipped; the others are stored.
+  std::vector<StagedSample> batch;
+  for (const auto& r : refs) batch.push_back({r, 5});
+  CHECK(store.commit(g, kT0, batch).appended == 3);
+  // A series that is already held resolves to itself, limit or not.
+  const SeriesRef a = store.resolve(g, SeriesDesc{"requests_total", {{"path", "/a"}}, SeriesRole::counter, {}, 0});
+  CHECK(a.id == refs[0].id);
+  CHECK(store.seriesLimited() == 2);
+  // When series go, there is room again.
+  store.commit(g, kT0 + 60'000, {});
+  CHECK(store.seriesCount() == 0);
+  CHECK(store.valid(store.resolve(g, SeriesDesc{"requests_total", {{"path", "/d"}}, SeriesRole::counter, {}, 0})));
+}

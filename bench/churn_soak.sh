@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Memory under label churn: the daemon scrapes, every second, a target whose 2,000 series all carry a label value
+# never seen before (a request id in a label), with [store] staleness = 30s, so the store always holds about
+# 60,000 series while 2,000 new ones arrive and 2,000 go each second. Prints the daemon's RSS, the series held and
+# hotspotd_store_memory_bytes every 30 s, and the RSS growth between the first and the last reading: a daemon
+# that frees what goes stale levels off once the staleness period has passed.
+#   bench/churn_soak.sh [HOTSPOTD_BINARY] [SECONDS] [NEW_SERIES_PER_SCRAPE]
+set -euo pipefail
+hotspotd=${1:-build/gcc/hotspotd}
+seconds=${2:-180}
+per_scrape=${3:-2000}
+for tool in python3 curl; do
+  command -v "$tool" >/dev/null || { echo "$tool is needed (scripts/bootstrap installs it)"; exit 1; }
+done
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# The churning target: each scrape a new batch of request ids (2,000 label values not seen before).
+python3 - "$per_scrape" "$tmp/target.port" <<'PY' &
+import http.server, itertools, sys
+n = int(sys.argv[1]); scrape = itertools.count()
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        s = next(scrape)
+        body = "# TYPE requests_total counter\n" + "".join(
+            'requests_total{route="/checkout",request_id="req-%d-%d-0123456789abcdef"} 1\n' % (s, i) for i in range(n))
+        data = body.encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain; version=0.0.4")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+    def log_message(self, *a): pass
+srv = http.server.HTTPServer(("127.0.0.1", 0), H)
+open(sys.argv[2], "w").write(str(srv.server_address[1]))
+srv.serve_forever()
+PY
+pids+=($!)
+for _ in $(seq 50); do [ -s "$tmp/target.port" ] && break; sleep 0.1; done
+target_port=$(cat "$tmp/target.port")
+
+cat > "$tmp/hotspotd.toml" <<TOML
+[server]
+listen = "127.0.0.1:0"
+[storage]
+state_dir = "$tmp/state"
+[store]
+full_resolution = "1m"
+retention = "5m"
+coarse_step = "15s"
+staleness = "30s"
+[[scrape]]
+job = "churn"
+targets = ["127.0.0.1:$target_port"]
+interval = "1s"
+timeout = "1s"
+TOML
+"$hotspotd" run --config "$tmp/hotspotd.toml" >"$tmp/daemon.log" 2>&1 &
+daemon=$!
+pids+=($daemon)
+port=
+for _ in $(seq 100); do
+  port=$(grep Listening "$tmp/daemon.log" | grep -o '127.0.0.1:[0-9]*' | head -1 | cut -d: -f2 || true)
+  [ -n "$port" ] && break
+  sleep 0.1
+done
+[ -n "$port" ] || { echo "the daemon did not start:"; cat "$tmp/daemon.log"; exit 1; }
+
+metric() { curl -fsS "http://127.0.0.1:$port/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
+rss() { awk '/^VmRSS/ {print $2}' "/proc/$daemon/status"; }
+printf "%8s %10s %10s %14s\n" "seconds" "RSS MiB" "series" "store MiB"
+first=
+last=
+for t in $(seq 30 30 "$seconds"); do
+  sleep 30
+  kill -0 "$daemon" 2>/dev/null || { echo "the daemon died:"; tail "$tmp/daemon.log"; exit 1; }
+  r=$(rss)
+  [ -z "$first" ] && first=$r
+  last=$r
+  printf "%8d %10.1f %10.0f %14.1f\n" "$t" "$(echo "$r/1024" | bc -l)" "$(metric hotspotd_store_series)" \
+    "$(echo "$(metric hotspotd_store_memory_bytes)/1048576" | bc -l)"
+done
+echo "RSS growth from the first reading to the last: $(echo "($last - $first) * 100 / $first" | bc -l | xargs printf '%.1f')%"
