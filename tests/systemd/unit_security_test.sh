@@ -35,6 +35,9 @@ need() {
   fi
 }
 need '^Type=notify' 'Type=notify'
+need '^LimitNOFILE=[0-9]+' 'a LimitNOFILE= above max_connections'
+need '^MemoryMax=' 'a MemoryMax= bound'
+need '^MemoryHigh=' 'a MemoryHigh= bound'
 need '^WatchdogSec=' 'WatchdogSec='
 need '^ExecReload=.*-HUP' 'ExecReload sending SIGHUP'
 need '^AmbientCapabilities=.*CAP_PERFMON' 'ambient CAP_PERFMON'
