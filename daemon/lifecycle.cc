@@ -159,7 +159,7 @@ int Daemon::run() {
   routes.profiles_dir = p.profilesDir();
   routes.alerts = &p.alerts();
   routes.incidents = &p.incidents();
-  routes.profiles = &p.profileStore();
+  routes.reader = &p.reader();
   routes.store = &p.store();
   routes.rules = &config_.rules.loaded;
   routes.store_for = [&p](const rules::Rule& r) { return &p.engine().storeFor(r); };

@@ -43,6 +43,9 @@ Result<void> Pipeline::start(const Config& config, const std::filesystem::path& 
     return fail(fmt::format("cannot use the notification outbox: {}", opened.error().message));
   }
   engine_ = std::make_unique<incidents::Engine>(io_, clock_, *store_, registry_, incidents_.get());
+  auto reader = StateReader::open(state_dir / "hotspotd.db", profiles_dir_);
+  if (!reader) return fail(fmt::format("cannot read the state database: {}", reader.error().message));
+  reader_ = std::move(*reader);
 
   // Values from stage to stage: incident events to profiling and alerting, profiles to incidents and alerting.
   profiles_->onProfile([this](const profile::ProfileRef& p) {

@@ -24,6 +24,7 @@
 #include "core/clock.h"
 #include "core/result.h"
 #include "daemon/config.h"
+#include "daemon/state_reader.h"
 #include "incidents/engine.h"
 #include "incidents/incident_store.h"
 #include "ingest/scrape_manager.h"
@@ -61,6 +62,8 @@ class Pipeline {
   profile::ProfileStore& profileStore() { return *profile_store_; }
   profile::ProfileManager& profiles() { return *profiles_; }
   alerting::AlertService& alerts() { return *alerts_; }
+  // The state database for the API's readers, on their own threads.
+  StateReader& reader() { return *reader_; }
   const std::filesystem::path& profilesDir() const { return profiles_dir_; }
 
  private:
@@ -78,6 +81,7 @@ class Pipeline {
   std::unique_ptr<profile::ProfileManager> profiles_;
   std::unique_ptr<alerting::AlertService> alerts_;
   std::unique_ptr<incidents::Engine> engine_;
+  std::unique_ptr<StateReader> reader_;
   std::vector<std::function<void(const std::vector<rules::IncidentEvent>&)>> listeners_;
 };
 

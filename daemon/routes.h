@@ -1,7 +1,8 @@
 // The daemon's HTTP routes, by resource: operations (/metrics, /-/healthy, /-/ready, /-/reload), status (status,
 // targets, hotspots), incidents, profiles, alerting (silences, notifications) and the web UI. Each add*Routes
-// registers one resource's handlers on a Router; handlers answer from snapshots and files on the server's threads,
-// or run a job on the lifecycle thread through RouteContext::on_lifecycle, which owns the state they read.
+// registers one resource's handlers on a Router; handlers answer from snapshots, files and the state database's
+// read-only connection (StateReader) on the server's threads, or run a job on the lifecycle thread through
+// RouteContext::on_lifecycle when they read what only that thread owns (silences, the series stores).
 #pragma once
 
 #include <filesystem>
@@ -26,9 +27,6 @@ class AlertService;
 namespace hotspotd::incidents {
 class IncidentStore;
 }
-namespace hotspotd::profile {
-class ProfileStore;
-}
 namespace hotspotd::rules {
 struct Rule;
 }
@@ -37,6 +35,8 @@ class SeriesStore;
 }
 
 namespace hotspotd::daemon {
+
+class StateReader;
 
 // What the lifecycle thread publishes for the handlers.
 struct DaemonStatus {
@@ -57,18 +57,19 @@ struct RouteContext {
   std::function<Result<void>()> reload;
   // Runs a job on the lifecycle thread and returns its reply (503 when that thread does not answer in time).
   std::function<ApiReply(std::function<ApiReply()>)> on_lifecycle;
+  // The state database's incidents, notifications and profile index, read on the calling (worker) thread.
+  StateReader* reader = nullptr;
   const Snapshot<detectors::HotspotTable>* hotspots = nullptr;
   const Snapshot<std::vector<ingest::TargetStatus>>* targets = nullptr;
   std::filesystem::path profiles_dir;  // profile files, served read-only
   // Touched only inside on_lifecycle jobs:
   alerting::AlertService* alerts = nullptr;
   incidents::IncidentStore* incidents = nullptr;
-  profile::ProfileStore* profiles = nullptr;
   const store::SeriesStore* store = nullptr;
   const std::vector<rules::Rule>* rules = nullptr;
-  // The store a rule is judged from (its query source's, if it names one; unset: `store`), and why a rule's
-  // endpoints were last left unjudged for want of its source's data.
+  // The store a rule is judged from (its query source's, if it names one; unset: `store`).
   std::function<const store::SeriesStore*(const rules::Rule&)> store_for;
+  // Any thread: why a rule's endpoints were last left unjudged for want of its source's data.
   std::function<std::string(const std::string& rule)> degraded;
 
   std::int64_t nowMs() const { return (clock ? *clock : realClock()).nowMs(); }

@@ -1,9 +1,10 @@
-// Alerting: silences (list, create, expire) and the notification history, answered by the alert service on the
-// lifecycle thread that owns them.
+// Alerting: silences (list, create, expire), answered by the alert service on the lifecycle thread that owns
+// them, and the notification history, read from the state database on the HTTP server's worker thread.
 #include <fmt/format.h>
 
 #include "alerting/alert_service.h"
 #include "daemon/routes.h"
+#include "daemon/state_reader.h"
 
 namespace hotspotd::daemon {
 
@@ -54,8 +55,8 @@ void addAlertingRoutes(Router& router, const RouteContext& ctx) {
         HttpResponse error;
         const auto page = pageParams(req, 100, 10'000, error);
         if (!page) return error;
-        return reply(ctx.on_lifecycle([ctx, incident = req.param("incident"), p = *page] {
-          auto list = ctx.alerts->history(incident, p.offset + p.limit);
+        return reply(ctx.reader->with([incident = req.param("incident"), p = *page](StateReader& db) {
+          auto list = db.notifications(incident, p.offset + p.limit);
           if (!list) return ApiReply{500, apiError("internal", list.error().message)};
           list->erase(list->begin(), list->begin() + static_cast<std::ptrdiff_t>(std::min(p.offset, list->size())));
           return ApiReply{200, notificationsJson(*list)};

@@ -1,11 +1,13 @@
 // Incidents: the list (filtered by state, rule and label matchers), one incident with its notifications, and its
-// endpoint's chart. The incident store and the series stores belong to the lifecycle thread: each request is a
-// job there, run from a worker of the HTTP server.
+// endpoint's chart. Lists and details are read on the HTTP server's worker thread from the state database's
+// read-only connection; the chart reads the series stores, which belong to the lifecycle thread, so it is a job
+// there.
 #include <fmt/format.h>
 
 #include "alerting/alert_service.h"
 #include "core/selector.h"
 #include "daemon/routes.h"
+#include "daemon/state_reader.h"
 #include "incidents/incident_store.h"
 #include "rules/rule.h"
 
@@ -40,10 +42,10 @@ void addIncidentRoutes(Router& router, const RouteContext& ctx) {
           if (!parsed) return jsonResponse(400, apiError("bad_data", fmt::format("match: {}", parsed.error().message)));
           match = std::move(*parsed);
         }
-        return reply(ctx.on_lifecycle([ctx, state, rule = req.param("rule"), match, p = *page] {
+        return reply(ctx.reader->with([&ctx, &state, rule = req.param("rule"), &match, p = *page](StateReader& db) {
           // Label matchers are judged here; the database filters by state and rule.
-          auto rows =
-              match ? ctx.incidents->query(state, rule, 0, 100'000) : ctx.incidents->query(state, rule, p.offset, p.limit);
+          auto rows = match ? db.incidents().query(state, rule, 0, 100'000)
+                            : db.incidents().query(state, rule, p.offset, p.limit);
           if (!rows) return ApiReply{500, apiError("internal", rows.error().message)};
           nlohmann::ordered_json list = nlohmann::ordered_json::array();
           std::size_t matched = 0;
@@ -57,7 +59,7 @@ void addIncidentRoutes(Router& router, const RouteContext& ctx) {
             }
             auto row = incidentJson(r, ctx.externalUrl());
             addDegraded(ctx, row, r);
-            auto sent = ctx.alerts->history(r.id, 20);
+            auto sent = db.notifications(r.id, 20);
             row["notifications"] = sent ? notificationsJson(*sent)["data"] : nlohmann::ordered_json::array();
             list.push_back(std::move(row));
           }
@@ -69,13 +71,13 @@ void addIncidentRoutes(Router& router, const RouteContext& ctx) {
   router.add(
       "GET", "/api/v1/incidents/([0-9a-f]{1,64})",
       [ctx](const HttpRequest& req) {
-        return reply(ctx.on_lifecycle([ctx, id = req.captures.at(0)] {
-          auto record = ctx.incidents->get(id);
+        return reply(ctx.reader->with([&ctx, &id = req.captures.at(0)](StateReader& db) {
+          auto record = db.incidents().get(id);
           if (!record) return ApiReply{500, apiError("internal", record.error().message)};
           if (!*record) return ApiReply{404, apiError("not_found", fmt::format("no incident has id {}", id))};
           auto out = incidentJson(**record, ctx.externalUrl());
           addDegraded(ctx, out, **record);
-          auto sent = ctx.alerts->history(id, 100);
+          auto sent = db.notifications(id, 100);
           out["notifications"] = sent ? notificationsJson(*sent)["data"] : nlohmann::ordered_json::array();
           return ApiReply{200, nlohmann::ordered_json{{"status", "success"}, {"data", out}}};
         }));

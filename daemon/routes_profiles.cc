@@ -1,10 +1,12 @@
-// Profiles: the list and one profile's metadata (from the profile index, on the lifecycle thread), and its files:
+// Profiles: the list and one profile's metadata (from the profile index, read on the HTTP server's worker thread
+// through the state database's read-only connection), and its files:
 // folded stacks, the flame graph and its diff, read from the state directory (ids are hex, so a path never leaves
 // it).
 #include <fmt/format.h>
 
 #include "core/file.h"
 #include "daemon/routes.h"
+#include "daemon/state_reader.h"
 #include "profile/profile_store.h"
 
 namespace hotspotd::daemon {
@@ -16,9 +18,9 @@ void addProfileRoutes(Router& router, const RouteContext& ctx) {
         HttpResponse error;
         const auto page = pageParams(req, 100, 10'000, error);
         if (!page) return error;
-        const ApiReply r = ctx.on_lifecycle([ctx, target = req.param("target"), incident = req.param("incident"),
-                                             p = *page] {
-          auto rows = ctx.profiles->list(target, incident, p.offset + p.limit);
+        const ApiReply r = ctx.reader->with([&ctx, target = req.param("target"), incident = req.param("incident"),
+                                             p = *page](StateReader& db) {
+          auto rows = db.profiles().list(target, incident, p.offset + p.limit);
           if (!rows) return ApiReply{500, apiError("internal", rows.error().message)};
           nlohmann::ordered_json list = nlohmann::ordered_json::array();
           for (std::size_t i = p.offset; i < rows->size(); ++i) list.push_back(profileJson((*rows)[i], ctx.externalUrl()));
@@ -31,8 +33,8 @@ void addProfileRoutes(Router& router, const RouteContext& ctx) {
   router.add(
       "GET", R"(/api/v1/profiles/([0-9a-f]{1,32}-[0-9a-f]{1,16})(?:\.json)?)",
       [ctx](const HttpRequest& req) {
-        const ApiReply r = ctx.on_lifecycle([ctx, id = req.captures.at(0)] {
-          auto record = ctx.profiles->get(id);
+        const ApiReply r = ctx.reader->with([&ctx, &id = req.captures.at(0)](StateReader& db) {
+          auto record = db.profiles().get(id);
           if (!record) return ApiReply{500, apiError("internal", record.error().message)};
           if (!*record) return ApiReply{404, apiError("not_found", fmt::format("no profile has id {}", id))};
           return ApiReply{200, nlohmann::ordered_json{{"status", "success"},

@@ -147,8 +147,9 @@ const store::SeriesStore& Engine::storeFor(const rules::Rule& rule) const {
 }
 
 std::string Engine::degraded(const std::string& rule) const {
-  const auto it = degraded_.find(rule);
-  return it == degraded_.end() ? std::string() : it->second;
+  const auto view = degraded_view_.load();
+  const auto it = view->find(rule);
+  return it == view->end() ? std::string() : it->second;
 }
 
 void Engine::restore() {
@@ -215,6 +216,7 @@ void Engine::apply(std::vector<rules::Rule> rules, EngineOptions options) {
     src->setReaders(readers);
   }
   degraded_.clear();
+  degraded_view_.publish({});
   source_drift_.clear();
   options_ = std::move(options);
   options_.interval = std::max<Duration>(options_.interval, std::chrono::milliseconds(1));
@@ -437,6 +439,7 @@ std::vector<rules::IncidentEvent> Engine::evaluateRules(std::int64_t t_ms, const
     hotspots_ms_ = t_ms;
   }
   // Written before anything is said about it, so whatever saw a transition can count on it surviving a crash.
+  if (degraded_ != *degraded_view_.load()) degraded_view_.publish(degraded_);
   persist(events, t_ms);
   firing_.Set(static_cast<double>(tracker_.firingCount()));
   report(events);

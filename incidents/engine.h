@@ -104,7 +104,7 @@ class Engine {
   void tick(std::int64_t t_ms);
 
   // Why a rule's endpoints were not judged at its latest evaluation for want of data from its source; empty if
-  // they were (or the rule reads scraped series).
+  // they were (or the rule reads scraped series). Any thread: read from a snapshot published after each evaluation.
   std::string degraded(const std::string& rule) const;
   // The series store a rule is judged from.
   const store::SeriesStore& storeFor(const rules::Rule& rule) const;
@@ -141,6 +141,7 @@ class Engine {
   // Per source: when its rules were last evaluated, and what its latency_drift rules said then (for the ranking).
   std::map<std::string, std::pair<std::int64_t, std::vector<detectors::DriftMark>>> source_drift_;
   std::map<std::string, std::string> degraded_;        // rule -> why it was not judged
+  Snapshot<std::map<std::string, std::string>> degraded_view_;  // degraded_ as of the last evaluation
   EngineOptions options_;
   std::vector<std::unique_ptr<detectors::Detector>> detectors_;
   IncidentTracker tracker_{/*record_changes=*/true};

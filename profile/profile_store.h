@@ -46,6 +46,9 @@ struct ProfileRecord {
 class ProfileStore {
  public:
   static Result<ProfileStore> open(state::Database& db, std::filesystem::path dir);
+  // For readers on another connection (the API's): no migration, no clean-up of the directory; only the reads
+  // below are used on it.
+  static ProfileStore reader(state::Database& db, std::filesystem::path dir) { return ProfileStore(db, std::move(dir)); }
 
   // Writes a captured profile (folded stacks, flame graph, diff against `baseline` if given, meta.json) and its
   // index row. `record.id` is assigned here.

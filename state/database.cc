@@ -107,6 +107,22 @@ Result<std::unique_ptr<Database>> Database::open(const std::filesystem::path& pa
   return db;
 }
 
+Result<std::unique_ptr<Database>> Database::openReadOnly(const std::filesystem::path& path) {
+  // Read-write at the file level (a WAL reader updates the shared-memory index), read-only by query_only: any
+  // statement that would write fails instead.
+  sqlite3* raw = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string error = raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc);
+    sqlite3_close(raw);
+    return fail(fmt::format("cannot open the state database {} for reading: {}", path.string(), error));
+  }
+  std::unique_ptr<Database> db(new Database(raw, path));
+  sqlite3_busy_timeout(raw, 5000);
+  if (auto ok = db->exec("PRAGMA query_only=ON;"); !ok) return tl::unexpected(ok.error());
+  return db;
+}
+
 Database::~Database() { sqlite3_close_v2(db_); }
 
 std::string Database::lastError() const { return sqlite3_errmsg(db_); }

@@ -68,6 +68,9 @@ class Database {
  public:
   // Opens (creating if needed) the database file; `:memory:` for tests.
   static Result<std::unique_ptr<Database>> open(const std::filesystem::path& path);
+  // A second connection for readers on other threads: read-only (PRAGMA query_only), no migrations, so a reader
+  // never takes the write lock; in WAL mode it reads the last commit without waiting for the writer.
+  static Result<std::unique_ptr<Database>> openReadOnly(const std::filesystem::path& path);
   ~Database();
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
