@@ -7,14 +7,14 @@
 #include <string>
 #include <vector>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "core/version.h"
 #include "daemon/auth.h"
 #include "daemon/config.h"
-#include "tools/demo.h"
 #include "daemon/lifecycle.h"
+#include "tools/demo.h"
 #include "tools/profile_cli.h"
 #include "tools/replay.h"
 #include "tools/test_rules.h"
@@ -55,7 +55,8 @@ CLI::Validator within(double min, double max, std::string what) {
       [min, max, what](std::string& text) -> std::string {
         char* end = nullptr;
         const double v = std::strtod(text.c_str(), &end);
-        if (text.empty() || *end != '\0' || !(v >= min && v <= max)) return fmt::format("needs {}, not '{}'", what, text);
+        if (text.empty() || *end != '\0' || !(v >= min && v <= max))
+          return fmt::format("needs {}, not '{}'", what, text);
         return {};
       },
       "", "");
@@ -90,7 +91,8 @@ int cmdCheckConfig(const std::filesystem::path& path) {
 
 std::string versionLine() {
   const BuildInfo& b = buildInfo();
-  return fmt::format("hotspotd version {} (revision {}, {} build, {})", b.version, b.revision, b.build_type, b.compiler);
+  return fmt::format("hotspotd version {} (revision {}, {} build, {})", b.version, b.revision, b.build_type,
+                     b.compiler);
 }
 
 int cmdVersion() {
@@ -149,39 +151,60 @@ int cmdReplay(ReplayArgs& a) {
   return tools::runReplay(o);
 }
 
-}  // namespace
-
-int runCli(int argc, char** argv) {
-  CLI::App app(kAbout, "hotspotd");
-  app.set_help_flag("-h,--help", "Show this help.");
-  app.require_subcommand(1);
-  app.get_formatter()->column_width(30);
-  app.footer("Run 'hotspotd <command> --help' for the options of a command.");
-  app.set_version_flag("--version", versionLine, "Print the version and exit.");
-
-  // run
+// Every command's options as the parser fills them, and the commands themselves, to tell which one ran.
+struct Commands {
   std::optional<std::filesystem::path> run_config;
-  CLI::App* run = command(app, "run", "Run the daemon.",
-                          "Runs in the foreground until SIGTERM or SIGINT (which drain and exit). SIGHUP, or POST "
-                          "/-/reload, reloads the config: all of it or none.");
-  run->add_option("-c,--config", run_config,
-                  "Config file (TOML). Without it, the built-in default config: the etc/hotspotd.toml shipped with "
-                  "hotspotd.")
-      ->type_name("FILE");
-
-  // check-config
   std::string check_path;
-  CLI::App* check = command(app, "check-config", "Validate a config file and its rules, and exit.",
-                            "Reports every problem with its file, line and key. Exits 1 if there is any, 0 otherwise.");
-  auto* check_option = check->add_option("-c,--config", check_path, "Config file to check.")->type_name("FILE");
-  auto* check_positional = check->add_option("file", check_path, "The config file (instead of --config).")
-                               ->type_name("FILE");
-  check_option->excludes(check_positional);
-
-  // replay
   ReplayArgs replay_args;
-  tools::ReplayOptions& ro = replay_args.options;
-  CLI::App* replay = command(app, "replay", "Run the rules over a recorded file (or a query source's history).",
+  std::filesystem::path rule_tests;
+  tools::FoldOptions fold_options;
+  bool fold_all = false;
+  tools::FlamegraphOptions graph_options;
+  std::string graph_title;
+  tools::DiffOptions diff_options;
+  std::vector<std::string> diff_files;
+  tools::DemoOptions demo_options;
+  int cost = 12;
+
+  CLI::App* run = nullptr;
+  CLI::App* check = nullptr;
+  CLI::App* replay = nullptr;
+  CLI::App* test_rules = nullptr;
+  CLI::App* fold = nullptr;
+  CLI::App* flamegraph = nullptr;
+  CLI::App* diff = nullptr;
+  CLI::App* demo = nullptr;
+  CLI::App* hash = nullptr;
+  CLI::App* version = nullptr;
+};
+
+// run: the daemon in the foreground.
+void addRun(CLI::App& app, Commands& c) {
+  c.run = command(app, "run", "Run the daemon.",
+                  "Runs in the foreground until SIGTERM or SIGINT (which drain and exit). SIGHUP, or POST "
+                  "/-/reload, reloads the config: all of it or none.");
+  c.run
+      ->add_option("-c,--config", c.run_config,
+                   "Config file (TOML). Without it, the built-in default config: the etc/hotspotd.toml shipped with "
+                   "hotspotd.")
+      ->type_name("FILE");
+}
+
+// check-config: validate a config and exit.
+void addCheckConfig(CLI::App& app, Commands& c) {
+  c.check = command(app, "check-config", "Validate a config file and its rules, and exit.",
+                    "Reports every problem with its file, line and key. Exits 1 if there is any, 0 otherwise.");
+  auto* check_option = c.check->add_option("-c,--config", c.check_path, "Config file to check.")->type_name("FILE");
+  auto* check_positional =
+      c.check->add_option("file", c.check_path, "The config file (instead of --config).")->type_name("FILE");
+  check_option->excludes(check_positional);
+}
+
+// replay: the rules over a recording or a query source's history.
+void addReplay(CLI::App& app, Commands& c) {
+  tools::ReplayOptions& ro = c.replay_args.options;
+  c.replay = command(
+      app, "replay", "Run the rules over a recorded file (or a query source's history).",
       "Feeds a recorded exposition with timestamps (OpenMetrics as promtool tsdb create-blocks-from openmetrics reads "
       "it, or 0.0.4 text with millisecond timestamps; .gz accepted) through the daemon's evaluation engine on a "
       "simulated clock, and write one JSON object per line for every firing and resolved transition: {\"time\", "
@@ -189,29 +212,36 @@ int runCli(int argc, char** argv) {
       "--source, run the rules over the history a query source holds instead (a backtest): one evaluation per "
       "source step from --from to --to, fetched as the daemon fetches; evaluations the source could not answer in "
       "full are reported and the exit code is 1.");
-  replay->add_option("--input", ro.input, "The recording.")->type_name("FILE");
-  replay->add_option("--source", ro.source, "A [[sources]] entry of --config to read the series from.")
+  c.replay->add_option("--input", ro.input, "The recording.")->type_name("FILE");
+  c.replay->add_option("--source", ro.source, "A [[sources]] entry of --config to read the series from.")
       ->type_name("NAME");
-  replay->add_option("--from", replay_args.from, "With --source: the first evaluation (RFC 3339, unix seconds, now, now-2h).")
+  c.replay
+      ->add_option("--from", c.replay_args.from,
+                   "With --source: the first evaluation (RFC 3339, unix seconds, now, now-2h).")
       ->type_name("TIME");
-  replay->add_option("--to", replay_args.to, "With --source: the last evaluation (default: now).")->type_name("TIME");
-  replay->add_option("--rules", ro.rules,
-                     "A rule file or a directory of *.toml rule files. Without it: the zero-config default, a "
-                     "latency_drift rule on every histogram whose name ends in _seconds.")
+  c.replay->add_option("--to", c.replay_args.to, "With --source: the last evaluation (default: now).")
+      ->type_name("TIME");
+  c.replay
+      ->add_option("--rules", ro.rules,
+                   "A rule file or a directory of *.toml rule files. Without it: the zero-config default, a "
+                   "latency_drift rule on every histogram whose name ends in _seconds.")
       ->type_name("PATH");
-  replay->add_option("--config", replay_args.config, "A config file, for its [store] section and [[sources]].")
+  c.replay->add_option("--config", c.replay_args.config, "A config file, for its [store] section and [[sources]].")
       ->type_name("FILE");
-  replay->add_option("--output", ro.output, "Where the alerts go; - for standard output.")
+  c.replay->add_option("--output", ro.output, "Where the alerts go; - for standard output.")
       ->type_name("FILE")
       ->required();
+}
 
-  // test-rules
-  std::filesystem::path rule_tests;
-  CLI::App* test_rules = command(app, "test-rules", "Run unit tests for rules, like promtool test rules.",
+// test-rules: rule unit tests, as promtool test rules.
+void addTestRules(CLI::App& app, Commands& c) {
+  c.test_rules = command(
+      app, "test-rules", "Run unit tests for rules, like promtool test rules.",
       "Runs rule unit tests, as promtool test rules does: FILE (TOML) names rule files and holds tests; each test "
       "feeds input series in promtool's notation (\"0+100x240\", \"_\" for a missing sample, \"_x10\") through "
       "ingest and the evaluation engine on a simulated clock, and checks the alerts firing at given times. Prints "
-      "PASS or FAIL per test and a summary; exits 1 if a test failed, 2 if the file is not valid.\n\n" R"(A test file:
+      "PASS or FAIL per test and a summary; exits 1 if a test failed, 2 if the file is not valid.\n\n"
+      R"(A test file:
   rule_files = ["rules.toml"]          # relative to FILE
 
   [[tests]]
@@ -226,106 +256,172 @@ int runCli(int argc, char** argv) {
   at = "65m"
   alertname = "LatencyDrift"
   firing = [{ route = "/a" }]          # the labels of every alert firing then; none: firing = [])");
-  test_rules->add_option("file", rule_tests, "The test file.")->type_name("FILE")->required();
+  c.test_rules->add_option("file", c.rule_tests, "The test file.")->type_name("FILE")->required();
+}
 
-  // fold
-  tools::FoldOptions fold_options;
-  bool fold_all = false;
-  CLI::App* fold = command(app, "fold", "Fold `perf script` output into stacks (as stackcollapse-perf.pl does).",
+// fold: perf script into folded stacks.
+void addFold(CLI::App& app, Commands& c) {
+  c.fold = command(
+      app, "fold", "Fold `perf script` output into stacks (as stackcollapse-perf.pl does).",
       "Folds `perf script` output into stacks, one line per distinct stack: frames root first, joined by ';', then a "
       "space and the sample count (the sum of the samples' periods where perf printed them), sorted, on standard "
       "output: what stackcollapse-perf.pl prints for the same input and options, except that frames of C++ "
-      "anonymous namespaces are kept (the Perl script takes them for process names).\n\nFor example:\n  perf record -F 99 -g "
+      "anonymous namespaces are kept (the Perl script takes them for process names).\n\nFor example:\n  perf record -F "
+      "99 -g "
       "-p 1234 -- sleep 30 && perf script | hotspotd fold - > app.folded");
-  fold->add_option("input", fold_options.input, "A file (gzip accepted) or - for standard input.")
+  c.fold->add_option("input", c.fold_options.input, "A file (gzip accepted) or - for standard input.")
       ->type_name("INPUT")
       ->required();
-  fold->add_flag("--pid", fold_options.fold.include_pid, "Root frame: the command and its pid (comm-pid).");
-  fold->add_flag("--tid", fold_options.fold.include_tid, "Root frame: the command, pid and tid (comm-pid/tid).");
-  fold->add_flag("--kernel", fold_options.fold.annotate_kernel, "Mark kernel frames with _[k].");
-  fold->add_flag("--jit", fold_options.fold.annotate_jit, "Mark JIT frames (from /tmp/perf-PID.map) with _[j].");
-  fold->add_flag("--all", fold_all, "Both marks.");
-  fold->add_flag("--addrs", fold_options.fold.include_addrs, "Keep the address of unknown symbols: [module <addr>].");
-  fold->add_option("--event-filter", fold_options.fold.event_filter,
+  c.fold->add_flag("--pid", c.fold_options.fold.include_pid, "Root frame: the command and its pid (comm-pid).");
+  c.fold->add_flag("--tid", c.fold_options.fold.include_tid, "Root frame: the command, pid and tid (comm-pid/tid).");
+  c.fold->add_flag("--kernel", c.fold_options.fold.annotate_kernel, "Mark kernel frames with _[k].");
+  c.fold->add_flag("--jit", c.fold_options.fold.annotate_jit, "Mark JIT frames (from /tmp/perf-PID.map) with _[j].");
+  c.fold->add_flag("--all", c.fold_all, "Both marks.");
+  c.fold->add_flag("--addrs", c.fold_options.fold.include_addrs,
+                   "Keep the address of unknown symbols: [module <addr>].");
+  c.fold
+      ->add_option("--event-filter", c.fold_options.fold.event_filter,
                    "Fold samples of this event type only (default: the first type in the input).")
       ->type_name("EVENT");
+}
 
-  // flamegraph
-  tools::FlamegraphOptions graph_options;
-  std::string graph_title;
-  CLI::App* flamegraph = command(app, "flamegraph", "Render folded stacks, perf script or pprof as an SVG flame graph.",
+// flamegraph: an SVG from folded stacks, perf script or pprof.
+void addFlamegraph(CLI::App& app, Commands& c) {
+  c.flamegraph = command(
+      app, "flamegraph", "Render folded stacks, perf script or pprof as an SVG flame graph.",
       "Renders a flame graph as a standalone SVG file (open it in a browser: hover for samples, click to zoom, Search "
       "to highlight frames by regular expression). INPUT and BASE are folded stacks, `perf script` output (gzip "
       "accepted; - for standard input) or pprof profiles. With --diff, the graph is INPUT's, each frame coloured by "
       "how its share of samples moved against BASE: red grew, blue shrank.");
-  flamegraph->add_option("input", graph_options.input, "The profile.")->type_name("INPUT")->required();
-  flamegraph->add_option("--diff", graph_options.base, "Differential graph against BASE.")->type_name("BASE");
-  flamegraph->add_option("--title", graph_title, "The title (default: \"Flame Graph\", or \"Differential Flame Graph\").")
+  c.flamegraph->add_option("input", c.graph_options.input, "The profile.")->type_name("INPUT")->required();
+  c.flamegraph->add_option("--diff", c.graph_options.base, "Differential graph against BASE.")->type_name("BASE");
+  c.flamegraph
+      ->add_option("--title", c.graph_title, "The title (default: \"Flame Graph\", or \"Differential Flame Graph\").")
       ->type_name("TEXT");
-  flamegraph->add_option("--width", graph_options.graph.width, "Image width (default 1200).")
+  c.flamegraph->add_option("--width", c.graph_options.graph.width, "Image width (default 1200).")
       ->type_name("PIXELS")
       ->check(within(200, 100000, "a number of pixels from 200 to 100000"));
-  flamegraph->add_option("-o,--output", graph_options.output, "Where to write the SVG (- for standard output).")
+  c.flamegraph->add_option("-o,--output", c.graph_options.output, "Where to write the SVG (- for standard output).")
       ->type_name("OUT.svg")
       ->required();
+}
 
-  // diff
-  tools::DiffOptions diff_options;
-  std::vector<std::string> diff_files;
-  CLI::App* diff = command(app, "diff", "List the frames that grew between two profiles; exit 1 past limits.",
+// diff: the frames that grew between two profiles.
+void addDiff(CLI::App& app, Commands& c) {
+  c.diff = command(
+      app, "diff", "List the frames that grew between two profiles; exit 1 past limits.",
       "Compares two profiles (folded stacks, `perf script` output or pprof; gzip accepted) and list the frames whose "
       "share of samples grew from BASE to NEW, most first: the growth in percentage points, both shares, the "
       "relative growth, what kind of time it is (cpu, allocation/gc, lock wait, syscall/io) and its usual caller. "
       "As a gate in CI it exits 1 when a frame grew past a limit, 0 within them (2 on a usage error).");
-  diff->add_option("profiles", diff_files, "BASE NEW")->type_name("BASE NEW")->expected(2)->required();
+  c.diff->add_option("profiles", c.diff_files, "BASE NEW")->type_name("BASE NEW")->expected(2)->required();
   const auto non_negative = within(0, 1e300, "a non-negative number");
-  diff->add_option("--max-abs", diff_options.max_abs, "Fail when a frame grew by more than PP percentage points (10).")
+  c.diff
+      ->add_option("--max-abs", c.diff_options.max_abs,
+                   "Fail when a frame grew by more than PP percentage points (10).")
       ->type_name("PP")
       ->check(non_negative);
-  diff->add_option("--max-rel", diff_options.max_rel,
+  c.diff
+      ->add_option("--max-rel", c.diff_options.max_rel,
                    "Fail when a frame holding at least --min-share of the samples grew by more than PCT percent of "
                    "its base share (30).")
       ->type_name("PCT")
       ->check(non_negative);
-  diff->add_option("--min-share", diff_options.min_share, "See --max-rel (1).")->type_name("PCT")->check(non_negative);
-  diff->add_option("--top", diff_options.top, "Frames listed (20).")->type_name("N");
+  c.diff->add_option("--min-share", c.diff_options.min_share, "See --max-rel (1).")
+      ->type_name("PCT")
+      ->check(non_negative);
+  c.diff->add_option("--top", c.diff_options.top, "Frames listed (20).")->type_name("N");
+}
 
-  // demo
-  tools::DemoOptions demo_options;
-  CLI::App* demo = command(app, "demo", "Run the whole loop on a demo service: its regression, the page with its profile.",
+// demo: the whole loop on a demo service.
+void addDemo(CLI::App& app, Commands& c) {
+  c.demo = command(
+      app, "demo", "Run the whole loop on a demo service: its regression, the page with its profile.",
       "Runs the whole loop on this machine: a demo shop service under load, hotspotd watching it, and a webhook "
       "receiver that prints the alerts. After a healthy baseline profile, the shop's /checkout turns slow (real CPU "
       "work in Pricing::recalculateAll); hotspotd sees the p99 drift, profiles the shop with perf, and the alert "
       "arrives with the flame graph, its diff against the baseline and the frames that grew. Ctrl-C stops "
       "everything it started.");
-  demo->add_option("--listen", demo_options.listen,
+  c.demo
+      ->add_option("--listen", c.demo_options.listen,
                    "hotspotd's address (default 127.0.0.1:9464, or a free port if that one is taken).")
       ->type_name("ADDR");
-  demo->add_option("--dir", demo_options.dir,
+  c.demo
+      ->add_option("--dir", c.demo_options.dir,
                    "Work directory: config, rules, state, profiles, logs (default: a new one in $TMPDIR).")
       ->type_name("DIR");
-  demo->add_option("--load", demo_options.load, "Requests a second the shop drives itself with (default 60).")
+  c.demo->add_option("--load", c.demo_options.load, "Requests a second the shop drives itself with (default 60).")
       ->type_name("RPS")
       ->check(within(1e-9, 1e9, "a positive number of requests a second"));
-  durationOption(demo, "--regression-after", demo_options.regression_after,
+  durationOption(c.demo, "--regression-after", c.demo_options.regression_after,
                  "Switch the regression on this long after start, once a baseline exists (default 75s).");
-  durationOption(demo, "--resolve-after", demo_options.resolve_after,
+  durationOption(c.demo, "--resolve-after", c.demo_options.resolve_after,
                  "Switch it off again this long after the alert arrived (default: leave it on).");
-  demo->add_option("--demo-service", demo_options.demo_service,
+  c.demo
+      ->add_option("--demo-service", c.demo_options.demo_service,
                    "The demo service (default: hotspotd_demo_service beside hotspotd).")
       ->type_name("PATH");
+}
 
-  // hash-password
-  int cost = 12;
-  CLI::App* hash = command(app, "hash-password", "Print the bcrypt hash of a password read from standard input.",
+// hash-password: a bcrypt hash for basic_auth_users.
+void addHashPassword(CLI::App& app, Commands& c) {
+  c.hash = command(
+      app, "hash-password", "Print the bcrypt hash of a password read from standard input.",
       "Reads one line (the password) from standard input and print its bcrypt hash, for [server] basic_auth_users = "
       "{ alice = \"<the hash>\" }.");
-  hash->add_option("--cost", cost, "bcrypt cost, 4 to 31 (default 12: about a quarter of a second per check).")
+  c.hash->add_option("--cost", c.cost, "bcrypt cost, 4 to 31 (default 12: about a quarter of a second per check).")
       ->type_name("N")
       ->check(within(4, 31, "a cost from 4 to 31"));
+}
 
-  CLI::App* version = command(app, "version", "Print the version and exit.",
-                              "Prints the version, the source revision and the compiler of this build.");
+// Runs the command the parser found.
+int dispatch(Commands& c) {
+  if (c.run->parsed()) return cmdRun(c.run_config);
+  if (c.check->parsed()) {
+    if (c.check_path.empty()) return usageError("check-config needs --config FILE", "check-config");
+    return cmdCheckConfig(c.check_path);
+  }
+  if (c.replay->parsed()) return cmdReplay(c.replay_args);
+  if (c.test_rules->parsed()) return tools::runRuleTests(c.rule_tests);
+  if (c.fold->parsed()) {
+    if (c.fold_all) c.fold_options.fold.annotate_kernel = c.fold_options.fold.annotate_jit = true;
+    return tools::runFold(c.fold_options);
+  }
+  if (c.flamegraph->parsed()) {
+    if (!c.graph_title.empty()) {
+      c.graph_options.graph.title = c.graph_title;
+      c.graph_options.titled = true;
+    }
+    return tools::runFlamegraph(c.graph_options);
+  }
+  if (c.diff->parsed()) {
+    c.diff_options.base = c.diff_files.at(0);
+    c.diff_options.now = c.diff_files.at(1);
+    return tools::runDiff(c.diff_options);
+  }
+  if (c.demo->parsed()) return tools::runDemo(c.demo_options);
+  if (c.hash->parsed()) return cmdHashPassword(c.cost);
+  if (c.version->parsed()) return cmdVersion();
+  return usageError("missing command", "");
+}
+
+}  // namespace
+
+int runCli(int argc, char** argv) {
+  CLI::App app(kAbout, "hotspotd");
+  app.set_help_flag("-h,--help", "Show this help.");
+  app.require_subcommand(1);
+  app.get_formatter()->column_width(30);
+  app.footer("Run 'hotspotd <command> --help' for the options of a command.");
+  app.set_version_flag("--version", versionLine, "Print the version and exit.");
+
+  Commands c;
+  for (auto add :
+       {addRun, addCheckConfig, addReplay, addTestRules, addFold, addFlamegraph, addDiff, addDemo, addHashPassword}) {
+    add(app, c);
+  }
+  c.version = command(app, "version", "Print the version and exit.",
+                      "Prints the version, the source revision and the compiler of this build.");
 
   // Commands are named the way people type them; anything else is not a command.
   if (argc >= 2 && argv[1][0] != '-') {
@@ -346,33 +442,7 @@ int runCli(int argc, char** argv) {
     return usageError(e.what(), command);
   }
 
-  if (run->parsed()) return cmdRun(run_config);
-  if (check->parsed()) {
-    if (check_path.empty()) return usageError("check-config needs --config FILE", "check-config");
-    return cmdCheckConfig(check_path);
-  }
-  if (replay->parsed()) return cmdReplay(replay_args);
-  if (test_rules->parsed()) return tools::runRuleTests(rule_tests);
-  if (fold->parsed()) {
-    if (fold_all) fold_options.fold.annotate_kernel = fold_options.fold.annotate_jit = true;
-    return tools::runFold(fold_options);
-  }
-  if (flamegraph->parsed()) {
-    if (!graph_title.empty()) {
-      graph_options.graph.title = graph_title;
-      graph_options.titled = true;
-    }
-    return tools::runFlamegraph(graph_options);
-  }
-  if (diff->parsed()) {
-    diff_options.base = diff_files.at(0);
-    diff_options.now = diff_files.at(1);
-    return tools::runDiff(diff_options);
-  }
-  if (demo->parsed()) return tools::runDemo(demo_options);
-  if (hash->parsed()) return cmdHashPassword(cost);
-  if (version->parsed()) return cmdVersion();
-  return usageError("missing command", "");
+  return dispatch(c);
 }
 
 }  // namespace hotspotd::daemon
