@@ -10,6 +10,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <csignal>
 #include <fstream>
 
 #include "core/file.h"
@@ -305,4 +307,45 @@ TEST_CASE("a profile whose frame names are not UTF-8 is stored, served and paged
   for (const auto& e : std::filesystem::directory_iterator(dir.path() / "state" / "profiles")) {
     CHECK(e.path().filename().string().find(".partial") == std::string::npos);
   }
+}
+
+TEST_CASE("SIGTERM while a page waits on a receiver and a pprof capture runs: the daemon is gone within its timeout") {
+  // A pprof endpoint that holds the request for up to 20 s, and a webhook that answers only after 8 s.
+  std::atomic<bool> stopping{false};
+  std::atomic<int> captures{0};
+  HttpTarget pprof;
+  pprof.server().Get("/debug/pprof/profile", [&](const httplib::Request&, httplib::Response& res) {
+    ++captures;
+    for (int i = 0; i < 200 && !stopping; ++i) std::this_thread::sleep_for(100ms);
+    res.set_content("", "application/octet-stream");
+  });
+  const std::string pprof_address = pprof.start();
+  QueueService app;
+  VendorReceiver hook{VendorReceiver::Kind::webhook};
+  hook.script({VendorReceiver::Answer(0, {}, 8s)});
+  TempDir dir;
+  const auto config = writeConfig(
+      dir, app.address,
+      webhookOnly(hook.start()) +
+          fmt::format("[profiling]\nbaseline_interval = \"0s\"\n[[profile_targets]]\nname = \"app\"\n"
+                      "pprof_url = \"http://{}/debug/pprof/profile\"\nduration = \"20s\"\n",
+                      pprof_address));
+  dir.write("rules.toml", *hotspotd::readFile(dir.path() / "rules.toml") + "profile = \"app\"\n");
+  std::string text = *hotspotd::readFile(config);
+  text.replace(text.find("[server]\n"), 9, "[server]\nshutdown_timeout = \"3s\"\n");
+  dir.write("hotspotd.toml", text);
+
+  ChildProcess daemon({HOTSPOTD_BINARY, "run", "--config", config.string()});
+  listenPort(daemon);
+  // Both are in flight: the capture asked for, the page sent and not answered.
+  REQUIRE_MESSAGE(eventually([&] { return captures > 0 && !hook.received().empty(); }, 20s), daemon.output());
+  const auto start = std::chrono::steady_clock::now();
+  daemon.signal(SIGTERM);
+  const auto code = daemon.wait(10s);
+  const auto took = std::chrono::steady_clock::now() - start;
+  stopping = true;
+  REQUIRE_MESSAGE(code, daemon.output());
+  CHECK_MESSAGE(took < 3s, "stopped after ", std::chrono::duration<double>(took).count(), " s");
+  CHECK_MESSAGE(*code == 0, daemon.output());
+  CHECK(daemon.countLines("Stopped") == 1);
 }
