@@ -35,6 +35,9 @@ using namespace hotspotd;
 void fileSd(std::string_view text) {
   static const std::filesystem::path path =
       std::filesystem::temp_directory_path() / ("hotspotd-fuzz-sd-" + std::to_string(::getpid()) + ".json");
+  static const struct RemoveAtExit {
+    ~RemoveAtExit() { std::filesystem::remove(path); }
+  } remove_at_exit;
   {
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     out.write(text.data(), static_cast<std::streamsize>(text.size()));

@@ -15,38 +15,6 @@ constexpr auto kTick = std::chrono::seconds(5);
 
 double secondsOf(Duration d) { return std::chrono::duration<double>(d).count(); }
 
-nlohmann::json frameJson(const FrameStat& f) {
-  return {{"name", f.name},        {"self", f.self},   {"total", f.total},
-          {"self_share", f.self_share}, {"total_share", f.total_share},
-          {"class", std::string(className(f.cls))}, {"caller", f.caller}};
-}
-
-// What meta.json and the API say of a profile: top frames, where the time goes, and what grew.
-nlohmann::json summaryOf(const FoldedStacks& stacks, const FoldedStacks* baseline) {
-  const auto s = summarize(stacks, 10);
-  nlohmann::json by_self = nlohmann::json::array(), by_total = nlohmann::json::array();
-  for (const auto& f : s.by_self) by_self.push_back(frameJson(f));
-  for (const auto& f : s.by_total) by_total.push_back(frameJson(f));
-  nlohmann::json classes = nlohmann::json::object();
-  for (int c = 0; c < 4; ++c) {
-    classes[std::string(className(static_cast<FrameClass>(c)))] = s.class_share[c];
-  }
-  nlohmann::json out{{"top_self", by_self}, {"top_total", by_total}, {"classes", classes}};
-  if (baseline && !baseline->empty()) {
-    nlohmann::json grown = nlohmann::json::array();
-    for (const auto& g : grownFrames(*baseline, stacks, 10)) {
-      grown.push_back({{"name", g.name},
-                       {"base_share", g.base_share},
-                       {"share", g.now_share},
-                       {"grew_pp", g.grew_pp()},
-                       {"class", std::string(className(g.cls))},
-                       {"caller", g.caller}});
-    }
-    out["grown"] = grown;
-  }
-  return out;
-}
-
 }  // namespace
 
 ProfileManager::ProfileManager(boost::asio::io_context& io, Clock& clock, ProfileStore& profiles,
@@ -325,7 +293,7 @@ void ProfileManager::finished(const Job& job, std::int64_t start_ms, Result<Capt
   r.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(job.duration).count();
   r.samples = result->samples;
   r.baseline_id = baseline_id;
-  r.summary = summaryOf(result->stacks, baseline ? &*baseline : nullptr);
+  r.summary = summaryJson(result->stacks, baseline ? &*baseline : nullptr);
   auto saved = profiles_.save(std::move(r), result->stacks, baseline ? &*baseline : nullptr);
   if (!saved) {
     recordFailure(job, start_ms, fmt::format("cannot store the profile: {}", saved.error().message), "error");

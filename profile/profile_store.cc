@@ -8,6 +8,7 @@
 
 #include "core/text.h"
 #include "core/file.h"
+#include "profile/analysis.h"
 #include "profile/flamegraph.h"
 
 namespace hotspotd::profile {
@@ -65,7 +66,38 @@ constexpr std::string_view kColumns =
 // The suffix of a profile directory being written; renamed to the profile's id once whole.
 constexpr char kPartial[] = ".partial";
 
+nlohmann::json frameJson(const FrameStat& f) {
+  return {{"name", f.name},        {"self", f.self},   {"total", f.total},
+          {"self_share", f.self_share}, {"total_share", f.total_share},
+          {"class", std::string(className(f.cls))}, {"caller", f.caller}};
+}
+
 }  // namespace
+
+nlohmann::json summaryJson(const FoldedStacks& stacks, const FoldedStacks* baseline) {
+  const auto s = summarize(stacks, 10);
+  nlohmann::json by_self = nlohmann::json::array(), by_total = nlohmann::json::array();
+  for (const auto& f : s.by_self) by_self.push_back(frameJson(f));
+  for (const auto& f : s.by_total) by_total.push_back(frameJson(f));
+  nlohmann::json classes = nlohmann::json::object();
+  for (int c = 0; c < 4; ++c) {
+    classes[std::string(className(static_cast<FrameClass>(c)))] = s.class_share[c];
+  }
+  nlohmann::json out{{"top_self", by_self}, {"top_total", by_total}, {"classes", classes}};
+  if (baseline && !baseline->empty()) {
+    nlohmann::json grown = nlohmann::json::array();
+    for (const auto& g : grownFrames(*baseline, stacks, 10)) {
+      grown.push_back({{"name", g.name},
+                       {"base_share", g.base_share},
+                       {"share", g.now_share},
+                       {"grew_pp", g.grew_pp()},
+                       {"class", std::string(className(g.cls))},
+                       {"caller", g.caller}});
+    }
+    out["grown"] = grown;
+  }
+  return out;
+}
 
 Result<ProfileStore> ProfileStore::open(state::Database& db, std::filesystem::path dir) {
   std::error_code ec;

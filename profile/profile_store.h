@@ -43,6 +43,11 @@ struct ProfileRecord {
   nlohmann::json summary;   // top frames, classes, grown frames
 };
 
+// What meta.json and the API say of a profile: top frames, where the time goes, and what grew against
+// `baseline` (if given). Frame names from the profiled process are kept as they are; jsonText() repairs any
+// invalid UTF-8 when the summary is written.
+nlohmann::json summaryJson(const FoldedStacks& stacks, const FoldedStacks* baseline);
+
 class ProfileStore {
  public:
   static Result<ProfileStore> open(state::Database& db, std::filesystem::path dir);
