@@ -256,7 +256,9 @@ TEST_CASE("silences with the wrong types or a malformed time are refused with 40
       {"{\"matchers\":[\"alertname=\\\"\xff\xfe\\\"\"],\"duration\":\"1h\"" + by, "JSON"},
       {std::string(100'000, '['), "JSON"},
   };
-  for (const auto& [body, field] : cases) {
+  for (const auto& c : cases) {
+    const std::string& body = c.first;
+    const std::string& field = c.second;
     CAPTURE(body.substr(0, 120));
     auto r = h.post("/api/v1/silences", body);
     REQUIRE(r);
