@@ -13,6 +13,7 @@
 #include <atomic>
 #include <csignal>
 #include <fstream>
+#include <sstream>
 
 #include "core/file.h"
 #include "daemon/auth.h"
@@ -232,13 +233,56 @@ TEST_CASE("a request naming another host (DNS rebinding) gets 421 and changes no
   Hostile h;
   const std::string silence =
       R"({"matchers":[{"name":"alertname","value":"QueueDeep"}],"duration":"1h","createdBy":"x","comment":"y"})";
-  auto rebound = h.post("/api/v1/silences", silence, {{"Host", "attacker.example:9464"}});
+  const httplib::Headers rebinding = {{"Host", "attacker.example:9464"}, {"Origin", "http://attacker.example:9464"}};
+  auto rebound = h.post("/api/v1/silences", silence, rebinding);
   REQUIRE(rebound);
   CHECK(rebound->status == 421);
+  auto reload = h.post("/-/reload", "", rebinding);
+  REQUIRE(reload);
+  CHECK(reload->status == 421);
   auto list = getJson(h.port, "/api/v1/silences");
   REQUIRE(list);
   CHECK(list->dump().find("QueueDeep") == std::string::npos);
+  CHECK(h.daemon->countLines("Reloading configuration") == 0);
   h.stillWorks();
+}
+
+TEST_CASE("guessed passwords: after ten, 429 without a bcrypt check; the daemon's CPU stays low, a valid user passes") {
+  auto hash = hotspotd::daemon::hashPassword("s3cret pass", 12);
+  REQUIRE(hash);
+  Hostile h(fmt::format("basic_auth_users = {{ ana = \"{}\" }}\n", *hash));
+  auto cpuSeconds = [&] {
+    std::ifstream stat("/proc/" + std::to_string(h.daemon->pid()) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    std::istringstream fields(text.substr(text.rfind(')') + 2));
+    std::string field;
+    long ticks = 0;
+    for (int i = 3; i <= 15 && fields >> field; ++i) {
+      if (i == 14 || i == 15) ticks += std::stol(field);  // utime, stime
+    }
+    return static_cast<double>(ticks) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+  };
+  const double before = cpuSeconds();
+  int refused = 0, limited = 0;
+  httplib::Client c("127.0.0.1", h.port);
+  c.set_read_timeout(10, 0);
+  for (int i = 0; i < 40; ++i) {
+    auto r = c.Get("/api/v1/status", {{"Authorization", basic("ana", "guess " + std::to_string(i))}});
+    REQUIRE(r);
+    refused += r->status == 401 ? 1 : 0;
+    limited += r->status == 429 ? 1 : 0;
+  }
+  // Forty guesses at bcrypt cost 12 would cost the daemon about ten seconds of CPU; ten of them about 2.5.
+  const double spent = cpuSeconds() - before;
+  CHECK(refused <= 11);
+  CHECK(limited >= 29);
+  CHECK_MESSAGE(spent < 5.0, "CPU seconds spent on 40 guesses: ", spent);
+  // The right password from another address is not slowed.
+  RawConnection other(h.port, "127.0.0.2");
+  REQUIRE(other.send("GET /api/v1/status HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nAuthorization: " +
+                     basic("ana", "s3cret pass") + "\r\n\r\n"));
+  CHECK(statusOf(other.receive()) == 200);
+  h.stillWorks(basic("ana", "s3cret pass"));
 }
 
 TEST_CASE("silences with the wrong types or a malformed time are refused with 400 naming the field") {
