@@ -290,7 +290,7 @@ ordered_json profileJson(const profile::ProfileRecord& p, const std::string& bas
     out["error"] = p.error;
     return out;
   }
-  out["summary"] = ordered_json::parse(jsonText(p.summary));
+  out["summary"] = ordered_json::parse(jsonText(p.summary), nullptr, /*allow_exceptions=*/false);
   const std::string base = fmt::format("{}/api/v1/profiles/{}", base_url, p.id);
   out["links"] = {{"svg", base + ".svg"},
                   {"diffSvg", p.baseline_id.empty() ? ordered_json(nullptr) : ordered_json(base + ".diff.svg")},

@@ -27,10 +27,11 @@ std::vector<std::string> expand(const std::string& pattern) {
 
 std::vector<DiscoveredGroup> parseFile(const std::string& path, const std::string& text, std::string& error) {
   std::vector<DiscoveredGroup> out;
+  // Every JSON error, not only syntax: a number too large for a double (1e400) is nlohmann's out_of_range.
   nlohmann::json doc;
   try {
     doc = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {
     error = fmt::format("{}: not valid JSON: {}", path, e.what());
     return {};
   }
