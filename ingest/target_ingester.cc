@@ -125,7 +125,9 @@ tl::expected<IngestResult, ParseError> TargetIngester::ingest(std::string_view b
       histograms.bucket(v.histogram, v.inf != 0, p.line_no);
     batch_.push_back(store::StagedSample{store::SeriesRef{v.id, v.generation}, p.value});
   }
-  if (auto missing = histograms.finish()) return tl::unexpected(*missing);
+  // A histogram whose +Inf bucket the store refused (max_series) is not a malformed body: the series the store
+  // holds are stored, the scrape does not fail.
+  if (auto missing = histograms.finish(); missing && series_refused_ == 0) return tl::unexpected(*missing);
   IngestResult result;
   result.samples = batch_.size();
   result.series_added = series_added_;

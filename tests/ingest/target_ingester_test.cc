@@ -184,3 +184,13 @@ TEST_CASE("a store at max_series: the scrape stores the series it holds, refuses
   CHECK(r->series_refused == 2);
   CHECK(store.seriesLimited() == 4);
 }
+
+TEST_CASE("a store at max_series that refuses a histogram's +Inf bucket does not fail the target's scrape") {
+  SeriesStore store(StoreConfig{.max_series = 2});
+  TargetIngester ingester{store, store.addGroup("api"), {{"job", "api"}}};
+  auto r = ingester.ingest(kHistogram, ExpositionFormat::prometheus_text, kT0, {});
+  REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
+  CHECK(r->series_added == 2);
+  CHECK(r->series_refused == 3);
+  CHECK(r->commit.appended == 2);
+}
