@@ -147,22 +147,6 @@ struct Hostile {
   }
 };
 
-std::string basic(const std::string& user, const std::string& password) {
-  static const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  const std::string in = user + ":" + password;
-  std::string out;
-  for (std::size_t i = 0; i < in.size(); i += 3) {
-    const std::uint32_t n = (static_cast<unsigned char>(in[i]) << 16) |
-                            (i + 1 < in.size() ? static_cast<unsigned char>(in[i + 1]) << 8 : 0) |
-                            (i + 2 < in.size() ? static_cast<unsigned char>(in[i + 2]) : 0);
-    out += alphabet[(n >> 18) & 63];
-    out += alphabet[(n >> 12) & 63];
-    out += i + 1 < in.size() ? alphabet[(n >> 6) & 63] : '=';
-    out += i + 2 < in.size() ? alphabet[n & 63] : '=';
-  }
-  return "Basic " + out;
-}
-
 }  // namespace
 
 TEST_CASE("a 200 MiB request line before authentication is cut at the header limit; memory stays flat") {
@@ -181,7 +165,7 @@ TEST_CASE("a 200 MiB request line before authentication is cut at the header lim
   CHECK(sent < (200u << 20));
   const long after = rssKiB(h.daemon->pid());
   CHECK_MESSAGE(after - before < 16 * 1024, "RSS ", before, " KiB -> ", after, " KiB");
-  h.stillWorks(basic("ana", "s3cret pass"));
+  h.stillWorks(basicAuth("ana", "s3cret pass"));
 }
 
 TEST_CASE("a 64 MiB chunked body is refused at the 1 MiB limit with 413, before it is read") {
@@ -267,7 +251,7 @@ TEST_CASE("guessed passwords: after ten, 429 without a bcrypt check; the daemon'
   httplib::Client c("127.0.0.1", h.port);
   c.set_read_timeout(10, 0);
   for (int i = 0; i < 40; ++i) {
-    auto r = c.Get("/api/v1/status", {{"Authorization", basic("ana", "guess " + std::to_string(i))}});
+    auto r = c.Get("/api/v1/status", {{"Authorization", basicAuth("ana", "guess " + std::to_string(i))}});
     REQUIRE(r);
     refused += r->status == 401 ? 1 : 0;
     limited += r->status == 429 ? 1 : 0;
@@ -280,9 +264,9 @@ TEST_CASE("guessed passwords: after ten, 429 without a bcrypt check; the daemon'
   // The right password from another address is not slowed.
   RawConnection other(h.port, "127.0.0.2");
   REQUIRE(other.send("GET /api/v1/status HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nAuthorization: " +
-                     basic("ana", "s3cret pass") + "\r\n\r\n"));
+                     basicAuth("ana", "s3cret pass") + "\r\n\r\n"));
   CHECK(statusOf(other.receive()) == 200);
-  h.stillWorks(basic("ana", "s3cret pass"));
+  h.stillWorks(basicAuth("ana", "s3cret pass"));
 }
 
 TEST_CASE("silences with the wrong types or a malformed time are refused with 400 naming the field") {

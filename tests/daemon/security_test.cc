@@ -12,33 +12,13 @@ using hotspotd::daemon::AuthResult;
 using hotspotd::daemon::BasicAuth;
 using hotspotd::daemon::checkBcryptHash;
 using hotspotd::daemon::hashPassword;
+using hotspotd::test::basicAuth;
 using hotspotd::test::ChildProcess;
 using hotspotd::test::listenPort;
 using hotspotd::test::QueueService;
 using hotspotd::test::TempDir;
 using hotspotd::test::writeConfig;
 using namespace std::chrono_literals;
-
-namespace {
-
-std::string basic(const std::string& user, const std::string& password) {
-  // RFC 7617's encoding of user:password.
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  const std::string in = user + ":" + password;
-  std::string out;
-  for (std::size_t i = 0; i < in.size(); i += 3) {
-    unsigned v = static_cast<unsigned char>(in[i]) << 16;
-    if (i + 1 < in.size()) v |= static_cast<unsigned char>(in[i + 1]) << 8;
-    if (i + 2 < in.size()) v |= static_cast<unsigned char>(in[i + 2]);
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += i + 1 < in.size() ? kAlphabet[(v >> 6) & 63] : '=';
-    out += i + 2 < in.size() ? kAlphabet[v & 63] : '=';
-  }
-  return "Basic " + out;
-}
-
-}  // namespace
 
 TEST_CASE("bcrypt basic auth: the right password passes, anything else does not") {
   auto hash = hashPassword("open sesame", 4);
@@ -50,12 +30,12 @@ TEST_CASE("bcrypt basic auth: the right password passes, anything else does not"
   BasicAuth auth({{"Aladdin", *hash}});
   CHECK(auth.enabled());
   auto ok = [&](const std::string& header) { return auth.check(header, "10.0.0.1") == AuthResult::ok; };
-  CHECK(ok(basic("Aladdin", "open sesame")));
-  CHECK(ok(basic("Aladdin", "open sesame")));  // remembered, still right
-  CHECK_FALSE(ok(basic("Aladdin", "open sesame!")));
-  CHECK_FALSE(ok(basic("Aladdin", "")));
-  CHECK_FALSE(ok(basic("aladdin", "open sesame")));
-  CHECK_FALSE(ok(basic("Jafar", "open sesame")));
+  CHECK(ok(basicAuth("Aladdin", "open sesame")));
+  CHECK(ok(basicAuth("Aladdin", "open sesame")));  // remembered, still right
+  CHECK_FALSE(ok(basicAuth("Aladdin", "open sesame!")));
+  CHECK_FALSE(ok(basicAuth("Aladdin", "")));
+  CHECK_FALSE(ok(basicAuth("aladdin", "open sesame")));
+  CHECK_FALSE(ok(basicAuth("Jafar", "open sesame")));
   CHECK_FALSE(ok(""));
   CHECK_FALSE(ok("Bearer open sesame"));
   CHECK_FALSE(ok("Basic !!!"));
@@ -66,20 +46,20 @@ TEST_CASE("failed logins are limited per client without checking the password; a
   auto hash = hashPassword("open sesame", 4);
   REQUIRE(hash);
   BasicAuth auth({{"Aladdin", *hash}});
-  REQUIRE(auth.check(basic("Aladdin", "open sesame"), "10.0.0.1") == AuthResult::ok);
+  REQUIRE(auth.check(basicAuth("Aladdin", "open sesame"), "10.0.0.1") == AuthResult::ok);
   // An attacker at 10.0.0.2 guesses: after a burst of ten wrong passwords, the next try is refused without bcrypt,
   // even with the right password.
   int denied = 0;
-  for (int i = 0; i < 10; ++i) denied += auth.check(basic("Aladdin", "guess" + std::to_string(i)), "10.0.0.2") == AuthResult::denied;
+  for (int i = 0; i < 10; ++i) denied += auth.check(basicAuth("Aladdin", "guess" + std::to_string(i)), "10.0.0.2") == AuthResult::denied;
   CHECK(denied == 10);
   const auto start = std::chrono::steady_clock::now();
-  for (int i = 0; i < 1000; ++i) CHECK(auth.check(basic("Aladdin", "more guesses"), "10.0.0.2") == AuthResult::limited);
+  for (int i = 0; i < 1000; ++i) CHECK(auth.check(basicAuth("Aladdin", "more guesses"), "10.0.0.2") == AuthResult::limited);
   CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(1));  // no bcrypt ran
   // The user who logged in before goes on, from its own address and from the attacker's.
-  CHECK(auth.check(basic("Aladdin", "open sesame"), "10.0.0.1") == AuthResult::ok);
-  CHECK(auth.check(basic("Aladdin", "open sesame"), "10.0.0.2") == AuthResult::ok);
+  CHECK(auth.check(basicAuth("Aladdin", "open sesame"), "10.0.0.1") == AuthResult::ok);
+  CHECK(auth.check(basicAuth("Aladdin", "open sesame"), "10.0.0.2") == AuthResult::ok);
   // Another client is not affected.
-  CHECK(auth.check(basic("Aladdin", "wrong"), "10.0.0.3") == AuthResult::denied);
+  CHECK(auth.check(basicAuth("Aladdin", "wrong"), "10.0.0.3") == AuthResult::denied);
 }
 
 TEST_CASE("a daemon with HTTPS and basic auth: TLS with its certificate, 401 without the password, probes open") {
@@ -116,9 +96,9 @@ TEST_CASE("a daemon with HTTPS and basic auth: TLS with its certificate, 401 wit
   CHECK(no_auth->status == 401);
   CHECK(no_auth->get_header_value("WWW-Authenticate").find("Basic") == 0);
   CHECK(no_auth->get_header_value("X-Content-Type-Options") == "nosniff");
-  CHECK(client.Get("/metrics", {{"Authorization", basic("ana", "wrong")}})->status == 401);
-  CHECK(client.Get("/metrics", {{"Authorization", basic("bob", "s3cret pass")}})->status == 401);
-  auto ok = client.Get("/api/v1/status", {{"Authorization", basic("ana", "s3cret pass")}});
+  CHECK(client.Get("/metrics", {{"Authorization", basicAuth("ana", "wrong")}})->status == 401);
+  CHECK(client.Get("/metrics", {{"Authorization", basicAuth("bob", "s3cret pass")}})->status == 401);
+  auto ok = client.Get("/api/v1/status", {{"Authorization", basicAuth("ana", "s3cret pass")}});
   REQUIRE(ok);
   CHECK(ok->status == 200);
   CHECK(client.Get("/-/healthy")->status == 200);  // probes need no password
@@ -131,7 +111,7 @@ TEST_CASE("a daemon with HTTPS and basic auth: TLS with its certificate, 401 wit
   CHECK((!p || p->status != 200));
 
   // A browser page of another site may not change anything, even with the password.
-  const httplib::Headers auth{{"Authorization", basic("ana", "s3cret pass")}};
+  const httplib::Headers auth{{"Authorization", basicAuth("ana", "s3cret pass")}};
   const std::string silence =
       R"({"matchers": ["queue=\"q1\""], "duration": "1h", "createdBy": "ana", "comment": "test"})";
   httplib::Headers evil = auth;

@@ -102,6 +102,24 @@ bool eventually(F done, std::chrono::seconds deadline) {
   return done();
 }
 
+// An Authorization header for basic auth (RFC 7617), encoded here rather than with the daemon's own base64 so the
+// tests check the daemon against an encoder of their own.
+inline std::string basicAuth(const std::string& user, const std::string& password) {
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const std::string in = user + ":" + password;
+  std::string out;
+  for (std::size_t i = 0; i < in.size(); i += 3) {
+    unsigned v = static_cast<unsigned char>(in[i]) << 16;
+    if (i + 1 < in.size()) v |= static_cast<unsigned char>(in[i + 1]) << 8;
+    if (i + 2 < in.size()) v |= static_cast<unsigned char>(in[i + 2]);
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += i + 1 < in.size() ? kAlphabet[(v >> 6) & 63] : '=';
+    out += i + 2 < in.size() ? kAlphabet[v & 63] : '=';
+  }
+  return "Basic " + out;
+}
+
 inline std::optional<nlohmann::json> getJson(int port, const std::string& path) {
   httplib::Client c("127.0.0.1", port);
   c.set_read_timeout(10, 0);
