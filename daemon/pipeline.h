@@ -59,7 +59,6 @@ class Pipeline {
   ingest::ScrapeManager& scrapes() { return *scrapes_; }
   incidents::Engine& engine() { return *engine_; }
   incidents::IncidentStore& incidents() { return *incidents_; }
-  profile::ProfileStore& profileStore() { return *profile_store_; }
   profile::ProfileManager& profiles() { return *profiles_; }
   alerting::AlertService& alerts() { return *alerts_; }
   // The state database for the API's readers, on their own threads.
