@@ -26,11 +26,6 @@ double zFor(double confidence) {
   return hi;
 }
 
-// An endpoint's histograms at this evaluation: their layouts, all with the same bounds.
-struct Current {
-  std::vector<store::SeriesStore::Layout> histograms;
-};
-
 constexpr std::int64_t kSlots = 12;
 
 std::int64_t floorTo(std::int64_t t, std::int64_t step) {
@@ -155,74 +150,214 @@ void DriftDetector::advanceSlots(const store::SeriesStore& store, Slots& slots,
   }
 }
 
+void DriftDetector::prefetch(const store::SeriesStore& store, std::size_t j, int stage) const {
+  if (j >= endpoints_.size()) return;
+  const Endpoint& e = endpoints_[j];
+  const State& st = *e.state;
+  if (stage == 0) {
+    __builtin_prefetch(&st);
+    __builtin_prefetch(e.histograms.data());
+  } else if (stage == 1) {
+    __builtin_prefetch(st.recent.data());
+    __builtin_prefetch(st.baseline.data());
+    __builtin_prefetch(st.slots.starts.data());
+    __builtin_prefetch(st.slots.sum.data());
+  } else if (stage == 2) {
+    for (const Recent& r : st.recent) __builtin_prefetch(r.points.data());
+  }
+  for (store::HistogramId id : e.histograms) {
+    if (stage == 0) {
+      store.prefetchHistogram(id);
+    } else if (stage == 1) {
+      store.prefetchLayout(id);
+    } else if (auto l = store.layout(id); l && !l->buckets.empty()) {
+      const store::SeriesId inf = l->buckets.back();
+      const store::SeriesId u = st.last_u < l->buckets.size() ? l->buckets[st.last_u] : inf;
+      if (stage == 2) {
+        store.prefetchSeries(inf);
+        store.prefetchSeries(u);
+      } else {
+        store.prefetchNewest(inf);
+        store.prefetchNewest(u);
+      }
+    }
+  }
+}
+
+void DriftDetector::endpointLayouts(const store::SeriesStore& store, const Endpoint& endpoint,
+                                    std::vector<store::SeriesStore::Layout>& hs) const {
+  hs.clear();
+  for (store::HistogramId id : endpoint.histograms) {
+    auto l = store.layout(id);
+    if (!l || l->bounds.size() < 2 || !std::isinf(l->bounds.back())) continue;
+    if (!hs.empty() && !std::equal(l->bounds.begin(), l->bounds.end(), hs.front().bounds.begin(),
+                                   hs.front().bounds.end())) {
+      continue;
+    }
+    hs.push_back(*l);
+  }
+}
+
+std::optional<std::string> DriftDetector::updateBaseline(const store::SeriesStore& store, State& st,
+                                                         const std::vector<store::SeriesStore::Layout>& hs,
+                                                         std::int64_t t_ms, std::int64_t layout_since,
+                                                         Duration step) const {
+  const rules::DriftParams& p = rule_.drift;
+  const std::size_t nb = hs.front().bounds.size();
+  const auto& bounds = hs.front().bounds;
+  if (!st.baseline.empty() &&
+      (st.baseline.size() != nb ||
+       !std::equal(bounds.begin(), bounds.end(), st.baseline.begin(), [](double b, const auto& c) {
+         return b == c.first;
+       }))) {
+    st = State{};  // another layout: what was learned in the old one does not apply
+  }
+  advanceSlots(store, st.slots, hs, t_ms - p.window.count(), layout_since, step);
+  const Slots& slots = st.slots;
+  const std::int64_t covered = slots.size > 0 ? slots.last_mark_ms - slots.starts[slots.head] : 0;
+  if (st.frozen) return std::nullopt;
+  if (covered >= p.baseline.count() / 4) {
+    if (st.baseline_version != slots.version || st.restored || st.baseline.size() != nb) {
+      st.baseline.resize(nb);
+      for (std::size_t b = 0; b < nb; ++b) st.baseline[b] = {bounds[b], slots.sum[b]};
+      st.baseline_version = slots.version;
+      st.computed_ms = t_ms;
+      st.layout_since_ms = layout_since;
+      st.restored = false;
+    }
+    return std::nullopt;
+  }
+  if (st.restored && t_ms - st.computed_ms <= p.baseline.count()) return std::nullopt;
+  // Not enough history of its own; a baseline saved before a restart stands in for at most one window.
+  st.baseline.clear();
+  st.restored = false;
+  return slots.last_mark_ms < 0 ? "missing data at the edges of the baseline window"
+                                : "not enough history in this bucket layout for a baseline";
+}
+
+DriftDetector::WindowCounts DriftDetector::countWindow(const store::SeriesStore& store, State& st,
+                                                       const std::vector<store::SeriesStore::Layout>& hs,
+                                                       std::size_t u, double p0, std::int64_t t_ms,
+                                                       std::int64_t layout_since, Duration step) {
+  const rules::DriftParams& p = rule_.drift;
+  const Duration lookback = std::max<Duration>(step * 2, std::chrono::seconds(30));
+  const std::size_t nb = hs.front().bounds.size();
+  Scratch& s = scratch_;
+  const std::int64_t step_ms = std::max<std::int64_t>(1, step.count());
+  const auto steps = static_cast<std::size_t>(std::max<std::int64_t>(1, p.window.count() / step_ms));
+  s.times.clear();
+  for (std::size_t i = 0; i <= steps; ++i) {
+    const std::int64_t at = t_ms - static_cast<std::int64_t>(i) * step_ms;
+    if (at < layout_since) break;
+    s.times.push_back(at);
+  }
+  const std::size_t nsteps = s.times.size() > 0 ? s.times.size() - 1 : 0;
+  s.step_total.assign(nsteps, 0);
+  s.step_under.assign(nsteps, 0);
+  s.step_ok.assign(nsteps, 1);
+  s.points.resize(s.times.size());
+  st.recent.resize(2 * hs.size());
+  const std::int64_t keep_from = s.times.empty() ? t_ms : s.times.back() - lookback.count();
+  for (std::size_t hi = 0; hi < hs.size(); ++hi) {
+    const auto& h = hs[hi];
+    for (std::size_t which = 0; which < 2; ++which) {
+      Recent& r = st.recent[2 * hi + which];
+      const store::SeriesId id = which == 0 ? h.buckets[nb - 1] : h.buckets[u];
+      if (r.id != id) r = Recent{id, std::numeric_limits<std::int64_t>::min(), {}};
+      s.fresh.clear();
+      store.pointsSince(id, std::max(r.newest_ms, keep_from - 1), s.fresh, r.newest_ms);
+      if (!s.fresh.empty()) r.points.insert(r.points.begin(), s.fresh.begin(), s.fresh.end());
+      while (!r.points.empty() && r.points.back().t_ms < keep_from) r.points.pop_back();
+      // The point for each time: the newest at or before it, within the lookback.
+      std::size_t k = 0;
+      for (std::size_t i = 0; i < s.times.size(); ++i) {
+        while (k < r.points.size() && r.points[k].t_ms > s.times[i]) ++k;
+        s.points[i] = k < r.points.size() && s.times[i] - r.points[k].t_ms <= lookback.count()
+                          ? std::optional<store::Point>(r.points[k])
+                          : std::nullopt;
+      }
+      std::vector<double>& into = which == 0 ? s.step_total : s.step_under;
+      for (std::size_t i = 0; i + 1 < s.times.size(); ++i) {
+        if (!s.points[i] || !s.points[i + 1]) {
+          s.step_ok[i] = 0;  // a gap: that step is left out
+          continue;
+        }
+        into[i] += s.points[i]->value - s.points[i + 1]->value;
+      }
+    }
+  }
+  WindowCounts c;
+  s.excess.clear();
+  for (std::size_t i = 0; i < s.step_total.size(); ++i) {
+    if (!s.step_ok[i]) continue;
+    const double ni = s.step_total[i], xi = s.step_total[i] - s.step_under[i];
+    c.n += ni;
+    c.x += xi;
+    s.excess.push_back(xi - ni * p0);
+  }
+  // Spread: the two worst intervals may hold at most 75% of the excess.
+  double positive = 0, top2 = 0;
+  std::sort(s.excess.begin(), s.excess.end(), std::greater<>());
+  for (double e : s.excess) positive += std::max(e, 0.0);
+  for (std::size_t i = 0; i < std::min<std::size_t>(2, s.excess.size()); ++i) top2 += std::max(s.excess[i], 0.0);
+  c.spread = s.excess.size() < 3 || positive <= 0 || top2 <= 0.75 * positive;
+  return c;
+}
+
+QuantileEstimate DriftDetector::windowQuantile(const store::SeriesStore& store,
+                                               const std::vector<store::SeriesStore::Layout>& hs, std::int64_t t_ms,
+                                               Duration step) const {
+  const rules::DriftParams& p = rule_.drift;
+  const Duration lookback = std::max<Duration>(step * 2, std::chrono::seconds(30));
+  const std::size_t nb = hs.front().bounds.size();
+  std::vector<Bucket> now(nb);
+  const std::int64_t ends[2] = {t_ms, t_ms - p.window.count()};
+  std::optional<store::Point> end_points[2];
+  for (std::size_t b = 0; b < nb; ++b) now[b] = Bucket{hs.front().bounds[b], 0};
+  for (const auto& h : hs) {
+    for (std::size_t b = 0; b < nb; ++b) {
+      store.pointsAt(h.buckets[b], ends, lookback, end_points);
+      if (!end_points[0] || !end_points[1]) return QuantileEstimate{NAN, NAN, NAN};
+      now[b].count += end_points[0]->value - end_points[1]->value;
+    }
+  }
+  return bucketQuantile(p.quantile, now);
+}
+
+void DriftDetector::track(State& st, bool active, std::int64_t t_ms) const {
+  if (active) {
+    st.frozen = true;
+    st.last_active_ms = t_ms;
+    st.clear_since_ms = -1;
+  } else if (st.frozen) {
+    // Released after keep_firing_for of judged evaluations without drift, as the incident resolves: a gap in
+    // the data (or a restart) does not count.
+    if (st.clear_since_ms < 0) st.clear_since_ms = t_ms;
+    if (t_ms - st.clear_since_ms >= rule_.keep_firing_for.count()) {
+      st.frozen = false;
+      st.clear_since_ms = -1;
+    }
+  }
+}
+
 std::vector<rules::Finding> DriftDetector::evaluate(const store::SeriesStore& store, std::int64_t t_ms, Duration step) {
   if (grouped_version_ != store.histogramsVersion()) regroup(store, t_ms);
 
   const rules::DriftParams& p = rule_.drift;
-  const Duration lookback = std::max<Duration>(step * 2, std::chrono::seconds(30));
   std::vector<rules::Finding> out;
   out.reserve(endpoints_.size());
-  // The endpoints' records are all over memory: fetch them a few endpoints ahead, each stage once the one before
-  // is in cache (histogram, its layout, the two series read, their newest points).
-  auto prefetch = [&](std::size_t j, int stage) {
-    if (j >= endpoints_.size()) return;
-    const Endpoint& e = endpoints_[j];
-    const State& st = *e.state;
-    if (stage == 0) {
-      __builtin_prefetch(&st);
-      __builtin_prefetch(e.histograms.data());
-    } else if (stage == 1) {
-      __builtin_prefetch(st.recent.data());
-      __builtin_prefetch(st.baseline.data());
-      __builtin_prefetch(st.slots.starts.data());
-      __builtin_prefetch(st.slots.sum.data());
-    } else if (stage == 2) {
-      for (const Recent& r : st.recent) __builtin_prefetch(r.points.data());
-    }
-    for (store::HistogramId id : e.histograms) {
-      if (stage == 0) {
-        store.prefetchHistogram(id);
-      } else if (stage == 1) {
-        store.prefetchLayout(id);
-      } else if (auto l = store.layout(id); l && !l->buckets.empty()) {
-        const store::SeriesId inf = l->buckets.back();
-        const store::SeriesId u = e.state->last_u < l->buckets.size() ? l->buckets[e.state->last_u] : inf;
-        if (stage == 2) {
-          store.prefetchSeries(inf);
-          store.prefetchSeries(u);
-        } else {
-          store.prefetchNewest(inf);
-          store.prefetchNewest(u);
-        }
-      }
-    }
-  };
-  Current ep;
-  // Scratch, reused for every endpoint.
-  std::vector<std::int64_t> times;
-  std::vector<double> step_total, step_under, excess;
-  std::vector<char> step_ok;
-  std::vector<std::optional<store::Point>> points;
-  std::vector<store::Point> fresh;
+  std::vector<store::SeriesStore::Layout>& hs = scratch_.layouts;
   for (std::size_t next = 0; next < endpoints_.size(); ++next) {
-    prefetch(next + 16, 0);
-    prefetch(next + 12, 1);
-    prefetch(next + 8, 2);
-    prefetch(next + 4, 3);
+    // The endpoints' records are all over memory: fetch them a few endpoints ahead, each stage once the one
+    // before is in cache (histogram, its layout, the two series read, their newest points).
+    prefetch(store, next + 16, 0);
+    prefetch(store, next + 12, 1);
+    prefetch(store, next + 8, 2);
+    prefetch(store, next + 4, 3);
     const Endpoint& endpoint = endpoints_[next];
     // The layouts of this endpoint's histograms; one layout per endpoint (the first seen), +Inf last.
-    ep.histograms.clear();
-    for (store::HistogramId id : endpoint.histograms) {
-      auto l = store.layout(id);
-      if (!l || l->bounds.size() < 2 || !std::isinf(l->bounds.back())) continue;
-      if (!ep.histograms.empty() &&
-          !std::equal(l->bounds.begin(), l->bounds.end(), ep.histograms.front().bounds.begin(),
-                      ep.histograms.front().bounds.end())) {
-        continue;
-      }
-      ep.histograms.push_back(*l);
-    }
-    if (ep.histograms.empty()) continue;
+    endpointLayouts(store, endpoint, hs);
+    if (hs.empty()) continue;
     rules::Finding f;
     f.endpoint = endpoint.labels;
     auto notJudged = [&](std::string why) {
@@ -232,39 +367,14 @@ std::vector<rules::Finding> DriftDetector::evaluate(const store::SeriesStore& st
     };
     State& st = *endpoint.state;
     std::int64_t layout_since = 0;
-    for (const auto& h : ep.histograms) layout_since = std::max(layout_since, h.layout_since_ms);
+    for (const auto& h : hs) layout_since = std::max(layout_since, h.layout_since_ms);
 
-    const std::int64_t window_start = t_ms - p.window.count();
-    const std::size_t nb = ep.histograms.front().bounds.size();
-    const auto& bounds = ep.histograms.front().bounds;
-    if (!st.baseline.empty() &&
-        (st.baseline.size() != nb ||
-         !std::equal(bounds.begin(), bounds.end(), st.baseline.begin(), [](double b, const auto& c) {
-           return b == c.first;
-         }))) {
-      st = State{};  // another layout: what was learned in the old one does not apply
-    }
-    // The baseline: the slots' sum over the window before the judged one, in this layout only; or frozen.
-    advanceSlots(store, st.slots, ep.histograms, window_start, layout_since, step);
-    const Slots& slots = st.slots;
-    const std::int64_t covered = slots.size > 0 ? slots.last_mark_ms - slots.starts[slots.head] : 0;
-    if (!st.frozen && covered >= p.baseline.count() / 4) {
-      if (st.baseline_version != slots.version || st.restored || st.baseline.size() != nb) {
-        st.baseline.resize(nb);
-        for (std::size_t b = 0; b < nb; ++b) st.baseline[b] = {bounds[b], slots.sum[b]};
-        st.baseline_version = slots.version;
-        st.computed_ms = t_ms;
-        st.layout_since_ms = layout_since;
-        st.restored = false;
-      }
-    } else if (!st.frozen && !(st.restored && t_ms - st.computed_ms <= p.baseline.count())) {
-      // Not enough history of its own; a baseline saved before a restart stands in for at most one window.
-      st.baseline.clear();
-      st.restored = false;
-      notJudged(slots.last_mark_ms < 0 ? "missing data at the edges of the baseline window"
-                                       : "not enough history in this bucket layout for a baseline");
+    // 1. The baseline: the slots' sum over the window before the judged one, in this layout only; or frozen.
+    if (auto why = updateBaseline(store, st, hs, t_ms, layout_since, step)) {
+      notJudged(std::move(*why));
       continue;
     }
+    const std::size_t nb = hs.front().bounds.size();
     std::vector<Bucket> base(nb);
     for (std::size_t b = 0; b < nb; ++b) base[b] = Bucket{st.baseline[b].first, st.baseline[b].second};
     const double n0 = base.back().count;
@@ -272,6 +382,7 @@ std::vector<rules::Finding> DriftDetector::evaluate(const store::SeriesStore& st
       notJudged(fmt::format("baseline has {} requests, too few for its p{}", n0, p.quantile * 100));
       continue;
     }
+    // 2. The bound u: the bucket the baseline quantile lies in, and the baseline share p0 above it.
     const QuantileEstimate base_q = bucketQuantile(p.quantile, base);
     std::size_t u = 0;
     while (u < nb - 1 && base[u].count < p.quantile * n0) ++u;
@@ -282,110 +393,30 @@ std::vector<rules::Finding> DriftDetector::evaluate(const store::SeriesStore& st
     const double p0 = (n0 - base[u].count + 0.5) / (n0 + 1.0);
     st.last_u = u;
 
-    // The judged window, step by step: requests and requests above u per step. Each series keeps its recent
-    // points, so an evaluation reads only what was scraped since the last one.
-    const std::int64_t step_ms = std::max<std::int64_t>(1, step.count());
-    const auto steps = static_cast<std::size_t>(std::max<std::int64_t>(1, p.window.count() / step_ms));
-    times.clear();
-    for (std::size_t i = 0; i <= steps; ++i) {
-      const std::int64_t at = t_ms - static_cast<std::int64_t>(i) * step_ms;
-      if (at < layout_since) break;
-      times.push_back(at);
-    }
-    const std::size_t nsteps = times.size() > 0 ? times.size() - 1 : 0;
-    step_total.assign(nsteps, 0);
-    step_under.assign(nsteps, 0);
-    step_ok.assign(nsteps, 1);
-    points.resize(times.size());
-    st.recent.resize(2 * ep.histograms.size());
-    const std::int64_t keep_from = times.empty() ? t_ms : times.back() - lookback.count();
-    for (std::size_t hi = 0; hi < ep.histograms.size(); ++hi) {
-      const auto& h = ep.histograms[hi];
-      for (std::size_t which = 0; which < 2; ++which) {
-        Recent& r = st.recent[2 * hi + which];
-        const store::SeriesId id = which == 0 ? h.buckets[nb - 1] : h.buckets[u];
-        if (r.id != id) r = Recent{id, std::numeric_limits<std::int64_t>::min(), {}};
-        fresh.clear();
-        store.pointsSince(id, std::max(r.newest_ms, keep_from - 1), fresh, r.newest_ms);
-        if (!fresh.empty()) r.points.insert(r.points.begin(), fresh.begin(), fresh.end());
-        while (!r.points.empty() && r.points.back().t_ms < keep_from) r.points.pop_back();
-        // The point for each time: the newest at or before it, within the lookback.
-        std::size_t k = 0;
-        for (std::size_t i = 0; i < times.size(); ++i) {
-          while (k < r.points.size() && r.points[k].t_ms > times[i]) ++k;
-          points[i] = k < r.points.size() && times[i] - r.points[k].t_ms <= lookback.count()
-                          ? std::optional<store::Point>(r.points[k])
-                          : std::nullopt;
-        }
-        std::vector<double>& into = which == 0 ? step_total : step_under;
-        for (std::size_t i = 0; i + 1 < times.size(); ++i) {
-          if (!points[i] || !points[i + 1]) {
-            step_ok[i] = 0;  // a gap: that step is left out
-            continue;
-          }
-          into[i] += points[i]->value - points[i + 1]->value;
-        }
-      }
-    }
-    double n = 0, x = 0;
-    excess.clear();
-    for (std::size_t i = 0; i < step_total.size(); ++i) {
-      if (!step_ok[i]) continue;
-      const double ni = step_total[i], xi = step_total[i] - step_under[i];
-      n += ni;
-      x += xi;
-      excess.push_back(xi - ni * p0);
-    }
+    // 3. The judged window: requests n and requests above u, x, step by step.
+    const WindowCounts c = countWindow(store, st, hs, u, p0, t_ms, layout_since, step);
     const double window_seconds = std::chrono::duration<double>(p.window).count();
-    if (n < p.min_rate * window_seconds || n < 1) {
-      notJudged(fmt::format("{} requests in the window, below min_rate", n));
+    if (c.n < p.min_rate * window_seconds || c.n < 1) {
+      notJudged(fmt::format("{} requests in the window, below min_rate", c.n));
       continue;
     }
-    const double share = x / n;
-    const double z = (x - n * p0) / std::sqrt(n * p0 * (1 - p0));
+    // 4. The test: more above u than chance allows under p0, by enough, and not from one interval.
+    const double share = c.x / c.n;
+    const double z = (c.x - c.n * p0) / std::sqrt(c.n * p0 * (1 - p0));
     const double confidence = 1 - 0.5 * std::erfc(z / std::sqrt(2.0));
-    double positive = 0, top2 = 0;
-    std::sort(excess.begin(), excess.end(), std::greater<>());
-    for (double e : excess) positive += std::max(e, 0.0);
-    for (std::size_t i = 0; i < std::min<std::size_t>(2, excess.size()); ++i) top2 += std::max(excess[i], 0.0);
-    const bool spread = excess.size() < 3 || positive <= 0 || top2 <= 0.75 * positive;
-
     f.judged = true;
-    f.active = z >= z_crit_ && share >= p.sensitivity * p0 && x >= 5 && spread;
+    f.active = z >= z_crit_ && share >= p.sensitivity * p0 && c.x >= 5 && c.spread;
     // The current quantile over the window, for the page: only needed when an incident may fire or resolve, so
     // only read while the endpoint is active or was until recently (the resolve event comes keep_firing_for after
     // the condition clears); otherwise it would cost twelve more walks an evaluation.
-    std::vector<Bucket> now(nb);
     const bool recently_active =
         st.last_active_ms > 0 && t_ms - st.last_active_ms <= (rule_.keep_firing_for + p.window).count() + 60'000;
-    bool have_now = f.active || recently_active;
-    const std::int64_t ends[2] = {t_ms, window_start};
-    std::optional<store::Point> end_points[2];
-    for (std::size_t b = 0; b < nb; ++b) now[b] = Bucket{ep.histograms.front().bounds[b], 0};
-    for (const auto& h : ep.histograms) {
-      for (std::size_t b = 0; b < nb && have_now; ++b) {
-        store.pointsAt(h.buckets[b], ends, lookback, end_points);
-        have_now = end_points[0] && end_points[1];
-        if (have_now) now[b].count += end_points[0]->value - end_points[1]->value;
-      }
-    }
-    const QuantileEstimate now_q = have_now ? bucketQuantile(p.quantile, now) : QuantileEstimate{NAN, NAN, NAN};
+    const QuantileEstimate now_q =
+        f.active || recently_active ? windowQuantile(store, hs, t_ms, step) : QuantileEstimate{NAN, NAN, NAN};
     f.value = now_q.value;
     f.threshold = base_q.value;
     f.score = p0 > 0 ? share / p0 : NAN;
-    if (f.active) {
-      st.frozen = true;
-      st.last_active_ms = t_ms;
-      st.clear_since_ms = -1;
-    } else if (st.frozen) {
-      // Released after keep_firing_for of judged evaluations without drift, as the incident resolves: a gap in
-      // the data (or a restart) does not count.
-      if (st.clear_since_ms < 0) st.clear_since_ms = t_ms;
-      if (t_ms - st.clear_since_ms >= rule_.keep_firing_for.count()) {
-        st.frozen = false;
-        st.clear_since_ms = -1;
-      }
-    }
+    track(st, f.active, t_ms);
     if (!f.active && !recently_active && z < z_crit_) {
       // Quiet: the evidence and its account are read for transitions (the endpoint active now or lately) and to
       // explain a near miss (significant by count, refused on effect size or spread); building them for every
@@ -396,16 +427,17 @@ std::vector<rules::Finding> DriftDetector::evaluate(const store::SeriesStore& st
     f.evidence = {{"bound_seconds", base[u].upper_bound},
                   {"baseline_share_above_bound", p0},
                   {"share_above_bound", share},
-                  {"requests", n},
-                  {"requests_above_bound", x},
+                  {"requests", c.n},
+                  {"requests_above_bound", c.x},
                   {"baseline_requests", n0},
                   {"confidence", confidence},
                   {"baseline_quantile_lower", base_q.lower},
                   {"baseline_quantile_upper", base_q.upper},
                   {"quantile_lower", now_q.lower},
                   {"quantile_upper", now_q.upper}};
-    f.reason = fmt::format("{:.2f}% of {} requests above {}s (baseline {:.2f}%), confidence {:.5f}{}", share * 100, n,
-                           base[u].upper_bound, p0 * 100, confidence, spread ? "" : ", concentrated in one interval");
+    f.reason = fmt::format("{:.2f}% of {} requests above {}s (baseline {:.2f}%), confidence {:.5f}{}", share * 100,
+                           c.n, base[u].upper_bound, p0 * 100, confidence,
+                           c.spread ? "" : ", concentrated in one interval");
     out.push_back(std::move(f));
   }
   return out;

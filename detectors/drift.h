@@ -33,12 +33,14 @@
 
 #include <limits>
 #include <map>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "detectors/quantile.h"
 #include "rules/finding.h"
 #include "rules/rule.h"
 #include "store/series_store.h"
@@ -110,11 +112,46 @@ class DriftDetector {
   void regroup(const store::SeriesStore& store, std::int64_t t_ms);
   std::int64_t slotMs(Duration step) const;
 
+  // The steps of one endpoint's judgement, in order.
+  using Layouts = std::vector<store::SeriesStore::Layout>;
+  // Loads stage `stage` (0..3) of endpoint j's records into cache ahead of its turn.
+  void prefetch(const store::SeriesStore& store, std::size_t j, int stage) const;
+  // The layouts of the endpoint's histograms that share the first one's bounds (+Inf last).
+  void endpointLayouts(const store::SeriesStore& store, const Endpoint& endpoint, Layouts& hs) const;
+  // Brings the endpoint's baseline up to date (or keeps it frozen); why it cannot be judged, if it cannot.
+  std::optional<std::string> updateBaseline(const store::SeriesStore& store, State& st, const Layouts& hs,
+                                            std::int64_t t_ms, std::int64_t layout_since, Duration step) const;
+  // The judged window: requests n and requests above bucket u, x, summed over the steps without gaps, and
+  // whether the excess over p0 is spread (the two worst steps hold at most 75% of it).
+  struct WindowCounts {
+    double n = 0;
+    double x = 0;
+    bool spread = true;
+  };
+  WindowCounts countWindow(const store::SeriesStore& store, State& st, const Layouts& hs, std::size_t u, double p0,
+                           std::int64_t t_ms, std::int64_t layout_since, Duration step);
+  // The rule's quantile over the judged window (NaN when an end of the window has no point), for the page.
+  QuantileEstimate windowQuantile(const store::SeriesStore& store, const Layouts& hs, std::int64_t t_ms,
+                                  Duration step) const;
+  // Freezes the baseline while the endpoint is active; releases it after keep_firing_for without drift.
+  void track(State& st, bool active, std::int64_t t_ms) const;
+
+  // Buffers reused for every endpoint of an evaluation.
+  struct Scratch {
+    Layouts layouts;
+    std::vector<std::int64_t> times;
+    std::vector<double> step_total, step_under, excess;
+    std::vector<char> step_ok;
+    std::vector<std::optional<store::Point>> points;
+    std::vector<store::Point> fresh;
+  };
+
   rules::Rule rule_;
   double z_crit_;                        // the z the rule's confidence asks for
   std::unordered_map<std::string, State> states_;  // by endpoint key (nodes: stable addresses)
   std::vector<Endpoint> endpoints_;
   std::uint64_t grouped_version_ = ~std::uint64_t{0};
+  Scratch scratch_;
 };
 
 }  // namespace hotspotd::detectors
