@@ -318,6 +318,123 @@ bool postRegression(const std::string& host, int port, bool on) {
   return res && res->status == 200;
 }
 
+using Address = std::pair<std::string, int>;
+
+// Starts the demo service and waits for its address.
+std::optional<Address> startShop(Child& shop, const std::filesystem::path& service, int load) {
+  if (auto s = shop.start({service.string(), "--listen", "127.0.0.1:0", "--load", fmt::format("{}", load)}); !s) {
+    std::fprintf(stderr, "hotspotd demo: %s\n", s.error().message.c_str());
+    return std::nullopt;
+  }
+  const auto line = shop.waitForLine("Listening on", std::chrono::seconds(10));
+  const auto address = line ? addressIn(*line) : std::nullopt;
+  if (!address) {
+    std::fprintf(stderr, "hotspotd demo: the demo service did not start; its log (%s) ends with:\n%s\n",
+                 shop.log().c_str(), shop.tail().c_str());
+  }
+  return address;
+}
+
+// Writes the demo's config and rules into `dir`, starts hotspotd on them and waits until it is ready.
+std::optional<Address> startDaemon(Child& daemon, const std::filesystem::path& dir, const std::string& listen,
+                                   const std::string& shop_address, int shop_pid, const std::string& webhook_url) {
+  const std::filesystem::path config = dir / "hotspotd.toml";
+  const std::map<std::string, std::string> values{{"listen", listen},
+                                                  {"state_dir", (dir / "state").string()},
+                                                  {"shop", shop_address},
+                                                  {"shop_pid", std::to_string(shop_pid)},
+                                                  {"webhook", webhook_url}};
+  auto written = writeFile(config, fill(embeddedDemoConfig(), values));
+  if (written) written = writeFile(dir / "rules.toml", std::string(embeddedDemoRules()));
+  if (!written) {
+    std::fprintf(stderr, "hotspotd demo: %s\n", written.error().message.c_str());
+    return std::nullopt;
+  }
+  if (auto s = daemon.start({besideSelf("hotspotd").string(), "run", "--config", config.string()}); !s) {
+    std::fprintf(stderr, "hotspotd demo: %s\n", s.error().message.c_str());
+    return std::nullopt;
+  }
+  const auto listening = daemon.waitForLine("Listening", std::chrono::seconds(30));
+  const auto ready = listening ? daemon.waitForLine(" Ready", std::chrono::seconds(30)) : std::nullopt;
+  const auto address = listening ? addressIn(*listening) : std::nullopt;
+  if (!ready || !address) {
+    std::fprintf(stderr, "hotspotd demo: hotspotd did not start; its log (%s) ends with:\n%s\n", daemon.log().c_str(),
+                 daemon.tail().c_str());
+    return std::nullopt;
+  }
+  return address;
+}
+
+// What the demo has already told about the daemon's profiles and incidents.
+struct Told {
+  std::set<std::string> profiles;
+  std::map<std::string, std::string> incident_states;
+  bool baseline = false;  // a baseline profile came (or failed: nothing better will come)
+};
+
+// Tells each profile of the shop the daemon stored since the last call, oldest first.
+void tellProfiles(httplib::Client& api, const std::filesystem::path& dir, Narrator& story, Told& told) {
+  auto j = getJson(api, "/api/v1/profiles?target=shop&limit=20");
+  if (!j) return;
+  const json& list = (*j)["data"]["profiles"];
+  for (auto it = list.rbegin(); list.is_array() && it != list.rend(); ++it) {
+    const std::string id = str(*it, "id");
+    if (id.empty() || !told.profiles.insert(id).second) continue;
+    const std::string kind = str(*it, "kind");
+    const auto where = dir / "state" / "profiles" / id;
+    if (it->contains("error")) {
+      story.say(fmt::format("Profile ({}) of the shop failed: {}", kind, str(*it, "error")));
+      if (kind == "baseline") told.baseline = true;  // nothing better will come: go on without
+      continue;
+    }
+    const auto samples = it->value("samples", 0);
+    if (kind == "baseline") {
+      told.baseline = true;
+      story.say(fmt::format("Baseline profile of the healthy shop captured: {} samples, {}", samples,
+                            (where / "flamegraph.svg").string()));
+      continue;
+    }
+    story.say(fmt::format("Profile of the shop captured during the incident: {} samples", samples));
+    story.more("flame graph  " + (where / "flamegraph.svg").string());
+    if (!it->at("baseline").is_null()) story.more("diff         " + (where / "diff.svg").string());
+    // value(): a profile without a baseline has no "grown" (operator[] on a const json must find its key).
+    const json summary = it->value("summary", json::object());
+    const json top = summary.value("top_self", json::array());
+    if (top.is_array() && !top.empty()) {
+      story.more(fmt::format("most time in {} ({:.0f}% of samples)", str(top[0], "name"),
+                             100 * top[0].value("self_share", 0.0)));
+    }
+    const json grown = summary.value("grown", json::array());
+    if (grown.is_array() && !grown.empty()) {
+      story.more(fmt::format("grew most    {} +{:.1f} pp against the baseline", str(grown[0], "name"),
+                             grown[0].value("grew_pp", 0.0)));
+    }
+  }
+}
+
+// Tells each incident whose state changed since the last call.
+void tellIncidents(httplib::Client& api, Narrator& story, Told& told) {
+  auto j = getJson(api, "/api/v1/incidents?limit=20");
+  if (!j) return;
+  const json& list = (*j)["data"]["incidents"];
+  for (auto it = list.rbegin(); list.is_array() && it != list.rend(); ++it) {
+    const std::string id = str(*it, "id"), state = str(*it, "state");
+    if (id.empty() || told.incident_states[id] == state) continue;
+    told.incident_states[id] = state;
+    const std::string what =
+        str(*it, "alertname") + " " + jsonLabelText(it->value("labels", json::object()), {"alertname", "team"});
+    if (state == "firing") {
+      story.say("Incident firing: " + what);
+      story.more(str(*it, "reason"));
+      story.more("open " + str(*it, "url"));
+    } else if (state == "resolved") {
+      story.say("Incident resolved: " + what);
+    } else if (state == "pending") {
+      story.say("Drift seen, pending (it must hold 10s to fire): " + what);
+    }
+  }
+}
+
 }  // namespace
 
 int runDemo(const DemoOptions& options) {
@@ -340,7 +457,6 @@ int runDemo(const DemoOptions& options) {
                  service.c_str());
     return 1;
   }
-  const std::filesystem::path self = besideSelf("hotspotd");
 
   story.say("hotspotd demo: work directory " + dir->string() + " (config, rules, state, profiles, logs)");
   if (auto perf = profile::perfAllowed(); !perf) {
@@ -355,17 +471,8 @@ int runDemo(const DemoOptions& options) {
   if (!webhook_url) return std::fprintf(stderr, "hotspotd demo: %s\n", webhook_url.error().message.c_str()), 1;
 
   Child shop("the demo service", *dir / "shop.log");
-  if (auto s = shop.start({service.string(), "--listen", "127.0.0.1:0", "--load", fmt::format("{}", options.load)});
-      !s) {
-    return std::fprintf(stderr, "hotspotd demo: %s\n", s.error().message.c_str()), 1;
-  }
-  const auto shop_line = shop.waitForLine("Listening on", std::chrono::seconds(10));
-  const auto shop_addr = shop_line ? addressIn(*shop_line) : std::nullopt;
-  if (!shop_addr) {
-    std::fprintf(stderr, "hotspotd demo: the demo service did not start; its log (%s) ends with:\n%s\n",
-                 shop.log().c_str(), shop.tail().c_str());
-    return 1;
-  }
+  const auto shop_addr = startShop(shop, service, options.load);
+  if (!shop_addr) return 1;
   const std::string shop_address = fmt::format("{}:{}", shop_addr->first, shop_addr->second);
   story.say(
       fmt::format("Shop (the demo service, pid {}) listening on http://{}/, serving /checkout, /cart and /search "
@@ -374,31 +481,12 @@ int runDemo(const DemoOptions& options) {
 
   std::string listen = options.listen;
   if (listen.empty()) listen = portFree(9464) ? "127.0.0.1:9464" : "127.0.0.1:0";
-  const std::filesystem::path config = *dir / "hotspotd.toml";
-  const std::map<std::string, std::string> values{{"listen", listen},
-                                                  {"state_dir", (*dir / "state").string()},
-                                                  {"shop", shop_address},
-                                                  {"shop_pid", std::to_string(shop.pid())},
-                                                  {"webhook", *webhook_url}};
-  auto written = writeFile(config, fill(embeddedDemoConfig(), values));
-  if (written) written = writeFile(*dir / "rules.toml", std::string(embeddedDemoRules()));
-  if (!written) return std::fprintf(stderr, "hotspotd demo: %s\n", written.error().message.c_str()), 1;
-
   Child daemon("hotspotd", *dir / "hotspotd.log");
-  if (auto s = daemon.start({self.string(), "run", "--config", config.string()}); !s) {
-    return std::fprintf(stderr, "hotspotd demo: %s\n", s.error().message.c_str()), 1;
-  }
-  const auto listening = daemon.waitForLine("Listening", std::chrono::seconds(30));
-  const auto ready = listening ? daemon.waitForLine(" Ready", std::chrono::seconds(30)) : std::nullopt;
-  const auto daemon_addr = listening ? addressIn(*listening) : std::nullopt;
-  if (!ready || !daemon_addr) {
-    std::fprintf(stderr, "hotspotd demo: hotspotd did not start; its log (%s) ends with:\n%s\n", daemon.log().c_str(),
-                 daemon.tail().c_str());
-    return 1;
-  }
+  const auto daemon_addr = startDaemon(daemon, *dir, listen, shop_address, shop.pid(), *webhook_url);
+  if (!daemon_addr) return 1;
   const std::string ui = fmt::format("http://{}:{}", daemon_addr->first, daemon_addr->second);
   story.say(fmt::format("hotspotd (pid {}) watching the shop; its UI: {}/", daemon.pid(), ui));
-  story.more("config " + config.string() + ", log " + daemon.log().string());
+  story.more("config " + (*dir / "hotspotd.toml").string() + ", log " + daemon.log().string());
   story.say("Webhook receiver listening on " + *webhook_url + "; what it receives is printed here");
   story.say(
       fmt::format("Learning what healthy looks like: a baseline profile of the shop at 60s, the regression at {}s",
@@ -406,9 +494,7 @@ int runDemo(const DemoOptions& options) {
 
   httplib::Client api(daemon_addr->first, daemon_addr->second);
   api.set_read_timeout(5, 0);
-  std::set<std::string> profiles_seen;
-  std::map<std::string, std::string> incident_states;
-  bool baseline_seen = false;
+  Told told;
   bool regression_on = false;
   bool regression_off = false;
   std::optional<Clock::time_point> alerted_at;
@@ -431,65 +517,11 @@ int runDemo(const DemoOptions& options) {
       break;
     }
     const auto now = Clock::now();
-
-    if (auto j = getJson(api, "/api/v1/profiles?target=shop&limit=20"); j) {
-      const json& list = (*j)["data"]["profiles"];
-      for (auto it = list.rbegin(); list.is_array() && it != list.rend(); ++it) {
-        const std::string id = str(*it, "id");
-        if (id.empty() || !profiles_seen.insert(id).second) continue;
-        const std::string kind = str(*it, "kind");
-        const auto where = *dir / "state" / "profiles" / id;
-        if (it->contains("error")) {
-          story.say(fmt::format("Profile ({}) of the shop failed: {}", kind, str(*it, "error")));
-          if (kind == "baseline") baseline_seen = true;  // nothing better will come: go on without
-          continue;
-        }
-        const auto samples = it->value("samples", 0);
-        if (kind == "baseline") {
-          baseline_seen = true;
-          story.say(fmt::format("Baseline profile of the healthy shop captured: {} samples, {}", samples,
-                                (where / "flamegraph.svg").string()));
-          continue;
-        }
-        story.say(fmt::format("Profile of the shop captured during the incident: {} samples", samples));
-        story.more("flame graph  " + (where / "flamegraph.svg").string());
-        if (!it->at("baseline").is_null()) story.more("diff         " + (where / "diff.svg").string());
-        // value(): a profile without a baseline has no "grown" (operator[] on a const json must find its key).
-        const json summary = it->value("summary", json::object());
-        const json top = summary.value("top_self", json::array());
-        if (top.is_array() && !top.empty()) {
-          story.more(fmt::format("most time in {} ({:.0f}% of samples)", str(top[0], "name"),
-                                 100 * top[0].value("self_share", 0.0)));
-        }
-        const json grown = summary.value("grown", json::array());
-        if (grown.is_array() && !grown.empty()) {
-          story.more(fmt::format("grew most    {} +{:.1f} pp against the baseline", str(grown[0], "name"),
-                                 grown[0].value("grew_pp", 0.0)));
-        }
-      }
-    }
-    if (auto j = getJson(api, "/api/v1/incidents?limit=20"); j) {
-      const json& list = (*j)["data"]["incidents"];
-      for (auto it = list.rbegin(); list.is_array() && it != list.rend(); ++it) {
-        const std::string id = str(*it, "id"), state = str(*it, "state");
-        if (id.empty() || incident_states[id] == state) continue;
-        incident_states[id] = state;
-        const std::string what =
-            str(*it, "alertname") + " " + jsonLabelText(it->value("labels", json::object()), {"alertname", "team"});
-        if (state == "firing") {
-          story.say("Incident firing: " + what);
-          story.more(str(*it, "reason"));
-          story.more("open " + str(*it, "url"));
-        } else if (state == "resolved") {
-          story.say("Incident resolved: " + what);
-        } else if (state == "pending") {
-          story.say("Drift seen, pending (it must hold 10s to fire): " + what);
-        }
-      }
-    }
+    tellProfiles(api, *dir, story, told);
+    tellIncidents(api, story, told);
 
     if (!regression_on && now - started >= options.regression_after &&
-        (baseline_seen || now - started >= options.regression_after + std::chrono::seconds(45))) {
+        (told.baseline || now - started >= options.regression_after + std::chrono::seconds(45))) {
       if (postRegression(shop_addr->first, shop_addr->second, true)) {
         regression_on = true;
         story.say("Regression switched ON: every /checkout now also runs Pricing::recalculateAll (about 25 ms of CPU)");
