@@ -10,6 +10,7 @@
 #include "core/text.h"
 #include "alerting/payloads.h"
 #include "core/rfc3339.h"
+#include "detectors/endpoint_chart.h"
 #include "detectors/quantile.h"
 
 namespace hotspotd::daemon {
@@ -299,149 +300,31 @@ ordered_json profileJson(const profile::ProfileRecord& p, const std::string& bas
   return out;
 }
 
-namespace {
-
-// Whether a series with `name` and `labels` belongs to the endpoint: it carries every endpoint label (the label
-// `histogram`, which the zero-config rule adds, names the family).
-bool ofEndpoint(std::string_view name, const store::LabelPairs& labels, const rules::OwnedLabels& endpoint) {
-  for (const auto& label : endpoint) {
-    if (label.first == "histogram") {
-      if (name != label.second) return false;
-      continue;
-    }
-    const bool has = std::any_of(labels.begin(), labels.end(),
-                                 [&](const auto& l) { return l.first == label.first && l.second == label.second; });
-    if (!has) return false;
-  }
-  return true;
-}
-
-// A counter's increase over the step ending at t and the seconds between the two points it was read from (where
-// the store keeps one point a minute, that is not always the step).
-struct Increase {
-  double value = 0;
-  double seconds = 0;
-};
-std::optional<Increase> increaseAt(const store::SeriesStore& store, store::SeriesId id, std::int64_t t_ms,
-                                   std::int64_t step_ms) {
-  const Duration lookback = store.config().staleness;
-  const auto now = store.pointAt(id, t_ms, lookback);
-  const auto then = store.pointAt(id, t_ms - step_ms, lookback);
-  if (!now || !then || now->t_ms <= then->t_ms) return std::nullopt;
-  return Increase{now->value - then->value, static_cast<double>(now->t_ms - then->t_ms) / 1000.0};
-}
-
-}  // namespace
-
 ordered_json incidentSeriesJson(const store::SeriesStore& store, const rules::Rule& rule,
                                 const incidents::IncidentRecord& incident, std::int64_t now_ms, std::int64_t earliest_ms) {
-  const std::int64_t reach = now_ms - std::chrono::duration_cast<std::chrono::milliseconds>(store.config().retention).count();
+  const auto ms = [](Duration d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };
+  const std::int64_t reach = now_ms - ms(store.config().retention);
   const std::int64_t from = std::max({incident.pending_ms - 15 * 60'000, reach, earliest_ms});
   const std::int64_t to = incident.resolved_ms > 0 ? std::min(incident.resolved_ms + 10 * 60'000, now_ms) : now_ms;
   // Steps no finer than the points the store keeps: every scrape for full_resolution, one per coarse_step before.
-  const auto ms = [](Duration d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };
   const bool coarse = from < now_ms - ms(store.config().full_resolution);
   const std::int64_t step =
       std::max<std::int64_t>({15'000, (to - from) / 240, coarse ? ms(store.config().coarse_step) : 0});
-  const Duration window(step);
   const rules::OwnedLabels& endpoint = incident.firing.endpoint.empty() ? incident.labels : incident.firing.endpoint;
-  std::vector<std::int64_t> times;
-  for (std::int64_t t = from + step; t <= to; t += step) times.push_back(t);
+  const detectors::EndpointChart chart =
+      detectors::endpointChart(store, rule, endpoint, incident.firing.threshold, from, to, step);
   ordered_json series = ordered_json::array();
-  auto points = [&](const std::vector<double>& values) {
-    ordered_json out = ordered_json::array();
-    for (std::size_t i = 0; i < times.size(); ++i) {
-      out.push_back(ordered_json::array({static_cast<double>(times[i]) / 1000.0, number(values[i])}));
+  for (const detectors::ChartLine& line : chart.lines) {
+    ordered_json points = ordered_json::array();
+    for (std::size_t i = 0; i < chart.times_ms.size(); ++i) {
+      points.push_back(ordered_json::array({static_cast<double>(chart.times_ms[i]) / 1000.0, number(line.values[i])}));
     }
-    return out;
-  };
-  std::string kind;
-  double threshold = incident.firing.threshold;
-  const Selector* histogram = nullptr;
-  if (rule.kind == rules::RuleKind::latency_drift || rule.kind == rules::RuleKind::latency_threshold) {
-    histogram = &rule.histogram;
-  } else if (rule.kind == rules::RuleKind::burn_rate && rule.burn.histogram) {
-    histogram = &*rule.burn.histogram;
-  }
-  if (rule.kind == rules::RuleKind::burn_rate && rule.burn.errors && rule.burn.total) {
-    // Availability: the share of failed requests per step, against the share at which the burn rate pages.
-    kind = "errors";
-    threshold = incident.firing.threshold * (1 - rule.burn.objective);
-    std::vector<double> bad(times.size(), 0), all(times.size(), 0), rate(times.size(), NAN);
-    store.forEachSeries([&](store::SeriesId id, std::string_view name, const store::LabelPairs& labels) {
-      const bool is_bad = rule.burn.errors->matches(name, labels), is_all = rule.burn.total->matches(name, labels);
-      if ((!is_bad && !is_all) || !ofEndpoint(name, labels, endpoint)) return;
-      for (std::size_t i = 0; i < times.size(); ++i) {
-        if (auto inc = increaseAt(store, id, times[i], step)) {
-          if (is_bad) bad[i] += inc->value;
-          if (is_all) {
-            all[i] += inc->value;
-            rate[i] = (std::isnan(rate[i]) ? 0 : rate[i]) + inc->value / inc->seconds;
-          }
-        }
-      }
-    });
-    std::vector<double> ratio(times.size(), NAN);
-    for (std::size_t i = 0; i < times.size(); ++i) {
-      if (all[i] > 0) ratio[i] = bad[i] / all[i];
-    }
-    series.push_back({{"name", "error ratio"}, {"unit", "ratio"}, {"points", points(ratio)}});
-    series.push_back({{"name", "requests/s"}, {"unit", "1/s"}, {"points", points(rate)}});
-  } else if (histogram) {
-    kind = "latency";
-    // Per step: the endpoint's bucket increases summed by bound over its histograms, then the quantile.
-    std::vector<std::map<double, double>> buckets(times.size());
-    std::vector<double> rate(times.size(), NAN);
-    store.forEachHistogram([&](const store::HistogramView& h) {
-      if (!histogram->matches(h.name, h.labels) || !ofEndpoint(h.name, h.labels, endpoint)) return;
-      for (std::size_t i = 0; i < times.size(); ++i) {
-        for (std::size_t b = 0; b < h.buckets.size() && b < h.bounds.size(); ++b) {
-          if (auto inc = store.increase(h.buckets[b], times[i], window)) buckets[i][h.bounds[b]] += *inc;
-        }
-        if (auto inc = increaseAt(store, h.count, times[i], step)) {
-          rate[i] = (std::isnan(rate[i]) ? 0 : rate[i]) + inc->value / inc->seconds;
-        }
-      }
-    });
-    const double q = rule.kind == rules::RuleKind::latency_drift ? rule.drift.quantile
-                     : rule.kind == rules::RuleKind::burn_rate   ? 0.99
-                                                                 : rule.threshold.quantile;
-    std::vector<double> quantile(times.size(), NAN);
-    for (std::size_t i = 0; i < times.size(); ++i) {
-      if (buckets[i].empty()) continue;
-      std::vector<detectors::Bucket> b;
-      for (const auto& [bound, count] : buckets[i]) b.push_back({bound, count});
-      quantile[i] = detectors::bucketQuantile(q, b).value;
-    }
-    series.push_back({{"name", fmt::format("p{}", q * 100)}, {"unit", "seconds"}, {"points", points(quantile)}});
-    series.push_back({{"name", "requests/s"}, {"unit", "1/s"}, {"points", points(rate)}});
-  } else {
-    const std::optional<Selector>& gauge = rule.kind == rules::RuleKind::anomaly ? rule.anomaly.gauge : rule.threshold.gauge;
-    const std::optional<Selector>& counter =
-        rule.kind == rules::RuleKind::anomaly ? rule.anomaly.counter : rule.threshold.counter;
-    const Selector* selector = gauge ? &*gauge : counter ? &*counter : nullptr;
-    kind = gauge ? "gauge" : "rate";
-    std::vector<double> values(times.size(), NAN);
-    if (selector) {
-      store.forEachSeries([&](store::SeriesId id, std::string_view name, const store::LabelPairs& labels) {
-        if (!selector->matches(name, labels) || !ofEndpoint(name, labels, endpoint)) return;
-        for (std::size_t i = 0; i < times.size(); ++i) {
-          std::optional<double> v;
-          if (gauge) {
-            if (auto p = store.pointAt(id, times[i], window)) v = p->value;
-          } else if (auto inc = increaseAt(store, id, times[i], step)) {
-            v = inc->value / inc->seconds;
-          }
-          if (v) values[i] = std::isnan(values[i]) ? *v : values[i] + *v;
-        }
-      });
-    }
-    series.push_back({{"name", selector ? selector->str() : rule.name}, {"unit", ""}, {"points", points(values)}});
+    series.push_back({{"name", line.name}, {"unit", line.unit}, {"points", std::move(points)}});
   }
   return ordered_json{{"status", "success"},
                       {"data",
-                       {{"kind", kind},
-                        {"threshold", number(threshold)},
+                       {{"kind", chart.kind},
+                        {"threshold", number(chart.threshold)},
                         {"from", static_cast<double>(from) / 1000.0},
                         {"to", static_cast<double>(to) / 1000.0},
                         {"stepSeconds", static_cast<double>(step) / 1000.0},
