@@ -101,6 +101,17 @@ TEST_CASE("the API: status, targets, incidents with their evidence, notification
   CHECK(api.Get("/api/v1/profiles/" + profile["id"].get<std::string>() + ".folded")->status == 404);  // failed: no files
   CHECK((*getJson(port, "/api/v1/profiles?target=other"))["data"]["profiles"].empty());
 
+  // The hotspot ranking answers JSON (no histograms here: no rows); a bad page is a 400 in the API's error shape.
+  auto hotspots = api.Get("/api/v1/hotspots?limit=5");
+  REQUIRE(hotspots);
+  CHECK(hotspots->status == 200);
+  CHECK(hotspots->get_header_value("Content-Type") == "application/json");
+  CHECK(json::parse(hotspots->body)["status"] == "success");
+  auto bad_page = api.Get("/api/v1/hotspots?limit=-1");
+  REQUIRE(bad_page);
+  CHECK(bad_page->status == 400);
+  CHECK(json::parse(bad_page->body)["status"] == "error");
+
   // Unknown endpoints are JSON errors too; every response carries the security headers.
   auto unknown = api.Get("/api/v1/nothing-here");
   REQUIRE(unknown);

@@ -4,8 +4,10 @@
 //
 // The test that matters most: a recording of what the daemon scraped, replayed with `hotspotd replay`, gives the
 // very same alert lines as the daemon raised (replay is the daemon's engine, not a copy of it).
+// Also on simulated time: a latency incident carries the exemplars its target exposes, and the hotspot ranking.
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <cmath>
 #include <fstream>
 #include <mutex>
@@ -18,6 +20,7 @@
 
 #include "core/clock.h"
 #include "core/file.h"
+#include "daemon/api.h"
 #include "daemon/config.h"
 #include "daemon/pipeline.h"
 #include "tests/support/http_target.h"
@@ -70,15 +73,37 @@ struct Service {
   }
 };
 
-struct Simulation {
-  test::TempDir dir;
-  test::HttpTarget target;
-  Service service;
+// The daemon's pipeline on a SimClock from kT0, started on a config file with its state beside it.
+struct InProcessDaemon {
   boost::asio::io_context io;
   SimClock clock{kT0};
   prometheus::Registry registry;
   std::unique_ptr<daemon::Pipeline> pipeline;
   std::vector<std::string> alerts;  // the daemon's transitions, as replay writes them
+
+  void start(const std::filesystem::path& config_path) {
+    auto config = daemon::loadConfigFile(config_path);
+    REQUIRE_MESSAGE(config, (config ? "" : config.error().message));
+    pipeline = std::make_unique<daemon::Pipeline>(io, clock, registry);
+    const auto state_dir = config_path.parent_path() / "state";
+    std::filesystem::create_directories(state_dir);
+    auto started = pipeline->start(*config, state_dir);
+    REQUIRE_MESSAGE(started, (started ? "" : started.error().message));
+    pipeline->addListener([this](const std::vector<rules::IncidentEvent>& events) {
+      for (const auto& e : events) alerts.push_back(tools::alertLine(e));
+    });
+  }
+  void stop() {
+    if (pipeline) pipeline->stop();
+    pipeline.reset();
+  }
+  ~InProcessDaemon() { stop(); }
+};
+
+struct Simulation : InProcessDaemon {
+  test::TempDir dir;
+  test::HttpTarget target;
+  Service service;
 
   Simulation() {
     target.server().Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
@@ -108,17 +133,9 @@ interval = "15s"
 timeout = "5s"
 )",
                                                                    address));
-    auto config = daemon::loadConfigFile(config_path);
-    REQUIRE_MESSAGE(config, (config ? "" : config.error().message));
-    pipeline = std::make_unique<daemon::Pipeline>(io, clock, registry);
-    std::filesystem::create_directories(dir.path() / "state");
-    auto started = pipeline->start(*config, dir.path() / "state");
-    REQUIRE_MESSAGE(started, (started ? "" : started.error().message));
-    pipeline->addListener([this](const std::vector<rules::IncidentEvent>& events) {
-      for (const auto& e : events) alerts.push_back(tools::alertLine(e));
-    });
+    start(config_path);
   }
-  ~Simulation() { pipeline->stop(); }
+  ~Simulation() { stop(); }
 };
 
 }  // namespace
@@ -167,4 +184,75 @@ TEST_CASE("the daemon on simulated time scrapes, fires and resolves; replay of w
   std::string daemon_lines;
   for (const auto& line : sim.alerts) daemon_lines += line + "\n";
   CHECK(*replayed == daemon_lines);
+}
+
+TEST_CASE("a firing latency incident carries the exemplars of its slow requests, linked to their traces") {
+  test::TempDir dir;
+  test::HttpTarget target;
+  std::atomic<int> scrapes{0};
+  target.server().Get("/metrics", [&](const httplib::Request&, httplib::Response& res) {
+    // Every request lands in the 1-2.5 s bucket: the p99 is far above the rule's 500ms.
+    const int n = 100 * ++scrapes;
+    res.set_content(fmt::format("# TYPE http_request_duration_seconds histogram\n"
+                                "http_request_duration_seconds_bucket{{route=\"/pay\",le=\"0.5\"}} 0\n"
+                                "http_request_duration_seconds_bucket{{route=\"/pay\",le=\"1\"}} 0\n"
+                                "http_request_duration_seconds_bucket{{route=\"/pay\",le=\"2.5\"}} {0} "
+                                "# {{trace_id=\"trace-{0}\"}} 1.8\n"
+                                "http_request_duration_seconds_bucket{{route=\"/pay\",le=\"+Inf\"}} {0}\n"
+                                "http_request_duration_seconds_sum{{route=\"/pay\"}} {1}\n"
+                                "http_request_duration_seconds_count{{route=\"/pay\"}} {0}\n# EOF\n",
+                                n, 1.8 * n),
+                    "application/openmetrics-text; version=1.0.0; charset=utf-8");
+  });
+  const std::string address = target.start();
+  dir.write("rules.toml", R"([[rules]]
+name = "PaySlow"
+kind = "latency_threshold"
+histogram = "http_request_duration_seconds"
+above = "500ms"
+window = "30s"
+for = "0s"
+)");
+  const auto config_path = dir.write("hotspotd.toml", fmt::format(R"([incidents]
+trace_url = "https://tempo.example/trace/{{{{ trace_id }}}}"
+exemplars = 3
+[rules]
+files = ["rules.toml"]
+evaluation_interval = "1s"
+[[scrape]]
+job = "app"
+targets = ["{}"]
+interval = "1s"
+timeout = "1s"
+)",
+                                                                   address));
+  InProcessDaemon daemon;
+  daemon.start(config_path);
+  // The first judgement needs data at both ends of the 30 s window; a few scrapes later the exemplars are in.
+  daemon.clock.run(daemon.io, kT0 + 45'000);
+  REQUIRE(daemon.alerts.size() == 1);
+  CHECK(daemon.alerts[0].find(R"("state":"firing","alertname":"PaySlow")") != std::string::npos);
+
+  auto open = daemon.pipeline->incidents().list(true, 1);
+  REQUIRE(open);
+  REQUIRE(open->size() == 1);
+  const auto& exemplars = open->front().exemplars;
+  REQUIRE(exemplars.size() == 3);  // capped at `exemplars`, newest first
+  CHECK(exemplars[0].t_ms > exemplars[1].t_ms);
+  CHECK(exemplars[1].t_ms > exemplars[2].t_ms);
+  CHECK(exemplars[0].trace_id.rfind("trace-", 0) == 0);
+  CHECK(exemplars[0].url == "https://tempo.example/trace/" + exemplars[0].trace_id);
+  CHECK(exemplars[0].value == 1.8);
+
+  // The hotspot ranking names the endpoint with its rates and its p99's bucket.
+  const auto body = daemon::hotspotsJson(*daemon.pipeline->engine().hotspots().load(), 0, 5);
+  const auto& rows = body["data"]["hotspots"];
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0]["histogram"] == "http_request_duration_seconds");
+  CHECK(rows[0]["labels"] == nlohmann::ordered_json{{"job", "app"}, {"route", "/pay"}});
+  CHECK(rows[0]["share"] == 1.0);
+  CHECK(rows[0]["mean_seconds"].get<double>() == doctest::Approx(1.8));
+  CHECK(rows[0]["request_rate"].get<double>() == doctest::Approx(100.0));  // 100 requests a 1 s scrape
+  CHECK(rows[0]["p99"]["lower"] == 1.0);
+  CHECK(rows[0]["p99"]["upper"] == 2.5);
 }
