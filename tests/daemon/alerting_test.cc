@@ -1,8 +1,10 @@
-// Alerting end to end, with a real hotspotd scraping a real HTTP target: an incident fires and resolves, and the
-// notifications reach local stand-ins for Slack, PagerDuty and a signed webhook (which check every payload against
-// the vendors' documented fields and limits) through 429 with Retry-After, 500 and a closed connection; a real
-// Alertmanager (Debian's prometheus-alertmanager) takes our alerts and forwards them to its own webhook; a receiver
-// outage across a `kill -9` loses nothing and pages once; silences made through the API mute and then release.
+// Alerting end to end: an incident fires and resolves, and the notifications reach local stand-ins for Slack,
+// PagerDuty and a signed webhook (which check every payload against the vendors' documented fields and limits)
+// through 429 with Retry-After, 500 and a closed connection - the daemon's pipeline in process on simulated time,
+// so the retries' waits cost no real time; then, against a real hotspotd process: grouped messages and Slack's
+// pacing, a rejected payload, a real Alertmanager (Debian's prometheus-alertmanager) that takes our alerts and
+// forwards them to its own webhook, a receiver outage across a `kill -9` that loses nothing and pages once, and
+// silences made through the API that mute and then release.
 #include <doctest/doctest.h>
 
 #include <signal.h>
@@ -22,6 +24,7 @@
 #include "tests/support/daemon_fixture.h"
 #include "tests/support/exposition.h"
 #include "tests/support/http_target.h"
+#include "tests/support/in_process_daemon.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/vendor_receivers.h"
 
@@ -33,6 +36,7 @@ using hotspotd::test::QueueService;
 using hotspotd::test::webhookOnly;
 using hotspotd::test::writeConfig;
 using hotspotd::test::HttpTarget;
+using hotspotd::test::InProcessDaemon;
 using hotspotd::test::scrapeValue;
 using hotspotd::test::TempDir;
 using hotspotd::test::VendorReceiver;
@@ -87,11 +91,12 @@ receiver = "hook"
 matchers = ["queue=~\"q.*\""]
 )",
                                                                 pager_url, kRoutingKey, hook_url));
-  ChildProcess daemon({HOTSPOTD_BINARY, "run", "--config", config.string()});
-  const int port = listenPort(daemon);
-  REQUIRE_MESSAGE(daemon.waitForLine("Incident firing", 30s), daemon.output());
-  REQUIRE_MESSAGE(eventually([&] { return !slack.accepted().empty() && !pager.accepted().empty() && !hook.accepted().empty(); }, 30s),
-                  daemon.output());
+  // In process, on simulated time: the retries' backoff and Retry-After pass in no real time.
+  InProcessDaemon daemon;
+  daemon.start(config);
+  REQUIRE(daemon.runUntil([&] { return daemon.raised("firing"); }, 30'000));
+  REQUIRE(daemon.runUntil(
+      [&] { return !slack.accepted().empty() && !pager.accepted().empty() && !hook.accepted().empty(); }, 30'000));
 
   // Slack: refused once with 429, then delivered after Retry-After; a valid Block Kit message with the evidence.
   auto slack_got = slack.received();
@@ -124,9 +129,10 @@ matchers = ["queue=~\"q.*\""]
 
   // Resolve: each receiver hears it, after the firing (order per incident).
   app.depth = 10;
-  REQUIRE_MESSAGE(daemon.waitForLine("Incident resolved", 30s), daemon.output());
-  REQUIRE_MESSAGE(eventually([&] { return pager.accepted().size() >= 2 && hook.accepted().size() >= 2 && slack.accepted().size() >= 2; }, 30s),
-                  daemon.output());
+  REQUIRE(daemon.runUntil([&] { return daemon.raised("resolved"); }, 30'000));
+  REQUIRE(daemon.runUntil(
+      [&] { return pager.accepted().size() >= 2 && hook.accepted().size() >= 2 && slack.accepted().size() >= 2; },
+      30'000));
   CHECK(pager.accepted()[1].body["event_action"] == "resolve");
   CHECK(pager.accepted()[1].body["dedup_key"] == incident);
   CHECK(hook.accepted()[1].body["status"] == "resolved");
@@ -135,28 +141,31 @@ matchers = ["queue=~\"q.*\""]
   CHECK(pager.violations().empty());
   CHECK(hook.violations().empty());
 
-  // The history says what was sent, how many attempts it took, and why attempts failed. (A receiver has a message
-  // a moment before the daemon has its answer: the last outcomes are awaited.)
+  // The history says what was sent, how many attempts it took, and why attempts failed.
   int pager_attempts = 0, delivered = 0;
-  eventually([&] {
-    const auto history = getJson(port, "/api/v1/notifications?incident=" + incident);
-    if (!history || (*history)["status"] != "success") return false;
-    pager_attempts = delivered = 0;
-    for (const auto& n : (*history)["data"]) {
-      delivered += n["state"] == "delivered";
-      if (n["receiver"] == "pager" && n["attempts"].get<int>() > pager_attempts) pager_attempts = n["attempts"];
-    }
-    return delivered == 6;
-  }, 10s);
-  CHECK_MESSAGE(delivered == 6, getJson(port, "/api/v1/notifications?incident=" + incident)->dump());
+  std::string history_text;
+  daemon.runUntil(
+      [&] {
+        auto history = daemon.pipeline->reader().with([&](auto& r) { return r.notifications(incident, 100); });
+        REQUIRE(history);
+        pager_attempts = delivered = 0;
+        history_text.clear();
+        for (const auto& n : *history) {
+          delivered += n.state == hotspotd::alerting::NotificationState::delivered;
+          if (n.receiver == "pager") pager_attempts = std::max(pager_attempts, n.attempts);
+          history_text += fmt::format("{} attempts={} error={}\n", n.receiver, n.attempts, n.last_error);
+        }
+        return delivered == 6;
+      },
+      10'000);
+  CHECK_MESSAGE(delivered == 6, history_text);
   CHECK(pager_attempts == 3);
-  CHECK(scrapeValue(port, "hotspotd_notifications_sent_total{receiver=\"pager\"}") == 2.0);
-  CHECK(scrapeValue(port, "hotspotd_notification_retries_total{reason=\"http_500\",receiver=\"pager\"}") == 1.0);
-  CHECK(scrapeValue(port, "hotspotd_notification_retries_total{reason=\"transport\",receiver=\"pager\"}") == 1.0);
-  CHECK(scrapeValue(port, "hotspotd_notification_retries_total{reason=\"http_429\",receiver=\"chat\"}") == 1.0);
-  CHECK(eventually([&] { return scrapeValue(port, "hotspotd_notifications_queue_length{receiver=\"pager\"}") == 0.0; }, 5s));
-  daemon.signal(SIGTERM);
-  CHECK(daemon.wait(20s) == 0);
+  CHECK(daemon.metric("hotspotd_notifications_sent_total{receiver=\"pager\"}") == 2.0);
+  CHECK(daemon.metric("hotspotd_notification_retries_total{reason=\"http_500\",receiver=\"pager\"}") == 1.0);
+  CHECK(daemon.metric("hotspotd_notification_retries_total{reason=\"transport\",receiver=\"pager\"}") == 1.0);
+  CHECK(daemon.metric("hotspotd_notification_retries_total{reason=\"http_429\",receiver=\"chat\"}") == 1.0);
+  CHECK(daemon.runUntil(
+      [&] { return daemon.metric("hotspotd_notifications_queue_length{receiver=\"pager\"}") == 0.0; }, 5'000));
 }
 
 TEST_CASE("many endpoints at once: grouped messages, and Slack paced at one message a second") {

@@ -24,6 +24,7 @@
 #include "daemon/config.h"
 #include "daemon/pipeline.h"
 #include "tests/support/http_target.h"
+#include "tests/support/in_process_daemon.h"
 #include "tests/support/temp_dir.h"
 #include "tools/replay.h"
 
@@ -32,7 +33,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr std::int64_t kT0 = 1'700'000'000'000;
+constexpr std::int64_t kT0 = test::kSimStart;
 
 // A service with three routes and a latency histogram; from scrape 80 to 130, one request in five of /checkout
 // turns slow. Every scrape adds the same traffic, so each scrape's exposition is a function of its number.
@@ -73,34 +74,7 @@ struct Service {
   }
 };
 
-// The daemon's pipeline on a SimClock from kT0, started on a config file with its state beside it.
-struct InProcessDaemon {
-  boost::asio::io_context io;
-  SimClock clock{kT0};
-  prometheus::Registry registry;
-  std::unique_ptr<daemon::Pipeline> pipeline;
-  std::vector<std::string> alerts;  // the daemon's transitions, as replay writes them
-
-  void start(const std::filesystem::path& config_path) {
-    auto config = daemon::loadConfigFile(config_path);
-    REQUIRE_MESSAGE(config, (config ? "" : config.error().message));
-    pipeline = std::make_unique<daemon::Pipeline>(io, clock, registry);
-    const auto state_dir = config_path.parent_path() / "state";
-    std::filesystem::create_directories(state_dir);
-    auto started = pipeline->start(*config, state_dir);
-    REQUIRE_MESSAGE(started, (started ? "" : started.error().message));
-    pipeline->addListener([this](const std::vector<rules::IncidentEvent>& events) {
-      for (const auto& e : events) alerts.push_back(tools::alertLine(e));
-    });
-  }
-  void stop() {
-    if (pipeline) pipeline->stop();
-    pipeline.reset();
-  }
-  ~InProcessDaemon() { stop(); }
-};
-
-struct Simulation : InProcessDaemon {
+struct Simulation : test::InProcessDaemon {
   test::TempDir dir;
   test::HttpTarget target;
   Service service;
@@ -226,7 +200,7 @@ interval = "1s"
 timeout = "1s"
 )",
                                                                    address));
-  InProcessDaemon daemon;
+  test::InProcessDaemon daemon;
   daemon.start(config_path);
   // The first judgement needs data at both ends of the 30 s window; a few scrapes later the exemplars are in.
   daemon.clock.run(daemon.io, kT0 + 45'000);
