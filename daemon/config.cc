@@ -170,6 +170,80 @@ std::filesystem::path defaultStateDir() {
   return "/var/lib/hotspotd";
 }
 
+namespace {
+
+void readRulesSection(TableReader& r, RulesConfig& rules, const std::filesystem::path& base_dir) {
+  if (auto files = r.strings("files")) {
+    for (const auto& f : *files) {
+      std::filesystem::path p(f);
+      rules.files.push_back(p.is_absolute() ? f : (base_dir / p).lexically_normal().string());
+    }
+  }
+  if (auto d = r.duration("evaluation_interval", std::chrono::seconds(1))) rules.evaluation_interval = *d;
+  r.rejectUnknownKeys();
+}
+
+void readIncidents(TableReader& r, IncidentsConfig& incidents) {
+  if (auto d = r.duration("retention", std::chrono::hours(1))) incidents.retention = *d;
+  if (auto u = r.string("trace_url")) {
+    if (auto ok = rules::checkTraceUrl(*u); !u->empty() && !ok) {
+      r.invalid("trace_url", ok.error().message);
+    } else {
+      incidents.trace_url = *u;
+    }
+  }
+  if (auto n = r.integer("exemplars", 0, 1000)) incidents.exemplars = *n;
+  r.rejectUnknownKeys();
+}
+
+// Rule files are part of the config: a reload checks them too, and keeps everything if one is wrong. No files:
+// the zero-config rules.
+void loadRuleFiles(RulesConfig& rules, ConfigErrors& errors) {
+  for (const auto& pattern : rules.files) {
+    const bool is_glob = pattern.find_first_of("*?[") != std::string::npos;
+    glob_t g{};
+    std::vector<std::string> paths;
+    if (glob(pattern.c_str(), 0, nullptr, &g) == 0) {
+      for (std::size_t i = 0; i < g.gl_pathc; ++i) paths.emplace_back(g.gl_pathv[i]);
+    }
+    globfree(&g);
+    if (paths.empty() && !is_glob) {
+      errors.addFileLevel(fmt::format("rules.files: rule file {} does not exist", pattern));
+    }
+    for (const auto& path : paths) {
+      auto loaded = rules::loadRules(path);
+      if (!loaded) {
+        errors.addFileLevel(fmt::format("rules.files: {}", loaded.error().message));
+        continue;
+      }
+      for (auto& rule : *loaded) rules.loaded.push_back(std::move(rule));
+    }
+  }
+  if (rules.files.empty()) rules.loaded = rules::defaultRules();
+}
+
+// Rules that name a profile target or a query source must name one the config defines.
+void checkRuleReferences(const Config& config, ConfigErrors& errors) {
+  for (const auto& rule : config.rules.loaded) {
+    if (!rule.profile.empty() &&
+        std::none_of(config.profiling.targets.begin(), config.profiling.targets.end(),
+                     [&](const profile::ProfileTarget& t) { return t.name == rule.profile; })) {
+      errors.addFileLevel(fmt::format("{}: rule \"{}\" names profile target \"{}\", which no [[profile_targets]] "
+                                      "defines",
+                                      rule.source, rule.name, rule.profile));
+    }
+    if (!rule.query_source.empty() &&
+        std::none_of(config.sources.begin(), config.sources.end(),
+                     [&](const ingest::SourceConfig& s) { return s.name == rule.query_source; })) {
+      errors.addFileLevel(fmt::format("{}: rule \"{}\" takes its series from source \"{}\", which no [[sources]] "
+                                      "defines",
+                                      rule.source, rule.name, rule.query_source));
+    }
+  }
+}
+
+}  // namespace
+
 Result<Config> parseConfig(std::string_view text, std::string_view source, const std::filesystem::path& base_dir) {
   ConfigErrors errors{std::string(source)};
   auto document = parseTomlDocument(text, errors);
@@ -199,50 +273,13 @@ Result<Config> parseConfig(std::string_view text, std::string_view source, const
   }
   if (const toml::table* t = top.table("rules")) {
     TableReader r(*t, "rules", errors);
-    if (auto files = r.strings("files")) {
-      for (const auto& f : *files) {
-        std::filesystem::path p(f);
-        config.rules.files.push_back(p.is_absolute() ? f : (base_dir / p).lexically_normal().string());
-      }
-    }
-    if (auto d = r.duration("evaluation_interval", std::chrono::seconds(1))) config.rules.evaluation_interval = *d;
-    r.rejectUnknownKeys();
+    readRulesSection(r, config.rules, base_dir);
   }
   if (const toml::table* t = top.table("incidents")) {
     TableReader r(*t, "incidents", errors);
-    if (auto d = r.duration("retention", std::chrono::hours(1))) config.incidents.retention = *d;
-    if (auto u = r.string("trace_url")) {
-      if (auto ok = rules::checkTraceUrl(*u); !u->empty() && !ok) {
-        r.invalid("trace_url", ok.error().message);
-      } else {
-        config.incidents.trace_url = *u;
-      }
-    }
-    if (auto n = r.integer("exemplars", 0, 1000)) config.incidents.exemplars = *n;
-    r.rejectUnknownKeys();
+    readIncidents(r, config.incidents);
   }
-  // Rule files are part of the config: a reload checks them too, and keeps everything if one is wrong.
-  for (const auto& pattern : config.rules.files) {
-    const bool is_glob = pattern.find_first_of("*?[") != std::string::npos;
-    glob_t g{};
-    std::vector<std::string> paths;
-    if (glob(pattern.c_str(), 0, nullptr, &g) == 0) {
-      for (std::size_t i = 0; i < g.gl_pathc; ++i) paths.emplace_back(g.gl_pathv[i]);
-    }
-    globfree(&g);
-    if (paths.empty() && !is_glob) {
-      errors.addFileLevel(fmt::format("rules.files: rule file {} does not exist", pattern));
-    }
-    for (const auto& path : paths) {
-      auto loaded = rules::loadRules(path);
-      if (!loaded) {
-        errors.addFileLevel(fmt::format("rules.files: {}", loaded.error().message));
-        continue;
-      }
-      for (auto& rule : *loaded) config.rules.loaded.push_back(std::move(rule));
-    }
-  }
-  if (config.rules.files.empty()) config.rules.loaded = rules::defaultRules();
+  loadRuleFiles(config.rules, errors);
   if (const toml::array* a = top.arrayOfTables("scrape")) {
     config.scrape = ingest::readScrapeConfigs(*a, base_dir.string(), errors);
   }
@@ -253,31 +290,10 @@ Result<Config> parseConfig(std::string_view text, std::string_view source, const
   if (const toml::array* a = top.arrayOfTables("profile_targets")) {
     config.profiling.targets = profile::readProfileTargets(*a, base_dir, errors);
   }
-  // Rules that name a profile target must name one that exists.
-  for (const auto& rule : config.rules.loaded) {
-    if (rule.profile.empty()) continue;
-    const bool known = std::any_of(config.profiling.targets.begin(), config.profiling.targets.end(),
-                                   [&](const profile::ProfileTarget& t) { return t.name == rule.profile; });
-    if (!known) {
-      errors.addFileLevel(fmt::format("{}: rule \"{}\" names profile target \"{}\", which no [[profile_targets]] "
-                                      "defines",
-                                      rule.source, rule.name, rule.profile));
-    }
-  }
   if (const toml::array* a = top.arrayOfTables("sources")) {
     config.sources = ingest::readSourceConfigs(*a, base_dir.string(), errors);
   }
-  // Rules that take their series from a source must name one that exists.
-  for (const auto& rule : config.rules.loaded) {
-    if (rule.query_source.empty()) continue;
-    const bool known = std::any_of(config.sources.begin(), config.sources.end(),
-                                   [&](const ingest::SourceConfig& s) { return s.name == rule.query_source; });
-    if (!known) {
-      errors.addFileLevel(fmt::format("{}: rule \"{}\" takes its series from source \"{}\", which no [[sources]] "
-                                      "defines",
-                                      rule.source, rule.name, rule.query_source));
-    }
-  }
+  checkRuleReferences(config, errors);
   alerting::readAlertingConfig(top, base_dir, errors, config.alerting);
   top.rejectUnknownKeys();
 
