@@ -48,106 +48,109 @@ double sum(const store::SeriesStore& store, const std::vector<store::SeriesId>& 
   return s;
 }
 
-}  // namespace
-
-std::vector<rules::Finding> BurnRateDetector::evaluate(const store::SeriesStore& store, std::int64_t t_ms) const {
-  const rules::BurnRateParams& p = rule_.burn;
+// The rule's endpoints and their series: by the bucket at the threshold and the +Inf bucket of each matching
+// histogram (latency), or by the counters matching either selector (availability; every series the store holds is
+// visited once per evaluation).
+std::map<std::string, Endpoint> groupEndpoints(const rules::Rule& rule, const store::SeriesStore& store) {
+  const rules::BurnRateParams& p = rule.burn;
   std::map<std::string, Endpoint> endpoints;
-  auto endpoint = [&](const store::LabelPairs& labels) -> Endpoint& {
-    rules::OwnedLabels key_labels = endpointLabels(rule_, labels, {"le", "instance", "code", "status"});
+  auto endpointOf = [&](rules::OwnedLabels key_labels) -> Endpoint& {
     Endpoint& ep = endpoints[endpointKey(key_labels)];
     if (ep.labels.empty()) ep.labels = std::move(key_labels);
     return ep;
   };
-
   if (p.histogram) {
     store.forEachHistogram([&](const store::HistogramView& h) {
       if (!p.histogram->matches(h.name, h.labels) || h.bounds.empty() || !std::isinf(h.bounds.back())) return;
       const auto good = std::find_if(h.bounds.begin(), h.bounds.end(),
                                      [&](double b) { return std::fabs(b - p.threshold) <= 1e-9 * std::max(1.0, b); });
       if (good == h.bounds.end()) return;  // this layout has no bucket at the threshold
-      rules::OwnedLabels key_labels =
-          histogramEndpointLabels(rule_, *p.histogram, h, {"le", "instance", "code", "status"});
-      Endpoint& ep = endpoints[endpointKey(key_labels)];
-      if (ep.labels.empty()) ep.labels = std::move(key_labels);
+      Endpoint& ep = endpointOf(histogramEndpointLabels(rule, *p.histogram, h, {"le", "instance", "code", "status"}));
       ep.good.push_back(h.buckets[static_cast<std::size_t>(good - h.bounds.begin())]);
       ep.total.push_back(h.buckets.back());
     });
-  } else {
-    // Availability: walk the counters that match either selector. Matching series are found through the
-    // histogram-free path: every series the store holds is visited once per evaluation.
-    store.forEachSeries([&](store::SeriesId id, std::string_view name, const store::LabelPairs& labels) {
-      const bool is_total = p.total && p.total->matches(name, labels);
-      const bool is_bad = p.errors && p.errors->matches(name, labels);
-      if (!is_total && !is_bad) return;
-      Endpoint& ep = endpoint(labels);
-      if (is_total) ep.total.push_back(id);
-      if (is_bad) ep.bad.push_back(id);
-    });
+    return endpoints;
   }
+  store.forEachSeries([&](store::SeriesId id, std::string_view name, const store::LabelPairs& labels) {
+    const bool is_total = p.total && p.total->matches(name, labels);
+    const bool is_bad = p.errors && p.errors->matches(name, labels);
+    if (!is_total && !is_bad) return;
+    Endpoint& ep = endpointOf(endpointLabels(rule, labels, {"le", "instance", "code", "status"}));
+    if (is_total) ep.total.push_back(id);
+    if (is_bad) ep.bad.push_back(id);
+  });
+  return endpoints;
+}
 
+// One window pair of one endpoint: judged once history covers half the long window and enough requests fell in
+// it; active when both windows burn at the pair's factor or more.
+rules::Finding judgePair(const rules::Rule& rule, const store::SeriesStore& store, const Endpoint& ep,
+                         const rules::BurnWindow& w, std::int64_t t_ms) {
+  const rules::BurnRateParams& p = rule.burn;
   const double budget = 1 - p.objective;
-  std::vector<rules::Finding> out;
-  for (const auto& [key, ep] : endpoints) {
-    for (const rules::BurnWindow& w : p.windows) {
-      rules::Finding f;
-      rules::OwnedLabels labels = ep.labels;
-      labels.emplace_back("severity", w.severity);
-      std::sort(labels.begin(), labels.end());
-      f.endpoint = std::move(labels);
-      f.severity = w.severity;
-      const double total_long = sum(store, ep.total, t_ms, w.long_window);
-      const double total_short = sum(store, ep.total, t_ms, w.short_window);
-      const double bad_long =
-          p.histogram ? total_long - sum(store, ep.good, t_ms, w.long_window) : sum(store, ep.bad, t_ms, w.long_window);
-      const double bad_short = p.histogram ? total_short - sum(store, ep.good, t_ms, w.short_window)
-                                           : sum(store, ep.bad, t_ms, w.short_window);
-      // A window the store holds only a sliver of is not that window: a daemon two minutes old has no 3-day
-      // burn rate. The pair is judged once history covers half its long window.
-      std::int64_t covered = 0;
-      for (store::SeriesId id : ep.total) {
-        if (auto first = store.firstPointIn(id, t_ms - w.long_window.count(), t_ms)) {
-          covered = std::max(covered, t_ms - first->t_ms);
-        }
-      }
-      if (covered < w.long_window.count() / 2) {
-        f.judged = false;
-        f.reason = fmt::format("history covers {} of the {} window", formatDuration(Duration(covered)),
-                               formatDuration(w.long_window));
-        out.push_back(std::move(f));
-        continue;
-      }
-      const double needed = p.min_bad_events / (w.factor * budget);
-      if (total_long < needed || total_short <= 0) {
-        f.judged = false;
-        f.reason = fmt::format("{} requests over {}, fewer than the {:.0f} a {}x burn needs to mean {} bad events",
-                               total_long, formatDuration(w.long_window), needed, w.factor, p.min_bad_events);
-        out.push_back(std::move(f));
-        continue;
-      }
-      const double ratio_long = bad_long / total_long;
-      const double ratio_short = bad_short / total_short;
-      const double burn_long = ratio_long / budget;
-      const double burn_short = ratio_short / budget;
-      f.judged = true;
-      f.active = burn_long >= w.factor && burn_short >= w.factor;
-      f.value = burn_long;
-      f.threshold = w.factor;
-      f.evidence = {{"error_ratio_long", ratio_long},
-                    {"error_ratio_short", ratio_short},
-                    {"burn_rate_long", burn_long},
-                    {"burn_rate_short", burn_short},
-                    {"long_window_seconds", std::chrono::duration<double>(w.long_window).count()},
-                    {"short_window_seconds", std::chrono::duration<double>(w.short_window).count()},
-                    {"requests_long", total_long},
-                    {"bad_long", bad_long},
-                    // The share of the whole period's budget the long window has used.
-                    {"budget_consumed", burn_long * std::chrono::duration<double>(w.long_window).count() /
-                                            std::chrono::duration<double>(p.period).count()}};
-      f.reason = fmt::format("burn {:.1f}x over {} and {:.1f}x over {} (alert at {}x)", burn_long,
-                             formatDuration(w.long_window), burn_short, formatDuration(w.short_window), w.factor);
-      out.push_back(std::move(f));
+  rules::Finding f;
+  rules::OwnedLabels labels = ep.labels;
+  labels.emplace_back("severity", w.severity);
+  std::sort(labels.begin(), labels.end());
+  f.endpoint = std::move(labels);
+  f.severity = w.severity;
+  const double total_long = sum(store, ep.total, t_ms, w.long_window);
+  const double total_short = sum(store, ep.total, t_ms, w.short_window);
+  const double bad_long =
+      p.histogram ? total_long - sum(store, ep.good, t_ms, w.long_window) : sum(store, ep.bad, t_ms, w.long_window);
+  const double bad_short =
+      p.histogram ? total_short - sum(store, ep.good, t_ms, w.short_window) : sum(store, ep.bad, t_ms, w.short_window);
+  // A window the store holds only a sliver of is not that window: a daemon two minutes old has no 3-day
+  // burn rate. The pair is judged once history covers half its long window.
+  std::int64_t covered = 0;
+  for (store::SeriesId id : ep.total) {
+    if (auto first = store.firstPointIn(id, t_ms - w.long_window.count(), t_ms)) {
+      covered = std::max(covered, t_ms - first->t_ms);
     }
+  }
+  if (covered < w.long_window.count() / 2) {
+    f.judged = false;
+    f.reason = fmt::format("history covers {} of the {} window", formatDuration(Duration(covered)),
+                           formatDuration(w.long_window));
+    return f;
+  }
+  const double needed = p.min_bad_events / (w.factor * budget);
+  if (total_long < needed || total_short <= 0) {
+    f.judged = false;
+    f.reason = fmt::format("{} requests over {}, fewer than the {:.0f} a {}x burn needs to mean {} bad events",
+                           total_long, formatDuration(w.long_window), needed, w.factor, p.min_bad_events);
+    return f;
+  }
+  const double ratio_long = bad_long / total_long;
+  const double ratio_short = bad_short / total_short;
+  const double burn_long = ratio_long / budget;
+  const double burn_short = ratio_short / budget;
+  f.judged = true;
+  f.active = burn_long >= w.factor && burn_short >= w.factor;
+  f.value = burn_long;
+  f.threshold = w.factor;
+  f.evidence = {{"error_ratio_long", ratio_long},
+                {"error_ratio_short", ratio_short},
+                {"burn_rate_long", burn_long},
+                {"burn_rate_short", burn_short},
+                {"long_window_seconds", std::chrono::duration<double>(w.long_window).count()},
+                {"short_window_seconds", std::chrono::duration<double>(w.short_window).count()},
+                {"requests_long", total_long},
+                {"bad_long", bad_long},
+                // The share of the whole period's budget the long window has used.
+                {"budget_consumed", burn_long * std::chrono::duration<double>(w.long_window).count() /
+                                        std::chrono::duration<double>(p.period).count()}};
+  f.reason = fmt::format("burn {:.1f}x over {} and {:.1f}x over {} (alert at {}x)", burn_long,
+                         formatDuration(w.long_window), burn_short, formatDuration(w.short_window), w.factor);
+  return f;
+}
+
+}  // namespace
+
+std::vector<rules::Finding> BurnRateDetector::evaluate(const store::SeriesStore& store, std::int64_t t_ms) const {
+  std::vector<rules::Finding> out;
+  for (const auto& [key, ep] : groupEndpoints(rule_, store)) {
+    for (const rules::BurnWindow& w : rule_.burn.windows) out.push_back(judgePair(rule_, store, ep, w, t_ms));
   }
   // Window pairs of one severity are one incident: active if any judged pair is active; judged if any is.
   std::map<std::string, rules::Finding> merged;
