@@ -197,7 +197,14 @@ void ProfileManager::launch(Job job) {
                           {"kind", std::string(kindName(job.kind))},
                           {"incident", job.incident_id},
                           {"duration", formatDuration(job.duration)}});
-  workers_.emplace(worker, std::thread([this, job, copy, perf, work, start_ms, worker] {
+  // The baseline a hotspot profile is compared with: the target's latest, looked up here (an index read); its
+  // stacks are read and the diff drawn on the capture thread.
+  std::string baseline_id;
+  if (job.kind == ProfileKind::hotspot) {
+    if (auto b = profiles_.latestBaseline(job.target); b && *b) baseline_id = (*b)->id;
+  }
+  const std::filesystem::path profiles_dir = profiles_.dir();
+  workers_.emplace(worker, std::thread([this, job, copy, perf, work, start_ms, worker, baseline_id, profiles_dir] {
     CaptureOptions o;
     o.duration = job.duration;
     o.frequency = job.frequency;
@@ -218,12 +225,17 @@ void ProfileManager::launch(Job job) {
         result = capturePerf(*pids, o);
       }
     }
-    boost::asio::post(io_, [this, job, start_ms, worker, r = std::move(result)]() mutable {
+    Result<StagedProfile> staged = fail("not captured");
+    if (result) {
+      staged = stage(job, start_ms, *result, profiles_dir, baseline_id);
+      result->stacks = FoldedStacks{};  // written: not kept in memory while the loop takes it
+    }
+    boost::asio::post(io_, [this, job, start_ms, worker, r = std::move(result), s = std::move(staged)]() mutable {
       if (auto it = workers_.find(worker); it != workers_.end()) {
         it->second.join();
         workers_.erase(it);
       }
-      finished(job, start_ms, std::move(r));
+      finished(job, start_ms, std::move(r), std::move(s));
     });
   }));
 }
@@ -256,7 +268,24 @@ void ProfileManager::attach(ProfileRef ref) {
   if (on_profile_) on_profile_(ref);
 }
 
-void ProfileManager::finished(const Job& job, std::int64_t start_ms, Result<Capture> result) {
+Result<StagedProfile> ProfileManager::stage(const Job& job, std::int64_t start_ms, const Capture& capture,
+                                            const std::filesystem::path& profiles_dir, const std::string& baseline_id) {
+  // Against the target's latest healthy baseline, if there is one and its stacks can be read.
+  std::optional<FoldedStacks> baseline;
+  if (!baseline_id.empty()) {
+    if (auto stacks = loadProfileStacks(profiles_dir, baseline_id)) baseline = std::move(*stacks);
+  }
+  ProfileRecord r = recordOf(job, start_ms);
+  r.pids.assign(capture.pids.begin(), capture.pids.end());
+  r.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(job.duration).count();
+  r.samples = capture.samples;
+  r.baseline_id = baseline ? baseline_id : std::string();
+  r.summary = summaryJson(capture.stacks, baseline ? &*baseline : nullptr);
+  return stageProfile(profiles_dir, std::move(r), capture.stacks, baseline ? &*baseline : nullptr);
+}
+
+void ProfileManager::finished(const Job& job, std::int64_t start_ms, Result<Capture> result,
+                              Result<StagedProfile> staged) {
   --running_;
   running_gauge_.Set(static_cast<double>(running_));
   target_busy_[job.target] = false;
@@ -272,29 +301,15 @@ void ProfileManager::finished(const Job& job, std::int64_t start_ms, Result<Capt
     it->second.last_duration = job.duration;
     it->second.next_ms = now + (t ? t->cooldown.count() : 300'000);
   }
-  if (stopped_) return;
+  if (stopped_) {
+    if (staged) discardStaged(*staged);
+    return;
+  }
   if (!result) {
     recordFailure(job, start_ms, result.error().message, "error");
     return;
   }
-  // Against the latest healthy baseline of the target, if there is one.
-  std::optional<FoldedStacks> baseline;
-  std::string baseline_id;
-  if (job.kind == ProfileKind::hotspot) {
-    if (auto b = profiles_.latestBaseline(job.target); b && *b) {
-      if (auto stacks = profiles_.loadStacks((*b)->id)) {
-        baseline = std::move(*stacks);
-        baseline_id = (*b)->id;
-      }
-    }
-  }
-  ProfileRecord r = recordOf(job, start_ms);
-  r.pids.assign(result->pids.begin(), result->pids.end());
-  r.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(job.duration).count();
-  r.samples = result->samples;
-  r.baseline_id = baseline_id;
-  r.summary = summaryJson(result->stacks, baseline ? &*baseline : nullptr);
-  auto saved = profiles_.save(std::move(r), result->stacks, baseline ? &*baseline : nullptr);
+  auto saved = staged ? profiles_.commit(std::move(*staged)) : tl::unexpected(staged.error());
   if (!saved) {
     recordFailure(job, start_ms, fmt::format("cannot store the profile: {}", saved.error().message), "error");
     return;

@@ -17,8 +17,10 @@
 // Baselines: each target is captured at `baseline_frequency` for `baseline_duration` every `baseline_interval`
 // while none of its incidents fires, so every hotspot profile has a recent healthy one to be compared with.
 //
-// Threads: state lives on the lifecycle thread; workers only run a capture and post the result back. stop()
-// cancels running captures (their programs are killed) and joins the workers.
+// Threads: state lives on the lifecycle thread; a worker runs the capture, reads the baseline's stacks, draws both
+// flame graphs and writes the profile's files in its staging directory (stageProfile), then posts back. The loop
+// only renames the staged folder into place and writes the index row (ProfileStore::commit). stop() cancels
+// running captures (their programs are killed), joins the workers, and discards what they staged.
 #pragma once
 
 #include <utility>  // before Asio: boost/asio/awaitable.hpp misses it with GCC 12 in C++20 mode
@@ -97,12 +99,17 @@ class ProfileManager {
   void tick();
   void request(Job job, std::int64_t now_ms);
   void launch(Job job);
-  void finished(const Job& job, std::int64_t start_ms, Result<Capture> result);
+  // On the loop, once a capture thread is done: `result` is the capture (its stacks already written), `staged`
+  // its files in the staging directory (drawn on the capture thread, off the loop).
+  void finished(const Job& job, std::int64_t start_ms, Result<Capture> result, Result<StagedProfile> staged);
   void attach(const std::string& incident_id, const ProfileRecord& record);
   void attach(ProfileRef ref);
   double spentLastHour(std::int64_t now_ms);
   void recordFailure(const Job& job, std::int64_t start_ms, const std::string& reason, const std::string& result);
   static ProfileRecord recordOf(const Job& job, std::int64_t start_ms);
+  // On the capture thread: the profile's summary and files, in the staging directory.
+  static Result<StagedProfile> stage(const Job& job, std::int64_t start_ms, const Capture& capture,
+                                     const std::filesystem::path& profiles_dir, const std::string& baseline_id);
 
   boost::asio::io_context& io_;
   ProfileStore& profiles_;

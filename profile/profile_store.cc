@@ -150,12 +150,12 @@ Result<void> ProfileStore::insert(const ProfileRecord& r) {
       .run();
 }
 
-Result<ProfileRecord> ProfileStore::save(ProfileRecord r, const FoldedStacks& stacks,
-                                         const FoldedStacks* baseline) {
+Result<StagedProfile> stageProfile(const std::filesystem::path& profiles_dir, ProfileRecord r,
+                                   const FoldedStacks& stacks, const FoldedStacks* baseline) {
   static std::atomic<unsigned> counter{0};
   r.id = fmt::format("{:011x}-{:04x}", r.start_ms, counter++ & 0xFFFF);
   // Written in a staging directory, renamed into place whole: a crash or a full disk leaves no half profile.
-  const auto dir = dir_ / (r.id + std::string(kPartial));
+  const auto dir = profiles_dir / (r.id + std::string(kPartial));
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return fail(fmt::format("cannot create {}: {}", dir.string(), ec.message()));
@@ -183,11 +183,37 @@ Result<ProfileRecord> ProfileStore::save(ProfileRecord r, const FoldedStacks& st
   const std::string meta = jsonText(toJson(r), 2);
   r.bytes += meta.size();
   if (auto ok = writeFile(dir / "meta.json", jsonText(toJson(r), 2)); !ok) return discard(ok.error());
-  std::filesystem::rename(dir, dir_ / r.id, ec);
-  if (ec) return discard(Error{fmt::format("cannot rename {} into place: {}", dir.string(), ec.message())});
+  return StagedProfile{std::move(r), dir};
+}
+
+void discardStaged(const StagedProfile& staged) {
+  std::error_code ignored;
+  std::filesystem::remove_all(staged.dir, ignored);
+}
+
+Result<FoldedStacks> loadProfileStacks(const std::filesystem::path& profiles_dir, const std::string& id) {
+  auto text = readFile(profiles_dir / id / "stacks.folded");
+  if (!text) return tl::unexpected(text.error());
+  return FoldedStacks::parse(*text);
+}
+
+Result<ProfileRecord> ProfileStore::commit(StagedProfile staged) {
+  std::error_code ec;
+  std::filesystem::rename(staged.dir, dir_ / staged.record.id, ec);
+  if (ec) {
+    discardStaged(staged);
+    return fail(fmt::format("cannot rename {} into place: {}", staged.dir.string(), ec.message()));
+  }
   if (auto ok = syncDirectory(dir_); !ok) return tl::unexpected(ok.error());
-  if (auto ok = insert(r); !ok) return tl::unexpected(ok.error());
-  return r;
+  if (auto ok = insert(staged.record); !ok) return tl::unexpected(ok.error());
+  return std::move(staged.record);
+}
+
+Result<ProfileRecord> ProfileStore::save(ProfileRecord r, const FoldedStacks& stacks,
+                                         const FoldedStacks* baseline) {
+  auto staged = stageProfile(dir_, std::move(r), stacks, baseline);
+  if (!staged) return tl::unexpected(staged.error());
+  return commit(std::move(*staged));
 }
 
 Result<ProfileRecord> ProfileStore::saveFailure(ProfileRecord r) {
@@ -236,11 +262,7 @@ Result<std::optional<ProfileRecord>> ProfileStore::latestBaseline(const std::str
   return std::optional<ProfileRecord>(fromRow(*stmt));
 }
 
-Result<FoldedStacks> ProfileStore::loadStacks(const std::string& id) {
-  auto text = readFile(dir_ / id / "stacks.folded");
-  if (!text) return tl::unexpected(text.error());
-  return FoldedStacks::parse(*text);
-}
+Result<FoldedStacks> ProfileStore::loadStacks(const std::string& id) { return loadProfileStacks(dir_, id); }
 
 Result<std::size_t> ProfileStore::prune(std::int64_t now_ms, std::int64_t max_age_ms, std::size_t max_count,
                                         std::uint64_t max_bytes) {

@@ -48,6 +48,23 @@ struct ProfileRecord {
 // invalid UTF-8 when the summary is written.
 nlohmann::json summaryJson(const FoldedStacks& stacks, const FoldedStacks* baseline);
 
+// A captured profile written in its staging directory (`<id>.partial` under the profiles directory), not yet in
+// place nor in the index. Only ProfileStore::commit puts it there.
+struct StagedProfile {
+  ProfileRecord record;  // its id assigned, its bytes counted
+  std::filesystem::path dir;
+};
+
+// Writes a captured profile's files (folded stacks, flame graph, diff against `baseline` if given, meta.json) in a
+// staging directory; on failure nothing is left. The costly half of storing a profile (drawing the flame graphs,
+// fsync), and it touches no database: run it on a worker thread.
+Result<StagedProfile> stageProfile(const std::filesystem::path& profiles_dir, ProfileRecord record,
+                                   const FoldedStacks& stacks, const FoldedStacks* baseline);
+// Removes a staged profile that will not be committed.
+void discardStaged(const StagedProfile& staged);
+// The folded stacks of a stored profile, read from its folder (no database): any thread.
+Result<FoldedStacks> loadProfileStacks(const std::filesystem::path& profiles_dir, const std::string& id);
+
 class ProfileStore {
  public:
   static Result<ProfileStore> open(state::Database& db, std::filesystem::path dir);
@@ -59,6 +76,10 @@ class ProfileStore {
   // index row. `record.id` is assigned here.
   Result<ProfileRecord> save(ProfileRecord record, const FoldedStacks& stacks,
                              const FoldedStacks* baseline);
+  // The cheap half: renames a staged profile into place and writes its index row (the staging directory is
+  // removed if the rename fails).
+  Result<ProfileRecord> commit(StagedProfile staged);
+  const std::filesystem::path& dir() const { return dir_; }
   // Records a failed capture (no files).
   Result<ProfileRecord> saveFailure(ProfileRecord record);
 

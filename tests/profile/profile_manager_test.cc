@@ -5,6 +5,8 @@
 
 #include <unistd.h>
 
+#include <thread>
+
 #include <boost/asio/io_context.hpp>
 
 #include "profile/profile_manager.h"
@@ -227,4 +229,44 @@ TEST_CASE("a profile is written whole or not at all: a half-written directory a 
   for (const auto& e : std::filesystem::directory_iterator(profiles_dir)) names.push_back(e.path().filename());
   CHECK(names == std::vector<std::string>{saved->id});
   CHECK(std::filesystem::exists(profiles_dir / saved->id / "meta.json"));
+}
+
+TEST_CASE("a profile's files are drawn and written on another thread; it shows only once committed on the loop") {
+  test::TempDir dir;
+  auto db = *state::Database::open(dir.path() / "hotspotd.db");
+  const auto profiles_dir = dir.path() / "profiles";
+  auto store = profile::ProfileStore::open(*db, profiles_dir);
+  REQUIRE(store);
+  profile::FoldedStacks stacks;
+  stacks.add("app;work", 10);
+  profile::ProfileRecord r;
+  r.target = "app";
+  r.start_ms = 2'000'000;
+  r.samples = 10;
+  // Staged off the thread that owns the database, as a capture thread does.
+  Result<profile::StagedProfile> staged = fail("not run");
+  Result<profile::StagedProfile> dropped = fail("not run");
+  std::thread worker([&] {
+    staged = profile::stageProfile(profiles_dir, r, stacks, nullptr);
+    dropped = profile::stageProfile(profiles_dir, r, stacks, nullptr);
+  });
+  worker.join();
+  REQUIRE_MESSAGE(staged, staged.error().message);
+  REQUIRE_MESSAGE(dropped, dropped.error().message);
+  CHECK(std::filesystem::exists(staged->dir / "flamegraph.svg"));
+  CHECK(staged->dir.filename().string().ends_with(".partial"));
+  CHECK(store->list("", "", 10)->empty());  // not in the index, not in place
+
+  const std::string dropped_id = dropped->record.id;
+  profile::discardStaged(*dropped);
+  auto committed = store->commit(std::move(*staged));
+  REQUIRE(committed);
+  const auto listed = store->list("", "", 10);
+  REQUIRE(listed->size() == 1);
+  CHECK(listed->front().id == committed->id);
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(profiles_dir)) names.push_back(e.path().filename());
+  CHECK(names == std::vector<std::string>{committed->id});  // the discarded one left nothing
+  CHECK(std::filesystem::exists(profiles_dir / committed->id / "flamegraph.svg"));
+  CHECK(committed->id != dropped_id);
 }
