@@ -1,10 +1,8 @@
-// Alerting end to end: an incident fires and resolves, and the notifications reach local stand-ins for Slack,
-// PagerDuty and a signed webhook (which check every payload against the vendors' documented fields and limits)
-// through 429 with Retry-After, 500 and a closed connection - the daemon's pipeline in process on simulated time,
-// so the retries' waits cost no real time; then, against a real hotspotd process: grouped messages and Slack's
-// pacing, a rejected payload, a real Alertmanager (Debian's prometheus-alertmanager) that takes our alerts and
-// forwards them to its own webhook, a receiver outage across a `kill -9` that loses nothing and pages once, and
-// silences made through the API that mute and then release.
+// Alerting against a real hotspotd process scraping a real HTTP target: grouped messages and Slack's pacing, a
+// rejected payload, a real Alertmanager (Debian's prometheus-alertmanager) that takes our alerts and forwards them
+// to its own webhook, a receiver outage across a `kill -9` that loses nothing and pages once, and silences made
+// through the API that mute and then release. (Delivery through 429, 500 and dropped connections runs in process
+// on simulated time: delivery_test.cc.)
 #include <doctest/doctest.h>
 
 #include <signal.h>
@@ -24,7 +22,6 @@
 #include "tests/support/daemon_fixture.h"
 #include "tests/support/exposition.h"
 #include "tests/support/http_target.h"
-#include "tests/support/in_process_daemon.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/vendor_receivers.h"
 
@@ -36,137 +33,11 @@ using hotspotd::test::QueueService;
 using hotspotd::test::webhookOnly;
 using hotspotd::test::writeConfig;
 using hotspotd::test::HttpTarget;
-using hotspotd::test::InProcessDaemon;
 using hotspotd::test::scrapeValue;
 using hotspotd::test::TempDir;
 using hotspotd::test::VendorReceiver;
 using nlohmann::json;
 using namespace std::chrono_literals;
-
-namespace {
-
-constexpr std::string_view kRoutingKey = "0123456789abcdef0123456789abcdef";
-
-}  // namespace
-
-TEST_CASE("an incident reaches Slack, PagerDuty and a signed webhook through 429, 500 and a dropped connection") {
-  QueueService app;
-  VendorReceiver slack(VendorReceiver::Kind::slack), pager(VendorReceiver::Kind::pagerduty),
-      hook(VendorReceiver::Kind::webhook);
-  const std::string slack_url = slack.start(), pager_url = pager.start(), hook_url = hook.start();
-  slack.script({{429, "1"}});                  // Slack's rate limit, with Retry-After
-  pager.script({{500}, VendorReceiver::Answer::closed()});      // a server error, then a connection closed without an answer
-  TempDir dir;
-  dir.write("slack-url", slack_url + "\n");  // the webhook URL is a secret: from a file
-  const auto config = writeConfig(dir, app.address, fmt::format(R"(
-[[receivers]]
-name = "chat"
-type = "slack"
-url_file = "slack-url"
-[[receivers]]
-name = "pager"
-type = "pagerduty"
-url = "{}"
-routing_key = "{}"
-[[receivers]]
-name = "hook"
-type = "webhook"
-url = "{}"
-hmac_secret = "s3cret"
-[route]
-receiver = "hook"
-group_by = ["alertname"]
-group_wait = "0s"
-group_interval = "1s"
-[[route.routes]]
-receiver = "chat"
-matchers = ["severity=\"ticket\""]
-continue = true
-[[route.routes]]
-receiver = "pager"
-matchers = ["alertname=\"QueueDeep\""]
-continue = true
-[[route.routes]]
-receiver = "hook"
-matchers = ["queue=~\"q.*\""]
-)",
-                                                                pager_url, kRoutingKey, hook_url));
-  // In process, on simulated time: the retries' backoff and Retry-After pass in no real time.
-  InProcessDaemon daemon;
-  daemon.start(config);
-  REQUIRE(daemon.runUntil([&] { return daemon.raised("firing"); }, 30'000));
-  REQUIRE(daemon.runUntil(
-      [&] { return !slack.accepted().empty() && !pager.accepted().empty() && !hook.accepted().empty(); }, 30'000));
-
-  // Slack: refused once with 429, then delivered after Retry-After; a valid Block Kit message with the evidence.
-  auto slack_got = slack.received();
-  REQUIRE(slack_got.size() >= 2);
-  CHECK(slack_got[0].answered == 429);
-  const json message = slack.accepted().front().body;
-  CHECK(message["blocks"][0]["text"]["text"].get<std::string>().find("QueueDeep") != std::string::npos);
-  CHECK(message["blocks"].dump().find("queue q1 at 100") != std::string::npos);
-  CHECK(message["blocks"].dump().find("http://hotspotd.example:9464/incidents/") != std::string::npos);
-
-  // PagerDuty: the 500 and the dropped connection were retried; one trigger keyed by the incident.
-  auto pager_got = pager.received();
-  REQUIRE(pager_got.size() >= 3);
-  CHECK(pager_got[0].answered == 500);
-  CHECK(pager_got[1].answered == 0);
-  const json trigger = pager.accepted().front().body;
-  CHECK(trigger["event_action"] == "trigger");
-  CHECK(trigger["routing_key"] == kRoutingKey);
-  CHECK(trigger["payload"]["severity"] == "warning");
-  const std::string incident = trigger["dedup_key"];
-  CHECK(!incident.empty());
-  for (const auto& r : pager_got) CHECK(r.body["dedup_key"] == incident);  // retries never make a new incident
-
-  // The webhook: Alertmanager's payload, signed with the shared secret.
-  const auto hook_got = hook.accepted().front();
-  CHECK(hook_got.body["status"] == "firing");
-  CHECK(hook_got.body["alerts"][0]["labels"]["queue"] == "q1");
-  CHECK(hook_got.body["alerts"][0]["generatorURL"] == "http://hotspotd.example:9464/incidents/" + incident);
-  CHECK(hook_got.signature == hotspotd::alerting::hmacSignature("s3cret", hook_got.raw));
-
-  // Resolve: each receiver hears it, after the firing (order per incident).
-  app.depth = 10;
-  REQUIRE(daemon.runUntil([&] { return daemon.raised("resolved"); }, 30'000));
-  REQUIRE(daemon.runUntil(
-      [&] { return pager.accepted().size() >= 2 && hook.accepted().size() >= 2 && slack.accepted().size() >= 2; },
-      30'000));
-  CHECK(pager.accepted()[1].body["event_action"] == "resolve");
-  CHECK(pager.accepted()[1].body["dedup_key"] == incident);
-  CHECK(hook.accepted()[1].body["status"] == "resolved");
-  CHECK(slack.accepted()[1].body["text"].get<std::string>().find("RESOLVED") != std::string::npos);
-  CHECK(slack.violations().empty());
-  CHECK(pager.violations().empty());
-  CHECK(hook.violations().empty());
-
-  // The history says what was sent, how many attempts it took, and why attempts failed.
-  int pager_attempts = 0, delivered = 0;
-  std::string history_text;
-  daemon.runUntil(
-      [&] {
-        auto history = daemon.pipeline->reader().with([&](auto& r) { return r.notifications(incident, 100); });
-        REQUIRE(history);
-        pager_attempts = delivered = 0;
-        history_text.clear();
-        for (const auto& n : *history) {
-          delivered += n.state == hotspotd::alerting::NotificationState::delivered;
-          if (n.receiver == "pager") pager_attempts = std::max(pager_attempts, n.attempts);
-          history_text += fmt::format("{} attempts={} error={}\n", n.receiver, n.attempts, n.last_error);
-        }
-        return delivered == 6;
-      },
-      10'000);
-  CHECK_MESSAGE(delivered == 6, history_text);
-  CHECK(pager_attempts == 3);
-  CHECK(daemon.metric("hotspotd_notifications_sent_total{receiver=\"pager\"}") == 2.0);
-  CHECK(daemon.metric("hotspotd_notification_retries_total{reason=\"http_500\",receiver=\"pager\"}") == 1.0);
-  CHECK(daemon.metric("hotspotd_notification_retries_total{reason=\"transport\",receiver=\"pager\"}") == 1.0);
-  CHECK(daemon.metric("hotspotd_notification_retries_total{reason=\"http_429\",receiver=\"chat\"}") == 1.0);
-  CHECK(daemon.runUntil(
-      [&] { return daemon.metric("hotspotd_notifications_queue_length{receiver=\"pager\"}") == 0.0; }, 5'000));
-}
 
 TEST_CASE("many endpoints at once: grouped messages, and Slack paced at one message a second") {
   HttpTarget target;
