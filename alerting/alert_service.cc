@@ -250,13 +250,21 @@ void AlertService::stop() {
   auto in_flight = std::move(in_flight_);
   for (const auto& [queue, handle] : in_flight) handle.cancel();
   timer_->cancel();
-  if (outbox_) saveGroups(clock_.nowMs());
+  in_flight_ids_.clear();
+  if (outbox_) {
+    saveGroups(clock_.nowMs());
+    if (in_memory_count_ > 0 && !persistInMemory()) {
+      log::error("Notifications kept in memory are lost: the state database still cannot be written",
+                 {{"notifications", in_memory_count_}});
+    }
+  }
 }
 
 void AlertService::tick() {
   if (stopped_ || !outbox_) return;
   const std::int64_t now = clock_.nowMs();
   flush(now);
+  if (in_memory_count_ > 0) persistInMemory();
   pump(now);
   if (now - backlog_ms_ >= 1000) updateBacklog(now);
   if (now - pruned_ms_ >= kPruneEveryMs) {
@@ -339,8 +347,14 @@ void AlertService::saveGroups(std::int64_t now_ms) {
   if (!ok) {
     db_.rollback();
     state_errors_.Increment();
-    log::error("Cannot write notifications to the state database; retrying",
-               {{"notifications", unsaved_.size()}, {"error", ok.error().message}});
+    // A page does not wait for a disk: the messages go out from memory; the grouping state is tried again at the
+    // next tick.
+    if (!unsaved_.empty()) {
+      log::error("Cannot write notifications to the state database; sending them from memory",
+                 {{"notifications", unsaved_.size()}, {"error", ok.error().message}});
+    }
+    keepInMemory(std::move(unsaved_), now_ms);
+    unsaved_.clear();
     return;
   }
   if (!unsaved_.empty()) {
@@ -364,24 +378,123 @@ void AlertService::pump(std::int64_t now_ms) {
       q.refilled_ms = now_ms;
       if (q.tokens < 1) continue;
     }
-    auto due = outbox_->due(name, now_ms, 1);
-    if (!due) {
-      log::error("Cannot read the outbox", {{"receiver", name}, {"error", due.error().message}});
-      continue;
-    }
-    if (due->empty()) continue;
+    auto next = nextFor(name, now_ms);
+    if (!next) continue;
     if (q.receiver->rate > 0) q.tokens -= 1;
-    send(name, due->front());
+    send(name, *next);
   }
+}
+
+std::optional<Notification> AlertService::nextFor(const std::string& queue, std::int64_t now_ms) {
+  auto due = outbox_->due(queue, now_ms, 1);
+  if (!due) {
+    log::error("Cannot read the outbox", {{"receiver", queue}, {"error", due.error().message}});
+  } else if (!due->empty()) {
+    return due->front();
+  }
+  auto kept = in_memory_.find(queue);
+  if (kept == in_memory_.end() || kept->second.empty()) return std::nullopt;
+  const Notification& n = kept->second.front().notification;
+  if (n.next_ms > now_ms) return std::nullopt;
+  return n;
+}
+
+void AlertService::keepInMemory(std::vector<Message> messages, std::int64_t now_ms) {
+  for (auto& m : messages) {
+    auto& kept = in_memory_[m.queue];
+    if (in_memory_count_ >= kMaxInMemory && !kept.empty()) {
+      // Bounded: the oldest of this queue goes (unless it is being sent).
+      auto oldest = kept.begin();
+      if (in_flight_ids_.count(m.queue) && in_flight_ids_[m.queue] == oldest->notification.id) ++oldest;
+      if (oldest != kept.end()) {
+        failed_.Add({{"receiver", m.queue}, {"reason", "memory_full"}}).Increment();
+        log::error("Dropping a notification kept in memory: too many wait while the state database cannot be "
+                   "written",
+                   {{"receiver", m.queue}, {"key", oldest->notification.key}, {"kept", in_memory_count_}});
+        kept.erase(oldest);
+        --in_memory_count_;
+      }
+    }
+    InMemory entry;
+    entry.notification.id = next_memory_id_--;
+    entry.notification.receiver = m.queue;
+    entry.notification.key = m.key;
+    entry.notification.payload = std::move(m.payload);
+    entry.notification.created_ms = now_ms;
+    entry.notification.next_ms = now_ms;
+    entry.incidents = std::move(m.incidents);
+    kept.push_back(std::move(entry));
+    ++in_memory_count_;
+  }
+}
+
+bool AlertService::persistInMemory() {
+  if (in_memory_count_ == 0) return true;
+  auto ok = db_.begin();
+  std::size_t moved = 0;
+  for (auto& [queue, kept] : in_memory_) {
+    for (const auto& e : kept) {
+      if (!ok) break;
+      const auto busy = in_flight_ids_.find(queue);
+      if (busy != in_flight_ids_.end() && busy->second == e.notification.id) continue;  // written when it ends
+      auto id = outbox_->enqueue(queue, e.notification.key, e.notification.payload, e.notification.content_type,
+                                 e.notification.created_ms, e.incidents);
+      if (!id) ok = tl::unexpected(id.error());
+      if (id && e.notification.attempts > 0) {
+        ok = outbox_->retry(*id, e.notification.next_ms, e.notification.last_status, e.notification.last_error);
+      }
+      ++moved;
+    }
+  }
+  if (ok) ok = db_.commit();
+  if (!ok) {
+    db_.rollback();
+    return false;
+  }
+  for (auto& [queue, kept] : in_memory_) {
+    const auto busy = in_flight_ids_.find(queue);
+    std::erase_if(kept, [&](const InMemory& e) {
+      return busy == in_flight_ids_.end() || busy->second != e.notification.id;
+    });
+  }
+  in_memory_count_ = 0;
+  for (const auto& [queue, kept] : in_memory_) in_memory_count_ += kept.size();
+  log::info("Notifications kept in memory written to the outbox", {{"notifications", moved}});
+  return true;
+}
+
+Result<void> AlertService::record(const std::string& queue, const Notification& n, int status,
+                                  std::string_view outcome, std::string_view reason, std::int64_t next_ms,
+                                  std::int64_t now_ms) {
+  if (n.id >= 0) {
+    if (outcome == "delivered") return outbox_->delivered(n.id, status, now_ms);
+    if (outcome == "retry") return outbox_->retry(n.id, next_ms, status, std::string(reason));
+    return outbox_->failed(n.id, status, std::string(reason), now_ms);
+  }
+  auto& kept = in_memory_[queue];
+  auto it = std::find_if(kept.begin(), kept.end(), [&](const InMemory& e) { return e.notification.id == n.id; });
+  if (it == kept.end()) return {};  // dropped meanwhile
+  if (outcome == "retry") {
+    it->notification.attempts += 1;
+    it->notification.next_ms = next_ms;
+    it->notification.last_status = status;
+    it->notification.last_error = std::string(reason);
+  } else {
+    kept.erase(it);
+    --in_memory_count_;
+  }
+  return {};
 }
 
 void AlertService::send(const std::string& queue, const Notification& n) {
   const Queue& q = queues_.at(queue);
   const HttpRequest request = requestFor(*q.receiver, q.url_index, n.payload);
   const auto start = std::chrono::steady_clock::now();
+  in_flight_ids_[queue] = n.id;
   in_flight_[queue] = post(io_, request, [this, alive = std::weak_ptr<bool>(alive_), queue, n, start](HttpResponse response) {
     if (alive.expired()) return;  // the service is gone; its io_context ran on
     in_flight_.erase(queue);
+    in_flight_ids_.erase(queue);
     // Cancelled by stop(): the notification stays pending and goes after the restart.
     if (response.cancelled || stopped_) return;
     finished(queue, n, response, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
@@ -398,7 +511,7 @@ void AlertService::finished(const std::string& queue, const Notification& n,
   Result<void> written;
   switch (v.outcome) {
     case Outcome::delivered:
-      written = outbox_->delivered(n.id, response.status, now);
+      written = record(queue, n, response.status, "delivered", {}, 0, now);
       sent_.Add({{"receiver", queue}}).Increment();
       latency_
           .Add({{"receiver", queue}},
@@ -415,7 +528,7 @@ void AlertService::finished(const std::string& queue, const Notification& n,
       const Duration wait = v.retry_after ? *v.retry_after
                                           : backoff(n.attempts, config_.retry_min, config_.retry_max, rng_);
       const std::int64_t wait_ms = std::chrono::duration_cast<std::chrono::milliseconds>(wait).count();
-      written = outbox_->retry(n.id, now + wait_ms, response.status, v.reason);
+      written = record(queue, n, response.status, "retry", v.reason, now + wait_ms, now);
       // A receiver that asked to wait (429, 503 with Retry-After) is not sent anything else before then.
       if (v.retry_after && q != queues_.end()) q->second.paused_until_ms = now + wait_ms;
       retries_.Add({{"receiver", queue}, {"reason", reasonLabel(response)}}).Increment();
@@ -427,7 +540,7 @@ void AlertService::finished(const std::string& queue, const Notification& n,
       break;
     }
     case Outcome::permanent:
-      written = outbox_->failed(n.id, response.status, v.reason, now);
+      written = record(queue, n, response.status, "failed", v.reason, 0, now);
       failed_.Add({{"receiver", queue}, {"reason", reasonLabel(response)}}).Increment();
       log::error("Notification rejected by the receiver; not retrying",
                  {{"receiver", queue}, {"key", n.key}, {"reason", v.reason}, {"attempts", n.attempts + 1}});
@@ -449,6 +562,13 @@ void AlertService::updateBacklog(std::int64_t now_ms) {
   std::map<std::string, std::pair<std::int64_t, std::int64_t>> by_queue;
   for (const auto& [name, q] : queues_) by_queue[name] = {0, 0};
   for (const auto& b : *backlog) by_queue[b.receiver] = {b.pending, b.oldest_ms};
+  for (const auto& [name, kept] : in_memory_) {
+    if (kept.empty()) continue;
+    auto& [pending, oldest] = by_queue[name];
+    const std::int64_t memory_oldest = kept.front().notification.created_ms;
+    oldest = pending > 0 ? std::min(oldest, memory_oldest) : memory_oldest;
+    pending += static_cast<std::int64_t>(kept.size());
+  }
   for (const auto& [name, v] : by_queue) {
     queue_length_.Add({{"receiver", name}}).Set(static_cast<double>(v.first));
     oldest_pending_.Add({{"receiver", name}})
@@ -464,9 +584,14 @@ void AlertService::schedule(std::int64_t now_ms) {
   }
   for (const auto& [name, q] : queues_) {
     if (in_flight_.count(name)) continue;
-    auto due = outbox_->nextDue(name);
-    if (!due || !*due) continue;
-    std::int64_t at = std::max(**due, q.paused_until_ms);
+    std::optional<std::int64_t> due_ms;
+    if (auto due = outbox_->nextDue(name); due && *due) due_ms = **due;
+    if (auto kept = in_memory_.find(name); kept != in_memory_.end() && !kept->second.empty()) {
+      const std::int64_t memory_due = kept->second.front().notification.next_ms;
+      due_ms = due_ms ? std::min(*due_ms, memory_due) : memory_due;
+    }
+    if (!due_ms) continue;
+    std::int64_t at = std::max(*due_ms, q.paused_until_ms);
     if (q.receiver->rate > 0 && q.tokens < 1) {
       at = std::max(at, now_ms + static_cast<std::int64_t>((1 - q.tokens) / q.receiver->rate * 1000.0) + 1);
     }

@@ -19,13 +19,20 @@
 // may go twice); the grouping state comes back, so an alert already sent is not sent again before repeat_interval,
 // and incidents that fired or resolved around the crash are reconciled with the incident tracker.
 //
+// A state database that cannot be written (a full disk, a read-only state directory) does not hold pages back:
+// messages the outbox cannot take are sent from memory (same queues, order, retries and pacing; at most
+// kMaxInMemory, the oldest dropped and counted past that), and written to the outbox once it takes writes again.
+// Only what is still in memory when the daemon stops is lost, and the log says how much.
+//
 // Silences live in the state database; the API creates, lists and expires them through this class, on this thread.
 #pragma once
 
 #include <utility>  // before Asio: boost/asio/awaitable.hpp misses it with GCC 12 in C++20 mode
 
+#include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -127,6 +134,15 @@ class AlertService {
   void finished(const std::string& queue, const Notification& n, const HttpResponse& response,
                 double seconds);
   void saveGroups(std::int64_t now_ms);
+  // Messages the outbox could not take, kept to be sent from memory.
+  void keepInMemory(std::vector<Message> messages, std::int64_t now_ms);
+  // Writes what is kept in memory (and not in flight) to the outbox; false if it still cannot.
+  bool persistInMemory();
+  // The next notification of a queue: the outbox's due one, else the oldest in memory if due.
+  std::optional<Notification> nextFor(const std::string& queue, std::int64_t now_ms);
+  // The outcome of a delivery, written to the outbox or to the notification kept in memory.
+  Result<void> record(const std::string& queue, const Notification& n, int status, std::string_view outcome,
+                      std::string_view reason, std::int64_t next_ms, std::int64_t now_ms);
   void updateBacklog(std::int64_t now_ms);
   void schedule(std::int64_t now_ms);
   const Receiver* receiver(const std::string& name) const;
@@ -146,6 +162,16 @@ class AlertService {
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // what a late completion checks
   std::vector<Message> unsaved_;                 // flushed, not yet written (a failed write)
   std::map<std::string, std::string> unsaved_groups_;      // grouping state not yet written
+  // Sent from memory while the state database cannot be written (ids below zero), oldest first per queue.
+  struct InMemory {
+    Notification notification;
+    std::vector<std::string> incidents;
+  };
+  static constexpr std::size_t kMaxInMemory = 10'000;
+  std::map<std::string, std::deque<InMemory>> in_memory_;  // by queue
+  std::size_t in_memory_count_ = 0;
+  std::int64_t next_memory_id_ = -1;
+  std::map<std::string, std::int64_t> in_flight_ids_;  // the notification each busy queue is sending
   Clock& clock_;
   std::unique_ptr<Timer> timer_;
   std::mt19937_64 rng_{std::random_device{}()};

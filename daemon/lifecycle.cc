@@ -151,6 +151,7 @@ int Daemon::run() {
   RouteContext routes;
   routes.metrics = &metrics_;
   routes.status = &status_;
+  routes.state_health = &p.stateHealth();
   routes.clock = &clock_;
   routes.reload = [this] { return reloadFromHttp(); };
   routes.on_lifecycle = [this](std::function<ApiReply()> job) { return onLifecycle(std::move(job)); };

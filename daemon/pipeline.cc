@@ -1,5 +1,8 @@
 #include "daemon/pipeline.h"
 
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+
 #include <fmt/format.h>
 
 #include "core/log.h"
@@ -20,6 +23,31 @@ Pipeline::Pipeline(boost::asio::io_context& io, Clock& clock, prometheus::Regist
 
 Pipeline::~Pipeline() { stop(); }
 
+void Pipeline::noteStateWrite(bool ok, const std::string& error) {
+  if (ok) {
+    if (health_.writable) return;
+    log::info("The state database can be written again",
+              {{"failed_for", formatDuration(Duration(clock_.nowMs() - health_.failing_since_ms))},
+               {"failed_writes", health_.failures}});
+    health_.writable = true;
+    health_.error.clear();
+  } else {
+    write_errors_->Increment();
+    ++health_.failures;
+    health_.error = error;
+    if (health_.writable) {
+      health_.writable = false;
+      health_.failing_since_ms = clock_.nowMs();
+      log::error("Cannot write the state database; detection and alerting go on from memory, and what cannot be "
+                 "written is lost if the daemon stops before writes succeed again (free space, or make the state "
+                 "directory writable)",
+                 {{"error", error}});
+    }
+  }
+  writable_->Set(health_.writable ? 1 : 0);
+  state_health_.publish(health_);
+}
+
 Result<void> Pipeline::start(const Config& config, const std::filesystem::path& state_dir) {
   profiles_dir_ = state_dir / "profiles";
   // The store keeps as much history as the configured rules read (restart only, like the rest of [store]).
@@ -30,6 +58,19 @@ Result<void> Pipeline::start(const Config& config, const std::filesystem::path& 
   auto db = state::Database::open(state_dir / "hotspotd.db");
   if (!db) return fail(fmt::format("cannot open the state database: {}", db.error().message));
   db_ = std::move(*db);
+  writable_ = &prometheus::BuildGauge()
+                   .Name("hotspotd_state_writable")
+                   .Help("1 while the state database can be written; 0 while writes fail (a full disk, a read-only "
+                         "state directory): detection and alerting go on from memory")
+                   .Register(registry_)
+                   .Add({});
+  writable_->Set(1);
+  write_errors_ = &prometheus::BuildCounter()
+                       .Name("hotspotd_state_write_errors_total")
+                       .Help("Writes to the state database that failed")
+                       .Register(registry_)
+                       .Add({});
+  db_->onWrite([this](bool ok, const std::string& error) { noteStateWrite(ok, error); });
   auto incidents = incidents::IncidentStore::open(*db_);
   if (!incidents) return fail(fmt::format("cannot use the state database: {}", incidents.error().message));
   incidents_ = std::make_unique<incidents::IncidentStore>(std::move(*incidents));

@@ -23,6 +23,7 @@
 #include "alerting/alert_service.h"
 #include "core/clock.h"
 #include "core/result.h"
+#include "core/snapshot.h"
 #include "daemon/config.h"
 #include "daemon/state_reader.h"
 #include "incidents/engine.h"
@@ -63,10 +64,17 @@ class Pipeline {
   alerting::AlertService& alerts() { return *alerts_; }
   // The state database for the API's readers, on their own threads.
   StateReader& reader() { return *reader_; }
+  // The state database the stages write (this thread only).
+  state::Database& database() { return *db_; }
+  // Whether the state database can be written; published on every change, read from any thread.
+  const Snapshot<state::WriteHealth>& stateHealth() const { return state_health_; }
   const std::filesystem::path& profilesDir() const { return profiles_dir_; }
 
  private:
   alerting::AlertSources alertSources();
+  // Every write's outcome on the state database: counted, and on a change between writable and not, logged and
+  // published. Detection, incidents and alerting go on from memory meanwhile.
+  void noteStateWrite(bool ok, const std::string& error);
 
   boost::asio::io_context& io_;
   Clock& clock_;
@@ -82,6 +90,10 @@ class Pipeline {
   std::unique_ptr<incidents::Engine> engine_;
   std::unique_ptr<StateReader> reader_;
   std::vector<std::function<void(const std::vector<rules::IncidentEvent>&)>> listeners_;
+  state::WriteHealth health_;
+  Snapshot<state::WriteHealth> state_health_;
+  prometheus::Gauge* writable_ = nullptr;
+  prometheus::Counter* write_errors_ = nullptr;
 };
 
 // The engine's options from [rules] and [incidents].

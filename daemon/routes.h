@@ -20,6 +20,7 @@
 #include "daemon/metrics.h"
 #include "detectors/hotspots.h"
 #include "ingest/scrape_manager.h"
+#include "state/database.h"
 
 namespace hotspotd::alerting {
 class AlertService;
@@ -52,6 +53,7 @@ struct DaemonStatus {
 struct RouteContext {
   DaemonMetrics* metrics = nullptr;
   const Snapshot<DaemonStatus>* status = nullptr;
+  const Snapshot<state::WriteHealth>* state_health = nullptr;  // null: reported writable
   Clock* clock = nullptr;  // the daemon's (thread-safe when real); null: the real clock
   // Applies a reload on the lifecycle thread and returns its outcome.
   std::function<Result<void>()> reload;

@@ -57,6 +57,16 @@ void addStatusRoutes(Router& router, const RouteContext& ctx) {
   router.add("GET", "/api/v1/status", [ctx](const HttpRequest&) {
     const auto status = ctx.status->load();
     const BuildInfo& build = buildInfo();
+    // The state database's writes: while they fail, detection and alerting go on from memory.
+    nlohmann::ordered_json state = {{"writable", true}};
+    if (ctx.state_health) {
+      const auto health = ctx.state_health->load();
+      state = {{"writable", health->writable}, {"writeErrors", health->failures}};
+      if (!health->writable) {
+        state["error"] = health->error;
+        state["failingSince"] = formatRfc3339(health->failing_since_ms);
+      }
+    }
     return jsonResponse(
         200, nlohmann::ordered_json{
                  {"status", "success"},
@@ -69,6 +79,7 @@ void addStatusRoutes(Router& router, const RouteContext& ctx) {
                    {"uptimeSeconds", static_cast<double>(ctx.nowMs() - status->start_ms) / 1000.0},
                    {"configSource", status->config_source},
                    {"configLoadedAt", formatRfc3339(status->config_loaded_ms)},
+                   {"state", state},
                    {"config", status->config}}}});
   });
   router.add("GET", "/api/v1/targets", [ctx](const HttpRequest& req) {

@@ -51,10 +51,16 @@ Statement& Statement::bindAll(const std::vector<Value>& values) {
 Result<bool> Statement::step() {
   const int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
-  if (rc == SQLITE_DONE) return false;
+  const bool writes = sqlite3_stmt_readonly(stmt_) == 0;
+  if (rc == SQLITE_DONE) {
+    if (writes) db_->noteWrite(true, {});
+    return false;
+  }
   const std::string error = db_->lastError();
   sqlite3_reset(stmt_);
-  return fail(fmt::format("{}: {} (in: {})", db_->path().string(), error, sql_));
+  std::string message = fmt::format("{}: {} (in: {})", db_->path().string(), error, sql_);
+  if (writes) db_->noteWrite(false, message);
+  return fail(std::move(message));
 }
 
 Result<void> Statement::run() {
@@ -148,8 +154,17 @@ Result<void> Database::exec(std::string_view sql) {
   return {};
 }
 
-Result<void> Database::begin() { return exec("BEGIN IMMEDIATE"); }
-Result<void> Database::commit() { return exec("COMMIT"); }
+Result<void> Database::begin() {
+  auto ok = exec("BEGIN IMMEDIATE");
+  if (!ok) noteWrite(false, ok.error().message);
+  return ok;
+}
+
+Result<void> Database::commit() {
+  auto ok = exec("COMMIT");
+  noteWrite(ok.has_value(), ok ? std::string() : ok.error().message);
+  return ok;
+}
 void Database::rollback() { (void)exec("ROLLBACK"); }
 
 Result<int> Database::schemaVersion(std::string_view part) {

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -34,6 +35,15 @@ struct Blob {
 using Value = std::variant<std::nullptr_t, std::int64_t, double, std::string, Blob>;
 
 class Database;
+
+// What the daemon says of its state database's writes (/api/v1/status, hotspotd_state_writable): whether the last
+// write succeeded, and since when writes fail.
+struct WriteHealth {
+  bool writable = true;
+  std::string error;                 // the last failed write's error
+  std::int64_t failing_since_ms = 0;  // the first failure since the last success
+  std::uint64_t failures = 0;         // failed writes since start
+};
 
 // One prepared statement. bind() then step() until it returns false; or run() for statements without rows.
 class Statement {
@@ -96,11 +106,20 @@ class Database {
   // The error text of the last failed call, for messages.
   std::string lastError() const;
 
+  // Called after every write on this connection (a statement that changes the database, BEGIN, COMMIT): true, or
+  // false with the error. How the daemon notices a state directory it can no longer write (a full disk, a
+  // read-only remount) and reports it while it goes on from memory. Called on the connection's thread.
+  void onWrite(std::function<void(bool ok, const std::string& error)> f) { on_write_ = std::move(f); }
+
  private:
   Database(sqlite3* db, std::filesystem::path path) : db_(db), path_(std::move(path)) {}
   friend class Statement;
+  void noteWrite(bool ok, const std::string& error) {
+    if (on_write_) on_write_(ok, error);
+  }
   sqlite3* db_;
   std::filesystem::path path_;
+  std::function<void(bool, const std::string&)> on_write_;
 };
 
 }  // namespace hotspotd::state

@@ -44,6 +44,7 @@ TEST_CASE("the API: status, targets, incidents with their evidence, notification
   CHECK((*status)["data"]["config"]["rules"][0]["name"] == "QueueDeep");
   CHECK((*status)["data"]["config"]["receivers"][0]["type"] == "webhook");
   CHECK((*status)["data"]["config"]["scrape"][0]["job"] == "app");
+  CHECK((*status)["data"]["state"] == json{{"writable", true}, {"writeErrors", 0}});
 
   auto targets = getJson(port, "/api/v1/targets");
   REQUIRE(targets);

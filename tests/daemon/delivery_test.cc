@@ -148,3 +148,52 @@ matchers = ["queue=~\"q.*\""]
   CHECK(daemon.runUntil(
       [&] { return daemon.metric("hotspotd_notifications_queue_length{receiver=\"pager\"}") == 0.0; }, 5'000));
 }
+
+TEST_CASE("a state database that cannot be written holds no page back: sent from memory, written once it can be") {
+  QueueService app;
+  VendorReceiver hook(VendorReceiver::Kind::webhook);
+  const std::string hook_url = hook.start();
+  TempDir dir;
+  const auto config = writeConfig(dir, app.address, hotspotd::test::webhookOnly(hook_url));
+  InProcessDaemon daemon;
+  daemon.start(config);
+  // The state directory turns read-only before the incident fires (what a full disk or a read-only remount looks
+  // like to SQLite: every write fails), and the receiver is down.
+  REQUIRE(daemon.pipeline->database().exec("PRAGMA query_only = ON"));
+  hook.outage(VendorReceiver::Answer(500));
+  REQUIRE(daemon.runUntil([&] { return daemon.raised("firing"); }, 30'000));
+  REQUIRE(daemon.runUntil([&] { return hook.received().size() >= 2; }, 30'000));  // sent, and retried, from memory
+  const auto health = daemon.pipeline->stateHealth().load();
+  CHECK_FALSE(health->writable);
+  CHECK(health->error.find("readonly") != std::string::npos);
+  CHECK(health->failures > 0);
+  CHECK(daemon.metric("hotspotd_state_writable") == 0.0);
+  CHECK(daemon.metric("hotspotd_state_write_errors_total").value_or(0) > 0);
+  daemon.runFor(1'500);  // the backlog gauge is refreshed each second
+  CHECK(daemon.metric("hotspotd_notifications_queue_length{receiver=\"hook\"}") == 1.0);
+  auto history = daemon.pipeline->reader().with([](auto& r) { return r.notifications("", 100); });
+  REQUIRE(history);
+  CHECK(history->empty());  // nothing could be written
+
+  // Writable again: the pending page goes to the outbox (it would survive a restart from here on), and is
+  // delivered from there once the receiver is back.
+  REQUIRE(daemon.pipeline->database().exec("PRAGMA query_only = OFF"));
+  REQUIRE(daemon.runUntil([&] { return daemon.pipeline->stateHealth().load()->writable; }, 10'000));
+  REQUIRE(daemon.runUntil(
+      [&] {
+        auto h = daemon.pipeline->reader().with([](auto& r) { return r.notifications("", 100); });
+        return h && h->size() == 1;
+      },
+      10'000));
+  hook.outage(VendorReceiver::Answer(0));
+  REQUIRE(daemon.runUntil([&] { return !hook.accepted().empty(); }, 60'000));
+  CHECK(hook.accepted().front().body["status"] == "firing");
+  REQUIRE(daemon.runUntil(
+      [&] {
+        auto h = daemon.pipeline->reader().with([](auto& r) { return r.notifications("", 100); });
+        return h && h->size() == 1 && h->front().state == hotspotd::alerting::NotificationState::delivered;
+      },
+      10'000));
+  CHECK(daemon.metric("hotspotd_state_writable") == 1.0);
+  CHECK(hook.violations().empty());
+}
