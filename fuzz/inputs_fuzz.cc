@@ -1,7 +1,7 @@
 // Fuzz target for every other parser of outside input, one chosen by the first byte (the rest is the input): RFC
 // 3339 times, durations, Retry-After and byte sizes, selectors and alert matchers, URLs and listen addresses,
 // message templates (rendered with Slack escaping), rule files, the config file, silence requests, Prometheus
-// query API answers, file_sd files and outbox entries. Nothing may crash, hang or read out of bounds. Built with
+// query API answers, file_sd files, outbox entries and replay recordings (read scrape by scrape). Nothing may crash, hang or read out of bounds. Built with
 // libFuzzer under clang (HOTSPOTD_FUZZ=ON); the same function replays fuzz/corpus/inputs as a normal test.
 #include <unistd.h>
 
@@ -18,6 +18,7 @@
 #include "alerting/routing.h"
 #include "core/duration.h"
 #include "core/rfc3339.h"
+#include "ingest/replay_reader.h"
 #include "core/selector.h"
 #include "core/toml_reader.h"
 #include "core/url.h"
@@ -53,7 +54,7 @@ void fileSd(std::string_view text) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
   const std::string_view text(reinterpret_cast<const char*>(data) + 1, size - 1);
-  switch (data[0] % 11) {
+  switch (data[0] % 12) {
     case 0:
       (void)parseRfc3339(text);
       break;
@@ -104,6 +105,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       break;
     case 10:
       (void)alerting::alertFromJson(std::string(text));
+      break;
+    case 11:
+      if (auto r = ingest::ReplayReader::fromText(std::string(text), "fuzz.om")) {
+        std::int64_t t = 0;
+        std::vector<const ingest::ParsedSample*> samples;
+        while (r->next(t, samples)) {
+        }
+      }
       break;
   }
   return 0;

@@ -179,7 +179,7 @@ std::optional<double> TextParser::parseFloat(std::string_view text) {
 
 TextParser::TextParser(std::string_view body, ExpositionFormat format, const ParseLimits& limits)
     : body_(body), format_(format), limits_(limits) {
-  validateEncoding();
+  if (limits_.check_encoding) validateEncoding();
 }
 
 bool TextParser::fail(FailureReason reason, std::string message) {
@@ -187,9 +187,9 @@ bool TextParser::fail(FailureReason reason, std::string message) {
   return false;
 }
 
-bool TextParser::validateEncoding() {
-  const auto* data = reinterpret_cast<const unsigned char*>(body_.data());
-  const std::size_t n = body_.size();
+std::optional<TextParser::EncodingFault> TextParser::findEncodingFault(std::string_view body) {
+  const auto* data = reinterpret_cast<const unsigned char*>(body.data());
+  const std::size_t n = body.size();
   std::size_t i = 0;
   while (i < n) {
     if (n - i >= 8) {
@@ -203,10 +203,7 @@ bool TextParser::validateEncoding() {
       }
     }
     const unsigned char c = data[i];
-    if (c == 0) {
-      line_ = lineOfOffset(body_, i);
-      return fail(FailureReason::invalid_utf8, "NUL byte in the exposition");
-    }
+    if (c == 0) return EncodingFault{i, true};
     if (c < 0x80) {
       ++i;
       continue;
@@ -233,11 +230,23 @@ bool TextParser::validateEncoding() {
       ok = !((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
              (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF);
     }
-    if (!ok) {
-      line_ = lineOfOffset(body_, i);
-      return fail(FailureReason::invalid_utf8, fmt::format("invalid UTF-8 at byte offset {}", i));
-    }
+    if (!ok) return EncodingFault{i, false};
     i += len;
+  }
+  return std::nullopt;
+}
+
+ParseError TextParser::encodingError(std::string_view body, const EncodingFault& fault) {
+  const int line = lineOfOffset(body, fault.offset);
+  const std::string what =
+      fault.nul ? std::string("NUL byte in the exposition") : fmt::format("invalid UTF-8 at byte offset {}", fault.offset);
+  return ParseError{FailureReason::invalid_utf8, line, fmt::format("line {}: {}", line, what)};
+}
+
+bool TextParser::validateEncoding() {
+  if (auto fault = findEncodingFault(body_)) {
+    if (!error_) error_ = encodingError(body_, *fault);
+    return false;
   }
   return true;
 }

@@ -55,6 +55,9 @@ struct ParseLimits {
   std::size_t max_labels = 64;
   std::size_t max_label_name_length = 256;
   std::size_t max_label_value_length = 4096;
+  // False: the caller has checked the body's encoding itself (replay checks a mapped file slice by slice, so that
+  // the check does not hold the whole file in memory at once).
+  bool check_encoding = true;
 };
 
 struct ParseError {
@@ -108,6 +111,15 @@ class TextParser {
 
   // Parses "1", "1.0", "+Inf", "1e3" as Prometheus does (for `le` and `quantile`).
   static std::optional<double> parseFloat(std::string_view text);
+
+  // The first NUL byte or invalid UTF-8 sequence of `body`, if any, and the error the parser gives for it (with
+  // the line, counted in `body`).
+  struct EncodingFault {
+    std::size_t offset;
+    bool nul;
+  };
+  static std::optional<EncodingFault> findEncodingFault(std::string_view body);
+  static ParseError encodingError(std::string_view body, const EncodingFault& fault);
 
  private:
   bool fail(FailureReason reason, std::string message);

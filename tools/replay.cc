@@ -107,6 +107,12 @@ int replayFile(const ReplayOptions& options, std::vector<rules::Rule> rule_list,
       last = t;
     }
   }
+  if (reader->error()) {
+    engine.stop();
+    out.flush();
+    std::fprintf(stderr, "hotspotd: cannot replay: %s\n", reader->error()->message.c_str());
+    return 1;
+  }
   // The evaluation that sees the last scrape.
   clock.run(io, engine.nextEvaluationMs(last - 1));
   engine.stop();
