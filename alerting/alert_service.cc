@@ -1,6 +1,7 @@
 #include "alerting/alert_service.h"
 
 #include <algorithm>
+#include <limits>
 
 #include <fmt/format.h>
 #include <boost/asio/post.hpp>
@@ -252,6 +253,12 @@ void AlertService::stop() {
   timer_->cancel();
   in_flight_ids_.clear();
   if (outbox_) {
+    recordUnrecorded();
+    if (!unrecorded_.empty()) {
+      log::error("Delivery outcomes kept in memory are lost: the state database still cannot be written; those "
+                 "notifications go again after the restart",
+                 {{"notifications", unrecorded_.size()}});
+    }
     saveGroups(clock_.nowMs());
     if (in_memory_count_ > 0 && !persistInMemory()) {
       log::error("Notifications kept in memory are lost: the state database still cannot be written",
@@ -264,6 +271,7 @@ void AlertService::tick() {
   if (stopped_ || !outbox_) return;
   const std::int64_t now = clock_.nowMs();
   flush(now);
+  if (!unrecorded_.empty()) recordUnrecorded();
   if (in_memory_count_ > 0) persistInMemory();
   pump(now);
   if (now - backlog_ms_ >= 1000) updateBacklog(now);
@@ -385,18 +393,45 @@ void AlertService::pump(std::int64_t now_ms) {
   }
 }
 
+bool AlertService::heldBack(const Notification& n, std::int64_t now_ms) const {
+  auto u = unrecorded_.find(n.id);
+  if (u == unrecorded_.end()) return false;
+  return u->second.outcome != "retry" || u->second.next_ms > now_ms;
+}
+
 std::optional<Notification> AlertService::nextFor(const std::string& queue, std::int64_t now_ms) {
-  auto due = outbox_->due(queue, now_ms, 1);
+  auto due = outbox_->due(queue, now_ms, 1 + unrecorded_.size());
   if (!due) {
     log::error("Cannot read the outbox", {{"receiver", queue}, {"error", due.error().message}});
-  } else if (!due->empty()) {
-    return due->front();
+  } else {
+    for (const auto& n : *due) {
+      if (!heldBack(n, now_ms)) return n;
+    }
   }
   auto kept = in_memory_.find(queue);
   if (kept == in_memory_.end() || kept->second.empty()) return std::nullopt;
   const Notification& n = kept->second.front().notification;
   if (n.next_ms > now_ms) return std::nullopt;
+  // Order per key: what the outbox still holds for this queue (waiting for a retry) was queued earlier, and goes
+  // first - a resolution must not overtake its firing. (What is delivered but not yet recorded does not count.)
+  if (auto pending = outbox_->due(queue, std::numeric_limits<std::int64_t>::max(), 1 + unrecorded_.size())) {
+    for (const auto& p : *pending) {
+      const auto u = unrecorded_.find(p.id);
+      if (u == unrecorded_.end() || u->second.outcome == "retry") return std::nullopt;
+    }
+  }
   return n;
+}
+
+void AlertService::recordUnrecorded() {
+  for (auto it = unrecorded_.begin(); it != unrecorded_.end();) {
+    const Unrecorded& u = it->second;
+    Result<void> written = u.outcome == "delivered" ? outbox_->delivered(it->first, u.status, u.at_ms)
+                           : u.outcome == "retry"   ? outbox_->retry(it->first, u.next_ms, u.status, u.reason)
+                                                    : outbox_->failed(it->first, u.status, u.reason, u.at_ms);
+    if (!written) return;
+    it = unrecorded_.erase(it);
+  }
 }
 
 void AlertService::keepInMemory(std::vector<Message> messages, std::int64_t now_ms) {
@@ -467,9 +502,15 @@ Result<void> AlertService::record(const std::string& queue, const Notification& 
                                   std::string_view outcome, std::string_view reason, std::int64_t next_ms,
                                   std::int64_t now_ms) {
   if (n.id >= 0) {
-    if (outcome == "delivered") return outbox_->delivered(n.id, status, now_ms);
-    if (outcome == "retry") return outbox_->retry(n.id, next_ms, status, std::string(reason));
-    return outbox_->failed(n.id, status, std::string(reason), now_ms);
+    Result<void> written = outcome == "delivered" ? outbox_->delivered(n.id, status, now_ms)
+                           : outcome == "retry"   ? outbox_->retry(n.id, next_ms, status, std::string(reason))
+                                                  : outbox_->failed(n.id, status, std::string(reason), now_ms);
+    if (written) {
+      unrecorded_.erase(n.id);
+    } else {
+      unrecorded_[n.id] = Unrecorded{queue, std::string(outcome), status, std::string(reason), next_ms, now_ms};
+    }
+    return written;
   }
   auto& kept = in_memory_[queue];
   auto it = std::find_if(kept.begin(), kept.end(), [&](const InMemory& e) { return e.notification.id == n.id; });
@@ -547,9 +588,11 @@ void AlertService::finished(const std::string& queue, const Notification& n,
       break;
   }
   if (!written) {
-    // It stays pending: sent again later (a duplicate with the same dedup key) rather than lost.
+    // Kept in memory (unrecorded_): a delivered notification is not sent again, a retry keeps its backoff, and the
+    // outcome is written once the outbox takes writes again. Only a restart before then sends it again (with the
+    // same dedup key).
     state_errors_.Increment();
-    log::error("Cannot record a delivery outcome", {{"receiver", queue}, {"error", written.error().message}});
+    log::error("Cannot record a delivery outcome; kept in memory", {{"receiver", queue}, {"error", written.error().message}});
   }
   pump(now);
   schedule(now);
@@ -586,6 +629,12 @@ void AlertService::schedule(std::int64_t now_ms) {
     if (in_flight_.count(name)) continue;
     std::optional<std::int64_t> due_ms;
     if (auto due = outbox_->nextDue(name); due && *due) due_ms = **due;
+    // What the outbox has due may be held back here (an outcome not recorded yet): look again in a second, not
+    // at once; a retry held here is due at its own time.
+    if (due_ms && *due_ms <= now_ms && !unrecorded_.empty()) due_ms = now_ms + 1000;
+    for (const auto& [id, u] : unrecorded_) {
+      if (u.queue == name && u.outcome == "retry") due_ms = due_ms ? std::min(*due_ms, u.next_ms) : u.next_ms;
+    }
     if (auto kept = in_memory_.find(name); kept != in_memory_.end() && !kept->second.empty()) {
       const std::int64_t memory_due = kept->second.front().notification.next_ms;
       due_ms = due_ms ? std::min(*due_ms, memory_due) : memory_due;

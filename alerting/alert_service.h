@@ -21,8 +21,9 @@
 //
 // A state database that cannot be written (a full disk, a read-only state directory) does not hold pages back:
 // messages the outbox cannot take are sent from memory (same queues, order, retries and pacing; at most
-// kMaxInMemory, the oldest dropped and counted past that), and written to the outbox once it takes writes again.
-// Only what is still in memory when the daemon stops is lost, and the log says how much.
+// kMaxInMemory, the oldest dropped and counted past that), and written to the outbox once it takes writes again;
+// delivery outcomes the outbox cannot record are kept too (a delivered page is not sent again, a retry keeps its
+// backoff). Only what is still in memory when the daemon stops is lost, and the log says how much.
 //
 // Silences live in the state database; the API creates, lists and expires them through this class, on this thread.
 #pragma once
@@ -172,6 +173,21 @@ class AlertService {
   std::size_t in_memory_count_ = 0;
   std::int64_t next_memory_id_ = -1;
   std::map<std::string, std::int64_t> in_flight_ids_;  // the notification each busy queue is sending
+  // Delivery outcomes of outbox notifications the outbox could not record: kept here, so that a delivered one is
+  // not sent again and a retried one waits for its backoff, and recorded once the outbox takes writes again.
+  struct Unrecorded {
+    std::string queue;
+    std::string outcome;  // delivered, retry, failed
+    int status = 0;
+    std::string reason;
+    std::int64_t next_ms = 0;  // retry: not before
+    std::int64_t at_ms = 0;
+  };
+  std::map<std::int64_t, Unrecorded> unrecorded_;  // by notification id
+  // Records what unrecorded_ holds; stops at the first write that still fails.
+  void recordUnrecorded();
+  // Whether an outbox notification is settled here (delivered or failed, not yet recorded) or waits for a retry.
+  bool heldBack(const Notification& n, std::int64_t now_ms) const;
   Clock& clock_;
   std::unique_ptr<Timer> timer_;
   std::mt19937_64 rng_{std::random_device{}()};

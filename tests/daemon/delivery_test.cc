@@ -197,3 +197,28 @@ TEST_CASE("a state database that cannot be written holds no page back: sent from
   CHECK(daemon.metric("hotspotd_state_writable") == 1.0);
   CHECK(hook.violations().empty());
 }
+
+TEST_CASE("a resolution kept in memory does not overtake its firing still waiting in the outbox") {
+  QueueService app;
+  VendorReceiver hook(VendorReceiver::Kind::webhook);
+  const std::string hook_url = hook.start();
+  TempDir dir;
+  const auto config = writeConfig(dir, app.address, hotspotd::test::webhookOnly(hook_url));
+  InProcessDaemon daemon;
+  daemon.start(config);
+  // The firing is written to the outbox, but the receiver is down: it waits there for its retries.
+  hook.outage(VendorReceiver::Answer(500));
+  REQUIRE(daemon.runUntil([&] { return daemon.raised("firing") && !hook.received().empty(); }, 30'000));
+  // Then the state directory turns read-only, and the incident resolves: the resolution is kept in memory.
+  REQUIRE(daemon.pipeline->database().exec("PRAGMA query_only = ON"));
+  app.depth = 10;
+  REQUIRE(daemon.runUntil([&] { return daemon.raised("resolved"); }, 60'000));
+  daemon.runFor(2'000);
+  // The receiver comes back: the firing goes first, then the resolution.
+  hook.outage(VendorReceiver::Answer(0));
+  REQUIRE(daemon.runUntil([&] { return hook.accepted().size() >= 2; }, 120'000));
+  const auto accepted = hook.accepted();
+  CHECK(accepted[0].body["status"] == "firing");
+  CHECK(accepted[1].body["status"] == "resolved");
+  REQUIRE(daemon.pipeline->database().exec("PRAGMA query_only = OFF"));
+}
