@@ -28,6 +28,15 @@ namespace {
 
 constexpr std::string_view kRoutingKey = "0123456789abcdef0123456789abcdef";
 
+// The queue service's rule paging one webhook receiver, the pipeline in process.
+struct WebhookDaemon {
+  QueueService app;
+  VendorReceiver hook{VendorReceiver::Kind::webhook};
+  TempDir dir;
+  InProcessDaemon daemon;
+  WebhookDaemon() { daemon.start(writeConfig(dir, app.address, hotspotd::test::webhookOnly(hook.start()))); }
+};
+
 }  // namespace
 
 TEST_CASE("an incident reaches Slack, PagerDuty and a signed webhook through 429, 500 and a dropped connection") {
@@ -150,13 +159,9 @@ matchers = ["queue=~\"q.*\""]
 }
 
 TEST_CASE("a state database that cannot be written holds no page back: sent from memory, written once it can be") {
-  QueueService app;
-  VendorReceiver hook(VendorReceiver::Kind::webhook);
-  const std::string hook_url = hook.start();
-  TempDir dir;
-  const auto config = writeConfig(dir, app.address, hotspotd::test::webhookOnly(hook_url));
-  InProcessDaemon daemon;
-  daemon.start(config);
+  WebhookDaemon w;
+  VendorReceiver& hook = w.hook;
+  InProcessDaemon& daemon = w.daemon;
   // The state directory turns read-only before the incident fires (what a full disk or a read-only remount looks
   // like to SQLite: every write fails), and the receiver is down.
   REQUIRE(daemon.pipeline->database().exec("PRAGMA query_only = ON"));
@@ -199,13 +204,10 @@ TEST_CASE("a state database that cannot be written holds no page back: sent from
 }
 
 TEST_CASE("a resolution kept in memory does not overtake its firing still waiting in the outbox") {
-  QueueService app;
-  VendorReceiver hook(VendorReceiver::Kind::webhook);
-  const std::string hook_url = hook.start();
-  TempDir dir;
-  const auto config = writeConfig(dir, app.address, hotspotd::test::webhookOnly(hook_url));
-  InProcessDaemon daemon;
-  daemon.start(config);
+  WebhookDaemon w;
+  QueueService& app = w.app;
+  VendorReceiver& hook = w.hook;
+  InProcessDaemon& daemon = w.daemon;
   // The firing is written to the outbox, but the receiver is down: it waits there for its retries.
   hook.outage(VendorReceiver::Answer(500));
   REQUIRE(daemon.runUntil([&] { return daemon.raised("firing") && !hook.received().empty(); }, 30'000));
