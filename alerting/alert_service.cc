@@ -396,7 +396,7 @@ void AlertService::pump(std::int64_t now_ms) {
 bool AlertService::heldBack(const Notification& n, std::int64_t now_ms) const {
   auto u = unrecorded_.find(n.id);
   if (u == unrecorded_.end()) return false;
-  return u->second.outcome != "retry" || u->second.next_ms > now_ms;
+  return u->second.outcome != Outcome::retry || u->second.next_ms > now_ms;
 }
 
 std::optional<Notification> AlertService::nextFor(const std::string& queue, std::int64_t now_ms) {
@@ -417,7 +417,7 @@ std::optional<Notification> AlertService::nextFor(const std::string& queue, std:
   if (auto pending = outbox_->due(queue, std::numeric_limits<std::int64_t>::max(), 1 + unrecorded_.size())) {
     for (const auto& p : *pending) {
       const auto u = unrecorded_.find(p.id);
-      if (u == unrecorded_.end() || u->second.outcome == "retry") return std::nullopt;
+      if (u == unrecorded_.end() || u->second.outcome == Outcome::retry) return std::nullopt;
     }
   }
   return n;
@@ -425,11 +425,7 @@ std::optional<Notification> AlertService::nextFor(const std::string& queue, std:
 
 void AlertService::recordUnrecorded() {
   for (auto it = unrecorded_.begin(); it != unrecorded_.end();) {
-    const Unrecorded& u = it->second;
-    Result<void> written = u.outcome == "delivered" ? outbox_->delivered(it->first, u.status, u.at_ms)
-                           : u.outcome == "retry"   ? outbox_->retry(it->first, u.next_ms, u.status, u.reason)
-                                                    : outbox_->failed(it->first, u.status, u.reason, u.at_ms);
-    if (!written) return;
+    if (!writeOutcome(it->first, it->second)) return;
     it = unrecorded_.erase(it);
   }
 }
@@ -498,24 +494,34 @@ bool AlertService::persistInMemory() {
   return true;
 }
 
-Result<void> AlertService::record(const std::string& queue, const Notification& n, int status,
-                                  std::string_view outcome, std::string_view reason, std::int64_t next_ms,
-                                  std::int64_t now_ms) {
+Result<void> AlertService::writeOutcome(std::int64_t id, const Unrecorded& u) {
+  switch (u.outcome) {
+    case Outcome::delivered:
+      return outbox_->delivered(id, u.status, u.at_ms);
+    case Outcome::retry:
+      return outbox_->retry(id, u.next_ms, u.status, u.reason);
+    case Outcome::permanent:
+      break;
+  }
+  return outbox_->failed(id, u.status, u.reason, u.at_ms);
+}
+
+Result<void> AlertService::record(const std::string& queue, const Notification& n, int status, Outcome outcome,
+                                  std::string_view reason, std::int64_t next_ms, std::int64_t now_ms) {
   if (n.id >= 0) {
-    Result<void> written = outcome == "delivered" ? outbox_->delivered(n.id, status, now_ms)
-                           : outcome == "retry"   ? outbox_->retry(n.id, next_ms, status, std::string(reason))
-                                                  : outbox_->failed(n.id, status, std::string(reason), now_ms);
+    Unrecorded u{queue, outcome, status, std::string(reason), next_ms, now_ms};
+    Result<void> written = writeOutcome(n.id, u);
     if (written) {
       unrecorded_.erase(n.id);
     } else {
-      unrecorded_[n.id] = Unrecorded{queue, std::string(outcome), status, std::string(reason), next_ms, now_ms};
+      unrecorded_[n.id] = std::move(u);
     }
     return written;
   }
   auto& kept = in_memory_[queue];
   auto it = std::find_if(kept.begin(), kept.end(), [&](const InMemory& e) { return e.notification.id == n.id; });
   if (it == kept.end()) return {};  // dropped meanwhile
-  if (outcome == "retry") {
+  if (outcome == Outcome::retry) {
     it->notification.attempts += 1;
     it->notification.next_ms = next_ms;
     it->notification.last_status = status;
@@ -552,7 +558,7 @@ void AlertService::finished(const std::string& queue, const Notification& n,
   Result<void> written;
   switch (v.outcome) {
     case Outcome::delivered:
-      written = record(queue, n, response.status, "delivered", {}, 0, now);
+      written = record(queue, n, response.status, Outcome::delivered, {}, 0, now);
       sent_.Add({{"receiver", queue}}).Increment();
       latency_
           .Add({{"receiver", queue}},
@@ -569,7 +575,7 @@ void AlertService::finished(const std::string& queue, const Notification& n,
       const Duration wait = v.retry_after ? *v.retry_after
                                           : backoff(n.attempts, config_.retry_min, config_.retry_max, rng_);
       const std::int64_t wait_ms = std::chrono::duration_cast<std::chrono::milliseconds>(wait).count();
-      written = record(queue, n, response.status, "retry", v.reason, now + wait_ms, now);
+      written = record(queue, n, response.status, Outcome::retry, v.reason, now + wait_ms, now);
       // A receiver that asked to wait (429, 503 with Retry-After) is not sent anything else before then.
       if (v.retry_after && q != queues_.end()) q->second.paused_until_ms = now + wait_ms;
       retries_.Add({{"receiver", queue}, {"reason", reasonLabel(response)}}).Increment();
@@ -581,7 +587,7 @@ void AlertService::finished(const std::string& queue, const Notification& n,
       break;
     }
     case Outcome::permanent:
-      written = record(queue, n, response.status, "failed", v.reason, 0, now);
+      written = record(queue, n, response.status, Outcome::permanent, v.reason, 0, now);
       failed_.Add({{"receiver", queue}, {"reason", reasonLabel(response)}}).Increment();
       log::error("Notification rejected by the receiver; not retrying",
                  {{"receiver", queue}, {"key", n.key}, {"reason", v.reason}, {"attempts", n.attempts + 1}});
@@ -633,7 +639,7 @@ void AlertService::schedule(std::int64_t now_ms) {
     // at once; a retry held here is due at its own time.
     if (due_ms && *due_ms <= now_ms && !unrecorded_.empty()) due_ms = now_ms + 1000;
     for (const auto& [id, u] : unrecorded_) {
-      if (u.queue == name && u.outcome == "retry") due_ms = due_ms ? std::min(*due_ms, u.next_ms) : u.next_ms;
+      if (u.queue == name && u.outcome == Outcome::retry) due_ms = due_ms ? std::min(*due_ms, u.next_ms) : u.next_ms;
     }
     if (auto kept = in_memory_.find(name); kept != in_memory_.end() && !kept->second.empty()) {
       const std::int64_t memory_due = kept->second.front().notification.next_ms;

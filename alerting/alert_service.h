@@ -142,7 +142,7 @@ class AlertService {
   // The next notification of a queue: the outbox's due one, else the oldest in memory if due.
   std::optional<Notification> nextFor(const std::string& queue, std::int64_t now_ms);
   // The outcome of a delivery, written to the outbox or to the notification kept in memory.
-  Result<void> record(const std::string& queue, const Notification& n, int status, std::string_view outcome,
+  Result<void> record(const std::string& queue, const Notification& n, int status, Outcome outcome,
                       std::string_view reason, std::int64_t next_ms, std::int64_t now_ms);
   void updateBacklog(std::int64_t now_ms);
   void schedule(std::int64_t now_ms);
@@ -177,7 +177,7 @@ class AlertService {
   // not sent again and a retried one waits for its backoff, and recorded once the outbox takes writes again.
   struct Unrecorded {
     std::string queue;
-    std::string outcome;  // delivered, retry, failed
+    Outcome outcome = Outcome::retry;
     int status = 0;
     std::string reason;
     std::int64_t next_ms = 0;  // retry: not before
@@ -186,6 +186,8 @@ class AlertService {
   std::map<std::int64_t, Unrecorded> unrecorded_;  // by notification id
   // Records what unrecorded_ holds; stops at the first write that still fails.
   void recordUnrecorded();
+  // Writes one outcome to the outbox.
+  Result<void> writeOutcome(std::int64_t id, const Unrecorded& u);
   // Whether an outbox notification is settled here (delivered or failed, not yet recorded) or waits for a retry.
   bool heldBack(const Notification& n, std::int64_t now_ms) const;
   Clock& clock_;
