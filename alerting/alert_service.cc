@@ -439,9 +439,14 @@ void AlertService::keepInMemory(std::vector<Message> messages, std::int64_t now_
       if (in_flight_ids_.count(m.queue) && in_flight_ids_[m.queue] == oldest->notification.id) ++oldest;
       if (oldest != kept.end()) {
         failed_.Add({{"receiver", m.queue}, {"reason", "memory_full"}}).Increment();
-        log::error("Dropping a notification kept in memory: too many wait while the state database cannot be "
-                   "written",
-                   {{"receiver", m.queue}, {"key", oldest->notification.key}, {"kept", in_memory_count_}});
+        if (memory_errors_logged_.allow(now_ms)) {
+          log::error("Dropping a notification kept in memory: too many wait while the state database cannot be "
+                     "written",
+                     {{"receiver", m.queue},
+                      {"key", oldest->notification.key},
+                      {"kept", in_memory_count_},
+                      {"similar_errors_not_logged", memory_errors_logged_.suppressed()}});
+        }
         kept.erase(oldest);
         --in_memory_count_;
       }
@@ -472,7 +477,8 @@ bool AlertService::persistInMemory() {
                                  e.notification.created_ms, e.incidents);
       if (!id) ok = tl::unexpected(id.error());
       if (id && e.notification.attempts > 0) {
-        ok = outbox_->retry(*id, e.notification.next_ms, e.notification.last_status, e.notification.last_error);
+        ok = outbox_->carryOver(*id, e.notification.attempts, e.notification.next_ms, e.notification.last_status,
+                                e.notification.last_error);
       }
       ++moved;
     }
@@ -598,7 +604,12 @@ void AlertService::finished(const std::string& queue, const Notification& n,
     // outcome is written once the outbox takes writes again. Only a restart before then sends it again (with the
     // same dedup key).
     state_errors_.Increment();
-    log::error("Cannot record a delivery outcome; kept in memory", {{"receiver", queue}, {"error", written.error().message}});
+    if (memory_errors_logged_.allow(now)) {
+      log::error("Cannot record a delivery outcome; kept in memory",
+                 {{"receiver", queue},
+                  {"error", written.error().message},
+                  {"similar_errors_not_logged", memory_errors_logged_.suppressed()}});
+    }
   }
   pump(now);
   schedule(now);

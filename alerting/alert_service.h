@@ -54,6 +54,7 @@
 #include "alerting/alerting_config.h"
 #include "alerting/payloads.h"
 #include "core/clock.h"
+#include "core/log.h"
 #include "rules/finding.h"
 #include "rules/template.h"
 #include "state/database.h"
@@ -184,6 +185,8 @@ class AlertService {
     std::int64_t at_ms = 0;
   };
   std::map<std::int64_t, Unrecorded> unrecorded_;  // by notification id
+  // Notifications dropped from memory and outcomes kept there come one per send: a line a minute says so.
+  log::Throttle memory_errors_logged_{60'000};
   // Records what unrecorded_ holds; stops at the first write that still fails.
   void recordUnrecorded();
   // Writes one outcome to the outbox.

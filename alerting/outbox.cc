@@ -150,6 +150,14 @@ Result<void> Outbox::retry(std::int64_t id, std::int64_t next_ms, int status, co
   return stmt->bindAll({next_ms, std::int64_t{status}, error, id}).run();
 }
 
+Result<void> Outbox::carryOver(std::int64_t id, int attempts, std::int64_t next_ms, int status,
+                               const std::string& error) {
+  auto stmt =
+      db_->prepare("UPDATE notifications SET attempts = ?, next_ms = ?, last_status = ?, last_error = ? WHERE id = ?");
+  if (!stmt) return tl::unexpected(stmt.error());
+  return stmt->bindAll({std::int64_t{attempts}, next_ms, std::int64_t{status}, error, id}).run();
+}
+
 Result<void> Outbox::failed(std::int64_t id, int status, const std::string& error, std::int64_t now_ms) {
   auto stmt = db_->prepare(
       "UPDATE notifications SET state = 'failed', attempts = attempts + 1, last_status = ?, last_error = ?, "

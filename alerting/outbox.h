@@ -53,6 +53,9 @@ class Outbox {
   Result<void> delivered(std::int64_t id, int status, std::int64_t now_ms);
   Result<void> retry(std::int64_t id, std::int64_t next_ms, int status, const std::string& error);
   Result<void> failed(std::int64_t id, int status, const std::string& error, std::int64_t now_ms);
+  // A notification sent from memory before it could be written: its attempts so far, their last outcome and when
+  // it may go again, so that its backoff carries on where it was.
+  Result<void> carryOver(std::int64_t id, int attempts, std::int64_t next_ms, int status, const std::string& error);
 
   // Pending notifications per receiver and the oldest one's creation time, for metrics.
   struct Backlog {

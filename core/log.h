@@ -5,6 +5,8 @@
 // be called again at any time (config reload) to change level or format.
 #pragma once
 
+#include <cstdint>
+
 #include <concepts>
 #include <initializer_list>
 #include <string>
@@ -46,6 +48,39 @@ void debug(std::string_view message, Fields fields = {});
 void info(std::string_view message, Fields fields = {});
 void warn(std::string_view message, Fields fields = {});
 void error(std::string_view message, Fields fields = {});
+
+// At most one line per `every` for a condition that repeats (a write that fails at every evaluation): allow()
+// says whether to log now, and suppressed() how many were left out before it, to put in the line. Owned by one
+// thread.
+class Throttle {
+ public:
+  explicit Throttle(std::int64_t every_ms) : every_ms_(every_ms) {}
+  bool allow(std::int64_t now_ms) {
+    if (logged_ && now_ms - last_ms_ < every_ms_ && now_ms >= last_ms_) {
+      ++skipped_;
+      return false;
+    }
+    logged_ = true;
+    last_ms_ = now_ms;
+    suppressed_ = skipped_;
+    skipped_ = 0;
+    return true;
+  }
+  // Lines left out between the last two allowed ones.
+  std::uint64_t suppressed() const { return suppressed_; }
+  // The condition ended: the next one is logged at once.
+  void reset() {
+    logged_ = false;
+    skipped_ = 0;
+  }
+
+ private:
+  std::int64_t every_ms_;
+  std::int64_t last_ms_ = 0;
+  std::uint64_t skipped_ = 0;
+  std::uint64_t suppressed_ = 0;
+  bool logged_ = false;
+};
 
 // Renders one line without the timestamp, for tests and for callers that need the text.
 std::string render(Format format, Level level, std::string_view message, Fields fields);

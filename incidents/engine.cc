@@ -298,13 +298,24 @@ void Engine::persist(const std::vector<rules::IncidentEvent>& events, std::int64
   if (unsaved_changes_.empty() && unsaved_events_.empty()) return;
   const std::vector<std::string> changed(unsaved_changes_.begin(), unsaved_changes_.end());
   if (auto ok = incidents_->save(tracker_, changed, unsaved_events_, t_ms); !ok) {
-    state_write_errors_.Increment();
-    log::error("Cannot write incidents to the state database; retrying at the next evaluation",
-               {{"error", ok.error().message}, {"pending_writes", changed.size() + unsaved_events_.size()}});
+    writeFailed("Cannot write incidents to the state database; retrying at each evaluation", ok.error().message,
+                log::Field{"pending_writes", changed.size() + unsaved_events_.size()});
     return;
   }
+  write_errors_logged_.reset();
   unsaved_changes_.clear();
   unsaved_events_.clear();
+}
+
+void Engine::writeFailed(std::string_view what, const std::string& error, std::optional<log::Field> context) {
+  state_write_errors_.Increment();
+  if (!write_errors_logged_.allow(clock_.nowMs())) return;
+  const log::Field not_logged{"similar_errors_not_logged", write_errors_logged_.suppressed()};
+  if (context) {
+    log::error(what, {*context, {"error", error}, not_logged});
+  } else {
+    log::error(what, {{"error", error}, not_logged});
+  }
 }
 
 void Engine::attachExemplars() {
@@ -336,8 +347,7 @@ void Engine::attachExemplars() {
       exemplars.push_back(std::move(e));
     }
     if (auto ok = incidents_->addExemplars(id, exemplars, options_.exemplars); !ok) {
-      state_write_errors_.Increment();
-      log::warn("Cannot attach exemplars to an incident", {{"id", id}, {"error", ok.error().message}});
+      writeFailed("Cannot attach exemplars to an incident", ok.error().message, log::Field{"id", id});
     }
   }
 }
@@ -348,8 +358,7 @@ void Engine::saveDetectorState(std::int64_t t_ms) {
     auto states = d->saveState();
     if (states.empty()) continue;
     if (auto ok = incidents_->saveDetectorState(d->rule().name, d->rule().fingerprint, states, t_ms); !ok) {
-      state_write_errors_.Increment();
-      log::error("Cannot write a rule's learned state", {{"rule", d->rule().name}, {"error", ok.error().message}});
+      writeFailed("Cannot write a rule's learned state", ok.error().message, log::Field{"rule", d->rule().name});
     }
   }
   state_saved_ms_ = t_ms;
@@ -451,8 +460,7 @@ std::vector<rules::IncidentEvent> Engine::evaluateRules(std::int64_t t_ms, const
     if (t_ms - pruned_ms_ >= kPruneIntervalMs) {
       pruned_ms_ = t_ms;
       if (auto n = incidents_->prune(t_ms - options_.retention.count()); !n) {
-        state_write_errors_.Increment();
-        log::warn("Cannot delete old incidents", {{"error", n.error().message}});
+        writeFailed("Cannot delete old incidents", n.error().message);
       } else if (*n > 0) {
         log::info("Deleted resolved incidents past their retention", {{"incidents", *n}});
       }

@@ -31,6 +31,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -46,6 +47,7 @@
 #include "core/snapshot.h"
 #include "detectors/detector.h"
 #include "detectors/hotspots.h"
+#include "core/log.h"
 #include "incidents/incident_store.h"
 #include "incidents/tracker.h"
 #include "ingest/query_source.h"
@@ -150,6 +152,11 @@ class Engine {
   std::vector<rules::IncidentEvent> unsaved_events_;
   std::int64_t state_saved_ms_ = 0;
   std::int64_t pruned_ms_ = 0;
+  // While the state database cannot be written, every evaluation's writes fail: one line per 5 minutes says so
+  // (the pipeline logs the change of writability itself).
+  log::Throttle write_errors_logged_{300'000};
+  // Counts a failed write and logs it, throttled.
+  void writeFailed(std::string_view what, const std::string& error, std::optional<log::Field> context = std::nullopt);
   prometheus::Family<prometheus::Counter>& evaluations_;
   prometheus::Histogram& duration_;
   prometheus::Gauge& firing_;

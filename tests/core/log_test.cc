@@ -40,3 +40,18 @@ TEST_CASE("log levels and formats parse by name and reject the rest") {
   CHECK(hlog::parseFormat("json").value() == hlog::Format::json);
   CHECK_FALSE(hlog::parseFormat("logfmt"));
 }
+
+TEST_CASE("a repeating error is logged once per interval, with how many were left out, and at once after it ended") {
+  hlog::Throttle throttle(300'000);
+  CHECK(throttle.allow(1'000));
+  CHECK(throttle.suppressed() == 0);
+  int allowed = 0;
+  for (std::int64_t t = 16'000; t < 301'000; t += 15'000) allowed += throttle.allow(t);  // every evaluation
+  CHECK(allowed == 0);
+  CHECK(throttle.allow(301'000));
+  CHECK(throttle.suppressed() == 19);
+  throttle.reset();
+  CHECK(throttle.allow(302'000));  // a new failure after writes worked again
+  CHECK(throttle.suppressed() == 0);
+  CHECK(throttle.allow(1'000));  // a clock that went back does not silence it
+}

@@ -190,6 +190,11 @@ TEST_CASE("a state database that cannot be written holds no page back: sent from
         return h && h->size() == 1;
       },
       10'000));
+  // With the attempts made from memory: its backoff carries on, it does not start again from the first.
+  history = daemon.pipeline->reader().with([](auto& r) { return r.notifications("", 100); });
+  REQUIRE(history);
+  CHECK(history->front().attempts == static_cast<int>(hook.received().size()));
+  CHECK(history->front().attempts >= 2);
   hook.outage(VendorReceiver::Answer(0));
   REQUIRE(daemon.runUntil([&] { return !hook.accepted().empty(); }, 60'000));
   CHECK(hook.accepted().front().body["status"] == "firing");
