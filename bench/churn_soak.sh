@@ -9,39 +9,22 @@ set -euo pipefail
 hotspotd=${1:-build/gcc/hotspotd}
 seconds=${2:-180}
 per_scrape=${3:-2000}
-for tool in python3 curl; do
-  command -v "$tool" >/dev/null || { echo "$tool is needed (scripts/bootstrap installs it)"; exit 1; }
-done
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+source "$(dirname "$0")/lib.sh"
+need python3 curl
 
 # The churning target: each scrape a new batch of request ids (2,000 label values not seen before).
-python3 - "$per_scrape" "$tmp/target.port" <<'PY' &
-import http.server, itertools, sys
+python_bg "$per_scrape" "$tmp/target.port" <<'PY'
+import itertools, sys
+from metrics_target import serve
 n = int(sys.argv[1]); scrape = itertools.count()
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        s = next(scrape)
-        body = "# TYPE requests_total counter\n" + "".join(
-            'requests_total{route="/checkout",request_id="req-%d-%d-0123456789abcdef"} 1\n' % (s, i) for i in range(n))
-        data = body.encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/plain; version=0.0.4")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-    def log_message(self, *a): pass
-srv = http.server.HTTPServer(("127.0.0.1", 0), H)
-open(sys.argv[2], "w").write(str(srv.server_address[1]))
-srv.serve_forever()
+def body():
+    s = next(scrape)
+    return ("# TYPE requests_total counter\n" + "".join(
+        'requests_total{route="/checkout",request_id="req-%d-%d-0123456789abcdef"} 1\n' % (s, i)
+        for i in range(n))).encode()
+serve(body, sys.argv[2])
 PY
-pids+=($!)
-for _ in $(seq 50); do [ -s "$tmp/target.port" ] && break; sleep 0.1; done
+wait_for_file "$tmp/target.port"
 target_port=$(cat "$tmp/target.port")
 
 cat > "$tmp/hotspotd.toml" <<TOML
@@ -60,19 +43,7 @@ targets = ["127.0.0.1:$target_port"]
 interval = "1s"
 timeout = "1s"
 TOML
-"$hotspotd" run --config "$tmp/hotspotd.toml" >"$tmp/daemon.log" 2>&1 &
-daemon=$!
-pids+=($daemon)
-port=
-for _ in $(seq 100); do
-  port=$(grep Listening "$tmp/daemon.log" | grep -o '127.0.0.1:[0-9]*' | head -1 | cut -d: -f2 || true)
-  [ -n "$port" ] && break
-  sleep 0.1
-done
-[ -n "$port" ] || { echo "the daemon did not start:"; cat "$tmp/daemon.log"; exit 1; }
-
-metric() { curl -fsS "http://127.0.0.1:$port/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
-rss() { awk '/^VmRSS/ {print $2}' "/proc/$daemon/status"; }
+start_hotspotd "$hotspotd" "$tmp/hotspotd.toml" "$tmp/daemon.log"
 printf "%8s %10s %10s %14s\n" "seconds" "RSS MiB" "series" "store MiB"
 first=
 last=
