@@ -102,12 +102,7 @@ Engine::Engine(boost::asio::io_context& io, Clock& clock, store::SeriesStore& st
                         .Name("hotspotd_rules_loaded")
                         .Help("Rules being evaluated.")
                         .Register(registry)
-                        .Add({})),
-      state_write_errors_(prometheus::BuildCounter()
-                              .Name("hotspotd_state_write_errors_total")
-                              .Help("Failed writes of incidents or detector state to the state database.")
-                              .Register(registry)
-                              .Add({})) {
+                        .Add({})) {
   transitions_.Add({{"state", "firing"}});
   transitions_.Add({{"state", "resolved"}});
 }
@@ -231,7 +226,6 @@ void Engine::apply(std::vector<rules::Rule> rules, EngineOptions options) {
   if (on_events_ && !events.empty()) on_events_(events);
   if (incidents_) {
     if (auto ok = incidents_->retainDetectorState(name_list); !ok) {
-      state_write_errors_.Increment();
       log::warn("Cannot forget the learned state of removed rules", {{"error", ok.error().message}});
     }
   }
@@ -308,7 +302,7 @@ void Engine::persist(const std::vector<rules::IncidentEvent>& events, std::int64
 }
 
 void Engine::writeFailed(std::string_view what, const std::string& error, std::optional<log::Field> context) {
-  state_write_errors_.Increment();
+  // Counted where every failed write is, by the state database (hotspotd_state_write_errors_total).
   if (!write_errors_logged_.allow(clock_.nowMs())) return;
   const log::Field not_logged{"similar_errors_not_logged", write_errors_logged_.suppressed()};
   if (context) {

@@ -155,14 +155,13 @@ class Engine {
   // While the state database cannot be written, every evaluation's writes fail: one line per 5 minutes says so
   // (the pipeline logs the change of writability itself).
   log::Throttle write_errors_logged_{300'000};
-  // Counts a failed write and logs it, throttled.
+  // Logs a failed write, throttled.
   void writeFailed(std::string_view what, const std::string& error, std::optional<log::Field> context = std::nullopt);
   prometheus::Family<prometheus::Counter>& evaluations_;
   prometheus::Histogram& duration_;
   prometheus::Gauge& firing_;
   prometheus::Family<prometheus::Counter>& transitions_;
   prometheus::Gauge& rules_loaded_;
-  prometheus::Counter& state_write_errors_;
   Snapshot<detectors::HotspotTable> hotspots_;
   std::int64_t hotspots_ms_ = 0;
   std::function<void(const std::vector<rules::IncidentEvent>&)> on_events_;
