@@ -75,7 +75,9 @@ ingest::SourceReader sourceReader(const rules::Rule& rule, Duration history) {
 Engine::Engine(boost::asio::io_context& io, Clock& clock, store::SeriesStore& store, prometheus::Registry& registry,
                IncidentStore* incidents)
     : store_(store),
-      incidents_(incidents),
+      reads_(incidents),
+      writes_(incidents ? std::make_shared<Writes>() : nullptr),
+      post_([](std::function<void()> job) { job(); }),
       io_(io),
       clock_(clock),
       timer_(clock.timer(io, TimerOrder::evaluate)),
@@ -103,6 +105,7 @@ Engine::Engine(boost::asio::io_context& io, Clock& clock, store::SeriesStore& st
                         .Help("Rules being evaluated.")
                         .Register(registry)
                         .Add({})) {
+  if (writes_) writes_->store = incidents;
   transitions_.Add({{"state", "firing"}});
   transitions_.Add({{"state", "resolved"}});
 }
@@ -147,9 +150,35 @@ std::string Engine::degraded(const std::string& rule) const {
   return it == view->end() ? std::string() : it->second;
 }
 
+void Engine::writeOn(IncidentStore* writes, IncidentStore* reads, std::function<void(std::function<void()>)> post) {
+  reads_ = reads;
+  writes_ = writes ? std::make_shared<Writes>() : nullptr;
+  if (writes_) writes_->store = writes;
+  post_ = std::move(post);
+}
+
+void Engine::write(std::function<void(Writes&, std::int64_t now_ms)> job) {
+  if (!writes_) return;
+  Clock* clock = &clock_;
+  post_([w = std::weak_ptr<Writes>(writes_), clock, job = std::move(job)] {
+    if (auto writes = w.lock()) job(*writes, clock->nowMs());
+  });
+}
+
+void Engine::Writes::failed(std::int64_t now_ms, std::string_view what, const std::string& error,
+                            std::optional<log::Field> context) {
+  if (!logged.allow(now_ms)) return;
+  const log::Field not_logged{"similar_errors_not_logged", logged.suppressed()};
+  if (context) {
+    log::error(what, {*context, {"error", error}, not_logged});
+  } else {
+    log::error(what, {{"error", error}, not_logged});
+  }
+}
+
 void Engine::restore() {
-  if (!incidents_) return;
-  auto open = incidents_->loadOpen();
+  if (!reads_) return;
+  auto open = reads_->loadOpen();
   if (!open) {
     log::error("Cannot read incidents from the state database; starting without them",
                {{"error", open.error().message}});
@@ -190,8 +219,8 @@ void Engine::apply(std::vector<rules::Rule> rules, EngineOptions options) {
                  {"needs", formatDuration(d->history())},
                  {"store_retention", formatDuration(store_.config().retention)}});
     }
-    if (incidents_) {
-      if (auto saved = incidents_->loadDetectorState(d->rule().name, d->rule().fingerprint); !saved) {
+    if (reads_) {
+      if (auto saved = reads_->loadDetectorState(d->rule().name, d->rule().fingerprint); !saved) {
         log::warn("Cannot read a rule's learned state; it learns afresh",
                   {{"rule", d->rule().name}, {"error", saved.error().message}});
       } else if (!saved->empty()) {
@@ -222,13 +251,12 @@ void Engine::apply(std::vector<rules::Rule> rules, EngineOptions options) {
   tracker_.retainRules(names, now, events);
   persist(events, now);
   firing_.Set(static_cast<double>(tracker_.firingCount()));
-  report(events);
   if (on_events_ && !events.empty()) on_events_(events);
-  if (incidents_) {
-    if (auto ok = incidents_->retainDetectorState(name_list); !ok) {
+  write([name_list](Writes& w, std::int64_t) {
+    if (auto ok = w.store->retainDetectorState(name_list); !ok) {
       log::warn("Cannot forget the learned state of removed rules", {{"error", ok.error().message}});
     }
-  }
+  });
   if (!previous.empty() && kept > 0) log::debug("Rules kept their learned state on reload", {{"rules", kept}});
 
   stopped_ = false;
@@ -270,10 +298,11 @@ void Engine::tick(std::int64_t t_ms) {
   std::erase_if(retired_, [](const auto& s) { return !s->busy(); });
 }
 
-void Engine::report(const std::vector<rules::IncidentEvent>& events) {
+void Engine::report(prometheus::Family<prometheus::Counter>& transitions,
+                    const std::vector<rules::IncidentEvent>& events) {
   for (const auto& e : events) {
     const bool firing = e.state == rules::IncidentEvent::State::firing;
-    transitions_.Add({{"state", firing ? "firing" : "resolved"}}).Increment();
+    transitions.Add({{"state", firing ? "firing" : "resolved"}}).Increment();
     (firing ? log::warn : log::info)(firing ? "Incident firing" : "Incident resolved",
                                      {{"alertname", e.alertname},
                                       {"labels", labelText(e.labels)},
@@ -286,34 +315,33 @@ void Engine::report(const std::vector<rules::IncidentEvent>& events) {
 }
 
 void Engine::persist(const std::vector<rules::IncidentEvent>& events, std::int64_t t_ms) {
-  if (!incidents_) return;
-  for (auto& id : tracker_.takeChanged()) unsaved_changes_.insert(std::move(id));
-  for (const auto& e : events) unsaved_events_.push_back(e);
-  if (unsaved_changes_.empty() && unsaved_events_.empty()) return;
-  const std::vector<std::string> changed(unsaved_changes_.begin(), unsaved_changes_.end());
-  if (auto ok = incidents_->save(tracker_, changed, unsaved_events_, t_ms); !ok) {
-    writeFailed("Cannot write incidents to the state database; retrying at each evaluation", ok.error().message,
-                log::Field{"pending_writes", changed.size() + unsaved_events_.size()});
+  if (!writes_) {
+    report(transitions_, events);
     return;
   }
-  write_errors_logged_.reset();
-  unsaved_changes_.clear();
-  unsaved_events_.clear();
-}
-
-void Engine::writeFailed(std::string_view what, const std::string& error, std::optional<log::Field> context) {
-  // Counted where every failed write is, by the state database (hotspotd_state_write_errors_total).
-  if (!write_errors_logged_.allow(clock_.nowMs())) return;
-  const log::Field not_logged{"similar_errors_not_logged", write_errors_logged_.suppressed()};
-  if (context) {
-    log::error(what, {*context, {"error", error}, not_logged});
-  } else {
-    log::error(what, {{"error", error}, not_logged});
-  }
+  // At every evaluation, so that writes that failed are retried even when nothing changed since. The transitions
+  // are logged once written: whoever saw one in the log finds it in the state database, even after a crash.
+  write([changes = IncidentStore::changesOf(tracker_, tracker_.takeChanged()), events, t_ms,
+         transitions = &transitions_](Writes& w, std::int64_t now_ms) {
+    for (auto& [id, incident] : changes) w.changes[id] = incident;  // the latest state of each
+    w.events.insert(w.events.end(), events.begin(), events.end());
+    if (w.changes.empty() && w.events.empty()) return;
+    const IncidentStore::Changes all(w.changes.begin(), w.changes.end());
+    if (auto ok = w.store->save(all, w.events, t_ms); !ok) {
+      w.failed(now_ms, "Cannot write incidents to the state database; retrying at each evaluation",
+               ok.error().message, log::Field{"pending_writes", all.size() + w.events.size()});
+    } else {
+      w.logged.reset();
+      w.changes.clear();
+      w.events.clear();
+    }
+    report(*transitions, events);
+  });
 }
 
 void Engine::attachExemplars() {
-  if (!incidents_ || options_.exemplars == 0 || tracker_.firingCount() == 0) return;
+  if (!writes_ || options_.exemplars == 0 || tracker_.firingCount() == 0) return;
+  std::vector<std::pair<std::string, std::vector<IncidentExemplar>>> found_by_incident;
   std::map<std::string_view, const rules::Rule*> rules_by_name;
   for (const auto& d : detectors_) {
     if (d->rule().query_source.empty()) rules_by_name[d->rule().name] = &d->rule();  // query answers carry none
@@ -340,22 +368,38 @@ void Engine::attachExemplars() {
       e.t_ms = x.t_ms;
       exemplars.push_back(std::move(e));
     }
-    if (auto ok = incidents_->addExemplars(id, exemplars, options_.exemplars); !ok) {
-      writeFailed("Cannot attach exemplars to an incident", ok.error().message, log::Field{"id", id});
-    }
+    found_by_incident.emplace_back(id, std::move(exemplars));
   }
+  if (found_by_incident.empty()) return;
+  write([found = std::move(found_by_incident), limit = options_.exemplars](Writes& w, std::int64_t now_ms) {
+    for (const auto& [id, exemplars] : found) {
+      if (auto ok = w.store->addExemplars(id, exemplars, limit); !ok) {
+        w.failed(now_ms, "Cannot attach exemplars to an incident", ok.error().message, log::Field{"id", id});
+      }
+    }
+  });
 }
 
 void Engine::saveDetectorState(std::int64_t t_ms) {
-  if (!incidents_) return;
+  if (!writes_) return;
+  struct Saved {
+    std::string rule, fingerprint;
+    std::vector<std::pair<std::string, nlohmann::json>> states;
+  };
+  std::vector<Saved> saved;
   for (const auto& d : detectors_) {
     auto states = d->saveState();
-    if (states.empty()) continue;
-    if (auto ok = incidents_->saveDetectorState(d->rule().name, d->rule().fingerprint, states, t_ms); !ok) {
-      writeFailed("Cannot write a rule's learned state", ok.error().message, log::Field{"rule", d->rule().name});
-    }
+    if (!states.empty()) saved.push_back({d->rule().name, d->rule().fingerprint, std::move(states)});
   }
   state_saved_ms_ = t_ms;
+  if (saved.empty()) return;
+  write([saved = std::move(saved), t_ms](Writes& w, std::int64_t now_ms) {
+    for (const auto& one : saved) {
+      if (auto ok = w.store->saveDetectorState(one.rule, one.fingerprint, one.states, t_ms); !ok) {
+        w.failed(now_ms, "Cannot write a rule's learned state", ok.error().message, log::Field{"rule", one.rule});
+      }
+    }
+  });
 }
 
 std::vector<rules::Finding> Engine::judge(detectors::Detector& d, const store::SeriesStore& store, std::int64_t t_ms) {
@@ -445,19 +489,20 @@ std::vector<rules::IncidentEvent> Engine::evaluateRules(std::int64_t t_ms, const
   if (degraded_ != *degraded_view_.load()) degraded_view_.publish(degraded_);
   persist(events, t_ms);
   firing_.Set(static_cast<double>(tracker_.firingCount()));
-  report(events);
   if (on_events_ && !events.empty()) on_events_(events);
   attachExemplars();
-  if (incidents_) {
+  if (writes_) {
     // A transition freezes or releases a baseline: write it now, so a crash right after resumes with it.
     if (!events.empty() || t_ms - state_saved_ms_ >= kStateSaveIntervalMs) saveDetectorState(t_ms);
     if (t_ms - pruned_ms_ >= kPruneIntervalMs) {
       pruned_ms_ = t_ms;
-      if (auto n = incidents_->prune(t_ms - options_.retention.count()); !n) {
-        writeFailed("Cannot delete old incidents", n.error().message);
-      } else if (*n > 0) {
-        log::info("Deleted resolved incidents past their retention", {{"incidents", *n}});
-      }
+      write([before = t_ms - options_.retention.count()](Writes& w, std::int64_t now_ms) {
+        if (auto n = w.store->prune(before); !n) {
+          w.failed(now_ms, "Cannot delete old incidents", n.error().message);
+        } else if (*n > 0) {
+          log::info("Deleted resolved incidents past their retention", {{"incidents", *n}});
+        }
+      });
     }
   }
   duration_.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());

@@ -23,7 +23,8 @@
 // rules start afresh (from saved state of the same definition, if any); incidents of rules whose names stay keep
 // their state, and firing incidents of removed rules resolve.
 //
-// One thread: the io_context's (the lifecycle thread, or a replay).
+// One thread: the io_context's (the lifecycle thread, or a replay). Its writes to the state database run where
+// writeOn() says (the daemon's state thread), in order; so do its transitions' log lines, after their write.
 #pragma once
 
 #include <utility>  // before Asio: boost/asio/awaitable.hpp misses it with GCC 12 in C++20 mode
@@ -82,9 +83,15 @@ ingest::SourceReader sourceReader(const rules::Rule& rule, Duration history);
 
 class Engine {
  public:
-  // `incidents` may be null (no persistence: replay, test-rules).
+  // `incidents` may be null (no persistence: replay, test-rules). Its reads and writes run on this thread unless
+  // writeOn() says otherwise.
   Engine(boost::asio::io_context& io, Clock& clock, store::SeriesStore& store, prometheus::Registry& registry,
          IncidentStore* incidents);
+
+  // Where the writes to the state database run (the daemon's state thread): each is a job handed to `post`, in
+  // order, working on `writes` only; the few reads (open incidents at start, a rule's saved state) go to `reads`,
+  // a connection of this thread's own. Call before restore().
+  void writeOn(IncidentStore* writes, IncidentStore* reads, std::function<void(std::function<void()>)> post);
 
   // The query sources rules may name; call before apply(). A source whose settings are unchanged keeps its series.
   // Their steps are at steps_origin_ms + k * step (the daemon: the epoch's grid; a backtest: its --from).
@@ -126,14 +133,32 @@ class Engine {
   // `only`: null for every rule, "" for the scraped ones, a source's name for that source's.
   std::vector<rules::IncidentEvent> evaluateRules(std::int64_t t_ms, const std::string* only);
   std::vector<rules::Finding> judge(detectors::Detector& d, const store::SeriesStore& store, std::int64_t t_ms);
+  // The writes' side: what failed to be written (retried with the next evaluation's), and the throttle of their
+  // error lines. Touched only inside the jobs write() hands over.
+  struct Writes {
+    IncidentStore* store = nullptr;
+    std::map<std::string, std::optional<TrackedIncident>> changes;
+    std::vector<rules::IncidentEvent> events;
+    // While the state database cannot be written, every evaluation's writes fail: one line per 5 minutes says so
+    // (the pipeline logs the change of writability itself).
+    log::Throttle logged{300'000};
+    // Logs a failed write, throttled (counted by the state database: hotspotd_state_write_errors_total).
+    void failed(std::int64_t now_ms, std::string_view what, const std::string& error,
+                std::optional<log::Field> context = std::nullopt);
+  };
+  void write(std::function<void(Writes&, std::int64_t now_ms)> job);
   void persist(const std::vector<rules::IncidentEvent>& events, std::int64_t t_ms);
   void saveDetectorState(std::int64_t t_ms);
   // Attaches the exemplars of firing latency incidents' slow buckets (real slow requests, with trace links).
   void attachExemplars();
-  void report(const std::vector<rules::IncidentEvent>& events);
+  // Logs and counts transitions (on whichever thread wrote them).
+  static void report(prometheus::Family<prometheus::Counter>& transitions,
+                     const std::vector<rules::IncidentEvent>& events);
 
   store::SeriesStore& store_;
-  IncidentStore* incidents_;
+  IncidentStore* reads_;              // this thread's
+  std::shared_ptr<Writes> writes_;    // null without persistence
+  std::function<void(std::function<void()>)> post_;  // runs a write job (inline unless writeOn() said otherwise)
   boost::asio::io_context& io_;
   Clock& clock_;
   std::unique_ptr<Timer> timer_;
@@ -147,16 +172,8 @@ class Engine {
   EngineOptions options_;
   std::vector<std::unique_ptr<detectors::Detector>> detectors_;
   IncidentTracker tracker_{/*record_changes=*/true};
-  // Writes that failed, retried with the next evaluation's.
-  std::set<std::string> unsaved_changes_;
-  std::vector<rules::IncidentEvent> unsaved_events_;
   std::int64_t state_saved_ms_ = 0;
   std::int64_t pruned_ms_ = 0;
-  // While the state database cannot be written, every evaluation's writes fail: one line per 5 minutes says so
-  // (the pipeline logs the change of writability itself).
-  log::Throttle write_errors_logged_{300'000};
-  // Logs a failed write, throttled.
-  void writeFailed(std::string_view what, const std::string& error, std::optional<log::Field> context = std::nullopt);
   prometheus::Family<prometheus::Counter>& evaluations_;
   prometheus::Histogram& duration_;
   prometheus::Gauge& firing_;

@@ -172,9 +172,19 @@ Result<IncidentStore> IncidentStore::open(state::Database& db) {
   return IncidentStore(db);
 }
 
-Result<void> IncidentStore::save(const IncidentTracker& tracker, const std::vector<std::string>& changed,
-                                 const std::vector<rules::IncidentEvent>& events, std::int64_t now_ms) {
-  if (changed.empty() && events.empty()) return {};
+IncidentStore::Changes IncidentStore::changesOf(const IncidentTracker& tracker, const std::vector<std::string>& changed) {
+  Changes out;
+  out.reserve(changed.size());
+  for (const std::string& id : changed) {
+    const TrackedIncident* t = tracker.find(id);
+    out.emplace_back(id, t ? std::optional<TrackedIncident>(*t) : std::nullopt);
+  }
+  return out;
+}
+
+Result<void> IncidentStore::save(const Changes& changes, const std::vector<rules::IncidentEvent>& events,
+                                 std::int64_t now_ms) {
+  if (changes.empty() && events.empty()) return {};
   auto upsert = db_->prepare(R"sql(
       INSERT INTO incidents (id, alertname, labels, severity, state, pending_ms, firing_ms, clear_since_ms, firing,
                              updated_ms)
@@ -192,8 +202,8 @@ Result<void> IncidentStore::save(const IncidentTracker& tracker, const std::vect
 
   if (auto ok = db_->begin(); !ok) return ok;
   Result<void> ok;
-  for (const std::string& id : changed) {
-    const TrackedIncident* t = tracker.find(id);
+  for (const auto& [id, incident] : changes) {
+    const TrackedIncident* t = incident ? &*incident : nullptr;
     if (!t) {
       ok = drop_pending->bind(1, id).run();
     } else {

@@ -71,10 +71,18 @@ class IncidentStore {
  public:
   // Creates or migrates the tables.
   static Result<IncidentStore> open(state::Database& db);
+  // Over a connection whose tables exist (a read-only one, for reads on another thread): no migration.
+  static IncidentStore reader(state::Database& db) { return IncidentStore(db); }
 
-  // Writes the tracker's incidents listed in `changed` and the transitions of one evaluation, in one transaction.
+  // Incidents that changed, as they are now: none for one that is gone (a pending incident that cleared).
+  using Changes = std::vector<std::pair<std::string, std::optional<TrackedIncident>>>;
+  static Changes changesOf(const IncidentTracker& tracker, const std::vector<std::string>& changed);
+  // Writes the changed incidents and the transitions of one evaluation, in one transaction.
+  Result<void> save(const Changes& changes, const std::vector<rules::IncidentEvent>& events, std::int64_t now_ms);
   Result<void> save(const IncidentTracker& tracker, const std::vector<std::string>& changed,
-                    const std::vector<rules::IncidentEvent>& events, std::int64_t now_ms);
+                    const std::vector<rules::IncidentEvent>& events, std::int64_t now_ms) {
+    return save(changesOf(tracker, changed), events, now_ms);
+  }
   // The open (pending or firing) incidents, to give back to a tracker after a restart.
   Result<std::vector<std::pair<std::string, TrackedIncident>>> loadOpen();
 

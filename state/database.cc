@@ -143,6 +143,15 @@ Result<Statement> Database::prepare(std::string_view sql) {
   return Statement(this, stmt, std::string(sql));
 }
 
+void Database::onCommit(std::function<void()> f) {
+  on_commit_ = std::move(f);
+  int (*hook)(void*) = [](void* self) {
+    static_cast<Database*>(self)->on_commit_();
+    return 0;  // go on with the commit
+  };
+  sqlite3_commit_hook(db_, on_commit_ ? hook : nullptr, this);
+}
+
 Result<void> Database::exec(std::string_view sql) {
   char* message = nullptr;
   const std::string text(sql);

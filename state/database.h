@@ -110,6 +110,9 @@ class Database {
   // false with the error. How the daemon notices a state directory it can no longer write (a full disk, a
   // read-only remount) and reports it while it goes on from memory. Called on the connection's thread.
   void onWrite(std::function<void(bool ok, const std::string& error)> f) { on_write_ = std::move(f); }
+  // Called inside every commit on this connection, on its thread, before the commit is durable: how the tests
+  // give the daemon a disk that takes a second to sync.
+  void onCommit(std::function<void()> f);
 
  private:
   Database(sqlite3* db, std::filesystem::path path) : db_(db), path_(std::move(path)) {}
@@ -120,6 +123,7 @@ class Database {
   sqlite3* db_;
   std::filesystem::path path_;
   std::function<void(bool, const std::string&)> on_write_;
+  std::function<void()> on_commit_;
 };
 
 }  // namespace hotspotd::state
