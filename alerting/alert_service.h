@@ -1,5 +1,5 @@
 // DESIGN
-// Alerting in the daemon: incident events in, notifications out, on the lifecycle thread except for the HTTP
+// Alerting in the daemon: incident events in, notifications out, on the state thread except for the HTTP
 // requests themselves.
 //
 // 1. Each firing or resolution becomes an alert (labels + severity, annotations, evidence) that the notifier
@@ -102,7 +102,7 @@ class AlertService {
   // Saves the grouping state; nothing is sent after it (what is pending stays in the outbox).
   void stop();
 
-  // The API's calls (lifecycle thread).
+  // The API's calls (on the service's thread).
   Result<std::vector<Silence>> silences();
   Result<Silence> createSilence(const SilenceRequest& request);
   Result<bool> expireSilence(const std::string& id);

@@ -7,7 +7,7 @@
 //
 // Order: a receiver gets the notifications of one key (an incident, a group) in the order they were written; a
 // notification waits while an earlier one of the same key and receiver is still pending. Receivers never wait on
-// each other: each has its own queue. Owned by the lifecycle thread.
+// each other: each has its own queue. Owned by the state thread.
 #pragma once
 
 #include <cstdint>

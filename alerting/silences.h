@@ -1,6 +1,6 @@
 // Silences kept in the state database, so they outlive restarts: created, listed and expired through the HTTP API,
 // read by the notifier at each flush. An expired silence stays listed for `retention` (as Alertmanager keeps
-// expired silences), then is deleted. Owned by the lifecycle thread.
+// expired silences), then is deleted. Owned by the state thread.
 #pragma once
 
 #include <cstdint>

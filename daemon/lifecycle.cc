@@ -109,10 +109,10 @@ void Daemon::publishStatus(bool ready) {
   status.config_source = config_.source;
   status.start_ms = start_ms_;
   status.config_loaded_ms = config_loaded_ms_;
-  status.external_url = pipeline_ ? pipeline_->alerts().externalUrl() : config_.alerting.external_url;
+  status.external_url = externalUrl();
   status.config = {{"listen", config_.server.listen.str()},
                    {"stateDir", config_.storage.state_dir.string()},
-                   {"externalUrl", pipeline_ ? pipeline_->alerts().externalUrl() : config_.alerting.external_url},
+                   {"externalUrl", status.external_url},
                    {"evaluationInterval", formatDuration(config_.rules.evaluation_interval)},
                    {"zeroConfigRules", config_.rules.files.empty()},
                    {"rules", rules},
@@ -142,7 +142,8 @@ int Daemon::run() {
   metrics_.recordInitialLoad(start_ms_);
   config_loaded_ms_ = start_ms_;
   publishStatus(false);
-  pipeline_ = std::make_unique<Pipeline>(io_, clock_, metrics_.registry());
+  pipeline_ = std::make_unique<Pipeline>(io_, clock_, metrics_.registry(), StateThread::own);
+  pipeline_->onHandlerError([this](const std::exception&) { metrics_.recordLoopError(); });
   if (auto started = pipeline_->start(config_, state_lock_.dir()); !started) {
     log::error("Cannot start", {{"error", started.error().message}});
     return 1;
@@ -154,12 +155,12 @@ int Daemon::run() {
   routes.state_health = &p.stateHealth();
   routes.clock = &clock_;
   routes.reload = [this] { return reloadFromHttp(); };
-  routes.on_lifecycle = [this](std::function<ApiReply()> job) { return onLifecycle(std::move(job)); };
+  routes.on_lifecycle = [this](std::function<ApiReply()> job) { return runOn(io_, std::move(job)); };
+  routes.on_state = [this](std::function<ApiReply()> job) { return runOn(pipeline_->stateIo(), std::move(job)); };
   routes.hotspots = &p.engine().hotspots();
   routes.targets = &p.scrapes().targets();
   routes.profiles_dir = p.profilesDir();
   routes.alerts = &p.alerts();
-  routes.incidents = &p.incidents();
   routes.reader = &p.reader();
   routes.store = &p.store();
   routes.rules = &config_.rules.loaded;
@@ -174,7 +175,8 @@ int Daemon::run() {
   }
   log::info("Listening", {{"address", bound->str()}, {"tls", http_->tls()},
                           {"basic_auth_users", config_.server.basic_auth_users.size()}});
-  p.alerts().setDefaultExternalUrl(listenUrl(*bound, http_->tls()));
+  default_external_url_ = listenUrl(*bound, http_->tls());
+  p.onState([&p, url = default_external_url_] { p.alerts().setDefaultExternalUrl(url); });
 
   waitForSignal();
   if (auto interval = SystemdNotifier::watchdogInterval()) {
@@ -292,11 +294,11 @@ bool Daemon::waitFor(std::future<T>& future) const {
   return future.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
 }
 
-ApiReply Daemon::onLifecycle(std::function<ApiReply()> job) {
+ApiReply Daemon::runOn(boost::asio::io_context& io, std::function<ApiReply()> job) {
   if (stopping_) return ApiReply{503, apiError("unavailable", "hotspotd is shutting down")};
   auto promise = std::make_shared<std::promise<ApiReply>>();
   auto future = promise->get_future();
-  boost::asio::post(io_, [promise, job = std::move(job)] { promise->set_value(job()); });
+  boost::asio::post(io, [promise, job = std::move(job)] { promise->set_value(job()); });
   if (!waitFor(future)) return ApiReply{503, apiError("unavailable", "hotspotd did not answer in time; try again")};
   try {
     return future.get();

@@ -51,7 +51,12 @@ class Daemon {
   Result<Config> loadConfig() const;
   Result<void> reload(std::string_view trigger);
   Result<void> reloadFromHttp();
-  ApiReply onLifecycle(std::function<ApiReply()> job);
+  // Runs an API job on `io` (the lifecycle's or the state thread's) and waits for its reply, within limits.
+  ApiReply runOn(boost::asio::io_context& io, std::function<ApiReply()> job);
+  // The links' base: [alerting] external_url, else the address the server listens on.
+  std::string externalUrl() const {
+    return config_.alerting.external_url.empty() ? default_external_url_ : config_.alerting.external_url;
+  }
   template <typename T>
   bool waitFor(std::future<T>& future) const;
   void waitForSignal();
@@ -60,6 +65,7 @@ class Daemon {
 
   std::filesystem::path config_path_;
   Config config_;
+  std::string default_external_url_;  // the address the server listens on, as a URL
   Clock& clock_;
   boost::asio::io_context io_;
   boost::asio::signal_set signals_;

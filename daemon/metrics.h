@@ -34,7 +34,7 @@ class DaemonMetrics {
   // body_too_large, timeout, malformed, host, login_rate_limited, handler_error.
   void recordHttpRejected(std::string_view reason);
   void setHttpConnections(double open);
-  // A handler of the lifecycle thread's loop threw (logged; the loop went on).
+  // A handler of the lifecycle or the state thread's loop threw (logged; the loop went on).
   void recordLoopError() { loop_errors_.Increment(); }
 
   // The exposition in Prometheus text format 0.0.4.

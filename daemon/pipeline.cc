@@ -5,7 +5,12 @@
 
 #include <fmt/format.h>
 
+#include <future>
+
+#include <boost/asio/post.hpp>
+
 #include "core/log.h"
+#include "core/loop.h"
 
 namespace hotspotd::daemon {
 
@@ -18,10 +23,25 @@ incidents::EngineOptions engineOptions(const Config& config) {
   return o;
 }
 
-Pipeline::Pipeline(boost::asio::io_context& io, Clock& clock, prometheus::Registry& registry)
-    : io_(io), clock_(clock), registry_(registry) {}
+Pipeline::Pipeline(boost::asio::io_context& io, Clock& clock, prometheus::Registry& registry,
+                   StateThread state_thread)
+    : io_(io),
+      clock_(clock),
+      registry_(registry),
+      state_mode_(state_thread),
+      own_state_io_(state_thread == StateThread::own ? std::make_unique<boost::asio::io_context>() : nullptr),
+      state_io_(own_state_io_ ? own_state_io_.get() : &io) {}
 
 Pipeline::~Pipeline() { stop(); }
+
+void Pipeline::onState(std::function<void()> job) {
+  // Before the state thread starts and after it ended, the state side is this thread's.
+  if (state_thread_.joinable()) {
+    boost::asio::post(*state_io_, std::move(job));
+  } else {
+    job();
+  }
+}
 
 void Pipeline::noteStateWrite(bool ok, const std::string& error) {
   if (ok) {
@@ -78,12 +98,20 @@ Result<void> Pipeline::start(const Config& config, const std::filesystem::path& 
   if (!profile_store) return fail(fmt::format("cannot use the profile store: {}", profile_store.error().message));
   profile_store_ = std::make_unique<profile::ProfileStore>(std::move(*profile_store));
 
-  profiles_ = std::make_unique<profile::ProfileManager>(io_, clock_, *profile_store_, registry_, profiles_dir_);
-  alerts_ = std::make_unique<alerting::AlertService>(io_, clock_, *db_, alertSources(), registry_);
+  profiles_ = std::make_unique<profile::ProfileManager>(*state_io_, clock_, *profile_store_, registry_, profiles_dir_);
+  alerts_ = std::make_unique<alerting::AlertService>(*state_io_, clock_, *db_, alertSources(), registry_);
   if (auto opened = alerts_->open(); !opened) {
     return fail(fmt::format("cannot use the notification outbox: {}", opened.error().message));
   }
   engine_ = std::make_unique<incidents::Engine>(io_, clock_, *store_, registry_, incidents_.get());
+  if (state_mode_ == StateThread::own) {
+    auto reads = state::Database::openReadOnly(state_dir / "hotspotd.db");
+    if (!reads) return fail(fmt::format("cannot read the state database: {}", reads.error().message));
+    engine_db_ = std::move(*reads);
+    engine_reads_ = std::make_unique<incidents::IncidentStore>(incidents::IncidentStore::reader(*engine_db_));
+    engine_->writeOn(incidents_.get(), engine_reads_.get(),
+                     [this](std::function<void()> job) { onState(std::move(job)); });
+  }
   auto reader = StateReader::open(state_dir / "hotspotd.db", profiles_dir_);
   if (!reader) return fail(fmt::format("cannot read the state database: {}", reader.error().message));
   reader_ = std::move(*reader);
@@ -96,8 +124,18 @@ Result<void> Pipeline::start(const Config& config, const std::filesystem::path& 
     if (p.error.empty()) alerts_->onProfile(p.incident_id);
   });
   engine_->onEvents([this](const std::vector<rules::IncidentEvent>& events) {
-    profiles_->onEvents(events);
-    alerts_->onEvents(events);
+    // After the engine's writes of the same evaluation, which were handed over first.
+    onState([this, events] {
+      for (const auto& e : events) {
+        if (e.state == rules::IncidentEvent::State::firing) {
+          firing_[e.id] = e;
+        } else {
+          firing_.erase(e.id);
+        }
+      }
+      profiles_->onEvents(events);
+      alerts_->onEvents(events);
+    });
     for (const auto& listener : listeners_) listener(events);
   });
 
@@ -112,7 +150,25 @@ Result<void> Pipeline::start(const Config& config, const std::filesystem::path& 
   engine_->setSources(config.sources, store_config);
   // Open incidents first, then the alert groups reconciled with them, then the rules.
   engine_->restore();
+  for (const auto& [id, incident] : engine_->tracker().tracked()) {
+    if (incident.state == incidents::TrackedIncident::State::firing) firing_[id] = incident.last;
+  }
   alerts_->restore();
+  shutdown_timeout_ = config.server.shutdown_timeout;
+  if (state_mode_ == StateThread::own) {
+    // From here on, the state side is touched on its thread only.
+    state_work_ = std::make_unique<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>(
+        state_io_->get_executor());
+    auto done = std::make_shared<std::promise<void>>();
+    state_done_ = done->get_future();
+    state_thread_ = std::thread([this, done] {
+      runGuarded(*state_io_, [this](const std::exception& e) {
+        if (on_handler_error_) on_handler_error_(e);
+        log::error("A state-thread handler failed; the thread goes on", {{"error", e.what()}});
+      });
+      done->set_value();
+    });
+  }
   engine_->apply(config.rules.loaded, engineOptions(config));
   log::info("Rules loaded", {{"rules", config.rules.loaded.size()},
                              {"zero_config", config.rules.files.empty()},
@@ -121,28 +177,40 @@ Result<void> Pipeline::start(const Config& config, const std::filesystem::path& 
 }
 
 void Pipeline::apply(const Config& config) {
+  shutdown_timeout_ = config.server.shutdown_timeout;
   scrapes_->apply(config.scrape);
   engine_->setSources(config.sources, store_->config());
   engine_->apply(config.rules.loaded, engineOptions(config));
-  profiles_->apply(config.profiling);
-  alerts_->apply(config.alerting);
+  onState([this, profiling = config.profiling, alerting = config.alerting] {
+    profiles_->apply(profiling);
+    alerts_->apply(alerting);
+  });
 }
 
 void Pipeline::stop() {
   if (scrapes_) scrapes_->stop();
   if (engine_) engine_->stop();
-  if (alerts_) alerts_->stop();
-  if (profiles_) profiles_->stop();
+  onState([this] {
+    if (alerts_) alerts_->stop();
+    if (profiles_) profiles_->stop();
+  });
+  if (!state_thread_.joinable()) return;
+  // The state thread ends once what was handed over is done and nothing more is under way (deliveries and captures
+  // are cancelled by the stops above); past the shutdown timeout it is stopped where it is.
+  state_work_.reset();
+  if (state_done_.wait_for(std::chrono::milliseconds(shutdown_timeout_.count())) != std::future_status::ready) {
+    log::error("The state thread did not finish within the shutdown timeout; stopping it",
+               {{"shutdown_timeout", formatDuration(shutdown_timeout_)}});
+    state_io_->stop();
+  }
+  state_thread_.join();
 }
 
 alerting::AlertSources Pipeline::alertSources() {
   alerting::AlertSources s;
   s.firing = [this] {
     std::vector<rules::IncidentEvent> out;
-    if (!engine_) return out;
-    for (const auto& [id, incident] : engine_->tracker().tracked()) {
-      if (incident.state == incidents::TrackedIncident::State::firing) out.push_back(incident.last);
-    }
+    for (const auto& [id, event] : firing_) out.push_back(event);
     return out;
   };
   s.resolution = [this](const std::string& id) -> std::optional<rules::IncidentEvent> {

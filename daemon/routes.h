@@ -1,8 +1,8 @@
 // The daemon's HTTP routes, by resource: operations (/metrics, /-/healthy, /-/ready, /-/reload), status (status,
 // targets, hotspots), incidents, profiles, alerting (silences, notifications) and the web UI. Each add*Routes
 // registers one resource's handlers on a Router; handlers answer from snapshots, files and the state database's
-// read-only connection (StateReader) on the server's threads, or run a job on the lifecycle thread through
-// RouteContext::on_lifecycle when they read what only that thread owns (silences, the series stores).
+// read-only connection (StateReader) on the server's threads, or run a job on the thread that owns what they
+// need: RouteContext::on_lifecycle for the series stores, on_state for the silences.
 #pragma once
 
 #include <filesystem>
@@ -59,14 +59,16 @@ struct RouteContext {
   std::function<Result<void>()> reload;
   // Runs a job on the lifecycle thread and returns its reply (503 when that thread does not answer in time).
   std::function<ApiReply(std::function<ApiReply()>)> on_lifecycle;
+  // The same on the state thread, which owns the alert service (silences).
+  std::function<ApiReply(std::function<ApiReply()>)> on_state;
   // The state database's incidents, notifications and profile index, read on the calling (worker) thread.
   StateReader* reader = nullptr;
   const Snapshot<detectors::HotspotTable>* hotspots = nullptr;
   const Snapshot<std::vector<ingest::TargetStatus>>* targets = nullptr;
   std::filesystem::path profiles_dir;  // profile files, served read-only
-  // Touched only inside on_lifecycle jobs:
+  // Touched only inside on_state jobs:
   alerting::AlertService* alerts = nullptr;
-  incidents::IncidentStore* incidents = nullptr;
+  // Touched only inside on_lifecycle jobs:
   const store::SeriesStore* store = nullptr;
   const std::vector<rules::Rule>* rules = nullptr;
   // The store a rule is judged from (its query source's, if it names one; unset: `store`).

@@ -1,4 +1,4 @@
-// Alerting: silences (list, create, expire), answered by the alert service on the lifecycle thread that owns
+// Alerting: silences (list, create, expire), answered by the alert service on the state thread that owns
 // them, and the notification history, read from the state database on the HTTP server's worker thread.
 #include <fmt/format.h>
 
@@ -13,7 +13,7 @@ void addAlertingRoutes(Router& router, const RouteContext& ctx) {
   router.add(
       "GET", "/api/v1/silences",
       [ctx, reply](const HttpRequest&) {
-        return reply(ctx.on_lifecycle([ctx] {
+        return reply(ctx.on_state([ctx] {
           auto list = ctx.alerts->silences();
           if (!list) return ApiReply{500, apiError("internal", list.error().message)};
           return ApiReply{200, silencesJson(*list, ctx.nowMs())};
@@ -29,7 +29,7 @@ void addAlertingRoutes(Router& router, const RouteContext& ctx) {
         }
         auto request = parseSilenceRequest(req.body, ctx.nowMs());
         if (!request) return jsonResponse(400, apiError("bad_data", request.error().message));
-        return reply(ctx.on_lifecycle([ctx, r = *request] {
+        return reply(ctx.on_state([ctx, r = *request] {
           auto created = ctx.alerts->createSilence(r);
           if (!created) return ApiReply{400, apiError("bad_data", created.error().message)};
           return ApiReply{200, nlohmann::ordered_json{
@@ -41,7 +41,7 @@ void addAlertingRoutes(Router& router, const RouteContext& ctx) {
   router.add(
       "DELETE", "/api/v1/silences/([A-Za-z0-9-]{1,64})",
       [ctx, reply](const HttpRequest& req) {
-        return reply(ctx.on_lifecycle([ctx, id = req.captures.at(0)] {
+        return reply(ctx.on_state([ctx, id = req.captures.at(0)] {
           auto expired = ctx.alerts->expireSilence(id);
           if (!expired) return ApiReply{500, apiError("internal", expired.error().message)};
           if (!*expired) return ApiReply{404, apiError("not_found", fmt::format("no silence has id {}", id))};

@@ -86,17 +86,19 @@ void addIncidentRoutes(Router& router, const RouteContext& ctx) {
   router.add(
       "GET", "/api/v1/incidents/([0-9a-f]{1,64})/series",
       [ctx](const HttpRequest& req) {
-        return reply(ctx.on_lifecycle([ctx, id = req.captures.at(0)] {
-          auto record = ctx.incidents->get(id);
-          if (!record) return ApiReply{500, apiError("internal", record.error().message)};
-          if (!*record) return ApiReply{404, apiError("not_found", fmt::format("no incident has id {}", id))};
+        // The incident from the state database on this worker, then its series on the lifecycle thread.
+        const std::string id = req.captures.at(0);
+        auto found = ctx.reader->with([&](StateReader& db) { return db.incidents().get(id); });
+        if (!found) return reply(ApiReply{500, apiError("internal", found.error().message)});
+        if (!*found) return reply(ApiReply{404, apiError("not_found", fmt::format("no incident has id {}", id))});
+        return reply(ctx.on_lifecycle([ctx, record = std::move(**found)] {
           const auto rule = std::find_if(ctx.rules->begin(), ctx.rules->end(),
-                                         [&](const rules::Rule& r) { return r.name == (*record)->alertname; });
+                                         [&](const rules::Rule& r) { return r.name == record.alertname; });
           if (rule == ctx.rules->end()) {
-            return ApiReply{404, apiError("not_found", fmt::format("rule {} is no longer loaded", (*record)->alertname))};
+            return ApiReply{404, apiError("not_found", fmt::format("rule {} is no longer loaded", record.alertname))};
           }
           const store::SeriesStore* store = ctx.store_for ? ctx.store_for(*rule) : ctx.store;
-          return ApiReply{200, incidentSeriesJson(*store, *rule, **record, ctx.nowMs(), ctx.status->load()->start_ms)};
+          return ApiReply{200, incidentSeriesJson(*store, *rule, record, ctx.nowMs(), ctx.status->load()->start_ms)};
         }));
       },
       RouteCost::pooled, "/api/v1/incidents/:id/series");

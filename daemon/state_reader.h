@@ -1,8 +1,7 @@
 // The API's view of the state database: a read-only connection of its own (state::Database::openReadOnly), used
 // from the HTTP server's worker threads one at a time, so that listing incidents, notifications and profiles
-// (up to 100,000 rows for a label match, with each incident's notifications) neither waits for the lifecycle
-// thread nor delays its scrapes, evaluations and watchdog pings. In WAL mode it reads the last commit while the
-// lifecycle thread writes.
+// (up to 100,000 rows for a label match, with each incident's notifications) neither waits for the daemon's loops
+// nor delays them. In WAL mode it reads the last commit while the state thread writes.
 #pragma once
 
 #include <filesystem>
@@ -19,7 +18,7 @@ namespace hotspotd::daemon {
 
 class StateReader {
  public:
-  // Opens a second connection to the database the lifecycle thread has already opened and migrated.
+  // Opens a second connection to the database the pipeline has already opened and migrated.
   static Result<std::unique_ptr<StateReader>> open(const std::filesystem::path& db_path,
                                                    const std::filesystem::path& profiles_dir);
 

@@ -17,9 +17,10 @@
 // Baselines: each target is captured at `baseline_frequency` for `baseline_duration` every `baseline_interval`
 // while none of its incidents fires, so every hotspot profile has a recent healthy one to be compared with.
 //
-// Threads: state lives on the lifecycle thread; a worker runs the capture, reads the baseline's stacks, draws both
-// flame graphs and writes the profile's files in its staging directory (stageProfile), then posts back. The loop
-// only renames the staged folder into place and writes the index row (ProfileStore::commit). stop() cancels
+// Threads: state lives on the thread of its io_context (the daemon's state thread); a worker runs the capture,
+// reads the baseline's stacks, draws both flame graphs and writes the profile's files in its staging directory
+// (stageProfile), then posts back. The loop only renames the staged folder into place and writes the index row
+// (ProfileStore::commit). stop() cancels
 // running captures (their programs are killed), joins the workers, and discards what they staged.
 #pragma once
 
