@@ -37,7 +37,11 @@ Pipeline::~Pipeline() { stop(); }
 void Pipeline::onState(std::function<void()> job) {
   // Before the state thread starts and after it ended, the state side is this thread's.
   if (state_thread_.joinable()) {
-    boost::asio::post(*state_io_, std::move(job));
+    state_queue_->Increment();
+    boost::asio::post(*state_io_, [this, job = std::move(job)] {
+      state_queue_->Decrement();
+      job();
+    });
   } else {
     job();
   }
@@ -91,6 +95,12 @@ Result<void> Pipeline::start(const Config& config, const std::filesystem::path& 
                        .Register(registry_)
                        .Add({});
   db_->onWrite([this](bool ok, const std::string& error) { noteStateWrite(ok, error); });
+  state_queue_ = &prometheus::BuildGauge()
+                      .Name("hotspotd_state_queue_length")
+                      .Help("Jobs handed to the state thread and not yet run (incident writes, evaluations' events "
+                            "for alerting and profiling, reloads): grows while the state database stalls")
+                      .Register(registry_)
+                      .Add({});
   auto incidents = incidents::IncidentStore::open(*db_);
   if (!incidents) return fail(fmt::format("cannot use the state database: {}", incidents.error().message));
   incidents_ = std::make_unique<incidents::IncidentStore>(std::move(*incidents));

@@ -133,6 +133,7 @@ class Pipeline {
   Snapshot<state::WriteHealth> state_health_;
   prometheus::Gauge* writable_ = nullptr;
   prometheus::Counter* write_errors_ = nullptr;
+  prometheus::Gauge* state_queue_ = nullptr;
 };
 
 // The engine's options from [rules] and [incidents].
