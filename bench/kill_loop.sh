@@ -166,5 +166,6 @@ print(f"messages received: {messages}; received more than once: {dups} (not afte
 print(f"outbox at the end: {rows}; entries with the same content as an earlier one: {rewritten}")
 for e in lost[:10]:
     print("  lost:", e)
-sys.exit(1 if lost or unexplained else 0)
+# A lost announcement, or a notification decided twice, is a bug; a resend of one entry is at-least-once.
+sys.exit(1 if lost or rewritten else 0)
 PY
