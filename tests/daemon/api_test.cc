@@ -54,7 +54,16 @@ TEST_CASE("the API: status, targets, incidents with their evidence, notification
   CHECK((*getJson(port, "/api/v1/targets?health=down"))["data"]["activeTargets"].empty());
   CHECK(api.Get("/api/v1/targets?health=sideways")->status == 400);
 
-  auto firing = getJson(port, "/api/v1/incidents?state=firing");
+  // The receiver has answered; the daemon records the outcome when the answer reaches its state thread.
+  std::optional<json> firing;
+  CHECK(eventually(
+      [&] {
+        firing = getJson(port, "/api/v1/incidents?state=firing");
+        return firing && (*firing)["data"]["incidents"].size() == 1 &&
+               (*firing)["data"]["incidents"][0]["notifications"].size() == 1 &&
+               (*firing)["data"]["incidents"][0]["notifications"][0]["state"] == "delivered";
+      },
+      10s));
   REQUIRE(firing);
   REQUIRE((*firing)["data"]["incidents"].size() == 1);
   const json incident = (*firing)["data"]["incidents"][0];
