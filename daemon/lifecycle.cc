@@ -4,6 +4,8 @@
 
 #include <csignal>
 #include <cstdlib>
+#include <algorithm>
+#include <chrono>
 #include <future>
 
 #include <fmt/format.h>
@@ -191,11 +193,16 @@ int Daemon::run() {
     metrics_.recordLoopError();
     log::error("An event-loop handler failed; the loop goes on", {{"error", e.what()}});
   });
+  // One deadline for the whole shutdown: the pipeline (the state thread's last writes, cancelled deliveries and
+  // captures) takes what it needs of it, the HTTP drain the rest.
+  const Duration deadline = config_.server.shutdown_timeout;
+  const auto stopping_since = std::chrono::steady_clock::now();
   pipeline_->stop();
+  const Duration left = std::max(Duration(0), deadline - std::chrono::duration_cast<Duration>(
+                                                             std::chrono::steady_clock::now() - stopping_since));
 
   // Drain: stop accepting, let in-flight requests finish, all within the deadline.
-  const Duration deadline = config_.server.shutdown_timeout;
-  if (!http_->stop(deadline)) {
+  if (!http_->stop(left)) {
     log::error("Shutdown deadline passed; closed the requests still in flight",
                {{"shutdown_timeout", formatDuration(deadline)}});
     return 1;
