@@ -1,5 +1,6 @@
 #include "core/url.h"
 
+#include <cctype>
 #include <charconv>
 
 #include <fmt/format.h>
@@ -60,6 +61,19 @@ Result<HttpUrl> parseHttpUrl(std::string_view url) {
   }
   out.host = std::string(host);
   out.port = out.explicit_port ? std::string(port) : (out.scheme == "https" ? "443" : "80");
+  return out;
+}
+
+std::string percentEncode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() * 3 / 2);
+  for (const unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += fmt::format("%{:02X}", c);
+    }
+  }
   return out;
 }
 

@@ -27,4 +27,7 @@ struct HttpUrl {
 // Parses scheme://[userinfo@]host[:port][/path][?query]; a fragment is refused.
 Result<HttpUrl> parseHttpUrl(std::string_view url);
 
+// `s` for a query parameter or a path segment: RFC 3986's unreserved characters pass, everything else is %XX.
+std::string percentEncode(std::string_view s);
+
 }  // namespace hotspotd

@@ -7,24 +7,12 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/url.h"
+
 namespace hotspotd::ingest {
 namespace {
 
 using nlohmann::json;
-
-// RFC 3986 unreserved characters pass; everything else is %XX.
-std::string urlEncode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size() * 3 / 2);
-  for (const unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += fmt::format("%{:02X}", c);
-    }
-  }
-  return out;
-}
 
 // Seconds with millisecond precision, as the API takes times and steps.
 std::string seconds(std::int64_t ms) {
@@ -240,7 +228,7 @@ std::string_view kindName(QueryError::Kind kind) {
 std::string queryRangeTarget(std::string_view base_path, const RangeQuery& q) {
   while (!base_path.empty() && base_path.back() == '/') base_path.remove_suffix(1);
   std::string out = fmt::format("{}/api/v1/query_range?query={}&start={}&end={}&step={}", base_path,
-                                urlEncode(q.promql), seconds(q.start_ms), seconds(q.end_ms), seconds(q.step.count()));
+                                percentEncode(q.promql), seconds(q.start_ms), seconds(q.end_ms), seconds(q.step.count()));
   if (q.timeout.count() > 0) out += "&timeout=" + seconds(q.timeout.count()) + "s";
   return out;
 }
