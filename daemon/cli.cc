@@ -14,6 +14,7 @@
 #include "daemon/auth.h"
 #include "daemon/config.h"
 #include "daemon/lifecycle.h"
+#include "tools/client.h"
 #include "tools/demo.h"
 #include "tools/profile_cli.h"
 #include "tools/replay.h"
@@ -165,6 +166,14 @@ struct Commands {
   std::vector<std::string> diff_files;
   tools::DemoOptions demo_options;
   int cost = 12;
+  tools::ClientOptions client;
+  tools::IncidentsQuery incidents_query;
+  std::string incident_id;
+  tools::SilenceAdd silence_add;
+  std::vector<std::string> silence_matchers, silence_ids;
+  bool silence_expired = false;
+  std::string profiles_target, profiles_incident;
+  std::size_t list_limit = 100;
 
   CLI::App* run = nullptr;
   CLI::App* check = nullptr;
@@ -176,6 +185,14 @@ struct Commands {
   CLI::App* demo = nullptr;
   CLI::App* hash = nullptr;
   CLI::App* version = nullptr;
+  CLI::App* incidents = nullptr;
+  CLI::App* incident = nullptr;
+  CLI::App* silence = nullptr;
+  CLI::App* silence_add_cmd = nullptr;
+  CLI::App* silence_query = nullptr;
+  CLI::App* silence_expire = nullptr;
+  CLI::App* profiles = nullptr;
+  CLI::App* hotspots = nullptr;
 };
 
 // run: the daemon in the foreground.
@@ -374,6 +391,104 @@ void addHashPassword(CLI::App& app, Commands& c) {
       ->check(within(4, 31, "a cost from 4 to 31"));
 }
 
+// The options every client command shares: where the daemon is, how to log in, how to print.
+void clientOptions(CLI::App* app, tools::ClientOptions& o) {
+  app->add_option("--url", o.url,
+                  "The daemon (default: $HOTSPOTD_URL, else http://127.0.0.1:9464).")
+      ->type_name("URL");
+  app->add_option("--auth-file", o.auth_file,
+                  "Basic auth: a file whose first line is user:password (default: $HOTSPOTD_AUTH_FILE, else "
+                  "$HOTSPOTD_AUTH=user:password).")
+      ->type_name("FILE");
+  app->add_option("-o,--output", o.output, "table (for people) or json (the API's data, for scripts).")
+      ->type_name("FORMAT")
+      ->check(CLI::IsMember({"table", "json"}));
+  durationOption(app, "--timeout", o.timeout, "Give up on the daemon after this long (default 10s).");
+  app->add_option("--tls-ca-file", o.tls_ca_file, "CA bundle for an https:// daemon with its own CA.")
+      ->type_name("FILE");
+  app->add_flag("--tls-insecure-skip-verify", o.tls_insecure_skip_verify, "Do not check the daemon's certificate.");
+}
+
+constexpr const char* kClientFooter =
+    "Talks to a running daemon's API (as amtool does to Alertmanager's). Exits 0 when done, 1 when the daemon "
+    "cannot be reached, refuses the credentials or answers an error (said on standard error), 2 on a usage error.";
+
+// incidents, incident, silence, profiles, hotspots: the terminal client.
+void addClient(CLI::App& app, Commands& c) {
+  c.incidents = command(app, "incidents", "List incidents of a running daemon (newest first).",
+                        std::string("Lists incidents: id, state, alert, severity, since when, labels and why it "
+                                    "fired.\n\nFor example:\n  hotspotd incidents --state firing --match "
+                                    "route=/checkout\n\n") +
+                            kClientFooter);
+  clientOptions(c.incidents, c.client);
+  c.incidents->add_option("--state", c.incidents_query.state, "open (pending or firing), pending, firing or resolved.")
+      ->type_name("STATE")
+      ->check(CLI::IsMember({"open", "pending", "firing", "resolved"}));
+  c.incidents->add_option("--rule", c.incidents_query.rule, "Only this rule's incidents.")->type_name("NAME");
+  c.incidents
+      ->add_option("-m,--match", c.incidents_query.matchers,
+                   "A label matcher (name=value, name!=value, name=~regex, name!~regex; alertname too). Repeat: all "
+                   "must hold.")
+      ->type_name("MATCHER");
+  c.incidents->add_option("--limit", c.incidents_query.limit, "At most N (default 100).")->type_name("N");
+
+  c.incident = command(app, "incident", "Show one incident: evidence, timeline, profiles, notifications.",
+                       std::string("Shows everything the daemon holds about one incident.\n\n") + kClientFooter);
+  clientOptions(c.incident, c.client);
+  c.incident->add_option("id", c.incident_id, "The incident's id (from hotspotd incidents).")
+      ->type_name("ID")
+      ->required();
+
+  c.silence = command(app, "silence", "Add, query or expire silences of a running daemon.",
+                      std::string("Silences mute the notifications of the incidents they match, as Alertmanager's "
+                                  "do.\n\n") +
+                          kClientFooter);
+  c.silence->require_subcommand(1);
+  c.silence_add_cmd = c.silence->add_subcommand("add", "Add a silence; prints its id.");
+  c.silence_add_cmd->footer(
+      "For example:\n  hotspotd silence add alertname=CheckoutSlow route=/checkout --duration 2h --comment 'deploy "
+      "rollback under way'\n");
+  clientOptions(c.silence_add_cmd, c.client);
+  c.silence_add_cmd->add_option("matchers", c.silence_add.matchers, "Label matchers; all must hold.")
+      ->type_name("MATCHER...")
+      ->required();
+  c.silence_add_cmd->add_option("-d,--duration", c.silence_add.duration, "How long (default 1h).")->type_name("DUR");
+  c.silence_add_cmd->add_option("--start", c.silence_add.start, "When it starts (RFC 3339; default now).")
+      ->type_name("TIME");
+  c.silence_add_cmd->add_option("--end", c.silence_add.end, "When it ends (RFC 3339), instead of --duration.")
+      ->type_name("TIME");
+  c.silence_add_cmd->add_option("-a,--author", c.silence_add.author, "Who adds it (default: $USER).")
+      ->type_name("NAME");
+  c.silence_add_cmd->add_option("-c,--comment", c.silence_add.comment, "Why (required).")->type_name("TEXT");
+  c.silence_query = c.silence->add_subcommand("query", "List silences in effect or pending.");
+  c.silence_query->footer("With matchers: only the silences that have all of them.\n");
+  clientOptions(c.silence_query, c.client);
+  c.silence_query->add_option("matchers", c.silence_matchers, "Label matchers the silences must have.")
+      ->type_name("MATCHER...");
+  c.silence_query->add_flag("--expired", c.silence_expired, "List the expired ones too.");
+  c.silence_expire = c.silence->add_subcommand("expire", "End silences now.");
+  clientOptions(c.silence_expire, c.client);
+  c.silence_expire->add_option("ids", c.silence_ids, "Silence ids (from hotspotd silence query).")
+      ->type_name("ID...")
+      ->required();
+
+  c.profiles = command(app, "profiles", "List the profiles a running daemon captured (newest first).",
+                       std::string("Lists captured profiles: id, target, kind, incident, when, samples and the top "
+                                   "frame. The flame graphs are at /api/v1/profiles/ID.svg.\n\n") +
+                           kClientFooter);
+  clientOptions(c.profiles, c.client);
+  c.profiles->add_option("--target", c.profiles_target, "Only this profile target's.")->type_name("NAME");
+  c.profiles->add_option("--incident", c.profiles_incident, "Only this incident's.")->type_name("ID");
+  c.profiles->add_option("--limit", c.list_limit, "At most N (default 100).")->type_name("N");
+
+  c.hotspots = command(app, "hotspots", "Rank a running daemon's endpoints by share of server time and drift.",
+                       std::string("The hotspot ranking: each endpoint's share of server time, request rate, p50, "
+                                   "p99 and drift against its baseline.\n\n") +
+                           kClientFooter);
+  clientOptions(c.hotspots, c.client);
+  c.hotspots->add_option("--limit", c.list_limit, "At most N (default 100).")->type_name("N");
+}
+
 // Runs the command the parser found.
 int dispatch(Commands& c) {
   if (c.run->parsed()) return cmdRun(c.run_config);
@@ -402,6 +517,13 @@ int dispatch(Commands& c) {
   if (c.demo->parsed()) return tools::runDemo(c.demo_options);
   if (c.hash->parsed()) return cmdHashPassword(c.cost);
   if (c.version->parsed()) return cmdVersion();
+  if (c.incidents->parsed()) return tools::runIncidents(c.client, c.incidents_query);
+  if (c.incident->parsed()) return tools::runIncident(c.client, c.incident_id);
+  if (c.silence_add_cmd->parsed()) return tools::runSilenceAdd(c.client, c.silence_add);
+  if (c.silence_query->parsed()) return tools::runSilenceQuery(c.client, c.silence_matchers, c.silence_expired);
+  if (c.silence_expire->parsed()) return tools::runSilenceExpire(c.client, c.silence_ids);
+  if (c.profiles->parsed()) return tools::runProfiles(c.client, c.profiles_target, c.profiles_incident, c.list_limit);
+  if (c.hotspots->parsed()) return tools::runHotspots(c.client, c.list_limit);
   return usageError("missing command", "");
 }
 
@@ -417,7 +539,8 @@ int runCli(int argc, char** argv) {
 
   Commands c;
   for (auto add :
-       {addRun, addCheckConfig, addReplay, addTestRules, addFold, addFlamegraph, addDiff, addDemo, addHashPassword}) {
+       {addRun, addCheckConfig, addReplay, addTestRules, addFold, addFlamegraph, addDiff, addDemo, addHashPassword,
+        addClient}) {
     add(app, c);
   }
   c.version = command(app, "version", "Print the version and exit.",
@@ -437,7 +560,10 @@ int runCli(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     std::string command;
-    for (const CLI::App* sub : app.get_subcommands()) command = sub->get_name();
+    for (const CLI::App* sub : app.get_subcommands()) {
+      command = sub->get_name();
+      for (const CLI::App* inner : sub->get_subcommands()) command += " " + inner->get_name();
+    }
     if (app.get_subcommands().empty() && argc < 2) return usageError("missing command", "");
     return usageError(e.what(), command);
   }

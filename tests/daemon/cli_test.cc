@@ -53,9 +53,17 @@ TEST_CASE("version prints the version and revision") {
 
 TEST_CASE("every command has --help, and usage errors exit 2") {
   for (const char* cmd : {"run", "check-config", "version", "demo", "replay", "test-rules", "fold", "flamegraph", "diff",
-                          "hash-password"}) {
+                          "hash-password", "incidents", "incident", "silence", "silence add", "silence query",
+                          "silence expire", "profiles", "hotspots"}) {
     CAPTURE(cmd);
-    auto r = runHotspotd({cmd, "--help"});
+    std::vector<std::string> args;
+    for (std::string_view rest = cmd; !rest.empty();) {
+      const auto space = rest.find(' ');
+      args.emplace_back(rest.substr(0, space));
+      rest = space == std::string_view::npos ? std::string_view() : rest.substr(space + 1);
+    }
+    args.push_back("--help");
+    auto r = runHotspotd(args);
     CHECK(r.exit_code == 0);
     CHECK(r.output.find(std::string("Usage: hotspotd ") + cmd) != std::string::npos);
   }
@@ -66,6 +74,12 @@ TEST_CASE("every command has --help, and usage errors exit 2") {
   CHECK(unknown.output.find("unknown command 'frobnicate'") != std::string::npos);
   CHECK(runHotspotd({"run", "--bogus"}).exit_code == 2);
   CHECK(runHotspotd({"check-config"}).exit_code == 2);
+  auto no_sub = runHotspotd({"silence"});
+  CHECK(no_sub.exit_code == 2);
+  CHECK(no_sub.output.find("Run 'hotspotd silence --help'") != std::string::npos);
+  auto bad_output = runHotspotd({"incidents", "-o", "yaml"});
+  CHECK(bad_output.exit_code == 2);
+  CHECK(bad_output.output.find("Run 'hotspotd incidents --help'") != std::string::npos);
 }
 
 TEST_CASE("demo: usage errors name the option; a missing demo service says where it looked and what to do") {

@@ -50,14 +50,11 @@ TEST_CASE("the web UI in headless Chromium: overview, incident with its flame gr
   VendorReceiver hook(VendorReceiver::Kind::webhook);
   const std::string url = hook.start();
   TempDir dir;
-  // The profile: a command that prints folded stacks (the same path as perf's output, without needing perf).
-  dir.write("stacks.folded", "shop;main;handle_checkout;Pricing::recalculate 900\nshop;main;handle_checkout;render 100\n");
-  dir.write("self.pid", std::to_string(getpid()) + "\n");
   const auto config = writeConfig(
       dir, address,
-      webhookOnly(url) + fmt::format("[[profile_targets]]\nname = \"shop\"\npid_file = \"self.pid\"\n"
-                                     "command = [\"cat\", \"{}\"]\nduration = \"1s\"\n",
-                                     (dir.path() / "stacks.folded").string()),
+      webhookOnly(url) + hotspotd::test::foldedProfileTarget(
+                             dir, "shop",
+                             "shop;main;handle_checkout;Pricing::recalculate 900\nshop;main;handle_checkout;render 100\n"),
       "profile = \"shop\"\n\n[[rules]]\nname = \"CheckoutSlow\"\nkind = \"latency_threshold\"\n"
       "histogram = \"http_request_duration_seconds\"\nabove = \"200ms\"\nwindow = \"30s\"\nfor = \"0s\"\n");
   ChildProcess daemon({HOTSPOTD_BINARY, "run", "--config", config.string()});

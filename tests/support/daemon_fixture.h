@@ -2,6 +2,8 @@
 // threshold rule on it that fires at once, evaluated every second, and helpers to wait and to read the API.
 #pragma once
 
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -83,6 +85,16 @@ group_wait = "0s"
 group_interval = "1s"
 )",
                      url);
+}
+
+// A [[profile_targets]] entry whose capture prints `folded` (a command printing folded stacks: the same path as
+// perf's output, without needing perf), for the test's own process.
+inline std::string foldedProfileTarget(TempDir& dir, const std::string& name, const std::string& folded) {
+  const auto stacks = dir.write(name + ".folded", folded);
+  dir.write(name + ".pid", std::to_string(getpid()) + "\n");
+  return fmt::format("[[profile_targets]]\nname = \"{}\"\npid_file = \"{}.pid\"\ncommand = [\"cat\", \"{}\"]\n"
+                     "duration = \"1s\"\n",
+                     name, name, stacks.string());
 }
 
 inline int listenPort(ChildProcess& p) {
