@@ -91,6 +91,16 @@ Engine::Engine(boost::asio::io_context& io, Clock& clock, store::SeriesStore& st
                     .Help("Time to evaluate every rule once.")
                     .Register(registry)
                     .Add({}, prometheus::Histogram::BucketBoundaries{0.0001, 0.001, 0.01, 0.1, 1, 10})),
+      last_duration_(prometheus::BuildGauge()
+                         .Name("hotspotd_rule_evaluation_last_duration_seconds")
+                         .Help("Time the last evaluation of every rule took.")
+                         .Register(registry)
+                         .Add({})),
+      interval_(prometheus::BuildGauge()
+                    .Name("hotspotd_rule_evaluation_interval_seconds")
+                    .Help("How often the rules are evaluated ([rules] evaluation_interval).")
+                    .Register(registry)
+                    .Add({})),
       firing_(prometheus::BuildGauge()
                   .Name("hotspotd_incidents_firing")
                   .Help("Incidents firing now.")
@@ -244,6 +254,7 @@ void Engine::apply(std::vector<rules::Rule> rules, EngineOptions options) {
   source_drift_.clear();
   options_ = std::move(options);
   options_.interval = std::max<Duration>(options_.interval, std::chrono::milliseconds(1));
+  interval_.Set(std::chrono::duration<double>(options_.interval).count());
 
   // Incidents of rules that are gone resolve now.
   const std::int64_t now = clock_.nowMs();
@@ -505,7 +516,9 @@ std::vector<rules::IncidentEvent> Engine::evaluateRules(std::int64_t t_ms, const
       });
     }
   }
-  duration_.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  duration_.Observe(took);
+  last_duration_.Set(took);
   return events;
 }
 

@@ -176,6 +176,8 @@ class Engine {
   std::int64_t pruned_ms_ = 0;
   prometheus::Family<prometheus::Counter>& evaluations_;
   prometheus::Histogram& duration_;
+  prometheus::Gauge& last_duration_;
+  prometheus::Gauge& interval_;
   prometheus::Gauge& firing_;
   prometheus::Family<prometheus::Counter>& transitions_;
   prometheus::Gauge& rules_loaded_;

@@ -93,7 +93,12 @@ struct ScrapeManager::Metrics {
                           .Name("hotspotd_store_series_refused_total")
                           .Help("New series not stored because the store held [store] max_series series.")
                           .Register(r)
-                          .Add({})) {}
+                          .Add({})),
+        store_limit(prometheus::BuildGauge()
+                        .Name("hotspotd_store_series_limit")
+                        .Help("The most series the store holds ([store] max_series; 0: no limit).")
+                        .Register(r)
+                        .Add({})) {}
 
   prometheus::Family<prometheus::Gauge>& up;
   prometheus::Family<prometheus::Gauge>& duration;
@@ -105,6 +110,7 @@ struct ScrapeManager::Metrics {
   prometheus::Gauge& store_histograms;
   prometheus::Gauge& store_bytes;
   prometheus::Counter& store_refused;
+  prometheus::Gauge& store_limit;
 };
 
 struct ScrapeManager::Target {
@@ -213,6 +219,7 @@ void ScrapeManager::scheduleStoreMetrics() {
 
 void ScrapeManager::refreshStoreMetrics() {
   metrics_->store_series.Set(static_cast<double>(store_.seriesCount()));
+  metrics_->store_limit.Set(static_cast<double>(store_.config().max_series));
   metrics_->store_histograms.Set(static_cast<double>(store_.histogramCount()));
   std::size_t bytes = store_.memoryBytes();
   for (const auto& [name, job] : jobs_) {
