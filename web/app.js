@@ -55,61 +55,121 @@ function stateCell(state) { return el('span', { class: `state-${state}` }, state
 
 function errorBox(err) { return el('p', { class: 'error' }, `Could not load: ${err.message}`); }
 
+// How each sortable table is sorted, by table id: kept across refreshes, so a refresh never undoes a click.
+const sortState = {};
+
 // A table whose columns sort when their header is clicked. columns: [{title, value(row), render(row), num}]
 function sortableTable(columns, rows, id) {
-  let sortBy = -1, descending = true;
+  const state = sortState[id] || (sortState[id] = { by: -1, descending: true });
   const tbody = el('tbody');
+  const head = el('tr');
   const draw = () => {
     const sorted = rows.slice();
-    if (sortBy >= 0) {
-      const value = columns[sortBy].value;
+    if (state.by >= 0) {
+      const value = columns[state.by].value;
       sorted.sort((a, b) => {
         const x = value(a), y = value(b);
         const cmp = (x === null) - (y === null) || (x < y ? -1 : x > y ? 1 : 0);
-        return descending ? -cmp : cmp;
+        return state.descending ? -cmp : cmp;
       });
     }
+    head.replaceChildren(...columns.map((c, i) => el('th', {
+      class: `sortable${c.num ? ' num' : ''}${state.by === i ? (state.descending ? ' sorted-desc' : ' sorted-asc') : ''}`,
+      onclick: () => { state.descending = state.by === i ? !state.descending : true; state.by = i; draw(); },
+    }, c.title)));
     tbody.replaceChildren(...sorted.map((r) => el('tr', {}, columns.map((c) =>
       el('td', { class: c.num ? 'num' : undefined }, c.render ? c.render(r) : fmtNumber(c.value(r)))))));
   };
-  const head = el('tr', {}, columns.map((c, i) => el('th', {
-    class: `sortable${c.num ? ' num' : ''}`,
-    onclick: () => { descending = sortBy === i ? !descending : true; sortBy = i; draw(); },
-  }, c.title)));
   draw();
   return el('table', { id }, el('thead', {}, head), tbody);
 }
 
+// ---- live refresh ----
+//
+// Each page is drawn once into named sections, then refreshed in place every `live.period` (half the rules'
+// evaluation interval, from 0.5 s to 10 s) while the tab is visible: a section is redrawn only when what it shows
+// changed, so sort orders, filters, typed text, the scroll position and the flame graphs' zoom stay as they are.
+// A refresh that fails leaves the page as it was and says so in the header.
+const live = { period: 5000, timer: null, refreshes: 0, refresh: null };
+
+// The section `id` of the page, redrawn by `build()` when `key` differs from what it shows.
+function fill(id, key, build) {
+  const section = document.getElementById(id);
+  if (!section || section.dataset.key === key) return;
+  section.dataset.key = key;
+  section.replaceChildren(...[build()].flat(Infinity).filter((n) => n !== null && n !== undefined));
+}
+
+function sections(...ids) { return ids.map((id) => el('section', { id })); }
+
+function parseDurationMs(text) {
+  let ms = 0;
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h|d|w|y)/g;
+  const unit = { ms: 1, s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 604800e3, y: 31536000e3 };
+  let m;
+  while ((m = re.exec(text || ''))) ms += parseFloat(m[1]) * unit[m[2]];
+  return ms;
+}
+
+function liveStatus(text, failed) {
+  const node = document.getElementById('live');
+  if (!node) return;
+  node.textContent = text;
+  node.className = failed ? 'error' : 'muted';
+}
+
+// Refreshes start every `live.period` from the start of the one before (right away if one took longer), so that a
+// change is on screen within the period and the time one refresh takes.
+function scheduleRefresh(delay = live.period) {
+  clearTimeout(live.timer);
+  if (!live.refresh || document.hidden) return;
+  live.timer = setTimeout(async () => {
+    const started = Date.now();
+    try {
+      await live.refresh();
+      liveStatus(`live · updated ${new Date().toLocaleTimeString()}`, false);
+    } catch (e) {
+      liveStatus(`not updating: ${e.message} (retrying)`, true);
+    }
+    live.refreshes += 1;
+    document.body.setAttribute('data-refreshes', String(live.refreshes));
+    scheduleRefresh(Math.max(0, live.period - (Date.now() - started)));
+  }, delay);
+}
+
+document.addEventListener('visibilitychange', () => scheduleRefresh(0));
+
 // ---- pages ----
 
-async function overview(main) {
-  main.replaceChildren(el('h1', {}, 'Overview'));
-  const [incidents, hotspots, targets] = await Promise.allSettled([
-    api('/api/v1/incidents?state=open&limit=200'), api('/api/v1/hotspots?limit=200'), api('/api/v1/targets')]);
+function incidentsTable(list) {
+  if (list.length === 0) return el('p', { class: 'muted' }, 'Nothing is firing.');
+  const rows = list.slice().sort((a, b) => (a.state === 'firing' ? 0 : 1) - (b.state === 'firing' ? 0 : 1));
+  return el('table', { id: 'incidents' },
+    el('thead', {}, el('tr', {}, ['State', 'Alert', 'Endpoint', 'Value', 'Threshold', 'Since', 'Why'].map((t) => el('th', {}, t)))),
+    el('tbody', {}, rows.map((i) => el('tr', { 'data-id': i.id },
+      el('td', {}, stateCell(i.state)),
+      el('td', {}, el('a', { href: `/incidents/${i.id}` }, i.alertname)),
+      el('td', {}, labelList(i.labels)),
+      el('td', { class: 'num' }, fmtNumber(i.value)),
+      el('td', { class: 'num' }, fmtNumber(i.threshold)),
+      el('td', {}, fmtTime(i.firedAt || i.activeAt)),
+      el('td', {}, i.sourceDegraded ? `${i.reason} (not judged now: ${i.sourceDegraded})` : i.reason)))));
+}
 
-  main.append(el('h2', {}, 'Incidents firing and pending'));
-  if (incidents.status === 'rejected') main.append(errorBox(incidents.reason));
-  else if (incidents.value.incidents.length === 0) main.append(el('p', { class: 'muted' }, 'Nothing is firing.'));
-  else {
-    const rows = incidents.value.incidents.slice().sort((a, b) => (a.state === 'firing' ? 0 : 1) - (b.state === 'firing' ? 0 : 1));
-    main.append(el('table', { id: 'incidents' },
-      el('thead', {}, el('tr', {}, ['State', 'Alert', 'Endpoint', 'Value', 'Threshold', 'Since', 'Why'].map((t) => el('th', {}, t)))),
-      el('tbody', {}, rows.map((i) => el('tr', {},
-        el('td', {}, stateCell(i.state)),
-        el('td', {}, el('a', { href: `/incidents/${i.id}` }, i.alertname)),
-        el('td', {}, labelList(i.labels)),
-        el('td', { class: 'num' }, fmtNumber(i.value)),
-        el('td', { class: 'num' }, fmtNumber(i.threshold)),
-        el('td', {}, fmtTime(i.firedAt || i.activeAt)),
-        el('td', {}, i.sourceDegraded ? `${i.reason} (not judged now: ${i.sourceDegraded})` : i.reason))))));
-  }
+// Rows whose text holds every word of the filter (case-insensitive).
+function matchesFilter(text, filter) {
+  const words = filter.toLowerCase().split(/\s+/).filter(Boolean);
+  const t = text.toLowerCase();
+  return words.every((w) => t.includes(w));
+}
 
-  main.append(el('h2', {}, 'Hotspots'));
-  if (hotspots.status === 'rejected') main.append(errorBox(hotspots.reason));
-  else if (hotspots.value.hotspots.length === 0) main.append(el('p', { class: 'muted' }, 'No latency histograms seen yet.'));
-  else {
-    main.append(el('p', { class: 'muted' }, `Endpoints by share of server time, weighted by drift (window ${fmtSeconds(hotspots.value.window_seconds)}). Click a column to sort.`));
-    main.append(sortableTable([
+function hotspotsTable(data, filter) {
+  if (data.hotspots.length === 0) return el('p', { class: 'muted' }, 'No latency histograms seen yet.');
+  const rows = data.hotspots.filter((h) => matchesFilter(`${h.histogram} ${JSON.stringify(h.labels)}`, filter));
+  return [
+    el('p', { class: 'muted' }, `Endpoints by share of server time, weighted by drift (window ${fmtSeconds(data.window_seconds)}). Click a column to sort.`
+      + (filter ? ` ${rows.length} of ${data.hotspots.length} match the filter.` : '')),
+    sortableTable([
       { title: 'Endpoint', value: (h) => JSON.stringify(h.labels), render: (h) => labelList(h.labels) },
       { title: 'Rank', value: (h) => h.rank, num: true },
       { title: 'Share of time', value: (h) => h.share, render: (h) => `${fmtNumber(100 * h.share)}%`, num: true },
@@ -117,20 +177,58 @@ async function overview(main) {
       { title: 'p50', value: (h) => h.p50.value, render: (h) => fmtSeconds(h.p50.value), num: true },
       { title: 'p99', value: (h) => h.p99.value, render: (h) => `${fmtSeconds(h.p99.value)} (${fmtSeconds(h.p99.lower)}–${fmtSeconds(h.p99.upper)})`, num: true },
       { title: 'Drift', value: (h) => (h.drift ? h.drift.ratio : null), render: (h) => (h.drift ? `×${fmtNumber(h.drift.ratio)}${h.drift.firing ? ' firing' : ''}` : '—'), num: true },
-    ], hotspots.value.hotspots, 'hotspots'));
-  }
+    ], rows, 'hotspots'),
+  ];
+}
 
-  main.append(el('h2', {}, 'Scrape health'));
-  if (targets.status === 'rejected') main.append(errorBox(targets.reason));
-  else {
-    const rows = targets.value.activeTargets.slice().sort((a, b) => (a.health === 'down' ? 0 : 1) - (b.health === 'down' ? 0 : 1));
-    main.append(el('table', { id: 'targets' },
-      el('thead', {}, el('tr', {}, ['Job', 'Target', 'Health', 'Last scrape', 'Duration', 'Samples', 'Last error'].map((t) => el('th', {}, t)))),
-      el('tbody', {}, rows.map((t) => el('tr', {},
-        el('td', {}, t.job), el('td', {}, t.scrapeUrl), el('td', {}, el('span', { class: `health-${t.health}` }, t.health)),
-        el('td', {}, fmtTime(t.lastScrape)), el('td', { class: 'num' }, fmtSeconds(t.lastScrapeDuration)),
-        el('td', { class: 'num' }, t.samples), el('td', { class: 'error' }, t.lastError))))));
-  }
+function targetsTable(data) {
+  const rows = data.activeTargets.slice().sort((a, b) => (a.health === 'down' ? 0 : 1) - (b.health === 'down' ? 0 : 1));
+  return el('table', { id: 'targets' },
+    el('thead', {}, el('tr', {}, ['Job', 'Target', 'Health', 'Last scrape', 'Duration', 'Samples', 'Last error'].map((t) => el('th', {}, t)))),
+    el('tbody', {}, rows.map((t) => el('tr', {},
+      el('td', {}, t.job), el('td', {}, t.scrapeUrl), el('td', {}, el('span', { class: `health-${t.health}` }, t.health)),
+      el('td', {}, fmtTime(t.lastScrape)), el('td', { class: 'num' }, fmtSeconds(t.lastScrapeDuration)),
+      el('td', { class: 'num' }, t.samples), el('td', { class: 'error' }, t.lastError)))));
+}
+
+// A filter box whose text survives refreshes; `redraw` runs as it changes.
+function filterBox(id, placeholder, redraw) {
+  return el('input', { id, class: 'filter', type: 'search', placeholder, oninput: redraw });
+}
+
+async function overview(main) {
+  let hotspots = null;
+  const filterText = () => document.getElementById('hotspot-filter').value.trim();
+  const drawHotspots = () => {
+    if (hotspots) fill('hotspots-section', JSON.stringify([hotspots, filterText(), sortState.hotspots || null]), () => hotspotsTable(hotspots, filterText()));
+  };
+  main.replaceChildren(el('h1', {}, 'Overview'),
+    el('h2', {}, 'Incidents firing and pending'), ...sections('incidents-section'),
+    el('h2', {}, 'Hotspots'), filterBox('hotspot-filter', 'Filter endpoints (e.g. checkout)', drawHotspots),
+    ...sections('hotspots-section'),
+    el('h2', {}, 'Scrape health'), ...sections('targets-section'));
+  // Later refreshes keep what is shown when a request fails; the first shows the error in its place.
+  let first = true;
+  const refresh = async () => {
+    const [incidents, hot, targets] = await Promise.allSettled([
+      api('/api/v1/incidents?state=open&limit=200'), api('/api/v1/hotspots?limit=200'), api('/api/v1/targets')]);
+    const failed = [incidents, hot, targets].find((r) => r.status === 'rejected');
+    if (incidents.status === 'fulfilled') fill('incidents-section', JSON.stringify(incidents.value), () => incidentsTable(incidents.value.incidents));
+    else if (first) fill('incidents-section', 'error', () => errorBox(incidents.reason));
+    if (hot.status === 'fulfilled') {
+      // Its time moves at every ranking: compare what the table shows.
+      hotspots = hot.value;
+      drawHotspots();
+    } else if (first) fill('hotspots-section', 'error', () => errorBox(hot.reason));
+    if (targets.status === 'fulfilled') {
+      const shown = targets.value.activeTargets.map((t) => [t.scrapeUrl, t.health, t.lastError]);
+      fill('targets-section', JSON.stringify([shown, targets.value.activeTargets.map((t) => t.lastScrape)]), () => targetsTable(targets.value));
+    } else if (first) fill('targets-section', 'error', () => errorBox(targets.reason));
+    first = false;
+    if (failed) throw failed.reason;
+  };
+  await refresh().catch(() => {});
+  live.refresh = refresh;
 }
 
 // The incident's marks on one time axis: when it went pending, fired and resolved.
@@ -215,96 +313,143 @@ function lineChart(series, incident, threshold, range, id) {
   return svg;
 }
 
+function incidentHead(incident) {
+  const silenceLink = `/silences?${new URLSearchParams(Object.entries(incident.labels).map(([k, v]) => ['matcher', `${k}="${v}"`]).concat([['matcher', `alertname="${incident.alertname}"`]]))}`;
+  return [
+    el('h1', {}, incident.alertname, ' ', stateCell(incident.state)),
+    el('p', {}, labelList(incident.labels)),
+    el('p', {}, el('a', { href: silenceLink, id: 'silence-link' }, 'Silence this…')),
+    // A rule on a query source whose answers are missing or partial is not judged: the incident stands still.
+    incident.sourceDegraded ? el('p', { class: 'degraded', id: 'source-degraded' }, `Not judged now: ${incident.sourceDegraded}`) : null,
+  ];
+}
+
+function incidentEvidence(incident) {
+  return [
+    el('h2', {}, 'What fired and why'),
+    el('table', { id: 'evidence' }, el('tbody', {},
+      el('tr', {}, el('th', {}, 'Why'), el('td', {}, incident.reason || '—')),
+      el('tr', {}, el('th', {}, 'Value'), el('td', {}, fmtNumber(incident.value))),
+      el('tr', {}, el('th', {}, 'Threshold'), el('td', {}, fmtNumber(incident.threshold))),
+      Object.entries(incident.evidence || {}).map(([k, v]) => el('tr', {}, el('th', {}, k), el('td', {}, fmtNumber(v, 5)))),
+      Object.entries(incident.annotations || {}).map(([k, v]) => el('tr', {}, el('th', {}, k), el('td', {}, v))))),
+    incident.resolution ? el('p', { class: 'muted', id: 'resolution' }, `Resolved: ${incident.resolution.reason || ''} (value ${fmtNumber(incident.resolution.value)})`) : null,
+  ];
+}
+
+function incidentExemplars(incident) {
+  if (!incident.exemplars.length) return [];
+  return [el('h2', {}, 'Slow requests'), el('ul', {}, incident.exemplars.map((e) => el('li', {},
+    e.url ? el('a', { href: e.url, rel: 'noopener noreferrer' }, e.traceId || 'trace') : (e.traceId || 'exemplar'),
+    ` ${fmtSeconds(e.value)} at ${fmtTime(e.at)}`)))];
+}
+
+async function incidentProfiles(incident) {
+  const out = [];
+  const ok = incident.profiles.filter((p) => !p.error);
+  const failed = incident.profiles.filter((p) => p.error);
+  if (failed.length || !ok.length) out.push(el('h2', {}, 'Profiles'));
+  for (const p of failed) out.push(el('p', { class: 'error' }, `Capture ${p.id}: ${p.error}`));
+  if (!ok.length) {
+    out.push(el('p', { class: 'muted' }, 'No profile was captured for this incident.'));
+    return out;
+  }
+  const newest = ok[ok.length - 1];
+  let profile = null;
+  try { profile = await api(`/api/v1/profiles/${newest.id}`); } catch (e) { out.push(errorBox(e)); }
+  if (profile && profile.summary && profile.summary.grown) {
+    out.push(el('h2', {}, 'Frames that grew against the baseline'), el('table', { id: 'grown' },
+      el('thead', {}, el('tr', {}, ['Frame', 'Class', 'Baseline', 'Now', 'Grew'].map((t) => el('th', {}, t)))),
+      el('tbody', {}, profile.summary.grown.map((g) => el('tr', {},
+        el('td', {}, el('code', {}, g.name)), el('td', {}, g.class),
+        el('td', { class: 'num' }, `${fmtNumber(100 * g.base_share)}%`), el('td', { class: 'num' }, `${fmtNumber(100 * g.share)}%`),
+        el('td', { class: 'num' }, `+${fmtNumber(g.grew_pp)} pp`))))));
+  }
+  out.push(el('h2', {}, 'Flame graph'), el('iframe', { class: 'flamegraph', id: 'flamegraph', src: `/api/v1/profiles/${newest.id}.svg`, title: 'Flame graph' }));
+  if (profile && profile.links && profile.links.diffSvg) {
+    out.push(el('h2', {}, 'Differential flame graph (against the baseline)'),
+      el('iframe', { class: 'flamegraph', id: 'diff', src: `/api/v1/profiles/${newest.id}.diff.svg`, title: 'Differential flame graph' }));
+  }
+  return out;
+}
+
+function incidentNotifications(incident) {
+  if (!incident.notifications.length) return [el('h2', {}, 'Notifications'), el('p', { class: 'muted' }, 'None sent.')];
+  return [el('h2', {}, 'Notifications'), el('table', { id: 'notifications' },
+    el('thead', {}, el('tr', {}, ['Receiver', 'State', 'Created', 'Attempts', 'Last status', 'Last error'].map((t) => el('th', {}, t)))),
+    el('tbody', {}, incident.notifications.map((n) => el('tr', {},
+      el('td', {}, n.receiver), el('td', {}, n.state), el('td', {}, fmtTime(n.createdAt)), el('td', { class: 'num' }, n.attempts),
+      el('td', { class: 'num' }, n.lastStatus || '—'), el('td', { class: 'error' }, n.lastError)))))];
+}
+
 async function incidentPage(main, id) {
   let incident;
   try { incident = await api(`/api/v1/incidents/${encodeURIComponent(id)}`); } catch (e) {
     main.replaceChildren(el('h1', {}, 'Incident'), errorBox(e));
     return;
   }
-  document.title = `${incident.alertname} · hotspotd`;
-  const silenceLink = `/silences?${new URLSearchParams(Object.entries(incident.labels).map(([k, v]) => ['matcher', `${k}="${v}"`]).concat([['matcher', `alertname="${incident.alertname}"`]]))}`;
-  main.replaceChildren(
-    el('h1', {}, incident.alertname, ' ', stateCell(incident.state)),
-    el('p', {}, labelList(incident.labels)),
-    el('p', {}, el('a', { href: silenceLink, id: 'silence-link' }, 'Silence this…')));
-  // A rule on a query source whose answers are missing or partial is not judged: the incident stands still.
-  if (incident.sourceDegraded) {
-    main.append(el('p', { class: 'degraded', id: 'source-degraded' }, `Not judged now: ${incident.sourceDegraded}`));
-  }
-
-  const evidence = el('table', { id: 'evidence' }, el('tbody', {},
-    el('tr', {}, el('th', {}, 'Why'), el('td', {}, incident.reason || '—')),
-    el('tr', {}, el('th', {}, 'Value'), el('td', {}, fmtNumber(incident.value))),
-    el('tr', {}, el('th', {}, 'Threshold'), el('td', {}, fmtNumber(incident.threshold))),
-    Object.entries(incident.evidence || {}).map(([k, v]) => el('tr', {}, el('th', {}, k), el('td', {}, fmtNumber(v, 5)))),
-    Object.entries(incident.annotations || {}).map(([k, v]) => el('tr', {}, el('th', {}, k), el('td', {}, v)))));
-  main.append(el('h2', {}, 'What fired and why'), evidence);
-  if (incident.resolution) main.append(el('p', { class: 'muted' }, `Resolved: ${incident.resolution.reason || ''} (value ${fmtNumber(incident.resolution.value)})`));
-  main.append(el('h2', {}, 'Timeline'), timelineChart(incident));
-  try {
-    const data = await api(`/api/v1/incidents/${encodeURIComponent(id)}/series`);
-    main.append(el('h2', {}, 'The endpoint around the incident'));
-    data.series.forEach((s, i) => main.append(lineChart(s, incident, i === 0 ? data.threshold : null, data, `chart-${i}`)));
-  } catch (e) {
-    main.append(el('p', { class: 'muted' }, `No chart: ${e.message}`));
-  }
-
-  if (incident.exemplars.length) {
-    main.append(el('h2', {}, 'Slow requests'), el('ul', {}, incident.exemplars.map((e) => el('li', {},
-      e.url ? el('a', { href: e.url, rel: 'noopener noreferrer' }, e.traceId || 'trace') : (e.traceId || 'exemplar'),
-      ` ${fmtSeconds(e.value)} at ${fmtTime(e.at)}`))));
-  }
-
-  const ok = incident.profiles.filter((p) => !p.error);
-  const failed = incident.profiles.filter((p) => p.error);
-  if (failed.length || !ok.length) main.append(el('h2', {}, 'Profiles'));
-  for (const p of failed) main.append(el('p', { class: 'error' }, `Capture ${p.id}: ${p.error}`));
-  if (!ok.length) main.append(el('p', { class: 'muted' }, 'No profile was captured for this incident.'));
-  else {
-    const newest = ok[ok.length - 1];
-    let profile = null;
-    try { profile = await api(`/api/v1/profiles/${newest.id}`); } catch (e) { main.append(errorBox(e)); }
-    if (profile && profile.summary && profile.summary.grown) {
-      main.append(el('h2', {}, 'Frames that grew against the baseline'), el('table', { id: 'grown' },
-        el('thead', {}, el('tr', {}, ['Frame', 'Class', 'Baseline', 'Now', 'Grew'].map((t) => el('th', {}, t)))),
-        el('tbody', {}, profile.summary.grown.map((g) => el('tr', {},
-          el('td', {}, el('code', {}, g.name)), el('td', {}, g.class),
-          el('td', { class: 'num' }, `${fmtNumber(100 * g.base_share)}%`), el('td', { class: 'num' }, `${fmtNumber(100 * g.share)}%`),
-          el('td', { class: 'num' }, `+${fmtNumber(g.grew_pp)} pp`))))));
+  main.replaceChildren(...sections('incident-head', 'incident-evidence'), el('h2', {}, 'Timeline'),
+    ...sections('incident-timeline', 'incident-chart', 'incident-exemplars', 'incident-profiles', 'incident-notifications'));
+  const draw = async () => {
+    document.title = `${incident.alertname} · hotspotd`;
+    fill('incident-head', JSON.stringify([incident.alertname, incident.state, incident.labels, incident.sourceDegraded]), () => incidentHead(incident));
+    fill('incident-evidence', JSON.stringify([incident.reason, incident.value, incident.threshold, incident.evidence, incident.annotations, incident.resolution]),
+      () => incidentEvidence(incident));
+    // An open incident's timeline runs to now.
+    fill('incident-timeline', JSON.stringify([incident.timeline, incident.resolvedAt || Date.now()]), () => timelineChart(incident));
+    try {
+      const data = await api(`/api/v1/incidents/${encodeURIComponent(id)}/series`);
+      fill('incident-chart', JSON.stringify([data, incident.firedAt, incident.resolvedAt]), () => [el('h2', {}, 'The endpoint around the incident'),
+        data.series.map((s, i) => lineChart(s, incident, i === 0 ? data.threshold : null, data, `chart-${i}`))]);
+    } catch (e) {
+      fill('incident-chart', 'error', () => el('p', { class: 'muted' }, `No chart: ${e.message}`));
     }
-    main.append(el('h2', {}, 'Flame graph'), el('iframe', { class: 'flamegraph', id: 'flamegraph', src: `/api/v1/profiles/${newest.id}.svg`, title: 'Flame graph' }));
-    if (profile && profile.links && profile.links.diffSvg) {
-      main.append(el('h2', {}, 'Differential flame graph (against the baseline)'),
-        el('iframe', { class: 'flamegraph', id: 'diff', src: `/api/v1/profiles/${newest.id}.diff.svg`, title: 'Differential flame graph' }));
+    fill('incident-exemplars', JSON.stringify(incident.exemplars), () => incidentExemplars(incident));
+    // The flame graphs reload (and lose their zoom) only when a new capture arrives.
+    const profilesKey = JSON.stringify(incident.profiles);
+    const section = document.getElementById('incident-profiles');
+    if (section.dataset.key !== profilesKey) {
+      const built = await incidentProfiles(incident);
+      fill('incident-profiles', profilesKey, () => built);
     }
-  }
-
-  main.append(el('h2', {}, 'Notifications'));
-  if (!incident.notifications.length) main.append(el('p', { class: 'muted' }, 'None sent.'));
-  else {
-    main.append(el('table', { id: 'notifications' },
-      el('thead', {}, el('tr', {}, ['Receiver', 'State', 'Created', 'Attempts', 'Last status', 'Last error'].map((t) => el('th', {}, t)))),
-      el('tbody', {}, incident.notifications.map((n) => el('tr', {},
-        el('td', {}, n.receiver), el('td', {}, n.state), el('td', {}, fmtTime(n.createdAt)), el('td', { class: 'num' }, n.attempts),
-        el('td', { class: 'num' }, n.lastStatus || '—'), el('td', { class: 'error' }, n.lastError))))));
-  }
+    fill('incident-notifications', JSON.stringify(incident.notifications), () => incidentNotifications(incident));
+  };
+  await draw();
+  live.refresh = async () => {
+    incident = await api(`/api/v1/incidents/${encodeURIComponent(id)}`);
+    await draw();
+  };
 }
 
-async function profilesPage(main) {
-  main.replaceChildren(el('h1', {}, 'Profiles'));
-  let data;
-  try { data = await api('/api/v1/profiles?limit=500'); } catch (e) { main.append(errorBox(e)); return; }
-  if (!data.profiles.length) { main.append(el('p', { class: 'muted' }, 'No profiles yet.')); return; }
-  main.append(el('table', { id: 'profiles' },
+function profilesTable(profiles, filter) {
+  const rows = profiles.filter((p) => matchesFilter(`${p.id} ${p.target} ${p.kind} ${p.incident || ''}`, filter));
+  if (!rows.length) return el('p', { class: 'muted' }, profiles.length ? 'No profile matches the filter.' : 'No profiles yet.');
+  return el('table', { id: 'profiles' },
     el('thead', {}, el('tr', {}, ['Profile', 'Target', 'Kind', 'Incident', 'Started', 'Duration', 'Samples', 'Top frame'].map((t) => el('th', {}, t)))),
-    el('tbody', {}, data.profiles.map((p) => el('tr', {},
+    el('tbody', {}, rows.map((p) => el('tr', { 'data-id': p.id },
       el('td', {}, p.error ? p.id : el('a', { href: `/profiles/${p.id}` }, p.id)),
       el('td', {}, p.target), el('td', {}, p.kind),
       el('td', {}, p.incident ? el('a', { href: `/incidents/${p.incident}` }, p.incident) : '—'),
       el('td', {}, fmtTime(p.startedAt)), el('td', { class: 'num' }, fmtSeconds(p.durationSeconds)),
       el('td', { class: 'num' }, p.samples),
       el('td', {}, p.error ? el('span', { class: 'error' }, p.error)
-        : (p.summary && p.summary.top_self && p.summary.top_self[0] ? el('code', {}, p.summary.top_self[0].name) : '—')))))));
+        : (p.summary && p.summary.top_self && p.summary.top_self[0] ? el('code', {}, p.summary.top_self[0].name) : '—'))))));
+}
+
+async function profilesPage(main) {
+  let profiles = null;
+  const filterText = () => document.getElementById('profile-filter').value.trim();
+  const draw = () => {
+    if (profiles) fill('profiles-section', JSON.stringify([profiles, filterText()]), () => profilesTable(profiles, filterText()));
+  };
+  main.replaceChildren(el('h1', {}, 'Profiles'), filterBox('profile-filter', 'Filter by target, kind or incident', draw),
+    ...sections('profiles-section'));
+  const refresh = async () => {
+    profiles = (await api('/api/v1/profiles?limit=500')).profiles;
+    draw();
+  };
+  try { await refresh(); } catch (e) { fill('profiles-section', 'error', () => errorBox(e)); }
+  live.refresh = refresh;
 }
 
 async function profilePage(main, id) {
@@ -362,11 +507,20 @@ async function silencesPage(main) {
   const list = el('div', { id: 'silence-list' });
   main.append(el('h2', {}, 'New silence'), form, el('h2', {}, 'Silences'), list);
   await listSilences(list);
+  live.refresh = () => listSilences(list, true);
 }
 
-async function listSilences(container) {
+// The silences list; on a refresh (`refreshing`), redrawn only when it changed, and a failure leaves it as it was.
+async function listSilences(container, refreshing) {
   let silences;
-  try { silences = await api('/api/v1/silences'); } catch (e) { container.replaceChildren(errorBox(e)); return; }
+  try { silences = await api('/api/v1/silences'); } catch (e) {
+    if (refreshing) throw e;
+    container.replaceChildren(errorBox(e));
+    return;
+  }
+  const key = JSON.stringify(silences);
+  if (refreshing && container.dataset.key === key) return;
+  container.dataset.key = key;
   if (!silences.length) { container.replaceChildren(el('p', { class: 'muted' }, 'No silences.')); return; }
   container.replaceChildren(el('table', { id: 'silences' },
     el('thead', {}, el('tr', {}, ['State', 'Matchers', 'Starts', 'Ends', 'By', 'Comment', ''].map((t) => el('th', {}, t)))),
@@ -396,11 +550,29 @@ async function route() {
   } catch (e) {
     main.append(errorBox(e));
   }
-  try {
+  const status = async () => {
     const s = await api('/api/v1/status');
     document.getElementById('status').textContent = `${s.version} · up ${fmtSeconds(s.uptimeSeconds)}`;
-  } catch (e) { /* the page still works */ }
+    const interval = parseDurationMs(s.config && s.config.evaluationInterval);
+    if (interval > 0) live.period = Math.max(500, Math.min(interval / 2, 10000));
+  };
+  try { await status(); } catch (e) { /* the page still works */ }
   document.body.setAttribute('data-loaded', 'true');
+  document.body.setAttribute('data-refresh-ms', String(live.period));
+  if (live.refresh) {
+    // The page's data at every refresh; the header's status line every 10 s or so.
+    const page = live.refresh;
+    let statusAt = Date.now();
+    live.refresh = async () => {
+      await page();
+      if (Date.now() - statusAt >= 10000) {
+        statusAt = Date.now();
+        await status();
+      }
+    };
+    liveStatus('live', false);
+    scheduleRefresh();
+  }
 }
 
 route();

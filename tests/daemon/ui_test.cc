@@ -33,17 +33,23 @@ TEST_CASE("the web UI in headless Chromium: overview, incident with its flame gr
   }
   // A service with a deep queue and a checkout endpoint whose requests keep coming.
   std::atomic<int> scrapes{0};
+  std::atomic<int> depth{100};
   hotspotd::test::HttpTarget target;
+  // The browser test drains the queue (GET /drain) to see the incident page turn to resolved by itself.
+  target.server().Get("/drain", [&](const httplib::Request&, httplib::Response& res) {
+    depth = 0;
+    res.set_content("drained\n", "text/plain");
+  });
   target.server().Get("/metrics", [&](const httplib::Request&, httplib::Response& res) {
     const int n = ++scrapes * 100;
-    res.set_content(fmt::format("# TYPE queue_depth gauge\nqueue_depth{{queue=\"q1\"}} 100\n"
+    res.set_content(fmt::format("# TYPE queue_depth gauge\nqueue_depth{{queue=\"q1\"}} {}\n"
                                 "# TYPE http_request_duration_seconds histogram\n"
                                 "http_request_duration_seconds_bucket{{route=\"/checkout\",le=\"0.1\"}} {}\n"
                                 "http_request_duration_seconds_bucket{{route=\"/checkout\",le=\"0.5\"}} {}\n"
                                 "http_request_duration_seconds_bucket{{route=\"/checkout\",le=\"+Inf\"}} {}\n"
                                 "http_request_duration_seconds_sum{{route=\"/checkout\"}} {}\n"
                                 "http_request_duration_seconds_count{{route=\"/checkout\"}} {}\n",
-                                n / 2, n - 1, n, n * 0.12, n),
+                                depth.load(), n / 2, n - 1, n, n * 0.12, n),
                     "text/plain; version=0.0.4");
   });
   const std::string address = target.start();
@@ -104,7 +110,7 @@ TEST_CASE("the web UI in headless Chromium: overview, incident with its flame gr
 
   const std::string artifacts = HOTSPOTD_UI_ARTIFACTS;
   ChildProcess browser({hotspotd::test::findProgram("node"), ui_dir + "/ui_test.mjs", "http://127.0.0.1:" + std::to_string(port),
-                        id, "Pricing::recalculate", artifacts});
+                        id, "Pricing::recalculate", artifacts, "http://" + address});
   const auto rc = browser.wait(180s);
   CHECK_MESSAGE(rc == 0, browser.output());
   MESSAGE("UI screenshots: " << artifacts);
