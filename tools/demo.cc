@@ -448,8 +448,14 @@ int runDemo(const DemoOptions& options) {
   Narrator story;
   auto dir = workDirectory(options.dir);
   if (!dir) return std::fprintf(stderr, "hotspotd demo: %s\n", dir.error().message.c_str()), 1;
-  const std::filesystem::path service =
-      options.demo_service.empty() ? besideSelf("hotspotd_demo_service") : options.demo_service;
+  // Beside hotspotd in a build tree; in the libexec directory where the package installs it.
+  std::filesystem::path service = options.demo_service;
+  if (service.empty()) {
+    service = besideSelf("hotspotd_demo_service");
+    if (access(service.c_str(), X_OK) != 0 && access(HOTSPOTD_LIBEXEC_DIR "/hotspotd_demo_service", X_OK) == 0) {
+      service = HOTSPOTD_LIBEXEC_DIR "/hotspotd_demo_service";
+    }
+  }
   if (access(service.c_str(), X_OK) != 0) {
     std::fprintf(stderr,
                  "hotspotd demo: the demo service is not at %s; build it with the project (cmake --build build) or "
