@@ -7,8 +7,8 @@
 #include <optional>
 #include <string_view>
 
-#include <boost/asio/io_context.hpp>
 #include <fmt/format.h>
+#include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
 
 #include "core/base64.h"
@@ -103,9 +103,10 @@ Result<json> call(const ClientOptions& o, const std::string& method, const std::
       return fail(fmt::format("hotspotd at {} did not answer within {} (--timeout to wait longer)", e->shown,
                               formatDuration(o.timeout)));
     }
-    return fail(fmt::format("cannot reach hotspotd at {}: {}. Is it running (systemctl status hotspotd)? --url or "
-                            "HOTSPOTD_URL names another address.",
-                            e->shown, error.message));
+    return fail(
+        fmt::format("cannot reach hotspotd at {}: {}. Is it running (systemctl status hotspotd)? --url or "
+                    "HOTSPOTD_URL names another address.",
+                    e->shown, error.message));
   }
   const FetchResponse& r = **answer;
   if (r.status == 401) {
@@ -117,8 +118,8 @@ Result<json> call(const ClientOptions& o, const std::string& method, const std::
   }
   const json j = json::parse(r.body, nullptr, false);
   if (j.is_discarded() || !j.is_object() || !j.contains("status")) {
-    return fail(fmt::format("{} at {} is not hotspotd's API (HTTP {}, {}): does --url name the daemon?", path,
-                            e->shown, r.status, r.content_type.empty() ? "no content type" : r.content_type));
+    return fail(fmt::format("{} at {} is not hotspotd's API (HTTP {}, {}): does --url name the daemon?", path, e->shown,
+                            r.status, r.content_type.empty() ? "no content type" : r.content_type));
   }
   if (j.value("status", "") != "success" || r.status >= 300) {
     return fail(fmt::format("hotspotd refused {} {} (HTTP {}): {}", method, path, r.status,
@@ -174,7 +175,23 @@ void table(const std::vector<std::string>& head, const std::vector<std::vector<s
   for (const auto& row : rows) line(row);
 }
 
-void printJson(const json& data) { std::printf("%s\n", jsonText(data, 2).c_str()); }
+void printJson(const json& data) {
+  std::printf("%s\n", jsonText(data, 2).c_str());
+}
+
+// Runs a command; an answer of another shape than this client reads (another version of the daemon, or not the
+// daemon) is reported, not a crash.
+template <typename F>
+int guarded(F command) {
+  try {
+    return command();
+  } catch (const json::exception& e) {
+    return failed(
+        fmt::format("the daemon's answer is not what this client reads ({}): are the daemon and this "
+                    "hotspotd the same version?",
+                    e.what()));
+  }
+}
 
 // ---- commands ----
 
@@ -208,9 +225,10 @@ Result<std::string> normaliseMatcher(const std::string& given) {
   };
   trim(name);
   trim(value);
-  const bool quoted = value.size() >= 2 && (value.front() == '"' || value.front() == '\'') && value.back() == value.front();
-  const std::string matcher = fmt::format("{}{}{}", name, given.substr(op_at, value_at - op_at),
-                                          quoted ? value : jsonText(json(value)));
+  const bool quoted =
+      value.size() >= 2 && (value.front() == '"' || value.front() == '\'') && value.back() == value.front();
+  const std::string matcher =
+      fmt::format("{}{}{}", name, given.substr(op_at, value_at - op_at), quoted ? value : jsonText(json(value)));
   auto parsed = parseSelector("{" + matcher + "}");
   if (!parsed) return fail(fmt::format("matcher '{}': {}", given, parsed.error().message));
   if (parsed->matchers.size() != 1) return fail(fmt::format("matcher '{}': one matcher at a time", given));
@@ -218,209 +236,224 @@ Result<std::string> normaliseMatcher(const std::string& given) {
 }
 
 int runIncidents(const ClientOptions& o, const IncidentsQuery& q) {
-  std::string path = fmt::format("/api/v1/incidents?limit={}", q.limit);
-  if (!q.state.empty()) path += "&state=" + percentEncode(q.state);
-  if (!q.rule.empty()) path += "&rule=" + percentEncode(q.rule);
-  if (!q.matchers.empty()) {
-    auto selector = selectorOf(q.matchers);
-    if (!selector) return failed(selector.error().message);
-    path += "&match=" + percentEncode(*selector);
-  }
-  auto data = call(o, "GET", path);
-  if (!data) return failed(data.error().message);
-  const json& list = (*data)["incidents"];
-  if (o.output == "json") {
-    printJson(list);
+  return guarded([&] {
+    std::string path = fmt::format("/api/v1/incidents?limit={}", q.limit);
+    if (!q.state.empty()) path += "&state=" + percentEncode(q.state);
+    if (!q.rule.empty()) path += "&rule=" + percentEncode(q.rule);
+    if (!q.matchers.empty()) {
+      auto selector = selectorOf(q.matchers);
+      if (!selector) return failed(selector.error().message);
+      path += "&match=" + percentEncode(*selector);
+    }
+    auto data = call(o, "GET", path);
+    if (!data) return failed(data.error().message);
+    json& list = (*data)["incidents"];
+    if (o.output == "json") {
+      printJson(list);
+      return 0;
+    }
+    std::vector<std::vector<std::string>> rows;
+    for (auto& i : list) {
+      rows.push_back({text(i["id"]), text(i["state"]), text(i["alertname"]), text(i["severity"]),
+                      text(i["firedAt"].is_null() ? i["activeAt"] : i["firedAt"]), labels(i["labels"]),
+                      text(i["reason"])});
+    }
+    table({"ID", "STATE", "ALERTNAME", "SEVERITY", "SINCE", "LABELS", "WHY"}, rows);
     return 0;
-  }
-  std::vector<std::vector<std::string>> rows;
-  for (const auto& i : list) {
-    rows.push_back({text(i["id"]), text(i["state"]), text(i["alertname"]), text(i["severity"]),
-                    text(i["firedAt"].is_null() ? i["activeAt"] : i["firedAt"]), labels(i["labels"]),
-                    text(i["reason"])});
-  }
-  table({"ID", "STATE", "ALERTNAME", "SEVERITY", "SINCE", "LABELS", "WHY"}, rows);
-  return 0;
+  });
 }
 
 int runIncident(const ClientOptions& o, const std::string& id) {
-  auto data = call(o, "GET", "/api/v1/incidents/" + percentEncode(id));
-  if (!data) return failed(data.error().message);
-  const json& i = *data;
-  if (o.output == "json") {
-    printJson(i);
+  return guarded([&] {
+    auto data = call(o, "GET", "/api/v1/incidents/" + percentEncode(id));
+    if (!data) return failed(data.error().message);
+    json& i = *data;
+    if (o.output == "json") {
+      printJson(i);
+      return 0;
+    }
+    auto field = [](const std::string& name, const std::string& value) {
+      std::printf("%-12s %s\n", (name + ":").c_str(), value.c_str());
+    };
+    field("Incident", text(i["id"]));
+    field("Alert", fmt::format("{} ({})", text(i["alertname"]), text(i["severity"])));
+    field("State", text(i["state"]));
+    field("Labels", labels(i["labels"]));
+    field("Why", text(i["reason"]));
+    field("Value", fmt::format("{} (threshold {})", text(i["value"]), text(i["threshold"])));
+    if (i.contains("sourceDegraded")) field("Not judged", text(i["sourceDegraded"]));
+    for (auto& [k, v] : i["annotations"].items()) field(k, text(v));
+    std::printf("\nTimeline:\n");
+    for (auto& t : i["timeline"]) std::printf("  %-9s %s\n", text(t["state"]).c_str(), text(t["at"]).c_str());
+    if (i.contains("resolution")) std::printf("  resolved because: %s\n", text(i["resolution"]["reason"]).c_str());
+    if (!i["evidence"].empty()) {
+      std::printf("\nEvidence:\n");
+      for (auto& [k, v] : i["evidence"].items()) std::printf("  %s = %s\n", k.c_str(), text(v).c_str());
+    }
+    if (!i["profiles"].empty()) {
+      std::printf("\nProfiles:\n");
+      for (auto& p : i["profiles"]) {
+        std::printf("  %s  %s  %s%s\n", text(p["id"]).c_str(), text(p["kind"]).c_str(), text(p["startedAt"]).c_str(),
+                    p.contains("error") ? ("  failed: " + text(p["error"])).c_str() : "");
+      }
+    }
+    if (!i["exemplars"].empty()) {
+      std::printf("\nSlow requests:\n");
+      for (auto& e : i["exemplars"]) {
+        std::printf("  %s  %s  %s\n", text(e["traceId"]).c_str(), text(e["value"]).c_str(), text(e["url"]).c_str());
+      }
+    }
+    std::printf("\nNotifications:\n");
+    if (i["notifications"].empty()) std::printf("  none sent\n");
+    for (auto& n : i["notifications"]) {
+      std::printf(
+          "  %s  %s  attempts %s  %s\n", text(n["receiver"]).c_str(), text(n["state"]).c_str(),
+          text(n["attempts"]).c_str(),
+          n["lastError"].is_string() && !n["lastError"].get<std::string>().empty() ? text(n["lastError"]).c_str() : "");
+    }
+    std::printf("\n%s\n", text(i["url"]).c_str());
     return 0;
-  }
-  auto field = [](const std::string& name, const std::string& value) {
-    std::printf("%-12s %s\n", (name + ":").c_str(), value.c_str());
-  };
-  field("Incident", text(i["id"]));
-  field("Alert", fmt::format("{} ({})", text(i["alertname"]), text(i["severity"])));
-  field("State", text(i["state"]));
-  field("Labels", labels(i["labels"]));
-  field("Why", text(i["reason"]));
-  field("Value", fmt::format("{} (threshold {})", text(i["value"]), text(i["threshold"])));
-  if (i.contains("sourceDegraded")) field("Not judged", text(i["sourceDegraded"]));
-  for (const auto& [k, v] : i["annotations"].items()) field(k, text(v));
-  std::printf("\nTimeline:\n");
-  for (const auto& t : i["timeline"]) std::printf("  %-9s %s\n", text(t["state"]).c_str(), text(t["at"]).c_str());
-  if (i.contains("resolution")) std::printf("  resolved because: %s\n", text(i["resolution"]["reason"]).c_str());
-  if (!i["evidence"].empty()) {
-    std::printf("\nEvidence:\n");
-    for (const auto& [k, v] : i["evidence"].items()) std::printf("  %s = %s\n", k.c_str(), text(v).c_str());
-  }
-  if (!i["profiles"].empty()) {
-    std::printf("\nProfiles:\n");
-    for (const auto& p : i["profiles"]) {
-      std::printf("  %s  %s  %s%s\n", text(p["id"]).c_str(), text(p["kind"]).c_str(), text(p["startedAt"]).c_str(),
-                  p.contains("error") ? ("  failed: " + text(p["error"])).c_str() : "");
-    }
-  }
-  if (!i["exemplars"].empty()) {
-    std::printf("\nSlow requests:\n");
-    for (const auto& e : i["exemplars"]) {
-      std::printf("  %s  %s  %s\n", text(e["traceId"]).c_str(), text(e["value"]).c_str(), text(e["url"]).c_str());
-    }
-  }
-  std::printf("\nNotifications:\n");
-  if (i["notifications"].empty()) std::printf("  none sent\n");
-  for (const auto& n : i["notifications"]) {
-    std::printf("  %s  %s  attempts %s  %s\n", text(n["receiver"]).c_str(), text(n["state"]).c_str(),
-                text(n["attempts"]).c_str(), n["lastError"].is_string() && !n["lastError"].get<std::string>().empty()
-                                                  ? text(n["lastError"]).c_str()
-                                                  : "");
-  }
-  std::printf("\n%s\n", text(i["url"]).c_str());
-  return 0;
+  });
 }
 
 int runSilenceAdd(const ClientOptions& o, const SilenceAdd& s) {
-  if (s.matchers.empty()) {
-    return failed("a silence needs at least one matcher, e.g. hotspotd silence add alertname=CheckoutSlow");
-  }
-  if (s.comment.empty()) return failed("a silence needs --comment: why it is silenced, for whoever sees it next");
-  json body;
-  body["matchers"] = json::array();
-  for (const auto& m : s.matchers) {
-    auto one = normaliseMatcher(m);
-    if (!one) return failed(one.error().message);
-    body["matchers"].push_back(*one);
-  }
-  if (!s.start.empty()) body["startsAt"] = s.start;
-  if (!s.end.empty()) {
-    body["endsAt"] = s.end;
-  } else {
-    body["duration"] = s.duration;
-  }
-  std::string author = s.author;
-  if (author.empty()) author = env("USER");
-  if (author.empty()) author = "hotspotd-cli";
-  body["createdBy"] = author;
-  body["comment"] = s.comment;
-  auto data = call(o, "POST", "/api/v1/silences", jsonText(body));
-  if (!data) return failed(data.error().message);
-  if (o.output == "json") {
-    printJson(*data);
-  } else {
-    std::printf("%s\n", text((*data)["silenceID"]).c_str());
-  }
-  return 0;
+  return guarded([&] {
+    if (s.matchers.empty()) {
+      return failed("a silence needs at least one matcher, e.g. hotspotd silence add alertname=CheckoutSlow");
+    }
+    if (s.comment.empty()) return failed("a silence needs --comment: why it is silenced, for whoever sees it next");
+    json body;
+    body["matchers"] = json::array();
+    for (const auto& m : s.matchers) {
+      auto one = normaliseMatcher(m);
+      if (!one) return failed(one.error().message);
+      body["matchers"].push_back(*one);
+    }
+    if (!s.start.empty()) body["startsAt"] = s.start;
+    if (!s.end.empty()) {
+      body["endsAt"] = s.end;
+    } else {
+      body["duration"] = s.duration;
+    }
+    std::string author = s.author;
+    if (author.empty()) author = env("USER");
+    if (author.empty()) author = "hotspotd-cli";
+    body["createdBy"] = author;
+    body["comment"] = s.comment;
+    auto data = call(o, "POST", "/api/v1/silences", jsonText(body));
+    if (!data) return failed(data.error().message);
+    if (o.output == "json") {
+      printJson(*data);
+    } else {
+      std::printf("%s\n", text((*data)["silenceID"]).c_str());
+    }
+    return 0;
+  });
 }
 
 int runSilenceQuery(const ClientOptions& o, const std::vector<std::string>& matchers, bool expired) {
-  std::vector<std::string> wanted;
-  for (const auto& m : matchers) {
-    auto one = normaliseMatcher(m);
-    if (!one) return failed(one.error().message);
-    wanted.push_back(*one);
-  }
-  auto data = call(o, "GET", "/api/v1/silences");
-  if (!data) return failed(data.error().message);
-  json shown = json::array();
-  for (const auto& s : *data) {
-    if (!expired && s["status"]["state"] == "expired") continue;
-    std::vector<std::string> has;
-    for (const auto& m : s["matchers"]) {
-      auto one = normaliseMatcher(m.get<std::string>());
-      has.push_back(one ? *one : m.get<std::string>());
+  return guarded([&] {
+    std::vector<std::string> wanted;
+    for (const auto& m : matchers) {
+      auto one = normaliseMatcher(m);
+      if (!one) return failed(one.error().message);
+      wanted.push_back(*one);
     }
-    const bool all = std::all_of(wanted.begin(), wanted.end(), [&](const std::string& w) {
-      return std::find(has.begin(), has.end(), w) != has.end();
-    });
-    if (all) shown.push_back(s);
-  }
-  if (o.output == "json") {
-    printJson(shown);
+    auto data = call(o, "GET", "/api/v1/silences");
+    if (!data) return failed(data.error().message);
+    json shown = json::array();
+    for (auto& s : *data) {
+      if (!expired && s["status"]["state"] == "expired") continue;
+      std::vector<std::string> has;
+      for (auto& m : s["matchers"]) {
+        auto one = normaliseMatcher(m.get<std::string>());
+        has.push_back(one ? *one : m.get<std::string>());
+      }
+      const bool all = std::all_of(wanted.begin(), wanted.end(), [&](const std::string& w) {
+        return std::find(has.begin(), has.end(), w) != has.end();
+      });
+      if (all) shown.push_back(s);
+    }
+    if (o.output == "json") {
+      printJson(shown);
+      return 0;
+    }
+    std::vector<std::vector<std::string>> rows;
+    for (auto& s : shown) {
+      std::string m;
+      for (auto& one : s["matchers"]) m += (m.empty() ? "" : ", ") + one.get<std::string>();
+      rows.push_back(
+          {text(s["id"]), text(s["status"]["state"]), text(s["endsAt"]), text(s["createdBy"]), m, text(s["comment"])});
+    }
+    table({"ID", "STATE", "ENDS", "CREATED BY", "MATCHERS", "COMMENT"}, rows);
     return 0;
-  }
-  std::vector<std::vector<std::string>> rows;
-  for (const auto& s : shown) {
-    std::string m;
-    for (const auto& one : s["matchers"]) m += (m.empty() ? "" : ", ") + one.get<std::string>();
-    rows.push_back({text(s["id"]), text(s["status"]["state"]), text(s["endsAt"]), text(s["createdBy"]), m,
-                    text(s["comment"])});
-  }
-  table({"ID", "STATE", "ENDS", "CREATED BY", "MATCHERS", "COMMENT"}, rows);
-  return 0;
+  });
 }
 
 int runSilenceExpire(const ClientOptions& o, const std::vector<std::string>& ids) {
-  int rc = 0;
-  for (const auto& id : ids) {
-    auto done = call(o, "DELETE", "/api/v1/silences/" + percentEncode(id));
-    if (!done) rc = failed(done.error().message);
-  }
-  return rc;
+  return guarded([&] {
+    int rc = 0;
+    for (const auto& id : ids) {
+      auto done = call(o, "DELETE", "/api/v1/silences/" + percentEncode(id));
+      if (!done) rc = failed(done.error().message);
+    }
+    return rc;
+  });
 }
 
 int runProfiles(const ClientOptions& o, const std::string& target, const std::string& incident, std::size_t limit) {
-  std::string path = fmt::format("/api/v1/profiles?limit={}", limit);
-  if (!target.empty()) path += "&target=" + percentEncode(target);
-  if (!incident.empty()) path += "&incident=" + percentEncode(incident);
-  auto data = call(o, "GET", path);
-  if (!data) return failed(data.error().message);
-  const json& list = (*data)["profiles"];
-  if (o.output == "json") {
-    printJson(list);
-    return 0;
-  }
-  std::vector<std::vector<std::string>> rows;
-  for (const auto& p : list) {
-    std::string top = "-";
-    if (p.contains("error")) {
-      top = "failed: " + text(p["error"]);
-    } else if (p.contains("summary") && p["summary"].contains("top_self") && !p["summary"]["top_self"].empty()) {
-      const json& f = p["summary"]["top_self"][0];
-      top = fmt::format("{} ({:.1f}%)", text(f["name"]), 100 * f.value("self_share", 0.0));
+  return guarded([&] {
+    std::string path = fmt::format("/api/v1/profiles?limit={}", limit);
+    if (!target.empty()) path += "&target=" + percentEncode(target);
+    if (!incident.empty()) path += "&incident=" + percentEncode(incident);
+    auto data = call(o, "GET", path);
+    if (!data) return failed(data.error().message);
+    json& list = (*data)["profiles"];
+    if (o.output == "json") {
+      printJson(list);
+      return 0;
     }
-    rows.push_back({text(p["id"]), text(p["target"]), text(p["kind"]), text(p["incident"]), text(p["startedAt"]),
-                    fmt::format("{}s", text(p["durationSeconds"])), text(p["samples"]), top});
-  }
-  table({"ID", "TARGET", "KIND", "INCIDENT", "STARTED", "DURATION", "SAMPLES", "TOP FRAME (SELF)"}, rows);
-  return 0;
+    std::vector<std::vector<std::string>> rows;
+    for (auto& p : list) {
+      std::string top = "-";
+      if (p.contains("error")) {
+        top = "failed: " + text(p["error"]);
+      } else if (p.contains("summary") && p["summary"].contains("top_self") && !p["summary"]["top_self"].empty()) {
+        json& f = p["summary"]["top_self"][0];
+        top = fmt::format("{} ({:.1f}%)", text(f["name"]), 100 * f.value("self_share", 0.0));
+      }
+      rows.push_back({text(p["id"]), text(p["target"]), text(p["kind"]), text(p["incident"]), text(p["startedAt"]),
+                      fmt::format("{}s", text(p["durationSeconds"])), text(p["samples"]), top});
+    }
+    table({"ID", "TARGET", "KIND", "INCIDENT", "STARTED", "DURATION", "SAMPLES", "TOP FRAME (SELF)"}, rows);
+    return 0;
+  });
 }
 
 int runHotspots(const ClientOptions& o, std::size_t limit) {
-  auto data = call(o, "GET", fmt::format("/api/v1/hotspots?limit={}", limit));
-  if (!data) return failed(data.error().message);
-  const json& list = (*data)["hotspots"];
-  if (o.output == "json") {
-    printJson(list);
-    return 0;
-  }
-  auto seconds = [](const json& v) { return v.is_number() ? fmt::format("{:.4g}s", v.get<double>()) : "-"; };
-  std::vector<std::vector<std::string>> rows;
-  for (const auto& h : list) {
-    std::string drift = "-";
-    if (h["drift"].is_object()) {
-      drift = fmt::format("x{}{}", text(h["drift"]["ratio"]), h["drift"].value("firing", false) ? " firing" : "");
+  return guarded([&] {
+    auto data = call(o, "GET", fmt::format("/api/v1/hotspots?limit={}", limit));
+    if (!data) return failed(data.error().message);
+    json& list = (*data)["hotspots"];
+    if (o.output == "json") {
+      printJson(list);
+      return 0;
     }
-    rows.push_back({text(h["rank"]), h["share"].is_number() ? fmt::format("{:.1f}%", 100 * h["share"].get<double>()) : "-",
-                    text(h["request_rate"]), seconds(h["p50"]["value"]), seconds(h["p99"]["value"]), drift,
-                    text(h["histogram"]), labels(h["labels"])});
-  }
-  table({"RANK", "SHARE", "REQ/S", "P50", "P99", "DRIFT", "HISTOGRAM", "ENDPOINT"}, rows);
-  return 0;
+    auto seconds = [](const json& v) { return v.is_number() ? fmt::format("{:.4g}s", v.get<double>()) : "-"; };
+    std::vector<std::vector<std::string>> rows;
+    for (auto& h : list) {
+      std::string drift = "-";
+      if (h["drift"].is_object()) {
+        drift = fmt::format("x{}{}", text(h["drift"]["ratio"]), h["drift"].value("firing", false) ? " firing" : "");
+      }
+      rows.push_back({text(h["rank"]),
+                      h["share"].is_number() ? fmt::format("{:.1f}%", 100 * h["share"].get<double>()) : "-",
+                      text(h["request_rate"]), seconds(h["p50"]["value"]), seconds(h["p99"]["value"]), drift,
+                      text(h["histogram"]), labels(h["labels"])});
+    }
+    table({"RANK", "SHARE", "REQ/S", "P50", "P99", "DRIFT", "HISTOGRAM", "ENDPOINT"}, rows);
+    return 0;
+  });
 }
 
 }  // namespace hotspotd::tools

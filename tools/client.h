@@ -14,8 +14,8 @@
 namespace hotspotd::tools {
 
 struct ClientOptions {
-  std::string url;        // empty: $HOTSPOTD_URL, else http://127.0.0.1:9464
-  std::string auth_file;  // empty: $HOTSPOTD_AUTH_FILE; the file's first line is user:password
+  std::string url;               // empty: $HOTSPOTD_URL, else http://127.0.0.1:9464
+  std::string auth_file;         // empty: $HOTSPOTD_AUTH_FILE; the file's first line is user:password
   std::string output = "table";  // table or json
   Duration timeout = std::chrono::seconds(10);
   std::string tls_ca_file;

@@ -34,9 +34,13 @@ ChildProcess::Result client(std::vector<std::string> args, std::vector<std::stri
   return {rc.value_or(-1), p.output()};
 }
 
-bool has(const ChildProcess::Result& r, const std::string& text) { return r.output.find(text) != std::string::npos; }
+bool has(const ChildProcess::Result& r, const std::string& text) {
+  return r.output.find(text) != std::string::npos;
+}
 
-json parsed(const ChildProcess::Result& r) { return json::parse(r.output, nullptr, false); }
+json parsed(const ChildProcess::Result& r) {
+  return json::parse(r.output, nullptr, false);
+}
 
 // A loopback port nothing listens on (bound, then closed).
 int closedPort() {
@@ -68,6 +72,10 @@ TEST_CASE("the terminal client against a real daemon with basic auth") {
                                 n - 1, n, n * 0.05, n),
                     "text/plain; version=0.0.4");
   });
+  // Under a path prefix (as behind a proxy), an API of another shape than the client reads.
+  target.server().Get("/odd/api/v1/incidents", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(R"({"status":"success","data":{"incidents":"none"}})", "application/json");
+  });
   target.server().Get("/", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("<html>not hotspotd</html>", "text/html");
   });
@@ -75,17 +83,18 @@ TEST_CASE("the terminal client against a real daemon with basic auth") {
   VendorReceiver hook(VendorReceiver::Kind::webhook);
   const std::string hook_url = hook.start();
   TempDir dir;
-  const auto config = writeConfig(
-      dir, address,
-      webhookOnly(hook_url) + hotspotd::test::foldedProfileTarget(
-                                  dir, "shop", "shop;main;handle_checkout;Pricing::recalculate 900\nshop;main;render 100\n"),
-      "profile = \"shop\"\n");
+  const auto config =
+      writeConfig(dir, address,
+                  webhookOnly(hook_url) +
+                      hotspotd::test::foldedProfileTarget(
+                          dir, "shop", "shop;main;handle_checkout;Pricing::recalculate 900\nshop;main;render 100\n"),
+                  "profile = \"shop\"\n");
   auto hash = ChildProcess::run({HOTSPOTD_BINARY, "hash-password", "--cost", "4"}, "open sesame\n");
   REQUIRE(hash.exit_code == 0);
   std::string text = *hotspotd::readFile(config);
-  text.replace(text.find("[server]\n"), 9,
-               fmt::format("[server]\nbasic_auth_users = {{ ana = \"{}\" }}\n",
-                           hash.output.substr(0, hash.output.find('\n'))));
+  text.replace(
+      text.find("[server]\n"), 9,
+      fmt::format("[server]\nbasic_auth_users = {{ ana = \"{}\" }}\n", hash.output.substr(0, hash.output.find('\n'))));
   dir.write("hotspotd.toml", text);
   const std::string auth_file = dir.write("auth", "ana:open sesame\n").string();
 
@@ -139,7 +148,7 @@ TEST_CASE("the terminal client against a real daemon with basic auth") {
     auto one = with({"incident", id});
     CHECK(one.exit_code == 0);
     CHECK_MESSAGE((has(one, "QueueDeep") && has(one, "queue q1 at 100") && has(one, "Timeline:") &&
-                      has(one, "firing") && has(one, "hook") && has(one, "/incidents/" + id)),
+                   has(one, "firing") && has(one, "hook") && has(one, "/incidents/" + id)),
                   one.output);
     auto one_json = parsed(with({"incident", id, "-o", "json"}));
     CHECK(one_json["id"] == id);
@@ -209,6 +218,9 @@ TEST_CASE("the terminal client against a real daemon with basic auth") {
     auto other = client({"incidents", "--url", "http://" + address});
     CHECK(other.exit_code == 1);
     CHECK_MESSAGE(has(other, "is not hotspotd's API"), other.output);
+    auto odd = client({"incidents", "--url", "http://" + address + "/odd/"});
+    CHECK(odd.exit_code == 1);
+    CHECK_MESSAGE(has(odd, "not what this client reads"), odd.output);
     hotspotd::test::SilentListener silent;
     auto slow = client({"incidents", "--url", "http://" + silent.address(), "--timeout", "1s"});
     CHECK(slow.exit_code == 1);
