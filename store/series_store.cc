@@ -406,8 +406,10 @@ CommitStats SeriesStore::commit(GroupId group, std::int64_t t_ms, std::span<cons
       }
     }
     if (isCumulative(s.role)) {
+      // A decrease of what would be stored, not of the raw value recovered from it: stored - offset need not give
+      // a non-integer raw value (a _sum) back exactly, and an idle series would read as reset at every scrape.
       const auto last = s.ring[0].lastValue();
-      if (last && sample.value < *last - s.offset) {
+      if (last && sample.value + s.offset < *last) {
         if (s.histogram != kNoId) {
           histograms_[s.histogram].reset_commit = commit_no;
           histogram_reset = true;
