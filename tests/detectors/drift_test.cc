@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <optional>
 #include <random>
 
 #include "detectors/drift.h"
@@ -38,10 +39,22 @@ class Endpoint {
     resolve();
   }
 
+  // Also export _sum and _count, as real histograms do (the sum is not an integer).
+  void withSumAndCount() {
+    sum_ref_ = store_.resolve(group_, store::SeriesDesc{family_ + "_sum", {{"route", route_}}, store::SeriesRole::sum,
+                                                        family_, 0});
+    count_ref_ = store_.resolve(group_, store::SeriesDesc{family_ + "_count", {{"route", route_}},
+                                                          store::SeriesRole::count, family_, 0});
+  }
+
+  // Requests served at each scrape so far, newest last.
+  const std::vector<int>& served() const { return served_; }
+
   // One scrape interval of traffic; returns the samples to commit.
   void scrape(std::mt19937& rng, const Traffic& t, std::vector<store::StagedSample>& batch) {
     std::poisson_distribution<int> requests(t.rps * kStep / 1000.0);
     const int n = requests(rng);
+    served_.push_back(n);
     // Base latency: log-normal around 60 ms; slow requests take 5-10x longer.
     std::lognormal_distribution<double> latency(std::log(0.06), 0.5);
     std::uniform_real_distribution<double> factor(5, 10), coin(0, 1);
@@ -51,11 +64,19 @@ class Endpoint {
       for (std::size_t b = 0; b < bounds_.size(); ++b) {
         if (l <= bounds_[b]) counts_[b] += 1;
       }
+      sum_ += l;
     }
     for (std::size_t b = 0; b < bounds_.size(); ++b) batch.push_back({refs_[b], counts_[b]});
+    if (sum_ref_) {
+      batch.push_back({*sum_ref_, sum_});
+      batch.push_back({*count_ref_, counts_.back()});
+    }
   }
 
-  void restart() { std::fill(counts_.begin(), counts_.end(), 0); }
+  void restart() {
+    std::fill(counts_.begin(), counts_.end(), 0);
+    sum_ = 0;
+  }
 
  private:
   void resolve() {
@@ -80,6 +101,9 @@ class Endpoint {
   std::vector<std::string> les_;
   std::vector<double> counts_;
   std::vector<store::SeriesRef> refs_;
+  double sum_ = 0;
+  std::optional<store::SeriesRef> sum_ref_, count_ref_;
+  std::vector<int> served_;
 };
 
 struct Run {
@@ -190,6 +214,42 @@ TEST_CASE("a process restart (counter reset) and a ten-minute scrape gap do not 
   // Ten minutes with no scrape at all, then traffic resumes.
   run.play(kHour + 100, 80, [&](int, auto& batch) { api.scrape(run.rng, {50, 0}, batch); });
   CHECK_FALSE(run.firstFiring());
+}
+
+TEST_CASE("a page counts what the endpoint served in its window, across a restart and idle minutes") {
+  // A low-rate endpoint that restarts and then idles (every series repeats its value, the _sum a non-integer one)
+  // must not read as restarting at every idle scrape: a page once counted 683 requests in two minutes of an
+  // endpoint that had served 4. Then the tail shifts and it pages; its evidence is checked against what was served.
+  Run run;
+  Endpoint api(run.store, run.group, "/api");
+  api.withSumAndCount();
+  // Requests come in every other scrape interval: the ones between are idle.
+  auto bursty = [&](double slow_share) {
+    return [&, slow_share](int i, auto& batch) { api.scrape(run.rng, {i % 2 == 0 ? 4.0 : 0.0, slow_share}, batch); };
+  };
+  run.play(0, kHour, bursty(0));
+  api.restart();
+  run.play(kHour, kHour + 60, bursty(0));
+  CHECK_FALSE(run.firstFiring());
+  const int shift = 2 * kHour + 60;
+  run.play(shift, 40, bursty(0.3));
+  REQUIRE(run.firstFiring());
+  const rules::IncidentEvent& fired = run.events.front();
+  auto evidence = [&](std::string_view key) {
+    for (const auto& [k, v] : fired.evidence) {
+      if (k == key) return v;
+    }
+    FAIL("no evidence ", key);
+    return 0.0;
+  };
+  // The window is two minutes: the eight scrapes up to the one that fired.
+  const int fired_at = static_cast<int>((fired.t_ms - kT0) / kStep);
+  const auto& served = api.served();
+  double window = 0;
+  for (int i = fired_at - 7; i <= fired_at; ++i) window += served.at(static_cast<std::size_t>(i));
+  CHECK(evidence("requests") == window);
+  // The baseline (the hour before the window) holds about two requests a second, not the counters' totals.
+  CHECK(evidence("baseline_requests") <= 2 * 3600 * 1.2);
 }
 
 TEST_CASE("a bucket-layout change is not judged until the new layout has a baseline, and does not fire") {
