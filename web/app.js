@@ -90,7 +90,7 @@ function sortableTable(columns, rows, id) {
 // evaluation interval, from 0.5 s to 10 s) while the tab is visible: a section is redrawn only when what it shows
 // changed, so sort orders, filters, typed text, the scroll position and the flame graphs' zoom stay as they are.
 // A refresh that fails leaves the page as it was and says so in the header.
-const live = { period: 5000, timer: null, refreshes: 0, refresh: null };
+const live = { period: 5000, timer: null, refreshes: 0, refresh: null, running: false };
 
 // The section `id` of the page, redrawn by `build()` when `key` differs from what it shows.
 function fill(id, key, build) {
@@ -120,17 +120,20 @@ function liveStatus(text, failed) {
 
 // Refreshes start every `live.period` from the start of the one before (right away if one took longer), so that a
 // change is on screen within the period and the time one refresh takes.
+// One refresh at a time: while one runs, it schedules the next itself.
 function scheduleRefresh(delay = live.period) {
   clearTimeout(live.timer);
-  if (!live.refresh || document.hidden) return;
+  if (!live.refresh || document.hidden || live.running) return;
   live.timer = setTimeout(async () => {
     const started = Date.now();
+    live.running = true;
     try {
       await live.refresh();
       liveStatus(`live · updated ${new Date().toLocaleTimeString()}`, false);
     } catch (e) {
       liveStatus(`not updating: ${e.message} (retrying)`, true);
     }
+    live.running = false;
     live.refreshes += 1;
     document.body.setAttribute('data-refreshes', String(live.refreshes));
     scheduleRefresh(Math.max(0, live.period - (Date.now() - started)));
