@@ -405,7 +405,11 @@ std::vector<rules::Finding> DriftDetector::evaluate(const store::SeriesStore& st
     const double z = (c.x - c.n * p0) / std::sqrt(c.n * p0 * (1 - p0));
     const double confidence = 1 - 0.5 * std::erfc(z / std::sqrt(2.0));
     f.judged = true;
-    f.active = z >= z_crit_ && share >= p.sensitivity * p0 && c.x >= 5 && c.spread;
+    // Significant by count is not enough: the share above the bound must also rise by an amount an on-call would
+    // act on (min_excess), or a busy endpoint pages for a few extra slow requests in thousands.
+    const double min_excess = p.minExcess();
+    const bool large_enough = share - p0 >= min_excess;
+    f.active = z >= z_crit_ && share >= p.sensitivity * p0 && large_enough && c.x >= 5 && c.spread;
     // The current quantile over the window, for the page: only needed when an incident may fire or resolve, so
     // only read while the endpoint is active or was until recently (the resolve event comes keep_firing_for after
     // the condition clears); otherwise it would cost twelve more walks an evaluation.
@@ -431,12 +435,14 @@ std::vector<rules::Finding> DriftDetector::evaluate(const store::SeriesStore& st
                   {"requests_above_bound", c.x},
                   {"baseline_requests", n0},
                   {"confidence", confidence},
+                  {"min_excess", min_excess},
                   {"baseline_quantile_lower", base_q.lower},
                   {"baseline_quantile_upper", base_q.upper},
                   {"quantile_lower", now_q.lower},
                   {"quantile_upper", now_q.upper}};
-    f.reason = fmt::format("{:.2f}% of {} requests above {}s (baseline {:.2f}%), confidence {:.5f}{}", share * 100,
+    f.reason = fmt::format("{:.2f}% of {} requests above {}s (baseline {:.2f}%), confidence {:.5f}{}{}", share * 100,
                            c.n, base[u].upper_bound, p0 * 100, confidence,
+                           large_enough ? "" : fmt::format(", a rise under min_excess ({:.2f} points)", min_excess * 100),
                            c.spread ? "" : ", concentrated in one interval");
     out.push_back(std::move(f));
   }

@@ -8,6 +8,9 @@
 #include <string>
 #include <vector>
 
+#include <cmath>
+#include <limits>
+
 #include "core/duration.h"
 #include "core/selector.h"
 
@@ -22,6 +25,11 @@ struct DriftParams {
   double sensitivity = 2.0;                   // the share above the bound must be at least this many times baseline
   double confidence = 0.9999;                 // one-sided, for the test on the share above the bound
   double min_rate = 0.5;                      // requests per second in the window; below it, no judgement
+  // How far the share above the bound must rise over the baseline share for a page (a share of requests, 0.005 is
+  // half a percentage point); NaN: half the tail the quantile leaves out, 0.5 x (1 - quantile).
+  double min_excess = std::numeric_limits<double>::quiet_NaN();
+
+  double minExcess() const { return std::isnan(min_excess) ? 0.5 * (1 - quantile) : min_excess; }
 };
 
 // One multiwindow burn-rate alert: fires when the error ratio over both windows is above factor x (1 - objective).

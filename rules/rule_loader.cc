@@ -192,6 +192,7 @@ void readRule(TableReader& r, const toml::table& table, const std::string& sourc
     if (auto s = r.number("sensitivity", 1.1, 100)) rule.drift.sensitivity = *s;
     if (auto c = r.number("confidence", 0.9, 0.9999999)) rule.drift.confidence = *c;
     if (auto m = r.number("min_rate", 0, 1e9)) rule.drift.min_rate = *m;
+    if (auto m = r.number("min_excess", 0, 1)) rule.drift.min_excess = *m;
   }
   r.rejectUnknownKeys();
   std::ostringstream canonical;

@@ -20,6 +20,7 @@ baseline = "2h"
 sensitivity = 3
 confidence = 0.999
 min_rate = 2
+min_excess = 0.02
 for = "2m"
 keep_firing_for = "10m"
 severity = "ticket"
@@ -39,6 +40,9 @@ annotations = { summary = "Checkout is slow" }
   CHECK(rule.drift.window == 3min);
   CHECK(rule.drift.baseline == 2h);
   CHECK(rule.drift.sensitivity == 3);
+  CHECK(rule.drift.min_excess == 0.02);
+  CHECK(rule.drift.minExcess() == 0.02);
+  CHECK(defaultRules().front().drift.minExcess() == doctest::Approx(0.005));  // half of p99's 1%
   CHECK(rule.for_duration == 2min);
   CHECK(rule.keep_firing_for == 10min);
   CHECK(rule.severity == "ticket");
