@@ -4,6 +4,8 @@
 #include <limits>
 #include <vector>
 
+#include <boost/math/special_functions/beta.hpp>
+
 namespace hotspotd::detectors {
 
 QuantileEstimate bucketQuantile(double q, std::span<const Bucket> input) {
@@ -41,6 +43,15 @@ QuantileEstimate bucketQuantile(double q, std::span<const Bucket> input) {
   rank -= below;
   const double value = in_bucket > 0 ? start + (end - start) * (rank / in_bucket) : end;
   return {value, start, end};
+}
+
+double binomialUpperTail(double n, double x, double p) {
+  n = std::round(n);
+  x = std::round(x);
+  if (x <= 0) return 1;
+  if (x > n || p <= 0) return 0;
+  if (p >= 1) return 1;
+  return boost::math::ibeta(x, n - x + 1, p);
 }
 
 }  // namespace hotspotd::detectors

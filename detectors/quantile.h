@@ -22,4 +22,9 @@ struct QuantileEstimate {
 // `buckets` sorted by upper bound, the last one +Inf. q outside [0, 1] gives -Inf/+Inf, as in Prometheus.
 QuantileEstimate bucketQuantile(double q, std::span<const Bucket> buckets);
 
+// P(X >= x) for X ~ Binomial(n, p), exactly (the regularized incomplete beta I_p(x, n - x + 1)): how likely x or
+// more of n requests land above a bound that a share p of them lands above. Counts are whole numbers held as
+// doubles (rounded here).
+double binomialUpperTail(double n, double x, double p);
+
 }  // namespace hotspotd::detectors

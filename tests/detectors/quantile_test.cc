@@ -50,3 +50,16 @@ TEST_CASE("empty, malformed and out-of-range inputs follow Prometheus") {
   // A first bucket with a non-positive bound answers with that bound.
   CHECK(bucketQuantile(0.1, std::vector<Bucket>{{-1, 5}, {0, 6}, {kInf, 10}}).value == -1);
 }
+
+TEST_CASE("the exact binomial tail, where the normal approximation overstates significance") {
+  // Values from exact sums (Python's fractions): 9 of 839 above a bound 0.26% of requests pass.
+  CHECK(binomialUpperTail(839, 9, 0.0026) == doctest::Approx(0.00043137104188042225).epsilon(1e-9));
+  CHECK(binomialUpperTail(2000, 20, 0.005) == doctest::Approx(0.003370858496896605).epsilon(1e-9));
+  CHECK(binomialUpperTail(100, 5, 0.01) == doctest::Approx(0.0034323215877545155).epsilon(1e-9));
+  // The normal approximation would put the first at z = 4.6, a tail of 2e-6: past a 0.9999 confidence, which the
+  // exact tail is not.
+  CHECK(binomialUpperTail(839, 9, 0.0026) > 1e-4);
+  CHECK(binomialUpperTail(10, 0, 0.5) == 1);
+  CHECK(binomialUpperTail(10, 11, 0.5) == 0);
+  CHECK(binomialUpperTail(10, 10, 0.5) == doctest::Approx(1.0 / 1024));
+}
