@@ -405,7 +405,7 @@ std::vector<rules::Finding> DriftDetector::evaluate(const store::SeriesStore& st
     const double z = (c.x - c.n * p0) / std::sqrt(c.n * p0 * (1 - p0));
     double confidence = 1 - 0.5 * std::erfc(z / std::sqrt(2.0));
     // The normal approximation overstates significance when few slow requests are expected (9 seen where 2.2 are
-    // expected: z 4.6, confidence 0.999998; the binomial tail: 0.9997). A count it finds significant is confirmed
+    // expected: z 4.6, confidence 0.999998; the binomial tail: 0.99957). A count it finds significant is confirmed
     // with the exact binomial tail P(X >= x), which only such candidates pay for.
     bool significant = z >= z_crit_;
     if (significant) {
