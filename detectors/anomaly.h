@@ -1,24 +1,48 @@
-// anomaly: USE-style signals (CPU, memory, disk, queues, request counts) against a robust learned baseline.
+// anomaly: USE-style signals (CPU, memory, disk, queues, request counts) against what their own history predicts.
 //
 // The signal is a gauge (the average of its points) or a counter (its rate per second), summed over the
-// endpoint's series for counters and averaged for gauges. Its recent level is the mean over `window`. The baseline
-// is the median and the scaled median absolute deviation (1.4826 x MAD: a standard deviation for normal data,
-// unmoved by outliers) of its one-minute values over `baseline` before the window, or, with daily seasonality,
-// over the same stretch of the day on each of the previous `days` days, so a nightly batch or a morning peak is
-// normal at its hour. The score is (recent - median) / spread; the rule fires past `sensitivity` in its
-// `direction`. The spread has a floor (1% of the level, and a minimal absolute value), so a perfectly flat signal
-// does not page on its first wiggle.
+// endpoint's series for counters and averaged for gauges; its value at a time is the mean over the `window` before
+// it. The detector keeps its own history of the signal, one value per window at most (so a series scraped every
+// 15 s is kept as five-minute means, and one with hourly points keeps each point), for two weeks and a day.
 //
-// Not judged: before `warmup` of history, with too few baseline values (fewer than 30), or without recent data.
-// State: the baseline is read back from the store at each evaluation; the last one learned per endpoint (level,
-// spread, when) is remembered, so that after a restart, while the store warms up again, the endpoint is judged
-// against it for up to one baseline window. Rules with daily seasonality do not use it (the level is not one
-// number across the day). Used from the thread that owns the store.
+// Three predictions of the next value, each the median of part of that history:
+// - recent: the values of the last `baseline` (at least 72 of the series' own steps, so an hourly series looks
+//   back three days);
+// - daily: the values around the same time on each of the previous `days` days (from two days of history);
+// - weekly: the same on each of the previous `weeks` weeks (from two weeks).
+// Every prediction's errors are kept (the last 1,000). Its spread is 1.4826 x the median absolute error (a standard
+// deviation for normal errors, unmoved by outliers; the mean absolute error where most errors are zero, as for a
+// counter idling at zero), floored by 1% of the prediction, by the data's resolution (the smallest step between
+// its distinct values: CPU in 0.1% steps never pages on one step) and by a fifth of the 99th percentile error, so
+// that a series that often spikes must spike beyond its usual spikes. With `seasonality = "auto"` the prediction
+// with the smallest spread judges (a seasonal one only when 20% better than the recent one), so a daily peak is
+// normal at its hour and a flat series is judged against its recent level.
+//
+// Two scores, the larger one counts: the window's error over the spread, and the mean error of the last six
+// values over the spread of such means (a small shift that lasts, or spikes growing denser), against a threshold
+// 1.2 x higher. Past `sensitivity`, in its `direction`, the endpoint is anomalous.
+//
+// Episodes, not samples: an anomaly that has lasted the rule's `for` opens an episode, which stays active until
+// the score has stayed under `clear` for three of the series' steps (at least one window): a dip back to normal
+// in the middle of an incident does not resolve it, and it does not page again. A level shift becomes the new
+// normal as the prediction follows it: after half the recent look-back (3 hours for five-minute points) when the
+// recent prediction judges, after half the days or weeks for a seasonal one.
+//
+// Not judged: before `warmup` of history, before 30 errors of a prediction are known, or without a value in the
+// window (a series with hourly points is judged at each of its points). The history and errors are saved with the
+// detector's state and rebuilt at start, so a restart does not start the learning again. Used from the thread
+// that owns the store.
 #pragma once
 
+#include <climits>
+#include <cstdint>
+#include <deque>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "rules/finding.h"
 #include "rules/rule.h"
@@ -26,17 +50,44 @@
 
 namespace hotspotd::detectors {
 
-struct AnomalyBaseline {
-  double level = 0;
-  double spread = 0;
-  std::int64_t t_ms = 0;
+// One value of the signal: seconds since the epoch and the window's mean.
+struct AnomalySample {
+  std::int64_t t_s = 0;
+  float value = 0;
 };
-using AnomalyMemory = std::map<std::string, AnomalyBaseline>;  // by endpoint key
+
+enum class Prediction { recent = 0, daily = 1, weekly = 2 };
+inline constexpr int kPredictions = 3;
+
+// What the detector knows of one endpoint.
+struct AnomalyTrack {
+  std::deque<AnomalySample> history;  // oldest first
+  // Per prediction: its errors at each value, the last few errors, and the means of those (the slow score).
+  struct Errors {
+    std::deque<float> point, recent, smooth;
+  };
+  Errors errors[kPredictions];
+  // Spreads as of the newest value, per prediction: of single errors and of means of the last few.
+  double spread[kPredictions] = {0, 0, 0};
+  double smooth_spread[kPredictions] = {0, 0, 0};
+  double resolution = 0;  // the smallest step between distinct recent values
+  std::int64_t judged_to_ms = INT64_MIN;  // the end of the last window judged
+  rules::Finding last;                    // the last judgement, repeated until the next window ends
+  // The episode.
+  std::int64_t anomalous_since_ms = -1;
+  std::int64_t clear_since_ms = -1;
+  bool episode = false;
+};
+using AnomalyMemory = std::map<std::string, AnomalyTrack>;  // by endpoint key
 
 std::vector<rules::Finding> evaluateAnomaly(const rules::Rule& rule, const store::SeriesStore& store, std::int64_t t_ms,
                                             Duration step, AnomalyMemory& memory);
 
-// How far back an anomaly rule reads.
+// How far back an anomaly rule reads from the store (to fill its history at start); the rest it keeps itself.
 Duration anomalyHistory(const rules::AnomalyParams& p);
+
+// The history, for the detector's saved state; and a track rebuilt from it (errors and spreads recomputed).
+nlohmann::json saveAnomalyTrack(const AnomalyTrack& track);
+std::optional<AnomalyTrack> restoreAnomalyTrack(const rules::AnomalyParams& p, const nlohmann::json& j);
 
 }  // namespace hotspotd::detectors

@@ -68,15 +68,12 @@ class Anomaly final : public Detector {
   Duration history() const override { return anomalyHistory(rule_.anomaly); }
   std::vector<std::pair<std::string, nlohmann::json>> saveState() const override {
     std::vector<std::pair<std::string, nlohmann::json>> out;
-    for (const auto& [key, b] : memory_) {
-      out.emplace_back(key, nlohmann::json{{"level", b.level}, {"spread", b.spread}, {"t_ms", b.t_ms}});
-    }
+    for (const auto& [key, track] : memory_) out.emplace_back(key, saveAnomalyTrack(track));
     return out;
   }
   void restoreState(const std::vector<std::pair<std::string, nlohmann::json>>& states) override {
     for (const auto& [key, j] : states) {
-      if (!j.is_object() || !j.contains("level") || !j["level"].is_number() || !j["spread"].is_number()) continue;
-      memory_[key] = AnomalyBaseline{j["level"].get<double>(), j["spread"].get<double>(), j.value("t_ms", 0LL)};
+      if (auto track = restoreAnomalyTrack(rule_.anomaly, j)) memory_[key] = std::move(*track);
     }
   }
 

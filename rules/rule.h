@@ -69,18 +69,21 @@ struct ThresholdParams {
   double min_rate = 0.1;  // latency_threshold: requests per second in the window; below it, no judgement
 };
 
-// anomaly: a gauge (its average) or a counter (its rate per second) over the recent `window`, against a robust
-// baseline of the same signal: the median and the scaled median absolute deviation of its one-minute values over
-// `baseline` (or, with daily seasonality, around the same time of day over the previous days).
+// anomaly: a gauge (its average) or a counter (its rate per second) over the recent `window`, against what the
+// series' own history predicts: the median of its recent values, or of its values at the same time on previous
+// days or weeks, with the spread of that prediction's past errors (detectors/anomaly.h).
 struct AnomalyParams {
   std::optional<Selector> gauge;
   std::optional<Selector> counter;
   enum class Direction { up, down, both } direction = Direction::both;
-  double sensitivity = 5;  // robust standard deviations
+  double sensitivity = 5;  // typical prediction errors: fires at this many
+  double clear = 2.5;      // an episode ends once the score stays under this (default half of sensitivity)
   Duration window = std::chrono::minutes(5);
   Duration baseline = std::chrono::hours(6);
-  bool daily = false;  // seasonality: compare with the same hour of the previous `days` days
-  int days = 3;
+  // Which predictions may judge: auto picks, per endpoint, the one whose past errors are smallest.
+  enum class Seasonality { automatic, none, daily, weekly } seasonality = Seasonality::automatic;
+  int days = 7;   // daily: the same time of the previous `days` days
+  int weeks = 2;  // weekly: the same time of the previous `weeks` weeks
   Duration warmup = std::chrono::hours(1);  // history needed before the first judgement
 };
 

@@ -173,17 +173,33 @@ void readRule(TableReader& r, const toml::table& table, const std::string& sourc
       }
     }
     if (auto v = r.number("sensitivity", 1, 100)) a.sensitivity = *v;
+    a.clear = a.sensitivity / 2;
+    if (auto v = r.number("clear", 0, 100)) {
+      if (*v < a.sensitivity) {
+        a.clear = *v;
+      } else {
+        r.invalid("clear", "must be below sensitivity (an episode ends once the score falls under it)");
+      }
+    }
     if (auto d = r.duration("window", std::chrono::minutes(1))) a.window = *d;
     if (auto d = r.duration("baseline", std::chrono::minutes(30))) a.baseline = *d;
     if (auto d = r.duration("warmup")) a.warmup = *d;
     if (auto sv = r.string("seasonality")) {
-      if (*sv == "daily") {
-        a.daily = true;
-      } else if (*sv != "none") {
-        r.invalid("seasonality", "must be \"none\" or \"daily\"");
+      using S = AnomalyParams::Seasonality;
+      if (*sv == "auto") {
+        a.seasonality = S::automatic;
+      } else if (*sv == "none") {
+        a.seasonality = S::none;
+      } else if (*sv == "daily") {
+        a.seasonality = S::daily;
+      } else if (*sv == "weekly") {
+        a.seasonality = S::weekly;
+      } else {
+        r.invalid("seasonality", "must be \"auto\", \"none\", \"daily\" or \"weekly\"");
       }
     }
-    if (auto n = r.integer("days", 1, 14)) a.days = static_cast<int>(*n);
+    if (auto n = r.integer("days", 2, 14)) a.days = static_cast<int>(*n);
+    if (auto n = r.integer("weeks", 2, 4)) a.weeks = static_cast<int>(*n);
   }
   if (rule.kind == RuleKind::latency_drift) {
     if (auto q = r.number("quantile", 0.5, 0.9999)) rule.drift.quantile = *q;
