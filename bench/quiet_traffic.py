@@ -9,10 +9,17 @@ counters start again from zero), its target is unreachable now and then (gaps of
 a day one scrape interval is slow (every request four times slower: a spike nobody would page for). Nothing in it
 should page.
 
-  quiet_traffic.py --out FILE.om.gz --truth FILE.json [--days 3] [--endpoints 48] [--seed 1]
+With --regressions K, K real regressions are injected as well, each lasting 30 minutes, after the first day, on
+endpoints serving at least 1 request/s, in turn of four kinds: `tail` (one request in ten becomes ten times
+slower), `shift` (every request three times slower), `several` (a tail regression on every such endpoint of one
+service at once) and `restart` (a tail regression during which the process restarts). No gap overlaps one. Each
+should page, soon.
 
-The truth (JSON): per endpoint its labels, rate, median, interval, the restarts, gaps and spikes, and its served
-requests as [time, requests served since the previous scrape] per scrape, to check what a page says it counted.
+  quiet_traffic.py --out FILE.om.gz --truth FILE.json [--days 3] [--endpoints 48] [--seed 1] [--regressions 0]
+
+The truth (JSON): per endpoint its labels, rate, median, interval, the restarts, gaps, spikes and regressions
+([kind, start, end]), and its served requests as [time, requests served since the previous scrape] per scrape, to
+check what a page says it counted.
 """
 import argparse
 import gzip
@@ -50,6 +57,34 @@ def lognormal_cdf(x, median, sigma):
     return 0.5 * math.erfc(-(math.log(x) - math.log(median)) / (sigma * math.sqrt(2)))
 
 
+REGRESSION_S = 1800
+KINDS = ["tail", "shift", "several", "restart"]
+
+
+def inject(rng, endpoints, count, end):
+    """Regressions on endpoints fast enough to judge, after the first day, never over a gap."""
+    fast = [i for i, e in enumerate(endpoints) if e["rate"] >= 1]
+    for k in range(count):
+        if not fast or end - 86400 - 3600 < REGRESSION_S:
+            return
+        kind = KINDS[k % len(KINDS)]
+        i = rng.choice(fast)
+        start = int(rng.uniform(endpoints[0]["t0"] + 86400, end - REGRESSION_S - 3600))
+        start -= start % 15
+        who = [i]
+        if kind == "several":
+            service = endpoints[i]["labels"]["service"]
+            who = [j for j in fast if endpoints[j]["labels"]["service"] == service]
+        for j in who:
+            e = endpoints[j]
+            if any(s <= start + REGRESSION_S + 600 and start - 600 <= t for _, s, t in e["regressions"]):
+                continue  # one regression at a time per endpoint
+            e["regressions"].append([kind, start, start + REGRESSION_S])
+            e["gaps"] = [g for g in e["gaps"] if g[1] < start - 600 or g[0] > start + REGRESSION_S]
+            if kind == "restart":
+                e["restarts"] = sorted(e["restarts"] + [start + 300])
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
@@ -57,6 +92,7 @@ def main():
     ap.add_argument("--days", type=float, default=3)
     ap.add_argument("--endpoints", type=int, default=48)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--regressions", type=int, default=0)
     a = ap.parse_args()
     rng = random.Random(a.seed)
     end = T0 + int(a.days * 86400)
@@ -72,7 +108,7 @@ def main():
             "interval": interval,
             "offset": rng.randrange(0, interval // TICK) * TICK,
             "phase": rng.uniform(0, 2 * math.pi),
-            "restarts": [], "gaps": [], "spikes": [], "served": [],
+            "restarts": [], "gaps": [], "spikes": [], "served": [], "regressions": [], "t0": T0,
         }
         t = T0
         while True:
@@ -98,6 +134,9 @@ def main():
         e["next_restart"] = 0
         e["next_spike"] = 0
         endpoints.append(e)
+    inject(rng, endpoints, a.regressions, end)
+    for e in endpoints:
+        e["next_restart"] = 0
 
     with gzip.open(a.out, "wt", compresslevel=3) as out:
         out.write("# TYPE http_request_duration_seconds histogram\n# UNIT http_request_duration_seconds seconds\n"
@@ -125,20 +164,29 @@ def main():
                     spike = True
                 if spike:
                     median *= 4
+                # A regression: the share of requests that are slower, and how much slower.
+                slow_share, slow_factor = 0.0, 1.0
+                for kind, r0, r1 in e["regressions"]:
+                    if r0 <= t < r1:
+                        slow_share, slow_factor = (1.0, 3.0) if kind == "shift" else (0.1, 10.0)
                 # Requests served since the last scrape (after a restart, only since the restart: roughly half).
                 n = poisson(rng, e["rate"] * load * (dt / 2 if restarted else dt))
                 e["served"].append([t, n])
                 # Each bucket's new requests, drawn bucket by bucket from those left above the one before.
                 left, below = n, 0
                 for b, le in enumerate(BOUNDS):
-                    f_prev = lognormal_cdf(BOUNDS[b - 1], median, e["sigma"]) if b else 0.0
-                    f = lognormal_cdf(le, median, e["sigma"])
+                    def cdf(x):
+                        fast_part = (1 - slow_share) * lognormal_cdf(x, median, e["sigma"])
+                        return fast_part + slow_share * lognormal_cdf(x, median * slow_factor, e["sigma"])
+                    f_prev = cdf(BOUNDS[b - 1]) if b else 0.0
+                    f = cdf(le)
                     k = binomial(rng, left, (f - f_prev) / max(1e-12, 1 - f_prev))
                     left -= k
                     below += k
                     e["cum"][b] += below
                 e["cum"][len(BOUNDS)] += n
-                e["sum"] += n * median * math.exp(e["sigma"] ** 2 / 2)
+                mean_factor = 1 - slow_share + slow_share * slow_factor
+                e["sum"] += n * median * mean_factor * math.exp(e["sigma"] ** 2 / 2)
                 if any(g0 <= t < g1 for g0, g1 in e["gaps"]):
                     continue  # the target did not answer this scrape: nothing recorded
                 lab = ",".join(f'{k}="{v}"' for k, v in e["labels"].items())
@@ -151,7 +199,8 @@ def main():
         out.write("# EOF\n")
 
     truth = {"t0": T0, "t_end": end, "days": a.days, "endpoints": [
-        {k: e[k] for k in ("labels", "rate", "median", "sigma", "interval", "restarts", "gaps", "spikes", "served")}
+        {k: e[k] for k in ("labels", "rate", "median", "sigma", "interval", "restarts", "gaps", "spikes", "regressions",
+                           "served")}
         for e in endpoints]}
     with open(a.truth, "w") as f:
         json.dump(truth, f)
