@@ -12,6 +12,14 @@
 namespace hotspotd::detectors {
 namespace {
 
+// How far back the point "at" a time may be. A target scraped less often than the rules are evaluated (every 60 s,
+// evaluations every 15 s) has its newest point up to one scrape interval back, and old points are in the store's
+// coarse tier, one per coarse step: both are covered by a coarse step and an evaluation interval. A longer silence
+// is a gap, and the steps across it are left out.
+Duration pointLookback(const store::SeriesStore& store, Duration step) {
+  return std::max<Duration>({step * 2, std::chrono::seconds(30), store.config().coarse_step + step});
+}
+
 // The z for a one-sided confidence, by bisection on the normal tail.
 double zFor(double confidence) {
   double lo = 0, hi = 10;
@@ -78,8 +86,7 @@ void DriftDetector::advanceSlots(const store::SeriesStore& store, Slots& slots,
     slots.layout_since_ms = layout_since;
   }
   if (slots.last_mark_ms >= end_mark) return;
-  // Old marks are in the store's coarse tier (a point per coarse step): look back that far for them.
-  const Duration lookback = std::max<Duration>({step * 2, std::chrono::seconds(30), store.config().coarse_step + step});
+  const Duration lookback = pointLookback(store, step);
   const std::int64_t baseline = rule_.drift.baseline.count();
 
   // The marks to read, newest first: only the newest when the slots are filled, the whole window otherwise.
@@ -240,11 +247,19 @@ DriftDetector::WindowCounts DriftDetector::countWindow(const store::SeriesStore&
                                                        std::size_t u, double p0, std::int64_t t_ms,
                                                        std::int64_t layout_since, Duration step) {
   const rules::DriftParams& p = rule_.drift;
-  const Duration lookback = std::max<Duration>(step * 2, std::chrono::seconds(30));
+  const Duration lookback = pointLookback(store, step);
   const std::size_t nb = hs.front().bounds.size();
   Scratch& s = scratch_;
   const std::int64_t step_ms = std::max<std::int64_t>(1, step.count());
-  const auto steps = static_cast<std::size_t>(std::max<std::int64_t>(1, p.window.count() / step_ms));
+  // A target scraped less often than the rules are evaluated has few scrapes in the window: judged over at least
+  // four of its scrape intervals (the gap between the newest two points held), so that the spread test below has
+  // scrapes to compare and a single slow scrape is not half the window.
+  std::int64_t window_ms = p.window.count();
+  if (!st.recent.empty() && st.recent.front().points.size() >= 2) {
+    const auto& held = st.recent.front().points;  // newest first
+    window_ms = std::max(window_ms, 4 * (held[0].t_ms - held[1].t_ms));
+  }
+  const auto steps = static_cast<std::size_t>(std::max<std::int64_t>(1, window_ms / step_ms));
   s.times.clear();
   for (std::size_t i = 0; i <= steps; ++i) {
     const std::int64_t at = t_ms - static_cast<std::int64_t>(i) * step_ms;
@@ -255,6 +270,7 @@ DriftDetector::WindowCounts DriftDetector::countWindow(const store::SeriesStore&
   s.step_total.assign(nsteps, 0);
   s.step_under.assign(nsteps, 0);
   s.step_ok.assign(nsteps, 1);
+  s.step_scraped.assign(nsteps, 0);
   s.points.resize(s.times.size());
   st.recent.resize(2 * hs.size());
   const std::int64_t keep_from = s.times.empty() ? t_ms : s.times.back() - lookback.count();
@@ -283,24 +299,30 @@ DriftDetector::WindowCounts DriftDetector::countWindow(const store::SeriesStore&
           continue;
         }
         into[i] += s.points[i]->value - s.points[i + 1]->value;
+        if (s.points[i]->t_ms != s.points[i + 1]->t_ms) s.step_scraped[i] = 1;
       }
     }
   }
   WindowCounts c;
+  c.seconds = static_cast<double>(steps * step_ms) / 1000.0;
   s.excess.clear();
   for (std::size_t i = 0; i < s.step_total.size(); ++i) {
     if (!s.step_ok[i]) continue;
     const double ni = s.step_total[i], xi = s.step_total[i] - s.step_under[i];
     c.n += ni;
     c.x += xi;
-    s.excess.push_back(xi - ni * p0);
+    // Steps without a scrape (the target is scraped less often than the rules run) carry nothing to compare.
+    if (s.step_scraped[i]) s.excess.push_back(xi - ni * p0);
   }
-  // Spread: the two worst intervals may hold at most 75% of the excess.
+  // Spread: the two worst scrape intervals may hold at most 75% of the excess.
   double positive = 0, top2 = 0;
   std::sort(s.excess.begin(), s.excess.end(), std::greater<>());
   for (double e : s.excess) positive += std::max(e, 0.0);
   for (std::size_t i = 0; i < std::min<std::size_t>(2, s.excess.size()); ++i) top2 += std::max(s.excess[i], 0.0);
-  c.spread = s.excess.size() < 3 || positive <= 0 || top2 <= 0.75 * positive;
+  // Fewer than three scrapes in a window of three steps or more (a gap, a target scraped rarely) cannot show that
+  // the excess is spread: refused, as a single slow scrape would be. Only a window shorter than three steps is
+  // judged without the test.
+  c.spread = s.excess.size() < 3 ? nsteps < 3 : positive <= 0 || top2 <= 0.75 * positive;
   return c;
 }
 
@@ -308,7 +330,7 @@ QuantileEstimate DriftDetector::windowQuantile(const store::SeriesStore& store,
                                                const std::vector<store::SeriesStore::Layout>& hs, std::int64_t t_ms,
                                                Duration step) const {
   const rules::DriftParams& p = rule_.drift;
-  const Duration lookback = std::max<Duration>(step * 2, std::chrono::seconds(30));
+  const Duration lookback = pointLookback(store, step);
   const std::size_t nb = hs.front().bounds.size();
   std::vector<Bucket> now(nb);
   const std::int64_t ends[2] = {t_ms, t_ms - p.window.count()};
@@ -395,8 +417,7 @@ std::vector<rules::Finding> DriftDetector::evaluate(const store::SeriesStore& st
 
     // 3. The judged window: requests n and requests above u, x, step by step.
     const WindowCounts c = countWindow(store, st, hs, u, p0, t_ms, layout_since, step);
-    const double window_seconds = std::chrono::duration<double>(p.window).count();
-    if (c.n < p.min_rate * window_seconds || c.n < 1) {
+    if (c.n < p.min_rate * c.seconds || c.n < 1) {
       notJudged(fmt::format("{} requests in the window, below min_rate", c.n));
       continue;
     }
@@ -440,6 +461,7 @@ std::vector<rules::Finding> DriftDetector::evaluate(const store::SeriesStore& st
                   {"baseline_share_above_bound", p0},
                   {"share_above_bound", share},
                   {"requests", c.n},
+                  {"window_seconds", c.seconds},
                   {"requests_above_bound", c.x},
                   {"baseline_requests", n0},
                   {"confidence", confidence},

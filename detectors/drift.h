@@ -127,6 +127,7 @@ class DriftDetector {
     double n = 0;
     double x = 0;
     bool spread = true;
+    double seconds = 0;  // the window judged: the rule's, or four scrape intervals of a target scraped less often
   };
   WindowCounts countWindow(const store::SeriesStore& store, State& st, const Layouts& hs, std::size_t u, double p0,
                            std::int64_t t_ms, std::int64_t layout_since, Duration step);
@@ -141,7 +142,7 @@ class DriftDetector {
     Layouts layouts;
     std::vector<std::int64_t> times;
     std::vector<double> step_total, step_under, excess;
-    std::vector<char> step_ok;
+    std::vector<char> step_ok, step_scraped;
     std::vector<std::optional<store::Point>> points;
     std::vector<store::Point> fresh;
   };

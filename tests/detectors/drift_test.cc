@@ -2,6 +2,7 @@
 // interval, low traffic, a restart, a scrape gap and a bucket-layout change do not.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <optional>
 #include <random>
@@ -221,6 +222,41 @@ TEST_CASE("a single bad interval does not fire") {
   CHECK(f[0].reason.find("concentrated in one interval") != std::string::npos);
   run.play(kHour + 21, 40, [&](int, auto& batch) { api.scrape(run.rng, {50, 0}, batch); });
   CHECK_FALSE(run.firstFiring());
+}
+
+TEST_CASE("a target scraped every minute while the rules run every 15 s: a tail shift fires, one slow scrape does not") {
+  // Scrapes once a minute (its requests of four 15 s intervals in one point); evaluated every 15 s.
+  auto play = [](Run& run, Endpoint& api, store::GroupId group, int from, int steps, const std::function<double(int)>& slow) {
+    for (int i = from; i < from + steps; ++i) {
+      std::vector<store::StagedSample> batch;
+      api.scrape(run.rng, {50, slow(i)}, batch);
+      const std::int64_t t = kT0 + i * kStep;
+      if (i % 4 == 0) run.store.commit(group, t, batch);
+      run.tracker.observe(run.detector.rule(), t, run.detector.evaluate(run.store, t, std::chrono::milliseconds(kStep)),
+                          run.events);
+    }
+  };
+  const int shift = kHour + 40;
+  Run shifted;
+  const store::GroupId a = shifted.store.addGroup("every-minute");
+  Endpoint api(shifted.store, a, "/api");
+  play(shifted, api, a, 0, shift, [](int) { return 0.0; });
+  REQUIRE_FALSE(shifted.firstFiring());
+  play(shifted, api, a, shift, 40, [](int) { return 0.05; });
+  const auto fired = shifted.firstFiring();
+  REQUIRE(fired);
+  CHECK(*fired - (kT0 + shift * kStep) <= 5 * 60'000);
+  // Judged over four scrape intervals, and the page says so.
+  const auto& evidence = shifted.events.front().evidence;
+  const auto window = std::find_if(evidence.begin(), evidence.end(), [](const auto& e) { return e.first == "window_seconds"; });
+  REQUIRE(window != evidence.end());
+  CHECK(window->second == 240);
+
+  Run spike;
+  const store::GroupId b = spike.store.addGroup("every-minute");
+  Endpoint api2(spike.store, b, "/api");
+  play(spike, api2, b, 0, shift + 40, [&](int i) { return i >= shift && i < shift + 4 ? 0.6 : 0.0; });
+  CHECK_FALSE(spike.firstFiring());
 }
 
 TEST_CASE("a low-traffic endpoint whose p99 is noise does not fire") {
