@@ -470,8 +470,13 @@ std::vector<rules::Finding> DriftDetector::evaluate(const store::SeriesStore& st
                   {"baseline_quantile_upper", base_q.upper},
                   {"quantile_lower", now_q.lower},
                   {"quantile_upper", now_q.upper}};
-    f.reason = fmt::format("{:.2f}% of {} requests above {}s (baseline {:.2f}%), confidence {:.5f}{}{}", share * 100,
-                           c.n, base[u].upper_bound, p0 * 100, confidence,
+    f.reason = fmt::format("{:.2f}% of {} requests over the last {} took longer than {}s, against {:.2f}% over the {} "
+                           "before: {} (confidence {:.5f}){}{}",
+                           share * 100, c.n, formatDuration(std::chrono::milliseconds(static_cast<std::int64_t>(c.seconds * 1000))),
+                           base[u].upper_bound, p0 * 100, formatDuration(p.baseline),
+                           share > p0 ? fmt::format("{:.1f} times the share, {:.2f} points more", share / p0, (share - p0) * 100)
+                                      : fmt::format("{:.2f} points less", (p0 - share) * 100),
+                           confidence,
                            large_enough ? "" : fmt::format(", a rise under min_excess ({:.2f} points)", min_excess * 100),
                            c.spread ? "" : ", concentrated in one interval");
     out.push_back(std::move(f));

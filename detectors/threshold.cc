@@ -69,7 +69,9 @@ std::vector<rules::Finding> evaluateLatencyThreshold(const rules::Rule& rule, co
                   {"quantile_upper", q.upper},
                   {"requests", requests},
                   {"decided_by_interpolation", interpolated ? 1.0 : 0.0}};
-    f.reason = fmt::format("p{} {:.3f}s in ({}, {}]s against {}s{}", p.quantile * 100, q.value, q.lower, q.upper,
+    f.reason = fmt::format("p{:g} {:.3f}s over the last {} (between {}s and {}s), {:.0f}% {} the bound of {}s{}",
+                           p.quantile * 100, q.value, formatDuration(p.window), q.lower, q.upper,
+                           std::fabs(q.value - *p.above) / *p.above * 100, q.value > *p.above ? "above" : "below",
                            *p.above, interpolated ? " (inside one bucket: interpolated)" : "");
     out.push_back(std::move(f));
   }
@@ -134,7 +136,21 @@ std::vector<rules::Finding> evaluateThreshold(const rules::Rule& rule, const sto
     const bool under = p.below && value < *p.below;
     f.active = over || under;
     f.threshold = over || !p.below ? p.above.value_or(NAN) : *p.below;
-    f.reason = fmt::format("{} {} over {}", counter ? "rate" : "average", value, formatDuration(p.window));
+    f.reason = fmt::format("{} {:.4g}{} over the last {}", counter ? "rate" : "average", value, counter ? "/s" : "",
+                           formatDuration(p.window));
+    // How far past (or inside) the bound it is, in plain words.
+    auto against = [&](double bound, const char* name) {
+      const double by = bound != 0 ? std::fabs(value - bound) / std::fabs(bound) * 100 : NAN;
+      if (std::isnan(by)) {
+        f.reason += fmt::format(", the {} bound is {:g}", name, bound);
+      } else if (bound > 0 && value > 2 * bound) {
+        f.reason += fmt::format(", {:.3g} times the {} bound of {:g}", value / bound, name, bound);
+      } else {
+        f.reason += fmt::format(", {:.3g}% {} the {} bound of {:g}", by, value > bound ? "above" : "below", name, bound);
+      }
+    };
+    if (p.above) against(*p.above, "upper");
+    if (p.below) against(*p.below, "lower");
     out.push_back(std::move(f));
   }
   return out;
