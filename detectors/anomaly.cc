@@ -23,6 +23,7 @@ constexpr double kSeasonalGain = 0.8;      // a seasonal prediction judges when 
 constexpr int kRecentSteps = 72;           // the recent prediction looks back at least this many steps
 constexpr std::size_t kStepGaps = 50;      // gaps the series' step is the median of
 constexpr std::size_t kResolutionValues = 300;
+constexpr std::int64_t kMaxSeconds = 0xFFFFFFFFLL;  // the history's times are unsigned 32-bit seconds
 
 double median(std::vector<double>& v) {
   const std::size_t mid = v.size() / 2;
@@ -58,7 +59,8 @@ double stepSeconds(const std::deque<AnomalySample>& h) {
 
 // The values with times in [from, to].
 void valuesIn(const std::deque<AnomalySample>& h, std::int64_t from, std::int64_t to, std::vector<double>& out) {
-  auto it = std::lower_bound(h.begin(), h.end(), from, [](const AnomalySample& s, std::int64_t t) { return s.t_s < t; });
+  auto it =
+      std::lower_bound(h.begin(), h.end(), from, [](const AnomalySample& s, std::int64_t t) { return s.t_s < t; });
   for (; it != h.end() && it->t_s <= to; ++it) out.push_back(it->value);
 }
 
@@ -152,7 +154,7 @@ void append(const rules::AnomalyParams& p, AnomalyTrack& track, std::int64_t t_s
     track.spread[i] = errorSpread(e.point, p.sensitivity);
     track.smooth_spread[i] = errorSpread(e.smooth, p.sensitivity * kSmoothFactor);
   }
-  track.history.push_back({t_s, static_cast<float>(value)});
+  track.history.push_back({static_cast<std::uint32_t>(t_s), static_cast<float>(value)});
   const std::int64_t keep = keptSeconds(p, stepSeconds(track.history));
   while (!track.history.empty() && track.history.front().t_s < t_s - keep) track.history.pop_front();
   track.resolution = resolution(track.history);
@@ -205,13 +207,15 @@ std::optional<double> signalAt(const store::SeriesStore& store, const Endpoint& 
 
 }  // namespace
 
-Duration anomalyHistory(const rules::AnomalyParams& p) { return std::max(p.baseline + p.window, p.warmup); }
+Duration anomalyHistory(const rules::AnomalyParams& p) {
+  return std::max(p.baseline + p.window, p.warmup);
+}
 
 namespace {
 
 // Judges the value of the window ending at `t_s` and adds it to the history; the judgement goes to `f`.
-void judge(const rules::AnomalyParams& p, AnomalyTrack& track, std::int64_t t_s, double value,
-           bool counter, rules::Finding& f) {
+void judge(const rules::AnomalyParams& p, AnomalyTrack& track, std::int64_t t_s, double value, bool counter,
+           rules::Finding& f) {
   const std::int64_t window_s = std::chrono::duration_cast<std::chrono::seconds>(p.window).count();
   const double step_s = stepSeconds(track.history);
   const std::int64_t learned_s = track.history.empty() ? 0 : t_s - track.history.front().t_s;
@@ -252,7 +256,8 @@ void judge(const rules::AnomalyParams& p, AnomalyTrack& track, std::int64_t t_s,
   // The slow score: the mean error of the last values, this one included.
   double slow_sum = error;
   std::size_t slow_n = 1;
-  for (auto it = errors.recent.rbegin(); it != errors.recent.rend() && slow_n < kSmooth; ++it, ++slow_n) slow_sum += *it;
+  for (auto it = errors.recent.rbegin(); it != errors.recent.rend() && slow_n < kSmooth; ++it, ++slow_n)
+    slow_sum += *it;
   double score_slow = 0;
   if (slow_n == kSmooth && errors.smooth.size() >= kMinErrors) {
     const double slow_spread =
@@ -307,15 +312,17 @@ void judge(const rules::AnomalyParams& p, AnomalyTrack& track, std::int64_t t_s,
       : m == Prediction::daily ? fmt::format("the median at this time on the previous {} days", p.days)
                                : fmt::format("the median at this time on the previous {} weeks", p.weeks);
   if (slow) {
-    f.reason = fmt::format("{} {:.4g}, expected {:.4g} ({}): the last {} values are {:.4g} {} on average, {:.1f} "
-                           "times what such averages usually stray (fires at {:g})",
-                           what, value, expected, basis, kSmooth, std::fabs(slow_sum / kSmooth),
-                           slow_sum < 0 ? "low" : "high", std::fabs(score), p.sensitivity);
+    f.reason = fmt::format(
+        "{} {:.4g}, expected {:.4g} ({}): the last {} values are {:.4g} {} on average, {:.1f} "
+        "times what such averages usually stray (fires at {:g})",
+        what, value, expected, basis, kSmooth, std::fabs(slow_sum / kSmooth), slow_sum < 0 ? "low" : "high",
+        std::fabs(score), p.sensitivity);
   } else {
-    f.reason = fmt::format("{} {:.4g}, expected {:.4g} ({}), typical error {:.4g}: {:.4g} {}, {:.1f} times the "
-                           "typical error (fires at {:g})",
-                           what, value, expected, basis, spread, std::fabs(error), error < 0 ? "low" : "high",
-                           std::fabs(score), p.sensitivity);
+    f.reason = fmt::format(
+        "{} {:.4g}, expected {:.4g} ({}), typical error {:.4g}: {:.4g} {}, {:.1f} times the "
+        "typical error (fires at {:g})",
+        what, value, expected, basis, spread, std::fabs(error), error < 0 ? "low" : "high", std::fabs(score),
+        p.sensitivity);
   }
   if (track.episode && !anomalous) {
     f.reason += fmt::format("; the episode goes on until the score stays under {:g}", p.clear);
@@ -360,15 +367,17 @@ std::vector<rules::Finding> evaluateAnomaly(const rules::Rule& rule, const store
     }
     rules::Finding& f = track.last;
     for (std::int64_t end = track.judged_to_ms + window_ms; end <= last_end; end += window_ms) {
-      if (auto v = signalAt(store, ep, counter, end, p, sample)) judge(p, track, end / 1000, *v, counter, f);
       track.judged_to_ms = end;
+      if (end < 0 || end / 1000 > kMaxSeconds) continue;
+      if (auto v = signalAt(store, ep, counter, end, p, sample)) judge(p, track, end / 1000, *v, counter, f);
     }
     rules::Finding copy = f;
     copy.endpoint = ep.labels;
     if (track.history.empty()) {
       copy.reason = "no value yet";
-    } else if (const std::int64_t since = t_ms - track.history.back().t_s * 1000;
-               since > 2 * std::max<std::int64_t>(window_ms, static_cast<std::int64_t>(stepSeconds(track.history) * 1000))) {
+    } else if (const std::int64_t since = t_ms - std::int64_t{track.history.back().t_s} * 1000;
+               since >
+               2 * std::max<std::int64_t>(window_ms, static_cast<std::int64_t>(stepSeconds(track.history) * 1000))) {
       // The last judgement stands until the series' next value, not through a gap: a gap changes nothing.
       copy = rules::Finding{};
       copy.endpoint = ep.labels;
@@ -404,7 +413,9 @@ std::optional<AnomalyTrack> restoreAnomalyTrack(const rules::AnomalyParams& p, c
   std::int64_t t = 0, last = INT64_MIN;
   for (std::size_t i = 0; i < j["t"].size(); ++i) {
     if (!j["t"][i].is_number_integer() || !j["v"][i].is_number()) return std::nullopt;
-    t += j["t"][i].get<std::int64_t>();
+    const auto delta = j["t"][i].get<std::int64_t>();
+    if (delta <= 0 || delta > kMaxSeconds - t) return std::nullopt;  // times go forward and stay in range
+    t += delta;
     if (t <= last) return std::nullopt;
     last = t;
     append(p, track, t, j["v"][i].get<double>());

@@ -50,9 +50,9 @@
 
 namespace hotspotd::detectors {
 
-// One value of the signal: seconds since the epoch and the window's mean.
+// One value of the signal: seconds since the epoch (unsigned 32 bits: until 2106) and the window's mean; 8 bytes.
 struct AnomalySample {
-  std::int64_t t_s = 0;
+  std::uint32_t t_s = 0;
   float value = 0;
 };
 
@@ -70,7 +70,7 @@ struct AnomalyTrack {
   // Spreads as of the newest value, per prediction: of single errors and of means of the last few.
   double spread[kPredictions] = {0, 0, 0};
   double smooth_spread[kPredictions] = {0, 0, 0};
-  double resolution = 0;  // the smallest step between distinct recent values
+  double resolution = 0;                  // the smallest step between distinct recent values
   std::int64_t judged_to_ms = INT64_MIN;  // the end of the last window judged
   rules::Finding last;                    // the last judgement, repeated until the next window ends
   // The episode.

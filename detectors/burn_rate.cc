@@ -142,15 +142,16 @@ rules::Finding judgePair(const rules::Rule& rule, const store::SeriesStore& stor
                                         std::chrono::duration<double>(p.period).count()}};
   // In plain words: what failed, against what budget, and how long the period's budget lasts at this pace.
   const double budget_days = std::chrono::duration<double>(p.period).count() / 86400.0 / std::max(burn_long, 1e-12);
-  f.reason = fmt::format("{:.3g}% of {:.0f} requests {} over {} and {:.3g}% over {}, against a budget of {:.3g}% "
-                         "(objective {:.4g}%): burning it {:.1f}x and {:.1f}x as fast as the objective allows (alert "
-                         "at {}x); at this pace the {} budget lasts {}",
-                         ratio_long * 100, total_long, p.histogram ? "were too slow" : "failed",
-                         formatDuration(w.long_window), ratio_short * 100, formatDuration(w.short_window),
-                         budget * 100, p.objective * 100, burn_long, burn_short, w.factor,
-                         p.period.count() % 86'400'000 == 0 ? fmt::format("{}-day", p.period.count() / 86'400'000)
-                                                            : formatDuration(p.period),
-                         burn_long > 0 ? fmt::format("{:.3g} days", budget_days) : std::string("forever"));
+  f.reason = fmt::format(
+      "{:.3g}% of {:.0f} requests {} over {} and {:.3g}% over {}, against a budget of {:.3g}% "
+      "(objective {:.4g}%): burning it {:.1f}x and {:.1f}x as fast as the objective allows (alert "
+      "at {}x); at this pace the {} budget lasts {}",
+      ratio_long * 100, total_long, p.histogram ? "were too slow" : "failed", formatDuration(w.long_window),
+      ratio_short * 100, formatDuration(w.short_window), budget * 100, p.objective * 100, burn_long, burn_short,
+      w.factor,
+      p.period.count() % 86'400'000 == 0 ? fmt::format("{}-day", p.period.count() / 86'400'000)
+                                         : formatDuration(p.period),
+      burn_long > 0 ? fmt::format("{:.3g} days", budget_days) : std::string("forever"));
   return f;
 }
 

@@ -91,8 +91,7 @@ void DriftDetector::advanceSlots(const store::SeriesStore& store, Slots& slots,
 
   // The marks to read, newest first: only the newest when the slots are filled, the whole window otherwise.
   std::vector<std::int64_t> marks;
-  for (std::int64_t m = end_mark; m > slots.last_mark_ms && m >= end_mark - baseline && m >= layout_since;
-       m -= slot) {
+  for (std::int64_t m = end_mark; m > slots.last_mark_ms && m >= end_mark - baseline && m >= layout_since; m -= slot) {
     marks.push_back(m);
     if (slots.last_mark_ms >= 0) break;
   }
@@ -197,8 +196,8 @@ void DriftDetector::endpointLayouts(const store::SeriesStore& store, const Endpo
   for (store::HistogramId id : endpoint.histograms) {
     auto l = store.layout(id);
     if (!l || l->bounds.size() < 2 || !std::isinf(l->bounds.back())) continue;
-    if (!hs.empty() && !std::equal(l->bounds.begin(), l->bounds.end(), hs.front().bounds.begin(),
-                                   hs.front().bounds.end())) {
+    if (!hs.empty() &&
+        !std::equal(l->bounds.begin(), l->bounds.end(), hs.front().bounds.begin(), hs.front().bounds.end())) {
       continue;
     }
     hs.push_back(*l);
@@ -213,10 +212,8 @@ std::optional<std::string> DriftDetector::updateBaseline(const store::SeriesStor
   const std::size_t nb = hs.front().bounds.size();
   const auto& bounds = hs.front().bounds;
   if (!st.baseline.empty() &&
-      (st.baseline.size() != nb ||
-       !std::equal(bounds.begin(), bounds.end(), st.baseline.begin(), [](double b, const auto& c) {
-         return b == c.first;
-       }))) {
+      (st.baseline.size() != nb || !std::equal(bounds.begin(), bounds.end(), st.baseline.begin(),
+                                               [](double b, const auto& c) { return b == c.first; }))) {
     st = State{};  // another layout: what was learned in the old one does not apply
   }
   advanceSlots(store, st.slots, hs, t_ms - p.window.count(), layout_since, step);
@@ -243,9 +240,9 @@ std::optional<std::string> DriftDetector::updateBaseline(const store::SeriesStor
 }
 
 DriftDetector::WindowCounts DriftDetector::countWindow(const store::SeriesStore& store, State& st,
-                                                       const std::vector<store::SeriesStore::Layout>& hs,
-                                                       std::size_t u, double p0, std::int64_t t_ms,
-                                                       std::int64_t layout_since, Duration step) {
+                                                       const std::vector<store::SeriesStore::Layout>& hs, std::size_t u,
+                                                       double p0, std::int64_t t_ms, std::int64_t layout_since,
+                                                       Duration step) {
   const rules::DriftParams& p = rule_.drift;
   const Duration lookback = pointLookback(store, step);
   const std::size_t nb = hs.front().bounds.size();
@@ -470,15 +467,15 @@ std::vector<rules::Finding> DriftDetector::evaluate(const store::SeriesStore& st
                   {"baseline_quantile_upper", base_q.upper},
                   {"quantile_lower", now_q.lower},
                   {"quantile_upper", now_q.upper}};
-    f.reason = fmt::format("{:.2f}% of {} requests over the last {} took longer than {}s, against {:.2f}% over the {} "
-                           "before: {} (confidence {:.5f}){}{}",
-                           share * 100, c.n, formatDuration(std::chrono::milliseconds(static_cast<std::int64_t>(c.seconds * 1000))),
-                           base[u].upper_bound, p0 * 100, formatDuration(p.baseline),
-                           share > p0 ? fmt::format("{:.1f} times the share, {:.2f} points more", share / p0, (share - p0) * 100)
-                                      : fmt::format("{:.2f} points less", (p0 - share) * 100),
-                           confidence,
-                           large_enough ? "" : fmt::format(", a rise under min_excess ({:.2f} points)", min_excess * 100),
-                           c.spread ? "" : ", concentrated in one interval");
+    f.reason = fmt::format(
+        "{:.2f}% of {} requests over the last {} took longer than {}s, against {:.2f}% over the {} "
+        "before: {} (confidence {:.5f}){}{}",
+        share * 100, c.n, formatDuration(std::chrono::milliseconds(static_cast<std::int64_t>(c.seconds * 1000))),
+        base[u].upper_bound, p0 * 100, formatDuration(p.baseline),
+        share > p0 ? fmt::format("{:.1f} times the share, {:.2f} points more", share / p0, (share - p0) * 100)
+                   : fmt::format("{:.2f} points less", (p0 - share) * 100),
+        confidence, large_enough ? "" : fmt::format(", a rise under min_excess ({:.2f} points)", min_excess * 100),
+        c.spread ? "" : ", concentrated in one interval");
     out.push_back(std::move(f));
   }
   return out;

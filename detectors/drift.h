@@ -13,8 +13,9 @@
 // scrape interval (the excess must be spread: the two worst intervals may hold at most 75% of it); a process
 // restart or a scrape gap (the store's counters are reset-adjusted, and a missing point leaves that interval out);
 // a bucket-layout change (no judgement until a quarter of a baseline exists in the new layout); slow diurnal
-// change (the baseline moves with the data, five minutes at a time). While an endpoint is active, its baseline stays pinned where the drift began, so
-// a long incident does not become the new normal (and needs no history beyond the baseline window).
+// change (the baseline moves with the data, five minutes at a time). While an endpoint is active, its baseline stays
+// pinned where the drift began, so a long incident does not become the new normal (and needs no history beyond the
+// baseline window).
 //
 // Endpoints: histograms matching the rule's selector, grouped by the rule's `by` labels (by default every label
 // but le and instance); the histograms of one endpoint are summed when their bucket layouts agree.
@@ -68,14 +69,14 @@ class DriftDetector {
   // next slot, so the sum stays exact.
   struct Slots {
     std::int64_t layout_since_ms = -1;
-    std::int64_t last_mark_ms = -1;    // the mark the newest counts were read at; -1: to be filled
-    std::vector<double> last_counts;   // cumulative per bucket at last_mark_ms
-    std::vector<std::int64_t> starts;  // ring: where each slot starts
-    std::vector<std::uint32_t> deltas; // ring: nb increases per slot
-    std::vector<double> sum;           // per bucket, over the slots held
-    std::size_t head = 0;              // the oldest slot
+    std::int64_t last_mark_ms = -1;     // the mark the newest counts were read at; -1: to be filled
+    std::vector<double> last_counts;    // cumulative per bucket at last_mark_ms
+    std::vector<std::int64_t> starts;   // ring: where each slot starts
+    std::vector<std::uint32_t> deltas;  // ring: nb increases per slot
+    std::vector<double> sum;            // per bucket, over the slots held
+    std::size_t head = 0;               // the oldest slot
     std::size_t size = 0;
-    std::uint64_t version = 0;         // moves when the sum changes
+    std::uint64_t version = 0;  // moves when the sum changes
   };
   // The recent points of one series the judged window reads (newest first): each evaluation reads only the points
   // scraped since the last one.
@@ -93,9 +94,9 @@ class DriftDetector {
     bool frozen = false;
     std::int64_t last_active_ms = 0;
     std::int64_t clear_since_ms = -1;  // while frozen: the first judged evaluation without drift since the last
-    bool restored = false;  // from before a restart: not tied to a layout of this run's store
+    bool restored = false;             // from before a restart: not tied to a layout of this run's store
     Slots slots;
-    std::size_t last_u = 0;  // the bucket of the last judgement's bound (to prefetch)
+    std::size_t last_u = 0;      // the bucket of the last judgement's bound (to prefetch)
     std::vector<Recent> recent;  // per histogram of the endpoint: its +Inf bucket and its bucket at the bound
     std::uint64_t baseline_version = ~std::uint64_t{0};  // the slots' version `baseline` was taken from
   };
@@ -148,7 +149,7 @@ class DriftDetector {
   };
 
   rules::Rule rule_;
-  double z_crit_;                        // the z the rule's confidence asks for
+  double z_crit_;                                  // the z the rule's confidence asks for
   std::unordered_map<std::string, State> states_;  // by endpoint key (nodes: stable addresses)
   std::vector<Endpoint> endpoints_;
   std::uint64_t grouped_version_ = ~std::uint64_t{0};

@@ -146,7 +146,8 @@ std::vector<rules::Finding> evaluateThreshold(const rules::Rule& rule, const sto
       } else if (bound > 0 && value > 2 * bound) {
         f.reason += fmt::format(", {:.3g} times the {} bound of {:g}", value / bound, name, bound);
       } else {
-        f.reason += fmt::format(", {:.3g}% {} the {} bound of {:g}", by, value > bound ? "above" : "below", name, bound);
+        f.reason +=
+            fmt::format(", {:.3g}% {} the {} bound of {:g}", by, value > bound ? "above" : "below", name, bound);
       }
     };
     if (p.above) against(*p.above, "upper");

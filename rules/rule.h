@@ -82,8 +82,8 @@ struct AnomalyParams {
   Duration baseline = std::chrono::hours(6);
   // Which predictions may judge: auto picks, per endpoint, the one whose past errors are smallest.
   enum class Seasonality { automatic, none, daily, weekly } seasonality = Seasonality::automatic;
-  int days = 7;   // daily: the same time of the previous `days` days
-  int weeks = 2;  // weekly: the same time of the previous `weeks` weeks
+  int days = 7;                             // daily: the same time of the previous `days` days
+  int weeks = 2;                            // weekly: the same time of the previous `weeks` weeks
   Duration warmup = std::chrono::hours(1);  // history needed before the first judgement
 };
 

@@ -112,7 +112,8 @@ void readRule(TableReader& r, const toml::table& table, const std::string& sourc
   if (auto p = r.string("profile")) rule.profile = *p;
   if (auto q = r.string("source")) {
     rule.query_source = *q;
-    if (q->empty()) r.invalid("source", "must name a [[sources]] entry of the config (leave it out for scraped series)");
+    if (q->empty())
+      r.invalid("source", "must name a [[sources]] entry of the config (leave it out for scraped series)");
   }
   for (const char* key : {"labels", "annotations"}) {
     if (const toml::table* t = r.table(key)) {

@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <random>
 
@@ -64,7 +65,8 @@ struct Signal {
   }
   bool fired() const { return !events.empty() && events.front().state == rules::IncidentEvent::State::firing; }
   int count(rules::IncidentEvent::State state) const {
-    return static_cast<int>(std::count_if(events.begin(), events.end(), [&](const auto& e) { return e.state == state; }));
+    return static_cast<int>(
+        std::count_if(events.begin(), events.end(), [&](const auto& e) { return e.state == state; }));
   }
 };
 
@@ -169,6 +171,10 @@ TEST_CASE("after a restart, what was learned before it judges the endpoint at on
   // A saved history that is not one (a damaged state) is refused, not half taken.
   CHECK_FALSE(detectors::restoreAnomalyTrack(after.detector_rule.anomaly, nlohmann::json{{"t", {1, 2}}, {"v", {1}}}));
   CHECK_FALSE(detectors::restoreAnomalyTrack(after.detector_rule.anomaly, nlohmann::json{{"level", 3}}));
+  CHECK_FALSE(detectors::restoreAnomalyTrack(after.detector_rule.anomaly,
+                                             nlohmann::json{{"t", {1, INT64_MAX}}, {"v", {1, 2}}}));
+  CHECK_FALSE(
+      detectors::restoreAnomalyTrack(after.detector_rule.anomaly, nlohmann::json{{"t", {5, -1}}, {"v", {1, 2}}}));
 }
 
 TEST_CASE("a counter's rate collapsing fires downwards, and not upwards") {
@@ -218,7 +224,8 @@ TEST_CASE("the daily peak is normal at its hour and not at night, with seasonali
   Signal night(rule(body), kMinuteStep);
   night.run(0, 3 * 24 * kHour, daily);
   const auto before = night.events.size();
-  night.run(3 * 24 * kHour, 4 * kHour, [&](int i) { return i >= 3 * 24 * kHour + 3 * kHour ? 80.0 + noise(rng) : daily(i); });
+  night.run(3 * 24 * kHour, 4 * kHour,
+            [&](int i) { return i >= 3 * 24 * kHour + 3 * kHour ? 80.0 + noise(rng) : daily(i); });
   REQUIRE(night.events.size() > before);
   CHECK(night.events[before].state == rules::IncidentEvent::State::firing);
   CHECK(night.events[before].reason.find("previous 7 days") != std::string::npos);

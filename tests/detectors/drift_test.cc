@@ -42,10 +42,10 @@ class Endpoint {
 
   // Also export _sum and _count, as real histograms do (the sum is not an integer).
   void withSumAndCount() {
-    sum_ref_ = store_.resolve(group_, store::SeriesDesc{family_ + "_sum", {{"route", route_}}, store::SeriesRole::sum,
-                                                        family_, 0});
-    count_ref_ = store_.resolve(group_, store::SeriesDesc{family_ + "_count", {{"route", route_}},
-                                                          store::SeriesRole::count, family_, 0});
+    sum_ref_ = store_.resolve(
+        group_, store::SeriesDesc{family_ + "_sum", {{"route", route_}}, store::SeriesRole::sum, family_, 0});
+    count_ref_ = store_.resolve(
+        group_, store::SeriesDesc{family_ + "_count", {{"route", route_}}, store::SeriesRole::count, family_, 0});
   }
 
   // Requests served at each scrape so far, newest last.
@@ -88,8 +88,9 @@ class Endpoint {
     }
     for (std::size_t i = 0; i < bounds_.size(); ++i) {
       refs_.push_back(store_.resolve(
-          group_, store::SeriesDesc{bucket_name_, {{"route", route_}, {"le", les_[i]}}, store::SeriesRole::bucket,
-                                    family_, bounds_[i]}));
+          group_,
+          store::SeriesDesc{
+              bucket_name_, {{"route", route_}, {"le", les_[i]}}, store::SeriesRole::bucket, family_, bounds_[i]}));
     }
   }
 
@@ -178,8 +179,7 @@ TEST_CASE("two histograms with the same labels are two endpoints: one drifting i
   REQUIRE_FALSE(run.firstFiring());
   run.play(kHour + 40, 40, both(0.05));
   REQUIRE(run.firstFiring());
-  CHECK(run.events.front().labels ==
-        rules::OwnedLabels{{"histogram", "db_query_duration_seconds"}, {"route", "/api"}});
+  CHECK(run.events.front().labels == rules::OwnedLabels{{"histogram", "db_query_duration_seconds"}, {"route", "/api"}});
 }
 
 TEST_CASE("a rise of the tail too small to act on does not page, however significant; min_excess sets how small") {
@@ -199,7 +199,8 @@ TEST_CASE("a rise of the tail too small to act on does not page, however signifi
   };
   auto defaults = run_with(NAN);
   CHECK_FALSE(defaults->firstFiring());
-  const auto f = defaults->detector.evaluate(defaults->store, kT0 + (kHour + 79) * kStep, std::chrono::milliseconds(kStep));
+  const auto f =
+      defaults->detector.evaluate(defaults->store, kT0 + (kHour + 79) * kStep, std::chrono::milliseconds(kStep));
   REQUIRE(f.size() == 1);
   CHECK(f[0].judged);
   CHECK_FALSE(f[0].active);
@@ -224,9 +225,11 @@ TEST_CASE("a single bad interval does not fire") {
   CHECK_FALSE(run.firstFiring());
 }
 
-TEST_CASE("a target scraped every minute while the rules run every 15 s: a tail shift fires, one slow scrape does not") {
+TEST_CASE(
+    "a target scraped every minute while the rules run every 15 s: a tail shift fires, one slow scrape does not") {
   // Scrapes once a minute (its requests of four 15 s intervals in one point); evaluated every 15 s.
-  auto play = [](Run& run, Endpoint& api, store::GroupId group, int from, int steps, const std::function<double(int)>& slow) {
+  auto play = [](Run& run, Endpoint& api, store::GroupId group, int from, int steps,
+                 const std::function<double(int)>& slow) {
     for (int i = from; i < from + steps; ++i) {
       std::vector<store::StagedSample> batch;
       api.scrape(run.rng, {50, slow(i)}, batch);
@@ -248,7 +251,8 @@ TEST_CASE("a target scraped every minute while the rules run every 15 s: a tail 
   CHECK(*fired - (kT0 + shift * kStep) <= 5 * 60'000);
   // Judged over four scrape intervals, and the page says so.
   const auto& evidence = shifted.events.front().evidence;
-  const auto window = std::find_if(evidence.begin(), evidence.end(), [](const auto& e) { return e.first == "window_seconds"; });
+  const auto window =
+      std::find_if(evidence.begin(), evidence.end(), [](const auto& e) { return e.first == "window_seconds"; });
   REQUIRE(window != evidence.end());
   CHECK(window->second == 240);
 
