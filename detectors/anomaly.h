@@ -1,9 +1,10 @@
 // anomaly: USE-style signals (CPU, memory, disk, queues, request counts) against what their own history predicts.
 //
 // The signal is a gauge (the average of its points) or a counter (its rate per second), summed over the
-// endpoint's series for counters and averaged for gauges; its value at a time is the mean over the `window` before
-// it. The detector keeps its own history of the signal, one value per window at most (so a series scraped every
-// 15 s is kept as five-minute means, and one with hourly points keeps each point), for two weeks and a day.
+// endpoint's series for counters and averaged for gauges; its value for a window is its mean over it (windows of
+// `window`, at least the evaluation interval, ending on whole multiples of it; each is judged once, when
+// complete). The detector keeps its own history of the signal, one value per window at most (so a series scraped
+// every 15 s is kept as five-minute means, and one with hourly points keeps each point), for two weeks and a day.
 //
 // Three predictions of the next value, each the median of part of that history:
 // - recent: the values of the last `baseline` (at least 72 of the series' own steps, so an hourly series looks
@@ -22,16 +23,17 @@
 // values over the spread of such means (a small shift that lasts, or spikes growing denser), against a threshold
 // 1.2 x higher. Past `sensitivity`, in its `direction`, the endpoint is anomalous.
 //
-// Episodes, not samples: an anomaly that has lasted the rule's `for` opens an episode, which stays active until
-// the score has stayed under `clear` for three of the series' steps (at least one window): a dip back to normal
-// in the middle of an incident does not resolve it, and it does not page again. A level shift becomes the new
-// normal as the prediction follows it: after half the recent look-back (3 hours for five-minute points) when the
-// recent prediction judges, after half the days or weeks for a seasonal one.
+// Episodes, not samples: two anomalous values in a row open an episode (one is a spike); the finding is active
+// while it lasts, and the rule's `for` applies on top. It stays active until the score has stayed under `clear`
+// for three of the series' steps (at least one window): a dip back to normal in the middle of an incident does
+// not resolve it, and it does not page again. A level shift becomes the new normal as the prediction follows it:
+// after half the recent look-back (3 hours for five-minute points) when the recent prediction judges, after half
+// the days or weeks for a seasonal one. Between window ends the last judgement stands; past two of the series'
+// steps without a value, the endpoint is not judged (a gap changes nothing).
 //
-// Not judged: before `warmup` of history, before 30 errors of a prediction are known, or without a value in the
-// window (a series with hourly points is judged at each of its points). The history and errors are saved with the
-// detector's state and rebuilt at start, so a restart does not start the learning again. Used from the thread
-// that owns the store.
+// Not judged: before `warmup` of history, before 30 errors of a prediction are known, or before the endpoint's
+// first value. The history is saved with the detector's state and the errors and spreads are rebuilt from it at
+// start, so a restart does not start the learning again. Used from the thread that owns the store.
 #pragma once
 
 #include <climits>
