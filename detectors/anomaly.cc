@@ -369,7 +369,9 @@ std::vector<rules::Finding> evaluateAnomaly(const rules::Rule& rule, const store
     for (std::int64_t end = track.judged_to_ms + window_ms; end <= last_end; end += window_ms) {
       track.judged_to_ms = end;
       if (end < 0 || end / 1000 > kMaxSeconds) continue;
-      if (auto v = signalAt(store, ep, counter, end, p, sample)) judge(p, track, end / 1000, *v, counter, f);
+      // A value a float cannot hold (NaN, infinities, 1e300 from a target) is left out: the medians need an order.
+      const auto v = signalAt(store, ep, counter, end, p, sample);
+      if (v && std::isfinite(static_cast<float>(*v))) judge(p, track, end / 1000, *v, counter, f);
     }
     rules::Finding copy = f;
     copy.endpoint = ep.labels;
@@ -412,7 +414,10 @@ std::optional<AnomalyTrack> restoreAnomalyTrack(const rules::AnomalyParams& p, c
   AnomalyTrack track;
   std::int64_t t = 0, last = INT64_MIN;
   for (std::size_t i = 0; i < j["t"].size(); ++i) {
-    if (!j["t"][i].is_number_integer() || !j["v"][i].is_number()) return std::nullopt;
+    if (!j["t"][i].is_number_integer() || !j["v"][i].is_number() ||
+        !std::isfinite(static_cast<float>(j["v"][i].get<double>()))) {
+      return std::nullopt;
+    }
     const auto delta = j["t"][i].get<std::int64_t>();
     if (delta <= 0 || delta > kMaxSeconds - t) return std::nullopt;  // times go forward and stay in range
     t += delta;

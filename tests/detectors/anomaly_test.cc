@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <climits>
 #include <cmath>
+#include <limits>
 #include <random>
 
 #include "detectors/anomaly.h"
@@ -124,6 +125,26 @@ TEST_CASE("a quantised gauge does not page on one step of its resolution, nor a 
       },
       true);
   CHECK(idle.events.empty());
+}
+
+TEST_CASE("values a float cannot hold (NaN, infinities, 1e300) are left out, not judged") {
+  std::mt19937 rng(13);
+  std::normal_distribution<double> noise(40, 3);
+  Signal s(rule("gauge = 'cpu_busy_percent'\nfor = \"0s\"\n"));
+  s.run(0, 8 * kPerHour, [&](int i) {
+    switch (i % 97) {
+      case 0: return std::numeric_limits<double>::quiet_NaN();
+      case 1: return std::numeric_limits<double>::infinity();
+      case 2: return 1e300;
+      default: return noise(rng);
+    }
+  });
+  CHECK(s.events.empty());
+  const auto& track = s.memory.begin()->second;
+  CHECK(track.history.size() > 50);
+  for (const auto& sample : track.history) CHECK(std::isfinite(sample.value));
+  CHECK_FALSE(
+      detectors::restoreAnomalyTrack(s.detector_rule.anomaly, nlohmann::json{{"t", {1, 2}}, {"v", {1, 1e300}}}));
 }
 
 TEST_CASE("nothing is judged while the detector learns") {
