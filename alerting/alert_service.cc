@@ -84,7 +84,9 @@ AlertService::AlertService(boost::asio::io_context& io, Clock& clock, state::Dat
                         .Register(registry)
                         .Add({})) {}
 
-AlertService::~AlertService() { stop(); }
+AlertService::~AlertService() {
+  stop();
+}
 
 Result<void> AlertService::open() {
   auto outbox = Outbox::open(db_);
@@ -255,9 +257,10 @@ void AlertService::stop() {
   if (outbox_) {
     recordUnrecorded();
     if (!unrecorded_.empty()) {
-      log::error("Delivery outcomes kept in memory are lost: the state database still cannot be written; those "
-                 "notifications go again after the restart",
-                 {{"notifications", unrecorded_.size()}});
+      log::error(
+          "Delivery outcomes kept in memory are lost: the state database still cannot be written; those "
+          "notifications go again after the restart",
+          {{"notifications", unrecorded_.size()}});
     }
     saveGroups(clock_.nowMs());
     if (in_memory_count_ > 0 && !persistInMemory()) {
@@ -277,7 +280,8 @@ void AlertService::tick() {
   if (now - backlog_ms_ >= 1000) updateBacklog(now);
   if (now - pruned_ms_ >= kPruneEveryMs) {
     pruned_ms_ = now;
-    const std::int64_t before = now - std::chrono::duration_cast<std::chrono::milliseconds>(config_.history_retention).count();
+    const std::int64_t before =
+        now - std::chrono::duration_cast<std::chrono::milliseconds>(config_.history_retention).count();
     auto a = outbox_->prune(before);
     auto b = silences_->prune(before);
     if (!a || !b) log::warn("Cannot prune the notification history", {{"error", (!a ? a.error() : b.error()).message}});
@@ -440,12 +444,13 @@ void AlertService::keepInMemory(std::vector<Message> messages, std::int64_t now_
       if (oldest != kept.end()) {
         failed_.Add({{"receiver", m.queue}, {"reason", "memory_full"}}).Increment();
         if (memory_errors_logged_.allow(now_ms)) {
-          log::error("Dropping a notification kept in memory: too many wait while the state database cannot be "
-                     "written",
-                     {{"receiver", m.queue},
-                      {"key", oldest->notification.key},
-                      {"kept", in_memory_count_},
-                      {"similar_errors_not_logged", memory_errors_logged_.suppressed()}});
+          log::error(
+              "Dropping a notification kept in memory: too many wait while the state database cannot be "
+              "written",
+              {{"receiver", m.queue},
+               {"key", oldest->notification.key},
+               {"kept", in_memory_count_},
+               {"similar_errors_not_logged", memory_errors_logged_.suppressed()}});
         }
         kept.erase(oldest);
         --in_memory_count_;
@@ -490,9 +495,8 @@ bool AlertService::persistInMemory() {
   }
   for (auto& [queue, kept] : in_memory_) {
     const auto busy = in_flight_ids_.find(queue);
-    std::erase_if(kept, [&](const InMemory& e) {
-      return busy == in_flight_ids_.end() || busy->second != e.notification.id;
-    });
+    std::erase_if(kept,
+                  [&](const InMemory& e) { return busy == in_flight_ids_.end() || busy->second != e.notification.id; });
   }
   in_memory_count_ = 0;
   for (const auto& [queue, kept] : in_memory_) in_memory_count_ += kept.size();
@@ -502,12 +506,9 @@ bool AlertService::persistInMemory() {
 
 Result<void> AlertService::writeOutcome(std::int64_t id, const Unrecorded& u) {
   switch (u.outcome) {
-    case Outcome::delivered:
-      return outbox_->delivered(id, u.status, u.at_ms);
-    case Outcome::retry:
-      return outbox_->retry(id, u.next_ms, u.status, u.reason);
-    case Outcome::permanent:
-      break;
+    case Outcome::delivered: return outbox_->delivered(id, u.status, u.at_ms);
+    case Outcome::retry: return outbox_->retry(id, u.next_ms, u.status, u.reason);
+    case Outcome::permanent: break;
   }
   return outbox_->failed(id, u.status, u.reason, u.at_ms);
 }
@@ -544,22 +545,22 @@ void AlertService::send(const std::string& queue, const Notification& n) {
   const HttpRequest request = requestFor(*q.receiver, q.url_index, n.payload);
   const auto start = std::chrono::steady_clock::now();
   in_flight_ids_[queue] = n.id;
-  in_flight_[queue] = post(io_, request, [this, alive = std::weak_ptr<bool>(alive_), queue, n, start](HttpResponse response) {
-    if (alive.expired()) return;  // the service is gone; its io_context ran on
-    in_flight_.erase(queue);
-    in_flight_ids_.erase(queue);
-    // Cancelled by stop(): the notification stays pending and goes after the restart.
-    if (response.cancelled || stopped_) return;
-    finished(queue, n, response, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  });
+  in_flight_[queue] =
+      post(io_, request, [this, alive = std::weak_ptr<bool>(alive_), queue, n, start](HttpResponse response) {
+        if (alive.expired()) return;  // the service is gone; its io_context ran on
+        in_flight_.erase(queue);
+        in_flight_ids_.erase(queue);
+        // Cancelled by stop(): the notification stays pending and goes after the restart.
+        if (response.cancelled || stopped_) return;
+        finished(queue, n, response, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      });
 }
 
-void AlertService::finished(const std::string& queue, const Notification& n,
-                            const HttpResponse& response, double seconds) {
+void AlertService::finished(const std::string& queue, const Notification& n, const HttpResponse& response,
+                            double seconds) {
   const std::int64_t now = clock_.nowMs();
   auto q = queues_.find(queue);
-  const ReceiverRules rules = q != queues_.end() ? rulesFor(*q->second.receiver)
-                                                           : ReceiverRules{};
+  const ReceiverRules rules = q != queues_.end() ? rulesFor(*q->second.receiver) : ReceiverRules{};
   const Verdict v = judge(response, rules, now);
   Result<void> written;
   switch (v.outcome) {
@@ -567,9 +568,8 @@ void AlertService::finished(const std::string& queue, const Notification& n,
       written = record(queue, n, response.status, Outcome::delivered, {}, 0, now);
       sent_.Add({{"receiver", queue}}).Increment();
       latency_
-          .Add({{"receiver", queue}},
-               prometheus::Histogram::BucketBoundaries{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800,
-                                                       3600})
+          .Add({{"receiver", queue}}, prometheus::Histogram::BucketBoundaries{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+                                                                              30, 60, 300, 1800, 3600})
           .Observe(static_cast<double>(now - n.created_ms) / 1000.0);
       log::info("Notification delivered", {{"receiver", queue},
                                            {"key", n.key},
@@ -578,8 +578,8 @@ void AlertService::finished(const std::string& queue, const Notification& n,
                                            {"seconds", seconds}});
       break;
     case Outcome::retry: {
-      const Duration wait = v.retry_after ? *v.retry_after
-                                          : backoff(n.attempts, config_.retry_min, config_.retry_max, rng_);
+      const Duration wait =
+          v.retry_after ? *v.retry_after : backoff(n.attempts, config_.retry_min, config_.retry_max, rng_);
       const std::int64_t wait_ms = std::chrono::duration_cast<std::chrono::milliseconds>(wait).count();
       written = record(queue, n, response.status, Outcome::retry, v.reason, now + wait_ms, now);
       // A receiver that asked to wait (429, 503 with Retry-After) is not sent anything else before then.

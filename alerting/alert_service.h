@@ -46,13 +46,13 @@
 #include <prometheus/registry.h>
 #include <boost/asio/io_context.hpp>
 
+#include "alerting/alerting_config.h"
 #include "alerting/delivery.h"
 #include "alerting/notifier.h"
 #include "alerting/outbox.h"
+#include "alerting/payloads.h"
 #include "alerting/receiver.h"
 #include "alerting/silences.h"
-#include "alerting/alerting_config.h"
-#include "alerting/payloads.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "rules/finding.h"
@@ -133,8 +133,7 @@ class AlertService {
   void enrich(AlertInfo& alert, const Receiver& receiver);
   void pump(std::int64_t now_ms);
   void send(const std::string& queue, const Notification& n);
-  void finished(const std::string& queue, const Notification& n, const HttpResponse& response,
-                double seconds);
+  void finished(const std::string& queue, const Notification& n, const HttpResponse& response, double seconds);
   void saveGroups(std::int64_t now_ms);
   // Messages the outbox could not take, kept to be sent from memory.
   void keepInMemory(std::vector<Message> messages, std::int64_t now_ms);
@@ -157,13 +156,13 @@ class AlertService {
   std::unique_ptr<Outbox> outbox_;
   std::unique_ptr<SilenceStore> silences_;
   std::unique_ptr<Notifier> notifier_;
-  std::map<std::string, Queue> queues_;  // by queue name
-  std::map<std::string, Templates> templates_;  // by receiver
-  std::set<std::string> alertmanagers_;         // receivers of type alertmanager
-  std::map<std::string, FetchHandle> in_flight_;  // queues with a request out
+  std::map<std::string, Queue> queues_;                         // by queue name
+  std::map<std::string, Templates> templates_;                  // by receiver
+  std::set<std::string> alertmanagers_;                         // receivers of type alertmanager
+  std::map<std::string, FetchHandle> in_flight_;                // queues with a request out
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // what a late completion checks
-  std::vector<Message> unsaved_;                 // flushed, not yet written (a failed write)
-  std::map<std::string, std::string> unsaved_groups_;      // grouping state not yet written
+  std::vector<Message> unsaved_;                                // flushed, not yet written (a failed write)
+  std::map<std::string, std::string> unsaved_groups_;           // grouping state not yet written
   // Sent from memory while the state database cannot be written (ids below zero), oldest first per queue.
   struct InMemory {
     Notification notification;

@@ -1,8 +1,8 @@
 #include "alerting/payloads.h"
 
-#include "core/text.h"
 #include "core/labels.h"
 #include "core/rfc3339.h"
+#include "core/text.h"
 
 #include <cmath>
 #include <ctime>
@@ -51,7 +51,9 @@ json annotationsJson(const AlertInfo& a) {
   return out;
 }
 
-std::string number(double v) { return std::isfinite(v) ? rules::humanize(v) : std::string("n/a"); }
+std::string number(double v) {
+  return std::isfinite(v) ? rules::humanize(v) : std::string("n/a");
+}
 
 // A link in Slack's mrkdwn: the characters that would end or split it percent-encoded in the URL.
 std::string slackLink(std::string_view url, std::string_view text) {
@@ -78,8 +80,8 @@ std::string evidenceText(const AlertInfo& a) {
     if (!a.reason.empty()) out += slackEscape(a.reason) + "\n";
     out += fmt::format("*value* {} (threshold {})", number(a.value), number(a.threshold));
     for (const auto& [k, v] : a.evidence) {
-      if (k == "confidence" || k == "requests" || k == "bound_seconds" || k == "burn_rate" ||
-          k == "budget_consumed" || k == "request_rate") {
+      if (k == "confidence" || k == "requests" || k == "bound_seconds" || k == "burn_rate" || k == "budget_consumed" ||
+          k == "request_rate") {
         out += fmt::format(" · *{}* {}", slackEscape(k), number(v));
       }
     }
@@ -124,7 +126,9 @@ std::string slackEscape(std::string_view text) {
 
 std::string truncateChars(std::string_view text, std::size_t max) {
   // Byte offsets where each code point starts (UTF-8 lead bytes).
-  auto width = [](unsigned char c) -> std::size_t { return c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1; };
+  auto width = [](unsigned char c) -> std::size_t {
+    return c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+  };
   std::size_t chars = 0, keep = 0;  // keep: where the first max-1 code points end
   for (std::size_t i = 0; i < text.size(); i += width(static_cast<unsigned char>(text[i]))) {
     if (++chars == max) keep = i;
@@ -138,13 +142,14 @@ std::string slackPayload(const NotificationGroup& g) {
       std::count_if(g.alerts.begin(), g.alerts.end(), [](const AlertInfo& a) { return a.firing; }));
   const AlertInfo* first = g.alerts.empty() ? nullptr : &g.alerts.front();
   const std::string status = firing > 0 ? fmt::format("FIRING:{}", firing) : "RESOLVED";
-  const std::string title =
-      !first                 ? status
-      : first->title.empty() ? fmt::format("[{}] {} {} ({})", status, first->alertname,
-                                           labelText(first->labels, {"alertname"}), first->severity)
-                             : fmt::format("[{}] {}", status, first->title);
+  const std::string title = !first ? status
+                            : first->title.empty()
+                                ? fmt::format("[{}] {} {} ({})", status, first->alertname,
+                                              labelText(first->labels, {"alertname"}), first->severity)
+                                : fmt::format("[{}] {}", status, first->title);
   json blocks = json::array();
-  blocks.push_back({{"type", "header"}, {"text", {{"type", "plain_text"}, {"text", truncateChars(title, kSlackHeaderChars)}}}});
+  blocks.push_back(
+      {{"type", "header"}, {"text", {{"type", "plain_text"}, {"text", truncateChars(title, kSlackHeaderChars)}}}});
   // The budget counts the blocks as sent (JSON), with room kept for the closing "and N more" line.
   std::size_t chars = jsonText(blocks).size() + 300, shown = 0;
   for (const AlertInfo& a : g.alerts) {
@@ -167,13 +172,14 @@ std::string slackPayload(const NotificationGroup& g) {
     ++shown;
   }
   if (shown < g.alerts.size()) {
-    blocks.push_back({{"type", "context"},
-                      {"elements", json::array({{{"type", "mrkdwn"},
-                                                 {"text", fmt::format("…and {} more alerts in this group{}",
-                                                                      g.alerts.size() - shown,
-                                                                      g.external_url.empty()
-                                                                          ? std::string()
-                                                                          : " — " + slackLink(g.external_url, "all incidents"))}}})}});
+    blocks.push_back(
+        {{"type", "context"},
+         {"elements",
+          json::array({{{"type", "mrkdwn"},
+                        {"text", fmt::format("…and {} more alerts in this group{}", g.alerts.size() - shown,
+                                             g.external_url.empty()
+                                                 ? std::string()
+                                                 : " — " + slackLink(g.external_url, "all incidents"))}}})}});
   }
   return jsonText(json{{"text", truncateChars(title, kSlackHeaderChars)}, {"blocks", blocks}});
 }
@@ -185,7 +191,8 @@ std::string pagerdutyPayload(const AlertInfo& a, const std::string& routing_key,
   if (a.severity == "info") severity = "info";
   json event{{"routing_key", routing_key}, {"event_action", a.firing ? "trigger" : "resolve"}, {"dedup_key", a.id}};
   if (!a.firing) return jsonText(event);
-  std::string summary = a.title.empty() ? fmt::format("{}: {}", a.alertname, labelText(a.labels, {"alertname"})) : a.title;
+  std::string summary =
+      a.title.empty() ? fmt::format("{}: {}", a.alertname, labelText(a.labels, {"alertname"})) : a.title;
   if (auto s = annotation(a, "summary"); !s.empty() && a.title.empty()) summary += " — " + s;
   json evidence = json::object();
   for (const auto& [k, v] : a.evidence) evidence[k] = std::isfinite(v) ? json(v) : json(nullptr);
@@ -211,7 +218,8 @@ std::string pagerdutyPayload(const AlertInfo& a, const std::string& routing_key,
   if (!links.empty()) event["links"] = links;
   // The flame graph shown on the incident itself, linking to its interactive version.
   if (!a.flamegraph_url.empty()) {
-    event["images"] = json::array({{{"src", a.flamegraph_url}, {"href", a.flamegraph_url}, {"alt", "CPU flame graph"}}});
+    event["images"] =
+        json::array({{{"src", a.flamegraph_url}, {"href", a.flamegraph_url}, {"alt", "CPU flame graph"}}});
   }
   std::string out = jsonText(event);
   if (out.size() > kPagerDutyMaxBytes) {
@@ -229,9 +237,8 @@ std::string webhookPayload(const NotificationGroup& g) {
   bool any_firing = false;
   for (const AlertInfo& a : g.alerts) {
     any_firing = any_firing || a.firing;
-    std::erase_if(common, [&](const auto& l) {
-      return std::find(a.labels.begin(), a.labels.end(), l) == a.labels.end();
-    });
+    std::erase_if(common,
+                  [&](const auto& l) { return std::find(a.labels.begin(), a.labels.end(), l) == a.labels.end(); });
     std::erase_if(common_annotations, [&](const auto& l) {
       return std::find(a.annotations.begin(), a.annotations.end(), l) == a.annotations.end();
     });

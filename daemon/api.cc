@@ -2,14 +2,14 @@
 
 #include <algorithm>
 #include <cmath>
-#include <map>
 #include <ctime>
+#include <map>
 
 #include <fmt/format.h>
 
-#include "core/text.h"
 #include "alerting/payloads.h"
 #include "core/rfc3339.h"
+#include "core/text.h"
 #include "detectors/endpoint_chart.h"
 #include "detectors/quantile.h"
 
@@ -19,7 +19,9 @@ namespace {
 using nlohmann::ordered_json;
 
 // NaN and infinities have no JSON number: null, as the consumer can tell "unknown" from a value.
-ordered_json number(double v) { return std::isfinite(v) ? ordered_json(v) : ordered_json(nullptr); }
+ordered_json number(double v) {
+  return std::isfinite(v) ? ordered_json(v) : ordered_json(nullptr);
+}
 
 ordered_json labels(const rules::OwnedLabels& l) {
   ordered_json out = ordered_json::object();
@@ -117,9 +119,10 @@ Result<alerting::SilenceRequest> parseSilenceRequest(std::string_view body, std:
       continue;
     }
     if (!m.is_object()) {
-      return fail(fmt::format("matchers[{}]: a string (name=\"value\") or {{\"name\", \"value\", \"isRegex\", "
-                              "\"isEqual\"}}",
-                              i));
+      return fail(
+          fmt::format("matchers[{}]: a string (name=\"value\") or {{\"name\", \"value\", \"isRegex\", "
+                      "\"isEqual\"}}",
+                      i));
     }
     auto name = string(m, "name", where.c_str());
     auto value = string(m, "value", where.c_str());
@@ -132,8 +135,7 @@ Result<alerting::SilenceRequest> parseSilenceRequest(std::string_view body, std:
     if (!equal) return tl::unexpected(equal.error());
     if (name->empty()) return fail(where + "name: missing");
     const std::string quoted = jsonText(nlohmann::json(*value));
-    r.matchers.push_back(
-        fmt::format("{}{}{}", *name, *equal ? (*regex ? "=~" : "=") : (*regex ? "!~" : "!="), quoted));
+    r.matchers.push_back(fmt::format("{}{}{}", *name, *equal ? (*regex ? "=~" : "=") : (*regex ? "!~" : "!="), quoted));
   }
   auto time = [&](const char* key) -> Result<std::int64_t> {
     auto text = string(j, key, "");
@@ -155,7 +157,8 @@ Result<alerting::SilenceRequest> parseSilenceRequest(std::string_view body, std:
     if (!parsed || parsed->count() <= 0) {
       return fail(fmt::format("duration: {}", parsed ? "must be positive" : parsed.error().message));
     }
-    r.ends_ms = (r.starts_ms ? r.starts_ms : now_ms) + std::chrono::duration_cast<std::chrono::milliseconds>(*parsed).count();
+    r.ends_ms =
+        (r.starts_ms ? r.starts_ms : now_ms) + std::chrono::duration_cast<std::chrono::milliseconds>(*parsed).count();
   }
   if (r.ends_ms == 0) return fail("endsAt (or duration) is required: a silence must end");
   auto created_by = string(j, "createdBy", "");
@@ -170,44 +173,45 @@ Result<alerting::SilenceRequest> parseSilenceRequest(std::string_view body, std:
 ordered_json notificationsJson(const std::vector<alerting::Notification>& notifications) {
   ordered_json rows = ordered_json::array();
   for (const auto& n : notifications) {
-    rows.push_back(ordered_json{{"id", n.id},
-                                {"receiver", n.receiver},
-                                {"key", n.key},
-                                {"state", alerting::stateName(n.state)},
-                                {"createdAt", formatRfc3339(n.created_ms)},
-                                {"attempts", n.attempts},
-                                {"lastStatus", n.last_status},
-                                {"lastError", n.last_error},
-                                {"deliveredAt", n.delivered_ms > 0 && n.state == alerting::NotificationState::delivered
-                                                    ? ordered_json(formatRfc3339(n.delivered_ms))
-                                                    : ordered_json(nullptr)},
-                                {"failedAt", n.delivered_ms > 0 && n.state == alerting::NotificationState::failed
-                                                 ? ordered_json(formatRfc3339(n.delivered_ms))
-                                                 : ordered_json(nullptr)},
-                                {"nextAttemptAt", n.state == alerting::NotificationState::pending ? ordered_json(formatRfc3339(n.next_ms))
-                                                                       : ordered_json(nullptr)}});
+    rows.push_back(ordered_json{
+        {"id", n.id},
+        {"receiver", n.receiver},
+        {"key", n.key},
+        {"state", alerting::stateName(n.state)},
+        {"createdAt", formatRfc3339(n.created_ms)},
+        {"attempts", n.attempts},
+        {"lastStatus", n.last_status},
+        {"lastError", n.last_error},
+        {"deliveredAt", n.delivered_ms > 0 && n.state == alerting::NotificationState::delivered
+                            ? ordered_json(formatRfc3339(n.delivered_ms))
+                            : ordered_json(nullptr)},
+        {"failedAt", n.delivered_ms > 0 && n.state == alerting::NotificationState::failed
+                         ? ordered_json(formatRfc3339(n.delivered_ms))
+                         : ordered_json(nullptr)},
+        {"nextAttemptAt", n.state == alerting::NotificationState::pending ? ordered_json(formatRfc3339(n.next_ms))
+                                                                          : ordered_json(nullptr)}});
   }
   return ordered_json{{"status", "success"}, {"data", rows}};
 }
 
-ordered_json targetsJson(const std::vector<ingest::TargetStatus>& targets, std::string_view health,
-                         std::size_t offset, std::size_t limit) {
+ordered_json targetsJson(const std::vector<ingest::TargetStatus>& targets, std::string_view health, std::size_t offset,
+                         std::size_t limit) {
   ordered_json rows = ordered_json::array();
   std::size_t matched = 0;
   for (const auto& t : targets) {
     if (!health.empty() && t.health != health) continue;
     if (matched++ < offset || rows.size() >= limit) continue;
-    rows.push_back(ordered_json{{"job", t.job},
-                                {"instance", t.instance},
-                                {"scrapeUrl", t.url},
-                                {"labels", labels(t.labels)},
-                                {"health", t.health},
-                                {"lastError", t.last_error},
-                                {"failureReason", t.last_failure_reason},
-                                {"lastScrape", t.last_scrape_ms > 0 ? ordered_json(formatRfc3339(t.last_scrape_ms))
-                                                                    : ordered_json(nullptr)},
-                                {"lastScrapeDuration", number(t.last_duration_seconds)},
-                                {"samples", t.last_samples}});
+    rows.push_back(ordered_json{
+        {"job", t.job},
+        {"instance", t.instance},
+        {"scrapeUrl", t.url},
+        {"labels", labels(t.labels)},
+        {"health", t.health},
+        {"lastError", t.last_error},
+        {"failureReason", t.last_failure_reason},
+        {"lastScrape", t.last_scrape_ms > 0 ? ordered_json(formatRfc3339(t.last_scrape_ms)) : ordered_json(nullptr)},
+        {"lastScrapeDuration", number(t.last_duration_seconds)},
+        {"samples", t.last_samples}});
   }
   return ordered_json{{"status", "success"},
                       {"data", {{"total", matched}, {"offset", offset}, {"activeTargets", rows}}}};
@@ -215,7 +219,9 @@ ordered_json targetsJson(const std::vector<ingest::TargetStatus>& targets, std::
 
 namespace {
 
-ordered_json time(std::int64_t ms) { return ms > 0 ? ordered_json(formatRfc3339(ms)) : ordered_json(nullptr); }
+ordered_json time(std::int64_t ms) {
+  return ms > 0 ? ordered_json(formatRfc3339(ms)) : ordered_json(nullptr);
+}
 
 ordered_json evidence(const std::vector<std::pair<std::string, double>>& e) {
   ordered_json out = ordered_json::object();
@@ -301,7 +307,8 @@ ordered_json profileJson(const profile::ProfileRecord& p, const std::string& bas
 }
 
 ordered_json incidentSeriesJson(const store::SeriesStore& store, const rules::Rule& rule,
-                                const incidents::IncidentRecord& incident, std::int64_t now_ms, std::int64_t earliest_ms) {
+                                const incidents::IncidentRecord& incident, std::int64_t now_ms,
+                                std::int64_t earliest_ms) {
   const auto ms = [](Duration d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };
   const std::int64_t reach = now_ms - ms(store.config().retention);
   const std::int64_t from = std::max({incident.pending_ms - 15 * 60'000, reach, earliest_ms});

@@ -23,8 +23,7 @@ incidents::EngineOptions engineOptions(const Config& config) {
   return o;
 }
 
-Pipeline::Pipeline(boost::asio::io_context& io, Clock& clock, prometheus::Registry& registry,
-                   StateThread state_thread)
+Pipeline::Pipeline(boost::asio::io_context& io, Clock& clock, prometheus::Registry& registry, StateThread state_thread)
     : io_(io),
       clock_(clock),
       registry_(registry),
@@ -32,7 +31,9 @@ Pipeline::Pipeline(boost::asio::io_context& io, Clock& clock, prometheus::Regist
       own_state_io_(state_thread == StateThread::own ? std::make_unique<boost::asio::io_context>() : nullptr),
       state_io_(own_state_io_ ? own_state_io_.get() : &io) {}
 
-Pipeline::~Pipeline() { stop(); }
+Pipeline::~Pipeline() {
+  stop();
+}
 
 void Pipeline::onState(std::function<void()> job) {
   // Before the state thread starts and after it ended, the state side is this thread's.
@@ -62,10 +63,11 @@ void Pipeline::noteStateWrite(bool ok, const std::string& error) {
     if (health_.writable) {
       health_.writable = false;
       health_.failing_since_ms = clock_.nowMs();
-      log::error("Cannot write the state database; detection and alerting go on from memory, and what cannot be "
-                 "written is lost if the daemon stops before writes succeed again (free space, or make the state "
-                 "directory writable)",
-                 {{"error", error}});
+      log::error(
+          "Cannot write the state database; detection and alerting go on from memory, and what cannot be "
+          "written is lost if the daemon stops before writes succeed again (free space, or make the state "
+          "directory writable)",
+          {{"error", error}});
     }
   }
   writable_->Set(health_.writable ? 1 : 0);
@@ -84,8 +86,9 @@ Result<void> Pipeline::start(const Config& config, const std::filesystem::path& 
   db_ = std::move(*db);
   writable_ = &prometheus::BuildGauge()
                    .Name("hotspotd_state_writable")
-                   .Help("1 while the state database can be written; 0 while writes fail (a full disk, a read-only "
-                         "state directory): detection and alerting go on from memory")
+                   .Help(
+                       "1 while the state database can be written; 0 while writes fail (a full disk, a read-only "
+                       "state directory): detection and alerting go on from memory")
                    .Register(registry_)
                    .Add({});
   writable_->Set(1);
@@ -97,8 +100,9 @@ Result<void> Pipeline::start(const Config& config, const std::filesystem::path& 
   db_->onWrite([this](bool ok, const std::string& error) { noteStateWrite(ok, error); });
   state_queue_ = &prometheus::BuildGauge()
                       .Name("hotspotd_state_queue_length")
-                      .Help("Jobs handed to the state thread and not yet run (incident writes, evaluations' events "
-                            "for alerting and profiling, reloads): grows while the state database stalls")
+                      .Help(
+                          "Jobs handed to the state thread and not yet run (incident writes, evaluations' events "
+                          "for alerting and profiling, reloads): grows while the state database stalls")
                       .Register(registry_)
                       .Add({});
   auto incidents = incidents::IncidentStore::open(*db_);
@@ -128,8 +132,11 @@ Result<void> Pipeline::start(const Config& config, const std::filesystem::path& 
 
   // Values from stage to stage: incident events to profiling and alerting, profiles to incidents and alerting.
   profiles_->onProfile([this](const profile::ProfileRef& p) {
-    if (auto ok = incidents_->addProfile(p.incident_id, {p.profile_id, std::string(profile::kindName(p.kind)), p.error, p.start_ms}); !ok) {
-      log::error("Cannot attach a profile to its incident", {{"incident", p.incident_id}, {"error", ok.error().message}});
+    if (auto ok = incidents_->addProfile(p.incident_id,
+                                         {p.profile_id, std::string(profile::kindName(p.kind)), p.error, p.start_ms});
+        !ok) {
+      log::error("Cannot attach a profile to its incident",
+                 {{"incident", p.incident_id}, {"error", ok.error().message}});
     }
     if (p.error.empty()) alerts_->onProfile(p.incident_id);
   });

@@ -23,9 +23,10 @@ void addProfileRoutes(Router& router, const RouteContext& ctx) {
           auto rows = db.profiles().list(target, incident, p.offset + p.limit);
           if (!rows) return ApiReply{500, apiError("internal", rows.error().message)};
           nlohmann::ordered_json list = nlohmann::ordered_json::array();
-          for (std::size_t i = p.offset; i < rows->size(); ++i) list.push_back(profileJson((*rows)[i], ctx.externalUrl()));
-          return ApiReply{200, nlohmann::ordered_json{{"status", "success"},
-                                                      {"data", {{"offset", p.offset}, {"profiles", list}}}}};
+          for (std::size_t i = p.offset; i < rows->size(); ++i)
+            list.push_back(profileJson((*rows)[i], ctx.externalUrl()));
+          return ApiReply{
+              200, nlohmann::ordered_json{{"status", "success"}, {"data", {{"offset", p.offset}, {"profiles", list}}}}};
         });
         return jsonResponse(r.status, r.body);
       },
@@ -37,8 +38,8 @@ void addProfileRoutes(Router& router, const RouteContext& ctx) {
           auto record = db.profiles().get(id);
           if (!record) return ApiReply{500, apiError("internal", record.error().message)};
           if (!*record) return ApiReply{404, apiError("not_found", fmt::format("no profile has id {}", id))};
-          return ApiReply{200, nlohmann::ordered_json{{"status", "success"},
-                                                      {"data", profileJson(**record, ctx.externalUrl())}}};
+          return ApiReply{
+              200, nlohmann::ordered_json{{"status", "success"}, {"data", profileJson(**record, ctx.externalUrl())}}};
         });
         return jsonResponse(r.status, r.body);
       },
@@ -65,8 +66,9 @@ void addProfileRoutes(Router& router, const RouteContext& ctx) {
         auto svg = ctx.profiles_dir.empty() ? Result<std::string>(fail("no profiles are kept"))
                                             : readFile(ctx.profiles_dir / id / (diff ? "diff.svg" : "flamegraph.svg"));
         if (!svg) {
-          return jsonResponse(404, apiError("not_found", fmt::format("profile {} has no {}", id,
-                                                                     diff ? "differential flame graph" : "flame graph")));
+          return jsonResponse(404,
+                              apiError("not_found", fmt::format("profile {} has no {}", id,
+                                                                diff ? "differential flame graph" : "flame graph")));
         }
         HttpResponse r = textResponse(200, std::move(*svg));
         r.content_type = "image/svg+xml";

@@ -13,12 +13,12 @@
 #include <string>
 #include <string_view>
 
+#include "core/text.h"
 #include "profile/analysis.h"
 #include "profile/flamegraph.h"
 #include "profile/fold_perf.h"
 #include "profile/pprof.h"
 #include "profile/profile_store.h"
-#include "core/text.h"
 
 namespace {
 

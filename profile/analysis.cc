@@ -127,27 +127,31 @@ std::optional<FrameClass> classifyName(std::string_view frame) {
                           "std::__mutex_base", "PlatformEvent::park", "Unsafe_Park", "queued_spin_lock_slowpath"})) {
     return FrameClass::lock;
   }
-  if (equalsAny(frame, {"malloc", "free", "calloc", "realloc", "cfree", "valloc", "memalign", "posix_memalign",
-                        "aligned_alloc", "_int_malloc", "_int_free", "_int_realloc", "malloc_consolidate",
-                        "__libc_malloc", "__libc_free", "__libc_calloc", "__libc_realloc", "sysmalloc",
-                        "unlink_chunk"}) ||
+  if (equalsAny(frame,
+                {"malloc", "free", "calloc", "realloc", "cfree", "valloc", "memalign", "posix_memalign",
+                 "aligned_alloc", "_int_malloc", "_int_free", "_int_realloc", "malloc_consolidate", "__libc_malloc",
+                 "__libc_free", "__libc_calloc", "__libc_realloc", "sysmalloc", "unlink_chunk"}) ||
       startsWithAny(frame, {"operator new", "operator delete", "je_", "tc_", "tcmalloc::", "__GI___libc_malloc",
                             "__GI___libc_free", "mi_malloc", "mi_free", "runtime.gc", "runtime.(*gcWork)",
                             "runtime.(*mheap)", "runtime.(*mspan)", "runtime.(*mcache)", "runtime.(*mcentral)"}) ||
-      containsAny(frame, {"mallocgc", "runtime.newobject", "runtime.makeslice", "runtime.growslice",
-                          "scanobject", "runtime.markroot", "runtime.sweepone", "runtime.bgsweep", "GCTaskThread",
-                          "G1ParScan", "G1Concurrent", "PSPromotionManager", "ConcurrentMark", "CollectedHeap::",
-                          "MemAllocator::"})) {
+      containsAny(frame,
+                  {"mallocgc", "runtime.newobject", "runtime.makeslice", "runtime.growslice", "scanobject",
+                   "runtime.markroot", "runtime.sweepone", "runtime.bgsweep", "GCTaskThread", "G1ParScan",
+                   "G1Concurrent", "PSPromotionManager", "ConcurrentMark", "CollectedHeap::", "MemAllocator::"})) {
     return FrameClass::allocation;
   }
-  if (startsWithAny(frame, {"sys_", "__x64_sys_", "__ia32_sys_", "__sys_", "do_syscall_64", "entry_SYSCALL",
-                            "system_call", "syscall.Syscall", "syscall.RawSyscall", "internal/poll.",
-                            "runtime.netpoll", "ksys_", "vfs_read", "vfs_write", "tcp_sendmsg", "tcp_recvmsg",
-                            "__libc_read", "__libc_write", "__libc_recv", "__libc_send", "__GI___poll"}) ||
-      equalsAny(frame, {"read", "write", "pread64", "pwrite64", "readv", "writev", "epoll_wait", "epoll_pwait",
-                        "poll", "ppoll", "select", "pselect6", "recv", "recvfrom", "recvmsg", "send", "sendto",
-                        "sendmsg", "accept", "accept4", "connect", "fsync", "fdatasync", "open", "openat",
-                        "close", "__read", "__write", "syscall", "io_submit", "io_getevents", "io_uring_enter"})) {
+  if (startsWithAny(
+          frame,
+          {"sys_",        "__x64_sys_",      "__ia32_sys_",        "__sys_",         "do_syscall_64",   "entry_SYSCALL",
+           "system_call", "syscall.Syscall", "syscall.RawSyscall", "internal/poll.", "runtime.netpoll", "ksys_",
+           "vfs_read",    "vfs_write",       "tcp_sendmsg",        "tcp_recvmsg",    "__libc_read",     "__libc_write",
+           "__libc_recv", "__libc_send",     "__GI___poll"}) ||
+      equalsAny(
+          frame,
+          {"read",   "write",   "pread64", "pwrite64", "readv",   "writev",    "epoll_wait",   "epoll_pwait",
+           "poll",   "ppoll",   "select",  "pselect6", "recv",    "recvfrom",  "recvmsg",      "send",
+           "sendto", "sendmsg", "accept",  "accept4",  "connect", "fsync",     "fdatasync",    "open",
+           "openat", "close",   "__read",  "__write",  "syscall", "io_submit", "io_getevents", "io_uring_enter"})) {
     return FrameClass::syscall;
   }
   return std::nullopt;

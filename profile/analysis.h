@@ -36,18 +36,18 @@ std::optional<FrameClass> classifyName(std::string_view frame);
 
 struct FrameStat {
   std::string name;
-  std::uint64_t self = 0;    // samples with this frame as the leaf
-  std::uint64_t total = 0;   // samples with this frame anywhere on the stack
-  double self_share = 0;     // of the profile's samples
+  std::uint64_t self = 0;   // samples with this frame as the leaf
+  std::uint64_t total = 0;  // samples with this frame anywhere on the stack
+  double self_share = 0;    // of the profile's samples
   double total_share = 0;
   FrameClass cls = FrameClass::cpu;
-  std::string caller;        // the frame below it on most of its samples ("" for a root)
+  std::string caller;  // the frame below it on most of its samples ("" for a root)
 };
 
 struct ProfileSummary {
   std::uint64_t samples = 0;
-  std::vector<FrameStat> by_self;   // highest first
-  std::vector<FrameStat> by_total;  // highest first (the root frames, which hold everything, left out)
+  std::vector<FrameStat> by_self;        // highest first
+  std::vector<FrameStat> by_total;       // highest first (the root frames, which hold everything, left out)
   double class_share[4] = {0, 0, 0, 0};  // share of samples per class (by each stack's leaf-most deciding frame)
 };
 

@@ -34,7 +34,9 @@ std::optional<pid_t> parsePid(std::string_view text) {
   return pid;
 }
 
-bool alive(pid_t pid) { return kill(pid, 0) == 0 || errno == EPERM; }
+bool alive(pid_t pid) {
+  return kill(pid, 0) == 0 || errno == EPERM;
+}
 
 // Removes a file when it goes out of scope.
 struct Remove {
@@ -45,7 +47,9 @@ struct Remove {
   }
 };
 
-std::string seconds(Duration d) { return fmt::format("{:.3f}", std::chrono::duration<double>(d).count()); }
+std::string seconds(Duration d) {
+  return fmt::format("{:.3f}", std::chrono::duration<double>(d).count());
+}
 
 }  // namespace
 
@@ -59,12 +63,13 @@ Result<std::vector<pid_t>> resolveProcesses(const ProcessSelector& s) {
     if (!text) return fail(fmt::format("pid file: {}", text.error().message));
     auto pid = parsePid(*text);
     if (!pid) return fail(fmt::format("pid file {} does not hold a process id", s.pid_file.string()));
-    if (!alive(*pid)) return fail(fmt::format("process {} from {} does not exist (stale pid file?)", *pid,
-                                              s.pid_file.string()));
+    if (!alive(*pid))
+      return fail(fmt::format("process {} from {} does not exist (stale pid file?)", *pid, s.pid_file.string()));
     return std::vector<pid_t>{*pid};
   }
   if (!s.systemd_unit.empty()) {
-    auto r = runProcess({"systemctl", "show", "--property=MainPID", "--value", s.systemd_unit}, std::chrono::seconds(10));
+    auto r =
+        runProcess({"systemctl", "show", "--property=MainPID", "--value", s.systemd_unit}, std::chrono::seconds(10));
     if (!r) return tl::unexpected(r.error());
     auto pid = r->exit_code == 0 ? parsePid(r->out) : std::nullopt;
     if (!pid) {
@@ -122,9 +127,10 @@ Result<void> perfAllowed() {
   auto paranoid = readFile("/proc/sys/kernel/perf_event_paranoid");
   const int level = paranoid ? std::atoi(paranoid->c_str()) : 2;
   if (level >= 3) {
-    return fail(fmt::format("perf_event_open is not permitted (kernel.perf_event_paranoid = {}); give hotspotd "
-                            "CAP_PERFMON (the shipped unit does) or lower the sysctl",
-                            level));
+    return fail(
+        fmt::format("perf_event_open is not permitted (kernel.perf_event_paranoid = {}); give hotspotd "
+                    "CAP_PERFMON (the shipped unit does) or lower the sysctl",
+                    level));
   }
   return {};
 }
@@ -136,22 +142,15 @@ Result<Capture> capturePerf(const std::vector<pid_t>& pids, const CaptureOptions
   const Remove data{options.work_dir / fmt::format("hotspotd-{}-{}.perf.data", getpid(), counter++)};
   std::string pid_list;
   for (pid_t p : pids) pid_list += (pid_list.empty() ? "" : ",") + std::to_string(p);
-  const std::vector<std::string> record{options.perf,
-                                        "record",
-                                        "-e",
-                                        "cpu-clock",
-                                        "-F",
-                                        std::to_string(options.frequency),
-                                        "-g",
-                                        "-p",
-                                        pid_list,
-                                        fmt::format("--max-size={}K", std::max<std::uint64_t>(1, options.max_size / 1024)),
-                                        "-o",
-                                        data.path.string(),
-                                        "-q",
-                                        "--",
-                                        "sleep",
-                                        seconds(options.duration)};
+  const std::vector<std::string> record{
+      options.perf, "record",
+      "-e",         "cpu-clock",
+      "-F",         std::to_string(options.frequency),
+      "-g",         "-p",
+      pid_list,     fmt::format("--max-size={}K", std::max<std::uint64_t>(1, options.max_size / 1024)),
+      "-o",         data.path.string(),
+      "-q",         "--",
+      "sleep",      seconds(options.duration)};
   auto rec = runProcess(record, options.duration + options.grace, 1 << 20, options.cancel);
   if (!rec) {
     return fail(fmt::format("{} (install perf: apt-get install linux-perf)", rec.error().message));
@@ -164,9 +163,10 @@ Result<Capture> capturePerf(const std::vector<pid_t>& pids, const CaptureOptions
     const std::string why = lastLine(rec->err);
     if (why.find("ermission") != std::string::npos || why.find("paranoid") != std::string::npos ||
         rec->err.find("perf_event_paranoid") != std::string::npos) {
-      return fail(fmt::format("perf is not permitted to profile process {}: {} (give hotspotd CAP_PERFMON and "
-                              "CAP_SYS_PTRACE, or lower kernel.perf_event_paranoid)",
-                              pid_list, why));
+      return fail(
+          fmt::format("perf is not permitted to profile process {}: {} (give hotspotd CAP_PERFMON and "
+                      "CAP_SYS_PTRACE, or lower kernel.perf_event_paranoid)",
+                      pid_list, why));
     }
     return fail(fmt::format("perf record failed (exit {}): {}", rec->exit_code, why.empty() ? "no message" : why));
   }
@@ -196,7 +196,8 @@ Result<Capture> captureCommand(const std::vector<std::string>& argv, pid_t pid, 
   if (argv.empty()) return fail("no command to run");
   const auto start = std::chrono::steady_clock::now();
   std::vector<std::string> args;
-  const std::string secs = fmt::format("{}", std::max<std::int64_t>(1, std::chrono::duration_cast<std::chrono::seconds>(options.duration).count()));
+  const std::string secs = fmt::format(
+      "{}", std::max<std::int64_t>(1, std::chrono::duration_cast<std::chrono::seconds>(options.duration).count()));
   for (std::string a : argv) {
     for (std::size_t at; (at = a.find("{pid}")) != std::string::npos;) a.replace(at, 5, std::to_string(pid));
     for (std::size_t at; (at = a.find("{seconds}")) != std::string::npos;) a.replace(at, 9, secs);
@@ -232,7 +233,8 @@ Result<Capture> capturePprof(const std::string& url, const CaptureOptions& optio
   auto parsed = parseHttpUrl(url);
   if (!parsed) return fail(fmt::format("pprof_url: {}", parsed.error().message));
   std::string path = parsed->target == "/" ? "/debug/pprof/profile" : parsed->target;
-  const auto secs = std::max<std::int64_t>(1, std::chrono::duration_cast<std::chrono::seconds>(options.duration).count());
+  const auto secs =
+      std::max<std::int64_t>(1, std::chrono::duration_cast<std::chrono::seconds>(options.duration).count());
   path += fmt::format("{}seconds={}", path.find('?') == std::string::npos ? "?" : "&", secs);
   FetchRequest req;
   req.scheme = parsed->scheme;
@@ -247,7 +249,8 @@ Result<Capture> capturePprof(const std::string& url, const CaptureOptions& optio
   // On an io_context of this worker's own, watched for the shutdown flag: a capture of a minute still ends at once.
   boost::asio::io_context io;
   std::optional<tl::expected<FetchResponse, FetchError>> result;
-  const FetchHandle handle = fetch(io, std::move(req), [&](tl::expected<FetchResponse, FetchError> r) { result = std::move(r); });
+  const FetchHandle handle =
+      fetch(io, std::move(req), [&](tl::expected<FetchResponse, FetchError> r) { result = std::move(r); });
   while (!result) {
     io.run_for(std::chrono::milliseconds(100));
     if (options.cancel && options.cancel->load() && !result) {

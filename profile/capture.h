@@ -46,12 +46,12 @@ Result<std::vector<pid_t>> resolveProcesses(const ProcessSelector& selector);
 
 struct CaptureOptions {
   Duration duration = std::chrono::seconds(10);
-  int frequency = 99;                              // samples per second per CPU
+  int frequency = 99;                                // samples per second per CPU
   std::uint64_t max_size = std::uint64_t{64} << 20;  // perf data file cap, bytes
-  std::filesystem::path work_dir = "/tmp";          // where the perf data file lives while folding
+  std::filesystem::path work_dir = "/tmp";           // where the perf data file lives while folding
   std::string perf = "perf";
-  Duration grace = std::chrono::seconds(30);       // past duration + grace, the capture is killed
-  const std::atomic<bool>* cancel = nullptr;       // set: the capture stops at once (shutdown)
+  Duration grace = std::chrono::seconds(30);  // past duration + grace, the capture is killed
+  const std::atomic<bool>* cancel = nullptr;  // set: the capture stops at once (shutdown)
 };
 
 struct Capture {

@@ -47,8 +47,8 @@ struct Tree {
     rows.reserve(stacks.size());
     stacks.forEach([&](std::string_view stack, std::uint64_t count) { rows.emplace_back(stack, count); });
     std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return frameLess(a.first, b.first); });
-    std::vector<std::uint32_t> path;          // the previous stack's nodes, by depth
-    std::vector<std::string_view> previous;   // and its frames
+    std::vector<std::uint32_t> path;         // the previous stack's nodes, by depth
+    std::vector<std::string_view> previous;  // and its frames
     std::vector<std::string_view> frames;
     for (const auto& [stack, count] : rows) {
       frames.clear();
@@ -281,8 +281,9 @@ void renderNodes(std::string& out, const Tree& tree, const Layout& l, bool diff,
     } else {
       fill = item.node == 0 ? std::string("#c8c8c8") : frameColour(n.name);
     }
-    out += fmt::format(")</title><rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.0f}\" fill=\"{}\" rx=\"2\"/>",
-                       item.x, y, w, h, fill);
+    out += fmt::format(
+        ")</title><rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.0f}\" fill=\"{}\" rx=\"2\"/>", item.x, y,
+        w, h, fill);
     // Text only where at least three characters fit; the script re-fits it on zoom.
     const double room = (w - 3) / font_width;
     const std::size_t chars = room >= 3 ? static_cast<std::size_t>(std::min(room, 1e6)) : 0;
@@ -323,7 +324,8 @@ std::string render(const Tree& tree, const FlameGraphOptions& o, bool diff, doub
     if (static_cast<double>(n.total) < l.min_samples) continue;
     depth = std::max(depth, n.depth);
     if (diff && now_total > 0 && base_total > 0) {
-      max_delta = std::max(max_delta, std::fabs(100.0 * static_cast<double>(n.total) / now_total - 100.0 * n.base / base_total));
+      max_delta = std::max(max_delta,
+                           std::fabs(100.0 * static_cast<double>(n.total) / now_total - 100.0 * n.base / base_total));
     }
   }
   l.height = (depth + 1) * o.frame_height + l.ypad1 + l.ypad2;
@@ -340,8 +342,8 @@ std::string render(const Tree& tree, const FlameGraphOptions& o, bool diff, doub
       "stroke-width:0.5;cursor:pointer}}#title{{font-size:{:.0f}px;text-anchor:middle}}#search,#reset{{cursor:"
       "pointer}}#sub{{text-anchor:middle;fill:#555}}</style>\n",
       o.font_size, o.font_size + 5);
-  out += fmt::format("<rect x=\"0\" y=\"0\" width=\"100%\" height=\"100%\" fill=\"{}\"/>\n",
-                     diff ? "#f8f8f8" : "#fdf6e8");
+  out +=
+      fmt::format("<rect x=\"0\" y=\"0\" width=\"100%\" height=\"100%\" fill=\"{}\"/>\n", diff ? "#f8f8f8" : "#fdf6e8");
   out += fmt::format("<text id=\"title\" x=\"{:.1f}\" y=\"{:.0f}\">", o.width / 2.0, o.font_size * 2);
   appendXmlEscaped(out, o.title);
   out += "</text>\n";

@@ -23,12 +23,12 @@ namespace hotspotd::profile {
 
 struct FlameGraphOptions {
   std::string title = "Flame Graph";
-  std::string subtitle;           // e.g. the target, pid and time of the capture
-  int width = 1200;               // pixels
-  int frame_height = 16;          // pixels
-  double font_size = 12;          // pixels
-  double min_width = 0.1;         // pixels: narrower frames are left out
-  std::string unit = "samples";   // what a count is
+  std::string subtitle;          // e.g. the target, pid and time of the capture
+  int width = 1200;              // pixels
+  int frame_height = 16;         // pixels
+  double font_size = 12;         // pixels
+  double min_width = 0.1;        // pixels: narrower frames are left out
+  std::string unit = "samples";  // what a count is
 };
 
 std::string renderFlameGraph(const FoldedStacks& stacks, const FlameGraphOptions& options = {});

@@ -10,12 +10,18 @@ namespace hotspotd::profile {
 namespace {
 
 // Perl's \s and \d and \w on bytes.
-inline bool isSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
-inline bool isDigit(char c) { return c >= '0' && c <= '9'; }
+inline bool isSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+inline bool isDigit(char c) {
+  return c >= '0' && c <= '9';
+}
 inline bool isWord(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || isDigit(c) || c == '_';
 }
-inline bool isLowerHex(char c) { return isDigit(c) || (c >= 'a' && c <= 'f'); }
+inline bool isLowerHex(char c) {
+  return isDigit(c) || (c >= 'a' && c <= 'f');
+}
 
 struct EventLine {
   std::string_view comm, pid, tid;  // pid empty: not printed

@@ -1,7 +1,7 @@
 #include "profile/profile_manager.h"
 
-#include <boost/asio/post.hpp>
 #include <fmt/format.h>
+#include <boost/asio/post.hpp>
 
 #include "core/log.h"
 #include "profile/analysis.h"
@@ -13,7 +13,9 @@ constexpr int kMaxCapturesPerIncident = 5;
 constexpr std::int64_t kHourMs = 3'600'000;
 constexpr auto kTick = std::chrono::seconds(5);
 
-double secondsOf(Duration d) { return std::chrono::duration<double>(d).count(); }
+double secondsOf(Duration d) {
+  return std::chrono::duration<double>(d).count();
+}
 
 }  // namespace
 
@@ -41,7 +43,9 @@ ProfileManager::ProfileManager(boost::asio::io_context& io, Clock& clock, Profil
   started_ms_ = clock_.nowMs();
 }
 
-ProfileManager::~ProfileManager() { stop(); }
+ProfileManager::~ProfileManager() {
+  stop();
+}
 
 void ProfileManager::apply(ProfilingConfig config) {
   config_ = std::move(config);
@@ -113,9 +117,8 @@ void ProfileManager::tick() {
   // Baselines of targets with nothing firing.
   if (config_.baseline_interval.count() > 0) {
     for (const auto& t : config_.targets) {
-      const bool firing = std::any_of(firing_.begin(), firing_.end(), [&](const auto& f) {
-        return f.second.target == t.name;
-      });
+      const bool firing =
+          std::any_of(firing_.begin(), firing_.end(), [&](const auto& f) { return f.second.target == t.name; });
       if (firing || target_busy_[t.name]) continue;
       // The first baseline a minute after start (start-up is not steady state), then every interval.
       auto last = last_baseline_.find(t.name);
@@ -205,39 +208,40 @@ void ProfileManager::launch(Job job) {
   }
   const std::filesystem::path profiles_dir = profiles_.dir();
   workers_.emplace(worker, std::thread([this, job, copy, perf, work, start_ms, worker, baseline_id, profiles_dir] {
-    CaptureOptions o;
-    o.duration = job.duration;
-    o.frequency = job.frequency;
-    o.max_size = copy.max_size;
-    o.work_dir = work;
-    o.perf = perf;
-    o.cancel = &cancel_;
-    Result<Capture> result = fail("no capture");
-    if (!copy.pprof_url.empty()) {
-      result = capturePprof(copy.pprof_url, o);
-    } else {
-      auto pids = resolveProcesses(copy.process);
-      if (!pids) {
-        result = tl::unexpected(pids.error());
-      } else if (!copy.command.empty()) {
-        result = captureCommand(copy.command, pids->front(), o);
-      } else {
-        result = capturePerf(*pids, o);
-      }
-    }
-    Result<StagedProfile> staged = fail("not captured");
-    if (result) {
-      staged = stage(job, start_ms, *result, profiles_dir, baseline_id);
-      result->stacks = FoldedStacks{};  // written: not kept in memory while the loop takes it
-    }
-    boost::asio::post(io_, [this, job, start_ms, worker, r = std::move(result), s = std::move(staged)]() mutable {
-      if (auto it = workers_.find(worker); it != workers_.end()) {
-        it->second.join();
-        workers_.erase(it);
-      }
-      finished(job, start_ms, std::move(r), std::move(s));
-    });
-  }));
+                     CaptureOptions o;
+                     o.duration = job.duration;
+                     o.frequency = job.frequency;
+                     o.max_size = copy.max_size;
+                     o.work_dir = work;
+                     o.perf = perf;
+                     o.cancel = &cancel_;
+                     Result<Capture> result = fail("no capture");
+                     if (!copy.pprof_url.empty()) {
+                       result = capturePprof(copy.pprof_url, o);
+                     } else {
+                       auto pids = resolveProcesses(copy.process);
+                       if (!pids) {
+                         result = tl::unexpected(pids.error());
+                       } else if (!copy.command.empty()) {
+                         result = captureCommand(copy.command, pids->front(), o);
+                       } else {
+                         result = capturePerf(*pids, o);
+                       }
+                     }
+                     Result<StagedProfile> staged = fail("not captured");
+                     if (result) {
+                       staged = stage(job, start_ms, *result, profiles_dir, baseline_id);
+                       result->stacks = FoldedStacks{};  // written: not kept in memory while the loop takes it
+                     }
+                     boost::asio::post(
+                         io_, [this, job, start_ms, worker, r = std::move(result), s = std::move(staged)]() mutable {
+                           if (auto it = workers_.find(worker); it != workers_.end()) {
+                             it->second.join();
+                             workers_.erase(it);
+                           }
+                           finished(job, start_ms, std::move(r), std::move(s));
+                         });
+                   }));
 }
 
 ProfileRecord ProfileManager::recordOf(const Job& job, std::int64_t start_ms) {
@@ -257,7 +261,10 @@ void ProfileManager::recordFailure(const Job& job, std::int64_t start_ms, const 
   if (saved && !job.incident_id.empty()) attach(job.incident_id, *saved);
   captures_.Add({{"target", job.target}, {"kind", std::string(kindName(job.kind))}, {"result", result}}).Increment();
   log::warn(result == "skipped" ? "Profile capture skipped" : "Profile capture failed",
-            {{"target", job.target}, {"kind", std::string(kindName(job.kind))}, {"incident", job.incident_id}, {"reason", reason}});
+            {{"target", job.target},
+             {"kind", std::string(kindName(job.kind))},
+             {"incident", job.incident_id},
+             {"reason", reason}});
 }
 
 void ProfileManager::attach(const std::string& incident_id, const ProfileRecord& record) {

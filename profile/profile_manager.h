@@ -41,11 +41,11 @@
 #include <prometheus/registry.h>
 #include <boost/asio/io_context.hpp>
 
-#include "daemon/config.h"
 #include "core/clock.h"
+#include "daemon/config.h"
 #include "profile/capture.h"
-#include "rules/finding.h"
 #include "profile/profile_store.h"
+#include "rules/finding.h"
 
 namespace hotspotd::profile {
 

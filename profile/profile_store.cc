@@ -6,14 +6,16 @@
 
 #include <fmt/format.h>
 
-#include "core/text.h"
 #include "core/file.h"
+#include "core/text.h"
 #include "profile/analysis.h"
 #include "profile/flamegraph.h"
 
 namespace hotspotd::profile {
 
-std::string_view kindName(ProfileKind kind) { return kind == ProfileKind::baseline ? "baseline" : "hotspot"; }
+std::string_view kindName(ProfileKind kind) {
+  return kind == ProfileKind::baseline ? "baseline" : "hotspot";
+}
 
 ProfileKind parseProfileKind(std::string_view name) {
   return name == "baseline" ? ProfileKind::baseline : ProfileKind::hotspot;
@@ -25,18 +27,9 @@ using nlohmann::json;
 constexpr int kSchema = 1;
 
 json toJson(const ProfileRecord& r) {
-  return json{{"id", r.id},
-              {"target", r.target},
-              {"kind", kindName(r.kind)},
-              {"incident", r.incident_id},
-              {"pids", r.pids},
-              {"start_ms", r.start_ms},
-              {"duration_ms", r.duration_ms},
-              {"samples", r.samples},
-              {"bytes", r.bytes},
-              {"error", r.error},
-              {"baseline", r.baseline_id},
-              {"summary", r.summary}};
+  return json{{"id", r.id},       {"target", r.target},     {"kind", kindName(r.kind)},     {"incident", r.incident_id},
+              {"pids", r.pids},   {"start_ms", r.start_ms}, {"duration_ms", r.duration_ms}, {"samples", r.samples},
+              {"bytes", r.bytes}, {"error", r.error},       {"baseline", r.baseline_id},    {"summary", r.summary}};
 }
 
 ProfileRecord fromRow(state::Statement& s) {
@@ -67,9 +60,13 @@ constexpr std::string_view kColumns =
 constexpr char kPartial[] = ".partial";
 
 nlohmann::json frameJson(const FrameStat& f) {
-  return {{"name", f.name},        {"self", f.self},   {"total", f.total},
-          {"self_share", f.self_share}, {"total_share", f.total_share},
-          {"class", std::string(className(f.cls))}, {"caller", f.caller}};
+  return {{"name", f.name},
+          {"self", f.self},
+          {"total", f.total},
+          {"self_share", f.self_share},
+          {"total_share", f.total_share},
+          {"class", std::string(className(f.cls))},
+          {"caller", f.caller}};
 }
 
 }  // namespace
@@ -106,8 +103,8 @@ Result<ProfileStore> ProfileStore::open(state::Database& db, std::filesystem::pa
   auto version = db.schemaVersion("profiles");
   if (!version) return tl::unexpected(version.error());
   if (*version > kSchema) {
-    return fail(fmt::format("{}: the profile index was written by a newer hotspotd; upgrade hotspotd",
-                            db.path().string()));
+    return fail(
+        fmt::format("{}: the profile index was written by a newer hotspotd; upgrade hotspotd", db.path().string()));
   }
   if (*version < 1) {
     if (auto ok = db.migrate("profiles", kSchema, R"sql(
@@ -127,7 +124,8 @@ Result<ProfileStore> ProfileStore::open(state::Database& db, std::filesystem::pa
       );
       CREATE INDEX IF NOT EXISTS profiles_by_target ON profiles (target, kind, start_ms);
       CREATE INDEX IF NOT EXISTS profiles_by_incident ON profiles (incident);
-    )sql"); !ok) {
+    )sql");
+        !ok) {
       return tl::unexpected(ok.error());
     }
   }
@@ -141,12 +139,13 @@ Result<ProfileStore> ProfileStore::open(state::Database& db, std::filesystem::pa
 }
 
 Result<void> ProfileStore::insert(const ProfileRecord& r) {
-  auto stmt = db_->prepare(fmt::format("INSERT INTO profiles ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", kColumns));
+  auto stmt =
+      db_->prepare(fmt::format("INSERT INTO profiles ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", kColumns));
   if (!stmt) return tl::unexpected(stmt.error());
   return stmt
-      ->bindAll({r.id, r.target, std::string(kindName(r.kind)), r.incident_id, jsonText(json(r.pids)), r.start_ms, r.duration_ms,
-                 static_cast<std::int64_t>(r.samples), static_cast<std::int64_t>(r.bytes), r.error, r.baseline_id,
-                 r.summary.is_null() ? std::string("{}") : jsonText(r.summary)})
+      ->bindAll({r.id, r.target, std::string(kindName(r.kind)), r.incident_id, jsonText(json(r.pids)), r.start_ms,
+                 r.duration_ms, static_cast<std::int64_t>(r.samples), static_cast<std::int64_t>(r.bytes), r.error,
+                 r.baseline_id, r.summary.is_null() ? std::string("{}") : jsonText(r.summary)})
       .run();
 }
 
@@ -209,8 +208,7 @@ Result<ProfileRecord> ProfileStore::commit(StagedProfile staged) {
   return std::move(staged.record);
 }
 
-Result<ProfileRecord> ProfileStore::save(ProfileRecord r, const FoldedStacks& stacks,
-                                         const FoldedStacks* baseline) {
+Result<ProfileRecord> ProfileStore::save(ProfileRecord r, const FoldedStacks& stacks, const FoldedStacks* baseline) {
   auto staged = stageProfile(dir_, std::move(r), stacks, baseline);
   if (!staged) return tl::unexpected(staged.error());
   return commit(std::move(*staged));
@@ -225,9 +223,10 @@ Result<ProfileRecord> ProfileStore::saveFailure(ProfileRecord r) {
 
 Result<std::vector<ProfileRecord>> ProfileStore::list(const std::string& target, const std::string& incident,
                                                       std::size_t limit) {
-  auto stmt = db_->prepare(fmt::format("SELECT {} FROM profiles WHERE (?1 = '' OR target = ?1) AND "
-                                       "(?2 = '' OR incident = ?2) ORDER BY start_ms DESC, id DESC LIMIT ?3",
-                                       kColumns));
+  auto stmt =
+      db_->prepare(fmt::format("SELECT {} FROM profiles WHERE (?1 = '' OR target = ?1) AND "
+                               "(?2 = '' OR incident = ?2) ORDER BY start_ms DESC, id DESC LIMIT ?3",
+                               kColumns));
   if (!stmt) return tl::unexpected(stmt.error());
   stmt->bindAll({target, incident, static_cast<std::int64_t>(limit)});
   std::vector<ProfileRecord> out;
@@ -251,9 +250,10 @@ Result<std::optional<ProfileRecord>> ProfileStore::get(const std::string& id) {
 }
 
 Result<std::optional<ProfileRecord>> ProfileStore::latestBaseline(const std::string& target) {
-  auto stmt = db_->prepare(fmt::format("SELECT {} FROM profiles WHERE target = ? AND kind = 'baseline' AND "
-                                       "error = '' ORDER BY start_ms DESC LIMIT 1",
-                                       kColumns));
+  auto stmt =
+      db_->prepare(fmt::format("SELECT {} FROM profiles WHERE target = ? AND kind = 'baseline' AND "
+                               "error = '' ORDER BY start_ms DESC LIMIT 1",
+                               kColumns));
   if (!stmt) return tl::unexpected(stmt.error());
   stmt->bind(1, target);
   auto row = stmt->step();
@@ -262,12 +262,14 @@ Result<std::optional<ProfileRecord>> ProfileStore::latestBaseline(const std::str
   return std::optional<ProfileRecord>(fromRow(*stmt));
 }
 
-Result<FoldedStacks> ProfileStore::loadStacks(const std::string& id) { return loadProfileStacks(dir_, id); }
+Result<FoldedStacks> ProfileStore::loadStacks(const std::string& id) {
+  return loadProfileStacks(dir_, id);
+}
 
 Result<std::size_t> ProfileStore::prune(std::int64_t now_ms, std::int64_t max_age_ms, std::size_t max_count,
                                         std::uint64_t max_bytes) {
-  auto stmt = db_->prepare(
-      "SELECT id, target, kind, start_ms, bytes, error FROM profiles ORDER BY start_ms DESC, id DESC");
+  auto stmt =
+      db_->prepare("SELECT id, target, kind, start_ms, bytes, error FROM profiles ORDER BY start_ms DESC, id DESC");
   if (!stmt) return tl::unexpected(stmt.error());
   struct Row {
     std::string id, target, kind;

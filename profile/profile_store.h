@@ -70,12 +70,13 @@ class ProfileStore {
   static Result<ProfileStore> open(state::Database& db, std::filesystem::path dir);
   // For readers on another connection (the API's): no migration, no clean-up of the directory; only the reads
   // below are used on it.
-  static ProfileStore reader(state::Database& db, std::filesystem::path dir) { return ProfileStore(db, std::move(dir)); }
+  static ProfileStore reader(state::Database& db, std::filesystem::path dir) {
+    return ProfileStore(db, std::move(dir));
+  }
 
   // Writes a captured profile (folded stacks, flame graph, diff against `baseline` if given, meta.json) and its
   // index row. `record.id` is assigned here.
-  Result<ProfileRecord> save(ProfileRecord record, const FoldedStacks& stacks,
-                             const FoldedStacks* baseline);
+  Result<ProfileRecord> save(ProfileRecord record, const FoldedStacks& stacks, const FoldedStacks* baseline);
   // The cheap half: renames a staged profile into place and writes its index row (the staging directory is
   // removed if the rename fails).
   Result<ProfileRecord> commit(StagedProfile staged);

@@ -21,9 +21,9 @@ struct ProfileTarget {
   std::string name;
   Selector match;  // label matchers the incident's labels must satisfy (none: every incident naming the target)
   ProcessSelector process;
-  std::string pprof_url;             // a Go-style /debug/pprof/profile endpoint instead of perf
-  std::vector<std::string> command;  // a program printing folded stacks instead of perf ({pid}, {seconds})
-  Duration duration = std::chrono::seconds(10);      // the first capture of an incident
+  std::string pprof_url;                         // a Go-style /debug/pprof/profile endpoint instead of perf
+  std::vector<std::string> command;              // a program printing folded stacks instead of perf ({pid}, {seconds})
+  Duration duration = std::chrono::seconds(10);  // the first capture of an incident
   Duration max_duration = std::chrono::seconds(60);  // later captures of the same incident double up to this
   int frequency = 99;
   Duration cooldown = std::chrono::minutes(5);  // at most one capture of the target this often

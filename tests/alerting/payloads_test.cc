@@ -48,7 +48,8 @@ TEST_CASE("Slack: a header, the evidence, grown frames and buttons, within every
   const json j = json::parse(slackPayload(g));
   REQUIRE(j["blocks"].is_array());
   CHECK(j["blocks"][0]["type"] == "header");
-  CHECK(j["blocks"][0]["text"]["text"] == "[FIRING:1] CheckoutLatencyDrift {route=\"/checkout/1\", service=\"shop\"} (page)");
+  CHECK(j["blocks"][0]["text"]["text"] ==
+        "[FIRING:1] CheckoutLatencyDrift {route=\"/checkout/1\", service=\"shop\"} (page)");
   const std::string section = j["blocks"][1]["text"]["text"];
   CHECK(section.find("Pricing::recalculate") != std::string::npos);
   CHECK(section.find("+41.5 pp (cpu)") != std::string::npos);

@@ -193,15 +193,17 @@ TEST_CASE("a syntax error names the file, line and column") {
 
 TEST_CASE("an unknown key names its line and the keys that exist") {
   const auto e = errorOf("[server]\nlisten = \"127.0.0.1:1\"\nlisen = \"x\"\n");
-  CHECK(e == "test.toml:3:1: server.lisen: unknown key (known keys in [server]: allowed_hosts, basic_auth_users, "
-             "header_timeout, listen, max_connections, max_connections_per_client, request_timeout, "
-             "shutdown_timeout, tls_cert_file, tls_key_file)");
+  CHECK(e ==
+        "test.toml:3:1: server.lisen: unknown key (known keys in [server]: allowed_hosts, basic_auth_users, "
+        "header_timeout, listen, max_connections, max_connections_per_client, request_timeout, "
+        "shutdown_timeout, tls_cert_file, tls_key_file)");
 }
 
 TEST_CASE("an unknown section is an unknown key at the top") {
   const auto e = errorOf("[servre]\nlisten = \"x\"\n");
   CHECK(e.starts_with("test.toml:1:"));
-  CHECK(e.find("servre: unknown key (known keys: alerting, incidents, inhibit_rules, log, profile_targets, profiling, receivers, route, rules, scrape, server, sources, storage, store)") != std::string::npos);
+  CHECK(e.find("servre: unknown key (known keys: alerting, incidents, inhibit_rules, log, profile_targets, profiling, "
+               "receivers, route, rules, scrape, server, sources, storage, store)") != std::string::npos);
 }
 
 TEST_CASE("a wrong type names the key and the expected type") {
@@ -312,8 +314,9 @@ pprof_url = "localhost:6060/debug/pprof/profile"
   CHECK(e.find("profile_targets[2].pprof_url: must start with http:// or https://") != std::string::npos);
 
   TempDir dir;
-  dir.write("rules.toml", "[[rules]]\nname = \"Slow\"\nkind = \"latency_drift\"\nhistogram = \"h_seconds\"\n"
-                          "profile = \"nosuch\"\n");
+  dir.write("rules.toml",
+            "[[rules]]\nname = \"Slow\"\nkind = \"latency_drift\"\nhistogram = \"h_seconds\"\n"
+            "profile = \"nosuch\"\n");
   const auto config = dir.write("hotspotd.toml", "[rules]\nfiles = [\"rules.toml\"]\n");
   auto r = loadConfigFile(config);
   REQUIRE_FALSE(r);
@@ -405,16 +408,17 @@ TEST_CASE("receiver and route mistakes are reported with their key and what to d
             .find("receivers[0].type: \"email\" is not one of") != std::string::npos);
   CHECK(errorOf("[[receivers]]\nname = \"x\"\ntype = \"slack\"\n").find("receivers[0].url: missing") !=
         std::string::npos);
-  CHECK(errorOf("[[receivers]]\nname = \"x\"\ntype = \"pagerduty\"\nrouting_key = \"short\"\n")
-            .find("32 characters") != std::string::npos);
+  CHECK(errorOf("[[receivers]]\nname = \"x\"\ntype = \"pagerduty\"\nrouting_key = \"short\"\n").find("32 characters") !=
+        std::string::npos);
   CHECK(errorOf("[[receivers]]\nname = \"x\"\ntype = \"webhook\"\nurl_file = \"/no/such/file\"\n")
             .find("receivers[0].url_file") != std::string::npos);
   CHECK(errorOf("[[receivers]]\nname = \"x\"\ntype = \"webhook\"\nurl = \"h:1\"\n").find("http://") !=
         std::string::npos);
   CHECK(errorOf("[[receivers]]\nname = \"x\"\ntype = \"webhook\"\nurl = \"http://h/\"\ntitle = \"{{ $nope }}\"\n")
             .find("receivers[0].title") != std::string::npos);
-  const std::string two = "[[receivers]]\nname = \"a\"\ntype = \"webhook\"\nurl = \"http://h/\"\n"
-                          "[[receivers]]\nname = \"b\"\ntype = \"webhook\"\nurl = \"http://h/\"\n";
+  const std::string two =
+      "[[receivers]]\nname = \"a\"\ntype = \"webhook\"\nurl = \"http://h/\"\n"
+      "[[receivers]]\nname = \"b\"\ntype = \"webhook\"\nurl = \"http://h/\"\n";
   CHECK(errorOf(two).find("[route]: missing") != std::string::npos);
   CHECK(errorOf(two + "[route]\nreceiver = \"c\"\n").find("route.receiver: no [[receivers]] is named \"c\"") !=
         std::string::npos);
@@ -425,13 +429,14 @@ TEST_CASE("receiver and route mistakes are reported with their key and what to d
 }
 
 TEST_CASE("[server] TLS and basic auth mistakes are reported") {
-  CHECK(errorOf("[server]\ntls_cert_file = \"/etc/hostname\"\n").find("server.tls_cert_file: give both tls_cert_file and tls_key_file") !=
-        std::string::npos);
+  CHECK(errorOf("[server]\ntls_cert_file = \"/etc/hostname\"\n")
+            .find("server.tls_cert_file: give both tls_cert_file and tls_key_file") != std::string::npos);
   CHECK(errorOf("[server]\ntls_cert_file = \"/no/cert.pem\"\ntls_key_file = \"/no/key.pem\"\n")
             .find("server.tls_cert_file: cannot read /no/cert.pem") != std::string::npos);
   CHECK(errorOf("[server]\nbasic_auth_users = { ana = \"hunter2\" }\n").find("hotspotd hash-password") !=
         std::string::npos);
-  auto c = parse("[server]\nbasic_auth_users = { ana = \"$2b$04$SwLCG0DSCDXR1efE0KjdUuub0tFii46r7KrLGfxIYG/ZnF89pmYje\" }\n");
+  auto c = parse(
+      "[server]\nbasic_auth_users = { ana = \"$2b$04$SwLCG0DSCDXR1efE0KjdUuub0tFii46r7KrLGfxIYG/ZnF89pmYje\" }\n");
   REQUIRE(c);
   CHECK(c->server.basic_auth_users.count("ana") == 1);
 }
@@ -520,8 +525,9 @@ kind = "graphite"
   CHECK(e.find("sources[3].url: missing") != std::string::npos);
 
   hotspotd::test::TempDir dir;
-  dir.write("rules.toml", "[[rules]]\nname = \"Slow\"\nkind = \"latency_drift\"\nhistogram = \"h_seconds\"\n"
-                          "source = \"nosuch\"\n");
+  dir.write("rules.toml",
+            "[[rules]]\nname = \"Slow\"\nkind = \"latency_drift\"\nhistogram = \"h_seconds\"\n"
+            "source = \"nosuch\"\n");
   const auto config = dir.write("hotspotd.toml", "[rules]\nfiles = [\"rules.toml\"]\n");
   auto r = loadConfigFile(config);
   REQUIRE_FALSE(r);

@@ -10,11 +10,11 @@
 #include <thread>
 
 #include "core/file.h"
+#include "incidents/incident_store.h"
 #include "profile/capture.h"
 #include "state/database.h"
-#include "incidents/incident_store.h"
-#include "tests/support/components.h"
 #include "tests/support/child_process.h"
+#include "tests/support/components.h"
 #include "tests/support/http_target.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/vendor_receivers.h"
@@ -62,7 +62,9 @@ profile = "gone"
           "[[profile_targets]]\nname = \"busy\"\npid_file = \"busy.pid\"\nduration = \"2s\"\ncooldown = \"1h\"\n"
           "[[profile_targets]]\nname = \"gone\"\npid_file = \"missing.pid\"\n"
           // Slack hears of it once the profile is there: its message links the flame graph the daemon serves.
-          "[[receivers]]\nname = \"chat\"\ntype = \"slack\"\nurl = \"" + slack_url + "\"\n"
+          "[[receivers]]\nname = \"chat\"\ntype = \"slack\"\nurl = \"" +
+          slack_url +
+          "\"\n"
           "[route]\nreceiver = \"chat\"\ngroup_by = [\"alertname\"]\ngroup_wait = \"8s\"\n"
           "[[scrape]]\njob = \"app\"\ntargets = [\"" +
           address + "\"]\ninterval = \"1s\"\ntimeout = \"1s\"\n");
@@ -125,7 +127,8 @@ profile = "gone"
         for (const auto& block : m.body["blocks"]) {
           if (block["type"] != "actions") continue;
           for (const auto& button : block["elements"]) {
-            if (button["text"]["text"] == "Flame graph" && m.raw.find("QueueDeep ") != std::string::npos) link = button["url"];
+            if (button["text"]["text"] == "Flame graph" && m.raw.find("QueueDeep ") != std::string::npos)
+              link = button["url"];
           }
         }
       }

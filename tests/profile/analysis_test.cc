@@ -36,7 +36,7 @@ TEST_CASE("frames are classified from their names, annotations ignored") {
 
 TEST_CASE("top frames by self and total, with class, caller and shares; roots and recursion counted right") {
   const auto s = stacks(
-      "svc;main;handle;price;price;compute 60\n"   // recursion: price counts once per stack
+      "svc;main;handle;price;price;compute 60\n"  // recursion: price counts once per stack
       "svc;main;handle;json;malloc 25\n"
       "svc;main;handle;lock;pthread_mutex_lock;futex_wait 10\n"
       "svc;main;io;write;sys_write 5\n");

@@ -14,8 +14,8 @@
 #include "profile/analysis.h"
 #include "profile/capture.h"
 #include "profile/flamegraph.h"
-#include "tests/support/components.h"
 #include "tests/support/child_process.h"
+#include "tests/support/components.h"
 #include "tests/support/http_target.h"
 #include "tests/support/temp_dir.h"
 
@@ -203,8 +203,9 @@ TEST_CASE("the demo service under load: its regression's function dominates the 
   REQUIRE_MESSAGE(slow, (slow ? "" : slow.error().message));
 
   const auto summary = profile::summarize(slow->stacks, 10);
-  const auto recalculate = std::find_if(summary.by_total.begin(), summary.by_total.end(),
-                                        [](const auto& f) { return f.name.find("recalculateAll") != std::string::npos; });
+  const auto recalculate = std::find_if(summary.by_total.begin(), summary.by_total.end(), [](const auto& f) {
+    return f.name.find("recalculateAll") != std::string::npos;
+  });
   REQUIRE_MESSAGE(recalculate != summary.by_total.end(), slow->stacks.text());
   CHECK(recalculate->total_share > 0.5);
   const auto grown = profile::grownFrames(baseline->stacks, slow->stacks, 5);
@@ -212,7 +213,8 @@ TEST_CASE("the demo service under load: its regression's function dominates the 
   CHECK_MESSAGE(grown.front().name.find("recalculateAll") != std::string::npos, grown.front().name);
 }
 
-TEST_CASE("a pprof endpoint that redirects, answers without end, or hangs past shutdown is refused, capped, cancelled") {
+TEST_CASE(
+    "a pprof endpoint that redirects, answers without end, or hangs past shutdown is refused, capped, cancelled") {
   test::HttpTarget target;
   target.server().Get("/moved/debug/pprof/profile", [](const httplib::Request&, httplib::Response& res) {
     res.status = 302;

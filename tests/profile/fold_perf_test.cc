@@ -48,7 +48,9 @@ PerfFoldOptions optionsFor(const std::string& opt) {
   return o;
 }
 
-std::string fold(std::string_view input, const PerfFoldOptions& o = {}) { return foldPerfScript(input, o).stacks.text(); }
+std::string fold(std::string_view input, const PerfFoldOptions& o = {}) {
+  return foldPerfScript(input, o).stacks.text();
+}
 
 }  // namespace
 
@@ -101,9 +103,10 @@ TEST_CASE("folding rules on small inputs") {
         "\n";
     // A function in an anonymous namespace is a frame (stackcollapse-perf.pl skips every name starting with "(",
     // taking it for a process name; that one difference is deliberate).
-    CHECK(fold(in) == "app;main:extra quoted;(anonymous namespace)::run;[libfoo.so.1];std::vector<int>::push_back 250000\n");
-    CHECK(fold("app 100/101 [000] 1.5: 1 cpu-clock:\n\t    55d0 leaf (/usr/bin/app)\n\t    55b0 (app) (/usr/bin/app)\n\n") ==
-          "app;leaf 1\n");  // a process name in a stack is still skipped
+    CHECK(fold(in) ==
+          "app;main:extra quoted;(anonymous namespace)::run;[libfoo.so.1];std::vector<int>::push_back 250000\n");
+    CHECK(fold("app 100/101 [000] 1.5: 1 cpu-clock:\n\t    55d0 leaf (/usr/bin/app)\n\t    55b0 (app) "
+               "(/usr/bin/app)\n\n") == "app;leaf 1\n");  // a process name in a stack is still skipped
     CHECK(fold(in, optionsFor("tid")).starts_with("app-100/101;"));
   }
   SUBCASE("(anonymous namespace) is kept, other parameter lists dropped") {
@@ -139,8 +142,7 @@ TEST_CASE("folding rules on small inputs") {
   }
   SUBCASE("a command with spaces and digits; comments skipped; a last sample without a blank line is not counted") {
     CHECK(fold("# header\nV8 WorkerThread 25607 4794564.109216: cycles:\n\t 1 f (/bin/node)\n\n"
-               "kworker/0:1 12 [001] 1.0: cpu-clock:\n\t 2 g ([kernel.kallsyms])\n") ==
-          "V8_WorkerThread;f 1\n");
+               "kworker/0:1 12 [001] 1.0: cpu-clock:\n\t 2 g ([kernel.kallsyms])\n") == "V8_WorkerThread;f 1\n");
   }
   SUBCASE("unrecognized lines are counted, not folded") {
     const auto r = foldPerfScript("ab 1 1.0: cpu-clock:\n\tgarbage\n\t 1 f (/bin/a)\n\n");
