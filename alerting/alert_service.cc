@@ -297,8 +297,10 @@ void AlertService::enrich(AlertInfo& a, const Receiver& r) {
     if (!e.profile_id.empty()) {
       a.flamegraph_url = fmt::format("{}/api/v1/profiles/{}.svg", base, e.profile_id);
       if (e.has_diff) a.diff_url = fmt::format("{}/api/v1/profiles/{}.diff.svg", base, e.profile_id);
+      if (e.has_offcpu_graph) a.offcpu_url = fmt::format("{}/api/v1/profiles/{}.offcpu.svg", base, e.profile_id);
     }
     a.grown = std::move(e.grown);
+    a.profile_explanation = std::move(e.explanation);
     a.trace_urls = std::move(e.trace_urls);
   }
   auto t = templates_.find(r.name);

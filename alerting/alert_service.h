@@ -66,7 +66,9 @@ namespace hotspotd::alerting {
 struct IncidentEvidence {
   std::string profile_id;  // empty: no profile (yet)
   bool has_diff = false;
+  bool has_offcpu_graph = false;  // a wall-clock profile: its off-CPU part has a graph of its own
   std::vector<GrownFrame> grown;
+  std::string explanation;  // the profile's one sentence on what explains the incident (on-CPU or a wait)
   std::vector<std::string> trace_urls;
 };
 

@@ -40,6 +40,8 @@ json annotationsJson(const AlertInfo& a) {
   };
   add("flamegraph_url", a.flamegraph_url);
   add("flamegraph_diff_url", a.diff_url);
+  add("flamegraph_offcpu_url", a.offcpu_url);
+  add("profile_explanation", a.profile_explanation);
   std::string grown;
   for (const auto& f : a.grown) {
     grown += fmt::format("{}{} +{:.1f} pp ({})", grown.empty() ? "" : "; ", f.name, f.grew_pp, f.cls);
@@ -86,6 +88,7 @@ std::string evidenceText(const AlertInfo& a) {
       }
     }
   }
+  if (!a.profile_explanation.empty()) out += "\n*Profile:* " + slackEscape(a.profile_explanation);
   if (!a.grown.empty()) {
     out += "\n*Grew most against the baseline:*";
     for (std::size_t i = 0; i < std::min<std::size_t>(3, a.grown.size()); ++i) {
@@ -162,6 +165,7 @@ std::string slackPayload(const NotificationGroup& g) {
     json buttons = json::array();
     if (!a.flamegraph_url.empty()) buttons.push_back(button("Flame graph", a.flamegraph_url));
     if (!a.diff_url.empty()) buttons.push_back(button("Diff vs baseline", a.diff_url));
+    if (!a.offcpu_url.empty()) buttons.push_back(button("Off-CPU", a.offcpu_url));
     if (!a.incident_url.empty()) buttons.push_back(button("Incident", a.incident_url));
     json actions{{"type", "actions"}, {"elements", buttons}};
     const std::size_t cost = jsonText(section).size() + (buttons.empty() ? 0 : jsonText(actions).size());
@@ -210,16 +214,17 @@ std::string pagerdutyPayload(const AlertInfo& a, const std::string& routing_key,
                         {"threshold", std::isfinite(a.threshold) ? json(a.threshold) : json(nullptr)},
                         {"reason", a.reason},
                         {"evidence", evidence},
+                        {"profile_explanation", a.profile_explanation},
                         {"grown_frames", grown}}}};
   json links = json::array();
   if (!a.flamegraph_url.empty()) links.push_back({{"href", a.flamegraph_url}, {"text", "Flame graph"}});
   if (!a.diff_url.empty()) links.push_back({{"href", a.diff_url}, {"text", "Differential flame graph"}});
+  if (!a.offcpu_url.empty()) links.push_back({{"href", a.offcpu_url}, {"text", "Off-CPU flame graph"}});
   if (!a.incident_url.empty()) links.push_back({{"href", a.incident_url}, {"text", "Incident"}});
   if (!links.empty()) event["links"] = links;
   // The flame graph shown on the incident itself, linking to its interactive version.
   if (!a.flamegraph_url.empty()) {
-    event["images"] =
-        json::array({{{"src", a.flamegraph_url}, {"href", a.flamegraph_url}, {"alt", "CPU flame graph"}}});
+    event["images"] = json::array({{{"src", a.flamegraph_url}, {"href", a.flamegraph_url}, {"alt", "Flame graph"}}});
   }
   std::string out = jsonText(event);
   if (out.size() > kPagerDutyMaxBytes) {

@@ -45,7 +45,9 @@ struct AlertInfo {
   std::string incident_url;
   std::string flamegraph_url;
   std::string diff_url;
+  std::string offcpu_url;  // the off-CPU part of a wall-clock profile
   std::vector<GrownFrame> grown;
+  std::string profile_explanation;  // e.g. "off-CPU: 73% of the growth in waiting is lock in Inventory::reserve"
   std::vector<std::string> trace_urls;
   // The receiver's templates, rendered for this alert (empty: the default header/summary and evidence text).
   std::string title;

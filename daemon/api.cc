@@ -299,10 +299,12 @@ ordered_json profileJson(const profile::ProfileRecord& p, const std::string& bas
   }
   out["summary"] = ordered_json::parse(jsonText(p.summary), nullptr, /*allow_exceptions=*/false);
   const std::string base = fmt::format("{}/api/v1/profiles/{}", base_url, p.id);
-  out["links"] = {{"svg", base + ".svg"},
-                  {"diffSvg", p.baseline_id.empty() ? ordered_json(nullptr) : ordered_json(base + ".diff.svg")},
-                  {"folded", base + ".folded"},
-                  {"json", base + ".json"}};
+  out["links"] = {
+      {"svg", base + ".svg"},
+      {"diffSvg", p.baseline_id.empty() ? ordered_json(nullptr) : ordered_json(base + ".diff.svg")},
+      {"offcpuSvg", p.summary.value("view", "") == "wall" ? ordered_json(base + ".offcpu.svg") : ordered_json(nullptr)},
+      {"folded", base + ".folded"},
+      {"json", base + ".json"}};
   return out;
 }
 

@@ -243,6 +243,8 @@ alerting::AlertSources Pipeline::alertSources() {
         if (!p.error.empty()) continue;
         e.profile_id = p.id;
         e.has_diff = !p.baseline_id.empty();
+        e.has_offcpu_graph = p.summary.value("view", "") == "wall";
+        e.explanation = p.summary.value("explanation", "");
         if (p.summary.contains("grown") && p.summary["grown"].is_array()) {
           for (const auto& g : p.summary["grown"]) {
             if (e.grown.size() >= 5) break;

@@ -59,16 +59,18 @@ void addProfileRoutes(Router& router, const RouteContext& ctx) {
   // Flame graphs of captured profiles, as linked from alerts. Their own inline script (zoom, search) may run;
   // nothing else may load.
   router.add(
-      "GET", R"(/api/v1/profiles/([0-9a-f]{1,32}-[0-9a-f]{1,16})(\.diff)?\.svg)",
+      "GET", R"(/api/v1/profiles/([0-9a-f]{1,32}-[0-9a-f]{1,16})(\.diff|\.offcpu)?\.svg)",
       [ctx](const HttpRequest& req) {
         const std::string& id = req.captures.at(0);
-        const bool diff = !req.captures.at(1).empty();
+        const std::string& which = req.captures.at(1);
+        const char* file = which == ".diff" ? "diff.svg" : which == ".offcpu" ? "offcpu.svg" : "flamegraph.svg";
         auto svg = ctx.profiles_dir.empty() ? Result<std::string>(fail("no profiles are kept"))
-                                            : readFile(ctx.profiles_dir / id / (diff ? "diff.svg" : "flamegraph.svg"));
+                                            : readFile(ctx.profiles_dir / id / file);
         if (!svg) {
-          return jsonResponse(404,
-                              apiError("not_found", fmt::format("profile {} has no {}", id,
-                                                                diff ? "differential flame graph" : "flame graph")));
+          return jsonResponse(404, apiError("not_found", fmt::format("profile {} has no {}", id,
+                                                                     which == ".diff"     ? "differential flame graph"
+                                                                     : which == ".offcpu" ? "off-CPU flame graph"
+                                                                                          : "flame graph")));
         }
         HttpResponse r = textResponse(200, std::move(*svg));
         r.content_type = "image/svg+xml";

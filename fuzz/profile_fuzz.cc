@@ -1,4 +1,5 @@
-// Fuzz target for the profile readers: any bytes as `perf script` text (with every folding option), as folded
+// Fuzz target for the profile readers: any bytes as `perf script` text (with every folding option, and as
+// off-CPU switch events), as folded
 // stacks, and as a pprof profile (protobuf, maybe gzip'd); whatever they yield is analysed and rendered as a
 // flame graph, and goes the way a captured profile goes: its summary as JSON, then stored (folded stacks, both
 // SVGs, meta.json and its index row) in a profile store on an in-memory database. Nothing may crash, hang or read
@@ -35,7 +36,7 @@ void store(const hotspotd::profile::FoldedStacks& stacks) {
   profile::ProfileRecord r;
   r.target = "fuzz";
   r.start_ms = 1'700'000'000'000;
-  r.summary = profile::summaryJson(stacks, &stacks);
+  r.summary = profile::summaryJson(stacks, &stacks, 1, 2);
   (void)jsonText(r.summary);
   if (auto saved = profiles.save(r, stacks, &stacks)) std::filesystem::remove_all(profiles.pathOf(saved->id));
   (void)db->exec("DELETE FROM profiles");  // ids repeat after 65,536 saves at one start time
@@ -54,9 +55,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     (void)renderFlameGraph(folded.stacks);
     if (!folded.stacks.empty()) store(folded.stacks);
   }
+  {
+    auto offcpu = foldOffCpuScript(input, OffCpuFoldOptions{1, 64});
+    (void)summarizeOffCpu(offcpu.stacks);
+    (void)grownWaits(offcpu.stacks, 1, offcpu.stacks, 2);
+    if (!offcpu.stacks.empty()) store(offcpu.stacks);
+  }
   if (auto stacks = FoldedStacks::parse(input)) {
     (void)renderDiffFlameGraph(*stacks, *stacks);
     (void)grownFrames(*stacks, *stacks);
+    (void)summarizeOffCpu(*stacks);
+    (void)grownWaits(*stacks, 1, *stacks, 1);
   }
   if (auto pprof = foldPprof(input)) {
     (void)renderFlameGraph(*pprof);

@@ -31,6 +31,24 @@ bool equalsAny(std::string_view s, std::initializer_list<std::string_view> names
   return false;
 }
 
+// A folded stack's frames, root first, into `frames` (cleared first).
+void splitFrames(std::string_view stack, std::vector<std::string_view>& frames) {
+  frames.clear();
+  std::size_t pos = 0;
+  while (pos <= stack.size()) {
+    std::size_t semi = stack.find(';', pos);
+    if (semi == std::string_view::npos) semi = stack.size();
+    frames.push_back(stack.substr(pos, semi - pos));
+    pos = semi + 1;
+  }
+}
+
+std::vector<std::string_view> splitFrames(std::string_view stack) {
+  std::vector<std::string_view> frames;
+  splitFrames(stack, frames);
+  return frames;
+}
+
 struct Entry {
   std::uint64_t self = 0;
   std::uint64_t total = 0;
@@ -52,14 +70,7 @@ Aggregate aggregate(const FoldedStacks& stacks) {
   std::size_t index = 0;
   stacks.forEach([&](std::string_view stack, std::uint64_t count) {
     ++index;
-    frames.clear();
-    std::size_t pos = 0;
-    while (pos <= stack.size()) {
-      std::size_t semi = stack.find(';', pos);
-      if (semi == std::string_view::npos) semi = stack.size();
-      frames.push_back(stack.substr(pos, semi - pos));
-      pos = semi + 1;
-    }
+    splitFrames(stack, frames);
     // The stack's class: the deciding frame nearest the leaf.
     FrameClass cls = FrameClass::cpu;
     for (std::size_t i = frames.size(); i-- > 0;) {
@@ -213,6 +224,264 @@ std::vector<FrameGrowth> grownFrames(const FoldedStacks& base, const FoldedStack
   std::sort(out.begin(), out.end(), [](const FrameGrowth& x, const FrameGrowth& y) {
     if (x.grew_pp() != y.grew_pp()) return x.grew_pp() > y.grew_pp();
     return x.name < y.name;
+  });
+  // The frame that explains a growth: from each frame down to the child holding most of its growth, while that
+  // child holds at least kExplains of it; the deepest comes first, then the frames above it.
+  constexpr double kExplains = 0.6;
+  std::unordered_map<std::string_view, std::vector<std::size_t>> children;  // by caller, in growth order
+  for (std::size_t i = 0; i < out.size(); ++i) children[out[i].caller].push_back(i);
+  std::vector<bool> taken(out.size(), false);
+  std::vector<std::size_t> order;
+  order.reserve(out.size());
+  for (std::size_t i = 0; i < out.size() && order.size() < limit; ++i) {
+    if (taken[i]) continue;
+    std::vector<std::size_t> chain{i};
+    for (std::size_t at = i; chain.size() < 64;) {
+      auto it = children.find(out[at].name);
+      if (it == children.end()) break;
+      std::size_t next = out.size();
+      for (std::size_t c : it->second) {
+        if (!taken[c] && c != at && std::find(chain.begin(), chain.end(), c) == chain.end()) {
+          next = c;
+          break;
+        }
+      }
+      if (next == out.size() || out[next].grew_pp() < kExplains * out[at].grew_pp()) break;
+      chain.push_back(next);
+      at = next;
+    }
+    for (std::size_t k = chain.size(); k-- > 0;) {
+      if (!taken[chain[k]]) {
+        taken[chain[k]] = true;
+        order.push_back(chain[k]);
+      }
+    }
+  }
+  std::vector<FrameGrowth> ranked;
+  ranked.reserve(std::min(limit, order.size()));
+  for (std::size_t k = 0; k < order.size() && ranked.size() < limit; ++k) ranked.push_back(std::move(out[order[k]]));
+  return ranked;
+}
+
+std::string_view waitClassName(WaitClass c) {
+  switch (c) {
+    case WaitClass::lock: return "lock";
+    case WaitClass::disk: return "disk I/O";
+    case WaitClass::network: return "network/poll";
+    case WaitClass::sleep: return "sleep/timer";
+    case WaitClass::page_fault: return "page fault";
+    case WaitClass::run_queue: return "run queue";
+    case WaitClass::other: return "other";
+  }
+  return "other";
+}
+
+std::string_view waitClassFrame(WaitClass c) {
+  switch (c) {
+    case WaitClass::lock: return "[lock wait]_[o]";
+    case WaitClass::disk: return "[disk I/O]_[o]";
+    case WaitClass::network: return "[network/poll wait]_[o]";
+    case WaitClass::sleep: return "[sleep]_[o]";
+    case WaitClass::page_fault: return "[page fault]_[o]";
+    case WaitClass::run_queue: return "[run queue]_[o]";
+    case WaitClass::other: return "[other wait]_[o]";
+  }
+  return "[other wait]_[o]";
+}
+
+std::optional<WaitClass> waitClassOfFrame(std::string_view frame) {
+  for (std::size_t c = 0; c < kWaitClasses; ++c) {
+    if (frame == waitClassFrame(static_cast<WaitClass>(c))) return static_cast<WaitClass>(c);
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+std::optional<WaitClass> kernelWait(std::string_view f) {
+  if (containsAny(f, {"futex", "rwsem_down", "mutex_lock", "rt_mutex", "percpu_rwsem"})) return WaitClass::lock;
+  if (containsAny(f, {"io_schedule", "blk_", "submit_bio", "folio_wait", "wait_on_page", "__wait_on_buffer", "jbd2",
+                      "fsync", "ext4_sync", "xfs_log_force", "bit_wait_io", "wait_on_bit_io", "nvme_"})) {
+    return WaitClass::disk;
+  }
+  if (containsAny(f, {"ep_poll",
+                      "do_epoll",
+                      "do_sys_poll",
+                      "do_poll",
+                      "do_select",
+                      "core_sys_select",
+                      "poll_schedule_timeout",
+                      "sk_wait_data",
+                      "sk_stream_wait",
+                      "tcp_recvmsg",
+                      "tcp_sendmsg",
+                      "inet_csk_accept",
+                      "unix_stream_",
+                      "unix_dgram",
+                      "sock_",
+                      "__skb_wait",
+                      "skb_recv",
+                      "pipe_read",
+                      "pipe_write",
+                      "anon_pipe",
+                      "wait_woken",
+                      "n_tty_read",
+                      "tty_read"})) {
+    return WaitClass::network;
+  }
+  if (containsAny(f, {"nanosleep", "schedule_hrtimeout", "msleep", "usleep", "do_sys_pause", "sigsuspend"})) {
+    return WaitClass::sleep;
+  }
+  return std::nullopt;
+}
+
+// Frames that only say how a thread waits (a lock, a syscall wrapper, the allocator, the standard library and
+// the C library's internals, reserved `_` names, an unknown module, a lambda's operator()), never who waits.
+bool wrapperFrame(std::string_view name) {
+  return name.empty() || name.starts_with('[') || name.starts_with('_') || name.starts_with("std::") ||
+         name.starts_with("pthread_") || name.starts_with("operator") || name.starts_with("lll_") ||
+         name.find('@') != std::string_view::npos ||  // a versioned libc symbol: clock_nanosleep@GLIBC_2.2.5
+         equalsAny(name, {"start_thread", "clone", "clone3", "futex_wait", "futex_wake"}) ||
+         classifyName(name).has_value();
+}
+
+std::string_view stripMark(std::string_view frame) {
+  return frame.ends_with("_[o]") ? frame.substr(0, frame.size() - 4) : frame;
+}
+
+// The user frame nearest the wait in an off-CPU stack, and the stack's class.
+std::pair<std::string_view, WaitClass> waitingFrame(const std::vector<std::string_view>& frames) {
+  WaitClass cls = WaitClass::other;
+  std::size_t end = frames.size();
+  if (end > 0) {
+    if (auto c = waitClassOfFrame(frames[end - 1])) {
+      cls = *c;
+      --end;
+    }
+  }
+  for (std::size_t i = end; i-- > 0;) {
+    if (frames[i].ends_with("_[k]")) continue;
+    const std::string_view name = stripMark(frames[i]);
+    if (i == 0 || !wrapperFrame(name)) return {name, cls};  // the command itself when nothing of its own is above
+  }
+  return {std::string_view(), cls};
+}
+
+struct WaitKey {
+  std::string_view name;
+  WaitClass cls;
+  bool operator==(const WaitKey&) const = default;
+};
+struct WaitKeyHash {
+  std::size_t operator()(const WaitKey& k) const {
+    return std::hash<std::string_view>()(k.name) * 7 + static_cast<std::size_t>(k.cls);
+  }
+};
+
+// Off-CPU microseconds by waiting frame and class; the total in `all`.
+std::unordered_map<WaitKey, std::uint64_t, WaitKeyHash> waitsOf(const FoldedStacks& stacks, OffCpuSummary* summary) {
+  std::unordered_map<WaitKey, std::uint64_t, WaitKeyHash> out;
+  stacks.forEach([&](std::string_view stack, std::uint64_t us) {
+    if (!isOffCpuStack(stack)) return;
+    const auto frames = splitFrames(stack);
+    const auto [name, cls] = waitingFrame(frames);
+    auto& v = out[WaitKey{name, cls}];
+    v = saturatingAdd(v, us);
+    if (summary) {
+      summary->us = saturatingAdd(summary->us, us);
+      auto& c = summary->class_us[static_cast<std::size_t>(cls)];
+      c = saturatingAdd(c, us);
+    }
+  });
+  return out;
+}
+
+}  // namespace
+
+WaitClass classifyWait(std::string_view stack) {
+  const auto frames = splitFrames(stack);
+  bool kernel = false;
+  for (auto f : frames) {
+    if (!f.ends_with("_[k]")) continue;
+    kernel = true;
+    if (containsAny(f, {"page_fault", "handle_mm_fault", "filemap_fault", "do_user_addr_fault"})) {
+      return WaitClass::page_fault;
+    }
+  }
+  // The first class in order (lock, disk, network, sleep) any kernel frame names: an epoll wait with a timeout
+  // sleeps in schedule_hrtimeout under ep_poll, and it is a network wait.
+  std::optional<WaitClass> best;
+  for (auto f : frames) {
+    if (!f.ends_with("_[k]")) continue;
+    if (auto c = kernelWait(f); c && (!best || *c < *best)) best = c;
+  }
+  if (best) return *best;
+  if (kernel) return WaitClass::other;
+  // No kernel frames (perf could not record them): what the user frames nearest the leaf say.
+  for (std::size_t i = frames.size(); i-- > 0;) {
+    const std::string_view f = stripMark(frames[i]);
+    if (containsAny(f, {"sleep"})) return WaitClass::sleep;
+    if (containsAny(f, {"fsync", "fdatasync", "sync_file_range"})) return WaitClass::disk;
+    if (auto c = classifyName(f)) {
+      if (*c == FrameClass::lock) return WaitClass::lock;
+      if (*c == FrameClass::syscall) return WaitClass::network;
+    }
+  }
+  return WaitClass::other;
+}
+
+bool isOffCpuStack(std::string_view stack) {
+  const std::size_t semi = stack.find(';');
+  return stack.substr(0, semi).ends_with("_[o]");
+}
+
+OffCpuSummary summarizeOffCpu(const FoldedStacks& stacks, std::size_t limit) {
+  OffCpuSummary out;
+  const auto waits = waitsOf(stacks, &out);
+  for (const auto& [key, us] : waits) {
+    WaitingFrame w;
+    w.name = std::string(key.name);
+    w.cls = key.cls;
+    w.us = us;
+    w.share = out.us ? static_cast<double>(us) / static_cast<double>(out.us) : 0;
+    out.waiting.push_back(std::move(w));
+  }
+  std::sort(out.waiting.begin(), out.waiting.end(), [](const WaitingFrame& x, const WaitingFrame& y) {
+    if (x.us != y.us) return x.us > y.us;
+    if (x.name != y.name) return x.name < y.name;
+    return x.cls < y.cls;
+  });
+  if (out.waiting.size() > limit) out.waiting.resize(limit);
+  return out;
+}
+
+std::vector<WaitingFrame> grownWaits(const FoldedStacks& base, double base_seconds, const FoldedStacks& now,
+                                     double now_seconds, std::size_t limit) {
+  std::vector<WaitingFrame> out;
+  if (base_seconds <= 0 || now_seconds <= 0) return out;
+  OffCpuSummary now_total;
+  const auto b = waitsOf(base, nullptr);
+  const auto n = waitsOf(now, &now_total);
+  double grown_total = 0;
+  for (const auto& [key, us] : n) {
+    const auto it = b.find(key);
+    const double base_rate = it == b.end() ? 0 : static_cast<double>(it->second) / 1e6 / base_seconds;
+    const double rate = static_cast<double>(us) / 1e6 / now_seconds;
+    if (rate <= base_rate) continue;
+    WaitingFrame w;
+    w.name = std::string(key.name);
+    w.cls = key.cls;
+    w.us = us;
+    w.share = now_total.us ? static_cast<double>(us) / static_cast<double>(now_total.us) : 0;
+    w.grew_per_s = rate - base_rate;
+    grown_total += w.grew_per_s;
+    out.push_back(std::move(w));
+  }
+  for (auto& w : out) w.growth_share = grown_total > 0 ? w.grew_per_s / grown_total : 0;
+  std::sort(out.begin(), out.end(), [](const WaitingFrame& x, const WaitingFrame& y) {
+    if (x.grew_per_s != y.grew_per_s) return x.grew_per_s > y.grew_per_s;
+    if (x.name != y.name) return x.name < y.name;
+    return x.cls < y.cls;
   });
   if (out.size() > limit) out.resize(limit);
   return out;

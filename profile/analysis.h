@@ -18,6 +18,7 @@
 // A frame's class is the class holding most of the samples it is on. Pure; any thread.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -67,7 +68,56 @@ struct FrameGrowth {
   double grew_rel() const;
 };
 
-// Frames whose total share grew, most first (at most `limit`).
+// An on-CPU frame whose total share grew by this many percentage points explains an incident on its own; below
+// it, the page looks at the waits (and a target with kinds = "auto" captures them).
+inline constexpr double kExplainsPp = 10;
+
+// Frames whose total share grew, at most `limit`: the frame that explains the growth first. Sorted by growth,
+// then each frame is moved ahead of its caller when it holds most of the caller's growth (at least 60%), so the
+// page names the deepest frame that accounts for it (`evalSubquery`, not the generic `Eval` above it), its
+// caller beside it as context.
 std::vector<FrameGrowth> grownFrames(const FoldedStacks& base, const FoldedStacks& now, std::size_t limit = 20);
+
+// Off-CPU: why a thread left the CPU, from the kernel frames at its switch-out (the first class in this order that
+// any of them names):
+//   lock          futex waits, kernel mutexes and rw-semaphores
+//   disk I/O      io_schedule, the block layer, fsync and file-system journal waits
+//   network/poll  epoll, poll and select, socket and pipe reads and accepts
+//   sleep/timer   nanosleep, hrtimer sleeps
+//   page fault    a fault anywhere on the stack (a fault that reads the disk counts here)
+//   run queue     preempted while runnable: waiting for a CPU, not for an event
+//   other         anything else (waiting for a child, a signal...)
+// Without kernel frames (not permitted), the user frames' classes decide where they can (lock, syscall/io).
+enum class WaitClass { lock, disk, network, sleep, page_fault, run_queue, other };
+inline constexpr std::size_t kWaitClasses = 7;
+std::string_view waitClassName(WaitClass c);
+// The leaf frame an off-CPU stack carries for its class: "[lock wait]_[o]", "[run queue]_[o]"...
+std::string_view waitClassFrame(WaitClass c);
+std::optional<WaitClass> waitClassOfFrame(std::string_view frame);
+// The class of a blocked thread's folded stack (root first, kernel frames marked `_[k]`).
+WaitClass classifyWait(std::string_view stack);
+// Whether a folded stack is off-CPU time (its root frame is marked `_[o]`).
+bool isOffCpuStack(std::string_view stack);
+
+// Where threads waited: the blocked time by class, and the user frames nearest each wait (the first frame below
+// the kernel that is not a lock, syscall or allocation wrapper, nor the standard library's) with their class.
+struct WaitingFrame {
+  std::string name;
+  std::uint64_t us = 0;
+  double share = 0;  // of the off-CPU time
+  WaitClass cls = WaitClass::other;
+  double grew_per_s = 0;    // against a baseline: more waiting, in thread-seconds per second
+  double growth_share = 0;  // its part of all the waiting that grew
+};
+struct OffCpuSummary {
+  std::uint64_t us = 0;  // all off-CPU time folded (blocked and run queue)
+  std::array<std::uint64_t, kWaitClasses> class_us{};
+  std::vector<WaitingFrame> waiting;  // most first
+};
+OffCpuSummary summarizeOffCpu(const FoldedStacks& stacks, std::size_t limit = 10);
+// Waiting frames whose off-CPU time per second of capture grew against the base, most first, with their share of
+// all the growth. The capture lengths make the rates comparable (a longer capture waits longer).
+std::vector<WaitingFrame> grownWaits(const FoldedStacks& base, double base_seconds, const FoldedStacks& now,
+                                     double now_seconds, std::size_t limit = 10);
 
 }  // namespace hotspotd::profile

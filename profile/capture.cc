@@ -10,6 +10,7 @@
 #include <cstring>
 #include <fstream>
 #include <optional>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -135,6 +136,56 @@ Result<void> perfAllowed() {
   return {};
 }
 
+std::string_view captureKindName(CaptureKind kind) {
+  switch (kind) {
+    case CaptureKind::cpu: return "cpu";
+    case CaptureKind::offcpu: return "offcpu";
+    case CaptureKind::both: return "both";
+  }
+  return "cpu";
+}
+
+namespace {
+
+// Context switches the processes' threads made so far (voluntary and not), from /proc; at most 4,096 threads read.
+std::uint64_t contextSwitches(const std::vector<pid_t>& pids) {
+  std::uint64_t total = 0;
+  std::size_t threads = 0;
+  for (pid_t pid : pids) {
+    std::error_code ec;
+    for (const auto& task : std::filesystem::directory_iterator(fmt::format("/proc/{}/task", pid), ec)) {
+      if (++threads > 4096) return total;
+      auto status = readFile(task.path() / "status");
+      if (!status) continue;
+      for (std::string_view key : {"voluntary_ctxt_switches:", "nonvoluntary_ctxt_switches:"}) {
+        const auto at = status->find(key);
+        if (at != std::string::npos) total += std::strtoull(status->c_str() + at + key.size(), nullptr, 10);
+      }
+    }
+  }
+  return total;
+}
+
+// How long an off-CPU capture may record so that it takes at most `max_switches` switch events, from the rate
+// the processes switch at now (a quarter of a second's sample); the reason when it is shorter than asked.
+Duration switchBoundedDuration(const std::vector<pid_t>& pids, const CaptureOptions& options, std::string& note) {
+  const std::uint64_t before = contextSwitches(pids);
+  std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  const std::uint64_t after = contextSwitches(pids);
+  const double rate = static_cast<double>(after > before ? after - before : 0) * 4;
+  const double asked = std::chrono::duration<double>(options.duration).count();
+  if (rate * asked <= static_cast<double>(options.max_switches)) return options.duration;
+  const double allowed = std::max(1.0, static_cast<double>(options.max_switches) / rate);
+  if (allowed >= asked) return options.duration;
+  note = fmt::format(
+      "recorded {:.1f} s of the {:.0f} s asked: the process switched about {:.0f} times a second, "
+      "and a capture records at most {} switches (max_switches)",
+      allowed, asked, rate, options.max_switches);
+  return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(allowed));
+}
+
+}  // namespace
+
 Result<Capture> capturePerf(const std::vector<pid_t>& pids, const CaptureOptions& options) {
   if (pids.empty()) return fail("no process to profile");
   static std::atomic<unsigned> counter{0};
@@ -142,22 +193,31 @@ Result<Capture> capturePerf(const std::vector<pid_t>& pids, const CaptureOptions
   const Remove data{options.work_dir / fmt::format("hotspotd-{}-{}.perf.data", getpid(), counter++)};
   std::string pid_list;
   for (pid_t p : pids) pid_list += (pid_list.empty() ? "" : ",") + std::to_string(p);
-  const std::vector<std::string> record{
-      options.perf, "record",
-      "-e",         "cpu-clock",
-      "-F",         std::to_string(options.frequency),
-      "-g",         "-p",
-      pid_list,     fmt::format("--max-size={}K", std::max<std::uint64_t>(1, options.max_size / 1024)),
-      "-o",         data.path.string(),
-      "-q",         "--",
-      "sleep",      seconds(options.duration)};
-  auto rec = runProcess(record, options.duration + options.grace, 1 << 20, options.cancel);
+  const bool oncpu = options.kind != CaptureKind::offcpu;
+  const bool offcpu = options.kind != CaptureKind::cpu;
+  std::string note;
+  const Duration duration = offcpu ? switchBoundedDuration(pids, options, note) : options.duration;
+  std::vector<std::string> record{options.perf, "record"};
+  if (oncpu) record.insert(record.end(), {"-e", "cpu-clock", "-F", std::to_string(options.frequency)});
+  if (offcpu) {
+    // Each switch-out as a sample with its call chain (the context-switches software event: no tracefs, nothing
+    // beyond CAP_PERFMON), each switch in and out as a switch record (whether it was a preemption). DWARF call
+    // chains (4 KB of stack a sample): with frame pointers, the function that called into libc (a lock, a read,
+    // a sleep) is lost, and that is the function a wait belongs to.
+    record.insert(record.end(), {"-e", "context-switches/period=1/", "--switch-events", "--call-graph", "dwarf,4096"});
+  } else {
+    record.push_back("-g");
+  }
+  record.insert(record.end(),
+                {"-p", pid_list, fmt::format("--max-size={}K", std::max<std::uint64_t>(1, options.max_size / 1024)),
+                 "-o", data.path.string(), "-q", "--", "sleep", seconds(duration)});
+  auto rec = runProcess(record, duration + options.grace, 1 << 20, options.cancel);
   if (!rec) {
     return fail(fmt::format("{} (install perf: apt-get install linux-perf)", rec.error().message));
   }
   if (rec->cancelled) return fail("the capture was cancelled (hotspotd is stopping)");
   if (rec->timed_out) {
-    return fail(fmt::format("perf record did not finish within {} s", seconds(options.duration + options.grace)));
+    return fail(fmt::format("perf record did not finish within {} s", seconds(duration + options.grace)));
   }
   if (rec->exit_code != 0) {
     const std::string why = lastLine(rec->err);
@@ -170,23 +230,42 @@ Result<Capture> capturePerf(const std::vector<pid_t>& pids, const CaptureOptions
     }
     return fail(fmt::format("perf record failed (exit {}): {}", rec->exit_code, why.empty() ? "no message" : why));
   }
-  auto script = runProcess({options.perf, "script", "-i", data.path.string()}, std::chrono::seconds(120),
-                           std::size_t{2} << 30, options.cancel);
+  std::vector<std::string> script_args{options.perf, "script", "-i", data.path.string()};
+  if (offcpu) script_args.push_back("--show-switch-events");
+  auto script = runProcess(script_args, std::chrono::seconds(120), std::size_t{2} << 30, options.cancel);
   if (!script) return tl::unexpected(script.error());
   if (script->timed_out || script->exit_code != 0) {
     return fail(fmt::format("perf script failed: {}", script->timed_out ? "timed out" : lastLine(script->err)));
   }
-  PerfFoldOptions fold;
-  fold.use_period = false;
-  auto folded = foldPerfScript(script->out, fold);
-  if (folded.samples == 0) {
-    return fail(fmt::format("no samples: process {} did not run on a CPU during the {} s capture", pid_list,
-                            seconds(options.duration)));
-  }
   Capture c;
-  c.samples = folded.stacks.total();
-  c.stacks = std::move(folded.stacks);
+  if (!offcpu) {
+    PerfFoldOptions fold;
+    fold.use_period = false;
+    auto folded = foldPerfScript(script->out, fold);
+    c.samples = folded.stacks.total();
+    c.stacks = std::move(folded.stacks);
+  } else {
+    OffCpuFoldOptions fold;
+    fold.min_block_us = options.min_block_us;
+    auto folded = foldOffCpuScript(script->out, fold);
+    c.unit = "us";
+    c.switches = folded.switches;
+    c.offcpu_us = folded.blocked_us + folded.runnable_us;
+    c.samples = folded.intervals + folded.oncpu_samples;
+    c.stacks = std::move(folded.stacks);
+    // On-CPU samples beside the waits, in the same unit: each sample stands for a period of the sampling rate.
+    const std::uint64_t per_sample = 1'000'000 / static_cast<std::uint64_t>(std::max(1, options.frequency));
+    folded.oncpu.forEach([&](std::string_view stack, std::uint64_t n) { c.stacks.add(stack, n * per_sample); });
+  }
+  if (c.stacks.empty()) {
+    return fail(fmt::format("no samples: process {} {} during the {} s capture", pid_list,
+                            offcpu ? (oncpu ? "neither ran on a CPU nor waited" : "did not wait (no context switch)")
+                                   : "did not run on a CPU",
+                            seconds(duration)));
+  }
   c.pids = pids;
+  c.note = std::move(note);
+  c.recorded = duration;
   c.cpu_seconds = rec->cpu_seconds + script->cpu_seconds;
   c.took = std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now() - start);
   return c;

@@ -44,6 +44,10 @@ struct ProcessSelector {
 
 Result<std::vector<pid_t>> resolveProcesses(const ProcessSelector& selector);
 
+// What a perf capture records: on-CPU samples (cpu-clock), off-CPU time (scheduler switches), or both at once.
+enum class CaptureKind { cpu, offcpu, both };
+std::string_view captureKindName(CaptureKind kind);  // "cpu", "offcpu", "both"
+
 struct CaptureOptions {
   Duration duration = std::chrono::seconds(10);
   int frequency = 99;                                // samples per second per CPU
@@ -52,11 +56,19 @@ struct CaptureOptions {
   std::string perf = "perf";
   Duration grace = std::chrono::seconds(30);  // past duration + grace, the capture is killed
   const std::atomic<bool>* cancel = nullptr;  // set: the capture stops at once (shutdown)
+  CaptureKind kind = CaptureKind::cpu;        // perf only: pprof and commands are on-CPU profiles
+  std::uint64_t min_block_us = 1000;          // off-CPU intervals shorter than this are left out
+  std::uint64_t max_switches = 10000;         // off-CPU: the capture is shortened to record at most these
 };
 
 struct Capture {
-  FoldedStacks stacks;
-  std::uint64_t samples = 0;
+  FoldedStacks stacks;           // counts in `unit`
+  std::string unit = "samples";  // "samples"; "us" when the capture has off-CPU time (on-CPU samples converted)
+  std::uint64_t samples = 0;     // on-CPU samples plus off-CPU intervals folded
+  std::uint64_t offcpu_us = 0;
+  std::uint64_t switches = 0;  // context switches recorded
+  Duration recorded{};         // how long perf recorded (shorter than asked when switches were capped)
+  std::string note;            // what the capture changed or could not do, for the profile's reader
   std::vector<pid_t> pids;
   Duration took{};
   double cpu_seconds = 0;  // what profiling cost this host: perf's CPU time, or the fold for pprof and commands

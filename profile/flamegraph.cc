@@ -133,7 +133,8 @@ std::string formatCount(std::uint64_t v) {
   return out;
 }
 
-// Colours from the name, stable across graphs: warm for code, other hues for kernel, JIT and inlined frames.
+// Colours from the name, stable across graphs: warm for code, other hues for kernel, JIT, inlined and off-CPU
+// frames.
 std::string frameColour(std::string_view name) {
   const std::uint64_t h = hashBytes(name);
   const double v1 = static_cast<double>(h & 0xFFFF) / 65536.0;
@@ -148,6 +149,10 @@ std::string frameColour(std::string_view name) {
     r = static_cast<int>(80 * v1);
     g = 170 + static_cast<int>(70 * v3);
     b = static_cast<int>(80 * v2);
+  } else if (name.ends_with("_[o]")) {  // off-CPU (waiting): blue
+    r = 80 + static_cast<int>(60 * v1);
+    g = 80 + static_cast<int>(60 * v1);
+    b = 190 + static_cast<int>(55 * v2);
   } else if (name.ends_with("_[i]")) {  // inlined: aqua
     r = static_cast<int>(60 * v1);
     g = 180 + static_cast<int>(60 * v3);

@@ -1,10 +1,10 @@
 // DESIGN
 // Flame graphs as standalone SVG files: a frame's width is its share of the samples, its children sit on top of
 // it in name order, colours come from a hash of the name (so a function keeps its colour from one graph to the
-// next) with a hue for the kind of frame (kernel `_[k]`, JIT `_[j]`, inlined `_[i]`). Hovering shows the frame's
-// samples and percentage (an SVG <title>, plus a details line); clicking zooms into a frame (its ancestors stay,
-// greyed, full width), "Reset Zoom" goes back; "Search" takes a regular expression, highlights the matching
-// frames and shows the share of samples they cover (nested matches counted once). The script is embedded and
+// next) with a hue for the kind of frame (kernel `_[k]`, JIT `_[j]`, inlined `_[i]`, off-CPU `_[o]` in blue). Hovering
+// shows the frame's samples and percentage (an SVG <title>, plus a details line); clicking zooms into a frame (its
+// ancestors stay, greyed, full width), "Reset Zoom" goes back; "Search" takes a regular expression, highlights the
+// matching frames and shows the share of samples they cover (nested matches counted once). The script is embedded and
 // reads frame names only as text, so a frame named `<script>` is text in an escaped title, never markup.
 //
 // Frames narrower than `min_width` pixels are left out with their subtree, as flamegraph.pl does by default

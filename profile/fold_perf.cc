@@ -6,6 +6,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "profile/analysis.h"
+
 namespace hotspotd::profile {
 namespace {
 
@@ -109,6 +111,20 @@ class Folder {
     stackLine(line);
   }
 
+  // For folds that decide themselves which samples count and what they weigh (off-CPU time): starts a sample of
+  // command `comm` counting `period`, takes its stack lines, ends it.
+  void begin(std::string_view comm, std::uint64_t period) {
+    sample_.clear();
+    period_ = period;
+    setName(comm);
+  }
+  void stack(std::string_view line) { stackLine(line); }
+  void end() { endSample(); }
+  void skip() {
+    have_pname_ = false;
+    sample_.clear();
+  }
+
   PerfFoldResult finish() {
     // Each distinct (command, frame groups) sequence becomes its text; sequences that read the same (the same
     // function at two offsets, say) add up.
@@ -179,6 +195,15 @@ class Folder {
       pid = "?";
     }
     pname_.assign(ev.comm);
+    appendIds(pid, tid);
+  }
+
+  void setName(std::string_view comm) {
+    pname_.assign(comm);
+    appendIds({}, {});
+  }
+
+  void appendIds(std::string_view pid, std::string_view tid) {
     if (options_.include_tid) {
       pname_ += '-';
       pname_ += pid;
@@ -408,6 +433,231 @@ PerfFoldResult foldPerfScript(std::string_view input, const PerfFoldOptions& opt
     p = nl ? nl + 1 : end;
   }
   return folder.finish();
+}
+
+}  // namespace hotspotd::profile
+
+namespace hotspotd::profile {
+namespace {
+
+// The head of a switch line, before `at`: `comm tid [cpu] secs.frac:` (or `comm pid/tid ...`; the cpu optional).
+struct SwitchHead {
+  std::string_view comm;
+  std::uint64_t tid = 0;
+  std::uint64_t time_ns = 0;
+};
+
+bool parseDigits(std::string_view s, std::uint64_t& out, std::size_t max_digits) {
+  if (s.empty() || s.size() > max_digits) return false;
+  out = 0;
+  for (char c : s) {
+    if (!isDigit(c)) return false;
+    out = out * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  return true;
+}
+
+void trimRight(std::string_view& s) {
+  while (!s.empty() && isSpace(s.back())) s.remove_suffix(1);
+}
+
+bool parseSwitchHead(std::string_view line, std::size_t at, SwitchHead& out) {
+  std::string_view head = line.substr(0, at);
+  trimRight(head);
+  while (!head.empty() && isDigit(head.back())) head.remove_suffix(1);  // a software event's period
+  trimRight(head);
+  if (head.empty() || head.back() != ':') return false;
+  head.remove_suffix(1);
+  std::size_t sp = head.rfind(' ');
+  if (sp == std::string_view::npos) return false;
+  const std::string_view time = head.substr(sp + 1);
+  const std::size_t dot = time.find('.');
+  std::uint64_t secs = 0, frac = 0;
+  if (dot == std::string_view::npos || !parseDigits(time.substr(0, dot), secs, 10) ||
+      !parseDigits(time.substr(dot + 1), frac, 9)) {
+    return false;
+  }
+  for (std::size_t d = time.size() - dot - 1; d < 9; ++d) frac *= 10;
+  out.time_ns = secs * 1'000'000'000 + frac;
+  head = head.substr(0, sp);
+  trimRight(head);
+  if (!head.empty() && head.back() == ']') {
+    const std::size_t open = head.rfind('[');
+    if (open == std::string_view::npos) return false;
+    head = head.substr(0, open);
+    trimRight(head);
+  }
+  sp = head.rfind(' ');
+  if (sp == std::string_view::npos) return false;
+  std::string_view tid = head.substr(sp + 1);
+  if (const std::size_t slash = tid.find('/'); slash != std::string_view::npos) tid = tid.substr(slash + 1);
+  if (!parseDigits(tid, out.tid, 10)) return false;
+  out.comm = head.substr(0, sp);
+  trimRight(out.comm);
+  return !out.comm.empty();
+}
+
+constexpr std::string_view kSwitchRecord = " PERF_RECORD_SWITCH";
+
+// Where a switch-out sample's event name starts: the context-switches software event (`context-switches:` or
+// `context-switches/period=1/:`) or the sched:sched_switch tracepoint; npos for any other line.
+std::size_t switchOutAt(std::string_view line) {
+  for (std::string_view marker : {std::string_view(" context-switches:"), std::string_view(" context-switches/"),
+                                  std::string_view(" sched:sched_switch:")}) {
+    if (const std::size_t at = line.find(marker); at != std::string_view::npos) return at;
+  }
+  return std::string_view::npos;
+}
+
+// Calls f(line) for each line of the text.
+template <typename F>
+void forEachLine(std::string_view input, F&& f) {
+  const char* p = input.data();
+  const char* end = p + input.size();
+  while (p < end) {
+    const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
+    const char* line_end = nl ? nl : end;
+    f(std::string_view(p, static_cast<std::size_t>(line_end - p)));
+    p = nl ? nl + 1 : end;
+  }
+}
+
+// Off-CPU frames: `_[o]` on every frame but the kernel's.
+std::string markOffCpu(std::string_view stack) {
+  std::string out;
+  out.reserve(stack.size() + 32);
+  std::size_t pos = 0;
+  while (pos <= stack.size()) {
+    std::size_t semi = stack.find(';', pos);
+    if (semi == std::string_view::npos) semi = stack.size();
+    const std::string_view frame = stack.substr(pos, semi - pos);
+    if (!out.empty()) out += ';';
+    out += frame;
+    if (!frame.ends_with("_[k]")) out += "_[o]";
+    pos = semi + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+OffCpuFoldResult foldOffCpuScript(std::string_view input, const OffCpuFoldOptions& options) {
+  OffCpuFoldResult result;
+  // First pass: each switch-out's interval, ended by the thread's next switch-in.
+  struct Pending {
+    std::size_t sample;
+    std::uint64_t out_ns;
+  };
+  std::vector<std::uint64_t> weight_us;  // by switch-out, in order; 0: not folded
+  std::vector<bool> runnable;
+  std::unordered_map<std::uint64_t, Pending> pending;
+  std::uint64_t first_ns = UINT64_MAX, last_ns = 0;
+  auto close = [&](const Pending& p, std::uint64_t in_ns) {
+    const std::uint64_t us = in_ns > p.out_ns ? (in_ns - p.out_ns) / 1000 : 0;
+    if (us < std::max<std::uint64_t>(1, options.min_block_us)) {
+      ++result.short_intervals;
+      return;
+    }
+    weight_us[p.sample] = us;
+    ++result.intervals;
+  };
+  forEachLine(input, [&](std::string_view line) {
+    if (line.empty() || isSpace(line[0]) || line[0] == '#') return;
+    SwitchHead head;
+    if (const std::size_t at = line.find(kSwitchRecord); at != std::string_view::npos) {
+      if (!parseSwitchHead(line, at, head)) return;
+      first_ns = std::min(first_ns, head.time_ns);
+      last_ns = std::max(last_ns, head.time_ns);
+      const std::string_view rest = line.substr(at + kSwitchRecord.size());
+      auto it = pending.find(head.tid);
+      if (it == pending.end()) return;
+      if (rest.starts_with(" IN") || rest.starts_with("_CPU_WIDE IN")) {
+        close(it->second, head.time_ns);
+        pending.erase(it);
+      } else if (rest.find(" preempt") != std::string_view::npos) {
+        runnable[it->second.sample] = true;  // the switch-out the sample before it recorded: preempted, runnable
+      }
+      return;
+    }
+    const std::size_t at = switchOutAt(line);
+    if (at == std::string_view::npos || !parseSwitchHead(line, at, head)) return;
+    first_ns = std::min(first_ns, head.time_ns);
+    last_ns = std::max(last_ns, head.time_ns);
+    const std::size_t sample = weight_us.size();
+    weight_us.push_back(0);
+    const std::size_t state = line.find(" prev_state=", at);
+    runnable.push_back(state != std::string_view::npos && line.substr(state + 12).starts_with('R'));
+    ++result.switches;
+    if (auto it = pending.find(head.tid); it != pending.end()) {
+      it->second = Pending{sample, head.time_ns};  // a switch-in perf lost: the older interval is unknown
+    } else if (pending.size() < options.max_threads) {
+      pending.emplace(head.tid, Pending{sample, head.time_ns});
+    }
+  });
+  for (const auto& [tid, p] : pending) close(p, last_ns);
+  if (last_ns > first_ns) result.span_us = (last_ns - first_ns) / 1000;
+
+  // Second pass: fold each weighed switch-out's stack, blocked and runnable apart; cpu-clock samples on their own.
+  PerfFoldOptions weighed;
+  weighed.annotate_kernel = true;
+  Folder blocked(weighed), preempted(weighed);
+  PerfFoldOptions sampled;
+  sampled.event_filter = "cpu-clock";
+  sampled.use_period = false;
+  Folder oncpu(sampled);
+  Folder* active = nullptr;
+  bool active_oncpu = false;
+  std::size_t sample = 0;
+  auto endActive = [&] {
+    if (active) active->end();
+    if (active_oncpu) oncpu.line({});
+    active = nullptr;
+    active_oncpu = false;
+  };
+  forEachLine(input, [&](std::string_view line) {
+    if (!line.empty() && line[0] == '#') return;
+    if (line.empty()) {
+      endActive();
+      return;
+    }
+    if (isSpace(line[0])) {
+      if (active) active->stack(line);
+      if (active_oncpu) oncpu.line(line);
+      return;
+    }
+    endActive();
+    if (line.find(kSwitchRecord) != std::string_view::npos) return;
+    SwitchHead head;
+    if (const std::size_t at = switchOutAt(line); at != std::string_view::npos) {
+      if (!parseSwitchHead(line, at, head)) return;  // not counted in the first pass either
+      const std::size_t k = sample++;
+      if (k >= weight_us.size() || weight_us[k] == 0) return;
+      active = runnable[k] ? &preempted : &blocked;
+      active->begin(head.comm, weight_us[k]);
+      (runnable[k] ? result.runnable_us : result.blocked_us) += weight_us[k];
+      return;
+    }
+    active_oncpu = true;
+    oncpu.line(line);
+  });
+  endActive();
+
+  blocked.finish().stacks.forEach([&](std::string_view stack, std::uint64_t us) {
+    std::string s = markOffCpu(stack);
+    s += ';';
+    s += waitClassFrame(classifyWait(stack));
+    result.stacks.add(s, us);
+  });
+  preempted.finish().stacks.forEach([&](std::string_view stack, std::uint64_t us) {
+    std::string s = markOffCpu(stack);
+    s += ';';
+    s += waitClassFrame(WaitClass::run_queue);
+    result.stacks.add(s, us);
+  });
+  PerfFoldResult on = oncpu.finish();
+  result.oncpu_samples = on.samples;
+  result.oncpu = std::move(on.stacks);
+  return result;
 }
 
 }  // namespace hotspotd::profile

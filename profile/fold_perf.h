@@ -50,4 +50,37 @@ struct PerfFoldResult {
 
 PerfFoldResult foldPerfScript(std::string_view input, const PerfFoldOptions& options = {});
 
+// Off-CPU time from `perf script --show-switch-events` over a recording of the `context-switches` software event
+// (period 1) or the `sched:sched_switch` tracepoint, with call graphs and `--switch-events` (optionally with
+// `cpu-clock` samples beside them):
+// - each switch sample is a thread leaving the CPU, with its call chain; the thread's next `PERF_RECORD_SWITCH IN`
+//   ends that interval. Its length in microseconds is the stack's count. A thread still off the CPU when the
+//   recording ends counts up to the recording's last event.
+// - A thread preempted while runnable (its `PERF_RECORD_SWITCH OUT preempt`, or the tracepoint's `prev_state` R)
+//   waits in the run queue: run-queue delay. Any other switch-out is blocked time.
+// - Stacks are folded with the rules above (kernel frames `_[k]`); every other frame, the command's root frame
+//   included, gets `_[o]`, so an off-CPU stack never merges with an on-CPU one, and a leaf frame names the wait
+//   (waitClassFrame below).
+// - Intervals shorter than `min_block_us` are dropped (counted in `short_intervals`); at most `max_threads` threads
+//   are tracked at once, so a hostile text cannot grow the table without bound.
+// - `cpu-clock` samples, if the recording has them, are folded apart as on-CPU samples (counting samples).
+struct OffCpuFoldOptions {
+  std::uint64_t min_block_us = 1000;
+  std::size_t max_threads = 1 << 16;
+};
+
+struct OffCpuFoldResult {
+  FoldedStacks stacks;                // off-CPU microseconds by stack
+  FoldedStacks oncpu;                 // on-CPU samples by stack (cpu-clock), if recorded
+  std::uint64_t switches = 0;         // switch-outs seen
+  std::uint64_t intervals = 0;        // off-CPU intervals folded
+  std::uint64_t short_intervals = 0;  // shorter than min_block_us
+  std::uint64_t blocked_us = 0;       // folded time, blocked
+  std::uint64_t runnable_us = 0;      // folded time, preempted while runnable (run-queue delay)
+  std::uint64_t oncpu_samples = 0;
+  std::uint64_t span_us = 0;  // from the first event to the last
+};
+
+OffCpuFoldResult foldOffCpuScript(std::string_view input, const OffCpuFoldOptions& options = {});
+
 }  // namespace hotspotd::profile

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <boost/asio/post.hpp>
 
+#include "core/file.h"
 #include "core/log.h"
 #include "profile/analysis.h"
 
@@ -57,6 +58,18 @@ void ProfileManager::apply(ProfilingConfig config) {
   if (!stopped_) schedule();
 }
 
+CaptureKind ProfileManager::firstCapture(const ProfileTarget& t) {
+  if (!t.perfTarget()) return CaptureKind::cpu;
+  if (t.kinds == "offcpu") return CaptureKind::offcpu;
+  if (t.kinds == "both") return CaptureKind::both;
+  return CaptureKind::cpu;
+}
+
+CaptureKind ProfileManager::baselineCapture(const ProfileTarget& t) {
+  if (!t.perfTarget() || t.kinds == "cpu") return CaptureKind::cpu;
+  return t.kinds == "offcpu" ? CaptureKind::offcpu : CaptureKind::both;
+}
+
 const ProfileTarget* ProfileManager::target(const std::string& name) const {
   for (const auto& t : config_.targets) {
     if (t.name == name) return &t;
@@ -87,7 +100,7 @@ void ProfileManager::onEvents(const std::vector<rules::IncidentEvent>& events) {
     for (const auto& [k, v] : e.labels) labels.emplace_back(k, v);
     if (!t->match.matchers.empty() && !t->match.matches(e.alertname, labels)) continue;
     if (firing_.count(e.id)) continue;  // a restart resumed it: it has its profiles
-    firing_[e.id] = Incident{t->name, 0, Duration::zero(), 0, false};
+    firing_[e.id] = Incident{t->name, 0, Duration::zero(), 0, false, firstCapture(*t)};
     // Within the target's cooldown, the profile just taken for another incident serves this one too.
     if (auto last = last_capture_.find(t->name);
         last != last_capture_.end() && now - last->second < t->cooldown.count() && last_profile_.count(t->name)) {
@@ -98,7 +111,7 @@ void ProfileManager::onEvents(const std::vector<rules::IncidentEvent>& events) {
       continue;
     }
     firing_[e.id].capturing = true;
-    request(Job{t->name, ProfileKind::hotspot, e.id, t->duration, t->frequency}, now);
+    request(Job{t->name, ProfileKind::hotspot, e.id, t->duration, t->frequency, firstCapture(*t)}, now);
   }
 }
 
@@ -112,7 +125,7 @@ void ProfileManager::tick() {
     }
     inc.capturing = true;
     const Duration next = std::min<Duration>(inc.last_duration * 2, t->max_duration);
-    request(Job{t->name, ProfileKind::hotspot, id, next, t->frequency}, now);
+    request(Job{t->name, ProfileKind::hotspot, id, next, t->frequency, inc.capture}, now);
   }
   // Baselines of targets with nothing firing.
   if (config_.baseline_interval.count() > 0) {
@@ -127,7 +140,9 @@ void ProfileManager::tick() {
                                    : last->second + config_.baseline_interval.count();
       if (now < due) continue;
       last_baseline_[t.name] = now;
-      request(Job{t.name, ProfileKind::baseline, "", config_.baseline_duration, config_.baseline_frequency}, now);
+      request(Job{t.name, ProfileKind::baseline, "", config_.baseline_duration, config_.baseline_frequency,
+                  baselineCapture(t)},
+              now);
     }
   }
   // Start what waits, within the concurrency limit.
@@ -157,9 +172,11 @@ void ProfileManager::request(Job job, std::int64_t now) {
   const ProfileTarget* t = target(job.target);
   if (!t) return;
   // The budget: what the last hour cost plus what this capture is expected to cost (perf takes about 2% of a
-  // CPU while it records at 99 Hz; the measured cost takes over as captures finish).
+  // CPU while it records at 99 Hz, and unwinding the switches it records costs about 5% of the capture's length
+  // more; the measured cost takes over as captures finish).
   const double budget = config_.cpu_budget * 3600.0;
-  const double expected = t->pprof_url.empty() ? 0.02 * secondsOf(job.duration) * job.frequency / 99.0 : 0.0;
+  double expected = t->pprof_url.empty() ? 0.02 * secondsOf(job.duration) * job.frequency / 99.0 : 0.0;
+  if (job.capture != CaptureKind::cpu) expected += 0.05 * secondsOf(job.duration);
   const double spent = spentLastHour(now);
   if (spent + expected > budget) {
     recordFailure(job, now,
@@ -198,6 +215,7 @@ void ProfileManager::launch(Job job) {
   const std::uint64_t worker = next_worker_++;
   log::info("Profiling", {{"target", job.target},
                           {"kind", std::string(kindName(job.kind))},
+                          {"records", std::string(captureKindName(job.capture))},
                           {"incident", job.incident_id},
                           {"duration", formatDuration(job.duration)}});
   // The baseline a hotspot profile is compared with: the target's latest, looked up here (an index read); its
@@ -207,41 +225,44 @@ void ProfileManager::launch(Job job) {
     if (auto b = profiles_.latestBaseline(job.target); b && *b) baseline_id = (*b)->id;
   }
   const std::filesystem::path profiles_dir = profiles_.dir();
-  workers_.emplace(worker, std::thread([this, job, copy, perf, work, start_ms, worker, baseline_id, profiles_dir] {
-                     CaptureOptions o;
-                     o.duration = job.duration;
-                     o.frequency = job.frequency;
-                     o.max_size = copy.max_size;
-                     o.work_dir = work;
-                     o.perf = perf;
-                     o.cancel = &cancel_;
-                     Result<Capture> result = fail("no capture");
-                     if (!copy.pprof_url.empty()) {
-                       result = capturePprof(copy.pprof_url, o);
-                     } else {
-                       auto pids = resolveProcesses(copy.process);
-                       if (!pids) {
-                         result = tl::unexpected(pids.error());
-                       } else if (!copy.command.empty()) {
-                         result = captureCommand(copy.command, pids->front(), o);
-                       } else {
-                         result = capturePerf(*pids, o);
-                       }
-                     }
-                     Result<StagedProfile> staged = fail("not captured");
-                     if (result) {
-                       staged = stage(job, start_ms, *result, profiles_dir, baseline_id);
-                       result->stacks = FoldedStacks{};  // written: not kept in memory while the loop takes it
-                     }
-                     boost::asio::post(
-                         io_, [this, job, start_ms, worker, r = std::move(result), s = std::move(staged)]() mutable {
-                           if (auto it = workers_.find(worker); it != workers_.end()) {
-                             it->second.join();
-                             workers_.erase(it);
-                           }
-                           finished(job, start_ms, std::move(r), std::move(s));
-                         });
-                   }));
+  workers_.emplace(
+      worker, std::thread([this, job, copy, perf, work, start_ms, worker, baseline_id, profiles_dir] {
+        CaptureOptions o;
+        o.duration = job.duration;
+        o.frequency = job.frequency;
+        o.max_size = copy.max_size;
+        o.work_dir = work;
+        o.perf = perf;
+        o.cancel = &cancel_;
+        o.kind = job.capture;
+        o.min_block_us = static_cast<std::uint64_t>(std::max<std::int64_t>(1, copy.min_block.count() * 1000));
+        o.max_switches = copy.max_switches;
+        Result<Capture> result = fail("no capture");
+        if (!copy.pprof_url.empty()) {
+          result = capturePprof(copy.pprof_url, o);
+        } else {
+          auto pids = resolveProcesses(copy.process);
+          if (!pids) {
+            result = tl::unexpected(pids.error());
+          } else if (!copy.command.empty()) {
+            result = captureCommand(copy.command, pids->front(), o);
+          } else {
+            result = capturePerf(*pids, o);
+          }
+        }
+        Result<StagedProfile> staged = fail("not captured");
+        if (result) {
+          staged = stage(job, start_ms, *result, profiles_dir, baseline_id);
+          result->stacks = FoldedStacks{};  // written: not kept in memory while the loop takes it
+        }
+        boost::asio::post(io_, [this, job, start_ms, worker, r = std::move(result), s = std::move(staged)]() mutable {
+          if (auto it = workers_.find(worker); it != workers_.end()) {
+            it->second.join();
+            workers_.erase(it);
+          }
+          finished(job, start_ms, std::move(r), std::move(s));
+        });
+      }));
 }
 
 ProfileRecord ProfileManager::recordOf(const Job& job, std::int64_t start_ms) {
@@ -279,15 +300,25 @@ Result<StagedProfile> ProfileManager::stage(const Job& job, std::int64_t start_m
                                             const std::filesystem::path& profiles_dir, const std::string& baseline_id) {
   // Against the target's latest healthy baseline, if there is one and its stacks can be read.
   std::optional<FoldedStacks> baseline;
+  double base_seconds = 0;
   if (!baseline_id.empty()) {
     if (auto stacks = loadProfileStacks(profiles_dir, baseline_id)) baseline = std::move(*stacks);
+    if (auto meta = readFile(profiles_dir / baseline_id / "meta.json")) {
+      const auto j = nlohmann::json::parse(*meta, nullptr, /*allow_exceptions=*/false);
+      if (j.is_object() && j.contains("duration_ms") && j["duration_ms"].is_number()) {
+        base_seconds = j["duration_ms"].get<double>() / 1000.0;
+      }
+    }
   }
   ProfileRecord r = recordOf(job, start_ms);
   r.pids.assign(capture.pids.begin(), capture.pids.end());
-  r.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(job.duration).count();
+  const Duration recorded = capture.recorded.count() > 0 ? capture.recorded : job.duration;
+  r.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(recorded).count();
   r.samples = capture.samples;
   r.baseline_id = baseline ? baseline_id : std::string();
-  r.summary = summaryJson(capture.stacks, baseline ? &*baseline : nullptr);
+  r.summary = summaryJson(capture.stacks, baseline ? &*baseline : nullptr, secondsOf(recorded), base_seconds);
+  r.summary["records"] = std::string(captureKindName(job.capture));
+  if (!capture.note.empty()) r.summary["note"] = capture.note;
   return stageProfile(profiles_dir, std::move(r), capture.stacks, baseline ? &*baseline : nullptr);
 }
 
@@ -312,7 +343,22 @@ void ProfileManager::finished(const Job& job, std::int64_t start_ms, Result<Capt
     if (staged) discardStaged(*staged);
     return;
   }
+  // auto: an on-CPU capture that explains nothing (no samples at all, or no frame that grew by kExplainsPp
+  // points); while the incident fires, its next capture records the waits too, at once.
+  auto escalate = [&](double grew_most_pp) {
+    const ProfileTarget* t = target(job.target);
+    auto it = firing_.find(job.incident_id);
+    if (!t || it == firing_.end() || job.capture != CaptureKind::cpu || t->kinds != "auto" || !t->perfTarget() ||
+        it->second.capture != CaptureKind::cpu) {
+      return;
+    }
+    it->second.capture = CaptureKind::both;
+    it->second.next_ms = now;
+    log::info("No on-CPU frame explains the incident; its next capture records off-CPU time too",
+              {{"target", job.target}, {"incident", job.incident_id}, {"grew_most_pp", grew_most_pp}});
+  };
   if (!result) {
+    if (result.error().message.starts_with("no samples")) escalate(0);
     recordFailure(job, start_ms, result.error().message, "error");
     return;
   }
@@ -320,6 +366,18 @@ void ProfileManager::finished(const Job& job, std::int64_t start_ms, Result<Capt
   if (!saved) {
     recordFailure(job, start_ms, fmt::format("cannot store the profile: {}", saved.error().message), "error");
     return;
+  }
+  if (job.kind == ProfileKind::hotspot) {
+    if (saved->summary.contains("grown") && saved->summary["grown"].is_array()) {
+      double top = 0;
+      for (const auto& g : saved->summary["grown"]) top = std::max(top, g.value("grew_pp", 0.0));
+      if (top < kExplainsPp) escalate(top);
+    } else if (saved->duration_ms > 0) {
+      // No baseline to tell what grew: a process that used less than half a CPU spent most of its time waiting.
+      const double cpus = static_cast<double>(saved->samples) * 1000.0 /
+                          (static_cast<double>(job.frequency) * static_cast<double>(saved->duration_ms));
+      if (cpus < 0.5) escalate(0);
+    }
   }
   // Attached before it is announced: whoever reads the log line finds the profile on the incident.
   if (job.kind == ProfileKind::hotspot) {
@@ -336,7 +394,8 @@ void ProfileManager::finished(const Job& job, std::int64_t start_ms, Result<Capt
                                  {"incident", job.incident_id},
                                  {"profile", saved->id},
                                  {"samples", saved->samples},
-                                 {"top_frame", top}});
+                                 {"top_frame", top},
+                                 {"explanation", saved->summary.value("explanation", "")}});
 }
 
 void ProfileManager::stop() {

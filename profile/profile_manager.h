@@ -15,7 +15,14 @@
 // CPU; a capture that would is skipped with that reason.
 //
 // Baselines: each target is captured at `baseline_frequency` for `baseline_duration` every `baseline_interval`
-// while none of its incidents fires, so every hotspot profile has a recent healthy one to be compared with.
+// while none of its incidents fires, so every hotspot profile has a recent healthy one to be compared with. A
+// target whose captures can record off-CPU time (`kinds` offcpu, both or auto) gets wall-clock baselines (or
+// off-CPU ones for offcpu), so its waits have a healthy baseline too.
+//
+// Kinds (perf targets): `cpu`, `offcpu` and `both` record that from the first capture. `auto` records on-CPU
+// first; when that capture explains nothing and the incident still fires, the next capture starts at once and
+// records both (wall-clock), and so do the later ones. Explains nothing: no samples at all; against a baseline,
+// no on-CPU frame that grew by kExplainsPp points; without one, the process used less than half a CPU.
 //
 // Threads: state lives on the thread of its io_context (the daemon's state thread); a worker runs the capture,
 // reads the baseline's stacks, draws both flame graphs and writes the profile's files in its staging directory
@@ -86,6 +93,7 @@ class ProfileManager {
     std::string incident_id;
     Duration duration{};
     int frequency = 99;
+    CaptureKind capture = CaptureKind::cpu;
   };
   struct Incident {
     std::string target;
@@ -93,7 +101,11 @@ class ProfileManager {
     Duration last_duration{};
     std::int64_t next_ms = 0;  // when the next progressive capture may start (0: none running yet)
     bool capturing = false;
+    CaptureKind capture = CaptureKind::cpu;  // what its next capture records
   };
+  // What a target's incident captures record first, and its baselines.
+  static CaptureKind firstCapture(const ProfileTarget& t);
+  static CaptureKind baselineCapture(const ProfileTarget& t);
 
   const ProfileTarget* target(const std::string& name) const;
   void schedule();

@@ -1,6 +1,7 @@
 #include "profile/profile_store.h"
 
 #include <atomic>
+#include <cctype>
 #include <fstream>
 #include <set>
 
@@ -71,8 +72,31 @@ nlohmann::json frameJson(const FrameStat& f) {
 
 }  // namespace
 
-nlohmann::json summaryJson(const FoldedStacks& stacks, const FoldedStacks* baseline) {
-  const auto s = summarize(stacks, 10);
+namespace {
+
+// The on-CPU and off-CPU parts of a profile (a wall-clock profile has both).
+struct Parts {
+  FoldedStacks on, off;
+};
+
+Parts split(const FoldedStacks& stacks) {
+  Parts p;
+  stacks.forEach([&](std::string_view stack, std::uint64_t n) { (isOffCpuStack(stack) ? p.off : p.on).add(stack, n); });
+  return p;
+}
+
+std::string percent(double share) {
+  return fmt::format("{:.0f}%", 100 * share);
+}
+
+}  // namespace
+
+nlohmann::json summaryJson(const FoldedStacks& stacks, const FoldedStacks* baseline, double seconds,
+                           double base_seconds) {
+  const Parts now = split(stacks);
+  const Parts base = baseline ? split(*baseline) : Parts{};
+  const bool has_base = baseline && !baseline->empty();
+  const auto s = summarize(now.on, 10);
   nlohmann::json by_self = nlohmann::json::array(), by_total = nlohmann::json::array();
   for (const auto& f : s.by_self) by_self.push_back(frameJson(f));
   for (const auto& f : s.by_total) by_total.push_back(frameJson(f));
@@ -80,10 +104,17 @@ nlohmann::json summaryJson(const FoldedStacks& stacks, const FoldedStacks* basel
   for (int c = 0; c < 4; ++c) {
     classes[std::string(className(static_cast<FrameClass>(c)))] = s.class_share[c];
   }
-  nlohmann::json out{{"top_self", by_self}, {"top_total", by_total}, {"classes", classes}};
-  if (baseline && !baseline->empty()) {
+  const char* view = now.off.empty() ? "cpu" : now.on.empty() ? "offcpu" : "wall";
+  nlohmann::json out{{"top_self", by_self},
+                     {"top_total", by_total},
+                     {"classes", classes},
+                     {"view", view},
+                     {"unit", now.off.empty() ? "samples" : "us"}};
+  std::string explanation;
+  if (has_base && !now.on.empty() && !base.on.empty()) {
     nlohmann::json grown = nlohmann::json::array();
-    for (const auto& g : grownFrames(*baseline, stacks, 10)) {
+    const auto frames = grownFrames(base.on, now.on, 10);
+    for (const auto& g : frames) {
       grown.push_back({{"name", g.name},
                        {"base_share", g.base_share},
                        {"share", g.now_share},
@@ -92,7 +123,52 @@ nlohmann::json summaryJson(const FoldedStacks& stacks, const FoldedStacks* basel
                        {"caller", g.caller}});
     }
     out["grown"] = grown;
+    if (!frames.empty() && frames.front().grew_pp() >= kExplainsPp) {
+      const auto& g = frames.front();
+      explanation =
+          fmt::format("on-CPU: {} grew {:+.0f} points to {} of the CPU samples ({}{}{})", g.name, g.grew_pp(),
+                      percent(g.now_share), className(g.cls), g.caller.empty() ? "" : ", called from ", g.caller);
+    }
   }
+  if (!now.off.empty()) {
+    const auto off = summarizeOffCpu(now.off, 10);
+    nlohmann::json wait_classes = nlohmann::json::object(), waiting = nlohmann::json::array();
+    for (std::size_t c = 0; c < kWaitClasses; ++c) {
+      wait_classes[std::string(waitClassName(static_cast<WaitClass>(c)))] =
+          off.us ? static_cast<double>(off.class_us[c]) / static_cast<double>(off.us) : 0.0;
+    }
+    for (const auto& w : off.waiting) {
+      waiting.push_back(
+          {{"name", w.name}, {"class", std::string(waitClassName(w.cls))}, {"us", w.us}, {"share", w.share}});
+    }
+    nlohmann::json section{{"us", off.us}, {"classes", wait_classes}, {"waiting", waiting}};
+    if (has_base && !base.off.empty() && seconds > 0 && base_seconds > 0) {
+      nlohmann::json grown = nlohmann::json::array();
+      const auto waits = grownWaits(base.off, base_seconds, now.off, seconds, 10);
+      for (const auto& w : waits) {
+        grown.push_back({{"name", w.name},
+                         {"class", std::string(waitClassName(w.cls))},
+                         {"grew_per_s", w.grew_per_s},
+                         {"growth_share", w.growth_share},
+                         {"share", w.share}});
+      }
+      section["grown"] = grown;
+      if (explanation.empty() && !waits.empty()) {
+        const auto& w = waits.front();
+        explanation = fmt::format(
+            "off-CPU: {} of the growth in waiting is {} in {} ({:.2f} more threads waiting "
+            "there on average)",
+            percent(w.growth_share), waitClassName(w.cls), w.name, w.grew_per_s);
+      }
+    }
+    if (explanation.empty() && !off.waiting.empty()) {
+      const auto& w = off.waiting.front();
+      explanation =
+          fmt::format("off-CPU: {} of the waiting is {} in {}", percent(w.share), waitClassName(w.cls), w.name);
+    }
+    out["offcpu"] = std::move(section);
+  }
+  if (!explanation.empty()) out["explanation"] = explanation;
   return out;
 }
 
@@ -164,19 +240,45 @@ Result<StagedProfile> stageProfile(const std::filesystem::path& profiles_dir, Pr
     return tl::unexpected(std::move(e));
   };
   FlameGraphOptions graph;
-  graph.title = fmt::format("{} profile of {}", r.kind == ProfileKind::baseline ? "Baseline" : "Hotspot", r.target);
-  graph.subtitle = fmt::format("{} samples, pids {}, profile {}", r.samples, jsonText(json(r.pids)), r.id);
+  const Parts parts = split(stacks);
+  const bool timed = !parts.off.empty();  // off-CPU time: counts are microseconds of thread time
+  if (timed) graph.unit = "µs";
+  const char* view = parts.off.empty() ? "" : parts.on.empty() ? "Off-CPU " : "Wall-clock ";
+  graph.title =
+      fmt::format("{}{} profile of {}", view, r.kind == ProfileKind::baseline ? "baseline" : "hotspot", r.target);
+  graph.title[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(graph.title[0])));
+  graph.subtitle = timed ? fmt::format("{:.2f} s of thread time ({} on CPU, blue waiting), pids {}, profile {}",
+                                       static_cast<double>(stacks.total()) / 1e6, parts.on.empty() ? "none" : "warm",
+                                       jsonText(json(r.pids)), r.id)
+                         : fmt::format("{} samples, pids {}, profile {}", r.samples, jsonText(json(r.pids)), r.id);
   const std::string folded = stacks.text();
   const std::string svg = renderFlameGraph(stacks, graph);
+  std::string offcpu_svg;
+  if (!parts.on.empty() && !parts.off.empty()) {
+    FlameGraphOptions off = graph;
+    off.title = fmt::format("Off-CPU time of {} (waiting only)", r.target);
+    off.subtitle = fmt::format("{:.2f} s of blocked and runnable time, profile {}",
+                               static_cast<double>(parts.off.total()) / 1e6, r.id);
+    offcpu_svg = renderFlameGraph(parts.off, off);
+  }
   std::string diff;
   if (baseline && !baseline->empty()) {
-    graph.title = fmt::format("Differential profile of {} against its baseline", r.target);
-    graph.subtitle = fmt::format("red grew, blue shrank, against baseline {}", r.baseline_id);
-    diff = renderDiffFlameGraph(*baseline, stacks, graph);
+    // Like against like: the baseline's on-CPU part against an on-CPU profile, its off-CPU part against an off-CPU
+    // one, all of it against a wall-clock one.
+    const Parts base = split(*baseline);
+    FoldedStacks aligned;
+    if (!parts.on.empty()) base.on.forEach([&](std::string_view st, std::uint64_t n) { aligned.add(st, n); });
+    if (!parts.off.empty()) base.off.forEach([&](std::string_view st, std::uint64_t n) { aligned.add(st, n); });
+    if (!aligned.empty()) {
+      graph.title = fmt::format("Differential profile of {} against its baseline", r.target);
+      graph.subtitle = fmt::format("red grew, blue shrank, against baseline {}", r.baseline_id);
+      diff = renderDiffFlameGraph(aligned, stacks, graph);
+    }
   }
-  r.bytes = folded.size() + svg.size() + diff.size();
+  r.bytes = folded.size() + svg.size() + diff.size() + offcpu_svg.size();
   for (auto result : {writeFile(dir / "stacks.folded", folded), writeFile(dir / "flamegraph.svg", svg),
-                      diff.empty() ? Result<void>{} : writeFile(dir / "diff.svg", diff)}) {
+                      diff.empty() ? Result<void>{} : writeFile(dir / "diff.svg", diff),
+                      offcpu_svg.empty() ? Result<void>{} : writeFile(dir / "offcpu.svg", offcpu_svg)}) {
     if (!result) return discard(result.error());
   }
   const std::string meta = jsonText(toJson(r), 2);

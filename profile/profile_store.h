@@ -46,7 +46,15 @@ struct ProfileRecord {
 // What meta.json and the API say of a profile: top frames, where the time goes, and what grew against
 // `baseline` (if given). Frame names from the profiled process are kept as they are; jsonText() repairs any
 // invalid UTF-8 when the summary is written.
-nlohmann::json summaryJson(const FoldedStacks& stacks, const FoldedStacks* baseline);
+// - On-CPU: `top_self`, `top_total`, `classes` and `grown` (the frame that explains the growth first) over the
+//   profile's on-CPU stacks, against the baseline's on-CPU stacks.
+// - Off-CPU (`offcpu`, when the profile has off-CPU stacks): the time by wait class, the waiting frames, and
+//   against a baseline with off-CPU stacks the waits that grew, per second of capture (`seconds` and
+//   `base_seconds`: how long each recorded).
+// - `view` (cpu, offcpu, wall), `unit` (samples, us), and `explanation`: one sentence naming what explains the
+//   incident, on-CPU when a frame grew by 10 points or more, else the wait that grew most.
+nlohmann::json summaryJson(const FoldedStacks& stacks, const FoldedStacks* baseline, double seconds = 0,
+                           double base_seconds = 0);
 
 // A captured profile written in its staging directory (`<id>.partial` under the profiles directory), not yet in
 // place nor in the index. Only ProfileStore::commit puts it there.

@@ -92,6 +92,19 @@ std::vector<ProfileTarget> readProfileTargets(const toml::array& array, const st
     if (auto f = r.integer("frequency", 1, 10000)) t.frequency = static_cast<int>(*f);
     if (auto d = r.duration("cooldown")) t.cooldown = *d;
     if (auto size = r.byteSize("max_size")) t.max_size = *size;
+    if (auto k = r.string("kinds")) {
+      if (*k != "cpu" && *k != "offcpu" && *k != "both" && *k != "auto") {
+        r.invalid("kinds", "one of \"cpu\", \"offcpu\", \"both\", \"auto\"");
+      } else if (*k != "cpu" && *k != "auto" && !t.perfTarget()) {
+        r.invalid("kinds",
+                  "off-CPU capture is perf's: a pprof_url or command target records on-CPU profiles "
+                  "(kinds = \"cpu\")");
+      } else {
+        t.kinds = *k;
+      }
+    }
+    if (auto d = r.duration("min_block")) t.min_block = *d;
+    if (auto n = r.integer("max_switches", 100, 10'000'000)) t.max_switches = static_cast<std::uint64_t>(*n);
     r.rejectUnknownKeys();
     out.push_back(std::move(t));
   }

@@ -28,6 +28,15 @@ struct ProfileTarget {
   int frequency = 99;
   Duration cooldown = std::chrono::minutes(5);  // at most one capture of the target this often
   std::uint64_t max_size = std::uint64_t{64} << 20;
+  // What an incident's captures record (perf targets; pprof and commands are on-CPU): "cpu", "offcpu" (blocked
+  // time and run-queue delay), "both" (one wall-clock profile), or "auto": on-CPU first, and off-CPU beside it
+  // when the on-CPU profile shows no frame that grew while the incident still fires.
+  std::string kinds = "auto";
+  Duration min_block = std::chrono::milliseconds(1);  // off-CPU intervals shorter than this are left out
+  std::uint64_t max_switches = 10000;  // off-CPU: a capture records at most this many switches (it is shortened)
+
+  // Whether the target's captures can record off-CPU time (perf, not pprof nor a command).
+  bool perfTarget() const { return pprof_url.empty() && command.empty(); }
 };
 
 struct ProfilingConfig {

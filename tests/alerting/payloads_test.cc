@@ -173,3 +173,28 @@ TEST_CASE("Slack: label values, frames and links from outside stay text in mrkdw
   // The header is plain text: shown as written.
   CHECK(j["blocks"][0]["text"]["text"].get<std::string>().find("<!channel>") != std::string::npos);
 }
+
+TEST_CASE("a wait that explains the incident reaches every receiver: its sentence and the off-CPU flame graph") {
+  auto a = alert(1);
+  a.offcpu_url = "http://hotspotd:9464/api/v1/profiles/p1.offcpu.svg";
+  a.profile_explanation = "off-CPU: 73% of the growth in waiting is lock in Inventory::reserve";
+  NotificationGroup g;
+  g.receiver = "slack";
+  g.alerts = {a};
+  const json slack = json::parse(slackPayload(g));
+  const std::string section = slack["blocks"][1]["text"]["text"];
+  CHECK(section.find("*Profile:* off-CPU: 73% of the growth in waiting is lock in Inventory::reserve") !=
+        std::string::npos);
+  const auto& buttons = slack["blocks"][2]["elements"];
+  REQUIRE(buttons.size() == 4);
+  CHECK(buttons[2]["url"] == a.offcpu_url);
+  const json pd = json::parse(pagerdutyPayload(a, "R0UT1NGKEY", "host-1"));
+  CHECK(pd["payload"]["custom_details"]["profile_explanation"] == a.profile_explanation);
+  bool linked = false;
+  for (const auto& l : pd["links"]) linked = linked || l["href"] == a.offcpu_url;
+  CHECK(linked);
+  g.receiver = "hook";
+  const json hook = json::parse(webhookPayload(g));
+  CHECK(hook["alerts"][0]["annotations"]["profile_explanation"] == a.profile_explanation);
+  CHECK(hook["alerts"][0]["annotations"]["flamegraph_offcpu_url"] == a.offcpu_url);
+}

@@ -262,6 +262,9 @@ max_duration = "40s"
 frequency = 199
 cooldown = "10m"
 max_size = "32MiB"
+kinds = "both"
+min_block = "5ms"
+max_switches = 5000
 
 [[profile_targets]]
 name = "worker"
@@ -288,6 +291,10 @@ command = ["py-spy", "record", "--pid", "{pid}", "--duration", "{seconds}", "--f
   CHECK(p.targets[0].max_duration == 40s);
   CHECK(p.targets[0].frequency == 199);
   CHECK(p.targets[0].max_size == 32u << 20);
+  CHECK(p.targets[0].kinds == "both");
+  CHECK(p.targets[0].min_block == 5ms);
+  CHECK(p.targets[0].max_switches == 5000);
+  CHECK(p.targets[1].kinds == "auto");  // the default
   hotspotd::LabelView shop{{"service", "shop"}, {"route", "/api/cart"}};
   CHECK(p.targets[0].match.matches("", shop));
   CHECK(p.targets[1].process.pid_file == "/etc/hotspotd/run/worker.pid");
@@ -308,8 +315,20 @@ process_name = "x"
 [[profile_targets]]
 name = "c"
 pprof_url = "localhost:6060/debug/pprof/profile"
+
+[[profile_targets]]
+name = "d"
+pid = 12
+kinds = "wall"
+
+[[profile_targets]]
+name = "e"
+pprof_url = "http://127.0.0.1:6060/debug/pprof/profile"
+kinds = "offcpu"
 )");
   CHECK(e.find("no way to reach the process") != std::string::npos);
+  CHECK(e.find("profile_targets[3].kinds: one of \"cpu\", \"offcpu\", \"both\", \"auto\"") != std::string::npos);
+  CHECK(e.find("profile_targets[4].kinds: off-CPU capture is perf's") != std::string::npos);
   CHECK(e.find("give only one of pid") != std::string::npos);
   CHECK(e.find("profile_targets[2].pprof_url: must start with http:// or https://") != std::string::npos);
 

@@ -147,10 +147,10 @@ profile = "gone"
     CHECK(client.Get("/api/v1/profiles/00000000000-0000.svg")->status == 404);
     CHECK(slack.violations().empty());
   }
-  // The perf data file is gone: the profile directory holds profile folders only.
-  for (const auto& entry : std::filesystem::directory_iterator(dir.path() / "state" / "profiles")) {
-    CHECK(entry.is_directory());
-  }
   daemon.signal(SIGTERM);
   CHECK(daemon.wait(20s) == 0);
+  // No perf data file is left, not even of a capture that shutdown cancelled: profile folders only.
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path() / "state" / "profiles")) {
+    CHECK_MESSAGE(entry.is_directory(), entry.path().string());
+  }
 }

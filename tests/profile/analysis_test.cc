@@ -84,3 +84,102 @@ TEST_CASE("grown frames: by share of each profile's samples, most first, new fra
   // parse went from 50% to 25%: it did not grow, and more samples alone never count as growth.
   CHECK(std::none_of(g.begin(), g.end(), [](auto& f) { return f.name == "parse"; }));
 }
+
+TEST_CASE("the page names the deepest frame holding most of its caller's growth, the caller after it") {
+  // A query engine under expensive subqueries: Eval grows most (+75 pp), but evalSubquery, below it, holds most of
+  // that (+65 pp): the page names evalSubquery first, Eval after it as context.
+  const auto base = stacks("prom;serve;Eval;evalSubquery 5\nprom;serve;Eval;evalRange 5\nprom;serve;http 90\n");
+  const auto now = stacks("prom;serve;Eval;evalSubquery 70\nprom;serve;Eval;evalRange 15\nprom;serve;http 15\n");
+  const auto g = grownFrames(base, now);
+  REQUIRE(g.size() == 3);
+  CHECK(g[0].name == "evalSubquery");
+  CHECK(g[0].grew_pp() == doctest::Approx(65));
+  CHECK(g[0].caller == "Eval");
+  CHECK(g[1].name == "Eval");
+  CHECK(g[1].grew_pp() == doctest::Approx(75));
+  CHECK(g[2].name == "evalRange");
+  // A frame that holds only a little of its parent's growth does not displace it.
+  const auto spread = stacks("p;work;a 10\np;work;b 10\np;work;c 10\np;idle 70\n");
+  const auto wide = stacks("p;work;a 25\np;work;b 25\np;work;c 25\np;idle 25\n");
+  const auto w = grownFrames(spread, wide);
+  REQUIRE(!w.empty());
+  CHECK(w[0].name == "work");  // +45 pp; each of a, b, c holds a third of it
+  // Deeper chains: the explaining frame is the deepest that still holds most of the growth.
+  const auto chain_base = stacks("p;main;eval;sub;inner 5\np;main;other 95\n");
+  const auto chain_now = stacks("p;main;eval;sub;inner 60\np;main;eval;sub 5\np;main;other 35\n");
+  const auto c = grownFrames(chain_base, chain_now);
+  REQUIRE(c.size() >= 3);
+  CHECK(c[0].name == "inner");
+  CHECK(c[1].name == "sub");
+  CHECK(c[2].name == "eval");
+}
+
+TEST_CASE("a blocked thread's wait class comes from the kernel frames where it left the CPU") {
+  CHECK(classifyWait("a_[o];f_[o];entry_SYSCALL_64_[k];do_futex_[k];futex_wait_[k];schedule_[k]") == WaitClass::lock);
+  CHECK(classifyWait("a_[o];f_[o];ksys_read_[k];vfs_read_[k];anon_pipe_read_[k];schedule_[k]") == WaitClass::network);
+  CHECK(classifyWait("a_[o];f_[o];do_epoll_wait_[k];ep_poll_[k];schedule_hrtimeout_range_[k];schedule_[k]") ==
+        WaitClass::network);
+  CHECK(classifyWait("a_[o];f_[o];tcp_recvmsg_[k];sk_wait_data_[k];schedule_timeout_[k];schedule_[k]") ==
+        WaitClass::network);
+  CHECK(classifyWait("a_[o];f_[o];hrtimer_nanosleep_[k];do_nanosleep_[k];schedule_[k]") == WaitClass::sleep);
+  CHECK(classifyWait("a_[o];fsync_[o];do_fsync_[k];ext4_sync_file_[k];jbd2_log_wait_commit_[k];schedule_[k]") ==
+        WaitClass::disk);
+  CHECK(classifyWait("a_[o];f_[o];vfs_read_[k];filemap_read_[k];folio_wait_bit_common_[k];io_schedule_[k]") ==
+        WaitClass::disk);
+  // A fault that reads the disk is a page fault: the code touched memory, it did not ask for I/O.
+  CHECK(classifyWait("a_[o];f_[o];asm_exc_page_fault_[k];handle_mm_fault_[k];filemap_fault_[k];io_schedule_[k]") ==
+        WaitClass::page_fault);
+  CHECK(classifyWait("a_[o];f_[o];__do_sys_wait4_[k];do_wait_[k];schedule_[k]") == WaitClass::other);
+  // Without kernel frames, the user frames say what they can.
+  CHECK(classifyWait("a_[o];f_[o];pthread_mutex_lock_[o]") == WaitClass::lock);
+  CHECK(classifyWait("a_[o];f_[o];clock_nanosleep_[o]") == WaitClass::sleep);
+  CHECK(classifyWait("a_[o];f_[o];recv_[o]") == WaitClass::network);
+  CHECK(classifyWait("a_[o];f_[o]") == WaitClass::other);
+  CHECK(waitClassOfFrame("[lock wait]_[o]") == WaitClass::lock);
+  CHECK(!waitClassOfFrame("lock_[o]"));
+  CHECK(isOffCpuStack("svc_[o];f_[o]"));
+  CHECK(!isOffCpuStack("svc;f_[o]"));
+}
+
+TEST_CASE("off-CPU summary: time by class and the user frame each wait belongs to, past the library's wrappers") {
+  const auto off = stacks(
+      "shop_[o];start_thread_[o];Worker::loop_[o];Inventory::reserve_[o];std::mutex::lock_[o];"
+      "___pthread_mutex_lock_[o];lll_mutex_lock_optimized_[o];__GI___lll_lock_wait_[o];futex_wait_[k];"
+      "[lock wait]_[o] 600000\n"
+      "shop_[o];start_thread_[o];Worker::loop_[o];Downstream::call_[o];__GI___libc_read_[o];vfs_read_[k];"
+      "[network/poll wait]_[o] 300000\n"
+      "shop_[o];start_thread_[o];Worker::loop_[o];Pricing::recalculate_[o];schedule_[k];[run queue]_[o] 100000\n"
+      "shop;Worker::loop;Pricing::recalculate 500000\n");  // on-CPU: not part of the off-CPU summary
+  const auto s = summarizeOffCpu(off);
+  CHECK(s.us == 1'000'000);
+  CHECK(s.class_us[static_cast<std::size_t>(WaitClass::lock)] == 600'000);
+  CHECK(s.class_us[static_cast<std::size_t>(WaitClass::run_queue)] == 100'000);
+  REQUIRE(s.waiting.size() == 3);
+  CHECK(s.waiting[0].name == "Inventory::reserve");
+  CHECK(s.waiting[0].cls == WaitClass::lock);
+  CHECK(s.waiting[0].share == doctest::Approx(0.6));
+  CHECK(s.waiting[1].name == "Downstream::call");
+  CHECK(s.waiting[1].cls == WaitClass::network);
+  CHECK(s.waiting[2].name == "Pricing::recalculate");
+  CHECK(s.waiting[2].cls == WaitClass::run_queue);
+}
+
+TEST_CASE("waits that grew are compared per second of capture, with their share of all the growth") {
+  // Baseline: 10 s, the lock held 0.5 thread-seconds, the downstream 2. Now: 5 s, the lock 2 s, the downstream 1.
+  const auto base = stacks(
+      "s_[o];reserve_[o];futex_wait_[k];[lock wait]_[o] 500000\n"
+      "s_[o];call_[o];vfs_read_[k];[network/poll wait]_[o] 2000000\n");
+  const auto now = stacks(
+      "s_[o];reserve_[o];futex_wait_[k];[lock wait]_[o] 2000000\n"
+      "s_[o];call_[o];vfs_read_[k];[network/poll wait]_[o] 1000000\n"
+      "s_[o];log_[o];fsync_[o];[disk I/O]_[o] 100000\n");
+  const auto g = grownWaits(base, 10, now, 5);
+  REQUIRE(g.size() == 2);  // the downstream waited as much per second as before: it did not grow
+  CHECK(g[0].name == "reserve");
+  CHECK(g[0].cls == WaitClass::lock);
+  CHECK(g[0].grew_per_s == doctest::Approx(0.4 - 0.05));
+  CHECK(g[0].growth_share == doctest::Approx(0.35 / (0.35 + 0.02)));
+  CHECK(g[1].name == "log");
+  CHECK(g[1].cls == WaitClass::disk);
+  CHECK(grownWaits(base, 0, now, 5).empty());
+}

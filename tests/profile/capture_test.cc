@@ -14,6 +14,8 @@
 #include "profile/analysis.h"
 #include "profile/capture.h"
 #include "profile/flamegraph.h"
+#include "profile/profile_manager.h"
+#include "state/database.h"
 #include "tests/support/child_process.h"
 #include "tests/support/components.h"
 #include "tests/support/http_target.h"
@@ -31,6 +33,23 @@ std::string perfUnavailable() {
   if (test::findProgram("perf").empty()) return "perf is not installed";
   if (auto ok = profile::perfAllowed(); !ok) return ok.error().message;
   return {};
+}
+
+// A perf capture of `pid`; nothing when perf is not permitted here (the test is skipped, or fails under CI).
+std::optional<profile::Capture> perfCapture(pid_t pid, profile::CaptureKind kind, Duration duration,
+                                            const TempDir& work, std::uint64_t max_switches = 10000) {
+  profile::CaptureOptions o;
+  o.kind = kind;
+  o.duration = duration;
+  o.max_switches = max_switches;
+  o.work_dir = work.path();
+  auto c = profile::capturePerf({pid}, o);
+  if (!c && c.error().message.find("not permitted") != std::string::npos) {
+    test::needComponent(false, c.error().message);
+    return std::nullopt;
+  }
+  REQUIRE_MESSAGE(c, (c ? "" : c.error().message));
+  return std::move(*c);
 }
 
 }  // namespace
@@ -101,6 +120,127 @@ TEST_CASE("perf captures a busy process: its hot function dominates the profile 
   CHECK(svg.find("<title>hotspotd_test_hot_function (") != std::string::npos);
   // The perf data file is gone.
   CHECK(std::filesystem::is_empty(work.path()));
+}
+
+// Off-CPU: a real process waiting in each way a tail gets slow without the CPU being busy. The capture must name
+// the function that waits, under the right class, in microseconds of thread time.
+TEST_CASE("off-CPU capture of real waits names the function that waits and why: lock, slow pipe, sleep") {
+  if (const auto why = perfUnavailable(); !test::needComponent(why.empty(), why)) return;
+  struct Shape {
+    const char* arg;
+    const char* function;
+    profile::WaitClass cls;
+  };
+  for (const Shape& shape : {Shape{"lock", "hotspotd_test_reserve", profile::WaitClass::lock},
+                             Shape{"pipe", "hotspotd_test_downstream", profile::WaitClass::network},
+                             Shape{"sleep", "hotspotd_test_nap", profile::WaitClass::sleep}}) {
+    CAPTURE(shape.arg);
+    ChildProcess waiter({HOTSPOTD_WAITER, shape.arg, "60"});
+    usleep(200'000);
+    TempDir work;
+    auto capture = perfCapture(waiter.pid(), profile::CaptureKind::offcpu, 2s, work);
+    if (!capture) return;
+    CHECK(capture->unit == "us");
+    // Two seconds of a waiting thread (four for the lock's four threads, less what they ran): whole seconds of
+    // blocked time, not event counts.
+    CHECK(capture->offcpu_us > 1'000'000);
+    CHECK(capture->offcpu_us < 12'000'000);
+    const auto summary = profile::summarizeOffCpu(capture->stacks, 5);
+    REQUIRE(!summary.waiting.empty());
+    CHECK(summary.waiting[0].name == shape.function);
+    CHECK(summary.waiting[0].cls == shape.cls);
+    CHECK(summary.waiting[0].share > 0.5);
+    CHECK(std::filesystem::is_empty(work.path()));
+  }
+}
+
+TEST_CASE("both at once: on-CPU samples and off-CPU time in one wall-clock profile that never merges them") {
+  if (const auto why = perfUnavailable(); !test::needComponent(why.empty(), why)) return;
+  ChildProcess busy({HOTSPOTD_BUSY, "60"});
+  usleep(200'000);
+  TempDir work;
+  auto capture = perfCapture(busy.pid(), profile::CaptureKind::both, 2s, work);
+  if (!capture) return;
+  // A busy process is on the CPU: about two seconds of its time is on-CPU samples, counted in microseconds.
+  std::uint64_t on = 0, off = 0;
+  capture->stacks.forEach([&](std::string_view s, std::uint64_t n) { (profile::isOffCpuStack(s) ? off : on) += n; });
+  CHECK(on > 1'000'000);
+  CHECK(on < 3'000'000);
+  CHECK(off < on);
+  const auto summary = profile::summarize(capture->stacks, 5);
+  REQUIRE(!summary.by_self.empty());
+  CHECK(summary.by_self[0].name.find("hotspotd_test_hot_function") != std::string::npos);
+}
+
+TEST_CASE("an off-CPU capture of a process that switches too often is shortened to its switch cap, and says so") {
+  if (const auto why = perfUnavailable(); !test::needComponent(why.empty(), why)) return;
+  ChildProcess waiter({HOTSPOTD_WAITER, "sleep", "60"});  // about 100 switches a second
+  usleep(200'000);
+  TempDir work;
+  const auto start = std::chrono::steady_clock::now();
+  auto capture = perfCapture(waiter.pid(), profile::CaptureKind::offcpu, 10s, work, 150);
+  if (!capture) return;
+  CHECK(capture->recorded < 3s);
+  CHECK(std::chrono::steady_clock::now() - start < 8s);
+  CHECK(capture->switches <= 400);
+  CHECK(capture->note.find("max_switches") != std::string::npos);
+}
+
+// kinds = "auto" in the profile manager: a process whose threads wait on a lock gives an on-CPU capture that
+// explains nothing; while the incident fires, the next capture records the waits, and its summary names the lock.
+TEST_CASE("auto kinds: an on-CPU capture that explains nothing is followed at once by one that names the lock") {
+  if (const auto why = perfUnavailable(); !test::needComponent(why.empty(), why)) return;
+  ChildProcess waiter({HOTSPOTD_WAITER, "lock", "120"});
+  TempDir dir;
+  boost::asio::io_context io;
+  prometheus::Registry registry;
+  auto db = state::Database::open(dir.path() / "hotspotd.db");
+  REQUIRE(db);
+  auto profiles = profile::ProfileStore::open(**db, dir.path() / "profiles");
+  REQUIRE(profiles);
+  profile::ProfileManager manager{io, realClock(), *profiles, registry, dir.path()};
+  std::vector<profile::ProfileRef> refs;
+  manager.onProfile([&](const profile::ProfileRef& p) { refs.push_back(p); });
+  profile::ProfilingConfig config;
+  config.baseline_interval = 0s;
+  profile::ProfileTarget t;
+  t.name = "shop";
+  t.process.pid = waiter.pid();
+  t.duration = 1s;
+  t.cooldown = 1h;
+  REQUIRE(t.kinds == "auto");  // the default
+  config.targets = {t};
+  manager.apply(config);
+  rules::IncidentEvent e;
+  e.t_ms = realClock().nowMs();
+  e.id = "slow-checkout";
+  e.alertname = "LatencyDrift";
+  e.profile = "shop";
+  manager.onEvents({e});
+  const auto end = std::chrono::steady_clock::now() + 40s;
+  while (refs.size() < 2 && std::chrono::steady_clock::now() < end) {
+    io.run_for(100ms);
+    io.restart();
+  }
+  manager.stop();
+  REQUIRE(refs.size() >= 2);
+  auto first = profiles->get(refs[0].profile_id);
+  auto second = profiles->get(refs[1].profile_id);
+  REQUIRE((first && *first && second && *second));
+  if (!(*first)->error.empty()) CHECK((*first)->error.find("no samples") != std::string::npos);
+  if ((*first)->error.empty()) CHECK((*first)->summary.value("records", "") == "cpu");
+  const auto& summary = (*second)->summary;
+  CHECK(summary.value("records", "") == "both");
+  REQUIRE(summary.contains("offcpu"));
+  REQUIRE(!summary["offcpu"]["waiting"].empty());
+  CHECK(summary["offcpu"]["waiting"][0].value("name", "") == "hotspotd_test_reserve");
+  CHECK(summary["offcpu"]["waiting"][0].value("class", "") == "lock");
+  const std::string explanation = summary.value("explanation", "");
+  CHECK(explanation.find("lock in hotspotd_test_reserve") != std::string::npos);
+  // A wall-clock profile (the process ran on a CPU too) has its off-CPU part drawn alone beside the whole.
+  const std::string view = summary.value("view", "");
+  CHECK((view == "wall" || view == "offcpu"));
+  CHECK(std::filesystem::exists(profiles->pathOf((*second)->id) / "offcpu.svg") == (view == "wall"));
 }
 
 TEST_CASE("a perf capture of a process that is gone fails with perf's reason") {

@@ -7,7 +7,10 @@
 #include <map>
 #include <sstream>
 
+#include <fmt/format.h>
+
 #include "core/file.h"
+#include "core/gzip.h"
 #include "profile/fold_perf.h"
 
 using namespace hotspotd;
@@ -151,5 +154,123 @@ TEST_CASE("folding rules on small inputs") {
     // A one-letter command cannot be told from the rest of its line (the reference needs two characters), so
     // the line is no event line at all.
     CHECK(foldPerfScript("a 1 1.0: cpu-clock:\n\t 1 f (/bin/a)\n\n").stacks.empty());
+  }
+}
+
+// Off-CPU time (profile::foldOffCpuScript): a thread's switch-out (sched:sched_switch, with its stack and
+// prev_state) to its next switch-in (PERF_RECORD_SWITCH IN), in microseconds.
+TEST_CASE("off-CPU time runs from each switch-out to the thread's next switch-in, blocked and runnable apart") {
+  const std::string text =
+      "my server  101 [000] 100.000000: PERF_RECORD_SWITCH IN         \n"
+      "my server  101 [000] 100.001000: sched:sched_switch: prev_comm=my server prev_pid=101 prev_prio=120 "
+      "prev_state=S ==> next_comm=swapper/0 next_pid=0 next_prio=120\n"
+      "\tffffffff82265ec8 __schedule+0x628 ([kernel.kallsyms])\n"
+      "\tffffffff8226d89e futex_wait+0x5e ([kernel.kallsyms])\n"
+      "\t           cf503 __lll_lock_wait+0x23 (/usr/lib/x86_64-linux-gnu/libc.so.6)\n"
+      "\t            1234 Inventory::reserve(int)+0x10 (/srv/shop)\n"
+      "\t            1200 main+0x10 (/srv/shop)\n"
+      "\n"
+      "my server  101 [000] 100.001010: PERF_RECORD_SWITCH OUT        \n"
+      "my server  102 [001] 100.002000: sched:sched_switch: prev_comm=my server prev_pid=102 prev_prio=120 "
+      "prev_state=R+ ==> next_comm=other next_pid=7 next_prio=120\n"
+      "\tffffffff82266833 schedule+0x23 ([kernel.kallsyms])\n"
+      "\t            1300 Pricing::recalculate+0x10 (/srv/shop)\n"
+      "\n"
+      "my server  101 [000] 100.041000: PERF_RECORD_SWITCH IN         \n"  // 40 ms blocked
+      "my server  102 [001] 100.005000: PERF_RECORD_SWITCH IN         \n"  // 3 ms runnable
+      "my server  101 [000] 100.041100: sched:sched_switch: prev_comm=my server prev_pid=101 prev_prio=120 "
+      "prev_state=S ==> next_comm=x next_pid=8 next_prio=120\n"
+      "\tffffffff8226d89e futex_wait+0x5e ([kernel.kallsyms])\n"
+      "\t            1234 Inventory::reserve(int)+0x10 (/srv/shop)\n"
+      "\n"
+      "my server  101 [000] 100.041200: PERF_RECORD_SWITCH IN         \n"  // 0.1 ms: under min_block
+      "my server  101 [000] 100.050000: cpu-clock: \n"
+      "\t            1300 Pricing::recalculate+0x10 (/srv/shop)\n"
+      "\n"
+      "my server  103 [000] 100.060000: sched:sched_switch: prev_comm=my server prev_pid=103 prev_prio=120 "
+      "prev_state=S ==> next_comm=x next_pid=8 next_prio=120\n"
+      "\tffffffff8226d89e ep_poll+0x5e ([kernel.kallsyms])\n"
+      "\t            1400 EventLoop::run+0x10 (/srv/shop)\n"
+      "\n"
+      "my server  101 [000] 100.070000: PERF_RECORD_SWITCH OUT        \n";  // 103 never came back: 10 ms
+  const auto r = profile::foldOffCpuScript(text);
+  CHECK(r.switches == 4);
+  CHECK(r.intervals == 3);
+  CHECK(r.short_intervals == 1);
+  CHECK(r.blocked_us == 40'000 + 10'000);
+  CHECK(r.runnable_us == 3'000);
+  CHECK(r.oncpu_samples == 1);
+  CHECK(r.span_us == 70'000);
+  std::map<std::string, std::uint64_t> got;
+  r.stacks.forEach([&](std::string_view s, std::uint64_t n) { got[std::string(s)] = n; });
+  const std::map<std::string, std::uint64_t> want{
+      {"my_server_[o];main_[o];Inventory::reserve_[o];__lll_lock_wait_[o];futex_wait_[k];__schedule_[k];"
+       "[lock wait]_[o]",
+       40'000},
+      {"my_server_[o];Pricing::recalculate_[o];schedule_[k];[run queue]_[o]", 3'000},
+      {"my_server_[o];EventLoop::run_[o];ep_poll_[k];[network/poll wait]_[o]", 10'000},
+  };
+  CHECK(got == want);
+  CHECK(r.oncpu.text() == "my_server;Pricing::recalculate 1\n");
+}
+
+TEST_CASE("the context-switches software event: a preempted switch-out (OUT preempt) is run-queue delay") {
+  const std::string text =
+      "shop 7 200.000000:          1 context-switches/period=1/: \n"
+      "\tffffffff82266833 schedule+0x23 ([kernel.kallsyms])\n"
+      "\tffffffff814232c1 exit_to_user_mode_loop+0x51 ([kernel.kallsyms])\n"
+      "\t            1300 Pricing::recalculate+0x10 (/srv/shop)\n"
+      "\n"
+      "shop 7 200.000010: PERF_RECORD_SWITCH OUT preempt\n"
+      "shop 7 200.004000: PERF_RECORD_SWITCH IN         \n"  // 4 ms waiting for a CPU
+      "shop 7 200.005000:          1 context-switches: \n"
+      "\tffffffff8226d89e anon_pipe_read+0x5e ([kernel.kallsyms])\n"
+      "\t            1400 Downstream::call+0x10 (/srv/shop)\n"
+      "\n"
+      "shop 7 200.005010: PERF_RECORD_SWITCH OUT        \n"
+      "shop 7 200.025000: PERF_RECORD_SWITCH IN         \n";  // 20 ms blocked on the pipe
+  const auto r = profile::foldOffCpuScript(text);
+  CHECK(r.switches == 2);
+  CHECK(r.runnable_us == 4'000);
+  CHECK(r.blocked_us == 20'000);
+  CHECK(r.stacks.text() ==
+        "shop_[o];Downstream::call_[o];anon_pipe_read_[k];[network/poll wait]_[o] 20000\n"
+        "shop_[o];Pricing::recalculate_[o];exit_to_user_mode_loop_[k];schedule_[k];[run queue]_[o] 4000\n");
+}
+
+TEST_CASE("off-CPU folding survives hostile text: no switch-in, times going back, garbage, too many threads") {
+  std::string text;
+  for (int t = 1; t <= 50; ++t) {
+    text += fmt::format("x {} [000] 1.{:06}: sched:sched_switch: prev_state=S\n\t1 f (m)\n\n", t, t);
+  }
+  text += "x 1 [000] 0.5: PERF_RECORD_SWITCH IN\n";            // before its switch-out: nothing
+  text += "x 2 [000] 99999999999.1: PERF_RECORD_SWITCH IN\n";  // seconds out of range: not parsed
+  text += "x [000] 1.0: sched:sched_switch:\n\n: sched:sched_switch:\n PERF_RECORD_SWITCH IN\n\xff\xfe\n";
+  profile::OffCpuFoldOptions o;
+  o.max_threads = 10;
+  o.min_block_us = 1;
+  const auto r = profile::foldOffCpuScript(text, o);
+  CHECK(r.switches == 50);
+  CHECK(r.intervals <= 10);  // only the tracked threads, each up to the last event
+  CHECK(r.blocked_us < 1'000'000);
+  CHECK(profile::foldOffCpuScript("").stacks.empty());
+}
+
+TEST_CASE("a real recording of a contended lock and of a slow pipe read: the waits land on the right frames") {
+  for (const auto& [file, frame, wait] :
+       {std::tuple{"lock.perf-script.gz", "hotspotd_test_reserve_[o]", "[lock wait]_[o]"},
+        std::tuple{"pipe.perf-script.gz", "hotspotd_test_downstream_[o]", "[network/poll wait]_[o]"}}) {
+    CAPTURE(file);
+    const auto packed = read(std::filesystem::path(HOTSPOTD_SOURCE_DIR) / "tests/data/offcpu" / file);
+    const auto text = gunzip(packed, 64 << 20);
+    REQUIRE(text);
+    const auto r = profile::foldOffCpuScript(*text);
+    CHECK(r.intervals > 20);
+    // Most of the time off the CPU is the function waiting (DWARF call chains name it), under the right class.
+    std::uint64_t there = 0;
+    r.stacks.forEach([&](std::string_view s, std::uint64_t n) {
+      if (s.find(frame) != std::string_view::npos && s.ends_with(wait)) there += n;
+    });
+    CHECK(static_cast<double>(there) > 0.5 * static_cast<double>(r.stacks.total()));
   }
 }
