@@ -157,6 +157,8 @@ void AlertService::apply(const AlertingConfig& config) {
     finishRoutes(root);
     alertmanagerTiming(root, alertmanagers, config_.resend_interval);
     alertmanagers_ = alertmanagers;
+    receiver_names_.clear();
+    for (const auto& r : config.receivers) receiver_names_.insert(r.name);
     notifier_ = std::make_unique<Notifier>(std::move(root), config_.inhibit_rules, std::move(resolutions));
     if (!held.empty()) notifier_->restore(held, now);
     if (restored_) reconcile(now);
@@ -194,7 +196,17 @@ AlertInfo AlertService::alertOf(const rules::IncidentEvent& e) {
 }
 
 void AlertService::observe(const AlertInfo& alert, std::int64_t now_ms) {
-  if (notifier_) notifier_->observe(alert, now_ms);
+  if (!notifier_) return;
+  notifier_->observe(alert, now_ms);
+  if (!alert.firing) {
+    explained_.erase(alert.id);
+    return;
+  }
+  if (sources_.capture_deadline) {
+    if (const std::int64_t until = sources_.capture_deadline(alert.id); until > now_ms) {
+      notifier_->hold(alert.id, until);
+    }
+  }
 }
 
 void AlertService::reconcile(std::int64_t now_ms) {
@@ -240,9 +252,22 @@ void AlertService::onEvents(const std::vector<rules::IncidentEvent>& events) {
   tick();
 }
 
-void AlertService::onProfile(const std::string& incident_id) {
-  if (stopped_ || !notifier_ || alertmanagers_.empty()) return;
-  notifier_->refresh(incident_id, alertmanagers_, clock_.nowMs());
+void AlertService::onProfile(const std::string& incident_id, bool stored) {
+  if (stopped_ || !notifier_) return;
+  const std::int64_t now = clock_.nowMs();
+  notifier_->release(incident_id);
+  if (stored) {
+    // What the newest profile names, against what receivers were last told: news goes to every receiver that was
+    // told (the first profile of an incident paged before it, an off-CPU capture that names the wait).
+    const std::string explains = sources_.evidence ? sources_.evidence(incident_id).explains : std::string();
+    auto it = explained_.find(incident_id);
+    if (it == explained_.end() || it->second != explains) {
+      explained_[incident_id] = explains;
+      notifier_->refresh(incident_id, receiver_names_, now);
+    } else if (!alertmanagers_.empty()) {
+      notifier_->refresh(incident_id, alertmanagers_, now);
+    }
+  }
   tick();
 }
 

@@ -69,6 +69,7 @@ struct IncidentEvidence {
   bool has_offcpu_graph = false;  // a wall-clock profile: its off-CPU part has a graph of its own
   std::vector<GrownFrame> grown;
   std::string explanation;  // the profile's one sentence on what explains the incident (on-CPU or a wait)
+  std::string explains;     // what it names ("cpu:<frame>", "offcpu:<class>:<frame>"): a new one is news
   std::vector<std::string> trace_urls;
 };
 
@@ -80,6 +81,8 @@ struct AlertSources {
   // How incident `id` resolved, if its latest occurrence did.
   std::function<std::optional<rules::IncidentEvent>(const std::string& id)> resolution;
   std::function<IncidentEvidence(const std::string& id)> evidence;
+  // Until when incident `id`'s first profile is being captured (0: none is): its first notification waits for it.
+  std::function<std::int64_t(const std::string& id)> capture_deadline;
 };
 
 class AlertService {
@@ -98,9 +101,11 @@ class AlertService {
   void restore();
   // Every evaluation's transitions (after they are written to the state database).
   void onEvents(const std::vector<rules::IncidentEvent>& events);
-  // A profile was attached to an incident: Alertmanager receivers hear the alert again at once, with its links
-  // (an Alertmanager notifies with the newest annotations it holds, so its group_wait picks them up).
-  void onProfile(const std::string& incident_id);
+  // A capture for an incident ended (`stored`: a profile was attached; else it failed or was skipped). A first
+  // notification held for it goes now. Alertmanager receivers hear the alert again at once with its links (an
+  // Alertmanager notifies with the newest annotations it holds, so its group_wait picks them up); every other
+  // receiver that was already told hears it again when the profile's explanation is new to it.
+  void onProfile(const std::string& incident_id, bool stored = true);
   // Saves the grouping state; nothing is sent after it (what is pending stays in the outbox).
   void stop();
 
@@ -161,6 +166,8 @@ class AlertService {
   std::map<std::string, Queue> queues_;                         // by queue name
   std::map<std::string, Templates> templates_;                  // by receiver
   std::set<std::string> alertmanagers_;                         // receivers of type alertmanager
+  std::set<std::string> receiver_names_;                        // every receiver
+  std::map<std::string, std::string> explained_;                // incident -> what receivers were told explains it
   std::map<std::string, FetchHandle> in_flight_;                // queues with a request out
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // what a late completion checks
   std::vector<Message> unsaved_;                                // flushed, not yet written (a failed write)

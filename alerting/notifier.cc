@@ -104,6 +104,33 @@ void Notifier::refresh(const std::string& alert_id, const std::set<std::string>&
   }
 }
 
+void Notifier::hold(const std::string& alert_id, std::int64_t until_ms) {
+  for (auto& [key, g] : groups_) {
+    auto m = g.members.find(alert_id);
+    if (m != g.members.end() && m->second.alert.firing && !m->second.sent_firing) m->second.hold_until_ms = until_ms;
+  }
+}
+
+void Notifier::release(const std::string& alert_id) {
+  for (auto& [key, g] : groups_) {
+    if (auto m = g.members.find(alert_id); m != g.members.end()) m->second.hold_until_ms = 0;
+  }
+}
+
+namespace {
+
+// Until when a group's first notification of one of its alerts waits for that alert's profile (0: it does not).
+template <typename Members>
+std::int64_t heldUntil(const Members& members) {
+  std::int64_t until = 0;
+  for (const auto& [id, m] : members) {
+    if (m.alert.firing && !m.sent_firing && m.changed) until = std::max(until, m.hold_until_ms);
+  }
+  return until;
+}
+
+}  // namespace
+
 std::vector<Flush> Notifier::due(std::int64_t now_ms, const std::vector<Silence>& silences) {
   // The firing alerts, for inhibition.
   std::vector<LabelView> firing;
@@ -116,7 +143,7 @@ std::vector<Flush> Notifier::due(std::int64_t now_ms, const std::vector<Silence>
   for (auto it = groups_.begin(); it != groups_.end();) {
     Group& g = it->second;
     const Route& route = *g.route;
-    if (now_ms < g.next_ms) {
+    if (now_ms < g.next_ms || now_ms < heldUntil(g.members)) {
       ++it;
       continue;
     }
@@ -250,7 +277,8 @@ std::int64_t Notifier::nextWakeMs() const {
   std::int64_t next = 0;
   for (const auto& [key, g] : groups_) {
     const bool changed = std::any_of(g.members.begin(), g.members.end(), [](const auto& m) { return m.second.changed; });
-    const std::int64_t at = changed ? g.next_ms : g.last_ms + g.route->repeat_interval.count();
+    const std::int64_t at =
+        changed ? std::max(g.next_ms, heldUntil(g.members)) : g.last_ms + g.route->repeat_interval.count();
     if (next == 0 || at < next) next = at;
   }
   return next;

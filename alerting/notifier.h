@@ -6,6 +6,9 @@
 // nothing new is notified again every `repeat_interval`. Resolved alerts go out once (when the receiver wants
 // resolutions) and leave the group; an empty group is forgotten.
 //
+// A firing alert whose profile is being captured holds its groups' first notification of it until the profile is
+// stored or the capture's deadline passes (hold/release), whatever group_wait says: the page carries the flame graph.
+//
 // At flush time, silenced and inhibited alerts are left out; a group with nothing left to say sends nothing. A
 // firing alert that was muted and never sent stays "changed", so it goes out at the group's next flush after its
 // silence ends.
@@ -43,6 +46,10 @@ class Notifier {
   // Something attached to a firing alert changed (a profile was captured): the groups of `receivers` that told it
   // firing tell it again at once. Others wait for their repeat_interval.
   void refresh(const std::string& alert_id, const std::set<std::string>& receivers, std::int64_t now_ms);
+  // A firing alert's profile is being captured: its groups hold their first notification of it until release()
+  // or until `until_ms`, whatever group_wait says, so that the page carries the flame graph.
+  void hold(const std::string& alert_id, std::int64_t until_ms);
+  void release(const std::string& alert_id);
   // The groups to notify at now_ms, with what each says.
   std::vector<Flush> due(std::int64_t now_ms, const std::vector<Silence>& silences);
   // When due() next has something to do (0: nothing scheduled).
@@ -64,6 +71,7 @@ class Notifier {
     AlertInfo alert;
     bool changed = true;       // since the last notification
     bool sent_firing = false;  // a notification carried it firing
+    std::int64_t hold_until_ms = 0;  // its first notification waits for its profile until then (0: no hold)
   };
   struct Group {
     const Route* route = nullptr;

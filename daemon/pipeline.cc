@@ -138,7 +138,7 @@ Result<void> Pipeline::start(const Config& config, const std::filesystem::path& 
       log::error("Cannot attach a profile to its incident",
                  {{"incident", p.incident_id}, {"error", ok.error().message}});
     }
-    if (p.error.empty()) alerts_->onProfile(p.incident_id);
+    alerts_->onProfile(p.incident_id, p.error.empty());
   });
   engine_->onEvents([this](const std::vector<rules::IncidentEvent>& events) {
     // After the engine's writes of the same evaluation, which were handed over first.
@@ -235,6 +235,7 @@ alerting::AlertSources Pipeline::alertSources() {
     if (record && *record && (*record)->state == incidents::IncidentState::resolved) return (*record)->resolved;
     return std::nullopt;
   };
+  s.capture_deadline = [this](const std::string& id) { return profiles_ ? profiles_->captureDeadlineMs(id) : 0; };
   s.evidence = [this](const std::string& id) {
     alerting::IncidentEvidence e;
     if (auto list = profile_store_->list("", id, 20)) {
@@ -245,6 +246,7 @@ alerting::AlertSources Pipeline::alertSources() {
         e.has_diff = !p.baseline_id.empty();
         e.has_offcpu_graph = p.summary.value("view", "") == "wall";
         e.explanation = p.summary.value("explanation", "");
+        e.explains = p.summary.value("explains", "");
         if (p.summary.contains("grown") && p.summary["grown"].is_array()) {
           for (const auto& g : p.summary["grown"]) {
             if (e.grown.size() >= 5) break;

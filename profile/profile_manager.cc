@@ -13,6 +13,9 @@ namespace {
 constexpr int kMaxCapturesPerIncident = 5;
 constexpr std::int64_t kHourMs = 3'600'000;
 constexpr auto kTick = std::chrono::seconds(5);
+// What folding, drawing and storing a capture may take past its duration before a held notification goes without
+// it (the off-CPU pre-sample, perf script's DWARF unwinding, two flame graphs).
+constexpr std::int64_t kStoreMarginMs = 10'000;
 
 double secondsOf(Duration d) {
   return std::chrono::duration<double>(d).count();
@@ -70,6 +73,12 @@ CaptureKind ProfileManager::baselineCapture(const ProfileTarget& t) {
   return t.kinds == "offcpu" ? CaptureKind::offcpu : CaptureKind::both;
 }
 
+std::int64_t ProfileManager::captureDeadlineMs(const std::string& incident_id) const {
+  auto it = firing_.find(incident_id);
+  if (it == firing_.end() || !it->second.capturing || it->second.captures > 0) return 0;
+  return it->second.first_deadline_ms;
+}
+
 const ProfileTarget* ProfileManager::target(const std::string& name) const {
   for (const auto& t : config_.targets) {
     if (t.name == name) return &t;
@@ -111,6 +120,8 @@ void ProfileManager::onEvents(const std::vector<rules::IncidentEvent>& events) {
       continue;
     }
     firing_[e.id].capturing = true;
+    firing_[e.id].first_deadline_ms =
+        now + std::chrono::duration_cast<std::chrono::milliseconds>(t->duration).count() + kStoreMarginMs;
     request(Job{t->name, ProfileKind::hotspot, e.id, t->duration, t->frequency, firstCapture(*t)}, now);
   }
 }

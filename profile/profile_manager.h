@@ -83,6 +83,11 @@ class ProfileManager {
   // it, the recent capture of its target it shares, or a capture that failed or was skipped (with the reason).
   void onProfile(std::function<void(const ProfileRef&)> listener) { on_profile_ = std::move(listener); }
 
+  // Until when incident `id`'s first capture may take (its duration and the time to fold and store it, from when
+  // it was asked for), while that capture is under way; 0 when none is. Alerting holds the first notification
+  // until then.
+  std::int64_t captureDeadlineMs(const std::string& incident_id) const;
+
   // For tests: captures running or waiting.
   std::size_t busy() const { return running_ + queue_.size(); }
 
@@ -102,6 +107,7 @@ class ProfileManager {
     std::int64_t next_ms = 0;  // when the next progressive capture may start (0: none running yet)
     bool capturing = false;
     CaptureKind capture = CaptureKind::cpu;  // what its next capture records
+    std::int64_t first_deadline_ms = 0;      // while its first capture is under way: when it should be stored
   };
   // What a target's incident captures record first, and its baselines.
   static CaptureKind firstCapture(const ProfileTarget& t);

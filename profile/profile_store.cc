@@ -125,6 +125,7 @@ nlohmann::json summaryJson(const FoldedStacks& stacks, const FoldedStacks* basel
     out["grown"] = grown;
     if (!frames.empty() && frames.front().grew_pp() >= kExplainsPp) {
       const auto& g = frames.front();
+      out["explains"] = "cpu:" + g.name;
       explanation =
           fmt::format("on-CPU: {} grew {:+.0f} points to {} of the CPU samples ({}{}{})", g.name, g.grew_pp(),
                       percent(g.now_share), className(g.cls), g.caller.empty() ? "" : ", called from ", g.caller);
@@ -155,6 +156,7 @@ nlohmann::json summaryJson(const FoldedStacks& stacks, const FoldedStacks* basel
       section["grown"] = grown;
       if (explanation.empty() && !waits.empty()) {
         const auto& w = waits.front();
+        out["explains"] = fmt::format("offcpu:{}:{}", waitClassName(w.cls), w.name);
         explanation = fmt::format(
             "off-CPU: {} of the growth in waiting is {} in {} ({:.2f} more threads waiting "
             "there on average)",
@@ -163,6 +165,7 @@ nlohmann::json summaryJson(const FoldedStacks& stacks, const FoldedStacks* basel
     }
     if (explanation.empty() && !off.waiting.empty()) {
       const auto& w = off.waiting.front();
+      out["explains"] = fmt::format("offcpu:{}:{}", waitClassName(w.cls), w.name);
       explanation =
           fmt::format("off-CPU: {} of the waiting is {} in {}", percent(w.share), waitClassName(w.cls), w.name);
     }

@@ -231,3 +231,28 @@ TEST_CASE("a refreshed alert (its profile came) is told again at once to the rec
   CHECK(routesOf(f[0]) == std::vector<std::string>{"/a"});
   CHECK(n.due(kT0 + 6'000, {}).empty());
 }
+
+TEST_CASE("a first notification waits for the profile being captured, past group_wait, until it is stored") {
+  // group_wait 5 s; the capture takes 10 s and is stored 12 s in: the page goes then, with its flame graph.
+  Notifier n(grouped(5s), {}, {"team"});
+  n.observe(alert("/a"), kT0);
+  n.hold("/a/page", kT0 + 20'000);
+  CHECK(n.due(kT0 + 5'000, {}).empty());
+  CHECK(n.nextWakeMs() == kT0 + 20'000);
+  n.release("/a/page");
+  CHECK(n.nextWakeMs() == kT0 + 5'000);
+  auto f = n.due(kT0 + 12'000, {});
+  REQUIRE(f.size() == 1);
+  CHECK(routesOf(f[0]) == std::vector<std::string>{"/a"});
+
+  // A capture that never ends: the hold is bounded by its deadline.
+  Notifier m(grouped(5s), {}, {"team"});
+  m.observe(alert("/b"), kT0);
+  m.hold("/b/page", kT0 + 20'000);
+  CHECK(m.due(kT0 + 19'999, {}).empty());
+  CHECK(m.due(kT0 + 20'000, {}).size() == 1);
+  // Once told, an alert is never held again: a later capture's hold does not delay its updates.
+  m.hold("/b/page", kT0 + 99'000);
+  m.refresh("/b/page", {"team"}, kT0 + 30'000);
+  CHECK(m.due(kT0 + 30'000, {}).size() == 1);
+}

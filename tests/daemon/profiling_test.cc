@@ -61,11 +61,12 @@ profile = "gone"
           "[profiling]\nbaseline_interval = \"0s\"\n"
           "[[profile_targets]]\nname = \"busy\"\npid_file = \"busy.pid\"\nduration = \"2s\"\ncooldown = \"1h\"\n"
           "[[profile_targets]]\nname = \"gone\"\npid_file = \"missing.pid\"\n"
-          // Slack hears of it once the profile is there: its message links the flame graph the daemon serves.
+          // Slack hears of it once the profile is there, though group_wait (1 s) ends before the 2 s capture does:
+          // its first message links the flame graph the daemon serves.
           "[[receivers]]\nname = \"chat\"\ntype = \"slack\"\nurl = \"" +
           slack_url +
           "\"\n"
-          "[route]\nreceiver = \"chat\"\ngroup_by = [\"alertname\"]\ngroup_wait = \"8s\"\n"
+          "[route]\nreceiver = \"chat\"\ngroup_by = [\"alertname\"]\ngroup_wait = \"1s\"\n"
           "[[scrape]]\njob = \"app\"\ntargets = [\"" +
           address + "\"]\ninterval = \"1s\"\ntimeout = \"1s\"\n");
   ChildProcess daemon({HOTSPOTD_BINARY, "run", "--config", config.string()});
@@ -122,17 +123,20 @@ profile = "gone"
   if (captured) {
     // The alert links the flame graph, and following the link gets it.
     std::string link;
-    for (int i = 0; i < 200 && link.empty(); ++i) {
+    bool told = false;
+    for (int i = 0; i < 200 && !told; ++i) {
       for (const auto& m : slack.accepted()) {
+        if (m.raw.find("QueueDeep ") == std::string::npos) continue;
+        told = true;  // the incident's first message: it carries the flame graph already
         for (const auto& block : m.body["blocks"]) {
           if (block["type"] != "actions") continue;
           for (const auto& button : block["elements"]) {
-            if (button["text"]["text"] == "Flame graph" && m.raw.find("QueueDeep ") != std::string::npos)
-              link = button["url"];
+            if (button["text"]["text"] == "Flame graph") link = button["url"];
           }
         }
+        break;
       }
-      if (link.empty()) std::this_thread::sleep_for(100ms);
+      if (!told) std::this_thread::sleep_for(100ms);
     }
     REQUIRE_MESSAGE(!link.empty(), daemon.output());
     const std::string prefix = "http://127.0.0.1:" + std::to_string(*port);
