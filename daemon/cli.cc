@@ -372,6 +372,12 @@ void addDemo(CLI::App& app, Commands& c) {
       ->check(within(1e-9, 1e9, "a positive number of requests a second"));
   durationOption(c.demo, "--regression-after", c.demo_options.regression_after,
                  "Switch the regression on this long after start, once a baseline exists (default 75s).");
+  c.demo
+      ->add_option("--regression", c.demo_options.regression,
+                   "Which regression: cpu (Pricing::recalculateAll, seen on-CPU) or lock (a stock lock held during a "
+                   "slow call, seen off-CPU). Default cpu.")
+      ->type_name("KIND")
+      ->check(CLI::IsMember({"cpu", "lock"}));
   durationOption(c.demo, "--resolve-after", c.demo_options.resolve_after,
                  "Switch it off again this long after the alert arrived (default: leave it on).");
   c.demo

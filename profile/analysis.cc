@@ -271,6 +271,7 @@ std::string_view waitClassName(WaitClass c) {
     case WaitClass::sleep: return "sleep/timer";
     case WaitClass::page_fault: return "page fault";
     case WaitClass::run_queue: return "run queue";
+    case WaitClass::condition: return "condition wait";
     case WaitClass::other: return "other";
   }
   return "other";
@@ -284,6 +285,7 @@ std::string_view waitClassFrame(WaitClass c) {
     case WaitClass::sleep: return "[sleep]_[o]";
     case WaitClass::page_fault: return "[page fault]_[o]";
     case WaitClass::run_queue: return "[run queue]_[o]";
+    case WaitClass::condition: return "[condition wait]_[o]";
     case WaitClass::other: return "[other wait]_[o]";
   }
   return "[other wait]_[o]";
@@ -349,8 +351,14 @@ std::string_view stripMark(std::string_view frame) {
   return frame.ends_with("_[o]") ? frame.substr(0, frame.size() - 4) : frame;
 }
 
-// The user frame nearest the wait in an off-CPU stack, and the stack's class.
-std::pair<std::string_view, WaitClass> waitingFrame(const std::vector<std::string_view>& frames) {
+// The user frame nearest the wait in an off-CPU stack, the stack's class, and whether that frame is only the
+// command's root frame (no frame of the process's own code was found).
+struct Waiting {
+  std::string_view name;
+  WaitClass cls;
+  bool root;
+};
+Waiting waitingFrame(const std::vector<std::string_view>& frames) {
   WaitClass cls = WaitClass::other;
   std::size_t end = frames.size();
   if (end > 0) {
@@ -362,14 +370,15 @@ std::pair<std::string_view, WaitClass> waitingFrame(const std::vector<std::strin
   for (std::size_t i = end; i-- > 0;) {
     if (frames[i].ends_with("_[k]")) continue;
     const std::string_view name = stripMark(frames[i]);
-    if (i == 0 || !wrapperFrame(name)) return {name, cls};  // the command itself when nothing of its own is above
+    if (i == 0 || !wrapperFrame(name)) return {name, cls, i == 0};  // the command when nothing of its own is above
   }
-  return {std::string_view(), cls};
+  return {std::string_view(), cls, true};
 }
 
 struct WaitKey {
   std::string_view name;
   WaitClass cls;
+  bool root;
   bool operator==(const WaitKey&) const = default;
 };
 struct WaitKeyHash {
@@ -384,8 +393,8 @@ std::unordered_map<WaitKey, std::uint64_t, WaitKeyHash> waitsOf(const FoldedStac
   stacks.forEach([&](std::string_view stack, std::uint64_t us) {
     if (!isOffCpuStack(stack)) return;
     const auto frames = splitFrames(stack);
-    const auto [name, cls] = waitingFrame(frames);
-    auto& v = out[WaitKey{name, cls}];
+    const auto [name, cls, root] = waitingFrame(frames);
+    auto& v = out[WaitKey{name, cls, root}];
     v = saturatingAdd(v, us);
     if (summary) {
       summary->us = saturatingAdd(summary->us, us);
@@ -406,6 +415,14 @@ WaitClass classifyWait(std::string_view stack) {
     kernel = true;
     if (containsAny(f, {"page_fault", "handle_mm_fault", "filemap_fault", "do_user_addr_fault"})) {
       return WaitClass::page_fault;
+    }
+  }
+  // A condition variable sleeps in a futex too, but it waits for work or a resource, not for a lock.
+  for (auto f : frames) {
+    if (f.ends_with("_[k]")) continue;
+    if (containsAny(f, {"pthread_cond_wait", "pthread_cond_timedwait", "pthread_cond_clockwait",
+                        "std::condition_variable", "std::_V2::condition_variable_any", "cnd_wait", "cnd_timedwait"})) {
+      return WaitClass::condition;
     }
   }
   // The first class in order (lock, disk, network, sleep) any kernel frame names: an epoll wait with a timeout
@@ -442,6 +459,7 @@ OffCpuSummary summarizeOffCpu(const FoldedStacks& stacks, std::size_t limit) {
     WaitingFrame w;
     w.name = std::string(key.name);
     w.cls = key.cls;
+    w.root = key.root;
     w.us = us;
     w.share = out.us ? static_cast<double>(us) / static_cast<double>(out.us) : 0;
     out.waiting.push_back(std::move(w));
@@ -471,6 +489,7 @@ std::vector<WaitingFrame> grownWaits(const FoldedStacks& base, double base_secon
     WaitingFrame w;
     w.name = std::string(key.name);
     w.cls = key.cls;
+    w.root = key.root;
     w.us = us;
     w.share = now_total.us ? static_cast<double>(us) / static_cast<double>(now_total.us) : 0;
     w.grew_per_s = rate - base_rate;

@@ -86,10 +86,13 @@ std::vector<FrameGrowth> grownFrames(const FoldedStacks& base, const FoldedStack
 //   sleep/timer   nanosleep, hrtimer sleeps
 //   page fault    a fault anywhere on the stack (a fault that reads the disk counts here)
 //   run queue     preempted while runnable: waiting for a CPU, not for an event
+//   condition     a condition variable (pthread_cond_wait, std::condition_variable): waiting for another thread to
+//                 hand over work or a resource (a pool's idle workers, a full connection pool); before lock,
+//                 whose futex it also sleeps in
 //   other         anything else (waiting for a child, a signal...)
 // Without kernel frames (not permitted), the user frames' classes decide where they can (lock, syscall/io).
-enum class WaitClass { lock, disk, network, sleep, page_fault, run_queue, other };
-inline constexpr std::size_t kWaitClasses = 7;
+enum class WaitClass { lock, disk, network, sleep, page_fault, run_queue, condition, other };
+inline constexpr std::size_t kWaitClasses = 8;
 std::string_view waitClassName(WaitClass c);
 // The leaf frame an off-CPU stack carries for its class: "[lock wait]_[o]", "[run queue]_[o]"...
 std::string_view waitClassFrame(WaitClass c);
@@ -106,6 +109,7 @@ struct WaitingFrame {
   std::uint64_t us = 0;
   double share = 0;  // of the off-CPU time
   WaitClass cls = WaitClass::other;
+  bool root = false;        // no frame of the process's own code: `name` is the command (a pool's idle workers)
   double grew_per_s = 0;    // against a baseline: more waiting, in thread-seconds per second
   double growth_share = 0;  // its part of all the waiting that grew
 };

@@ -380,9 +380,10 @@ void ProfileManager::finished(const Job& job, std::int64_t start_ms, Result<Capt
   }
   if (job.kind == ProfileKind::hotspot) {
     if (saved->summary.contains("grown") && saved->summary["grown"].is_array()) {
-      double top = 0;
-      for (const auto& g : saved->summary["grown"]) top = std::max(top, g.value("grew_pp", 0.0));
-      if (top < kExplainsPp) escalate(top);
+      // The same test as the page's: the frame that explains the growth (the first listed) grew by kExplainsPp.
+      const auto& grown = saved->summary["grown"];
+      const double top = grown.empty() ? 0.0 : grown[0].value("grew_pp", 0.0);
+      if (!saved->summary.value("explains", "").starts_with("cpu:")) escalate(top);
     } else if (saved->duration_ms > 0) {
       // No baseline to tell what grew: a process that used less than half a CPU spent most of its time waiting.
       const double cpus = static_cast<double>(saved->samples) * 1000.0 /

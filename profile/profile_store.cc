@@ -1,5 +1,6 @@
 #include "profile/profile_store.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <fstream>
@@ -163,8 +164,12 @@ nlohmann::json summaryJson(const FoldedStacks& stacks, const FoldedStacks* basel
             percent(w.growth_share), waitClassName(w.cls), w.name, w.grew_per_s);
       }
     }
-    if (explanation.empty() && !off.waiting.empty()) {
-      const auto& w = off.waiting.front();
+    // Without a baseline: the largest wait that belongs to a function of the process's own (a pool's idle
+    // workers, waiting where no user frame is, explain nothing).
+    const auto own =
+        std::find_if(off.waiting.begin(), off.waiting.end(), [](const WaitingFrame& w) { return !w.root; });
+    if (explanation.empty() && own != off.waiting.end()) {
+      const auto& w = *own;
       out["explains"] = fmt::format("offcpu:{}:{}", waitClassName(w.cls), w.name);
       explanation =
           fmt::format("off-CPU: {} of the waiting is {} in {}", percent(w.share), waitClassName(w.cls), w.name);

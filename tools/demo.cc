@@ -281,6 +281,8 @@ class WebhookPrinter {
       }
       narrator_.more("grew most    " + g.substr(0, end));
     }
+    if (auto u = str(ann, "flamegraph_offcpu_url"); !u.empty()) narrator_.more("off-CPU      " + u);
+    if (auto e = str(ann, "profile_explanation"); !e.empty()) narrator_.more("explains     " + e);
     if (status == "firing") ++firing_;
   }
 
@@ -311,10 +313,11 @@ std::filesystem::path besideSelf(const std::string& name) {
   return ec ? std::filesystem::path(name) : self.parent_path() / name;
 }
 
-bool postRegression(const std::string& host, int port, bool on) {
+bool postRegression(const std::string& host, int port, bool on, const std::string& kind) {
   httplib::Client client(host, port);
   client.set_connection_timeout(2, 0);
-  auto res = client.Post("/admin/regression", on ? "on=1" : "on=0", "application/x-www-form-urlencoded");
+  auto res = client.Post("/admin/regression", fmt::format("on={}&kind={}", on ? 1 : 0, kind),
+                         "application/x-www-form-urlencoded");
   return res && res->status == 200;
 }
 
@@ -409,6 +412,8 @@ void tellProfiles(httplib::Client& api, const std::filesystem::path& dir, Narrat
       story.more(fmt::format("grew most    {} +{:.1f} pp against the baseline", str(grown[0], "name"),
                              grown[0].value("grew_pp", 0.0)));
     }
+    if (std::filesystem::exists(where / "offcpu.svg")) story.more("off-CPU      " + (where / "offcpu.svg").string());
+    if (const std::string why = summary.value("explanation", ""); !why.empty()) story.more("explains     " + why);
   }
 }
 
@@ -528,9 +533,13 @@ int runDemo(const DemoOptions& options) {
 
     if (!regression_on && now - started >= options.regression_after &&
         (told.baseline || now - started >= options.regression_after + std::chrono::seconds(45))) {
-      if (postRegression(shop_addr->first, shop_addr->second, true)) {
+      if (postRegression(shop_addr->first, shop_addr->second, true, options.regression)) {
         regression_on = true;
-        story.say("Regression switched ON: every /checkout now also runs Pricing::recalculateAll (about 25 ms of CPU)");
+        story.say(options.regression == "lock"
+                      ? "Regression switched ON: every /checkout now takes the stock lock in Inventory::reserve and "
+                        "holds it for a 25 ms warehouse call; checkouts queue on it while the CPU idles"
+                      : "Regression switched ON: every /checkout now also runs Pricing::recalculateAll (about 25 ms "
+                        "of CPU)");
       }
     }
     if (!alerted_at && webhook.firing() > 0) {
@@ -545,7 +554,7 @@ int runDemo(const DemoOptions& options) {
     }
     if (alerted_at && options.resolve_after.count() > 0 && !regression_off &&
         now - *alerted_at >= options.resolve_after) {
-      if (postRegression(shop_addr->first, shop_addr->second, false)) {
+      if (postRegression(shop_addr->first, shop_addr->second, false, options.regression)) {
         regression_off = true;
         story.say(
             "Regression switched OFF; the incident resolves once the 30s window is clear and stays clear 30s more");

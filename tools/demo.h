@@ -1,6 +1,7 @@
 // `hotspotd demo`: the whole loop on this machine, with nothing to configure. It starts the demo service (a shop
 // under a steady load, examples/demo-service), a webhook receiver that prints what it receives, and the daemon on
-// the demo's config and rules (compiled in from examples/demo-service/); switches the shop's CPU regression on once
+// the demo's config and rules (compiled in from examples/demo-service/); switches the shop's regression (CPU work, or
+// with --regression lock a contended lock) on once
 // a healthy baseline profile exists; and tells what happens as it happens: the drift firing, the profile captured,
 // the alert arriving with its links. Ctrl-C (or SIGTERM) stops everything it started, in order; the children are
 // also stopped by the kernel if the demo itself dies. The work directory (config, state, profiles, logs) is kept.
@@ -22,6 +23,7 @@ struct DemoOptions {
   double load = 60;                    // requests a second the shop drives itself with
   Duration regression_after = std::chrono::seconds(75);  // at the earliest; later if the baseline is not there yet
   Duration resolve_after{0};  // switch the regression off this long after the alert arrived; 0: leave it on
+  std::string regression = "cpu";  // cpu: Pricing::recalculateAll; lock: a stock lock held during a slow call
 };
 
 // The demo's config and rules, as compiled in (with their ${...} placeholders).

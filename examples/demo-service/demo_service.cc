@@ -1,20 +1,30 @@
 // A small shop service to point hotspotd at: it exports RED metrics as services do
 // (http_request_duration_seconds by route and method, http_requests_total by route, method and code) and serves
-// /checkout, /cart and /search. A regression can be switched on: /checkout then recalculates every price of the
-// cart (real CPU work in Pricing::recalculateAll), so its tail latency drifts and a CPU profile shows why.
+// /checkout, /cart and /search. A regression can be switched on, of one of two kinds:
+//   cpu   /checkout also recalculates every price of the catalogue (real CPU work in Pricing::recalculateAll): its
+//         tail latency drifts and an on-CPU profile shows why.
+//   lock  /checkout reserves stock under one shared mutex held while a slow warehouse call answers (25 ms in
+//         Inventory::reserve): requests queue on the lock, the tail drifts while the CPU idles, and only an off-CPU
+//         profile shows why.
 //
-//   hotspotd_demo_service [--listen 127.0.0.1:0] [--load RPS] [--regression]
-//     --load RPS     also drive itself with RPS requests a second (70% /checkout, 20% /cart, 10% /search)
-//     --regression   start with the regression on
-//   `curl -d on=1 http://HOST:PORT/admin/regression` (on=0 to stop) switches it; GET says whether it is on.
+//   hotspotd_demo_service [--listen 127.0.0.1:0] [--load RPS] [--regression [cpu|lock]]
+//     --load RPS     also drive itself with RPS requests a second (70% /checkout, 20% /cart, 10% /search), from a
+//                    child process (so that a profile of the shop is the shop's own threads)
+//     --regression   start with the regression on (cpu unless lock is given)
+//   `curl -d on=1 http://HOST:PORT/admin/regression` (on=0 to stop; kind=lock for the lock) switches it; GET says
+//   whether it is on ("on", "on lock" or "off").
 // Prints "Listening on 127.0.0.1:<port>" once serving; stops on SIGTERM or SIGINT.
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <mutex>
 #include <random>
 #include <string>
 #include <thread>
@@ -29,7 +39,9 @@
 namespace {
 
 std::atomic<bool> g_regression{false};
+std::atomic<bool> g_lock_kind{false};  // the regression is the lock one
 std::atomic<bool> g_stop{false};
+std::mutex g_stock;  // the stock table every checkout reserves from
 
 // The work a request really does, in functions with names a flame graph can show.
 struct Pricing {
@@ -52,6 +64,14 @@ struct Pricing {
   }
 };
 
+struct Inventory {
+  // The lock regression: the stock lock is held while the warehouse answers, so checkouts queue on it.
+  [[gnu::noinline]] static void reserve() {
+    std::lock_guard<std::mutex> hold(g_stock);
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+};
+
 [[gnu::noinline]] double searchCatalogue(const std::string& query) {
   double score = 0;
   for (int i = 0; i < 3000; ++i) score += static_cast<double>((query.size() * 31 + i) % 17);
@@ -59,6 +79,30 @@ struct Pricing {
 }
 
 void onSignal(int) { g_stop = true; }
+
+// The built-in load: four clients at a steady total rate of `load` requests a second (70% /checkout, 20% /cart,
+// 10% /search), until SIGTERM or the shop goes away.
+void drive(const std::string& host, int port, double load) {
+  const int n = 4;
+  std::vector<std::thread> clients;
+  for (int c = 0; c < n; ++c) {
+    clients.emplace_back([&, c] {
+      httplib::Client client(host, port);
+      client.set_keep_alive(true);
+      std::mt19937 rng(static_cast<unsigned>(c) + 1);
+      std::uniform_real_distribution<double> pick(0, 1);
+      const auto gap = std::chrono::duration<double>(n / load);
+      auto next = std::chrono::steady_clock::now();
+      while (!g_stop) {
+        const double p = pick(rng);
+        client.Get(p < 0.7 ? "/checkout" : p < 0.9 ? "/cart" : "/search?q=shoes");
+        next += std::chrono::duration_cast<std::chrono::steady_clock::duration>(gap);
+        std::this_thread::sleep_until(next);
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+}
 
 }  // namespace
 
@@ -77,8 +121,11 @@ int main(int argc, char** argv) {
       load = std::stod(argv[++i]);
     } else if (arg == "--regression") {
       g_regression = true;
+      if (i + 1 < argc && (std::string(argv[i + 1]) == "cpu" || std::string(argv[i + 1]) == "lock")) {
+        g_lock_kind = std::string(argv[++i]) == "lock";
+      }
     } else {
-      std::fprintf(stderr, "usage: %s [--listen HOST:PORT] [--load RPS] [--regression]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--listen HOST:PORT] [--load RPS] [--regression [cpu|lock]]\n", argv[0]);
       return 2;
     }
   }
@@ -107,7 +154,8 @@ int main(int argc, char** argv) {
   };
   server.Get("/checkout", instrumented("/checkout", [](const httplib::Request&, httplib::Response& res) {
     double total = Pricing::priceCart(5);
-    if (g_regression) total += Pricing::recalculateAll(20);
+    if (g_regression && g_lock_kind) Inventory::reserve();
+    if (g_regression && !g_lock_kind) total += Pricing::recalculateAll(20);
     res.set_content("{\"total\": " + std::to_string(total) + "}\n", "application/json");
   }));
   server.Get("/cart", instrumented("/cart", [](const httplib::Request&, httplib::Response& res) {
@@ -120,17 +168,25 @@ int main(int argc, char** argv) {
   server.Get("/metrics", [registry](const httplib::Request&, httplib::Response& res) {
     res.set_content(prometheus::TextSerializer().Serialize(registry->Collect()), "text/plain; version=0.0.4");
   });
-  server.Get("/admin/regression", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content(g_regression ? "on\n" : "off\n", "text/plain");
-  });
-  server.Post("/admin/regression", [](const httplib::Request& req, httplib::Response& res) {
+  auto state = [] { return std::string(g_regression ? (g_lock_kind ? "on lock\n" : "on\n") : "off\n"); };
+  server.Get("/admin/regression",
+             [state](const httplib::Request&, httplib::Response& res) { res.set_content(state(), "text/plain"); });
+  server.Post("/admin/regression", [state](const httplib::Request& req, httplib::Response& res) {
+    const std::string kind = req.has_param("kind") ? req.get_param_value("kind") : "cpu";
+    if (kind != "cpu" && kind != "lock") {
+      res.status = 400;
+      res.set_content("kind must be cpu or lock\n", "text/plain");
+      return;
+    }
+    g_lock_kind = kind == "lock";
     g_regression = req.get_param_value("on") == "1";
     const auto unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                              std::chrono::system_clock::now().time_since_epoch())
                              .count();
-    std::printf("Regression %s at unix ms %lld\n", g_regression ? "on" : "off", static_cast<long long>(unix_ms));
+    std::printf("Regression %s at unix ms %lld\n", g_regression ? (g_lock_kind ? "on (lock)" : "on") : "off",
+                static_cast<long long>(unix_ms));
     std::fflush(stdout);
-    res.set_content(g_regression ? "on\n" : "off\n", "text/plain");
+    res.set_content(state(), "text/plain");
   });
 
   const int bound = port == 0 ? server.bind_to_any_port(host) : (server.bind_to_port(host, port) ? port : -1);
@@ -138,36 +194,32 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "cannot listen on %s:%d\n", host.c_str(), port);
     return 1;
   }
+  // The built-in load comes from a process of its own, as real clients would: a profile of the shop shows the
+  // shop's threads only, not clients waiting for its answers. Forked before any thread starts; the child shares
+  // the listening socket but never accepts on it.
+  pid_t load_pid = 0;
+  if (load > 0) {
+    load_pid = fork();
+    if (load_pid == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGTERM);
+      signal(SIGTERM, onSignal);
+      signal(SIGINT, onSignal);
+      drive(host, bound, load);
+      _exit(0);
+    }
+  }
   std::thread serving([&] { server.listen_after_bind(); });
   std::printf("Listening on %s:%d\n", host.c_str(), bound);
   std::fflush(stdout);
   signal(SIGTERM, onSignal);
   signal(SIGINT, onSignal);
 
-  // The built-in load: a few clients at a steady total rate.
-  std::vector<std::thread> clients;
-  if (load > 0) {
-    const int n = 4;
-    for (int c = 0; c < n; ++c) {
-      clients.emplace_back([&, c] {
-        httplib::Client client(host, bound);
-        client.set_keep_alive(true);
-        std::mt19937 rng(static_cast<unsigned>(c) + 1);
-        std::uniform_real_distribution<double> pick(0, 1);
-        const auto gap = std::chrono::duration<double>(n / load);
-        auto next = std::chrono::steady_clock::now();
-        while (!g_stop) {
-          const double p = pick(rng);
-          client.Get(p < 0.7 ? "/checkout" : p < 0.9 ? "/cart" : "/search?q=shoes");
-          next += std::chrono::duration_cast<std::chrono::steady_clock::duration>(gap);
-          std::this_thread::sleep_until(next);
-        }
-      });
-    }
-  }
   while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  for (auto& t : clients) t.join();
   server.stop();
   serving.join();
+  if (load_pid > 0) {
+    kill(load_pid, SIGTERM);
+    waitpid(load_pid, nullptr, 0);
+  }
   return 0;
 }

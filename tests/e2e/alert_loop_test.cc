@@ -186,6 +186,9 @@ receiver = "am"
                     (alert.dump() + "\n" + daemon->output() + "\n" +
                      getJson(port, "/api/v1/notifications").value_or(json()).dump()));
     REQUIRE(annotations.contains("flamegraph_diff_url"));
+    const std::string context =
+        alert.dump() + "\n" + getJson(port, "/api/v1/profiles").value_or(json()).dump() + "\n" + daemon->output();
+    INFO(context);
     CHECK(annotations["grown_frames"].get<std::string>().find("Pricing::recalculateAll") != std::string::npos);
     for (const char* key : {"flamegraph_url", "flamegraph_diff_url"}) {
       const Fetched svg = fetch(annotations[key]);

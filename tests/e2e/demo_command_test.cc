@@ -4,6 +4,7 @@
 #include <iterator>
 
 #include "tests/e2e/e2e.h"
+#include "tests/support/components.h"
 
 using namespace hotspotd::test;
 using namespace std::chrono_literals;
@@ -90,4 +91,37 @@ TEST_CASE(
   auto log = std::ifstream(work / "hotspotd.log");
   const std::string daemon_log((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
   CHECK(daemon_log.find("Stopped") != std::string::npos);
+}
+
+TEST_CASE("hotspotd demo --regression lock: checkouts queue on a lock; the page names the lock, from off-CPU time") {
+  const std::string no_perf = perfUnavailable();
+  if (!needComponent(no_perf.empty(), "perf (off-CPU capture): " + no_perf)) return;
+  TempDir dir;
+  const auto work = dir.path() / "demo";
+  ChildProcess demo({HOTSPOTD_BINARY, "demo", "--regression", "lock", "--dir", work.string(), "--listen", "127.0.0.1:0",
+                     "--regression-after", "62s"});
+  // The on-CPU capture explains nothing (the CPU idles while checkouts wait); the wall-clock capture that
+  // follows names the lock, and the webhook hears the alert again with that explanation.
+  const auto explained = demo.waitForLine("explains     off-CPU", 240s);
+  const std::string out = demo.output();
+  INFO(out);
+  REQUIRE(explained);
+  CHECK(out.find("Regression switched ON: every /checkout now takes the stock lock") != std::string::npos);
+  const auto received = out.find("Webhook received: firing ShopLatencyDrift");
+  REQUIRE(received != std::string::npos);
+  // Wait for the webhook's update, which carries the explanation and the off-CPU graph's link.
+  const auto update = demo.waitForLine("off-CPU      http", 60s);
+  const std::string after = demo.output();
+  INFO(after);
+  REQUIRE(update);
+  const std::string why = valueAfter(after, "explains     off-CPU", after.find("off-CPU      http"));
+  // perf names an inlined function without its class: "reserve".
+  CHECK(why.find("is lock in") != std::string::npos);
+  CHECK(why.find("reserve") != std::string::npos);
+  const Fetched offcpu = fetch(update->substr(update->find("http")));
+  CHECK(offcpu.status == 200);
+  CHECK(offcpu.body.find("reserve") != std::string::npos);
+  CHECK(offcpu.body.find("[lock wait]") != std::string::npos);
+  demo.signal(SIGINT);
+  CHECK(demo.wait(30s) == 0);
 }

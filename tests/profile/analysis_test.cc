@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "profile/analysis.h"
+#include "profile/profile_store.h"
 
 using namespace hotspotd::profile;
 
@@ -182,4 +183,25 @@ TEST_CASE("waits that grew are compared per second of capture, with their share 
   CHECK(g[1].name == "log");
   CHECK(g[1].cls == WaitClass::disk);
   CHECK(grownWaits(base, 0, now, 5).empty());
+}
+
+TEST_CASE("condition waits are told apart from lock contention; a pool's idle workers explain nothing") {
+  CHECK(classifyWait("a_[o];Pool::take_[o];pthread_cond_wait_[o];futex_wait_[k];schedule_[k]") == WaitClass::condition);
+  CHECK(classifyWait("a_[o];Pool::take_[o];std::condition_variable::wait_[o];futex_wait_[k]") == WaitClass::condition);
+  // Idle workers (nothing of the process's own on their stacks) wait more than the lock, but the page names the
+  // lock: without a baseline, the largest wait in the process's own code.
+  const auto off = stacks(
+      "shop_[o];start_thread_[o];std::thread::_M_run_[o];pthread_cond_wait_[o];futex_wait_[k];"
+      "[condition wait]_[o] 8000000\n"
+      "shop_[o];start_thread_[o];Checkout::run_[o];Inventory::reserve_[o];std::mutex::lock_[o];futex_wait_[k];"
+      "[lock wait]_[o] 2000000\n");
+  const auto s = summarizeOffCpu(off);
+  REQUIRE(s.waiting.size() == 2);
+  CHECK(s.waiting[0].root);
+  CHECK(s.waiting[0].name == "shop");
+  CHECK(!s.waiting[1].root);
+  const auto summary = summaryJson(off, nullptr);
+  CHECK(summary.value("explanation", "") == "off-CPU: 20% of the waiting is lock in Inventory::reserve");
+  CHECK(summary.value("explains", "") == "offcpu:lock:Inventory::reserve");
+  CHECK(summary.value("view", "") == "offcpu");
 }
