@@ -6,11 +6,15 @@
 #    to pending, pending to firing, which is the rule's `for`; capture: firing to the profile stored; delivery:
 #    firing to the webhook's answer, which includes the route's group_wait); the daemon's CPU time and memory over
 #    the run.
-# 2. What profiling costs the profiled service: the demo service driven as hard as it goes (closed loop, the
-#    regression on so its requests burn CPU), its throughput over the same window with and without the capture the
-#    daemon runs (perf record -e cpu-clock -F <hz> -g -p <pid>) at the default frequency (99 Hz) and the demo's (199).
+# 2. What profiling costs the profiled service: the demo service driven as hard as it goes (closed loop from its
+#    load process, the regression on so its requests burn CPU), its throughput over the same window with and
+#    without the capture the daemon runs (perf record -e cpu-clock -F <hz> -g -p <pid>) at the default frequency
+#    (99 Hz) and the demo's (199), and with a wall-clock capture (cpu-clock at 99 Hz beside every context switch,
+#    DWARF call chains, as kinds = "both" records), whose switches a second, data file and perf script time are
+#    printed too (the daemon caps a capture at max_switches; this one is not capped: the worst case).
 #
 #   bench/demo_loop.sh [BUILD_DIR]        (default build/gcc; run as root, or where perf may profile)
+#   COST_ONLY=1 bench/demo_loop.sh ...    part 2 only
 set -euo pipefail
 build=${1:-build/gcc}
 for tool in perf python3 curl; do
@@ -30,6 +34,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
+if [ -z "${COST_ONLY:-}" ]; then
 echo "== 1. hotspotd demo: regression switched on -> notification delivered"
 "$build/hotspotd" demo --dir "$work/demo" --listen 127.0.0.1:0 --regression-after 62s >"$work/demo.out" 2>&1 &
 demo_pid=$!
@@ -83,6 +88,8 @@ kill -INT "$demo_pid"
 wait "$demo_pid" || true
 demo_pid=
 
+fi
+
 echo "== 2. profiling overhead on the demo service (closed-loop load, regression on)"
 "$build/hotspotd_demo_service" --listen 127.0.0.1:0 --load 1000000 --regression >"$work/shop.out" 2>&1 &
 shop_pid=$!
@@ -99,7 +106,12 @@ throughput() {  # requests/s over exactly the window
 }
 with_perf() {  # the same, while perf samples at $1 Hz (attached a second before the window, gone after it)
   local pid rate
-  perf record -e cpu-clock -F "$1" -g -p "$shop_pid" -o "$work/perf.data" -q -- sleep $((window + 2)) >/dev/null 2>&1 &
+  if [ "$1" = wall ]; then
+    perf record -F 99 -e cpu-clock -e context-switches/period=1/ --switch-events --call-graph dwarf,4096 \
+      -p "$shop_pid" -o "$work/perf.data" -q -- sleep $((window + 2)) >/dev/null 2>&1 &
+  else
+    perf record -e cpu-clock -F "$1" -g -p "$shop_pid" -o "$work/perf.data" -q -- sleep $((window + 2)) >/dev/null 2>&1 &
+  fi
   pid=$!
   sleep 1
   rate=$(throughput)
@@ -108,16 +120,26 @@ with_perf() {  # the same, while perf samples at $1 Hz (attached a second before
 }
 sleep 3  # warm up
 # Interleaved rounds, so that drift in the machine's speed falls on all three alike; medians reported.
-none=() f99=() f199=()
+none=() f99=() f199=() wall=()
 for round in 1 2 3; do
   none+=("$(throughput)")
   f99+=("$(with_perf 99)")
   f199+=("$(with_perf 199)")
-  echo "round $round: ${none[-1]} requests/s without perf, ${f99[-1]} with perf at 99 Hz, ${f199[-1]} at 199 Hz"
+  wall+=("$(with_perf wall)")
+  echo "round $round: ${none[-1]} requests/s without perf, ${f99[-1]} with perf at 99 Hz, ${f199[-1]} at 199 Hz," \
+    "${wall[-1]} with a wall-clock capture"
 done
-python3 - "${none[*]}" "${f99[*]}" "${f199[*]}" <<'EOF'
+# The last wall-clock capture's size and what unwinding it costs (perf script is where DWARF call chains are paid).
+size=$(stat -c %s "$work/perf.data")
+TIMEFORMAT="%R %U %S"
+script_time=$({ time perf script -i "$work/perf.data" --show-switch-events >"$work/perf.txt" 2>/dev/null; } 2>&1)
+python3 - "${none[*]}" "${f99[*]}" "${f199[*]}" "${wall[*]}" "$size" "$script_time" "$window" "$(grep -c 'context-switches' "$work/perf.txt")" <<'EOF'
 import statistics, sys
-none, f99, f199 = (statistics.median(float(x) for x in arg.split()) for arg in sys.argv[1:])
+none, f99, f199, wall = (statistics.median(float(x) for x in arg.split()) for arg in sys.argv[1:5])
+size, (real, user, sys_), window, switches = int(sys.argv[5]), map(float, sys.argv[6].split()), int(sys.argv[7]), int(sys.argv[8])
 print(f"median: {none:.0f} requests/s without perf; perf at 99 Hz {f99:.0f} ({100 * (none - f99) / none:+.1f}% "
-      f"slower), at 199 Hz {f199:.0f} ({100 * (none - f199) / none:+.1f}% slower)")
+      f"slower), at 199 Hz {f199:.0f} ({100 * (none - f199) / none:+.1f}% slower); wall-clock capture {wall:.0f} "
+      f"({100 * (none - wall) / none:+.1f}% slower)")
+print(f"wall-clock capture of {window + 2} s: {switches} switches ({switches / (window + 2):.0f} a second), "
+      f"{size / 1e6:.1f} MB of data, perf script {real:.2f} s ({user + sys_:.2f} s of CPU) to unwind it")
 EOF

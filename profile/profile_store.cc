@@ -124,8 +124,11 @@ nlohmann::json summaryJson(const FoldedStacks& stacks, const FoldedStacks* basel
                        {"caller", g.caller}});
     }
     out["grown"] = grown;
-    if (!frames.empty() && frames.front().grew_pp() >= kExplainsPp) {
-      const auto& g = frames.front();
+    // The first named frame: "[unknown]" or "[libfoo.so]" (no symbols) explains nothing; its caller does.
+    const auto named =
+        std::find_if(frames.begin(), frames.end(), [](const FrameGrowth& f) { return !f.name.starts_with('['); });
+    if (named != frames.end() && named->grew_pp() >= kExplainsPp) {
+      const auto& g = *named;
       out["explains"] = "cpu:" + g.name;
       explanation =
           fmt::format("on-CPU: {} grew {:+.0f} points to {} of the CPU samples ({}{}{})", g.name, g.grew_pp(),

@@ -205,3 +205,12 @@ TEST_CASE("condition waits are told apart from lock contention; a pool's idle wo
   CHECK(summary.value("explains", "") == "offcpu:lock:Inventory::reserve");
   CHECK(summary.value("view", "") == "offcpu");
 }
+
+TEST_CASE("the page's explanation names a frame with a name: an unknown frame's growth goes to its caller") {
+  const auto base = stacks("svc;main;serve;work 10\nsvc;main;idle 90\n");
+  const auto now = stacks("svc;main;serve;[unknown] 70\nsvc;main;serve;work 10\nsvc;main;idle 20\n");
+  const auto summary = summaryJson(now, &base);
+  CHECK(summary["grown"][0].value("name", "") == "[unknown]");
+  CHECK(summary.value("explains", "") == "cpu:serve");
+  CHECK(summary.value("explanation", "").starts_with("on-CPU: serve grew +70 points to 80%"));
+}

@@ -257,11 +257,15 @@ TEST_CASE("off-CPU folding survives hostile text: no switch-in, times going back
 }
 
 TEST_CASE("a real recording of a contended lock and of a slow pipe read: the waits land on the right frames") {
-  for (const auto& [file, frame, wait] :
-       {std::tuple{"lock.perf-script.gz", "hotspotd_test_reserve_[o]", "[lock wait]_[o]"},
-        std::tuple{"pipe.perf-script.gz", "hotspotd_test_downstream_[o]", "[network/poll wait]_[o]"}}) {
-    CAPTURE(file);
-    const auto packed = read(std::filesystem::path(HOTSPOTD_SOURCE_DIR) / "tests/data/offcpu" / file);
+  struct Recording {
+    const char* file;
+    std::string_view frame, wait;
+  };
+  for (const Recording& rec :
+       {Recording{"lock.perf-script.gz", "hotspotd_test_reserve_[o]", "[lock wait]_[o]"},
+        Recording{"pipe.perf-script.gz", "hotspotd_test_downstream_[o]", "[network/poll wait]_[o]"}}) {
+    CAPTURE(rec.file);
+    const auto packed = read(std::filesystem::path(HOTSPOTD_SOURCE_DIR) / "tests/data/offcpu" / rec.file);
     const auto text = gunzip(packed, 64 << 20);
     REQUIRE(text);
     const auto r = profile::foldOffCpuScript(*text);
@@ -269,7 +273,7 @@ TEST_CASE("a real recording of a contended lock and of a slow pipe read: the wai
     // Most of the time off the CPU is the function waiting (DWARF call chains name it), under the right class.
     std::uint64_t there = 0;
     r.stacks.forEach([&](std::string_view s, std::uint64_t n) {
-      if (s.find(frame) != std::string_view::npos && s.ends_with(wait)) there += n;
+      if (s.find(rec.frame) != std::string_view::npos && s.ends_with(rec.wait)) there += n;
     });
     CHECK(static_cast<double>(there) > 0.5 * static_cast<double>(r.stacks.total()));
   }
