@@ -360,6 +360,20 @@ async function incidentProfiles(incident) {
   const newest = ok[ok.length - 1];
   let profile = null;
   try { profile = await api(`/api/v1/profiles/${newest.id}`); } catch (e) { out.push(errorBox(e)); }
+  if (profile && profile.summary && profile.summary.explanation) {
+    out.push(el('h2', {}, 'What explains it'), el('p', { id: 'explanation' }, profile.summary.explanation));
+  }
+  const off = profile && profile.summary && profile.summary.offcpu;
+  if (off && off.waiting && off.waiting.length) {
+    const rows = off.grown && off.grown.length ? off.grown : off.waiting;
+    out.push(el('h2', {}, off.grown && off.grown.length ? 'Waits that grew against the baseline' : 'Where threads waited'),
+      el('table', { id: 'waits' },
+        el('thead', {}, el('tr', {}, ['Function', 'Wait', 'Share of waiting', off.grown && off.grown.length ? 'Share of the growth' : ''].map((t) => el('th', {}, t)))),
+        el('tbody', {}, rows.map((w) => el('tr', {},
+          el('td', {}, el('code', {}, w.name)), el('td', {}, w.class),
+          el('td', { class: 'num' }, `${fmtNumber(100 * w.share)}%`),
+          el('td', { class: 'num' }, w.growth_share === undefined ? '' : `${fmtNumber(100 * w.growth_share)}%`))))));
+  }
   if (profile && profile.summary && profile.summary.grown) {
     out.push(el('h2', {}, 'Frames that grew against the baseline'), el('table', { id: 'grown' },
       el('thead', {}, el('tr', {}, ['Frame', 'Class', 'Baseline', 'Now', 'Grew'].map((t) => el('th', {}, t)))),
@@ -369,6 +383,10 @@ async function incidentProfiles(incident) {
         el('td', { class: 'num' }, `+${fmtNumber(g.grew_pp)} pp`))))));
   }
   out.push(el('h2', {}, 'Flame graph'), el('iframe', { class: 'flamegraph', id: 'flamegraph', src: `/api/v1/profiles/${newest.id}.svg`, title: 'Flame graph' }));
+  if (profile && profile.links && profile.links.offcpuSvg) {
+    out.push(el('h2', {}, 'Off-CPU flame graph (waiting only)'),
+      el('iframe', { class: 'flamegraph', id: 'offcpu', src: `/api/v1/profiles/${newest.id}.offcpu.svg`, title: 'Off-CPU flame graph' }));
+  }
   if (profile && profile.links && profile.links.diffSvg) {
     out.push(el('h2', {}, 'Differential flame graph (against the baseline)'),
       el('iframe', { class: 'flamegraph', id: 'diff', src: `/api/v1/profiles/${newest.id}.diff.svg`, title: 'Differential flame graph' }));
