@@ -352,13 +352,15 @@ TEST_CASE("a profile whose frame names are not UTF-8 is stored, served and paged
 }
 
 TEST_CASE("SIGTERM while a page waits on a receiver and a pprof capture runs: the daemon is gone within its timeout") {
-  // A pprof endpoint that holds the request for up to 20 s, and a webhook that answers only after 8 s.
+  // A pprof endpoint that holds the request for up to 60 s (a 5 s capture that hangs), and a webhook that answers
+  // only after 8 s. The page waits for the capture until its deadline (5 s + 10 s), then goes while the capture
+  // still hangs.
   std::atomic<bool> stopping{false};
   std::atomic<int> captures{0};
   HttpTarget pprof;
   pprof.server().Get("/debug/pprof/profile", [&](const httplib::Request&, httplib::Response& res) {
     ++captures;
-    for (int i = 0; i < 200 && !stopping; ++i) std::this_thread::sleep_for(100ms);
+    for (int i = 0; i < 600 && !stopping; ++i) std::this_thread::sleep_for(100ms);
     res.set_content("", "application/octet-stream");
   });
   const std::string pprof_address = pprof.start();
@@ -370,7 +372,7 @@ TEST_CASE("SIGTERM while a page waits on a receiver and a pprof capture runs: th
       dir, app.address,
       webhookOnly(hook.start()) +
           fmt::format("[profiling]\nbaseline_interval = \"0s\"\n[[profile_targets]]\nname = \"app\"\n"
-                      "pprof_url = \"http://{}/debug/pprof/profile\"\nduration = \"20s\"\n",
+                      "pprof_url = \"http://{}/debug/pprof/profile\"\nduration = \"5s\"\n",
                       pprof_address));
   dir.write("rules.toml", *hotspotd::readFile(dir.path() / "rules.toml") + "profile = \"app\"\n");
   std::string text = *hotspotd::readFile(config);
@@ -380,7 +382,7 @@ TEST_CASE("SIGTERM while a page waits on a receiver and a pprof capture runs: th
   ChildProcess daemon({HOTSPOTD_BINARY, "run", "--config", config.string()});
   listenPort(daemon);
   // Both are in flight: the capture asked for, the page sent and not answered.
-  REQUIRE_MESSAGE(eventually([&] { return captures > 0 && !hook.received().empty(); }, 20s), daemon.output());
+  REQUIRE_MESSAGE(eventually([&] { return captures > 0 && !hook.received().empty(); }, 40s), daemon.output());
   const auto start = std::chrono::steady_clock::now();
   daemon.signal(SIGTERM);
   const auto code = daemon.wait(10s);
