@@ -128,7 +128,7 @@ std::string_view className(FrameClass c) {
 }
 
 std::optional<FrameClass> classifyName(std::string_view frame) {
-  // Annotations from the folder (_[k] kernel, _[j] JIT, _[i] inlined) do not change what a function does.
+  // Annotations (_[k] kernel, _[j] JIT, _[i] inlined, _[o] off-CPU) do not change what a function does.
   if (frame.size() > 4 && frame[frame.size() - 4] == '_' && frame[frame.size() - 3] == '[' && frame.back() == ']') {
     frame.remove_suffix(4);
   }
@@ -263,33 +263,28 @@ std::vector<FrameGrowth> grownFrames(const FoldedStacks& base, const FoldedStack
   return ranked;
 }
 
-std::string_view waitClassName(WaitClass c) {
-  switch (c) {
-    case WaitClass::lock: return "lock";
-    case WaitClass::disk: return "disk I/O";
-    case WaitClass::network: return "network/poll";
-    case WaitClass::sleep: return "sleep/timer";
-    case WaitClass::page_fault: return "page fault";
-    case WaitClass::run_queue: return "run queue";
-    case WaitClass::condition: return "condition wait";
-    case WaitClass::other: return "other";
-  }
-  return "other";
-}
+namespace {
 
-std::string_view waitClassFrame(WaitClass c) {
-  switch (c) {
-    case WaitClass::lock: return "[lock wait]_[o]";
-    case WaitClass::disk: return "[disk I/O]_[o]";
-    case WaitClass::network: return "[network/poll wait]_[o]";
-    case WaitClass::sleep: return "[sleep]_[o]";
-    case WaitClass::page_fault: return "[page fault]_[o]";
-    case WaitClass::run_queue: return "[run queue]_[o]";
-    case WaitClass::condition: return "[condition wait]_[o]";
-    case WaitClass::other: return "[other wait]_[o]";
-  }
-  return "[other wait]_[o]";
-}
+// Each wait class's name and its off-CPU leaf frame, in the enum's order.
+struct WaitClassText {
+  std::string_view name, frame;
+};
+constexpr WaitClassText kWaitClassText[kWaitClasses] = {
+    {"lock", "[lock wait]_[o]"},
+    {"disk I/O", "[disk I/O]_[o]"},
+    {"network/poll", "[network/poll wait]_[o]"},
+    {"sleep/timer", "[sleep]_[o]"},
+    {"page fault", "[page fault]_[o]"},
+    {"run queue", "[run queue]_[o]"},
+    {"condition wait", "[condition wait]_[o]"},
+    {"other", "[other wait]_[o]"},
+};
+
+}  // namespace
+
+std::string_view waitClassName(WaitClass c) { return kWaitClassText[static_cast<std::size_t>(c)].name; }
+
+std::string_view waitClassFrame(WaitClass c) { return kWaitClassText[static_cast<std::size_t>(c)].frame; }
 
 std::optional<WaitClass> waitClassOfFrame(std::string_view frame) {
   for (std::size_t c = 0; c < kWaitClasses; ++c) {
