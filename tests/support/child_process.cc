@@ -139,8 +139,11 @@ std::optional<int> ChildProcess::wait(std::chrono::milliseconds timeout) {
     const pid_t r = waitpid(pid_, &status, WNOHANG);
     if (r == pid_) {
       exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      // Anything the child left in its group goes with it.
+      // Anything the child left in its group goes with it; then its output is read to the end (bounded: a
+      // process outside the group may still hold the pipe), so output() after wait() has all of it.
       kill(-pid_, SIGKILL);
+      std::unique_lock<std::mutex> lock(mutex_);
+      changed_.wait_for(lock, std::chrono::seconds(5), [this] { return eof_; });
       return exit_code_;
     }
     if (r < 0 && errno != EINTR) return std::nullopt;

@@ -34,7 +34,8 @@ class ChildProcess {
   std::string output();
 
   void signal(int signo);
-  // Waits for exit; returns the exit code (128 + signal number if killed by a signal), or nothing on timeout.
+  // Waits for exit and for the end of its output; returns the exit code (128 + signal number if killed by a
+  // signal), or nothing on timeout.
   std::optional<int> wait(std::chrono::milliseconds timeout);
 
   struct Result {
