@@ -8,10 +8,11 @@
 #    the run.
 # 2. What profiling costs the profiled service: the demo service driven as hard as it goes (closed loop from its
 #    load process, the regression on so its requests burn CPU), its throughput over the same window with and
-#    without the capture the daemon runs (perf record -e cpu-clock -F <hz> -g -p <pid>) at the default frequency
-#    (99 Hz) and the demo's (199), and with a wall-clock capture (cpu-clock at 99 Hz beside every context switch,
-#    DWARF call chains, as kinds = "both" records), whose switches a second, data file and perf script time are
-#    printed too (the daemon caps a capture at max_switches; this one is not capped: the worst case).
+#    without the on-CPU capture the daemon runs at 99 Hz (perf record -e cpu-clock -F 99 --call-graph dwarf,8192,
+#    the default call_graph), with frame pointers instead (-g, call_graph = "fp"), and with a wall-clock capture
+#    (cpu-clock at 99 Hz beside every context switch, DWARF call chains, as kinds = "both" records). The DWARF
+#    captures' data files and perf script times are printed too, and the wall-clock one's switches a second (the
+#    daemon caps a capture at max_switches; this one is not capped: the worst case).
 #
 #   bench/demo_loop.sh [BUILD_DIR]        (default build/gcc; run as root, or where perf may profile)
 #   COST_ONLY=1 bench/demo_loop.sh ...    part 2 only
@@ -104,14 +105,14 @@ throughput() {  # requests/s over exactly the window
   after=$(requests)
   echo $(((after - before) / window))
 }
-with_perf() {  # the same, while perf samples at $1 Hz (attached a second before the window, gone after it)
+with_perf() {  # the same, while perf records ($1: fp, dwarf or wall; attached a second before the window, gone after)
   local pid rate
-  if [ "$1" = wall ]; then
-    perf record -F 99 -e cpu-clock -e context-switches/period=1/ --switch-events --call-graph dwarf,4096 \
-      -p "$shop_pid" -o "$work/perf.data" -q -- sleep $((window + 2)) >/dev/null 2>&1 &
-  else
-    perf record -e cpu-clock -F "$1" -g -p "$shop_pid" -o "$work/perf.data" -q -- sleep $((window + 2)) >/dev/null 2>&1 &
-  fi
+  case "$1" in
+    wall) set -- -F 99 -e cpu-clock -e context-switches/period=1/ --switch-events --call-graph dwarf,8192 -o "$work/perf-$1.data" ;;
+    dwarf) set -- -e cpu-clock -F 99 --call-graph dwarf,8192 -o "$work/perf-$1.data" ;;
+    *) set -- -e cpu-clock -F 99 -g -o "$work/perf-$1.data" ;;
+  esac
+  perf record "$@" -p "$shop_pid" -q -- sleep $((window + 2)) >/dev/null 2>&1 &
   pid=$!
   sleep 1
   rate=$(throughput)
@@ -119,27 +120,33 @@ with_perf() {  # the same, while perf samples at $1 Hz (attached a second before
   echo "$rate"
 }
 sleep 3  # warm up
-# Interleaved rounds, so that drift in the machine's speed falls on all three alike; medians reported.
-none=() f99=() f199=() wall=()
+# Interleaved rounds, so that drift in the machine's speed falls on all four alike; medians reported.
+none=() fp=() dwarf=() wall=()
 for round in 1 2 3; do
   none+=("$(throughput)")
-  f99+=("$(with_perf 99)")
-  f199+=("$(with_perf 199)")
+  fp+=("$(with_perf fp)")
+  dwarf+=("$(with_perf dwarf)")
   wall+=("$(with_perf wall)")
-  echo "round $round: ${none[-1]} requests/s without perf, ${f99[-1]} with perf at 99 Hz, ${f199[-1]} at 199 Hz," \
-    "${wall[-1]} with a wall-clock capture"
+  echo "round $round: ${none[-1]} requests/s without perf, ${fp[-1]} with an on-CPU capture (frame pointers)," \
+    "${dwarf[-1]} (DWARF), ${wall[-1]} with a wall-clock capture"
 done
-# The last wall-clock capture's size and what unwinding it costs (perf script is where DWARF call chains are paid).
-size=$(stat -c %s "$work/perf.data")
+# The last DWARF captures' sizes and what unwinding them costs (perf script is where DWARF call chains are paid).
 TIMEFORMAT="%R %U %S"
-script_time=$({ time perf script -i "$work/perf.data" --show-switch-events >"$work/perf.txt" 2>/dev/null; } 2>&1)
-python3 - "${none[*]}" "${f99[*]}" "${f199[*]}" "${wall[*]}" "$size" "$script_time" "$window" "$(grep -c 'context-switches' "$work/perf.txt")" <<'EOF'
+script_time() { { time perf script -i "$1" --show-switch-events >"$2" 2>/dev/null; } 2>&1; }
+dwarf_time=$(script_time "$work/perf-dwarf.data" /dev/null)
+wall_time=$(script_time "$work/perf-wall.data" "$work/perf.txt")
+python3 - "${none[*]}" "${fp[*]}" "${dwarf[*]}" "${wall[*]}" "$(stat -c %s "$work/perf-dwarf.data")" "$dwarf_time" \
+  "$(stat -c %s "$work/perf-wall.data")" "$wall_time" "$window" "$(grep -c 'context-switches' "$work/perf.txt")" <<'EOF'
 import statistics, sys
-none, f99, f199, wall = (statistics.median(float(x) for x in arg.split()) for arg in sys.argv[1:5])
-size, (real, user, sys_), window, switches = int(sys.argv[5]), map(float, sys.argv[6].split()), int(sys.argv[7]), int(sys.argv[8])
-print(f"median: {none:.0f} requests/s without perf; perf at 99 Hz {f99:.0f} ({100 * (none - f99) / none:+.1f}% "
-      f"slower), at 199 Hz {f199:.0f} ({100 * (none - f199) / none:+.1f}% slower); wall-clock capture {wall:.0f} "
-      f"({100 * (none - wall) / none:+.1f}% slower)")
-print(f"wall-clock capture of {window + 2} s: {switches} switches ({switches / (window + 2):.0f} a second), "
-      f"{size / 1e6:.1f} MB of data, perf script {real:.2f} s ({user + sys_:.2f} s of CPU) to unwind it")
+none, fp, dwarf, wall = (statistics.median(float(x) for x in arg.split()) for arg in sys.argv[1:5])
+dsize, dtime, wsize, wtime = int(sys.argv[5]), sys.argv[6], int(sys.argv[7]), sys.argv[8]
+window, switches = int(sys.argv[9]), int(sys.argv[10])
+slower = lambda x: f"{100 * (none - x) / none:+.1f}% slower"
+print(f"median: {none:.0f} requests/s without perf; on-CPU capture at 99 Hz with frame pointers {fp:.0f} "
+      f"({slower(fp)}), with DWARF {dwarf:.0f} ({slower(dwarf)}); wall-clock capture {wall:.0f} ({slower(wall)})")
+for name, size, t, extra in (("on-CPU DWARF", dsize, dtime, ""),
+                             ("wall-clock", wsize, wtime, f"{switches} switches ({switches / (window + 2):.0f} a second), ")):
+    real, user, sys_ = map(float, t.split())
+    print(f"{name} capture of {window + 2} s: {extra}{size / 1e6:.1f} MB of data, perf script {real:.2f} s "
+          f"({user + sys_:.2f} s of CPU) to unwind it")
 EOF

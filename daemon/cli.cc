@@ -300,6 +300,13 @@ void addFold(CLI::App& app, Commands& c) {
       ->add_option("--event-filter", c.fold_options.fold.event_filter,
                    "Fold samples of this event type only (default: the first type in the input).")
       ->type_name("EVENT");
+  c.fold->add_flag("--offcpu", c.fold_options.offcpu,
+                   "Off-CPU time: fold context switches (perf record -e context-switches/period=1/ --switch-events "
+                   "--call-graph dwarf, or -e sched:sched_switch -g; then perf script --show-switch-events) into "
+                   "the microseconds each stack spent blocked, or waiting for a CPU, until its thread ran again; "
+                   "frames marked _[o] (kernel frames _[k]), the leaf frame naming the wait's class.");
+  durationOption(c.fold, "--min-block", c.fold_options.min_block,
+                 "With --offcpu: leave out waits shorter than this (default 1ms).");
 }
 
 // flamegraph: an SVG from folded stacks, perf script or pprof.
@@ -308,7 +315,9 @@ void addFlamegraph(CLI::App& app, Commands& c) {
       app, "flamegraph", "Render folded stacks, perf script or pprof as an SVG flame graph.",
       "Renders a flame graph as a standalone SVG file (open it in a browser: hover for samples, click to zoom, Search "
       "to highlight frames by regular expression). INPUT and BASE are folded stacks, `perf script` output (gzip "
-      "accepted; - for standard input) or pprof profiles. With --diff, the graph is INPUT's, each frame coloured by "
+      "accepted; - for standard input; with context switches, as `perf script --show-switch-events` prints them, "
+      "it is drawn as off-CPU time in microseconds, in blue) or pprof profiles. With --diff, the graph is INPUT's, "
+      "each frame coloured by "
       "how its share of samples moved against BASE: red grew, blue shrank.");
   c.flamegraph->add_option("input", c.graph_options.input, "The profile.")->type_name("INPUT")->required();
   c.flamegraph->add_option("--diff", c.graph_options.base, "Differential graph against BASE.")->type_name("BASE");

@@ -63,7 +63,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   if (auto stacks = FoldedStacks::parse(input)) {
     (void)renderDiffFlameGraph(*stacks, *stacks);
-    (void)grownFrames(*stacks, *stacks);
+    const auto grown = grownFrames(FoldedStacks{}, *stacks);
+    if (!grown.empty()) (void)ownerOf(FoldedStacks{}, *stacks, grown.front().name);
     (void)summarizeOffCpu(*stacks);
     (void)grownWaits(*stacks, 1, *stacks, 1);
   }

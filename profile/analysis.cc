@@ -142,9 +142,10 @@ std::optional<FrameClass> classifyName(std::string_view frame) {
                 {"malloc", "free", "calloc", "realloc", "cfree", "valloc", "memalign", "posix_memalign",
                  "aligned_alloc", "_int_malloc", "_int_free", "_int_realloc", "malloc_consolidate", "__libc_malloc",
                  "__libc_free", "__libc_calloc", "__libc_realloc", "sysmalloc", "unlink_chunk"}) ||
-      startsWithAny(frame, {"operator new", "operator delete", "je_", "tc_", "tcmalloc::", "__GI___libc_malloc",
-                            "__GI___libc_free", "mi_malloc", "mi_free", "runtime.gc", "runtime.(*gcWork)",
-                            "runtime.(*mheap)", "runtime.(*mspan)", "runtime.(*mcache)", "runtime.(*mcentral)"}) ||
+      startsWithAny(frame,
+                    {"operator new", "operator delete", "tcache_", "je_", "tc_", "tcmalloc::", "__GI___libc_malloc",
+                     "__GI___libc_free", "mi_malloc", "mi_free", "runtime.gc", "runtime.(*gcWork)", "runtime.(*mheap)",
+                     "runtime.(*mspan)", "runtime.(*mcache)", "runtime.(*mcentral)"}) ||
       containsAny(frame,
                   {"mallocgc", "runtime.newobject", "runtime.makeslice", "runtime.growslice", "scanobject",
                    "runtime.markroot", "runtime.sweepone", "runtime.bgsweep", "GCTaskThread", "G1ParScan",
@@ -499,6 +500,66 @@ std::vector<WaitingFrame> grownWaits(const FoldedStacks& base, double base_secon
   });
   if (out.size() > limit) out.resize(limit);
   return out;
+}
+
+bool ownFrame(std::string_view frame) {
+  if (frame.ends_with("_[k]")) return false;
+  if (frame.size() > 4 && frame.ends_with("]") && frame[frame.size() - 4] == '_' && frame[frame.size() - 3] == '[') {
+    frame.remove_suffix(4);
+  }
+  return !wrapperFrame(frame);
+}
+
+std::optional<FrameOwner> ownerOf(const FoldedStacks& base, const FoldedStacks& now, std::string_view frame) {
+  // The heaviest path from the root to the frame's outermost call.
+  std::unordered_map<std::string, std::uint64_t> paths;
+  std::vector<std::string_view> frames;
+  now.forEach([&](std::string_view stack, std::uint64_t count) {
+    splitFrames(stack, frames);
+    std::size_t end = 0;
+    for (std::size_t i = 0; i < frames.size(); ++i) {
+      end += frames[i].size() + (i > 0 ? 1 : 0);
+      if (frames[i] == frame) {
+        auto& n = paths[std::string(stack.substr(0, end))];
+        n = saturatingAdd(n, count);
+        break;
+      }
+    }
+  });
+  const std::string* heaviest = nullptr;
+  std::uint64_t most = 0;
+  for (const auto& [path, n] : paths) {
+    if (n > most || (n == most && heaviest && path < *heaviest)) {
+      most = n;
+      heaviest = &path;
+    }
+  }
+  if (!heaviest) return std::nullopt;
+  splitFrames(*heaviest, frames);
+  // From the frame toward the root, the first own frame; the root (the command) is nobody's code.
+  std::size_t at = frames.size();
+  for (std::size_t i = frames.size(); i-- > 1;) {
+    if (ownFrame(frames[i])) {
+      at = i;
+      break;
+    }
+  }
+  if (at == frames.size()) return std::nullopt;
+  const Aggregate n = aggregate(now), b = aggregate(base);
+  const auto it = n.frames.find(frames[at]);
+  if (it == n.frames.end()) return std::nullopt;
+  const FrameStat s = statOf(frames[at], it->second, n.samples);
+  FrameOwner o;
+  o.name = s.name;
+  o.caller = s.caller;
+  o.now_share = s.total_share;
+  if (auto bi = b.frames.find(frames[at]); bi != b.frames.end() && b.samples > 0) {
+    o.base_share = static_cast<double>(bi->second.total) / static_cast<double>(b.samples);
+  }
+  for (std::size_t c = 0; c < 4; ++c) {
+    o.class_share[c] = s.total ? static_cast<double>(it->second.classes[c]) / static_cast<double>(s.total) : 0;
+  }
+  return o;
 }
 
 }  // namespace hotspotd::profile

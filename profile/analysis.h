@@ -78,6 +78,25 @@ inline constexpr double kExplainsPp = 10;
 // caller beside it as context.
 std::vector<FrameGrowth> grownFrames(const FoldedStacks& base, const FoldedStacks& now, std::size_t limit = 20);
 
+// The function of the process's own code that a grown frame's time belongs to. A frame of the C or C++ library, the
+// allocator, a syscall wrapper, the kernel (`_[k]`) or an unknown module (`[...]`) is the time of the nearest own
+// frame that calls it (on the heaviest path to it); an own frame is its own owner. With DWARF call chains, time in
+// malloc and free or in write() lands on the function that called them, and `class_share` says how that
+// function's time divides: "hotspotd_test_churn: 62% of its time in malloc/free". Nothing when no frame on the
+// path is the process's own (frame-pointer stacks through a library without frame pointers).
+struct FrameOwner {
+  std::string name;
+  std::string caller;
+  double base_share = 0;  // total share in the base profile
+  double now_share = 0;
+  std::array<double, 4> class_share{};  // of the owner's samples now, by FrameClass
+  double grew_pp() const { return 100 * (now_share - base_share); }
+};
+std::optional<FrameOwner> ownerOf(const FoldedStacks& base, const FoldedStacks& now, std::string_view frame);
+// Whether a frame name is the process's own code rather than a library's, the kernel's or an unknown module's
+// (marks like `_[o]` stripped first).
+bool ownFrame(std::string_view frame);
+
 // Off-CPU: why a thread left the CPU, from the kernel frames at its switch-out (the first class in this order that
 // any of them names):
 //   lock          futex waits, kernel mutexes and rw-semaphores

@@ -166,13 +166,52 @@ std::uint64_t contextSwitches(const std::vector<pid_t>& pids) {
   return total;
 }
 
-// How long an off-CPU capture may record so that it takes at most `max_switches` switch events, from the rate
-// the processes switch at now (a quarter of a second's sample); the reason when it is shorter than asked.
-Duration switchBoundedDuration(const std::vector<pid_t>& pids, const CaptureOptions& options, std::string& note) {
-  const std::uint64_t before = contextSwitches(pids);
+// CPU time the processes used so far (all their threads), in seconds, from /proc/<pid>/stat.
+double cpuSeconds(const std::vector<pid_t>& pids) {
+  static const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK) > 0 ? sysconf(_SC_CLK_TCK) : 100);
+  double total = 0;
+  for (pid_t pid : pids) {
+    auto stat = readFile(fmt::format("/proc/{}/stat", pid));
+    if (!stat) continue;
+    // After the command's closing parenthesis: state is field 3; utime and stime are fields 14 and 15.
+    const auto close = stat->rfind(')');
+    if (close == std::string::npos) continue;
+    std::string_view rest = std::string_view(*stat).substr(close + 1);
+    std::uint64_t utime = 0, stime = 0;
+    for (int field = 3; field <= 15 && !rest.empty(); ++field) {
+      rest.remove_prefix(std::min(rest.find_first_not_of(' '), rest.size()));
+      const auto end = std::min(rest.find(' '), rest.size());
+      if (field == 14) std::from_chars(rest.data(), rest.data() + end, utime);
+      if (field == 15) std::from_chars(rest.data(), rest.data() + end, stime);
+      rest.remove_prefix(end);
+    }
+    total += static_cast<double>(utime + stime) / ticks;
+  }
+  return total;
+}
+
+// How busy the processes are now, from a quarter of a second's look at /proc: what a capture's size depends on.
+struct Pace {
+  double switches_per_s = 0;
+  double cpus = 0;  // CPUs used on average
+};
+Pace measurePace(const std::vector<pid_t>& pids) {
+  const std::uint64_t switches = contextSwitches(pids);
+  const double cpu = cpuSeconds(pids);
+  const auto start = std::chrono::steady_clock::now();
   std::this_thread::sleep_for(std::chrono::milliseconds(250));
-  const std::uint64_t after = contextSwitches(pids);
-  const double rate = static_cast<double>(after > before ? after - before : 0) * 4;
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const std::uint64_t switches_after = contextSwitches(pids);
+  Pace p;
+  p.switches_per_s = static_cast<double>(switches_after > switches ? switches_after - switches : 0) / elapsed;
+  p.cpus = std::max(0.0, cpuSeconds(pids) - cpu) / elapsed;
+  return p;
+}
+
+// How long an off-CPU capture may record so that it takes at most `max_switches` switch events, at the rate the
+// processes switch now; the reason when it is shorter than asked.
+Duration switchBoundedDuration(const Pace& pace, const CaptureOptions& options, std::string& note) {
+  const double rate = pace.switches_per_s;
   const double asked = std::chrono::duration<double>(options.duration).count();
   if (rate * asked <= static_cast<double>(options.max_switches)) return options.duration;
   const double allowed = std::max(1.0, static_cast<double>(options.max_switches) / rate);
@@ -182,6 +221,32 @@ Duration switchBoundedDuration(const std::vector<pid_t>& pids, const CaptureOpti
       "and a capture records at most {} switches (max_switches)",
       allowed, asked, rate, options.max_switches);
   return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(allowed));
+}
+
+// The bytes of stack a DWARF sample copies: `stack_bytes`, or less when that many samples (on-CPU at the
+// frequency on every CPU the processes use, at least one; one per switch) would not fit in max_size. perf stops
+// writing at max_size, so a capture that would not fit loses its end; a shallower copy keeps all of it and loses
+// the outermost frames of deep stacks instead. Never below 1 KB; the reason when it is smaller than asked.
+std::uint32_t dwarfStackBytes(const Pace& pace, bool oncpu, bool offcpu, Duration duration,
+                              const CaptureOptions& options, std::string& note) {
+  constexpr double kRecordOverhead = 256;  // a sample's header, registers and call chain besides the stack copy
+  const double secs = std::chrono::duration<double>(duration).count();
+  double samples = 0;
+  if (oncpu) samples += options.frequency * std::max(1.0, pace.cpus) * secs;
+  if (offcpu) samples += std::min(pace.switches_per_s * secs, static_cast<double>(options.max_switches));
+  const double room = 0.9 * static_cast<double>(options.max_size);
+  const double wanted = static_cast<double>(options.stack_bytes);
+  if (samples <= 0 || samples * (wanted + kRecordOverhead) <= room) return options.stack_bytes;
+  // perf takes multiples of 8 bytes.
+  const double fits = std::max(1024.0, std::floor((room / samples - kRecordOverhead) / 8) * 8);
+  if (fits >= wanted) return options.stack_bytes;
+  const auto bytes = static_cast<std::uint32_t>(fits);
+  if (!note.empty()) note += "; ";
+  note += fmt::format(
+      "call chains unwound from {} bytes of stack, not {}: about {:.0f} samples would not fit in max_size "
+      "({} MiB); the outermost frames of deep stacks may be missing",
+      bytes, options.stack_bytes, samples, options.max_size >> 20);
+  return bytes;
 }
 
 }  // namespace
@@ -195,16 +260,22 @@ Result<Capture> capturePerf(const std::vector<pid_t>& pids, const CaptureOptions
   for (pid_t p : pids) pid_list += (pid_list.empty() ? "" : ",") + std::to_string(p);
   const bool oncpu = options.kind != CaptureKind::offcpu;
   const bool offcpu = options.kind != CaptureKind::cpu;
+  // Off-CPU call chains are always unwound from a copy of the stack: with frame pointers, the function that
+  // called into libc (a lock, a read, a sleep) is lost, and that is the function a wait belongs to.
+  const bool dwarf = offcpu || options.call_graph == CallGraph::dwarf;
   std::string note;
-  const Duration duration = offcpu ? switchBoundedDuration(pids, options, note) : options.duration;
+  const Pace pace = dwarf ? measurePace(pids) : Pace{};
+  const Duration duration = offcpu ? switchBoundedDuration(pace, options, note) : options.duration;
   std::vector<std::string> record{options.perf, "record"};
   if (oncpu) record.insert(record.end(), {"-e", "cpu-clock", "-F", std::to_string(options.frequency)});
   if (offcpu) {
     // Each switch-out as a sample with its call chain (the context-switches software event: no tracefs, nothing
-    // beyond CAP_PERFMON), each switch in and out as a switch record (whether it was a preemption). DWARF call
-    // chains (4 KB of stack a sample): with frame pointers, the function that called into libc (a lock, a read,
-    // a sleep) is lost, and that is the function a wait belongs to.
-    record.insert(record.end(), {"-e", "context-switches/period=1/", "--switch-events", "--call-graph", "dwarf,4096"});
+    // beyond CAP_PERFMON), each switch in and out as a switch record (whether it was a preemption).
+    record.insert(record.end(), {"-e", "context-switches/period=1/", "--switch-events"});
+  }
+  if (dwarf) {
+    const std::uint32_t bytes = dwarfStackBytes(pace, oncpu, offcpu, duration, options, note);
+    record.insert(record.end(), {"--call-graph", fmt::format("dwarf,{}", bytes)});
   } else {
     record.push_back("-g");
   }
@@ -241,6 +312,7 @@ Result<Capture> capturePerf(const std::vector<pid_t>& pids, const CaptureOptions
   if (!offcpu) {
     PerfFoldOptions fold;
     fold.use_period = false;
+    fold.annotate_kernel = true;
     auto folded = foldPerfScript(script->out, fold);
     c.samples = folded.stacks.total();
     c.stacks = std::move(folded.stacks);
@@ -251,6 +323,7 @@ Result<Capture> capturePerf(const std::vector<pid_t>& pids, const CaptureOptions
     c.unit = "us";
     c.switches = folded.switches;
     c.offcpu_us = folded.blocked_us + folded.runnable_us;
+    c.span_us = folded.span_us;
     c.samples = folded.intervals + folded.oncpu_samples;
     c.stacks = std::move(folded.stacks);
     // On-CPU samples beside the waits, in the same unit: each sample stands for a period of the sampling rate.

@@ -4,10 +4,12 @@
 // - Finding the process: a pid; a pid file; a systemd unit's MainPID (`systemctl show`); a process name (the
 //   comm or the executable's file name in /proc, the oldest match, which is the parent of a pre-forking server);
 //   or a cgroup (every process in its cgroup.procs, cgroup v2 or a v1 path).
-// - perf: `perf record -e cpu-clock -F <frequency> -g -p <pids> --max-size=<cap> -o <file> -- sleep <seconds>`
-//   (frame-pointer call graphs: dwarf unwinding would copy stack memory to disk), then `perf script`, folded with
-//   the reference rules but counting samples rather than periods; the perf data file is deleted whatever
-//   happens. A deadline (duration plus a margin) kills perf if it hangs.
+// - perf: `perf record -e cpu-clock -F <frequency> --call-graph dwarf,<bytes> -p <pids> --max-size=<cap> -o <file>
+//   -- sleep <seconds>`, then `perf script`, folded with the reference rules but counting samples rather than
+//   periods, kernel frames marked `_[k]`; the perf data file is deleted whatever happens. A deadline (duration
+//   plus a margin) kills perf if it hangs. DWARF call chains by default (CallGraph below); the stack copy is made
+//   smaller when the samples expected at the processes' CPU use, measured over a quarter of a second first, would
+//   not fit in the file's cap.
 // - pprof: a Go-style `/debug/pprof/profile?seconds=N` endpoint over HTTP(S) (core/http_client.h: no redirects, the
 //   answer capped at max_size, cancelled at shutdown), gzip'd protobuf decoded with the
 //   public profile.proto schema (profile/pprof.h).
@@ -48,6 +50,12 @@ Result<std::vector<pid_t>> resolveProcesses(const ProcessSelector& selector);
 enum class CaptureKind { cpu, offcpu, both };
 std::string_view captureKindName(CaptureKind kind);  // "cpu", "offcpu", "both"
 
+// How perf finds a sample's callers: from frame pointers (cheap, but a library built without them, such as
+// Debian's glibc, hides the function that called it: time in malloc or in a syscall wrapper lands on the wrong
+// caller or on [unknown]), or by unwinding a copy of the stack with its DWARF tables (every caller named; the copy
+// costs disk while recording and CPU when `perf script` unwinds it).
+enum class CallGraph { fp, dwarf };
+
 struct CaptureOptions {
   Duration duration = std::chrono::seconds(10);
   int frequency = 99;                                // samples per second per CPU
@@ -59,6 +67,8 @@ struct CaptureOptions {
   CaptureKind kind = CaptureKind::cpu;        // perf only: pprof and commands are on-CPU profiles
   std::uint64_t min_block_us = 1000;          // off-CPU intervals shorter than this are left out
   std::uint64_t max_switches = 10000;         // off-CPU: the capture is shortened to record at most these
+  CallGraph call_graph = CallGraph::dwarf;    // on-CPU samples (off-CPU ones are always unwound with DWARF)
+  std::uint32_t stack_bytes = 8192;           // stack copied a DWARF sample, less when the capture would not fit
 };
 
 struct Capture {
@@ -68,6 +78,7 @@ struct Capture {
   std::uint64_t offcpu_us = 0;
   std::uint64_t switches = 0;  // context switches recorded
   Duration recorded{};         // how long perf recorded (shorter than asked when switches were capped)
+  std::uint64_t span_us = 0;   // off-CPU: from the recording's first event to its last (what the waits add up to)
   std::string note;            // what the capture changed or could not do, for the profile's reader
   std::vector<pid_t> pids;
   Duration took{};

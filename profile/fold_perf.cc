@@ -604,6 +604,7 @@ OffCpuFoldResult foldOffCpuScript(std::string_view input, const OffCpuFoldOption
   PerfFoldOptions sampled;
   sampled.event_filter = "cpu-clock";
   sampled.use_period = false;
+  sampled.annotate_kernel = true;
   Folder oncpu(sampled);
   Folder* active = nullptr;
   bool active_oncpu = false;

@@ -63,7 +63,8 @@ PerfFoldResult foldPerfScript(std::string_view input, const PerfFoldOptions& opt
 //   (waitClassFrame below).
 // - Intervals shorter than `min_block_us` are dropped (counted in `short_intervals`); at most `max_threads` threads
 //   are tracked at once, so a hostile text cannot grow the table without bound.
-// - `cpu-clock` samples, if the recording has them, are folded apart as on-CPU samples (counting samples).
+// - `cpu-clock` samples, if the recording has them, are folded apart as on-CPU samples (counting samples, kernel
+//   frames marked `_[k]` as in an on-CPU capture).
 struct OffCpuFoldOptions {
   std::uint64_t min_block_us = 1000;
   std::size_t max_threads = 1 << 16;

@@ -21,6 +21,15 @@ double secondsOf(Duration d) {
   return std::chrono::duration<double>(d).count();
 }
 
+// Whether a stored baseline's stacks compare with what the target captures now. A baseline stored before profiles
+// said their format is the pprof or command target's own; a perf one is not comparable (it had frame-pointer
+// call chains and unmarked kernel frames).
+bool sameStacks(const ProfileRecord& baseline, const ProfileTarget& target) {
+  const std::string now = target.stackFormat();
+  const std::string legacy = target.perfTarget() ? "" : now;
+  return baseline.summary.is_object() && baseline.summary.value("stacks", legacy) == now;
+}
+
 }  // namespace
 
 ProfileManager::ProfileManager(boost::asio::io_context& io, Clock& clock, ProfileStore& profiles,
@@ -55,7 +64,10 @@ void ProfileManager::apply(ProfilingConfig config) {
   config_ = std::move(config);
   for (const auto& t : config_.targets) {
     if (last_baseline_.count(t.name)) continue;
-    if (auto b = profiles_.latestBaseline(t.name); b && *b) last_baseline_[t.name] = (*b)->start_ms;
+    // A baseline of another stack format (the target's call_graph changed) is replaced a minute after start.
+    if (auto b = profiles_.latestBaseline(t.name); b && *b && sameStacks(**b, t)) {
+      last_baseline_[t.name] = (*b)->start_ms;
+    }
   }
   timer_->cancel();
   if (!stopped_) schedule();
@@ -183,10 +195,14 @@ void ProfileManager::request(Job job, std::int64_t now) {
   const ProfileTarget* t = target(job.target);
   if (!t) return;
   // The budget: what the last hour cost plus what this capture is expected to cost (perf takes about 2% of a
-  // CPU while it records at 99 Hz, and unwinding the switches it records costs about 5% of the capture's length
-  // more; the measured cost takes over as captures finish).
+  // CPU while it records at 99 Hz; unwinding DWARF call chains costs about 5% of the capture's length more for
+  // the on-CPU samples of a busy CPU at 99 Hz, and as much again for the switches of an off-CPU capture; the
+  // measured cost takes over as captures finish).
   const double budget = config_.cpu_budget * 3600.0;
   double expected = t->pprof_url.empty() ? 0.02 * secondsOf(job.duration) * job.frequency / 99.0 : 0.0;
+  if (t->stackFormat() == "perf-dwarf" && job.capture != CaptureKind::offcpu) {
+    expected += 0.05 * secondsOf(job.duration) * job.frequency / 99.0;
+  }
   if (job.capture != CaptureKind::cpu) expected += 0.05 * secondsOf(job.duration);
   const double spent = spentLastHour(now);
   if (spent + expected > budget) {
@@ -233,7 +249,7 @@ void ProfileManager::launch(Job job) {
   // stacks are read and the diff drawn on the capture thread.
   std::string baseline_id;
   if (job.kind == ProfileKind::hotspot) {
-    if (auto b = profiles_.latestBaseline(job.target); b && *b) baseline_id = (*b)->id;
+    if (auto b = profiles_.latestBaseline(job.target); b && *b && sameStacks(**b, *t)) baseline_id = (*b)->id;
   }
   const std::filesystem::path profiles_dir = profiles_.dir();
   workers_.emplace(
@@ -248,6 +264,7 @@ void ProfileManager::launch(Job job) {
         o.kind = job.capture;
         o.min_block_us = static_cast<std::uint64_t>(std::max<std::int64_t>(1, copy.min_block.count() * 1000));
         o.max_switches = copy.max_switches;
+        o.call_graph = copy.call_graph;
         Result<Capture> result = fail("no capture");
         if (!copy.pprof_url.empty()) {
           result = capturePprof(copy.pprof_url, o);
@@ -263,7 +280,7 @@ void ProfileManager::launch(Job job) {
         }
         Result<StagedProfile> staged = fail("not captured");
         if (result) {
-          staged = stage(job, start_ms, *result, profiles_dir, baseline_id);
+          staged = stage(job, start_ms, *result, profiles_dir, baseline_id, copy.stackFormat());
           result->stacks = FoldedStacks{};  // written: not kept in memory while the loop takes it
         }
         boost::asio::post(io_, [this, job, start_ms, worker, r = std::move(result), s = std::move(staged)]() mutable {
@@ -308,7 +325,8 @@ void ProfileManager::attach(ProfileRef ref) {
 }
 
 Result<StagedProfile> ProfileManager::stage(const Job& job, std::int64_t start_ms, const Capture& capture,
-                                            const std::filesystem::path& profiles_dir, const std::string& baseline_id) {
+                                            const std::filesystem::path& profiles_dir, const std::string& baseline_id,
+                                            const std::string& stack_format) {
   // Against the target's latest healthy baseline, if there is one and its stacks can be read.
   std::optional<FoldedStacks> baseline;
   double base_seconds = 0;
@@ -329,6 +347,7 @@ Result<StagedProfile> ProfileManager::stage(const Job& job, std::int64_t start_m
   r.baseline_id = baseline ? baseline_id : std::string();
   r.summary = summaryJson(capture.stacks, baseline ? &*baseline : nullptr, secondsOf(recorded), base_seconds);
   r.summary["records"] = std::string(captureKindName(job.capture));
+  r.summary["stacks"] = stack_format;
   if (!capture.note.empty()) r.summary["note"] = capture.note;
   return stageProfile(profiles_dir, std::move(r), capture.stacks, baseline ? &*baseline : nullptr);
 }

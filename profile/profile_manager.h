@@ -128,7 +128,8 @@ class ProfileManager {
   static ProfileRecord recordOf(const Job& job, std::int64_t start_ms);
   // On the capture thread: the profile's summary and files, in the staging directory.
   static Result<StagedProfile> stage(const Job& job, std::int64_t start_ms, const Capture& capture,
-                                     const std::filesystem::path& profiles_dir, const std::string& baseline_id);
+                                     const std::filesystem::path& profiles_dir, const std::string& baseline_id,
+                                     const std::string& stack_format);
 
   boost::asio::io_context& io_;
   ProfileStore& profiles_;

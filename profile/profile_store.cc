@@ -90,6 +90,19 @@ std::string percent(double share) {
   return fmt::format("{:.0f}%", 100 * share);
 }
 
+// What a function's on-CPU time went to when a quarter or more of it went to the allocator, system calls or lock
+// calls: "62% of its time in allocation (malloc/free, GC)" (the largest of them); else its own CPU work.
+std::string timeWentTo(const std::array<double, 4>& class_share) {
+  static constexpr std::string_view kWhere[4] = {"CPU work", "allocation (malloc/free, GC)", "lock calls",
+                                                 "system calls"};
+  std::size_t top = 1;
+  for (std::size_t c = 2; c < 4; ++c) {
+    if (class_share[c] > class_share[top]) top = c;
+  }
+  if (class_share[top] < 0.25) return std::string(className(FrameClass::cpu));
+  return fmt::format("{} of its time in {}", percent(class_share[top]), kWhere[top]);
+}
+
 }  // namespace
 
 nlohmann::json summaryJson(const FoldedStacks& stacks, const FoldedStacks* baseline, double seconds,
@@ -124,15 +137,25 @@ nlohmann::json summaryJson(const FoldedStacks& stacks, const FoldedStacks* basel
                        {"caller", g.caller}});
     }
     out["grown"] = grown;
-    // The first named frame: "[unknown]" or "[libfoo.so]" (no symbols) explains nothing; its caller does.
-    const auto named =
-        std::find_if(frames.begin(), frames.end(), [](const FrameGrowth& f) { return !f.name.starts_with('['); });
-    if (named != frames.end() && named->grew_pp() >= kExplainsPp) {
-      const auto& g = *named;
-      out["explains"] = "cpu:" + g.name;
-      explanation =
-          fmt::format("on-CPU: {} grew {:+.0f} points to {} of the CPU samples ({}{}{})", g.name, g.grew_pp(),
-                      percent(g.now_share), className(g.cls), g.caller.empty() ? "" : ", called from ", g.caller);
+    // The frame that explains the growth, told as the function of the process's own code its time belongs to
+    // (time in malloc is its caller's), with what that function's time went to; without an own frame on its
+    // path, the first frame with a name ("[unknown]" or "[libfoo.so]", no symbols, explains nothing).
+    if (!frames.empty() && frames.front().grew_pp() >= kExplainsPp) {
+      const auto owner = ownerOf(base.on, now.on, frames.front().name);
+      const auto named =
+          std::find_if(frames.begin(), frames.end(), [](const FrameGrowth& f) { return !f.name.starts_with('['); });
+      if (owner && owner->grew_pp() >= kExplainsPp) {
+        out["explains"] = "cpu:" + owner->name;
+        explanation = fmt::format("on-CPU: {} grew {:+.0f} points to {} of the CPU samples ({}{}{})", owner->name,
+                                  owner->grew_pp(), percent(owner->now_share), timeWentTo(owner->class_share),
+                                  owner->caller.empty() ? "" : ", called from ", owner->caller);
+      } else if (named != frames.end() && named->grew_pp() >= kExplainsPp) {
+        const auto& g = *named;
+        out["explains"] = "cpu:" + g.name;
+        explanation =
+            fmt::format("on-CPU: {} grew {:+.0f} points to {} of the CPU samples ({}{}{})", g.name, g.grew_pp(),
+                        percent(g.now_share), className(g.cls), g.caller.empty() ? "" : ", called from ", g.caller);
+      }
     }
   }
   if (!now.off.empty()) {

@@ -105,10 +105,25 @@ std::vector<ProfileTarget> readProfileTargets(const toml::array& array, const st
     }
     if (auto d = r.duration("min_block")) t.min_block = *d;
     if (auto n = r.integer("max_switches", 100, 10'000'000)) t.max_switches = static_cast<std::uint64_t>(*n);
+    if (auto g = r.string("call_graph")) {
+      if (*g != "dwarf" && *g != "fp") {
+        r.invalid("call_graph", "\"dwarf\" or \"fp\"");
+      } else if (!t.perfTarget()) {
+        r.invalid("call_graph", "call chains are perf's: a pprof_url or command target brings its own stacks");
+      } else {
+        t.call_graph = *g == "fp" ? CallGraph::fp : CallGraph::dwarf;
+      }
+    }
     r.rejectUnknownKeys();
     out.push_back(std::move(t));
   }
   return out;
+}
+
+std::string ProfileTarget::stackFormat() const {
+  if (!pprof_url.empty()) return "pprof";
+  if (!command.empty()) return "command";
+  return call_graph == CallGraph::dwarf ? "perf-dwarf" : "perf-fp";
 }
 
 }  // namespace hotspotd::profile

@@ -34,6 +34,13 @@ struct ProfileTarget {
   std::string kinds = "auto";
   Duration min_block = std::chrono::milliseconds(1);  // off-CPU intervals shorter than this are left out
   std::uint64_t max_switches = 10000;  // off-CPU: a capture records at most this many switches (it is shortened)
+  // perf targets: how on-CPU samples find their callers (capture.h): DWARF unwinding names the function whose time
+  // goes to malloc or to a syscall wrapper; frame pointers cost less and lose it where libraries have none.
+  CallGraph call_graph = CallGraph::dwarf;
+
+  // What this target's stacks look like ("perf-dwarf", "perf-fp", "pprof", "command"): a profile is compared only
+  // with a baseline of the same format (a frame-pointer stack and a DWARF one of the same code differ everywhere).
+  std::string stackFormat() const;
 
   // Whether the target's captures can record off-CPU time (perf, not pprof nor a command).
   bool perfTarget() const { return pprof_url.empty() && command.empty(); }

@@ -39,11 +39,41 @@ Result<std::string> readInput(std::string_view name) {
   return text;
 }
 
-// Folded stacks from a file of folded stacks or of `perf script` output.
-Result<profile::FoldedStacks> loadStacks(std::string_view name) {
+// Whether `perf script` text holds context switches to fold as off-CPU time: switch records
+// (--show-switch-events) or the sched_switch tracepoint.
+bool hasSwitches(std::string_view text) {
+  return text.find("PERF_RECORD_SWITCH") != std::string_view::npos ||
+         text.find("sched:sched_switch:") != std::string_view::npos;
+}
+
+// Off-CPU microseconds by stack, and a word on stderr for what folding left out.
+profile::OffCpuFoldResult foldOffCpu(std::string_view text, std::string_view name, Duration min_block) {
+  profile::OffCpuFoldOptions options;
+  options.min_block_us = static_cast<std::uint64_t>(
+      std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::microseconds>(min_block).count()));
+  auto folded = profile::foldOffCpuScript(text, options);
+  if (folded.oncpu_samples > 0) {
+    std::fprintf(stderr,
+                 "hotspotd: %s: %s cpu-clock samples left out (counts of samples do not add up with "
+                 "microseconds; fold them with `hotspotd fold --event-filter cpu-clock`)\n",
+                 std::string(name).c_str(), std::to_string(folded.oncpu_samples).c_str());
+  }
+  return folded;
+}
+
+// Folded stacks from a file of folded stacks, of `perf script` output (off-CPU time when it has context switches,
+// `unit` then "us") or a pprof profile.
+Result<profile::FoldedStacks> loadStacks(std::string_view name, std::string* unit = nullptr) {
   auto text = readInput(name);
   if (!text) return tl::unexpected(text.error());
   if (auto folded = profile::FoldedStacks::parse(*text); folded && !folded->empty()) return std::move(*folded);
+  if (hasSwitches(*text)) {
+    auto off = foldOffCpu(*text, name, std::chrono::milliseconds(1));
+    if (off.intervals > 0) {
+      if (unit) *unit = "us";
+      return std::move(off.stacks);
+    }
+  }
   auto perf = profile::foldPerfScript(*text);
   if (perf.samples > 0) return std::move(perf.stacks);
   if (auto pprof = profile::foldPprof(*text); pprof && !pprof->empty()) return std::move(*pprof);
@@ -59,11 +89,12 @@ int runFlamegraph(const FlamegraphOptions& o) {
   const std::string& input = o.input;
   const std::string& base = o.base;
   const std::string& output = o.output;
-  auto now = loadStacks(input);
+  auto now = loadStacks(input, &options.unit);
   if (!now) {
     std::fprintf(stderr, "hotspotd: %s\n", now.error().message.c_str());
     return 1;
   }
+  if (options.unit == "us" && !o.titled) options.title = "Off-CPU Time Flame Graph";
   std::string svg;
   if (!base.empty()) {
     auto before = loadStacks(base);
@@ -135,6 +166,23 @@ int runFold(const FoldOptions& o) {
   if (!text) {
     std::fprintf(stderr, "hotspotd: %s\n", text.error().message.c_str());
     return 1;
+  }
+  if (o.offcpu) {
+    const auto folded = foldOffCpu(*text, input, o.min_block);
+    const std::string out = folded.stacks.text();
+    std::fwrite(out.data(), 1, out.size(), stdout);
+    if (folded.short_intervals > 0) {
+      std::fprintf(stderr, "hotspotd: %s waits shorter than --min-block left out\n",
+                   std::to_string(folded.short_intervals).c_str());
+    }
+    if (folded.intervals == 0) {
+      std::fprintf(stderr,
+                   "hotspotd: no off-CPU time in %s (record with perf record -e context-switches/period=1/ "
+                   "--switch-events --call-graph dwarf, then perf script --show-switch-events)\n",
+                   input.c_str());
+      return 1;
+    }
+    return 0;
   }
   const auto folded = profile::foldPerfScript(*text, options);
   const std::string out = folded.stacks.text();

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <string>
 
+#include "core/duration.h"
 #include "profile/flamegraph.h"
 #include "profile/fold_perf.h"
 
@@ -15,6 +16,8 @@ namespace hotspotd::tools {
 struct FoldOptions {
   std::string input;
   profile::PerfFoldOptions fold;
+  bool offcpu = false;  // switch events to off-CPU microseconds by stack (profile::foldOffCpuScript)
+  Duration min_block = std::chrono::milliseconds(1);
 };
 int runFold(const FoldOptions& options);
 

@@ -1,6 +1,8 @@
 #include <doctest/doctest.h>
 
 #include "core/file.h"
+#include "profile/analysis.h"
+#include "profile/folded.h"
 #include "tests/support/child_process.h"
 #include "tests/support/temp_dir.h"
 
@@ -147,6 +149,46 @@ TEST_CASE("fold prints what the reference folder prints, from a file or standard
   auto help = runHotspotd({"fold", "--help"});
   CHECK(help.exit_code == 0);
   CHECK(help.output.find("Usage: hotspotd fold") != std::string::npos);
+}
+
+TEST_CASE("fold --offcpu and flamegraph read an off-CPU recording as time: blocked microseconds by stack") {
+  const std::string data = std::string(HOTSPOTD_SOURCE_DIR) + "/tests/data/offcpu/";
+  // A thread reading a pipe its writer fills every 30 ms (perf's context-switches event with switch records).
+  auto folded = runHotspotd({"fold", "--offcpu", data + "pipe.perf-script.gz"});
+  REQUIRE_MESSAGE(folded.exit_code == 0, folded.output);
+  std::string lines;  // the folded lines, without what it said on standard error
+  for (std::size_t at = 0, nl; (nl = folded.output.find('\n', at)) != std::string::npos; at = nl + 1) {
+    if (folded.output.compare(at, 9, "hotspotd:") != 0) lines += folded.output.substr(at, nl + 1 - at);
+  }
+  auto stacks = hotspotd::profile::FoldedStacks::parse(lines);
+  REQUIRE(stacks);
+  const auto summary = hotspotd::profile::summarizeOffCpu(*stacks);
+  REQUIRE(!summary.waiting.empty());
+  CHECK(summary.waiting[0].name == "hotspotd_test_downstream");
+  CHECK(summary.waiting[0].cls == hotspotd::profile::WaitClass::network);
+  CHECK(summary.us > 100'000);  // microseconds, not a count of switches
+  // A longer --min-block leaves the 30 ms waits out, and says how many.
+  auto longer = runHotspotd({"fold", "--offcpu", "--min-block", "1s", data + "pipe.perf-script.gz"});
+  CHECK(longer.exit_code == 1);
+  CHECK_MESSAGE(longer.output.find("shorter than --min-block left out") != std::string::npos, longer.output);
+  CHECK(longer.output.find("no off-CPU time") != std::string::npos);
+  CHECK(runHotspotd({"fold", "--offcpu", "--min-block", "soon", data + "pipe.perf-script.gz"}).exit_code == 2);
+  // An on-CPU recording has no switches to fold.
+  const std::string oncpu = std::string(HOTSPOTD_SOURCE_DIR) + "/tests/data/flamegraph/test/perf-dd-stacks-01.txt";
+  auto none = runHotspotd({"fold", "--offcpu", oncpu});
+  CHECK(none.exit_code == 1);
+  CHECK(none.output.find("--switch-events") != std::string::npos);
+
+  // The flame graph of the same recording is drawn in microseconds, titled as off-CPU time.
+  TempDir dir;
+  const auto svg = dir.path() / "off.svg";
+  auto r = runHotspotd({"flamegraph", data + "lock.perf-script.gz", "-o", svg.string()});
+  REQUIRE_MESSAGE(r.exit_code == 0, r.output);
+  auto text = hotspotd::readFile(svg);
+  REQUIRE(text);
+  CHECK(text->find("Off-CPU Time Flame Graph") != std::string::npos);
+  CHECK(text->find(" us, 100.00%)</title>") != std::string::npos);
+  CHECK(text->find("[lock wait]_[o]") != std::string::npos);
 }
 
 TEST_CASE("flamegraph writes an SVG from perf script or folded input, and a differential one") {

@@ -265,6 +265,7 @@ max_size = "32MiB"
 kinds = "both"
 min_block = "5ms"
 max_switches = 5000
+call_graph = "fp"
 
 [[profile_targets]]
 name = "worker"
@@ -295,6 +296,11 @@ command = ["py-spy", "record", "--pid", "{pid}", "--duration", "{seconds}", "--f
   CHECK(p.targets[0].min_block == 5ms);
   CHECK(p.targets[0].max_switches == 5000);
   CHECK(p.targets[1].kinds == "auto");  // the default
+  CHECK(p.targets[0].call_graph == hotspotd::profile::CallGraph::fp);
+  CHECK(p.targets[1].call_graph == hotspotd::profile::CallGraph::dwarf);  // the default
+  CHECK(p.targets[0].stackFormat() == "perf-fp");
+  CHECK(p.targets[1].stackFormat() == "perf-dwarf");
+  CHECK(p.targets[2].stackFormat() == "pprof");
   hotspotd::LabelView shop{{"service", "shop"}, {"route", "/api/cart"}};
   CHECK(p.targets[0].match.matches("", shop));
   CHECK(p.targets[1].process.pid_file == "/etc/hotspotd/run/worker.pid");
@@ -325,10 +331,22 @@ kinds = "wall"
 name = "e"
 pprof_url = "http://127.0.0.1:6060/debug/pprof/profile"
 kinds = "offcpu"
+
+[[profile_targets]]
+name = "f"
+pid = 12
+call_graph = "lbr"
+
+[[profile_targets]]
+name = "g"
+pprof_url = "http://127.0.0.1:6060/debug/pprof/profile"
+call_graph = "dwarf"
 )");
   CHECK(e.find("no way to reach the process") != std::string::npos);
   CHECK(e.find("profile_targets[3].kinds: one of \"cpu\", \"offcpu\", \"both\", \"auto\"") != std::string::npos);
   CHECK(e.find("profile_targets[4].kinds: off-CPU capture is perf's") != std::string::npos);
+  CHECK(e.find("profile_targets[5].call_graph: \"dwarf\" or \"fp\"") != std::string::npos);
+  CHECK(e.find("profile_targets[6].call_graph: call chains are perf's") != std::string::npos);
   CHECK(e.find("give only one of pid") != std::string::npos);
   CHECK(e.find("profile_targets[2].pprof_url: must start with http:// or https://") != std::string::npos);
 

@@ -214,3 +214,49 @@ TEST_CASE("the page's explanation names a frame with a name: an unknown frame's 
   CHECK(summary.value("explains", "") == "cpu:serve");
   CHECK(summary.value("explanation", "").starts_with("on-CPU: serve grew +70 points to 80%"));
 }
+
+TEST_CASE("time in the allocator, a syscall wrapper or the kernel is the time of the own function that called it") {
+  // DWARF call chains of an allocation loop: libc's frames below the loop's function.
+  const auto base = stacks("svc;_start;main;serve;render 90\nsvc;_start;main;serve;churn 10\n");
+  const auto now = stacks(
+      "svc;_start;main;serve;churn;operator new;__GI___libc_malloc;tcache_get 30\n"
+      "svc;_start;main;serve;churn;__GI___libc_free;_int_free 32\n"
+      "svc;_start;main;serve;churn 38\n");
+  const auto owner = ownerOf(base, now, "tcache_get");
+  REQUIRE(owner);
+  CHECK(owner->name == "churn");
+  CHECK(owner->caller == "serve");
+  CHECK(owner->grew_pp() == doctest::Approx(90));
+  CHECK(owner->class_share[static_cast<int>(FrameClass::allocation)] == doctest::Approx(0.62));
+  const auto summary = summaryJson(now, &base);
+  CHECK(summary.value("explains", "") == "cpu:churn");
+  CHECK(summary.value("explanation", "") ==
+        "on-CPU: churn grew +90 points to 100% of the CPU samples (62% of its time in allocation (malloc/free, GC), "
+        "called from serve)");
+
+  // A storm of write() calls: the kernel's frames and the libc wrapper belong to the function that writes.
+  const auto writes = stacks(
+      "svc;_start;main;serve;chatter;__GI___libc_write;entry_SYSCALL_64_after_hwframe_[k];do_syscall_64_[k];"
+      "ksys_write_[k];vfs_write_[k];write_null_[k] 80\n"
+      "svc;_start;main;serve;render 20\n");
+  const auto writer = ownerOf(base, writes, "write_null_[k]");
+  REQUIRE(writer);
+  CHECK(writer->name == "chatter");
+  CHECK(writer->class_share[static_cast<int>(FrameClass::syscall)] == doctest::Approx(1.0));
+  CHECK(summaryJson(writes, &base).value("explanation", "").find("chatter grew +80 points") != std::string::npos);
+
+  // An own frame called back from the standard library is its own owner.
+  const auto sorted = stacks("svc;main;serve;std::sort<int*>;std::__introsort_loop<int*>;byPrice 50\n");
+  CHECK(ownerOf(base, sorted, "byPrice")->name == "byPrice");
+  CHECK(ownerOf(base, sorted, "std::__introsort_loop<int*>")->name == "serve");
+  // Frame-pointer stacks through a library without them: no frame of the process's own on the path.
+  const auto lost = stacks("svc;malloc 60\nsvc;[unknown];_int_free 40\n");
+  CHECK_FALSE(ownerOf(base, lost, "malloc"));
+  CHECK_FALSE(ownerOf(base, lost, "_int_free"));
+  CHECK_FALSE(ownerOf(base, lost, "nowhere"));
+  CHECK(ownFrame("Inventory::reserve"));
+  CHECK(ownFrame("hotspotd_test_nap_[o]"));
+  CHECK_FALSE(ownFrame("schedule_[k]"));
+  CHECK_FALSE(ownFrame("std::vector<int>::push_back"));
+  CHECK_FALSE(ownFrame("[libc.so.6]"));
+}
