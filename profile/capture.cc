@@ -190,16 +190,19 @@ double cpuSeconds(const std::vector<pid_t>& pids) {
   return total;
 }
 
-// How busy the processes are now, from a quarter of a second's look at /proc: what a capture's size depends on.
+// How busy the processes are now, from a quarter of a second's look at /proc (cut short by `cancel`): what a
+// capture's size depends on.
 struct Pace {
   double switches_per_s = 0;
   double cpus = 0;  // CPUs used on average
 };
-Pace measurePace(const std::vector<pid_t>& pids) {
+Pace measurePace(const std::vector<pid_t>& pids, const std::atomic<bool>* cancel) {
   const std::uint64_t switches = contextSwitches(pids);
   const double cpu = cpuSeconds(pids);
   const auto start = std::chrono::steady_clock::now();
-  std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  for (int step = 0; step < 25 && !(cancel && cancel->load()); ++step) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const std::uint64_t switches_after = contextSwitches(pids);
   Pace p;
@@ -264,7 +267,8 @@ Result<Capture> capturePerf(const std::vector<pid_t>& pids, const CaptureOptions
   // called into libc (a lock, a read, a sleep) is lost, and that is the function a wait belongs to.
   const bool dwarf = offcpu || options.call_graph == CallGraph::dwarf;
   std::string note;
-  const Pace pace = dwarf ? measurePace(pids) : Pace{};
+  const Pace pace = dwarf ? measurePace(pids, options.cancel) : Pace{};
+  if (options.cancel && options.cancel->load()) return fail("the capture was cancelled (hotspotd is stopping)");
   const Duration duration = offcpu ? switchBoundedDuration(pace, options, note) : options.duration;
   std::vector<std::string> record{options.perf, "record"};
   if (oncpu) record.insert(record.end(), {"-e", "cpu-clock", "-F", std::to_string(options.frequency)});

@@ -247,13 +247,15 @@ void ProfileManager::launch(Job job) {
                           {"duration", formatDuration(job.duration)}});
   // The baseline a hotspot profile is compared with: the target's latest, looked up here (an index read); its
   // stacks are read and the diff drawn on the capture thread.
-  std::string baseline_id;
+  BaselineRef baseline;
   if (job.kind == ProfileKind::hotspot) {
-    if (auto b = profiles_.latestBaseline(job.target); b && *b && sameStacks(**b, *t)) baseline_id = (*b)->id;
+    if (auto b = profiles_.latestBaseline(job.target); b && *b && sameStacks(**b, *t)) {
+      baseline = BaselineRef{(*b)->id, static_cast<double>((*b)->duration_ms) / 1000.0};
+    }
   }
   const std::filesystem::path profiles_dir = profiles_.dir();
   workers_.emplace(
-      worker, std::thread([this, job, copy, perf, work, start_ms, worker, baseline_id, profiles_dir] {
+      worker, std::thread([this, job, copy, perf, work, start_ms, worker, baseline, profiles_dir] {
         CaptureOptions o;
         o.duration = job.duration;
         o.frequency = job.frequency;
@@ -280,7 +282,7 @@ void ProfileManager::launch(Job job) {
         }
         Result<StagedProfile> staged = fail("not captured");
         if (result) {
-          staged = stage(job, start_ms, *result, profiles_dir, baseline_id, copy.stackFormat());
+          staged = stage(job, start_ms, *result, profiles_dir, baseline, copy.stackFormat());
           result->stacks = FoldedStacks{};  // written: not kept in memory while the loop takes it
         }
         boost::asio::post(io_, [this, job, start_ms, worker, r = std::move(result), s = std::move(staged)]() mutable {
@@ -325,19 +327,14 @@ void ProfileManager::attach(ProfileRef ref) {
 }
 
 Result<StagedProfile> ProfileManager::stage(const Job& job, std::int64_t start_ms, const Capture& capture,
-                                            const std::filesystem::path& profiles_dir, const std::string& baseline_id,
+                                            const std::filesystem::path& profiles_dir, const BaselineRef& base,
                                             const std::string& stack_format) {
   // Against the target's latest healthy baseline, if there is one and its stacks can be read.
   std::optional<FoldedStacks> baseline;
-  double base_seconds = 0;
+  const std::string& baseline_id = base.id;
+  const double base_seconds = base.seconds;
   if (!baseline_id.empty()) {
     if (auto stacks = loadProfileStacks(profiles_dir, baseline_id)) baseline = std::move(*stacks);
-    if (auto meta = readFile(profiles_dir / baseline_id / "meta.json")) {
-      const auto j = nlohmann::json::parse(*meta, nullptr, /*allow_exceptions=*/false);
-      if (j.is_object() && j.contains("duration_ms") && j["duration_ms"].is_number()) {
-        base_seconds = j["duration_ms"].get<double>() / 1000.0;
-      }
-    }
   }
   ProfileRecord r = recordOf(job, start_ms);
   r.pids.assign(capture.pids.begin(), capture.pids.end());

@@ -126,9 +126,14 @@ class ProfileManager {
   double spentLastHour(std::int64_t now_ms);
   void recordFailure(const Job& job, std::int64_t start_ms, const std::string& reason, const std::string& result);
   static ProfileRecord recordOf(const Job& job, std::int64_t start_ms);
+  // The baseline a hotspot profile is compared with, from the index: its id and how long it recorded.
+  struct BaselineRef {
+    std::string id;  // empty: none
+    double seconds = 0;
+  };
   // On the capture thread: the profile's summary and files, in the staging directory.
   static Result<StagedProfile> stage(const Job& job, std::int64_t start_ms, const Capture& capture,
-                                     const std::filesystem::path& profiles_dir, const std::string& baseline_id,
+                                     const std::filesystem::path& profiles_dir, const BaselineRef& base,
                                      const std::string& stack_format);
 
   boost::asio::io_context& io_;
