@@ -71,6 +71,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (auto pprof = foldPprof(input)) {
     (void)renderFlameGraph(*pprof);
     if (!pprof->empty()) store(*pprof);
+    // A Go block or mutex profile's waits, classed by Go's frames.
+    if (auto delay = foldPprof(input, "", nullptr, "delay")) {
+      delay->forEach([](std::string_view stack, std::uint64_t) { (void)goWaitClass(stack); });
+    }
   }
   return 0;
 }

@@ -334,10 +334,14 @@ std::optional<WaitClass> kernelWait(std::string_view f) {
 }
 
 // Frames that only say how a thread waits (a lock, a syscall wrapper, the allocator, the standard library and
-// the C library's internals, reserved `_` names, an unknown module, a lambda's operator()), never who waits.
+// the C library's internals, Go's runtime and sync package, reserved `_` names, an unknown module, a lambda's
+// operator()), never who waits.
 bool wrapperFrame(std::string_view name) {
   return name.empty() || name.starts_with('[') || name.starts_with('_') || name.starts_with("std::") ||
          name.starts_with("pthread_") || name.starts_with("operator") || name.starts_with("lll_") ||
+         // Go's runtime and standard library: how a goroutine waits, never who waits.
+         name.starts_with("runtime.") || name.starts_with("sync.") || name.starts_with("internal/") ||
+         name.starts_with("time.Sleep") ||
          name.find('@') != std::string_view::npos ||  // a versioned libc symbol: clock_nanosleep@GLIBC_2.2.5
          equalsAny(name, {"start_thread", "clone", "clone3", "futex_wait", "futex_wake"}) ||
          classifyName(name).has_value();
@@ -439,6 +443,22 @@ WaitClass classifyWait(std::string_view stack) {
       if (*c == FrameClass::lock) return WaitClass::lock;
       if (*c == FrameClass::syscall) return WaitClass::network;
     }
+  }
+  return WaitClass::other;
+}
+
+WaitClass goWaitClass(std::string_view stack) {
+  // The frame nearest the leaf that names a wait decides.
+  std::vector<std::string_view> frames = splitFrames(stack);
+  for (std::size_t i = frames.size(); i-- > 0;) {
+    const std::string_view f = frames[i];
+    if (containsAny(f, {"sync.(*Mutex).", "sync.(*RWMutex).", "runtime.lock"})) return WaitClass::lock;
+    if (containsAny(f, {"sync.(*WaitGroup).Wait", "sync.(*Cond).Wait", "runtime.chanrecv", "runtime.chansend",
+                        "runtime.selectgo", "runtime.block"})) {
+      return WaitClass::condition;
+    }
+    if (containsAny(f, {"internal/poll.", "runtime.netpoll"})) return WaitClass::network;
+    if (containsAny(f, {"time.Sleep", "runtime.timeSleep"})) return WaitClass::sleep;
   }
   return WaitClass::other;
 }

@@ -118,6 +118,10 @@ std::string_view waitClassFrame(WaitClass c);
 std::optional<WaitClass> waitClassOfFrame(std::string_view frame);
 // The class of a blocked thread's folded stack (root first, kernel frames marked `_[k]`).
 WaitClass classifyWait(std::string_view stack);
+// The class of a Go goroutine's wait, from its block profile stack (root first): lock for sync.Mutex and RWMutex,
+// condition wait for channels, select, sync.Cond and WaitGroup (waiting for another goroutine to hand something
+// over), network/poll for the netpoller, sleep/timer for time.Sleep; other for anything else.
+WaitClass goWaitClass(std::string_view stack);
 // Whether a folded stack is off-CPU time (its root frame is marked `_[o]`).
 bool isOffCpuStack(std::string_view stack);
 

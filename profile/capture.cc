@@ -20,6 +20,7 @@
 #include "core/subprocess.h"
 #include "core/text.h"
 #include "core/url.h"
+#include "profile/analysis.h"
 #include "profile/fold_perf.h"
 #include "profile/pprof.h"
 
@@ -384,63 +385,188 @@ Result<Capture> captureCommand(const std::vector<std::string>& argv, pid_t pid, 
   return c;
 }
 
-Result<Capture> capturePprof(const std::string& url, const CaptureOptions& options) {
-  const auto start = std::chrono::steady_clock::now();
-  auto parsed = parseHttpUrl(url);
-  if (!parsed) return fail(fmt::format("pprof_url: {}", parsed.error().message));
-  std::string path = parsed->target == "/" ? "/debug/pprof/profile" : parsed->target;
-  const auto secs =
-      std::max<std::int64_t>(1, std::chrono::duration_cast<std::chrono::seconds>(options.duration).count());
-  path += fmt::format("{}seconds={}", path.find('?') == std::string::npos ? "?" : "&", secs);
-  FetchRequest req;
-  req.scheme = parsed->scheme;
-  req.host = parsed->host;
-  req.port = parsed->port;
-  req.target = path;
-  req.timeout = options.duration + options.grace;
-  req.max_body_bytes = static_cast<std::size_t>(options.max_size);
-  if (!parsed->userinfo.empty()) {
-    req.headers.emplace_back("Authorization", "Basic " + base64Encode(parsed->userinfo));
-  }
-  // On an io_context of this worker's own, watched for the shutdown flag: a capture of a minute still ends at once.
+namespace {
+
+// GETs of one pprof endpoint's profiles, all at once (a CPU profile and delta profiles each take `seconds` to
+// answer), on an io_context of this worker's own, watched for the shutdown flag: a capture of a minute still ends
+// at once. Each answer is its body, or why there is none.
+std::vector<Result<std::string>> fetchProfiles(const HttpUrl& base, const std::string& url,
+                                               const std::vector<std::string>& targets, const CaptureOptions& options) {
   boost::asio::io_context io;
-  std::optional<tl::expected<FetchResponse, FetchError>> result;
-  const FetchHandle handle =
-      fetch(io, std::move(req), [&](tl::expected<FetchResponse, FetchError> r) { result = std::move(r); });
-  while (!result) {
+  std::vector<std::optional<tl::expected<FetchResponse, FetchError>>> results(targets.size());
+  std::vector<FetchHandle> handles;
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    FetchRequest req;
+    req.scheme = base.scheme;
+    req.host = base.host;
+    req.port = base.port;
+    req.target = targets[i];
+    req.timeout = options.duration + options.grace;
+    req.max_body_bytes = static_cast<std::size_t>(options.max_size);
+    if (!base.userinfo.empty()) req.headers.emplace_back("Authorization", "Basic " + base64Encode(base.userinfo));
+    handles.push_back(fetch(io, std::move(req),
+                            [&results, i](tl::expected<FetchResponse, FetchError> r) { results[i] = std::move(r); }));
+  }
+  auto pending = [&] { return std::any_of(results.begin(), results.end(), [](const auto& r) { return !r; }); };
+  while (pending()) {
     io.run_for(std::chrono::milliseconds(100));
-    if (options.cancel && options.cancel->load() && !result) {
-      handle.cancel();
+    if (options.cancel && options.cancel->load() && pending()) {
+      for (const auto& h : handles) h.cancel();
       io.restart();
       io.run();
     }
     io.restart();
   }
-  if (!*result) {
-    const auto& e = result->error();
-    if (e.kind == FetchError::Kind::cancelled) return fail("cancelled: hotspotd is shutting down");
-    if (e.kind == FetchError::Kind::body_size_limit) {
-      return fail(fmt::format("pprof_url {}: the profile is larger than max_size ({} bytes)", url, options.max_size));
+  std::vector<Result<std::string>> out;
+  for (auto& r : results) {
+    if (!*r) {
+      const auto& e = r->error();
+      if (e.kind == FetchError::Kind::cancelled) {
+        out.push_back(fail("cancelled: hotspotd is shutting down"));
+      } else if (e.kind == FetchError::Kind::body_size_limit) {
+        out.push_back(
+            fail(fmt::format("pprof_url {}: the profile is larger than max_size ({} bytes)", url, options.max_size)));
+      } else {
+        out.push_back(fail(fmt::format("pprof_url {}: {}", url, e.message)));
+      }
+      continue;
     }
-    return fail(fmt::format("pprof_url {}: {}", url, e.message));
+    FetchResponse& res = **r;
+    if (res.status >= 300 && res.status < 400) {
+      out.push_back(fail(fmt::format("pprof_url {}: HTTP {} to {}; redirects are not followed, give the final URL", url,
+                                     res.status, repairUtf8(res.location))));
+    } else if (res.status != 200) {
+      out.push_back(fail(fmt::format("pprof_url {}: HTTP {} {}", url, res.status, repairUtf8(lastLine(res.body)))));
+    } else {
+      out.push_back(std::move(res.body));
+    }
   }
-  const FetchResponse& res = **result;
-  if (res.status >= 300 && res.status < 400) {
-    return fail(fmt::format("pprof_url {}: HTTP {} to {}; redirects are not followed, give the final URL", url,
-                            res.status, repairUtf8(res.location)));
+  return out;
+}
+
+// The path of one of the endpoint's other profiles: ".../debug/pprof/profile" becomes ".../debug/pprof/<name>".
+std::string siblingProfile(std::string path, std::string_view name) {
+  if (const auto q = path.find('?'); q != std::string::npos) path.erase(q);
+  const auto slash = path.rfind('/');
+  return path.substr(0, slash == std::string::npos ? 0 : slash + 1) + std::string(name);
+}
+
+std::string withSeconds(const std::string& path, std::int64_t secs) {
+  return path + fmt::format("{}seconds={}", path.find('?') == std::string::npos ? "?" : "&", secs);
+}
+
+// Go's delta profiles of waiting, folded to microseconds of waiting by stack. The block profile says where
+// goroutines waited: its frames are marked `_[o]` as off-CPU time is, with a leaf frame naming the wait's class
+// (goWaitClass). The mutex profile says which lock holders others waited for: its stacks are left as they are.
+// The goroutine profile (value "goroutine", counted as they are: per_us 1) is marked as the block profile is.
+struct GoWaits {
+  FoldedStacks stacks;
+  std::uint64_t us = 0;
+};
+Result<GoWaits> goWaits(const std::string& body, bool offcpu, std::string_view value = "delay",
+                        std::uint64_t per_us = 1000) {
+  auto folded = foldPprof(body, "", nullptr, value);
+  if (!folded) return tl::unexpected(folded.error());
+  GoWaits w;
+  folded->forEach([&](std::string_view stack, std::uint64_t ns) {
+    const std::uint64_t us = ns / per_us;
+    if (us == 0) return;
+    if (!offcpu) {
+      w.stacks.add(stack, us);
+      w.us += us;
+      return;
+    }
+    std::string marked;
+    for (std::size_t at = 0; at <= stack.size();) {
+      const auto end = std::min(stack.find(';', at), stack.size());
+      if (!marked.empty()) marked += ';';
+      marked.append(stack.substr(at, end - at)).append("_[o]");
+      at = end + 1;
+    }
+    marked.append(";").append(waitClassFrame(goWaitClass(stack)));
+    w.stacks.add(marked, us);
+    w.us += us;
+  });
+  return w;
+}
+
+}  // namespace
+
+Result<Capture> capturePprof(const std::string& url, const CaptureOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  auto parsed = parseHttpUrl(url);
+  if (!parsed) return fail(fmt::format("pprof_url: {}", parsed.error().message));
+  const std::string path = parsed->target == "/" ? "/debug/pprof/profile" : parsed->target;
+  const auto secs =
+      std::max<std::int64_t>(1, std::chrono::duration_cast<std::chrono::seconds>(options.duration).count());
+  // Off-CPU for a Go program: its block and mutex profiles over the same seconds (delta profiles), beside the CPU
+  // profile for a wall-clock capture.
+  const bool oncpu = options.kind != CaptureKind::offcpu;
+  const bool waits = options.kind != CaptureKind::cpu;
+  std::vector<std::string> targets;
+  if (oncpu) targets.push_back(withSeconds(path, secs));
+  if (waits) {
+    targets.push_back(withSeconds(siblingProfile(path, "block"), secs));
+    targets.push_back(withSeconds(siblingProfile(path, "mutex"), secs));
   }
-  if (res.status != 200) {
-    return fail(fmt::format("pprof_url {}: HTTP {} {}", url, res.status, repairUtf8(lastLine(res.body))));
-  }
-  PprofInfo info;
-  auto folded = foldPprof(res.body, {}, &info);
-  if (!folded) return fail(fmt::format("pprof_url {}: {}", url, folded.error().message));
-  if (folded->empty()) {
-    return fail(fmt::format("pprof_url {}: no samples (the process did not run on a CPU for {} s)", url, secs));
+  auto bodies = fetchProfiles(*parsed, url, targets, options);
+  for (const auto& b : bodies) {
+    if (!b) return tl::unexpected(b.error());
   }
   Capture c;
-  c.samples = folded->total();
-  c.stacks = std::move(*folded);
+  std::size_t next = 0;
+  if (oncpu) {
+    PprofInfo info;
+    auto folded = foldPprof(*bodies[next++], {}, &info);
+    if (!folded) return fail(fmt::format("pprof_url {}: {}", url, folded.error().message));
+    if (folded->empty() && !waits) {
+      return fail(fmt::format("pprof_url {}: no samples (the process did not run on a CPU for {} s)", url, secs));
+    }
+    c.samples = folded->total();
+    if (!waits) {
+      c.stacks = std::move(*folded);
+    } else {
+      // In microseconds beside the waits: each sample stands for the profile's period (10 ms at Go's 100 Hz).
+      const std::uint64_t per_sample =
+          info.period_nanos > 0 ? static_cast<std::uint64_t>(info.period_nanos) / 1000 : 10'000;
+      folded->forEach([&](std::string_view stack, std::uint64_t n) { c.stacks.add(stack, n * per_sample); });
+    }
+  }
+  if (waits) {
+    c.unit = "us";
+    auto block = goWaits(*bodies[next++], true);
+    auto mutex = goWaits(*bodies[next++], false);
+    if (!block) return fail(fmt::format("pprof_url {} (block profile): {}", url, block.error().message));
+    if (!mutex) return fail(fmt::format("pprof_url {} (mutex profile): {}", url, mutex.error().message));
+    c.offcpu_us = block->us;
+    c.samples += block->stacks.size();
+    block->stacks.forEach([&](std::string_view stack, std::uint64_t us) { c.stacks.add(stack, us); });
+    c.lock_holders = std::move(mutex->stacks);
+    std::vector<std::string> notes;
+    if (block->us == 0) {
+      notes.push_back(
+          "the block profile is empty: the program records no blocking events (its block profile rate is 0; "
+          "runtime.SetBlockProfileRate turns it on)");
+    }
+    if (mutex->us == 0) {
+      notes.push_back(
+          "the mutex profile is empty: the program records no lock contention (its mutex profile fraction is 0; "
+          "runtime.SetMutexProfileFraction turns it on)");
+    }
+    // Where the goroutines are at the end of the window (a snapshot: counts, not time).
+    auto goroutines = fetchProfiles(*parsed, url, {siblingProfile(path, "goroutine")}, options);
+    auto counted = goroutines[0] ? goWaits(*goroutines[0], true, "goroutine", 1)
+                                 : Result<GoWaits>(tl::unexpected(goroutines[0].error()));
+    if (counted) {
+      c.goroutines = std::move(counted->stacks);
+    } else {
+      notes.push_back(fmt::format("no goroutine profile: {}", counted.error().message));
+    }
+    for (const auto& n : notes) c.note += (c.note.empty() ? "" : "; ") + n;
+    if (c.stacks.empty()) {
+      return fail(fmt::format("pprof_url {}: no samples in {} s ({})", url, secs, c.note));
+    }
+  }
   c.took = std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now() - start);
   return c;
 }

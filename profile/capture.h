@@ -12,7 +12,11 @@
 //   not fit in the file's cap.
 // - pprof: a Go-style `/debug/pprof/profile?seconds=N` endpoint over HTTP(S) (core/http_client.h: no redirects, the
 //   answer capped at max_size, cancelled at shutdown), gzip'd protobuf decoded with the
-//   public profile.proto schema (profile/pprof.h).
+//   public profile.proto schema (profile/pprof.h). Off-CPU for a Go program (kinds offcpu, both): the block and
+//   mutex delta profiles of the same endpoint (`/debug/pprof/block?seconds=N`, `mutex`) fetched at the same time
+//   as the CPU profile; the block profile's delay becomes off-CPU microseconds by stack, the mutex profile's the
+//   lock holders beside them; an empty one is said to be (the program's profile rate is 0). Then the goroutine
+//   profile: how many goroutines wait where, at the end of the capture.
 // - A command: any program that prints folded stacks (py-spy record -f raw, async-profiler collapsed output) or
 //   `perf script` text on its standard output; `{pid}` and `{seconds}` in its arguments are replaced.
 //
@@ -80,6 +84,8 @@ struct Capture {
   Duration recorded{};         // how long perf recorded (shorter than asked when switches were capped)
   std::uint64_t span_us = 0;   // off-CPU: from the recording's first event to its last (what the waits add up to)
   std::string note;            // what the capture changed or could not do, for the profile's reader
+  FoldedStacks lock_holders;   // a Go target's mutex profile: the stacks holding locks others waited for, in us
+  FoldedStacks goroutines;     // a Go target's goroutines at the end of the capture, by stack (marked as waits)
   std::vector<pid_t> pids;
   Duration took{};
   double cpu_seconds = 0;  // what profiling cost this host: perf's CPU time, or the fold for pprof and commands

@@ -23,7 +23,8 @@ std::string tidy(std::string name) {
 
 constexpr std::size_t kMaxInflatedBytes = std::size_t{256} << 20;
 
-Result<FoldedStacks> foldPprof(std::string_view data, std::string_view root, PprofInfo* info) {
+Result<FoldedStacks> foldPprof(std::string_view data, std::string_view root, PprofInfo* info,
+                               std::string_view value_type) {
   std::string plain;
   if (looksGzipped(data)) {
     // A CPU profile of a busy service inflates to a few MiB; past this it is not one (or a bomb).
@@ -50,6 +51,16 @@ Result<FoldedStacks> foldPprof(std::string_view data, std::string_view root, Ppr
       named = true;
     }
   }
+  if (!value_type.empty()) {
+    named = false;
+    for (int i = 0; i < p.sample_type_size(); ++i) {
+      if (str(p.sample_type(i).type()) == value_type) {
+        value_index = i;
+        named = true;
+      }
+    }
+    if (!named) return fail(fmt::format("pprof profile has no \"{}\" values", value_type));
+  }
   if (!named && p.default_sample_type() != 0) {
     for (int i = 0; i < p.sample_type_size(); ++i) {
       if (p.sample_type(i).type() == p.default_sample_type()) value_index = i;
@@ -59,6 +70,7 @@ Result<FoldedStacks> foldPprof(std::string_view data, std::string_view root, Ppr
     info->sample_type = str(p.sample_type(value_index).type()) + "/" + str(p.sample_type(value_index).unit());
     info->duration_nanos = p.duration_nanos();
     info->time_nanos = p.time_nanos();
+    if (str(p.period_type().unit()) == "nanoseconds") info->period_nanos = p.period();
   }
 
   std::unordered_map<std::uint64_t, std::string> functions;

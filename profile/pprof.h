@@ -17,8 +17,11 @@ struct PprofInfo {
   std::string sample_type;  // e.g. "samples/count"
   std::int64_t duration_nanos = 0;
   std::int64_t time_nanos = 0;
+  std::int64_t period_nanos = 0;  // a CPU profile's sampling period, when its period type is nanoseconds
 };
 
-Result<FoldedStacks> foldPprof(std::string_view data, std::string_view root = {}, PprofInfo* info = nullptr);
+// `value_type`: fold that sample type (e.g. "delay" of a block or mutex profile) instead of the rule above.
+Result<FoldedStacks> foldPprof(std::string_view data, std::string_view root = {}, PprofInfo* info = nullptr,
+                               std::string_view value_type = {});
 
 }  // namespace hotspotd::profile

@@ -74,14 +74,14 @@ void ProfileManager::apply(ProfilingConfig config) {
 }
 
 CaptureKind ProfileManager::firstCapture(const ProfileTarget& t) {
-  if (!t.perfTarget()) return CaptureKind::cpu;
+  if (!t.offcpuCapable()) return CaptureKind::cpu;
   if (t.kinds == "offcpu") return CaptureKind::offcpu;
   if (t.kinds == "both") return CaptureKind::both;
   return CaptureKind::cpu;
 }
 
 CaptureKind ProfileManager::baselineCapture(const ProfileTarget& t) {
-  if (!t.perfTarget() || t.kinds == "cpu") return CaptureKind::cpu;
+  if (!t.offcpuCapable() || t.kinds == "cpu") return CaptureKind::cpu;
   return t.kinds == "offcpu" ? CaptureKind::offcpu : CaptureKind::both;
 }
 
@@ -345,6 +345,25 @@ Result<StagedProfile> ProfileManager::stage(const Job& job, std::int64_t start_m
   r.summary = summaryJson(capture.stacks, baseline ? &*baseline : nullptr, secondsOf(recorded), base_seconds);
   r.summary["records"] = std::string(captureKindName(job.capture));
   r.summary["stacks"] = stack_format;
+  if (!capture.lock_holders.empty()) {
+    // A Go program's mutex profile: whose holding a lock made others wait (its own frames, by waiting caused).
+    const auto holders = summarize(capture.lock_holders, 10);
+    nlohmann::json top = nlohmann::json::array();
+    for (const auto& f : holders.by_total) {
+      if (ownFrame(f.name)) top.push_back({{"name", f.name}, {"us", f.total}, {"share", f.total_share}});
+    }
+    r.summary["lock_holders"] = {{"us", holders.samples}, {"top", top}};
+  }
+  if (!capture.goroutines.empty()) {
+    // A Go program's goroutines at the end of the capture: how many, and where they wait (a pile-up, a leak).
+    const auto where = summarizeOffCpu(capture.goroutines, 10);
+    nlohmann::json top = nlohmann::json::array();
+    for (const auto& w : where.waiting) {
+      top.push_back(
+          {{"name", w.name}, {"class", std::string(waitClassName(w.cls))}, {"count", w.us}, {"share", w.share}});
+    }
+    r.summary["goroutines"] = {{"count", where.us}, {"waiting", top}};
+  }
   if (!capture.note.empty()) r.summary["note"] = capture.note;
   return stageProfile(profiles_dir, std::move(r), capture.stacks, baseline ? &*baseline : nullptr);
 }
@@ -375,7 +394,7 @@ void ProfileManager::finished(const Job& job, std::int64_t start_ms, Result<Capt
   auto escalate = [&](double grew_most_pp) {
     const ProfileTarget* t = target(job.target);
     auto it = firing_.find(job.incident_id);
-    if (!t || it == firing_.end() || job.capture != CaptureKind::cpu || t->kinds != "auto" || !t->perfTarget() ||
+    if (!t || it == firing_.end() || job.capture != CaptureKind::cpu || t->kinds != "auto" || !t->offcpuCapable() ||
         it->second.capture != CaptureKind::cpu) {
       return;
     }

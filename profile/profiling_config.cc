@@ -95,9 +95,9 @@ std::vector<ProfileTarget> readProfileTargets(const toml::array& array, const st
     if (auto k = r.string("kinds")) {
       if (*k != "cpu" && *k != "offcpu" && *k != "both" && *k != "auto") {
         r.invalid("kinds", "one of \"cpu\", \"offcpu\", \"both\", \"auto\"");
-      } else if (*k != "cpu" && *k != "auto" && !t.perfTarget()) {
+      } else if (*k != "cpu" && *k != "auto" && !t.offcpuCapable()) {
         r.invalid("kinds",
-                  "off-CPU capture is perf's: a pprof_url or command target records on-CPU profiles "
+                  "off-CPU capture is perf's or a Go pprof endpoint's: a command target records on-CPU profiles "
                   "(kinds = \"cpu\")");
       } else {
         t.kinds = *k;

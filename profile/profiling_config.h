@@ -28,9 +28,10 @@ struct ProfileTarget {
   int frequency = 99;
   Duration cooldown = std::chrono::minutes(5);  // at most one capture of the target this often
   std::uint64_t max_size = std::uint64_t{64} << 20;
-  // What an incident's captures record (perf targets; pprof and commands are on-CPU): "cpu", "offcpu" (blocked
-  // time and run-queue delay), "both" (one wall-clock profile), or "auto": on-CPU first, and off-CPU beside it
-  // when the on-CPU profile shows no frame that grew while the incident still fires.
+  // What an incident's captures record (perf and pprof targets; commands are on-CPU): "cpu", "offcpu" (blocked
+  // time and run-queue delay; a Go program's block and mutex profiles), "both" (one wall-clock profile), or
+  // "auto": on-CPU first, and off-CPU beside it when the on-CPU profile shows no frame that grew while the
+  // incident still fires.
   std::string kinds = "auto";
   Duration min_block = std::chrono::milliseconds(1);  // off-CPU intervals shorter than this are left out
   std::uint64_t max_switches = 10000;  // off-CPU: a capture records at most this many switches (it is shortened)
@@ -42,8 +43,11 @@ struct ProfileTarget {
   // with a baseline of the same format (a frame-pointer stack and a DWARF one of the same code differ everywhere).
   std::string stackFormat() const;
 
-  // Whether the target's captures can record off-CPU time (perf, not pprof nor a command).
+  // Whether the target is captured with perf (not a pprof endpoint nor a command).
   bool perfTarget() const { return pprof_url.empty() && command.empty(); }
+  // Whether its captures can record off-CPU time: perf's context switches, or a Go pprof endpoint's block and
+  // mutex profiles (a command prints on-CPU stacks).
+  bool offcpuCapable() const { return command.empty(); }
 };
 
 struct ProfilingConfig {

@@ -301,6 +301,8 @@ command = ["py-spy", "record", "--pid", "{pid}", "--duration", "{seconds}", "--f
   CHECK(p.targets[0].stackFormat() == "perf-fp");
   CHECK(p.targets[1].stackFormat() == "perf-dwarf");
   CHECK(p.targets[2].stackFormat() == "pprof");
+  CHECK(p.targets[2].offcpuCapable());  // a Go endpoint's block and mutex profiles
+  CHECK_FALSE(p.targets[3].offcpuCapable());
   hotspotd::LabelView shop{{"service", "shop"}, {"route", "/api/cart"}};
   CHECK(p.targets[0].match.matches("", shop));
   CHECK(p.targets[1].process.pid_file == "/etc/hotspotd/run/worker.pid");
@@ -329,7 +331,8 @@ kinds = "wall"
 
 [[profile_targets]]
 name = "e"
-pprof_url = "http://127.0.0.1:6060/debug/pprof/profile"
+process_name = "python3"
+command = ["py-spy", "record", "--pid", "{pid}", "--format", "raw", "--output", "/dev/stdout"]
 kinds = "offcpu"
 
 [[profile_targets]]
@@ -344,7 +347,7 @@ call_graph = "dwarf"
 )");
   CHECK(e.find("no way to reach the process") != std::string::npos);
   CHECK(e.find("profile_targets[3].kinds: one of \"cpu\", \"offcpu\", \"both\", \"auto\"") != std::string::npos);
-  CHECK(e.find("profile_targets[4].kinds: off-CPU capture is perf's") != std::string::npos);
+  CHECK(e.find("profile_targets[4].kinds: off-CPU capture is perf's or a Go pprof endpoint's") != std::string::npos);
   CHECK(e.find("profile_targets[5].call_graph: \"dwarf\" or \"fp\"") != std::string::npos);
   CHECK(e.find("profile_targets[6].call_graph: call chains are perf's") != std::string::npos);
   CHECK(e.find("give only one of pid") != std::string::npos);

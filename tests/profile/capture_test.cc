@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -18,6 +19,7 @@
 #include "profile/flamegraph.h"
 #include "profile/profile_manager.h"
 #include "profile/profile_store.h"
+#include "proto/profile.pb.h"
 #include "state/database.h"
 #include "tests/support/child_process.h"
 #include "tests/support/components.h"
@@ -392,8 +394,14 @@ TEST_CASE("a real Go pprof endpoint (a Prometheus server's) is captured and fold
   profile::CaptureOptions o;
   o.duration = 2s;
   auto c = profile::capturePprof("http://127.0.0.1:" + std::to_string(port) + "/debug/pprof/profile", o);
-  stop = true;
-  load.join();
+  struct Stop {
+    std::atomic<bool>& stop;
+    std::thread& load;
+    ~Stop() {
+      stop = true;
+      load.join();
+    }
+  } stop_load{stop, load};
   REQUIRE_MESSAGE(c, (c ? "" : c.error().message));
   CHECK(c->samples > 0);
   const std::string text = c->stacks.text();
@@ -405,6 +413,127 @@ TEST_CASE("a real Go pprof endpoint (a Prometheus server's) is captured and fold
   auto bad = profile::capturePprof("http://127.0.0.1:" + std::to_string(port) + "/no/such/endpoint", o);
   REQUIRE_FALSE(bad);
   CHECK(bad.error().message.find("HTTP 404") != std::string::npos);
+
+  // Off-CPU for a Go program: its block and mutex profiles over the same seconds, under the same query load.
+  // Prometheus does not turn them on (its block profile rate and mutex fraction are 0): the capture is the CPU
+  // part, in microseconds, and says why there are no waits.
+  o.kind = profile::CaptureKind::both;
+  auto wall = profile::capturePprof("http://127.0.0.1:" + std::to_string(port) + "/debug/pprof/profile", o);
+  REQUIRE_MESSAGE(wall, (wall ? "" : wall.error().message));
+  CHECK(wall->unit == "us");
+  CHECK(wall->note.find("the block profile is empty") != std::string::npos);
+  CHECK(wall->note.find("runtime.SetBlockProfileRate") != std::string::npos);
+  CHECK(wall->note.find("the mutex profile is empty") != std::string::npos);
+  // Its goroutines at the end of the capture, by where they wait (dozens: the scrape loop, the rule manager...).
+  const auto goroutines = profile::summarizeOffCpu(wall->goroutines);
+  CHECK(goroutines.us > 10);
+  CHECK(!goroutines.waiting.empty());
+}
+
+namespace {
+
+// A Go-style pprof profile (protobuf) with the given sample types and samples: each sample a stack of
+// function names (root first) and its values.
+std::string goProfile(const std::vector<std::pair<std::string, std::string>>& types,
+                      const std::vector<std::pair<std::vector<std::string>, std::vector<std::int64_t>>>& samples) {
+  perftools::profiles::Profile p;
+  std::vector<std::string> strings{""};
+  auto intern = [&](const std::string& text) -> std::int64_t {
+    for (std::size_t i = 0; i < strings.size(); ++i) {
+      if (strings[i] == text) return static_cast<std::int64_t>(i);
+    }
+    strings.push_back(text);
+    return static_cast<std::int64_t>(strings.size() - 1);
+  };
+  for (const auto& [type, unit] : types) {
+    auto* t = p.add_sample_type();
+    t->set_type(intern(type));
+    t->set_unit(intern(unit));
+  }
+  std::map<std::string, std::uint64_t> ids;
+  for (const auto& [stack, values] : samples) {
+    auto* sample = p.add_sample();
+    for (auto frame = stack.rbegin(); frame != stack.rend(); ++frame) {  // leaf first
+      auto [it, added] = ids.emplace(*frame, ids.size() + 1);
+      if (added) {
+        auto* f = p.add_function();
+        f->set_id(it->second);
+        f->set_name(intern(*frame));
+        auto* loc = p.add_location();
+        loc->set_id(it->second);
+        loc->add_line()->set_function_id(it->second);
+      }
+      sample->add_location_id(it->second);
+    }
+    for (auto v : values) sample->add_value(v);
+  }
+  for (const auto& text : strings) p.add_string_table(text);
+  return p.SerializeAsString();  // Go gzips it; the reader takes it either way
+}
+
+}  // namespace
+
+// A Go program that records its waits: the block profile's delay becomes off-CPU time by the goroutine's stack,
+// classed from Go's frames, beside the CPU profile in microseconds; the mutex profile names the lock holders.
+TEST_CASE("a Go endpoint's block and mutex profiles are off-CPU time beside its CPU profile, classed by Go frames") {
+  const std::string cpu = goProfile({{"samples", "count"}, {"cpu", "nanoseconds"}},
+                                    {{{"main.main", "main.serve", "main.price"}, {200, 2'000'000'000}}});
+  const std::string block = goProfile(
+      {{"contentions", "count"}, {"delay", "nanoseconds"}},
+      {{{"main.main", "main.(*Inventory).Reserve", "sync.(*Mutex).Lock", "runtime.semacquire1"}, {40, 1'500'000'000}},
+       {{"main.main", "main.fetchStock", "runtime.chanrecv1", "runtime.gopark"}, {10, 500'000'000}}});
+  const std::string mutex =
+      goProfile({{"contentions", "count"}, {"delay", "nanoseconds"}},
+                {{{"main.main", "main.(*Inventory).Restock", "sync.(*Mutex).Unlock"}, {40, 1'200'000'000}}});
+  std::atomic<int> asked_seconds{0};
+  test::HttpTarget target;
+  auto serve = [&](const std::string& body) {
+    return [&, body](const httplib::Request& req, httplib::Response& res) {
+      if (req.has_param("seconds")) asked_seconds = std::atoi(req.get_param_value("seconds").c_str());
+      res.set_content(body, "application/octet-stream");
+    };
+  };
+  target.server().Get("/debug/pprof/profile", serve(cpu));
+  target.server().Get("/debug/pprof/block", serve(block));
+  target.server().Get("/debug/pprof/mutex", serve(mutex));
+  // 30 goroutines waiting for a pooled connection, 2 in the main loop's select.
+  target.server().Get("/debug/pprof/goroutine",
+                      serve(goProfile({{"goroutine", "count"}},
+                                      {{{"main.main", "main.(*Pool).Get", "runtime.chanrecv1", "runtime.gopark"}, {30}},
+                                       {{"main.main", "runtime.selectgo", "runtime.gopark"}, {2}}})));
+  const std::string url = "http://" + target.start() + "/debug/pprof/profile";
+  profile::CaptureOptions o;
+  o.duration = 2s;
+  o.kind = profile::CaptureKind::both;
+  auto c = profile::capturePprof(url, o);
+  REQUIRE_MESSAGE(c, (c ? "" : c.error().message));
+  CHECK(asked_seconds == 2);
+  CHECK(c->unit == "us");
+  CHECK(c->note.empty());
+  CHECK(c->offcpu_us == 2'000'000);
+  const auto off = profile::summarizeOffCpu(c->stacks);
+  REQUIRE(off.waiting.size() == 2);
+  CHECK(off.waiting[0].name == "main.(*Inventory).Reserve");
+  CHECK(off.waiting[0].cls == profile::WaitClass::lock);
+  CHECK(off.waiting[0].us == 1'500'000);
+  CHECK(off.waiting[1].name == "main.fetchStock");
+  CHECK(off.waiting[1].cls == profile::WaitClass::condition);
+  // 200 CPU samples at Go's 10 ms are two seconds of CPU, in the same unit, never merged with the waits.
+  std::uint64_t on = 0;
+  c->stacks.forEach([&](std::string_view s, std::uint64_t n) { on += profile::isOffCpuStack(s) ? 0 : n; });
+  CHECK(on == 2'000'000);
+  CHECK(c->lock_holders.text() == "main.main;main.(*Inventory).Restock;sync.(*Mutex).Unlock 1200000\n");
+  const auto goroutines = profile::summarizeOffCpu(c->goroutines);
+  CHECK(goroutines.us == 32);
+  REQUIRE(!goroutines.waiting.empty());
+  CHECK(goroutines.waiting[0].name == "main.(*Pool).Get");
+  CHECK(goroutines.waiting[0].us == 30);
+  CHECK(goroutines.waiting[0].cls == profile::WaitClass::condition);
+
+  o.kind = profile::CaptureKind::offcpu;
+  auto waits_only = profile::capturePprof(url, o);
+  REQUIRE_MESSAGE(waits_only, (waits_only ? "" : waits_only.error().message));
+  waits_only->stacks.forEach([](std::string_view s, std::uint64_t) { CHECK(profile::isOffCpuStack(s)); });
 }
 
 TEST_CASE("the demo service under load: its regression's function dominates the profile and leads what grew") {
