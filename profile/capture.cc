@@ -510,9 +510,9 @@ Result<Capture> capturePprof(const std::string& url, const CaptureOptions& optio
     targets.push_back(withSeconds(siblingProfile(path, "mutex"), secs));
   }
   auto bodies = fetchProfiles(*parsed, url, targets, options);
-  for (const auto& b : bodies) {
-    if (!b) return tl::unexpected(b.error());
-  }
+  // The CPU profile must come; a block or mutex profile the endpoint does not serve is said to be missing.
+  if (oncpu && !bodies[0]) return tl::unexpected(bodies[0].error());
+  if (options.cancel && options.cancel->load()) return fail("the capture was cancelled (hotspotd is stopping)");
   Capture c;
   std::size_t next = 0;
   if (oncpu) {
@@ -534,25 +534,28 @@ Result<Capture> capturePprof(const std::string& url, const CaptureOptions& optio
   }
   if (waits) {
     c.unit = "us";
-    auto block = goWaits(*bodies[next++], true);
-    auto mutex = goWaits(*bodies[next++], false);
-    if (!block) return fail(fmt::format("pprof_url {} (block profile): {}", url, block.error().message));
-    if (!mutex) return fail(fmt::format("pprof_url {} (mutex profile): {}", url, mutex.error().message));
-    c.offcpu_us = block->us;
-    c.samples += block->stacks.size();
-    block->stacks.forEach([&](std::string_view stack, std::uint64_t us) { c.stacks.add(stack, us); });
-    c.lock_holders = std::move(mutex->stacks);
     std::vector<std::string> notes;
-    if (block->us == 0) {
-      notes.push_back(
-          "the block profile is empty: the program records no blocking events (its block profile rate is 0; "
-          "runtime.SetBlockProfileRate turns it on)");
-    }
-    if (mutex->us == 0) {
-      notes.push_back(
-          "the mutex profile is empty: the program records no lock contention (its mutex profile fraction is 0; "
-          "runtime.SetMutexProfileFraction turns it on)");
-    }
+    auto read = [&](const Result<std::string>& body, bool offcpu, std::string_view name) -> GoWaits {
+      auto w = body ? goWaits(*body, offcpu) : Result<GoWaits>(tl::unexpected(body.error()));
+      if (!w) {
+        notes.push_back(fmt::format("no {} profile: {}", name, w.error().message));
+        return {};
+      }
+      if (w->us == 0) {
+        notes.push_back(name == "block" ? "the block profile is empty: the program records no blocking events (its "
+                                          "block profile rate is 0; runtime.SetBlockProfileRate turns it on)"
+                                        : "the mutex profile is empty: the program records no lock contention (its "
+                                          "mutex profile fraction is 0; runtime.SetMutexProfileFraction turns it on)");
+      }
+      return std::move(*w);
+    };
+    GoWaits block = read(bodies[next], true, "block");
+    GoWaits mutex = read(bodies[next + 1], false, "mutex");
+    next += 2;
+    c.offcpu_us = block.us;
+    c.samples += block.stacks.size();
+    block.stacks.forEach([&](std::string_view stack, std::uint64_t us) { c.stacks.add(stack, us); });
+    c.lock_holders = std::move(mutex.stacks);
     // Where the goroutines are at the end of the window (a snapshot: counts, not time).
     auto goroutines = fetchProfiles(*parsed, url, {siblingProfile(path, "goroutine")}, options);
     auto counted = goroutines[0] ? goWaits(*goroutines[0], true, "goroutine", 1)

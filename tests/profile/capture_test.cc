@@ -534,6 +534,17 @@ TEST_CASE("a Go endpoint's block and mutex profiles are off-CPU time beside its 
   auto waits_only = profile::capturePprof(url, o);
   REQUIRE_MESSAGE(waits_only, (waits_only ? "" : waits_only.error().message));
   waits_only->stacks.forEach([](std::string_view s, std::uint64_t) { CHECK(profile::isOffCpuStack(s)); });
+
+  // An endpoint that serves the CPU profile alone: the capture is that, and says what it could not fetch.
+  test::HttpTarget cpu_only;
+  cpu_only.server().Get("/debug/pprof/profile", serve(cpu));
+  o.kind = profile::CaptureKind::both;
+  auto partial = profile::capturePprof("http://" + cpu_only.start() + "/debug/pprof/profile", o);
+  REQUIRE_MESSAGE(partial, (partial ? "" : partial.error().message));
+  CHECK(partial->stacks.total() == 2'000'000);
+  CHECK_MESSAGE(partial->note.find("no block profile: ") != std::string::npos, partial->note);
+  CHECK(partial->note.find("HTTP 404") != std::string::npos);
+  CHECK(partial->note.find("no mutex profile: ") != std::string::npos);
 }
 
 TEST_CASE("the demo service under load: its regression's function dominates the profile and leads what grew") {
