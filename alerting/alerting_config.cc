@@ -71,9 +71,10 @@ std::vector<Receiver> readReceivers(const toml::array& array, const std::filesys
       else if (*type == "alertmanager") rc.type = ReceiverType::alertmanager;
       else r.invalid("type", fmt::format("\"{}\" is not one of slack, pagerduty, webhook, alertmanager", *type));
     }
-    // Vendors' documented limits set the default pace: Slack about one message a second per webhook, PagerDuty
-    // 120 events a minute per routing key.
-    if (rc.type == ReceiverType::slack) rc.rate = 1;
+    // Vendors' documented limits set the default pace: Slack about one message a second per webhook (sent 1.1 s
+    // apart: a message delayed on its way must not land within a second of the next), PagerDuty 120 events a
+    // minute per routing key.
+    if (rc.type == ReceiverType::slack) rc.rate = 0.9;
     if (rc.type == ReceiverType::pagerduty) {
       rc.rate = 2;
       rc.burst = 10;
