@@ -160,16 +160,11 @@ void append(const rules::AnomalyParams& p, AnomalyTrack& track, std::int64_t t_s
   track.resolution = resolution(track.history);
 }
 
-struct Endpoint {
-  rules::OwnedLabels labels;
-  std::vector<store::SeriesId> series;
-};
-
 // The signal over (t - window, t]: for a gauge the mean of its points, averaged over the series; for a counter the
 // rate from the point at (or before) t - window to the newest one, summed over the series. Nothing where no series
 // has a point in the window.
-std::optional<double> signalAt(const store::SeriesStore& store, const Endpoint& ep, bool counter, std::int64_t t_ms,
-                               const rules::AnomalyParams& p, Duration sample) {
+std::optional<double> signalAt(const store::SeriesStore& store, const MatchedEndpoint& ep, bool counter,
+                               std::int64_t t_ms, const rules::AnomalyParams& p, Duration sample) {
   const std::int64_t window = p.window.count();
   const std::int64_t every = std::max<std::int64_t>(1000, sample.count());
   std::vector<std::int64_t> times;
@@ -177,7 +172,7 @@ std::optional<double> signalAt(const store::SeriesStore& store, const Endpoint& 
   std::vector<std::optional<store::Point>> pts(times.size());
   double sum = 0;
   int present = 0;
-  for (store::SeriesId id : ep.series) {
+  for (store::SeriesId id : ep.first) {
     if (counter) {
       const auto last = store.pointAt(id, t_ms, p.window);
       if (!last || last->t_ms <= t_ms - window) continue;
@@ -335,30 +330,22 @@ void judge(const rules::AnomalyParams& p, AnomalyTrack& track, std::int64_t t_s,
 }  // namespace
 
 std::vector<rules::Finding> evaluateAnomaly(const rules::Rule& rule, const store::SeriesStore& store, std::int64_t t_ms,
-                                            Duration step, AnomalyMemory& memory) {
+                                            Duration step, AnomalyMemory& memory, SeriesMatch& match) {
   // A window shorter than the evaluation interval would miss points between evaluations.
   rules::AnomalyParams params = rule.anomaly;
   params.window = std::max(params.window, step);
   const rules::AnomalyParams& p = params;
   const bool counter = p.counter.has_value();
   const Selector& selector = counter ? *p.counter : *p.gauge;
-  std::map<std::string, Endpoint> endpoints;
-  store.forEachSeries([&](store::SeriesId id, std::string_view name, const store::LabelPairs& labels) {
-    if (!selector.matches(name, labels)) return;
-    rules::OwnedLabels key_labels = endpointLabels(rule, labels, {"le"});
-    Endpoint& ep = endpoints[endpointKey(key_labels)];
-    if (ep.labels.empty()) ep.labels = std::move(key_labels);
-    ep.series.push_back(id);
-  });
+  const std::vector<MatchedEndpoint>& endpoints = match.endpoints(store, rule, selector, nullptr, {"le"});
 
   const Duration sample = std::min(std::max<Duration>(step, std::chrono::seconds(1)), store.config().coarse_step);
   const std::int64_t window_ms = p.window.count();
   // Windows end on whole multiples of the window; each complete window is judged once.
   const std::int64_t last_end = t_ms / window_ms * window_ms;
   std::vector<rules::Finding> out;
-  for (const auto& entry : endpoints) {
-    const Endpoint& ep = entry.second;  // a named reference: clang 14 cannot capture structured bindings
-    AnomalyTrack& track = memory[entry.first];
+  for (const MatchedEndpoint& ep : endpoints) {
+    AnomalyTrack& track = memory[ep.key];
     // A new endpoint (or one unseen for longer than its history) learns what the store still holds.
     const std::int64_t oldest_end = (t_ms - anomalyHistory(p).count()) / window_ms * window_ms;
     if (track.judged_to_ms < oldest_end) {
@@ -389,10 +376,16 @@ std::vector<rules::Finding> evaluateAnomaly(const rules::Rule& rule, const store
   }
   // Endpoints gone from the store for longer than the history are forgotten.
   std::erase_if(memory, [&](const auto& m) {
-    return !endpoints.contains(m.first) &&
+    return match.find(m.first) == nullptr &&
            (m.second.history.empty() || t_ms / 1000 - m.second.history.back().t_s > keptSeconds(p, 0));
   });
   return out;
+}
+
+std::vector<rules::Finding> evaluateAnomaly(const rules::Rule& rule, const store::SeriesStore& store, std::int64_t t_ms,
+                                            Duration step, AnomalyMemory& memory) {
+  SeriesMatch match;
+  return evaluateAnomaly(rule, store, t_ms, step, memory, match);
 }
 
 nlohmann::json saveAnomalyTrack(const AnomalyTrack& track) {

@@ -46,6 +46,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "detectors/series_match.h"
 #include "rules/finding.h"
 #include "rules/rule.h"
 #include "store/series_store.h"
@@ -82,6 +83,10 @@ struct AnomalyTrack {
 };
 using AnomalyMemory = std::map<std::string, AnomalyTrack>;  // by endpoint key
 
+// `match` keeps the rule's endpoints from one evaluation to the next (the same rule at every call); the overload
+// without it finds them afresh.
+std::vector<rules::Finding> evaluateAnomaly(const rules::Rule& rule, const store::SeriesStore& store, std::int64_t t_ms,
+                                            Duration step, AnomalyMemory& memory, SeriesMatch& match);
 std::vector<rules::Finding> evaluateAnomaly(const rules::Rule& rule, const store::SeriesStore& store, std::int64_t t_ms,
                                             Duration step, AnomalyMemory& memory);
 

@@ -7,17 +7,21 @@
 #include <fmt/format.h>
 
 #include "detectors/endpoint.h"
+#include "detectors/series_match.h"
 
 namespace hotspotd::detectors {
 namespace {
 
-// One endpoint's series: bad and total events as counters (availability) or histogram buckets (latency).
-struct Endpoint {
-  rules::OwnedLabels labels;
-  std::vector<store::SeriesId> bad;    // availability: error counters
-  std::vector<store::SeriesId> total;  // availability: all requests; latency: +Inf buckets
-  std::vector<store::SeriesId> good;   // latency: the threshold buckets
+// The series of one endpoint as judgePair reads them: bad and total events as counters (availability), or total
+// and good as histogram buckets (latency).
+struct EndpointSeries {
+  const rules::OwnedLabels& labels;
+  const std::vector<store::SeriesId>& bad;
+  const std::vector<store::SeriesId>& total;
+  const std::vector<store::SeriesId>& good;
 };
+
+const std::vector<store::SeriesId> kNoSeries;
 
 // Increase of a counter over exactly [t - window, t]: the value at the window's start is interpolated between the
 // points around it (old points are a minute apart), so that a change of rate inside the window is not weighed
@@ -48,43 +52,9 @@ double sum(const store::SeriesStore& store, const std::vector<store::SeriesId>& 
   return s;
 }
 
-// The rule's endpoints and their series: by the bucket at the threshold and the +Inf bucket of each matching
-// histogram (latency), or by the counters matching either selector (availability; every series the store holds is
-// visited once per evaluation).
-std::map<std::string, Endpoint> groupEndpoints(const rules::Rule& rule, const store::SeriesStore& store) {
-  const rules::BurnRateParams& p = rule.burn;
-  std::map<std::string, Endpoint> endpoints;
-  auto endpointOf = [&](rules::OwnedLabels key_labels) -> Endpoint& {
-    Endpoint& ep = endpoints[endpointKey(key_labels)];
-    if (ep.labels.empty()) ep.labels = std::move(key_labels);
-    return ep;
-  };
-  if (p.histogram) {
-    store.forEachHistogram([&](const store::HistogramView& h) {
-      if (!p.histogram->matches(h.name, h.labels) || h.bounds.empty() || !std::isinf(h.bounds.back())) return;
-      const auto good = std::find_if(h.bounds.begin(), h.bounds.end(),
-                                     [&](double b) { return std::fabs(b - p.threshold) <= 1e-9 * std::max(1.0, b); });
-      if (good == h.bounds.end()) return;  // this layout has no bucket at the threshold
-      Endpoint& ep = endpointOf(histogramEndpointLabels(rule, *p.histogram, h, {"le", "instance", "code", "status"}));
-      ep.good.push_back(h.buckets[static_cast<std::size_t>(good - h.bounds.begin())]);
-      ep.total.push_back(h.buckets.back());
-    });
-    return endpoints;
-  }
-  store.forEachSeries([&](store::SeriesId id, std::string_view name, const store::LabelPairs& labels) {
-    const bool is_total = p.total && p.total->matches(name, labels);
-    const bool is_bad = p.errors && p.errors->matches(name, labels);
-    if (!is_total && !is_bad) return;
-    Endpoint& ep = endpointOf(endpointLabels(rule, labels, {"le", "instance", "code", "status"}));
-    if (is_total) ep.total.push_back(id);
-    if (is_bad) ep.bad.push_back(id);
-  });
-  return endpoints;
-}
-
 // One window pair of one endpoint: judged once history covers half the long window and enough requests fell in
 // it; active when both windows burn at the pair's factor or more.
-rules::Finding judgePair(const rules::Rule& rule, const store::SeriesStore& store, const Endpoint& ep,
+rules::Finding judgePair(const rules::Rule& rule, const store::SeriesStore& store, const EndpointSeries& ep,
                          const rules::BurnWindow& w, std::int64_t t_ms) {
   const rules::BurnRateParams& p = rule.burn;
   const double budget = 1 - p.objective;
@@ -157,10 +127,40 @@ rules::Finding judgePair(const rules::Rule& rule, const store::SeriesStore& stor
 
 }  // namespace
 
-std::vector<rules::Finding> BurnRateDetector::evaluate(const store::SeriesStore& store, std::int64_t t_ms) const {
+std::vector<rules::Finding> BurnRateDetector::evaluate(const store::SeriesStore& store, std::int64_t t_ms) {
+  const rules::BurnRateParams& p = rule_.burn;
   std::vector<rules::Finding> out;
-  for (const auto& [key, ep] : groupEndpoints(rule_, store)) {
-    for (const rules::BurnWindow& w : rule_.burn.windows) out.push_back(judgePair(rule_, store, ep, w, t_ms));
+  if (p.histogram) {
+    // Latency: the +Inf bucket and the bucket at the threshold of each matching histogram (a layout without a
+    // bucket at the threshold is left out).
+    std::vector<store::SeriesId> total, good;
+    for (const MatchedEndpoint& ep :
+         histogram_match_.endpoints(store, rule_, *p.histogram, {"le", "instance", "code", "status"})) {
+      total.clear();
+      good.clear();
+      for (store::HistogramId id : ep.first) {
+        const auto h = store.layout(id);
+        if (!h || h->bounds.empty() || !std::isinf(h->bounds.back())) continue;
+        const auto at = std::find_if(h->bounds.begin(), h->bounds.end(),
+                                     [&](double b) { return std::fabs(b - p.threshold) <= 1e-9 * std::max(1.0, b); });
+        if (at == h->bounds.end()) continue;
+        good.push_back(h->buckets[static_cast<std::size_t>(at - h->bounds.begin())]);
+        total.push_back(h->buckets.back());
+      }
+      if (total.empty()) continue;
+      for (const rules::BurnWindow& w : p.windows) {
+        out.push_back(judgePair(rule_, store, EndpointSeries{ep.labels, kNoSeries, total, good}, w, t_ms));
+      }
+    }
+  } else {
+    // Availability (the loader requires both selectors): the counters matching either, kept until the store's
+    // series change.
+    for (const MatchedEndpoint& ep :
+         match_.endpoints(store, rule_, *p.total, &*p.errors, {"le", "instance", "code", "status"})) {
+      for (const rules::BurnWindow& w : p.windows) {
+        out.push_back(judgePair(rule_, store, EndpointSeries{ep.labels, ep.second, ep.first, kNoSeries}, w, t_ms));
+      }
+    }
   }
   // Window pairs of one severity are one incident: active if any judged pair is active; judged if any is.
   std::map<std::string, rules::Finding> merged;

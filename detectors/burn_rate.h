@@ -17,11 +17,12 @@
 // Each window pair with its own severity is its own incident (the endpoint's labels plus severity), so the
 // page and the ticket for one endpoint are tracked apart.
 //
-// Stateless; used from the thread that owns the store.
+// Stateless but for the endpoints found; used from the thread that owns the store.
 #pragma once
 
 #include <vector>
 
+#include "detectors/series_match.h"
 #include "rules/finding.h"
 #include "rules/rule.h"
 #include "store/series_store.h"
@@ -32,11 +33,13 @@ class BurnRateDetector {
  public:
   explicit BurnRateDetector(rules::Rule rule) : rule_(std::move(rule)) {}
 
-  std::vector<rules::Finding> evaluate(const store::SeriesStore& store, std::int64_t t_ms) const;
+  std::vector<rules::Finding> evaluate(const store::SeriesStore& store, std::int64_t t_ms);
   const rules::Rule& rule() const { return rule_; }
 
  private:
   rules::Rule rule_;
+  SeriesMatch match_;               // availability: the endpoints and their counters
+  HistogramMatch histogram_match_;  // latency: the endpoints and their histograms
 };
 
 }  // namespace hotspotd::detectors

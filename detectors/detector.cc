@@ -49,13 +49,16 @@ class Threshold final : public Detector {
   explicit Threshold(rules::Rule rule) : rule_(std::move(rule)) {}
   const rules::Rule& rule() const override { return rule_; }
   std::vector<rules::Finding> evaluate(const store::SeriesStore& store, std::int64_t t_ms, Duration step) override {
-    return rule_.kind == rules::RuleKind::latency_threshold ? evaluateLatencyThreshold(rule_, store, t_ms, step)
-                                                            : evaluateThreshold(rule_, store, t_ms, step);
+    return rule_.kind == rules::RuleKind::latency_threshold
+               ? evaluateLatencyThreshold(rule_, store, t_ms, step, histogram_match_)
+               : evaluateThreshold(rule_, store, t_ms, step, match_);
   }
   Duration history() const override { return rule_.threshold.window; }
 
  private:
   rules::Rule rule_;
+  SeriesMatch match_;
+  HistogramMatch histogram_match_;
 };
 
 class Anomaly final : public Detector {
@@ -63,7 +66,7 @@ class Anomaly final : public Detector {
   explicit Anomaly(rules::Rule rule) : rule_(std::move(rule)) {}
   const rules::Rule& rule() const override { return rule_; }
   std::vector<rules::Finding> evaluate(const store::SeriesStore& store, std::int64_t t_ms, Duration step) override {
-    return evaluateAnomaly(rule_, store, t_ms, step, memory_);
+    return evaluateAnomaly(rule_, store, t_ms, step, memory_, match_);
   }
   Duration history() const override { return anomalyHistory(rule_.anomaly); }
   std::vector<std::pair<std::string, nlohmann::json>> saveState() const override {
@@ -80,6 +83,7 @@ class Anomaly final : public Detector {
  private:
   rules::Rule rule_;
   AnomalyMemory memory_;
+  SeriesMatch match_;
 };
 
 }  // namespace

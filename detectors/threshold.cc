@@ -8,44 +8,47 @@
 
 #include "detectors/endpoint.h"
 #include "detectors/quantile.h"
+#include "detectors/series_match.h"
 
 namespace hotspotd::detectors {
 
 std::vector<rules::Finding> evaluateLatencyThreshold(const rules::Rule& rule, const store::SeriesStore& store,
-                                                     std::int64_t t_ms, Duration step) {
+                                                     std::int64_t t_ms, Duration step, HistogramMatch& match) {
   const rules::ThresholdParams& p = rule.threshold;
   (void)step;
   struct Endpoint {
-    rules::OwnedLabels labels;
+    const rules::SharedLabels& labels;
     std::vector<Bucket> buckets;
     bool complete = true;
   };
-  std::map<std::string, Endpoint> endpoints;
-  store.forEachHistogram([&](const store::HistogramView& h) {
-    if (!rule.histogram.matches(h.name, h.labels) || h.bounds.size() < 2 || !std::isinf(h.bounds.back())) return;
-    rules::OwnedLabels labels = histogramEndpointLabels(rule, rule.histogram, h, {"le", "instance"});
-    Endpoint& ep = endpoints[endpointKey(labels)];
-    if (ep.buckets.empty()) {
-      ep.labels = std::move(labels);
-      for (double b : h.bounds) ep.buckets.push_back(Bucket{b, 0});
+  std::vector<Endpoint> endpoints;
+  for (const MatchedEndpoint& matched : match.endpoints(store, rule, rule.histogram, {"le", "instance"})) {
+    Endpoint* ep = nullptr;
+    for (store::HistogramId id : matched.first) {
+      const auto h = store.layout(id);
+      if (!h || h->bounds.size() < 2 || !std::isinf(h->bounds.back())) continue;
+      if (ep == nullptr) {
+        ep = &endpoints.emplace_back(Endpoint{matched.labels, {}});
+        for (double b : h->bounds) ep->buckets.push_back(Bucket{b, 0});
+      }
+      if (ep->buckets.size() != h->bounds.size()) continue;  // another layout: judged on the first one seen
+      bool same = true;
+      for (std::size_t b = 0; b < h->bounds.size() && same; ++b) same = ep->buckets[b].upper_bound == h->bounds[b];
+      if (!same) continue;
+      // A layout younger than the window cannot answer for it.
+      if (h->layout_since_ms > t_ms - p.window.count()) {
+        ep->complete = false;
+        continue;
+      }
+      for (std::size_t b = 0; b < h->bounds.size(); ++b) {
+        const auto inc = store.increase(h->buckets[b], t_ms, p.window);
+        if (!inc) ep->complete = false;
+        ep->buckets[b].count += inc.value_or(0);
+      }
     }
-    if (ep.buckets.size() != h.bounds.size()) return;  // another layout: judged on the first one seen
-    for (std::size_t b = 0; b < h.bounds.size(); ++b) {
-      if (ep.buckets[b].upper_bound != h.bounds[b]) return;
-    }
-    // A layout younger than the window cannot answer for it.
-    if (h.layout_since_ms > t_ms - p.window.count()) {
-      ep.complete = false;
-      return;
-    }
-    for (std::size_t b = 0; b < h.bounds.size(); ++b) {
-      const auto inc = store.increase(h.buckets[b], t_ms, p.window);
-      if (!inc) ep.complete = false;
-      ep.buckets[b].count += inc.value_or(0);
-    }
-  });
+  }
   std::vector<rules::Finding> out;
-  for (auto& [key, ep] : endpoints) {
+  for (const Endpoint& ep : endpoints) {
     rules::Finding f;
     f.endpoint = ep.labels;
     const double requests = ep.buckets.back().count;
@@ -79,49 +82,50 @@ std::vector<rules::Finding> evaluateLatencyThreshold(const rules::Rule& rule, co
 }
 
 std::vector<rules::Finding> evaluateThreshold(const rules::Rule& rule, const store::SeriesStore& store,
-                                              std::int64_t t_ms, Duration step) {
+                                              std::int64_t t_ms, Duration step, SeriesMatch& match) {
   const rules::ThresholdParams& p = rule.threshold;
   const bool counter = p.counter.has_value();
   const Selector& selector = counter ? *p.counter : *p.gauge;
   const Duration lookback = std::max<Duration>(step * 2, std::chrono::seconds(30));
   struct Endpoint {
-    rules::OwnedLabels labels;
+    const rules::SharedLabels& labels;
     double sum = 0;
     double points = 0;
     bool complete = true;
   };
-  std::map<std::string, Endpoint> endpoints;
+  std::vector<Endpoint> endpoints;
   const double window_seconds = std::chrono::duration<double>(p.window).count();
-  store.forEachSeries([&](store::SeriesId id, std::string_view name, const store::LabelPairs& labels) {
-    if (!selector.matches(name, labels)) return;
-    rules::OwnedLabels key_labels = endpointLabels(rule, labels, {"le"});
-    Endpoint& ep = endpoints[endpointKey(key_labels)];
-    if (ep.labels.empty()) ep.labels = std::move(key_labels);
-    if (counter) {
-      const auto inc = store.increase(id, t_ms, p.window);
-      if (!inc) {
-        ep.complete = false;
-        return;
-      }
-      ep.sum += *inc / window_seconds;
-      ep.points = 1;
-    } else {
-      // The average of the gauge's points over the window.
-      std::vector<std::int64_t> times;
-      for (std::int64_t at = t_ms; at > t_ms - p.window.count(); at -= std::max<std::int64_t>(1, step.count())) {
-        times.push_back(at);
-      }
-      std::vector<std::optional<store::Point>> pts(times.size());
-      store.pointsAt(id, times, lookback, pts);
-      for (const auto& pt : pts) {
-        if (!pt) continue;
-        ep.sum += pt->value;
-        ep.points += 1;
+  std::vector<std::int64_t> times;
+  if (!counter) {
+    for (std::int64_t at = t_ms; at > t_ms - p.window.count(); at -= std::max<std::int64_t>(1, step.count())) {
+      times.push_back(at);
+    }
+  }
+  std::vector<std::optional<store::Point>> pts(times.size());
+  for (const MatchedEndpoint& matched : match.endpoints(store, rule, selector, nullptr, {"le"})) {
+    Endpoint& ep = endpoints.emplace_back(Endpoint{matched.labels});
+    for (store::SeriesId id : matched.first) {
+      if (counter) {
+        const auto inc = store.increase(id, t_ms, p.window);
+        if (!inc) {
+          ep.complete = false;
+          continue;
+        }
+        ep.sum += *inc / window_seconds;
+        ep.points = 1;
+      } else {
+        // The average of the gauge's points over the window.
+        store.pointsAt(id, times, lookback, pts);
+        for (const auto& pt : pts) {
+          if (!pt) continue;
+          ep.sum += pt->value;
+          ep.points += 1;
+        }
       }
     }
-  });
+  }
   std::vector<rules::Finding> out;
-  for (auto& [key, ep] : endpoints) {
+  for (const Endpoint& ep : endpoints) {
     rules::Finding f;
     f.endpoint = ep.labels;
     if (!ep.complete || ep.points == 0) {

@@ -9,20 +9,22 @@
 // summed rate per second over `window`) against `above` and/or `below`. Endpoints: the rule's `by` labels (default
 // every label but le).
 //
-// Stateless; used from the thread that owns the store.
+// Stateless but for the endpoints found (SeriesMatch); used from the thread that owns the store.
 #pragma once
 
 #include <vector>
 
+#include "detectors/series_match.h"
 #include "rules/finding.h"
 #include "rules/rule.h"
 #include "store/series_store.h"
 
 namespace hotspotd::detectors {
 
+// `match` keeps the rule's endpoints from one evaluation to the next (the same rule at every call).
 std::vector<rules::Finding> evaluateLatencyThreshold(const rules::Rule& rule, const store::SeriesStore& store,
-                                                     std::int64_t t_ms, Duration step);
+                                                     std::int64_t t_ms, Duration step, HistogramMatch& match);
 std::vector<rules::Finding> evaluateThreshold(const rules::Rule& rule, const store::SeriesStore& store,
-                                              std::int64_t t_ms, Duration step);
+                                              std::int64_t t_ms, Duration step, SeriesMatch& match);
 
 }  // namespace hotspotd::detectors

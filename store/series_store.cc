@@ -1,6 +1,7 @@
 #include "store/series_store.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <limits>
 #include <memory>
@@ -28,6 +29,7 @@ struct SeriesStore::Series {
   GroupId group = kNoId;  // kNoId: a free slot
   SeriesId next_same = kNoId;
   HistogramId histogram = kNoId;
+  std::uint32_t name_pos = 0;  // where in by_name_[name]
   SeriesRole role = SeriesRole::gauge;
   std::uint8_t label_count = 0;
   bool in_layout = false;
@@ -65,13 +67,20 @@ struct SeriesStore::Group {
 
 namespace {
 
+// Store versions from one counter for the whole process: a version seen on one store never comes up on another.
+std::uint64_t nextVersion() {
+  static std::atomic<std::uint64_t> last{0};
+  return last.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+
 bool isCumulative(SeriesRole role) {
   return role != SeriesRole::gauge;
 }
 
 }  // namespace
 
-SeriesStore::SeriesStore(StoreConfig config) : config_(config) {}
+SeriesStore::SeriesStore(StoreConfig config)
+    : config_(config), histograms_version_(nextVersion()), series_version_(nextVersion()) {}
 
 SeriesStore::Series& SeriesStore::at(SeriesId id) {
   return chunks_[id >> kChunkBits][id & ((1u << kChunkBits) - 1)];
@@ -161,8 +170,12 @@ SeriesRef SeriesStore::resolve(GroupId group, const SeriesDesc& desc) {
   s.last_seen_ms = g.last_ms == std::numeric_limits<std::int64_t>::min() ? 0 : g.last_ms;
   s.next_same = first;
   series_index_.put(h, id);
+  std::vector<SeriesId>& named = by_name_[s.name];
+  s.name_pos = static_cast<std::uint32_t>(named.size());
+  named.push_back(id);
   g.members.push_back(id);
   ++live_series_;
+  series_version_ = nextVersion();
   if (!desc.histogram.empty()) {
     const HistogramId hid = resolveHistogram(group, desc, sorted);
     Histogram& hist = histograms_[hid];
@@ -215,7 +228,7 @@ HistogramId SeriesStore::resolveHistogram(GroupId group, const SeriesDesc& desc,
   x.next_same = first;
   histogram_index_.put(h, id);
   ++live_histograms_;
-  ++histograms_version_;
+  histograms_version_ = nextVersion();
   return id;
 }
 
@@ -318,17 +331,26 @@ void SeriesStore::dropSeries(SeriesId id) {
       h = Histogram{};
       free_histograms_.push_back(hid);
       --live_histograms_;
-      ++histograms_version_;
+      histograms_version_ = nextVersion();
     } else {
       // The layout lost a bucket: the next commit starts a new generation.
       h.bounds.clear();
     }
+  }
+  // Out of its name's list: the last one takes its place.
+  if (auto named = by_name_.find(s.name); named != by_name_.end()) {
+    std::vector<SeriesId>& ids = named->second;
+    at(ids.back()).name_pos = s.name_pos;
+    ids[s.name_pos] = ids.back();
+    ids.pop_back();
+    if (ids.empty()) by_name_.erase(named);
   }
   releaseSymbols(s.name, s.labels.get(), s.label_count);
   s = Series{};
   ++generations_[id];
   free_series_.push_back(id);
   --live_series_;
+  series_version_ = nextVersion();
 }
 
 void SeriesStore::releaseSymbols(std::uint32_t name, const std::uint32_t* labels, std::size_t label_count) {
@@ -351,7 +373,7 @@ void SeriesStore::rebuildLayout(Histogram& h, std::int64_t t_ms) {
   }
   ++h.generation;
   h.layout_since_ms = t_ms;
-  ++histograms_version_;
+  histograms_version_ = nextVersion();
 }
 
 CommitStats SeriesStore::commit(GroupId group, std::int64_t t_ms, std::span<const StagedSample> batch) {
@@ -621,6 +643,15 @@ void SeriesStore::forEachSeries(const std::function<void(SeriesId, std::string_v
   }
 }
 
+void SeriesStore::forEachSeriesNamed(
+    std::string_view name, const std::function<void(SeriesId, std::string_view, const LabelPairs&)>& f) const {
+  const std::uint32_t symbol = symbols_.find(name);
+  if (symbol == HashIndex::kNone) return;
+  const auto named = by_name_.find(symbol);
+  if (named == by_name_.end()) return;
+  for (SeriesId id : named->second) f(id, name, labels(id));
+}
+
 std::size_t SeriesStore::memoryBytes() const {
   constexpr std::size_t kMallocOverhead = 16;
   std::size_t bytes = chunks_.size() * (sizeof(Series) << kChunkBits) +
@@ -641,6 +672,10 @@ std::size_t SeriesStore::memoryBytes() const {
   for (const Group& g : groups_) {
     bytes += sizeof(Group) + g.members.capacity() * sizeof(SeriesId) +
              (g.tl[0].ts.size() + g.tl[1].ts.size()) * sizeof(std::int64_t);
+  }
+  for (const auto& [name, ids] : by_name_) {
+    bytes += sizeof(std::pair<const std::uint32_t, std::vector<SeriesId>>) + 2 * kMallocOverhead + sizeof(void*) +
+             ids.capacity() * sizeof(SeriesId);
   }
   return bytes + series_index_.heapBytes() + histogram_index_.heapBytes() + symbols_.heapBytes();
 }

@@ -168,9 +168,17 @@ class SeriesStore {
     std::int64_t layout_since_ms;
   };
   std::optional<Layout> layout(HistogramId id) const;
-  // Changes whenever a histogram appears, goes, or changes layout: detectors cache their grouping until then.
+  // Changes whenever a histogram appears, goes, or changes layout: detectors cache their grouping until then. As
+  // seriesVersion(), never 0 and never the same for two stores.
   std::uint64_t histogramsVersion() const { return histograms_version_; }
   void forEachSeries(const std::function<void(SeriesId, std::string_view name, const LabelPairs&)>& f) const;
+  // forEachSeries over the series named `name` only (a selector that pins its metric name): the others are not
+  // visited.
+  void forEachSeriesNamed(std::string_view name,
+                          const std::function<void(SeriesId, std::string_view name, const LabelPairs&)>& f) const;
+  // Changes whenever a series appears or goes: detectors cache the series their selectors match until then. Never 0,
+  // and never the same for two stores (versions come from one process-wide counter).
+  std::uint64_t seriesVersion() const { return series_version_; }
   std::optional<HistogramView> histogram(HistogramId id) const;
 
   std::size_t seriesCount() const { return live_series_; }
@@ -218,8 +226,11 @@ class SeriesStore {
   std::vector<Histogram> histograms_;
   std::vector<HistogramId> free_histograms_;
   HashIndex histogram_index_;
+  // Metric name symbol -> its series, any order (Series::name_pos is a series' place in its list).
+  std::unordered_map<std::uint32_t, std::vector<SeriesId>> by_name_;
   std::vector<Group> groups_;
   std::uint64_t histograms_version_ = 0;
+  std::uint64_t series_version_ = 0;
   std::size_t live_series_ = 0;
   std::size_t live_histograms_ = 0;
   std::uint64_t series_limited_ = 0;

@@ -13,6 +13,13 @@ std::size_t textBytes(const std::string& s) {
 
 }  // namespace
 
+std::uint32_t SymbolTable::find(std::string_view s) const {
+  for (std::uint32_t i = index_.find(std::hash<std::string_view>{}(s)); i != HashIndex::kNone; i = entries_[i].next) {
+    if (entries_[i].text == s) return i;
+  }
+  return HashIndex::kNone;
+}
+
 std::uint32_t SymbolTable::intern(std::string_view s) {
   const std::uint64_t h = std::hash<std::string_view>{}(s);
   const std::uint32_t head = index_.find(h);

@@ -21,6 +21,8 @@ class SymbolTable {
   // Gives back one reference taken by intern(); the last one frees the string.
   void release(std::uint32_t id);
   std::string_view str(std::uint32_t id) const { return entries_[id].text; }
+  // The id of `s` if it is held, else HashIndex::kNone; takes no reference.
+  std::uint32_t find(std::string_view s) const;
   // Strings held (referenced at least once).
   std::size_t size() const { return entries_.size() - free_.size(); }
   std::size_t heapBytes() const;

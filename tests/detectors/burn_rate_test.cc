@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <set>
 
 #include "detectors/burn_rate.h"
 #include "incidents/tracker.h"
@@ -89,6 +90,55 @@ TEST_CASE("a step error ratio fires the 14.4x/1h page when the workbook says it 
   // Back to clean: the short window clears and the page resolves.
   s.run(history + 240, 120, 100, 0);
   CHECK(s.events.back().state == rules::IncidentEvent::State::resolved);
+}
+
+TEST_CASE("errors counted by a series that first appears when they start page on time") {
+  // Many services export a 5xx counter only once the first error happens: the detector has found its endpoints
+  // before, and must see the new series.
+  Service s;
+  const int history = 7 * 240;
+  s.run(0, history, 100, 0);
+  REQUIRE(s.events.empty());
+  const store::SeriesRef unavailable = s.store.resolve(
+      s.group, {"http_requests_total", {{"route", "/pay"}, {"code", "503"}}, store::SeriesRole::counter, {}, 0});
+  const double e = 0.05;
+  double failed = 0;
+  for (int i = history; i < history + 240; ++i) {
+    const double n = 100 * kStep / 1000.0;
+    failed += n * e;
+    s.good += n * (1 - e);
+    const std::int64_t t = kT0 + i * kStep;
+    s.store.commit(s.group, t, std::vector<store::StagedSample>{{s.ok, s.good}, {s.err, s.bad}, {unavailable, failed}});
+    s.tracker.observe(s.detector.rule(), t, s.detector.evaluate(s.store, t), s.events);
+  }
+  const auto page = s.firstFiring("page");
+  REQUIRE(page);
+  // As in Prometheus, a counter's first value is its starting point: the first interval's errors are not counted.
+  // Once that point is older than the full-resolution tier (15 minutes), the series counts from its first point
+  // in the coarse tier, up to a minute later: the page comes within that minute and one evaluation.
+  const double expected = (1 - 0.999) / e * 3600 * 14.4 + 15;
+  const double actual = static_cast<double>(*page - (kT0 + (history - 1) * kStep)) / 1000.0;
+  CHECK(actual >= expected);
+  CHECK(actual <= expected + 60 + 15);
+  CHECK(s.events.front().labels == rules::OwnedLabels{{"route", "/pay"}, {"severity", "page"}});
+}
+
+TEST_CASE("an endpoint that appears after the first evaluations is judged, one that is gone is not") {
+  Service s;
+  s.run(0, 240, 100, 0);
+  const store::GroupId other = s.store.addGroup("other");
+  const store::SeriesRef ship = s.store.resolve(
+      other, {"http_requests_total", {{"route", "/ship"}, {"code", "200"}}, store::SeriesRole::counter, {}, 0});
+  auto routes = [&](std::int64_t t) {
+    std::set<std::string> seen;
+    for (const auto& f : s.detector.evaluate(s.store, t)) seen.insert(f.endpoint.get().front().second);
+    return seen;
+  };
+  const std::int64_t t = kT0 + 240 * kStep;
+  s.store.commit(other, t, std::vector<store::StagedSample>{{ship, 10}});
+  CHECK(routes(t) == std::set<std::string>{"/pay", "/ship"});
+  s.store.removeGroup(other);
+  CHECK(routes(t) == std::set<std::string>{"/pay"});
 }
 
 TEST_CASE("an endpoint at a few requests an hour does not page on one failed request") {

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "store/series_store.h"
@@ -200,6 +201,65 @@ TEST_CASE("resolving the same identity twice gives the same series; labels come 
   CHECK(store.name(x.id) == "m");
   const GroupId other = store.addGroup("u");
   CHECK(store.resolve(other, SeriesDesc{"m", {{"a", "1"}, {"b", "2"}}, SeriesRole::gauge, {}, 0}).id != x.id);
+}
+
+TEST_CASE("the name index visits the series of one name, through drops, slot reuse and a group's removal") {
+  SeriesStore store;
+  const GroupId g = store.addGroup("t");
+  const GroupId other = store.addGroup("u");
+  auto named = [&](std::string_view name) {
+    std::vector<std::pair<SeriesId, std::string>> seen;
+    store.forEachSeriesNamed(name, [&](SeriesId id, std::string_view n, const LabelPairs& labels) {
+      CHECK(n == name);
+      seen.emplace_back(id, std::string(labels.at(0).second));
+    });
+    std::sort(seen.begin(), seen.end());
+    return seen;
+  };
+  auto req = [](std::string_view route) {
+    return SeriesDesc{"requests_total", {{"route", route}}, SeriesRole::counter, {}, 0};
+  };
+  const std::uint64_t v0 = store.seriesVersion();
+  const SeriesRef a = store.resolve(g, req("/a"));
+  const SeriesRef b = store.resolve(g, req("/b"));
+  const SeriesRef x = store.resolve(g, counter("other_total"));
+  const SeriesRef c = store.resolve(other, req("/c"));
+  const std::uint64_t v1 = store.seriesVersion();
+  CHECK(v1 != v0);
+  CHECK(named("requests_total") ==
+        std::vector<std::pair<SeriesId, std::string>>{{a.id, "/a"}, {b.id, "/b"}, {c.id, "/c"}});
+  CHECK(named("other_total").size() == 1);
+  CHECK(named("absent_total").empty());
+  CHECK(named("job").empty());  // a label's text is a symbol, not a metric name
+
+  // Scrapes that bring no new series leave the version as it is.
+  store.commit(g, kT0, std::vector<StagedSample>{{a, 1}, {b, 1}, {x, 1}});
+  store.commit(other, kT0, std::vector<StagedSample>{{c, 1}});
+  CHECK(store.resolve(g, req("/a")).id == a.id);
+  CHECK(store.seriesVersion() == v1);
+
+  // /a goes stale: out of the index, and the version moves; its slot's next series is indexed under its own name.
+  for (int i = 1; i <= 20; ++i) store.commit(g, kT0 + i * 30'000, std::vector<StagedSample>{{b, 1.0 + i}, {x, 1}});
+  REQUIRE_FALSE(store.valid(a));
+  CHECK(store.seriesVersion() != v1);
+  CHECK(named("requests_total") == std::vector<std::pair<SeriesId, std::string>>{{b.id, "/b"}, {c.id, "/c"}});
+  const SeriesRef reused = store.resolve(g, counter("third_total"));
+  CHECK(reused.id == a.id);
+  CHECK(named("third_total").size() == 1);
+  CHECK(named("requests_total").size() == 2);
+
+  store.removeGroup(other);
+  CHECK(named("requests_total") == std::vector<std::pair<SeriesId, std::string>>{{b.id, "/b"}});
+  store.removeGroup(g);
+  CHECK(named("requests_total").empty());
+  CHECK(named("other_total").empty());
+}
+
+TEST_CASE("two stores never share a version") {
+  SeriesStore one, two;
+  CHECK(one.seriesVersion() != two.seriesVersion());
+  CHECK(one.histogramsVersion() != two.histogramsVersion());
+  CHECK(one.seriesVersion() != 0);
 }
 
 TEST_CASE("removing a group drops its series") {
