@@ -1,24 +1,76 @@
 #include "core/file.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
+#include <utility>
 
 #include <fmt/format.h>
 
 namespace hotspotd {
 
 Result<std::string> readFile(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fail(fmt::format("{}: cannot open: {}", path.string(), std::strerror(errno)));
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  if (in.bad()) return fail(fmt::format("{}: cannot read: {}", path.string(), std::strerror(errno)));
-  return buf.str();
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fail(fmt::format("{}: cannot open: {}", path.string(), std::strerror(errno)));
+  // Read straight into the string, sized from the file when it has a size (a pipe or /proc file has none).
+  std::string out;
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+    out.reserve(static_cast<std::size_t>(st.st_size) + 1);
+  for (;;) {
+    if (out.size() == out.capacity()) out.reserve(std::max<std::size_t>(out.capacity() * 2, 64 * 1024));
+    const std::size_t used = out.size();
+    out.resize(out.capacity());
+    const ssize_t n = ::read(fd, out.data() + used, out.size() - used);
+    out.resize(used + static_cast<std::size_t>(std::max<ssize_t>(n, 0)));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      ::close(fd);
+      return fail(fmt::format("{}: cannot read: {}", path.string(), std::strerror(err)));
+    }
+    if (n == 0) break;
+  }
+  ::close(fd);
+  return out;
+}
+
+Result<MappedFile> MappedFile::open(const std::filesystem::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fail(fmt::format("{}: cannot open: {}", path.string(), std::strerror(errno)));
+  struct stat st {};
+  // A /proc or /sys file says it has no size whatever it holds: only a regular file with a size is mapped.
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0) {
+    ::close(fd);
+    return fail(fmt::format("{}: not a regular file with a size", path.string()));
+  }
+  MappedFile f;
+  f.size_ = static_cast<std::size_t>(st.st_size);
+  void* map = ::mmap(nullptr, f.size_, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+  const int err = errno;
+  ::close(fd);  // a mapping stays valid
+  if (map == MAP_FAILED) return fail(fmt::format("{}: cannot map: {}", path.string(), std::strerror(err)));
+  ::madvise(map, f.size_, MADV_SEQUENTIAL);
+  f.map_ = map;
+  return f;
+}
+
+MappedFile& MappedFile::operator=(MappedFile&& o) noexcept {
+  if (this != &o) {
+    if (map_) ::munmap(map_, size_);
+    map_ = std::exchange(o.map_, nullptr);
+    size_ = std::exchange(o.size_, 0);
+  }
+  return *this;
+}
+
+MappedFile::~MappedFile() {
+  if (map_) ::munmap(map_, size_);
 }
 
 Result<void> writeFile(const std::filesystem::path& path, std::string_view data) {

@@ -21,22 +21,36 @@
 namespace hotspotd::tools {
 namespace {
 
-// The whole input: a file (gunzipped if it is gzip) or standard input.
-Result<std::string> readInput(std::string_view name) {
-  std::string text;
+// The whole input: a file (mapped, or read when it is not a regular file; gunzipped if it is gzip) or standard
+// input.
+struct Input {
+  MappedFile map;
+  std::string text;  // what was read or gunzipped, when not the mapping
+  bool mapped = false;
+  std::string_view view() const { return mapped ? map.view() : std::string_view(text); }
+};
+
+Result<Input> readInput(std::string_view name) {
+  Input in;
   if (name == "-") {
-    text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+    in.text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  } else if (auto map = MappedFile::open(std::string(name))) {
+    in.map = std::move(*map);
+    in.mapped = true;
   } else {
     auto file = readFile(std::string(name));
     if (!file) return tl::unexpected(file.error());
-    text = std::move(*file);
+    in.text = std::move(*file);
   }
+  const std::string_view text = in.view();
   if (text.size() >= 2 && static_cast<unsigned char>(text[0]) == 0x1f && static_cast<unsigned char>(text[1]) == 0x8b) {
     auto plain = gunzip(text, std::size_t{16} << 30);
     if (!plain) return fail(fmt::format("{}: not a readable gzip file", name));
-    text = std::move(*plain);
+    in.text = std::move(*plain);
+    in.mapped = false;
+    in.map = MappedFile();
   }
-  return text;
+  return in;
 }
 
 // Whether `perf script` text holds context switches to fold as off-CPU time: switch records
@@ -64,19 +78,20 @@ profile::OffCpuFoldResult foldOffCpu(std::string_view text, std::string_view nam
 // Folded stacks from a file of folded stacks, of `perf script` output (off-CPU time when it has context switches,
 // `unit` then "us") or a pprof profile.
 Result<profile::FoldedStacks> loadStacks(std::string_view name, std::string* unit = nullptr) {
-  auto text = readInput(name);
-  if (!text) return tl::unexpected(text.error());
-  if (auto folded = profile::FoldedStacks::parse(*text); folded && !folded->empty()) return std::move(*folded);
-  if (hasSwitches(*text)) {
-    auto off = foldOffCpu(*text, name, std::chrono::milliseconds(1));
+  auto input = readInput(name);
+  if (!input) return tl::unexpected(input.error());
+  const std::string_view text = input->view();
+  if (auto folded = profile::FoldedStacks::parse(text); folded && !folded->empty()) return std::move(*folded);
+  if (hasSwitches(text)) {
+    auto off = foldOffCpu(text, name, std::chrono::milliseconds(1));
     if (off.intervals > 0) {
       if (unit) *unit = "us";
       return std::move(off.stacks);
     }
   }
-  auto perf = profile::foldPerfScript(*text);
+  auto perf = profile::foldPerfScript(text);
   if (perf.samples > 0) return std::move(perf.stacks);
-  if (auto pprof = profile::foldPprof(*text); pprof && !pprof->empty()) return std::move(*pprof);
+  if (auto pprof = profile::foldPprof(text); pprof && !pprof->empty()) return std::move(*pprof);
   return fail(fmt::format("{}: neither folded stacks (\"frame;frame count\" lines), `perf script` output nor a pprof "
                           "profile",
                           name));
@@ -162,13 +177,14 @@ int runDiff(const DiffOptions& o) {
 int runFold(const FoldOptions& o) {
   const profile::PerfFoldOptions& options = o.fold;
   const std::string& input = o.input;
-  auto text = readInput(input);
-  if (!text) {
-    std::fprintf(stderr, "hotspotd: %s\n", text.error().message.c_str());
+  auto read = readInput(input);
+  if (!read) {
+    std::fprintf(stderr, "hotspotd: %s\n", read.error().message.c_str());
     return 1;
   }
+  const std::string_view text = read->view();
   if (o.offcpu) {
-    const auto folded = foldOffCpu(*text, input, o.min_block);
+    const auto folded = foldOffCpu(text, input, o.min_block);
     const std::string out = folded.stacks.text();
     std::fwrite(out.data(), 1, out.size(), stdout);
     if (folded.short_intervals > 0) {
@@ -184,7 +200,7 @@ int runFold(const FoldOptions& o) {
     }
     return 0;
   }
-  const auto folded = profile::foldPerfScript(*text, options);
+  const auto folded = profile::foldPerfScript(text, options);
   const std::string out = folded.stacks.text();
   std::fwrite(out.data(), 1, out.size(), stdout);
   if (folded.other_events > 0) {

@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <string>
 
 #include "core/file.h"
 #include "tests/support/temp_dir.h"
@@ -42,4 +43,34 @@ TEST_CASE("writing to a full device fails at write or fsync, never reports succe
   REQUIRE_FALSE(ok);
   CHECK(ok.error().message.find("No space left") != std::string::npos);
   CHECK_FALSE(std::filesystem::exists(dir.path() / "out"));
+}
+
+TEST_CASE("readFile and MappedFile give a file's bytes; a file without a size is read to its end") {
+  test::TempDir tmp;
+  const std::filesystem::path dir = tmp.path();
+  std::string big(300'000, 'x');
+  for (std::size_t i = 0; i < big.size(); i += 97) big[i] = static_cast<char>('a' + i % 26);
+  REQUIRE(writeFile(dir / "big", big));
+  REQUIRE(writeFile(dir / "empty", ""));
+  CHECK(*readFile(dir / "big") == big);
+  CHECK(readFile(dir / "empty")->empty());
+  auto mapped = MappedFile::open(dir / "big");
+  REQUIRE(mapped);
+  CHECK(mapped->view() == big);
+  MappedFile moved = std::move(*mapped);
+  CHECK(moved.view() == big);
+  // Nothing to map in an empty file; /proc files say they are empty: read to the end all the same.
+  CHECK_FALSE(MappedFile::open(dir / "empty"));
+  auto status = readFile("/proc/self/status");
+  REQUIRE(status);
+  CHECK(status->find("VmRSS") != std::string::npos);
+  CHECK_FALSE(MappedFile::open("/proc/self/status"));
+  // What cannot be read says which file and why.
+  auto missing = readFile(dir / "missing");
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().message.find("missing: cannot open") != std::string::npos);
+  auto directory = readFile(dir);
+  REQUIRE_FALSE(directory);
+  CHECK(directory.error().message.find("cannot read") != std::string::npos);
+  CHECK_FALSE(MappedFile::open(dir));
 }
