@@ -6,6 +6,20 @@
 #include "detectors/endpoint.h"
 
 namespace hotspotd::detectors {
+namespace {
+
+// The endpoint of `key_labels` among those grouped so far, made on first sight.
+MatchedEndpoint& endpointOf(std::map<std::string, MatchedEndpoint>& grouped, rules::OwnedLabels key_labels) {
+  std::string key = endpointKey(key_labels);
+  MatchedEndpoint& ep = grouped[key];
+  if (ep.key.empty()) {
+    ep.key = std::move(key);
+    ep.labels = std::move(key_labels);
+  }
+  return ep;
+}
+
+}  // namespace
 
 const std::vector<MatchedEndpoint>& SeriesMatch::endpoints(const store::SeriesStore& store, const rules::Rule& rule,
                                                            const Selector& first, const Selector* second,
@@ -16,13 +30,7 @@ const std::vector<MatchedEndpoint>& SeriesMatch::endpoints(const store::SeriesSt
     const bool in_first = first.matches(name, labels);
     const bool in_second = second != nullptr && second->matches(name, labels);
     if (!in_first && !in_second) return;
-    rules::OwnedLabels key_labels = endpointLabels(rule, labels, dropped);
-    std::string key = endpointKey(key_labels);
-    MatchedEndpoint& ep = grouped[key];
-    if (ep.key.empty()) {
-      ep.key = std::move(key);
-      ep.labels = std::move(key_labels);
-    }
+    MatchedEndpoint& ep = endpointOf(grouped, endpointLabels(rule, labels, dropped));
     if (in_first) ep.first.push_back(id);
     if (in_second) ep.second.push_back(id);
   };
@@ -54,14 +62,8 @@ const std::vector<MatchedEndpoint>& HistogramMatch::endpoints(const store::Serie
   std::map<std::string, MatchedEndpoint> grouped;
   store.forEachHistogram([&](const store::HistogramView& h) {
     if (!selector.matches(h.name, h.labels)) return;
-    rules::OwnedLabels key_labels = histogramEndpointLabels(rule, selector, h, dropped);
-    std::string key = endpointKey(key_labels);
-    MatchedEndpoint& ep = grouped[key];
-    if (ep.key.empty()) {
-      ep.key = std::move(key);
-      ep.labels = std::move(key_labels);
-    }
-    ep.first.push_back(h.id);  // forEachHistogram goes in id order
+    // forEachHistogram goes in id order.
+    endpointOf(grouped, histogramEndpointLabels(rule, selector, h, dropped)).first.push_back(h.id);
   });
   endpoints_.clear();
   endpoints_.reserve(grouped.size());

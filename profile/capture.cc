@@ -535,22 +535,23 @@ Result<Capture> capturePprof(const std::string& url, const CaptureOptions& optio
   if (waits) {
     c.unit = "us";
     std::vector<std::string> notes;
-    auto read = [&](const Result<std::string>& body, bool offcpu, std::string_view name) -> GoWaits {
+    // A profile missing or empty is said to be, `if_empty` saying what leaves it empty.
+    auto read = [&](const Result<std::string>& body, bool offcpu, std::string_view name,
+                    std::string_view if_empty) -> GoWaits {
       auto w = body ? goWaits(*body, offcpu) : Result<GoWaits>(tl::unexpected(body.error()));
       if (!w) {
         notes.push_back(fmt::format("no {} profile: {}", name, w.error().message));
         return {};
       }
-      if (w->us == 0) {
-        notes.push_back(name == "block" ? "the block profile is empty: the program records no blocking events (its "
-                                          "block profile rate is 0; runtime.SetBlockProfileRate turns it on)"
-                                        : "the mutex profile is empty: the program records no lock contention (its "
-                                          "mutex profile fraction is 0; runtime.SetMutexProfileFraction turns it on)");
-      }
+      if (w->us == 0) notes.push_back(fmt::format("the {} profile is empty: {}", name, if_empty));
       return std::move(*w);
     };
-    GoWaits block = read(bodies[next], true, "block");
-    GoWaits mutex = read(bodies[next + 1], false, "mutex");
+    GoWaits block = read(bodies[next], true, "block",
+                         "the program records no blocking events (its block profile rate is 0; "
+                         "runtime.SetBlockProfileRate turns it on)");
+    GoWaits mutex = read(bodies[next + 1], false, "mutex",
+                         "the program records no lock contention (its mutex profile fraction is 0; "
+                         "runtime.SetMutexProfileFraction turns it on)");
     next += 2;
     c.offcpu_us = block.us;
     c.samples += block.stacks.size();
