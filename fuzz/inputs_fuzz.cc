@@ -108,9 +108,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       break;
     case 11:
       if (auto r = ingest::ReplayReader::fromText(std::string(text), "fuzz.om")) {
+        store::SeriesStore store;
+        ingest::TargetIngester ingester(store, store.addGroup("fuzz"), {});
         std::int64_t t = 0;
-        std::vector<const ingest::ParsedSample*> samples;
-        while (r->next(t, samples)) {
+        while (r->next(t) && r->commit(ingester)) {
         }
       }
       break;

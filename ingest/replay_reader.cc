@@ -11,12 +11,13 @@
 #include <cstdio>
 #include <cstring>
 #include <limits>
+#include <unordered_set>
 
 #include <fmt/format.h>
 
 #include "core/file.h"
 #include "core/gzip.h"
-#include "ingest/series_desc.h"
+#include "core/hash.h"
 
 namespace hotspotd::ingest {
 namespace {
@@ -25,6 +26,8 @@ namespace {
 constexpr std::size_t kMaxReplayBytes = std::size_t{64} << 30;
 // What has been read is given back to the kernel every this many scrapes.
 constexpr std::size_t kReleaseEvery = 256;
+// How many series texts the checking pass remembers as checked.
+constexpr std::size_t kMaxChecked = std::size_t{1} << 20;
 
 // The timestamp of a sample line the parser has already accepted: the token after the value (an exemplar comes
 // after " # "), seconds in OpenMetrics, milliseconds in the 0.0.4 format, converted as TextParser converts it.
@@ -224,14 +227,18 @@ Result<void> ReplayReader::index() {
   limits.max_samples = std::numeric_limits<std::size_t>::max();
   limits.allow_repeated_families = true;
   limits.check_encoding = false;  // checked above
-  // One pass with the pull parser: every line checked (labels included), nothing kept but where the runs are.
+  // One pass with the pull parser: every line checked, nothing kept but where the runs are. A series' labels are
+  // parsed the first time its text is seen: a text seen before is the same labels, already checked (by the hash of
+  // the text, as the scrape cache that stores it knows a series).
   TextParser parser(body, format_, limits);
   std::vector<Label> labels;
+  std::unordered_set<std::uint64_t> checked;
   std::size_t family = std::numeric_limits<std::size_t>::max();
   std::int64_t previous = std::numeric_limits<std::int64_t>::min();
   std::size_t released = 0;
   while (parser.next()) {
-    if (!parser.labels(labels)) break;
+    if (checked.size() >= kMaxChecked) checked.clear();  // bounded under label churn: texts are checked again
+    if (checked.insert(hashBytes(parser.series())).second && !parser.labels(labels)) break;
     const auto ts = parser.timestampMs();
     if (!ts) {
       return fail(fmt::format("{}: line {}: sample {} has no timestamp (a replay file needs one on every sample)",
@@ -270,22 +277,23 @@ void ReplayReader::releaseRead() {
   }
 }
 
-bool ReplayReader::next(std::int64_t& t_ms, std::vector<const ParsedSample*>& samples) {
-  samples.clear();
-  if (error_) return false;
-  bool any = false;
-  std::int64_t t = 0;
+std::optional<std::int64_t> ReplayReader::peekMs() const {
+  std::optional<std::int64_t> t;
   for (const Run& r : runs_) {
-    if (r.cursor < r.end && (!any || r.head_ms < t)) {
-      t = r.head_ms;
-      any = true;
-    }
+    if (r.cursor < r.end && (!t || r.head_ms < *t)) t = r.head_ms;
   }
-  if (!any) return false;
-  // This scrape's lines from every run at t, in file order, each run under its family's header.
-  const std::string_view body = body_->view();
+  return t;
+}
+
+bool ReplayReader::next(std::int64_t& t_ms) {
   chunk_.clear();
   chunk_lines_.clear();
+  if (error_) return false;
+  const auto at = peekMs();
+  if (!at) return false;
+  const std::int64_t t = *at;
+  // This scrape's lines from every run at t, in file order, each run under its family's header.
+  const std::string_view body = body_->view();
   const std::string* family = nullptr;  // the family the chunk's last lines belong to
   for (Run& r : runs_) {
     if (r.cursor >= r.end || r.head_ms != t) continue;
@@ -316,67 +324,30 @@ bool ReplayReader::next(std::int64_t& t_ms, std::vector<const ParsedSample*>& sa
     }
   }
   if (format_ == ExpositionFormat::openmetrics) chunk_ += "# EOF\n";
-  ParseLimits limits;
-  limits.max_samples = std::numeric_limits<std::size_t>::max();
-  limits.allow_repeated_families = true;
-  auto parsed = parseExposition(chunk_, format_, limits);
-  if (!parsed) {
-    // The parser counts the lines of this scrape: name the file's.
-    const auto& e = parsed.error();
-    const int line = e.line >= 1 && static_cast<std::size_t>(e.line) <= chunk_lines_.size()
-                         ? chunk_lines_[static_cast<std::size_t>(e.line) - 1]
-                         : e.line;
-    std::string message = e.message;
-    if (const std::string prefix = fmt::format("line {}: ", e.line); message.starts_with(prefix)) {
-      message = message.substr(prefix.size());
-    }
-    error_ = Error{fmt::format("{}: line {}: {}", name_, line, message)};
-    return false;
-  }
-  ParsedExposition& scrape = scrapes_[steps_ % 2];
-  scrape = std::move(*parsed);
-  for (const ParsedSample& s : scrape.samples) samples.push_back(&s);
-  t_ms = t;
+  chunk_ms_ = t_ms = t;
   if (++steps_ % kReleaseEvery == 0) releaseRead();
   return true;
 }
 
-
-store::CommitStats ReplayReader::commit(store::SeriesStore& store, store::GroupId group, std::int64_t t_ms,
-                                        const std::vector<const ParsedSample*>& samples) {
-  std::vector<store::StagedSample> batch;
-  batch.reserve(samples.size());
-  std::vector<std::string> normalised;
-  std::vector<std::pair<std::size_t, store::Exemplar>> exemplars;  // bucket exemplars, by batch index
-  for (const ParsedSample* s : samples) {
-    if (s->kind == SampleKind::created) continue;
-    store::SeriesDesc desc;
-    desc.name = s->name;
-    desc.role = seriesRole(s->type, s->kind);
-    normalised.clear();
-    normalised.reserve(1);
-    for (const auto& [k, v] : s->labels) desc.labels.emplace_back(k, v);
-    if (s->type == MetricType::histogram && desc.role != store::SeriesRole::gauge) {
-      desc.histogram = s->family;
-      if (desc.role == store::SeriesRole::bucket) {
-        for (auto& [k, v] : desc.labels) {
-          if (k != "le") continue;
-          const double bound = TextParser::parseFloat(v).value_or(NAN);
-          desc.bound = bound;
-          normalised.push_back(canonicalBound(bound));
-          v = normalised.back();
-        }
-      }
-    }
-    batch.push_back(store::StagedSample{store.resolve(group, desc), s->value});
-    if (desc.role == store::SeriesRole::bucket && s->exemplar_labels) {
-      exemplars.emplace_back(batch.size() - 1, store::Exemplar{*s->exemplar_labels, s->exemplar_value,
-                                                               s->exemplar_timestamp_ms.value_or(t_ms)});
-    }
+Result<store::CommitStats> ReplayReader::commit(TargetIngester& ingester) {
+  if (error_) return tl::unexpected(*error_);
+  ParseLimits limits;
+  limits.max_samples = std::numeric_limits<std::size_t>::max();
+  limits.allow_repeated_families = true;
+  limits.check_encoding = false;  // the whole file was checked at open
+  auto stored = ingester.ingest(chunk_, format_, chunk_ms_, limits);
+  if (stored) return stored->commit;
+  // The ingester counts the lines of this scrape: name the file's.
+  const auto& e = stored.error();
+  const int line = e.line >= 1 && static_cast<std::size_t>(e.line) <= chunk_lines_.size()
+                       ? chunk_lines_[static_cast<std::size_t>(e.line) - 1]
+                       : e.line;
+  std::string message = e.message;
+  if (const std::string prefix = fmt::format("line {}: ", e.line); message.starts_with(prefix)) {
+    message = message.substr(prefix.size());
   }
-  const store::CommitStats stats = store.commit(group, t_ms, batch);
-  for (auto& [index, exemplar] : exemplars) store.setExemplar(batch[index].ref, std::move(exemplar));
-  return stats;
+  error_ = Error{fmt::format("{}: line {}: {}", name_, line, message)};
+  return tl::unexpected(*error_);
 }
 
 }  // namespace hotspotd::ingest

@@ -6,18 +6,22 @@
 // is first inflated into an unlinked temporary file), and one pass with the pull parser checks all of it (errors
 // name the line) and cuts it into runs, stretches of one family whose timestamps do not go back (a recording lists
 // each family's scrapes in time order, one family after the other). Each scrape is then read by merging the runs
-// on their next timestamp: only that scrape's lines are parsed, and what every run has read is handed back to the
-// kernel (madvise) as it goes.
+// on their next timestamp into one exposition, stored through a target's scrape cache (`TargetIngester`: a series
+// seen before is found by the hash of its text, only a new one has its labels parsed and resolved), and what every
+// run has read is handed back to the kernel (madvise) as it goes.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/result.h"
 #include "ingest/exposition.h"
+#include "ingest/target_ingester.h"
 #include "store/series_store.h"
 
 namespace hotspotd::ingest {
@@ -31,15 +35,17 @@ class ReplayReader {
   ReplayReader& operator=(ReplayReader&&) noexcept;
   ~ReplayReader();
 
-  // The samples of the next timestamp, in the order the file lists them; false at the end (or on an error, then
-  // error() says what). The samples stay valid until the call after the next one (two scrapes can be held: the
-  // replay reads two to learn the scrape interval).
-  bool next(std::int64_t& t_ms, std::vector<const ParsedSample*>& samples);
+  // Reads the scrape of the next timestamp: its lines from every run, in the file's order, each run under its
+  // family's header, as one exposition (text()); false at the end.
+  bool next(std::int64_t& t_ms);
+  // The scrape next() read last.
+  std::string_view text() const { return chunk_; }
+  // The time of the scrape after it, if there is one.
+  std::optional<std::int64_t> peekMs() const;
+  // Stores the scrape next() read last at its time through `ingester` (one per replay: it caches the series it has
+  // seen). An error names the file and line, and ends the replay (error() keeps it).
+  Result<store::CommitStats> commit(TargetIngester& ingester);
   const std::optional<Error>& error() const { return error_; }
-
-  // Resolves the samples in `store` (in `group`) and commits them as one scrape at t_ms.
-  static store::CommitStats commit(store::SeriesStore& store, store::GroupId group, std::int64_t t_ms,
-                                   const std::vector<const ParsedSample*>& samples);
 
   std::size_t sampleCount() const { return samples_; }
   std::int64_t firstMs() const { return first_ms_; }
@@ -66,7 +72,7 @@ class ReplayReader {
   std::vector<Run> runs_;
   std::size_t samples_ = 0;
   std::int64_t first_ms_ = 0, last_ms_ = 0;
-  ParsedExposition scrapes_[2];  // the scrapes next() gave last, alternating
+  std::int64_t chunk_ms_ = 0;
   std::string chunk_;
   std::vector<int> chunk_lines_;  // the file line of each line of chunk_ (1-based index)
   std::size_t steps_ = 0;

@@ -75,11 +75,10 @@ int replayFile(const ReplayOptions& options, std::vector<rules::Rule> rule_list,
     return 1;
   }
   store::SeriesStore store(store_config);
-  const store::GroupId group = store.addGroup("replay");
-  std::int64_t t0 = 0, t1 = 0;
-  std::vector<const ingest::ParsedSample*> first, second;
-  const bool any = reader->next(t0, first);
-  const bool more = any && reader->next(t1, second);
+  ingest::TargetIngester ingester(store, store.addGroup("replay"), {});
+  std::int64_t t0 = 0;
+  const bool any = reader->next(t0);
+  const std::int64_t t1 = any ? reader->peekMs().value_or(t0) : t0;  // the second scrape's time
   boost::asio::io_context io;
   SimClock clock(t0);
   prometheus::Registry registry;
@@ -88,24 +87,14 @@ int replayFile(const ReplayOptions& options, std::vector<rules::Rule> rule_list,
   engine.onEvents([&](const std::vector<rules::IncidentEvent>& events) { writer(events); });
   incidents::EngineOptions engine_options;
   // The recording's scrape interval is the evaluation interval.
-  if (more && t1 > t0) engine_options.interval = std::chrono::milliseconds(t1 - t0);
-  if (any) ingest::ReplayReader::commit(store, group, t0, first);
+  if (t1 > t0) engine_options.interval = std::chrono::milliseconds(t1 - t0);
+  const bool stored = any && reader->commit(ingester).has_value();
   engine.apply(std::move(rule_list), engine_options);
-  auto feed = [&](std::int64_t t, const std::vector<const ingest::ParsedSample*>& samples) {
-    clock.run(io, t - 1);  // evaluations due before the scrape at t, then the scrape, then those due at t
-    ingest::ReplayReader::commit(store, group, t, samples);
-    clock.run(io, t);
-  };
   std::int64_t last = t0;
-  if (more) {
-    feed(t1, second);
-    last = t1;
-    std::int64_t t = 0;
-    std::vector<const ingest::ParsedSample*> samples;
-    while (reader->next(t, samples)) {
-      feed(t, samples);
-      last = t;
-    }
+  for (std::int64_t t = 0; stored && reader->next(t); last = t) {
+    clock.run(io, t - 1);  // evaluations due before the scrape at t, then the scrape, then those due at t
+    if (!reader->commit(ingester)) break;
+    clock.run(io, t);
   }
   if (reader->error()) {
     engine.stop();

@@ -13,19 +13,21 @@ TEST_CASE("a recorded scenario replays scrape by scrape in time order") {
   CHECK(r->firstMs() == 1'700'000'000'000);
   CHECK(r->lastMs() == 1'700'014'400'000);
   store::SeriesStore store;
-  const store::GroupId group = store.addGroup("replay");
+  ingest::TargetIngester ingester(store, store.addGroup("replay"), {});
   std::int64_t t = 0, previous = 0;
-  std::vector<const ingest::ParsedSample*> samples;
   int steps = 0;
   std::size_t per_step = 0;
-  while (r->next(t, samples)) {
+  while (r->next(t)) {
     if (steps > 0) CHECK(t - previous == 15'000);
-    if (steps == 0) per_step = samples.size();
-    CHECK(samples.size() == per_step);
-    ingest::ReplayReader::commit(store, group, t, samples);
+    const auto stored = r->commit(ingester);
+    REQUIRE_MESSAGE(stored, (stored ? "" : stored.error().message));
+    if (steps == 0) per_step = stored->appended;
+    CHECK(stored->appended == per_step);
+    CHECK(stored->appended > 0);
     previous = t;
     ++steps;
   }
+  CHECK_FALSE(r->error());
   CHECK(steps == 14400 / 15 + 1);
   CHECK(store.histogramCount() > 1);
   std::set<std::string> routes;
@@ -55,13 +57,15 @@ TEST_CASE("0.0.4 text with millisecond timestamps replays too, and samples of on
   auto r = ingest::ReplayReader::fromText("a_total 1 1000\nb 5 1000\na_total 3 16000\nb 6 16000\n", "x.prom");
   REQUIRE(r);
   std::int64_t t = 0;
-  std::vector<const ingest::ParsedSample*> samples;
-  REQUIRE(r->next(t, samples));
+  REQUIRE(r->next(t));
   CHECK(t == 1000);
-  CHECK(samples.size() == 2);
-  REQUIRE(r->next(t, samples));
+  CHECK(r->peekMs() == 16000);
+  CHECK(r->text() == "a_total 1 1000\nb 5 1000\n");
+  REQUIRE(r->next(t));
   CHECK(t == 16000);
-  CHECK_FALSE(r->next(t, samples));
+  CHECK(r->text() == "a_total 3 16000\nb 6 16000\n");
+  CHECK_FALSE(r->peekMs());
+  CHECK_FALSE(r->next(t));
 }
 
 TEST_CASE("families listed one after the other are merged into scrapes in time order, in the file's order") {
@@ -77,11 +81,14 @@ TEST_CASE("families listed one after the other are merged into scrapes in time o
   REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
   CHECK(r->sampleCount() == 9);
   std::int64_t t = 0;
-  std::vector<const ingest::ParsedSample*> samples;
   std::vector<std::string> got;
-  while (r->next(t, samples)) {
+  ingest::ParseLimits limits;
+  limits.allow_repeated_families = true;
+  while (r->next(t)) {
+    const auto parsed = ingest::parseExposition(r->text(), ingest::ExpositionFormat::openmetrics, limits);
+    REQUIRE_MESSAGE(parsed, (parsed ? "" : parsed.error().message));
     std::string scrape = std::to_string(t) + ":";
-    for (const auto* s : samples) scrape += " " + s->name + "=" + std::to_string(static_cast<int>(s->value));
+    for (const auto& s : parsed->samples) scrape += " " + s.name + "=" + std::to_string(static_cast<int>(s.value));
     got.push_back(scrape);
   }
   CHECK_FALSE(r->error());
@@ -90,19 +97,25 @@ TEST_CASE("families listed one after the other are merged into scrapes in time o
 }
 
 TEST_CASE("a scrape that does not parse stops the replay with the file's line") {
-  // The +Inf bucket of the second scrape is missing: found when that scrape is read.
+  // The +Inf bucket of the second scrape is missing: found when that scrape is stored.
   auto r = ingest::ReplayReader::fromText("# TYPE lat histogram\n"
                                           "lat_bucket{le=\"1\"} 1 1\nlat_bucket{le=\"+Inf\"} 2 1\n"
                                           "lat_bucket{le=\"1\"} 3 2\n"
                                           "# EOF\n",
                                           "x.om");
   REQUIRE_MESSAGE(r, (r ? "" : r.error().message));
+  store::SeriesStore store;
+  ingest::TargetIngester ingester(store, store.addGroup("replay"), {});
   std::int64_t t = 0;
-  std::vector<const ingest::ParsedSample*> samples;
-  REQUIRE(r->next(t, samples));
-  CHECK_FALSE(r->next(t, samples));
+  REQUIRE(r->next(t));
+  REQUIRE(r->commit(ingester));
+  REQUIRE(r->next(t));
+  const auto stored = r->commit(ingester);
+  REQUIRE_FALSE(stored);
+  CHECK(stored.error().message == "x.om: line 4: histogram has no le=\"+Inf\" bucket");
   REQUIRE(r->error());
-  CHECK(r->error()->message == "x.om: line 4: histogram has no le=\"+Inf\" bucket");
+  CHECK(r->error()->message == stored.error().message);
+  CHECK_FALSE(r->next(t));
 }
 
 TEST_CASE("invalid UTF-8 anywhere in a replay file is refused at open, with its line") {
