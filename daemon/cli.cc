@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include "core/allocator.h"
 #include "core/version.h"
 #include "daemon/auth.h"
 #include "daemon/config.h"
@@ -71,6 +72,7 @@ CLI::App* command(CLI::App& app, const std::string& name, const std::string& sum
 }
 
 int cmdRun(const std::optional<std::filesystem::path>& path) {
+  tuneAllocatorForDaemon();  // before any thread starts
   auto config = path ? loadConfigFile(*path) : loadEmbeddedDefaultConfig();
   if (!config) {
     std::fprintf(stderr, "hotspotd: the configuration is not valid:\n%s\n", config.error().message.c_str());
