@@ -429,7 +429,8 @@ std::vector<rules::IncidentEvent> Engine::evaluateRules(std::int64_t t_ms, const
   // evaluation, with what the latency_drift rules said last. Sources' histograms are ranked from their own stores,
   // at their rules' latest evaluation.
   const bool scraped = !only || only->empty();
-  const bool refresh_hotspots = scraped && (t_ms - hotspots_ms_ >= kHotspotRefreshMs || t_ms < hotspots_ms_);
+  const bool refresh_hotspots =
+      options_.hotspots && scraped && (t_ms - hotspots_ms_ >= kHotspotRefreshMs || t_ms < hotspots_ms_);
   std::vector<detectors::DriftMark> drift;
   if (!only) {
     source_drift_.clear();

@@ -64,6 +64,9 @@ struct EngineOptions {
   Duration retention = std::chrono::hours(24 * 30);  // resolved incidents kept
   std::string trace_url;
   std::size_t exemplars = 10;
+  // Ranks every histogram's endpoint for /api/v1/hotspots every 30 s; the offline commands, which serve no API,
+  // leave it out.
+  bool hotspots = true;
 };
 
 // What a run of the engine has done so far (replay reports it; the daemon's metrics say the same).

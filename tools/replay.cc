@@ -86,6 +86,7 @@ int replayFile(const ReplayOptions& options, std::vector<rules::Rule> rule_list,
   AlertWriter writer{out};
   engine.onEvents([&](const std::vector<rules::IncidentEvent>& events) { writer(events); });
   incidents::EngineOptions engine_options;
+  engine_options.hotspots = false;  // no API to serve them
   // The recording's scrape interval is the evaluation interval.
   if (t1 > t0) engine_options.interval = std::chrono::milliseconds(t1 - t0);
   const bool stored = any && reader->commit(ingester).has_value();
@@ -135,6 +136,7 @@ int replaySource(const ReplayOptions& options, std::vector<rules::Rule> rule_lis
   // so that a backtest of a recording asks for the points the recording has.
   engine.setSources({*found}, store_config, options.from_ms);
   incidents::EngineOptions engine_options;
+  engine_options.hotspots = false;  // no API to serve them
   engine_options.interval = found->step;
   engine.apply(std::move(rule_list), engine_options);
   const ingest::QuerySource* source = engine.source(options.source);

@@ -255,6 +255,7 @@ std::vector<std::string> runRuleTest(const RuleTest& test, const std::vector<rul
     }
   });
   incidents::EngineOptions options;
+  options.hotspots = false;  // no API to serve them
   options.interval = test.interval;
   engine.apply(rule_list, options);
   std::size_t steps = 0;
