@@ -305,15 +305,24 @@ bool ReplayReader::next(std::int64_t& t_ms) {
       chunk_ += r.header;
       family = &r.family;
     }
+    std::string_view at_t;  // the text of a timestamp seen at t in this run
     while (r.cursor < r.end) {
       std::size_t eol = body.find('\n', r.cursor);
       if (eol == std::string_view::npos || eol > r.end) eol = r.end;
       const std::string_view line = body.substr(r.cursor, eol - r.cursor);
       if (!line.empty() && line.front() != '#') {
-        const auto ts = lineTimestampMs(line, format_);
-        if (ts && *ts != t) {
-          r.head_ms = *ts;
-          break;
+        // The timestamp is the line's last token unless an exemplar follows it (a '#' somewhere): a line that
+        // ends in the text already read as t is at t without reading it again.
+        const std::size_t space = line.find_last_of(" \t");
+        const bool last_is_ts = space != std::string_view::npos && line.find('#') == std::string_view::npos;
+        const std::string_view tail = last_is_ts ? line.substr(space + 1) : std::string_view();
+        if (at_t.empty() || tail != at_t) {
+          const auto ts = lineTimestampMs(line, format_);
+          if (ts && *ts != t) {
+            r.head_ms = *ts;
+            break;
+          }
+          if (ts) at_t = tail;
         }
         chunk_.append(line);
         chunk_ += '\n';
