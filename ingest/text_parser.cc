@@ -7,10 +7,53 @@
 #include <cstring>
 #include <limits>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <fmt/format.h>
 
 namespace hotspotd::ingest {
 namespace {
+
+// Where the '}' closing a label set is, from p (just after its '{'), stepping over quoted values (which may hold
+// '}' and escaped quotes); line.size() if there is none, with `quoted` set when a value is left open. Sixteen bytes
+// at a time: most of a line is names and values with nothing to look at.
+std::size_t closingBrace(std::string_view line, std::size_t p, bool& quoted) {
+  const char* data = line.data();
+  const std::size_t n = line.size();
+  quoted = false;
+  while (p < n) {
+#if defined(__SSE2__)
+    if (n - p >= 16) {
+      const __m128i block = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + p));
+      const __m128i hits = _mm_or_si128(
+          _mm_or_si128(_mm_cmpeq_epi8(block, _mm_set1_epi8('"')), _mm_cmpeq_epi8(block, _mm_set1_epi8('}'))),
+          _mm_cmpeq_epi8(block, _mm_set1_epi8('\\')));
+      const auto mask = static_cast<unsigned>(_mm_movemask_epi8(hits));
+      if (mask == 0) {
+        p += 16;
+        continue;
+      }
+      p += static_cast<std::size_t>(__builtin_ctz(mask));
+    }
+#endif
+    const char c = data[p];
+    if (quoted) {
+      if (c == '\\') {
+        p += 2;  // the escaped character, whatever it is
+        continue;
+      }
+      if (c == '"') quoted = false;
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == '}') {
+      return p;
+    }
+    ++p;
+  }
+  return n;
+}
 
 enum CharClass : std::uint8_t { kNameStart = 1, kNameChar = 2, kLabelStart = 4, kLabelChar = 8, kSpace = 16 };
 
@@ -454,39 +497,24 @@ bool TextParser::sampleLine(std::string_view line) {
   if (!is(line[p], kNameStart)) {
     return fail(FailureReason::parse_error, fmt::format("expected a metric name, found '{}'", line[p]));
   }
-  while (p < line.size() && is(line[p], kNameChar)) ++p;
+  // Consecutive lines mostly share a name (a histogram's buckets): the last name read is compared whole first.
+  if (const std::size_t k = last_name_.size(); k > 0 && line.size() - start > k &&
+                                               std::memcmp(line.data() + start, last_name_.data(), k) == 0 &&
+                                               !is(line[start + k], kNameChar)) {
+    p = start + k;
+  } else {
+    while (p < line.size() && is(line[p], kNameChar)) ++p;
+  }
   name_ = line.substr(start, p - start);
   labels_text_ = {};
   if (p < line.size() && line[p] == '{') {
     const std::size_t open = p++;
-    // Find the closing brace, stepping over quoted values (which may hold '}' and escaped quotes). memchr does the
-    // scanning: this loop is most of the parser's time on label-heavy lines.
-    const char* data = line.data();
-    const std::size_t n = line.size();
-    bool closed = false;
-    while (p < n) {
-      const auto* quote = static_cast<const char*>(std::memchr(data + p, '"', n - p));
-      const std::size_t q = quote ? static_cast<std::size_t>(quote - data) : n;
-      if (const auto* brace = static_cast<const char*>(std::memchr(data + p, '}', q - p))) {
-        p = static_cast<std::size_t>(brace - data);
-        closed = true;
-        break;
-      }
-      if (!quote) break;
-      // Skip the quoted value: its end is the next quote not escaped by an odd run of backslashes.
-      std::size_t from = q + 1;
-      for (;;) {
-        const auto* end = static_cast<const char*>(std::memchr(data + from, '"', n - from));
-        if (!end) return fail(FailureReason::parse_error, "unterminated label value");
-        const std::size_t e = static_cast<std::size_t>(end - data);
-        std::size_t backslashes = 0;
-        while (e - backslashes > q + 1 && data[e - 1 - backslashes] == '\\') ++backslashes;
-        from = e + 1;
-        if (backslashes % 2 == 0) break;
-      }
-      p = from;
+    bool quoted = false;
+    p = closingBrace(line, p, quoted);
+    if (p >= line.size()) {
+      return fail(FailureReason::parse_error,
+                  quoted ? "unterminated label value" : "unterminated label set (missing '}')");
     }
-    if (!closed) return fail(FailureReason::parse_error, "unterminated label set (missing '}')");
     labels_text_ = line.substr(open + 1, p - open - 1);
     ++p;
   }

@@ -260,6 +260,36 @@ TEST_CASE("the pull parser exposes the raw series text that scrape caches key on
   CHECK_FALSE(p.error());
 }
 
+TEST_CASE("a label set ends at its own brace wherever braces, quotes and backslashes fall in the line") {
+  // The brace is looked for sixteen bytes at a time: each special character is tried at every offset in a block,
+  // and at the line's short tail.
+  for (std::size_t pad = 0; pad < 40; ++pad) {
+    const std::string series = "m{a=\"" + std::string(pad, 'x') + "\",b=\"}\\\"{\\\\\",c=\"x}\"}";
+    const std::string body = series + " 5\nn{d=\"" + std::string(pad, 'y') + "\"} 6\n";
+    TextParser p(body, ExpositionFormat::prometheus_text);
+    REQUIRE(p.next());
+    CHECK(p.series() == series);
+    CHECK(p.value() == 5);
+    std::vector<Label> labels;
+    REQUIRE(p.labels(labels));
+    REQUIRE(labels.size() == 3);
+    CHECK(labels[1].value == "}\"{\\");
+    CHECK(labels[2].value == "x}");
+    REQUIRE(p.next());
+    CHECK(p.value() == 6);
+    CHECK_FALSE(p.next());
+    CHECK_FALSE(p.error());
+    // Left open, the value or the set is an error of the line, not a read past it.
+    for (const std::string& bad :
+         {"m{a=\"" + std::string(pad, 'x') + "\\\"} 1\n", "m{a=\"" + std::string(pad, 'x') + "\" 1\n"}) {
+      TextParser q(bad, ExpositionFormat::prometheus_text);
+      CHECK_FALSE(q.next());
+      REQUIRE(q.error());
+      CHECK(q.error()->message.find("unterminated") != std::string::npos);
+    }
+  }
+}
+
 TEST_CASE("content type picks the format") {
   CHECK(formatFromContentType("application/openmetrics-text; version=1.0.0; charset=utf-8") == OM);
   CHECK(formatFromContentType("text/plain; version=0.0.4") == ExpositionFormat::prometheus_text);
