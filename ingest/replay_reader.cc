@@ -29,6 +29,16 @@ constexpr std::size_t kReleaseEvery = 256;
 // How many series texts the checking pass remembers as checked.
 constexpr std::size_t kMaxChecked = std::size_t{1} << 20;
 
+// How a recording is parsed, at open and scrape by scrape: any number of samples, a family's scrapes listed one
+// after the other, the encoding checked once for the whole file before anything is parsed.
+ParseLimits replayLimits() {
+  ParseLimits limits;
+  limits.max_samples = std::numeric_limits<std::size_t>::max();
+  limits.allow_repeated_families = true;
+  limits.check_encoding = false;
+  return limits;
+}
+
 // The timestamp of a sample line the parser has already accepted: the token after the value (an exemplar comes
 // after " # "), seconds in OpenMetrics, milliseconds in the 0.0.4 format, converted as TextParser converts it.
 std::optional<std::int64_t> lineTimestampMs(std::string_view line, ExpositionFormat format) {
@@ -223,10 +233,7 @@ Result<void> ReplayReader::index() {
     body_->release(from, to);
     from = to;
   }
-  ParseLimits limits;
-  limits.max_samples = std::numeric_limits<std::size_t>::max();
-  limits.allow_repeated_families = true;
-  limits.check_encoding = false;  // checked above
+  const ParseLimits limits = replayLimits();
   // One pass with the pull parser: every line checked, nothing kept but where the runs are. A series' labels are
   // parsed the first time its text is seen: a text seen before is the same labels, already checked (by the hash of
   // the text, as the scrape cache that stores it knows a series).
@@ -340,11 +347,7 @@ bool ReplayReader::next(std::int64_t& t_ms) {
 
 Result<store::CommitStats> ReplayReader::commit(TargetIngester& ingester) {
   if (error_) return tl::unexpected(*error_);
-  ParseLimits limits;
-  limits.max_samples = std::numeric_limits<std::size_t>::max();
-  limits.allow_repeated_families = true;
-  limits.check_encoding = false;  // the whole file was checked at open
-  auto stored = ingester.ingest(chunk_, format_, chunk_ms_, limits);
+  auto stored = ingester.ingest(chunk_, format_, chunk_ms_, replayLimits());
   if (stored) return stored->commit;
   // The ingester counts the lines of this scrape: name the file's.
   const auto& e = stored.error();
