@@ -266,26 +266,29 @@ void judge(const rules::AnomalyParams& p, AnomalyTrack& track, std::int64_t t_s,
   auto beyond = [&](double level) { return (up_ok && score >= level) || (down_ok && score <= -level); };
   const bool anomalous = beyond(p.sensitivity);
 
-  // Episodes: open once anomalous in two values in a row; closed once under `clear` for three steps.
+  // Episodes: opened by evidence that adds up over values in a row (per direction, the excess of each score over
+  // half the sensitivity, reaching the sensitivity over two or more values beyond that half); closed once under
+  // `clear` for three steps.
   const std::int64_t t_ms = t_s * 1000;
+  const double half = p.sensitivity / 2;
   if (!track.episode) {
-    if (!anomalous) {
-      track.anomalous_since_ms = -1;
-    } else if (track.anomalous_since_ms < 0) {
-      track.anomalous_since_ms = t_ms;
-    } else {
-      track.episode = true;
+    const double towards[2] = {up_ok ? score : 0.0, down_ok ? -score : 0.0};
+    for (int d = 0; d < 2; ++d) {
+      track.evidence[d] = std::max(0.0, track.evidence[d] + towards[d] - half);
+      track.beyond_half[d] = towards[d] > half ? track.beyond_half[d] + 1 : 0;
+      if (track.evidence[d] >= p.sensitivity && track.beyond_half[d] >= 2) track.episode = true;
+    }
+    if (track.episode) {
       track.clear_since_ms = -1;
+      track.evidence[0] = track.evidence[1] = 0;
+      track.beyond_half[0] = track.beyond_half[1] = 0;
     }
   } else if (beyond(p.clear)) {
     track.clear_since_ms = -1;
   } else {
     if (track.clear_since_ms < 0) track.clear_since_ms = t_ms;
     const auto hold = std::max<std::int64_t>(window_s * 1000, static_cast<std::int64_t>(3 * step_s * 1000));
-    if (t_ms - track.clear_since_ms >= hold) {
-      track.episode = false;
-      track.anomalous_since_ms = -1;
-    }
+    if (t_ms - track.clear_since_ms >= hold) track.episode = false;
   }
   f.judged = true;
   f.active = track.episode;
@@ -298,7 +301,8 @@ void judge(const rules::AnomalyParams& p, AnomalyTrack& track, std::int64_t t_s,
                 {"prediction", static_cast<double>(chosen)},
                 {"slow", slow ? 1.0 : 0.0},
                 {"history_values", static_cast<double>(track.history.size())},
-                {"episode", track.episode ? 1.0 : 0.0}};
+                {"episode", track.episode ? 1.0 : 0.0},
+                {"accumulated", std::max(track.evidence[0], track.evidence[1])}};
   const char* what = counter ? "rate" : "level";
   const auto m = static_cast<Prediction>(chosen);
   const std::string basis =
@@ -321,8 +325,11 @@ void judge(const rules::AnomalyParams& p, AnomalyTrack& track, std::int64_t t_s,
   }
   if (track.episode && !anomalous) {
     f.reason += fmt::format("; the episode goes on until the score stays under {:g}", p.clear);
-  } else if (anomalous && !track.episode) {
-    f.reason += "; an episode opens if the next value is anomalous too";
+  } else if (const double accumulated = std::max(track.evidence[0], track.evidence[1]);
+             !track.episode && accumulated > 0) {
+    f.reason += fmt::format(
+        "; {:.1f} of the {:g} that opens an episode has added up (each value beyond {:g} in a row adds its excess)",
+        accumulated, p.sensitivity, half);
   }
   append(p, track, t_s, value);
 }
@@ -396,7 +403,12 @@ nlohmann::json saveAnomalyTrack(const AnomalyTrack& track) {
     previous = s.t_s;
     v.push_back(s.value);
   }
-  return {{"t", std::move(t)}, {"v", std::move(v)}, {"judged_to_ms", track.judged_to_ms}, {"episode", track.episode}};
+  return {{"t", std::move(t)},
+          {"v", std::move(v)},
+          {"judged_to_ms", track.judged_to_ms},
+          {"episode", track.episode},
+          {"evidence", {track.evidence[0], track.evidence[1]}},
+          {"beyond_half", {track.beyond_half[0], track.beyond_half[1]}}};
 }
 
 std::optional<AnomalyTrack> restoreAnomalyTrack(const rules::AnomalyParams& p, const nlohmann::json& j) {
@@ -422,6 +434,22 @@ std::optional<AnomalyTrack> restoreAnomalyTrack(const rules::AnomalyParams& p, c
     track.judged_to_ms = j["judged_to_ms"].get<std::int64_t>();
   }
   if (j.contains("episode") && j["episode"].is_boolean()) track.episode = j["episode"].get<bool>();
+  // The evidence towards an episode, where it was saved and makes sense (finite, not negative); else none.
+  const auto pair = [&](const char* key, auto check) {
+    return j.contains(key) && j[key].is_array() && j[key].size() == 2 && check(j[key][0]) && check(j[key][1]);
+  };
+  if (pair("evidence",
+           [](const nlohmann::json& x) {
+             return x.is_number() && std::isfinite(x.get<double>()) && x.get<double>() >= 0;
+           }) &&
+      pair("beyond_half", [](const nlohmann::json& x) {
+        return x.is_number_integer() && x.get<std::int64_t>() >= 0 && x.get<std::int64_t>() <= INT_MAX;
+      })) {
+    for (int d = 0; d < 2; ++d) {
+      track.evidence[d] = j["evidence"][d].get<double>();
+      track.beyond_half[d] = static_cast<int>(j["beyond_half"][d].get<std::int64_t>());
+    }
+  }
   return track;
 }
 

@@ -23,8 +23,12 @@
 // values over the spread of such means (a small shift that lasts, or spikes growing denser), against a threshold
 // 1.2 x higher. Past `sensitivity`, in its `direction`, the endpoint is anomalous.
 //
-// Episodes, not samples: two anomalous values in a row open an episode (one is a spike); the finding is active
-// while it lasts, and the rule's `for` applies on top. It stays active until the score has stayed under `clear`
+// Episodes, not samples: evidence adds up over values in a row. Per direction, every value's score beyond half
+// the sensitivity adds its excess over that half, and every value under it takes away the difference (a CUSUM
+// that never goes below zero); an episode opens once the evidence reaches `sensitivity` over two or more values in
+// a row beyond the half. So two values at the sensitivity open one, and so do three at 0.84 of it or five at 0.7;
+// one value alone, however high, is a spike and opens nothing. The finding is active while the episode lasts, and
+// the rule's `for` applies on top. It stays active until the score has stayed under `clear`
 // for three of the series' steps (at least one window): a dip back to normal in the middle of an incident does
 // not resolve it, and it does not page again. A level shift becomes the new normal as the prediction follows it:
 // after half the recent look-back (3 hours for five-minute points) when the recent prediction judges, after half
@@ -76,8 +80,10 @@ struct AnomalyTrack {
   double resolution = 0;                  // the smallest step between distinct recent values
   std::int64_t judged_to_ms = INT64_MIN;  // the end of the last window judged
   rules::Finding last;                    // the last judgement, repeated until the next window ends
-  // The episode.
-  std::int64_t anomalous_since_ms = -1;
+  // The episode, and the evidence that opens one: per direction (up, down), the sum of the scores' excess over
+  // half the sensitivity and how many values in a row were beyond that half.
+  double evidence[2] = {0, 0};
+  int beyond_half[2] = {0, 0};
   std::int64_t clear_since_ms = -1;
   bool episode = false;
 };

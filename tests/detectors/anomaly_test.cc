@@ -88,6 +88,37 @@ TEST_CASE("a level shift of a noisy gauge fires; noise and a one-scrape spike do
   CHECK(s.events.front().reason.find("expected") != std::string::npos);
 }
 
+TEST_CASE("evidence adds up: a rise under the sensitivity that lasts opens an episode, one that comes and goes not") {
+  // A gauge that swings slowly (a two-hour wave of 2 around 40): its errors run in long stretches, so the mean of
+  // the last six values strays as far as one value does and the six-value score adds nothing.
+  constexpr double kPi = 3.141592653589793;
+  auto wave = [](int i) { return 40 + 2 * std::sin(2 * kPi * i / (2.0 * kPerHour)); };
+  const int rise = 8 * kPerHour;
+  const int kWindow = 5 * kPerMinute;
+  // Four typical errors up, one window after another: no value reaches the sensitivity (5).
+  Signal lasting(rule("gauge = 'cpu_busy_percent'\nfor = \"0s\"\n"));
+  lasting.run(0, rise, wave);
+  REQUIRE(lasting.events.empty());
+  // Windows end on whole five minutes: after ten minutes, the last one judged is all risen.
+  lasting.run(rise, 2 * kWindow, [&](int i) { return wave(i) + 8; });
+  const auto first =
+      detectors::evaluateAnomaly(lasting.detector_rule, *lasting.store, kT0 + (rise + 2 * kWindow - 1) * kStep,
+                                 std::chrono::milliseconds(kStep), lasting.memory);
+  REQUIRE(first.size() == 1);
+  CHECK(first[0].judged);
+  CHECK_FALSE(first[0].active);
+  CHECK(std::fabs(first[0].score) < 5);
+  CHECK_MESSAGE(first[0].reason.find("that opens an episode has added up") != std::string::npos, first[0].reason);
+  lasting.run(rise + 2 * kWindow, 40 * kPerMinute, [&](int i) { return wave(i) + 8; });
+  REQUIRE(lasting.fired());
+  CHECK(lasting.events.front().t_ms - (kT0 + rise * kStep) <= 30 * 60'000);
+
+  // The same rise every other window: what one window adds, the next takes away.
+  Signal flicker(rule("gauge = 'cpu_busy_percent'\nfor = \"0s\"\n"));
+  flicker.run(0, rise + 2 * kPerHour, [&](int i) { return wave(i) + (i >= rise && (i / kWindow) % 2 == 0 ? 8 : 0); });
+  CHECK(flicker.events.empty());
+}
+
 TEST_CASE("an episode is one incident through a dip, and a shift that lasts becomes the new normal") {
   std::mt19937 rng(5);
   std::normal_distribution<double> noise(40, 3);
@@ -196,6 +227,19 @@ TEST_CASE("after a restart, what was learned before it judges the endpoint at on
                                              nlohmann::json{{"t", {1, INT64_MAX}}, {"v", {1, 2}}}));
   CHECK_FALSE(
       detectors::restoreAnomalyTrack(after.detector_rule.anomaly, nlohmann::json{{"t", {5, -1}}, {"v", {1, 2}}}));
+  // The evidence towards an episode comes back with the history; evidence that cannot be (below zero) is dropped.
+  nlohmann::json rising = states.front().second;
+  rising["evidence"] = {3.5, 0};
+  rising["beyond_half"] = {1, 0};
+  const auto kept = detectors::restoreAnomalyTrack(after.detector_rule.anomaly, rising);
+  REQUIRE(kept);
+  CHECK(kept->evidence[0] == 3.5);
+  CHECK(kept->beyond_half[0] == 1);
+  rising["evidence"] = {-3.5, 0};
+  const auto dropped = detectors::restoreAnomalyTrack(after.detector_rule.anomaly, rising);
+  REQUIRE(dropped);
+  CHECK(dropped->evidence[0] == 0);
+  CHECK(dropped->beyond_half[0] == 0);
 }
 
 TEST_CASE("a counter's rate collapsing fires downwards, and not upwards") {
