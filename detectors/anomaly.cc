@@ -19,7 +19,6 @@ constexpr std::size_t kMinErrors = 30;     // errors a prediction needs before i
 constexpr std::size_t kMinRecent = 30;     // values the recent prediction needs
 constexpr std::size_t kSmooth = 6;         // values the slow score averages
 constexpr double kSmoothFactor = 1.2;      // the slow score's threshold, over sensitivity
-constexpr double kSeasonalGain = 0.8;      // a seasonal prediction judges when its spread is this much smaller
 constexpr int kRecentSteps = 72;           // the recent prediction looks back at least this many steps
 constexpr std::size_t kStepGaps = 50;      // gaps the series' step is the median of
 constexpr std::size_t kResolutionValues = 300;
@@ -214,20 +213,18 @@ void judge(const rules::AnomalyParams& p, AnomalyTrack& track, std::int64_t t_s,
   const std::int64_t window_s = std::chrono::duration_cast<std::chrono::seconds>(p.window).count();
   const double step_s = stepSeconds(track.history);
   const std::int64_t learned_s = track.history.empty() ? 0 : t_s - track.history.front().t_s;
-  // The prediction that judges: the allowed one with the smallest spread (a seasonal one only when clearly better
-  // than the recent one).
+  // The prediction that judges: the allowed one with the smallest spread (on a tie the recent one).
   int chosen = -1;
-  double chosen_rank = 0, expected = 0;
+  double chosen_spread = 0, expected = 0;
   if (step_s > 0) {
     for (int i = 0; i < kPredictions; ++i) {
       const auto m = static_cast<Prediction>(i);
       if (!allowed(p, m) || track.errors[i].point.size() < kMinErrors) continue;
       const auto predicted = predict(p, track.history, m, t_s, step_s);
       if (!predicted) continue;
-      const double rank = m == Prediction::recent ? track.spread[i] : track.spread[i] / kSeasonalGain;
-      if (chosen < 0 || rank < chosen_rank) {
+      if (chosen < 0 || track.spread[i] < chosen_spread) {
         chosen = i;
-        chosen_rank = rank;
+        chosen_spread = track.spread[i];
         expected = *predicted;
       }
     }

@@ -16,8 +16,8 @@
 // counter idling at zero), floored by 1% of the prediction, by the data's resolution (the smallest step between
 // its distinct values: CPU in 0.1% steps never pages on one step) and by a fifth of the 99th percentile error, so
 // that a series that often spikes must spike beyond its usual spikes. With `seasonality = "auto"` the prediction
-// with the smallest spread judges (a seasonal one only when 20% better than the recent one), so a daily peak is
-// normal at its hour and a flat series is judged against its recent level.
+// with the smallest spread judges (on a tie the recent one), so a daily peak is normal at its hour and a flat
+// series is judged against its recent level.
 //
 // Two scores, the larger one counts: the window's error over the spread, and the mean error of the last six
 // values over the spread of such means (a small shift that lasts, or spikes growing denser), against a threshold
