@@ -221,6 +221,10 @@ std::optional<std::string> DriftDetector::updateBaseline(const store::SeriesStor
   const std::int64_t covered = slots.size > 0 ? slots.last_mark_ms - slots.starts[slots.head] : 0;
   if (st.frozen) return std::nullopt;
   if (covered >= p.baseline.count() / 4) {
+    // After an incident the slots still hold it until they have moved past its last active evaluation: the
+    // baseline it was judged against stands until then, so a regression that comes back is not judged against
+    // the first one.
+    if (!st.baseline.empty() && slots.starts[slots.head] < st.last_active_ms) return std::nullopt;
     if (st.baseline_version != slots.version || st.restored || st.baseline.size() != nb) {
       st.baseline.resize(nb);
       for (std::size_t b = 0; b < nb; ++b) st.baseline[b] = {bounds[b], slots.sum[b]};

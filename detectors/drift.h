@@ -15,7 +15,8 @@
 // a bucket-layout change (no judgement until a quarter of a baseline exists in the new layout); slow diurnal
 // change (the baseline moves with the data, five minutes at a time). While an endpoint is active, its baseline stays
 // pinned where the drift began, so a long incident does not become the new normal (and needs no history beyond the
-// baseline window).
+// baseline window); after it resolves, the baseline stays pinned until the baseline window holds none of the
+// incident, so a regression that comes back soon is judged against the traffic before the first.
 //
 // Endpoints: histograms matching the rule's selector, grouped by the rule's `by` labels (by default every label
 // but le and instance); the histograms of one endpoint are summed when their bucket layouts agree.

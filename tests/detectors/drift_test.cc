@@ -165,6 +165,31 @@ TEST_CASE("a real tail shift (5% of requests 5-10x slower) fires within about tw
   CHECK(run.events[1].id == run.events[0].id);
 }
 
+TEST_CASE("a regression that comes back soon after the first resolved pages again: the first is not its baseline") {
+  Run run;
+  Endpoint api(run.store, run.group, "/api");
+  run.play(0, kHour + 40, [&](int, auto& batch) { api.scrape(run.rng, {50, 0}, batch); });
+  REQUIRE_FALSE(run.firstFiring());
+  // Thirty minutes of regression, twenty-five of normal traffic (the incident resolves), then the same again.
+  const int first = kHour + 40, normal = first + 120, second = normal + 100;
+  run.play(first, 120, [&](int, auto& batch) { api.scrape(run.rng, {50, 0.05}, batch); });
+  run.play(normal, 100, [&](int, auto& batch) { api.scrape(run.rng, {50, 0}, batch); });
+  REQUIRE(run.events.size() == 2);
+  REQUIRE(run.events[1].state == rules::IncidentEvent::State::resolved);
+  run.play(second, 60, [&](int, auto& batch) { api.scrape(run.rng, {50, 0.05}, batch); });
+  REQUIRE(run.events.size() >= 3);
+  CHECK(run.events[2].state == rules::IncidentEvent::State::firing);
+  CHECK(static_cast<double>(run.events[2].t_ms - (kT0 + second * kStep)) / 1000.0 <= 150);
+  // Judged against the hour before the first regression: the bound is where the p99 was then, as for the first page.
+  auto bound = [](const rules::IncidentEvent& e) {
+    const auto it =
+        std::find_if(e.evidence.begin(), e.evidence.end(), [](const auto& kv) { return kv.first == "bound_seconds"; });
+    return it == e.evidence.end() ? -1.0 : it->second;
+  };
+  CHECK(bound(run.events[0]) > 0);
+  CHECK(bound(run.events[2]) == bound(run.events[0]));
+}
+
 TEST_CASE("two histograms with the same labels are two endpoints: one drifting is not diluted by the other") {
   Run run;
   Endpoint http(run.store, run.group, "/api");
