@@ -310,13 +310,13 @@ void judge(const rules::AnomalyParams& p, AnomalyTrack& track, std::int64_t t_s,
   if (slow) {
     f.reason = fmt::format(
         "{} {:.4g}, expected {:.4g} ({}): the last {} values are {:.4g} {} on average, {:.1f} "
-        "times what such averages usually stray (fires at {:g})",
+        "times what such averages usually stray (anomalous from {:g})",
         what, value, expected, basis, kSmooth, std::fabs(slow_sum / kSmooth), slow_sum < 0 ? "low" : "high",
         std::fabs(score), p.sensitivity);
   } else {
     f.reason = fmt::format(
         "{} {:.4g}, expected {:.4g} ({}), typical error {:.4g}: {:.4g} {}, {:.1f} times the "
-        "typical error (fires at {:g})",
+        "typical error (anomalous from {:g})",
         what, value, expected, basis, spread, std::fabs(error), error < 0 ? "low" : "high", std::fabs(score),
         p.sensitivity);
   }

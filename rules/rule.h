@@ -76,7 +76,7 @@ struct AnomalyParams {
   std::optional<Selector> gauge;
   std::optional<Selector> counter;
   enum class Direction { up, down, both } direction = Direction::both;
-  double sensitivity = 5;  // typical prediction errors: fires at this many
+  double sensitivity = 5;  // typical prediction errors: a value this far is anomalous (episodes: detectors/anomaly.h)
   double clear = 2.5;      // an episode ends once the score stays under this (default half of sensitivity)
   Duration window = std::chrono::minutes(5);
   Duration baseline = std::chrono::hours(6);
