@@ -60,13 +60,24 @@ void DriftDetector::regroup(const store::SeriesStore& store, std::int64_t t_ms) 
   });
   endpoints_.clear();
   for (auto& [key, ep] : grouped) endpoints_.push_back(std::move(ep));
-  // Endpoints that are gone take their baselines with them; those restored from before a restart wait for their
-  // endpoint's first scrapes, as long as they could still be used.
+  // Endpoints that are gone take their baselines with them, unless they can still be used when the endpoint comes
+  // back: one restored from before a restart (frozen, or less than a baseline window old), or one whose series the
+  // store dropped in a scrape gap (less than a baseline window since it was computed or the endpoint was active).
+  // What such a state held of the old series is let go.
+  const std::int64_t baseline = rule_.drift.baseline.count();
   std::erase_if(states_, [&](const auto& entry) {
     const State& st = entry.second;
-    const bool usable = st.restored && (st.frozen || t_ms - st.computed_ms <= rule_.drift.baseline.count());
-    return grouped.find(entry.first) == grouped.end() && !usable;
+    if (grouped.find(entry.first) != grouped.end()) return false;
+    const bool usable = st.restored
+                            ? st.frozen || t_ms - st.computed_ms <= baseline
+                            : !st.baseline.empty() && t_ms - std::max(st.computed_ms, st.last_active_ms) <= baseline;
+    return !usable;
   });
+  for (auto& [key, st] : states_) {
+    if (grouped.find(key) != grouped.end()) continue;
+    st.slots = Slots{};
+    st.recent.clear();
+  }
   for (Endpoint& ep : endpoints_) ep.state = &states_[ep.key];
   grouped_version_ = store.histogramsVersion();
 }
@@ -235,8 +246,10 @@ std::optional<std::string> DriftDetector::updateBaseline(const store::SeriesStor
     }
     return std::nullopt;
   }
-  if (st.restored && t_ms - st.computed_ms <= p.baseline.count()) return std::nullopt;
-  // Not enough history of its own; a baseline saved before a restart stands in for at most one window.
+  // Not enough history in the slots: a baseline of the same bounds from before (saved before a restart, or kept
+  // while the store had dropped the endpoint's series in a scrape gap) stands in for at most one baseline window
+  // while they fill again, so a regression that begins meanwhile is judged against the traffic before it.
+  if (!st.baseline.empty() && t_ms - st.computed_ms <= p.baseline.count()) return std::nullopt;
   st.baseline.clear();
   st.restored = false;
   return slots.last_mark_ms < 0 ? "missing data at the edges of the baseline window"

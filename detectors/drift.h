@@ -30,6 +30,8 @@
 // State: the baselines (slots, or frozen while active). They are saved and restored across restarts: a restored
 // baseline stands in while the store has too little history of its own (for at most the baseline window), and a
 // frozen one stays frozen, so an incident that was firing before a restart is judged against the same baseline.
+// An endpoint whose series the store dropped (absent past the staleness period) keeps its baseline for a baseline
+// window, which stands in the same way when it comes back.
 // One detector per rule; used from the thread that owns the store.
 #pragma once
 

@@ -79,9 +79,13 @@ class Endpoint {
     sum_ = 0;
   }
 
+  // Scraped again after the store dropped its series (absent past the staleness period): resolved anew.
+  void reappear() { resolve(); }
+
  private:
   void resolve() {
     refs_.clear();
+    les_.clear();
     for (double b : bounds_) {
       const std::string le = std::isinf(b) ? "+Inf" : std::to_string(b);
       les_.push_back(le);
@@ -188,6 +192,35 @@ TEST_CASE("a regression that comes back soon after the first resolved pages agai
   };
   CHECK(bound(run.events[0]) > 0);
   CHECK(bound(run.events[2]) == bound(run.events[0]));
+}
+
+TEST_CASE("an endpoint absent for twelve minutes keeps its baseline: a regression soon after it comes back pages") {
+  Run run;
+  Endpoint api(run.store, run.group, "/api");
+  Endpoint other(run.store, run.group, "/other");
+  run.play(0, kHour + 40, [&](int, auto& batch) {
+    api.scrape(run.rng, {50, 0}, batch);
+    other.scrape(run.rng, {50, 0}, batch);
+  });
+  // /api is not scraped for twelve minutes (the store drops its series after five), then comes back; ten minutes
+  // later its tail regresses.
+  const int away = kHour + 40, back = away + 48, regress = back + 40;
+  run.play(away, 48, [&](int, auto& batch) { other.scrape(run.rng, {50, 0}, batch); });
+  api.reappear();
+  run.play(back, 40, [&](int, auto& batch) {
+    api.scrape(run.rng, {50, 0}, batch);
+    other.scrape(run.rng, {50, 0}, batch);
+  });
+  REQUIRE_FALSE(run.firstFiring());
+  run.play(regress, 40, [&](int, auto& batch) {
+    api.scrape(run.rng, {50, 0.05}, batch);
+    other.scrape(run.rng, {50, 0}, batch);
+  });
+  const auto fired = run.firstFiring();
+  REQUIRE(fired);
+  CHECK(static_cast<double>(*fired - (kT0 + regress * kStep)) / 1000.0 <= 150);
+  const auto& labels = run.events.front().labels;
+  CHECK(std::find(labels.begin(), labels.end(), std::pair<std::string, std::string>{"route", "/api"}) != labels.end());
 }
 
 TEST_CASE("two histograms with the same labels are two endpoints: one drifting is not diluted by the other") {
