@@ -73,10 +73,19 @@ void DriftDetector::regroup(const store::SeriesStore& store, std::int64_t t_ms) 
                             : !st.baseline.empty() && t_ms - std::max(st.computed_ms, st.last_active_ms) <= baseline;
     return !usable;
   });
+  // Kept for endpoints that are gone: at most as many as there are endpoints (and 1,024), the newest, so that
+  // endpoints coming and going (a label churning) cannot grow the detector.
+  std::vector<std::pair<std::int64_t, std::string>> gone;
   for (auto& [key, st] : states_) {
-    if (grouped.find(key) != grouped.end()) continue;
+    if (grouped.find(key) != grouped.end() || st.restored) continue;
     st.slots = Slots{};
-    st.recent.clear();
+    st.recent = {};
+    gone.emplace_back(std::max(st.computed_ms, st.last_active_ms), key);
+  }
+  const std::size_t keep = std::max<std::size_t>(1024, endpoints_.size());
+  if (gone.size() > keep) {
+    std::nth_element(gone.begin(), gone.begin() + static_cast<std::ptrdiff_t>(gone.size() - keep), gone.end());
+    for (std::size_t i = 0; i < gone.size() - keep; ++i) states_.erase(gone[i].second);
   }
   for (Endpoint& ep : endpoints_) ep.state = &states_[ep.key];
   grouped_version_ = store.histogramsVersion();

@@ -31,7 +31,8 @@
 // baseline stands in while the store has too little history of its own (for at most the baseline window), and a
 // frozen one stays frozen, so an incident that was firing before a restart is judged against the same baseline.
 // An endpoint whose series the store dropped (absent past the staleness period) keeps its baseline for a baseline
-// window, which stands in the same way when it comes back.
+// window, which stands in the same way when it comes back; at most 1,024 such (or as many as there are endpoints),
+// the newest, so a churning label cannot grow the detector.
 // One detector per rule; used from the thread that owns the store.
 #pragma once
 

@@ -223,6 +223,25 @@ TEST_CASE("an endpoint absent for twelve minutes keeps its baseline: a regressio
   CHECK(std::find(labels.begin(), labels.end(), std::pair<std::string, std::string>{"route", "/api"}) != labels.end());
 }
 
+TEST_CASE("the baselines kept for endpoints that are gone are bounded: a churning label cannot grow the detector") {
+  Run run;
+  std::vector<std::unique_ptr<Endpoint>> churn;
+  for (int i = 0; i < 1100; ++i) {
+    churn.push_back(std::make_unique<Endpoint>(run.store, run.group, "/item/" + std::to_string(i)));
+  }
+  Endpoint api(run.store, run.group, "/api");
+  // Twenty minutes: every endpoint has a baseline; then the 1,100 are never scraped again.
+  run.play(0, 80, [&](int, auto& batch) {
+    for (auto& e : churn) e->scrape(run.rng, {1, 0}, batch);
+    api.scrape(run.rng, {1, 0}, batch);
+  });
+  REQUIRE(run.detector.saveState().size() == 1101);
+  churn.clear();
+  run.play(80, 40, [&](int, auto& batch) { api.scrape(run.rng, {1, 0}, batch); });
+  // The store dropped them; the newest 1,024 are kept (the detector has fewer endpoints than that), and /api.
+  CHECK(run.detector.saveState().size() == 1025);
+}
+
 TEST_CASE("two histograms with the same labels are two endpoints: one drifting is not diluted by the other") {
   Run run;
   Endpoint http(run.store, run.group, "/api");
