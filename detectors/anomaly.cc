@@ -263,9 +263,9 @@ void judge(const rules::AnomalyParams& p, AnomalyTrack& track, std::int64_t t_s,
   auto beyond = [&](double level) { return (up_ok && score >= level) || (down_ok && score <= -level); };
   const bool anomalous = beyond(p.sensitivity);
 
-  // Episodes: opened by evidence that adds up over values in a row (per direction, the excess of each score over
-  // half the sensitivity, reaching the sensitivity over two or more values beyond that half); closed once under
-  // `clear` for three steps.
+  // Episodes: opened by evidence that adds up (per direction, the excess of each score over half the sensitivity,
+  // less the shortfall of each under it), once it reaches the sensitivity with the last two values or more beyond
+  // the half; closed once under `clear` for three steps.
   const std::int64_t t_ms = t_s * 1000;
   const double half = p.sensitivity / 2;
   if (!track.episode) {
@@ -325,7 +325,8 @@ void judge(const rules::AnomalyParams& p, AnomalyTrack& track, std::int64_t t_s,
   } else if (const double accumulated = std::max(track.evidence[0], track.evidence[1]);
              !track.episode && accumulated > 0) {
     f.reason += fmt::format(
-        "; {:.1f} of the {:g} that opens an episode has added up (each value beyond {:g} in a row adds its excess)",
+        "; {:.1f} of the {:g} that opens an episode has added up (values beyond {:g} add their excess, those under "
+        "it take away)",
         accumulated, p.sensitivity, half);
   }
   append(p, track, t_s, value);
