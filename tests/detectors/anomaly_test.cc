@@ -1,5 +1,6 @@
-// anomaly on USE-style signals: a level shift fires, a one-scrape spike and normal noise do not; an episode is one
-// incident through a dip and a lasting shift becomes normal; quantised and idle series do not page on their steps;
+// anomaly on USE-style signals: a level shift fires, a one-scrape spike and normal noise do not; evidence under
+// the sensitivity adds up when it lasts and not when it comes and goes; an episode is one incident through a dip
+// and a lasting shift becomes normal; quantised and idle series do not page on their steps;
 // nothing is judged while learning; what was learned survives a restart; a counter's rate collapse fires downwards;
 // the daily peak is normal at its hour and not at night, without saying which seasonality to expect.
 #include <doctest/doctest.h>

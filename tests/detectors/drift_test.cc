@@ -1,5 +1,6 @@
-// latency_drift on synthetic traffic with known truth: a real tail shift fires within minutes; a single bad
-// interval, low traffic, a restart, a scrape gap and a bucket-layout change do not.
+// latency_drift on synthetic traffic with known truth: a real tail shift fires within minutes, and again when it
+// comes back soon after or after the endpoint was away; a single bad interval, low traffic, a restart, a scrape gap
+// and a bucket-layout change do not; the baselines kept for gone endpoints are bounded.
 #include <doctest/doctest.h>
 
 #include <algorithm>
