@@ -62,25 +62,30 @@ void DriftDetector::regroup(const store::SeriesStore& store, std::int64_t t_ms) 
   for (auto& [key, ep] : grouped) endpoints_.push_back(std::move(ep));
   // Endpoints that are gone take their baselines with them, unless they can still be used when the endpoint comes
   // back: one restored from before a restart (frozen, or less than a baseline window old), or one whose series the
-  // store dropped in a scrape gap (less than a baseline window since it was computed or the endpoint was active).
-  // What such a state held of the old series is let go.
+  // store dropped in a scrape gap (less than a baseline window since it was computed or the endpoint was active;
+  // what it held of the old series is let go). Of the latter, at most as many as there are endpoints (and 1,024),
+  // the newest, so that endpoints coming and going (a label churning) cannot grow the detector.
   const std::int64_t baseline = rule_.drift.baseline.count();
-  std::erase_if(states_, [&](const auto& entry) {
-    const State& st = entry.second;
-    if (grouped.find(entry.first) != grouped.end()) return false;
-    const bool usable = st.restored
-                            ? st.frozen || t_ms - st.computed_ms <= baseline
-                            : !st.baseline.empty() && t_ms - std::max(st.computed_ms, st.last_active_ms) <= baseline;
-    return !usable;
-  });
-  // Kept for endpoints that are gone: at most as many as there are endpoints (and 1,024), the newest, so that
-  // endpoints coming and going (a label churning) cannot grow the detector.
   std::vector<std::pair<std::int64_t, std::string>> gone;
-  for (auto& [key, st] : states_) {
-    if (grouped.find(key) != grouped.end() || st.restored) continue;
-    st.slots = Slots{};
-    st.recent = {};
-    gone.emplace_back(std::max(st.computed_ms, st.last_active_ms), key);
+  for (auto it = states_.begin(); it != states_.end();) {
+    State& st = it->second;
+    if (grouped.contains(it->first)) {
+      ++it;
+      continue;
+    }
+    const std::int64_t since = std::max(st.computed_ms, st.last_active_ms);
+    const bool usable =
+        st.restored ? st.frozen || t_ms - st.computed_ms <= baseline : !st.baseline.empty() && t_ms - since <= baseline;
+    if (!usable) {
+      it = states_.erase(it);
+      continue;
+    }
+    if (!st.restored) {
+      st.slots = Slots{};
+      st.recent = {};
+      gone.emplace_back(since, it->first);
+    }
+    ++it;
   }
   const std::size_t keep = std::max<std::size_t>(1024, endpoints_.size());
   if (gone.size() > keep) {
