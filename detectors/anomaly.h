@@ -30,9 +30,9 @@
 // alone, however high, is a spike and opens nothing (what it added fades as the values after it stay under the
 // half). The finding is active while the episode lasts, and the rule's `for` applies on top. It stays active
 // until the score has stayed under `clear` for three of the series' steps (at least one window): a dip back to
-// normal in the middle of an incident does not resolve it, and it does not page again. A level shift becomes the new normal as the prediction follows it:
-// after half the recent look-back (3 hours for five-minute points) when the recent prediction judges, after half
-// the days or weeks for a seasonal one. Between window ends the last judgement stands; past two of the series'
+// normal in the middle of an incident does not resolve it, and it does not page again. A level shift becomes the
+// new normal as the prediction follows it: after half the recent look-back (3 hours for five-minute points) when
+// the recent prediction judges, after half the days or weeks for a seasonal one. Between window ends the last judgement stands; past two of the series'
 // steps without a value, the endpoint is not judged (a gap changes nothing).
 //
 // Not judged: before `warmup` of history, before 30 errors of a prediction are known, or before the endpoint's
