@@ -23,17 +23,17 @@
 // values over the spread of such means (a small shift that lasts, or spikes growing denser), against a threshold
 // 1.2 x higher. Past `sensitivity`, in its `direction`, the endpoint is anomalous.
 //
-// Episodes, not samples: evidence adds up. Per direction, every value's score beyond half the sensitivity adds
-// its excess over that half, and every value under it takes away the difference (a CUSUM that never goes below
-// zero); an episode opens once the evidence reaches `sensitivity` while the last two values or more were beyond
-// the half. So two values at the sensitivity open one, and so do three at 0.84 of it or five at 0.7; one value
-// alone, however high, is a spike and opens nothing (what it added fades as the values after it stay under the
-// half). The finding is active while the episode lasts, and the rule's `for` applies on top. It stays active
-// until the score has stayed under `clear` for three of the series' steps (at least one window): a dip back to
-// normal in the middle of an incident does not resolve it, and it does not page again. A level shift becomes the
-// new normal as the prediction follows it: after half the recent look-back (3 hours for five-minute points) when
-// the recent prediction judges, after half the days or weeks for a seasonal one. Between window ends the last judgement stands; past two of the series'
-// steps without a value, the endpoint is not judged (a gap changes nothing).
+// Episodes, not samples: evidence adds up. Per direction, every value's score beyond half the sensitivity adds its
+// excess over that half, and every value under it takes away the difference (a CUSUM that never goes below zero); an
+// episode opens once the evidence reaches `sensitivity` while the last two values or more were beyond the half. So two
+// values at the sensitivity open one, and so do three at 0.84 of it or five at 0.7; one value alone, however high, is a
+// spike and opens nothing (what it added fades as the values after it stay under the half). The finding is active while
+// the episode lasts, and the rule's `for` applies on top. It stays active until the score has stayed under `clear` for
+// three of the series' steps (at least one window): a dip back to normal in the middle of an incident does not resolve
+// it, and it does not page again. A level shift becomes the new normal as the prediction follows it: after half the
+// recent look-back (3 hours for five-minute points) when the recent prediction judges, after half the days or weeks for
+// a seasonal one. Between window ends the last judgement stands; past two of the series' steps without a value, the
+// endpoint is not judged (a gap changes nothing).
 //
 // Not judged: before `warmup` of history, before 30 errors of a prediction are known, or before the endpoint's
 // first value. The history is saved with the detector's state and the errors and spreads are rebuilt from it at
