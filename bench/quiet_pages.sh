@@ -6,7 +6,8 @@
 # what the endpoint served. REGRESSIONS per shard (default 8) are injected as well (tail, shift, several endpoints at
 # once, a restart during one): their recall and median time to detect are printed.
 #   bench/quiet_pages.sh [HOTSPOTD_BINARY] [SHARDS] [DAYS] [ENDPOINTS] [REGRESSIONS]
-#   (default: 8 shards of 48 endpoints x 3 days, 8 regressions each)
+#   (default: 8 shards of 48 endpoints x 3 days, 8 regressions each; FIRST_SEED=N numbers the shards' seeds from
+#   N instead of 1, for a check on recordings the defaults were not chosen on)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 hotspotd=$(realpath "${1:-build/gcc/hotspotd}")
@@ -14,6 +15,7 @@ shards=${2:-8}
 days=${3:-3}
 endpoints=${4:-48}
 regressions=${5:-8}
+first=${FIRST_SEED:-1}
 need python3
 jobs=$(nproc)
 
@@ -26,7 +28,7 @@ run_shard() {
 }
 
 start=$(date +%s)
-for i in $(seq 1 "$shards"); do
+for i in $(seq "$first" $((first + shards - 1))); do
   run_shard "$i" &
   pids+=($!)
   while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do sleep 1; done
@@ -34,5 +36,5 @@ done
 wait
 echo "quiet traffic: $shards shards of $endpoints endpoints x $days days, $regressions regressions each, replayed in $(( $(date +%s) - start )) s"
 args=()
-for i in $(seq 1 "$shards"); do args+=("$tmp/q$i.json" "$tmp/q$i.alerts.jsonl"); done
+for i in $(seq "$first" $((first + shards - 1))); do args+=("$tmp/q$i.json" "$tmp/q$i.alerts.jsonl"); done
 python3 "$bench_dir/quiet_score.py" "${args[@]}"
