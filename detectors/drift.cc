@@ -35,6 +35,8 @@ double zFor(double confidence) {
 }
 
 constexpr std::int64_t kSlots = 12;
+// An endpoint below kQuietFactor x min_rate is judged over a window up to kQuietFactor times the rule's.
+constexpr double kQuietFactor = 4.0;
 
 std::int64_t floorTo(std::int64_t t, std::int64_t step) {
   const std::int64_t q = t / step;
@@ -231,8 +233,8 @@ void DriftDetector::endpointLayouts(const store::SeriesStore& store, const Endpo
 
 std::optional<std::string> DriftDetector::updateBaseline(const store::SeriesStore& store, State& st,
                                                          const std::vector<store::SeriesStore::Layout>& hs,
-                                                         std::int64_t t_ms, std::int64_t layout_since,
-                                                         Duration step) const {
+                                                         std::int64_t t_ms, std::int64_t window_ms,
+                                                         std::int64_t layout_since, Duration step) const {
   const rules::DriftParams& p = rule_.drift;
   const std::size_t nb = hs.front().bounds.size();
   const auto& bounds = hs.front().bounds;
@@ -241,7 +243,7 @@ std::optional<std::string> DriftDetector::updateBaseline(const store::SeriesStor
                                                [](double b, const auto& c) { return b == c.first; }))) {
     st = State{};  // another layout: what was learned in the old one does not apply
   }
-  advanceSlots(store, st.slots, hs, t_ms - p.window.count(), layout_since, step);
+  advanceSlots(store, st.slots, hs, t_ms - window_ms, layout_since, step);
   const Slots& slots = st.slots;
   const std::int64_t covered = slots.size > 0 ? slots.last_mark_ms - slots.starts[slots.head] : 0;
   if (st.frozen) return std::nullopt;
@@ -255,6 +257,7 @@ std::optional<std::string> DriftDetector::updateBaseline(const store::SeriesStor
       for (std::size_t b = 0; b < nb; ++b) st.baseline[b] = {bounds[b], slots.sum[b]};
       st.baseline_version = slots.version;
       st.computed_ms = t_ms;
+      st.span_ms = covered;
       st.layout_since_ms = layout_since;
       st.restored = false;
     }
@@ -272,9 +275,8 @@ std::optional<std::string> DriftDetector::updateBaseline(const store::SeriesStor
 
 DriftDetector::WindowCounts DriftDetector::countWindow(const store::SeriesStore& store, State& st,
                                                        const std::vector<store::SeriesStore::Layout>& hs, std::size_t u,
-                                                       double p0, std::int64_t t_ms, std::int64_t layout_since,
-                                                       Duration step) {
-  const rules::DriftParams& p = rule_.drift;
+                                                       double p0, std::int64_t t_ms, std::int64_t window_ms,
+                                                       std::int64_t layout_since, Duration step) {
   const Duration lookback = pointLookback(store, step);
   const std::size_t nb = hs.front().bounds.size();
   Scratch& s = scratch_;
@@ -282,7 +284,6 @@ DriftDetector::WindowCounts DriftDetector::countWindow(const store::SeriesStore&
   // A target scraped less often than the rules are evaluated has few scrapes in the window: judged over at least
   // four of its scrape intervals (the gap between the newest two points held), so that the spread test below has
   // scrapes to compare and a single slow scrape is not half the window.
-  std::int64_t window_ms = p.window.count();
   if (!st.recent.empty() && st.recent.front().points.size() >= 2) {
     const auto& held = st.recent.front().points;  // newest first
     window_ms = std::max(window_ms, 4 * (held[0].t_ms - held[1].t_ms));
@@ -356,12 +357,12 @@ DriftDetector::WindowCounts DriftDetector::countWindow(const store::SeriesStore&
 
 QuantileEstimate DriftDetector::windowQuantile(const store::SeriesStore& store,
                                                const std::vector<store::SeriesStore::Layout>& hs, std::int64_t t_ms,
-                                               Duration step) const {
+                                               std::int64_t window_ms, Duration step) const {
   const rules::DriftParams& p = rule_.drift;
   const Duration lookback = pointLookback(store, step);
   const std::size_t nb = hs.front().bounds.size();
   std::vector<Bucket> now(nb);
-  const std::int64_t ends[2] = {t_ms, t_ms - p.window.count()};
+  const std::int64_t ends[2] = {t_ms, t_ms - window_ms};
   std::optional<store::Point> end_points[2];
   for (std::size_t b = 0; b < nb; ++b) now[b] = Bucket{hs.front().bounds[b], 0};
   for (const auto& h : hs) {
@@ -372,6 +373,20 @@ QuantileEstimate DriftDetector::windowQuantile(const store::SeriesStore& store,
     }
   }
   return bucketQuantile(p.quantile, now);
+}
+
+std::int64_t DriftDetector::judgedWindowMs(const State& st) const {
+  // At 0.5 requests/s a two-minute window holds 60 requests: a tail regression of one request in ten shows as about
+  // six slow ones, which chance alone splits into too few (x < 5) or too clustered (the spread test) at every other
+  // evaluation, so `for` never completes. Over a window that holds 240 requests it holds 24 of them.
+  const rules::DriftParams& p = rule_.drift;
+  const std::int64_t window = p.window.count();
+  if (st.baseline.empty() || st.span_ms <= 0 || p.min_rate <= 0) return window;
+  const double rate = st.baseline.back().second * 1000.0 / static_cast<double>(st.span_ms);
+  const double enough = kQuietFactor * p.min_rate;
+  if (rate >= enough) return window;
+  const double factor = rate > 0 ? std::min(kQuietFactor, enough / rate) : kQuietFactor;
+  return static_cast<std::int64_t>(static_cast<double>(window) * factor);
 }
 
 void DriftDetector::track(State& st, bool active, std::int64_t t_ms) const {
@@ -420,7 +435,10 @@ std::vector<rules::Finding> DriftDetector::evaluate(const store::SeriesStore& st
     for (const auto& h : hs) layout_since = std::max(layout_since, h.layout_since_ms);
 
     // 1. The baseline: the slots' sum over the window before the judged one, in this layout only; or frozen.
-    if (auto why = updateBaseline(store, st, hs, t_ms, layout_since, step)) {
+    // The judged window follows the baseline's rate as it stood (a quiet endpoint's is longer); the baseline ends
+    // where it begins.
+    const std::int64_t window_ms = judgedWindowMs(st);
+    if (auto why = updateBaseline(store, st, hs, t_ms, window_ms, layout_since, step)) {
       notJudged(std::move(*why));
       continue;
     }
@@ -444,7 +462,7 @@ std::vector<rules::Finding> DriftDetector::evaluate(const store::SeriesStore& st
     st.last_u = u;
 
     // 3. The judged window: requests n and requests above u, x, step by step.
-    const WindowCounts c = countWindow(store, st, hs, u, p0, t_ms, layout_since, step);
+    const WindowCounts c = countWindow(store, st, hs, u, p0, t_ms, window_ms, layout_since, step);
     if (c.n < p.min_rate * c.seconds || c.n < 1) {
       notJudged(fmt::format("{} requests in the window, below min_rate", c.n));
       continue;
@@ -454,11 +472,14 @@ std::vector<rules::Finding> DriftDetector::evaluate(const store::SeriesStore& st
     const double z = (c.x - c.n * p0) / std::sqrt(c.n * p0 * (1 - p0));
     double confidence = 1 - 0.5 * std::erfc(z / std::sqrt(2.0));
     // The normal approximation overstates significance when few slow requests are expected (9 seen where 2.2 are
-    // expected: z 4.6, confidence 0.999998; the binomial tail: 0.99957). A count it finds significant is confirmed
-    // with the exact binomial tail P(X >= x), which only such candidates pay for.
+    // expected: z 4.6, confidence 0.999998; the binomial tail: 0.99957), and p0 is itself a count: a quiet
+    // endpoint's hour holds a few dozen slow requests, or a few. A count z finds significant (only such candidates
+    // pay for it) is confirmed by an exact two-sample test: of the x0 + x slow requests of the baseline and the
+    // window together, the window's are Binomial(x0 + x, n / (n0 + n)) if both share one rate.
     bool significant = z >= z_crit_;
     if (significant) {
-      confidence = 1 - binomialUpperTail(c.n, c.x, p0);
+      const double x0 = n0 - base[u].count;
+      confidence = 1 - binomialUpperTail(x0 + c.x, c.x, c.n / (n0 + c.n));
       significant = confidence >= p.confidence;
     }
     f.judged = true;
@@ -471,9 +492,10 @@ std::vector<rules::Finding> DriftDetector::evaluate(const store::SeriesStore& st
     // only read while the endpoint is active or was until recently (the resolve event comes keep_firing_for after
     // the condition clears); otherwise it would cost twelve more walks an evaluation.
     const bool recently_active =
-        st.last_active_ms > 0 && t_ms - st.last_active_ms <= (rule_.keep_firing_for + p.window).count() + 60'000;
+        st.last_active_ms > 0 && t_ms - st.last_active_ms <= rule_.keep_firing_for.count() + window_ms + 60'000;
     const QuantileEstimate now_q =
-        f.active || recently_active ? windowQuantile(store, hs, t_ms, step) : QuantileEstimate{NAN, NAN, NAN};
+        f.active || recently_active ? windowQuantile(store, hs, t_ms, static_cast<std::int64_t>(c.seconds * 1000), step)
+                                    : QuantileEstimate{NAN, NAN, NAN};
     f.value = now_q.value;
     f.threshold = base_q.value;
     f.score = p0 > 0 ? share / p0 : NAN;
@@ -524,6 +546,7 @@ std::vector<std::pair<std::string, nlohmann::json>> DriftDetector::saveState() c
     out.emplace_back(key, nlohmann::json{{"bounds", bounds},
                                          {"counts", counts},
                                          {"computed_ms", st.computed_ms},
+                                         {"span_ms", st.span_ms},
                                          {"frozen", st.frozen},
                                          {"last_active_ms", st.last_active_ms},
                                          {"clear_since_ms", st.clear_since_ms}});
@@ -542,6 +565,8 @@ void DriftDetector::restoreState(const std::vector<std::pair<std::string, nlohma
       st.baseline.emplace_back(bound, counts[i].is_number() ? counts[i].get<double>() : 0.0);
     }
     st.computed_ms = j.value("computed_ms", std::int64_t{0});
+    st.span_ms = j.value("span_ms", std::int64_t{0});
+    if (st.span_ms <= 0) st.span_ms = rule_.drift.baseline.count();  // saved before the span was
     st.frozen = j.value("frozen", false);
     st.last_active_ms = j.value("last_active_ms", std::int64_t{0});
     st.clear_since_ms = j.value("clear_since_ms", std::int64_t{-1});

@@ -4,9 +4,11 @@
 // Ratios of interpolated quantiles are weak evidence: they move with bucket boundaries and low counts. This
 // detector tests bucket counts instead. From the baseline window (the hour before the judged window, by default)
 // it takes the bucket bound u where the baseline quantile (p99) lies, and the baseline share p0 of requests above
-// u. In the judged window (2 minutes) it counts the requests n and those above u, x, and asks whether x is more
-// than chance allows under p0: a one-sided binomial test (normal approximation, z = (x - n p0) / sqrt(n p0 (1-p0)))
-// at the rule's confidence, plus an effect size (x/n at least `sensitivity` times p0).
+// u. In the judged window (2 minutes; longer for an endpoint under 4 x min_rate, to hold 4 x min_rate x 2 minutes
+// of requests, at most 8 minutes) it counts the requests n and those above u, x, and asks whether x is more than
+// chance allows under p0: a one-sided binomial test (normal approximation, z = (x - n p0) / sqrt(n p0 (1-p0)), each
+// candidate confirmed with the exact tail) at the rule's confidence, plus an effect size (x/n at least
+// `sensitivity` times p0 and at least `min_excess` above it).
 //
 // What must not page: too little traffic to say (fewer requests than min_rate allows, or a baseline too thin
 // for its p99: then the endpoint is "not judged", which never fires or resolves an incident); a single bad
@@ -94,6 +96,7 @@ class DriftDetector {
   struct State {
     std::vector<std::pair<double, double>> baseline;  // (upper bound, cumulative count) per bucket
     std::int64_t computed_ms = 0;
+    std::int64_t span_ms = 0;  // the time the baseline counts cover
     std::int64_t layout_since_ms = 0;
     bool frozen = false;
     std::int64_t last_active_ms = 0;
@@ -125,20 +128,25 @@ class DriftDetector {
   void endpointLayouts(const store::SeriesStore& store, const Endpoint& endpoint, Layouts& hs) const;
   // Brings the endpoint's baseline up to date (or keeps it frozen); why it cannot be judged, if it cannot.
   std::optional<std::string> updateBaseline(const store::SeriesStore& store, State& st, const Layouts& hs,
-                                            std::int64_t t_ms, std::int64_t layout_since, Duration step) const;
+                                            std::int64_t t_ms, std::int64_t window_ms, std::int64_t layout_since,
+                                            Duration step) const;
+  // The judged window's length for the endpoint: the rule's window, or longer for an endpoint whose baseline rate
+  // is below four times min_rate: as long as that rate takes to bring the requests 4 x min_rate brings in the rule's
+  // window (240 by default), at most four windows.
+  std::int64_t judgedWindowMs(const State& st) const;
   // The judged window: requests n and requests above bucket u, x, summed over the steps without gaps, and
   // whether the excess over p0 is spread (the two worst steps hold at most 75% of it).
   struct WindowCounts {
     double n = 0;
     double x = 0;
     bool spread = true;
-    double seconds = 0;  // the window judged: the rule's, or four scrape intervals of a target scraped less often
+    double seconds = 0;  // the window judged (judgedWindowMs), or four scrape intervals of a target scraped less often
   };
   WindowCounts countWindow(const store::SeriesStore& store, State& st, const Layouts& hs, std::size_t u, double p0,
-                           std::int64_t t_ms, std::int64_t layout_since, Duration step);
+                           std::int64_t t_ms, std::int64_t window_ms, std::int64_t layout_since, Duration step);
   // The rule's quantile over the judged window (NaN when an end of the window has no point), for the page.
   QuantileEstimate windowQuantile(const store::SeriesStore& store, const Layouts& hs, std::int64_t t_ms,
-                                  Duration step) const;
+                                  std::int64_t window_ms, Duration step) const;
   // Freezes the baseline while the endpoint is active; releases it after keep_firing_for without drift.
   void track(State& st, bool active, std::int64_t t_ms) const;
 

@@ -23,7 +23,7 @@ struct DriftParams {
   Duration window = std::chrono::minutes(2);  // the recent traffic judged
   Duration baseline = std::chrono::hours(1);  // the endpoint's own history it is judged against
   double sensitivity = 2.0;                   // the share above the bound must be at least this many times baseline
-  double confidence = 0.9999;                 // one-sided, for the test on the share above the bound
+  double confidence = 0.99999;                // one-sided, for the test on the share above the bound
   double min_rate = 0.5;                      // requests per second in the window; below it, no judgement
   // How far the share above the bound must rise over the baseline share for a page (a share of requests, 0.005 is
   // half a percentage point); NaN: half the tail the quantile leaves out, 0.5 x (1 - quantile).

@@ -349,6 +349,59 @@ TEST_CASE("a low-traffic endpoint whose p99 is noise does not fire") {
   CHECK_FALSE(run.firstFiring());
 }
 
+TEST_CASE("a quiet endpoint (0.55 requests/s) is judged over a longer window: one request in twenty slow pages") {
+  // Two minutes of it hold about 66 requests and 3 slow ones: too few to judge (x < 5) at most evaluations, so a
+  // two-minute window never keeps the condition for a minute. Its window grows to hold about 240 requests.
+  Run run;
+  Endpoint api(run.store, run.group, "/reports");
+  run.play(0, 3 * kHour, [&](int, auto& batch) { api.scrape(run.rng, {0.55, 0}, batch); });
+  REQUIRE_FALSE(run.firstFiring());
+  const int shift = 3 * kHour;
+  run.play(shift, 120, [&](int, auto& batch) { api.scrape(run.rng, {0.55, 0.05}, batch); });
+  const auto fired = run.firstFiring();
+  REQUIRE(fired);
+  CHECK(*fired - (kT0 + shift * kStep) <= 8 * 60'000);
+  const rules::IncidentEvent& e = run.events.front();
+  const auto window =
+      std::find_if(e.evidence.begin(), e.evidence.end(), [](const auto& v) { return v.first == "window_seconds"; });
+  REQUIRE(window != e.evidence.end());
+  CHECK(window->second > 300);
+  CHECK(window->second <= 480);
+  CHECK_MESSAGE(e.reason.find("over the last 2m") == std::string::npos, e.reason);
+}
+
+TEST_CASE("the baseline share is a count too: 6 slow requests against a baseline of 6 in an hour do not page") {
+  // 1 request/s, all fast but for one slow request every ten minutes: the baseline's p99 bucket is 0.05s, and only 6
+  // of its 3,600 requests lie above it. Six slow ones in the (4-minute) window would be 0.999994 significant if those
+  // 6 were an exact rate; as two counts against each other they are 0.99996, under the rule's 0.99999. Ten are not
+  // chance either way, and page. One slow request in each of consecutive intervals: spread, not one bad interval.
+  auto play = [](int slow_in_window) {
+    Run run;
+    std::vector<store::SeriesRef> refs;
+    for (double b : kBounds) {
+      const std::string le = std::isinf(b) ? "+Inf" : std::to_string(b);
+      refs.push_back(run.store.resolve(run.group, {"http_request_duration_seconds_bucket",
+                                                   {{"route", "/login"}, {"le", le}},
+                                                   store::SeriesRole::bucket,
+                                                   "http_request_duration_seconds",
+                                                   b}));
+    }
+    std::vector<double> cumulative(kBounds.size(), 0);
+    const int shift = 3 * kHour;
+    run.play(0, shift + 40, [&](int i, auto& batch) {
+      // 15 requests an interval: 0.05s at most, or one of them 0.5s.
+      const bool slow = i < shift ? i % 40 == 0 : i - shift < slow_in_window;
+      for (std::size_t b = 0; b < kBounds.size(); ++b) {
+        cumulative[b] += kBounds[b] >= 0.5 ? 15 : kBounds[b] >= 0.05 ? (slow ? 14 : 15) : 0;
+        batch.push_back({refs[b], cumulative[b]});
+      }
+    });
+    return run.firstFiring().has_value();
+  };
+  CHECK_FALSE(play(6));
+  CHECK(play(10));
+}
+
 TEST_CASE("a process restart (counter reset) and a ten-minute scrape gap do not fire") {
   Run run;
   Endpoint api(run.store, run.group, "/api");
@@ -386,11 +439,14 @@ TEST_CASE("a page counts what the endpoint served in its window, across a restar
     FAIL("no evidence ", key);
     return 0.0;
   };
-  // The window is two minutes: the eight scrapes up to the one that fired.
+  // The window is two minutes or, for an endpoint this quiet, a little longer: the scrapes up to the one that fired.
   const int fired_at = static_cast<int>((fired.t_ms - kT0) / kStep);
+  const int steps = static_cast<int>(evidence("window_seconds") * 1000) / static_cast<int>(kStep);
+  CHECK(steps >= 8);
+  CHECK(steps <= 32);
   const auto& served = api.served();
   double window = 0;
-  for (int i = fired_at - 7; i <= fired_at; ++i) window += served.at(static_cast<std::size_t>(i));
+  for (int i = fired_at - steps + 1; i <= fired_at; ++i) window += served.at(static_cast<std::size_t>(i));
   CHECK(evidence("requests") == window);
   // The baseline (the hour before the window) holds about two requests a second, not the counters' totals.
   CHECK(evidence("baseline_requests") <= 2 * 3600 * 1.2);

@@ -56,8 +56,8 @@ TEST_CASE("the exact binomial tail, where the normal approximation overstates si
   CHECK(binomialUpperTail(839, 9, 0.0026) == doctest::Approx(0.00043137104188042225).epsilon(1e-9));
   CHECK(binomialUpperTail(2000, 20, 0.005) == doctest::Approx(0.003370858496896605).epsilon(1e-9));
   CHECK(binomialUpperTail(100, 5, 0.01) == doctest::Approx(0.0034323215877545155).epsilon(1e-9));
-  // The normal approximation would put the first at z = 4.6, a tail of 2e-6: past a 0.9999 confidence, which the
-  // exact tail is not.
+  // The normal approximation would put the first at z = 4.6, a tail of 2e-6: past a 0.9999 confidence (and the
+  // default 0.99999), which the exact tail is not.
   CHECK(binomialUpperTail(839, 9, 0.0026) > 1e-4);
   CHECK(binomialUpperTail(10, 0, 0.5) == 1);
   CHECK(binomialUpperTail(10, 11, 0.5) == 0);
