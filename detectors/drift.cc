@@ -555,21 +555,40 @@ std::vector<std::pair<std::string, nlohmann::json>> DriftDetector::saveState() c
 }
 
 void DriftDetector::restoreState(const std::vector<std::pair<std::string, nlohmann::json>>& states) {
+  // The state file is read back as written, but a damaged one must not stop the daemon or judge with nonsense: a
+  // state that is not a baseline (increasing finite bounds, cumulative counts that never fall) is skipped, and its
+  // endpoint learns afresh.
+  auto integer = [](const nlohmann::json& j, const char* name, std::int64_t otherwise) {
+    const auto it = j.find(name);
+    return it != j.end() && it->is_number_integer() ? it->get<std::int64_t>() : otherwise;
+  };
   for (const auto& [key, j] : states) {
-    const auto bounds = j.value("bounds", nlohmann::json::array());
-    const auto counts = j.value("counts", nlohmann::json::array());
-    if (!bounds.is_array() || !counts.is_array() || counts.size() != bounds.size() + 1 || bounds.empty()) continue;
-    State st;
-    for (std::size_t i = 0; i < counts.size(); ++i) {
-      const double bound = i < bounds.size() && bounds[i].is_number() ? bounds[i].get<double>() : INFINITY;
-      st.baseline.emplace_back(bound, counts[i].is_number() ? counts[i].get<double>() : 0.0);
+    if (!j.is_object()) continue;
+    const auto bounds = j.find("bounds");
+    const auto counts = j.find("counts");
+    if (bounds == j.end() || counts == j.end() || !bounds->is_array() || !counts->is_array() || bounds->empty() ||
+        counts->size() != bounds->size() + 1) {
+      continue;
     }
-    st.computed_ms = j.value("computed_ms", std::int64_t{0});
-    st.span_ms = j.value("span_ms", std::int64_t{0});
+    State st;
+    bool valid = true;
+    for (std::size_t i = 0; i < counts->size() && valid; ++i) {
+      const auto& b = i < bounds->size() ? (*bounds)[i] : nlohmann::json(nullptr);
+      const auto& c = (*counts)[i];
+      const double bound = i < bounds->size() && b.is_number() ? b.get<double>() : INFINITY;
+      const double count = c.is_number() ? c.get<double>() : NAN;
+      valid = (i == bounds->size() || (b.is_number() && std::isfinite(bound))) && std::isfinite(count) && count >= 0 &&
+              (st.baseline.empty() || (bound > st.baseline.back().first && count >= st.baseline.back().second));
+      st.baseline.emplace_back(bound, count);
+    }
+    if (!valid) continue;
+    st.computed_ms = integer(j, "computed_ms", 0);
+    st.span_ms = integer(j, "span_ms", 0);
     if (st.span_ms <= 0) st.span_ms = rule_.drift.baseline.count();  // saved before the span was
-    st.frozen = j.value("frozen", false);
-    st.last_active_ms = j.value("last_active_ms", std::int64_t{0});
-    st.clear_since_ms = j.value("clear_since_ms", std::int64_t{-1});
+    const auto frozen = j.find("frozen");
+    st.frozen = frozen != j.end() && frozen->is_boolean() && frozen->get<bool>();
+    st.last_active_ms = integer(j, "last_active_ms", 0);
+    st.clear_since_ms = integer(j, "clear_since_ms", -1);
     st.restored = true;
     states_[key] = std::move(st);
   }

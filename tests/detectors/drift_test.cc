@@ -499,6 +499,30 @@ TEST_CASE("after a restart, a saved baseline judges the endpoint at once; withou
   Endpoint coarse(other.store, other.group, "/api", {0.1, 1, 10, INFINITY});
   other.play(restart, 40, [&](int, auto& batch) { coarse.scrape(other.rng, {50, 0.05}, batch); });
   CHECK_FALSE(other.firstFiring());
+
+  // A damaged state file: what is not a baseline is skipped (the endpoint learns afresh), and nothing throws.
+  const std::string& key = saved.front().first;
+  const nlohmann::json& good = saved.front().second;
+  nlohmann::json falling = good, nan_count = good, not_bounds = good;
+  falling["counts"][3] = good["counts"][2].get<double>() - 1;
+  nan_count["counts"][0] = "many";
+  not_bounds["bounds"] = "0.1,1";
+  for (const nlohmann::json& broken :
+       {nlohmann::json::array(), nlohmann::json("baseline"), falling, nan_count, not_bounds}) {
+    Run damaged;
+    CHECK_NOTHROW(damaged.detector.restoreState({{key, broken}}));
+    shifted(damaged);
+    CHECK_FALSE(damaged.firstFiring());
+  }
+  // Fields of the wrong type take their defaults; the baseline itself still judges.
+  nlohmann::json odd = good;
+  odd["span_ms"] = "an hour";
+  odd["frozen"] = 3;
+  odd["clear_since_ms"] = nullptr;
+  Run tolerant;
+  CHECK_NOTHROW(tolerant.detector.restoreState({{key, odd}}));
+  shifted(tolerant);
+  CHECK(tolerant.firstFiring());
 }
 
 TEST_CASE("a frozen baseline survives a restart: the incident is judged against the baseline from before the drift") {
