@@ -491,11 +491,11 @@ std::vector<rules::Finding> DriftDetector::evaluate(const store::SeriesStore& st
     // The current quantile over the window, for the page: only needed when an incident may fire or resolve, so
     // only read while the endpoint is active or was until recently (the resolve event comes keep_firing_for after
     // the condition clears); otherwise it would cost twelve more walks an evaluation.
+    const auto judged_ms = static_cast<std::int64_t>(c.seconds * 1000);
     const bool recently_active =
-        st.last_active_ms > 0 && t_ms - st.last_active_ms <= rule_.keep_firing_for.count() + window_ms + 60'000;
-    const QuantileEstimate now_q =
-        f.active || recently_active ? windowQuantile(store, hs, t_ms, static_cast<std::int64_t>(c.seconds * 1000), step)
-                                    : QuantileEstimate{NAN, NAN, NAN};
+        st.last_active_ms > 0 && t_ms - st.last_active_ms <= rule_.keep_firing_for.count() + judged_ms + 60'000;
+    const QuantileEstimate now_q = f.active || recently_active ? windowQuantile(store, hs, t_ms, judged_ms, step)
+                                                               : QuantileEstimate{NAN, NAN, NAN};
     f.value = now_q.value;
     f.threshold = base_q.value;
     f.score = p0 > 0 ? share / p0 : NAN;
