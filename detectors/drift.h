@@ -7,8 +7,8 @@
 // u. In the judged window (2 minutes; longer for an endpoint under 4 x min_rate, to hold 4 x min_rate x 2 minutes
 // of requests, at most 8 minutes) it counts the requests n and those above u, x, and asks whether x is more than
 // chance allows under p0: a one-sided binomial test (normal approximation, z = (x - n p0) / sqrt(n p0 (1-p0)), each
-// candidate confirmed with the exact tail) at the rule's confidence, plus an effect size (x/n at least
-// `sensitivity` times p0 and at least `min_excess` above it).
+// candidate confirmed exactly, the window's count against the baseline's as two samples) at the rule's confidence,
+// plus an effect size (x/n at least `sensitivity` times p0 and at least `min_excess` above it).
 //
 // What must not page: too little traffic to say (fewer requests than min_rate allows, or a baseline too thin
 // for its p99: then the endpoint is "not judged", which never fires or resolves an incident); a single bad
