@@ -68,8 +68,9 @@ struct FrameGrowth {
   double grew_rel() const;
 };
 
-// An on-CPU frame whose total share grew by this many percentage points explains an incident on its own; below
-// it, the page looks at the waits (and a target with kinds = "auto" captures them).
+// An on-CPU frame whose total share grew by this many percentage points explains an incident on its own (between
+// two on-CPU captures, only if its CPU time per second grew too); below it, the page looks at the waits (and a
+// target with kinds = "auto" captures them).
 inline constexpr double kExplainsPp = 10;
 
 // Frames whose total share grew, at most `limit`: the frame that explains the growth first. Sorted by growth,

@@ -140,16 +140,24 @@ nlohmann::json summaryJson(const FoldedStacks& stacks, const FoldedStacks* basel
     // The frame that explains the growth, told as the function of the process's own code its time belongs to
     // (time in malloc is its caller's), with what that function's time went to; without an own frame on its
     // path, the first frame with a name ("[unknown]" or "[libfoo.so]", no symbols, explains nothing).
+    // A share is not a time: when the process computes less (its threads wait on a lock), what still runs takes a
+    // larger share of fewer samples. Between two on-CPU captures (the same unit, samples) a frame explains only if
+    // its CPU time per second grew too.
+    const bool comparable = now.off.empty() && base.off.empty() && seconds > 0 && base_seconds > 0;
+    auto computesMore = [&](const auto& g) {
+      return !comparable || g.now_share * static_cast<double>(now.on.total()) / seconds >
+                                g.base_share * static_cast<double>(base.on.total()) / base_seconds;
+    };
     if (!frames.empty() && frames.front().grew_pp() >= kExplainsPp) {
       const auto owner = ownerOf(base.on, now.on, frames.front().name);
       const auto named =
           std::find_if(frames.begin(), frames.end(), [](const FrameGrowth& f) { return !f.name.starts_with('['); });
-      if (owner && owner->grew_pp() >= kExplainsPp) {
+      if (owner && owner->grew_pp() >= kExplainsPp && computesMore(*owner)) {
         out["explains"] = "cpu:" + owner->name;
         explanation = fmt::format("on-CPU: {} grew {:+.0f} points to {} of the CPU samples ({}{}{})", owner->name,
                                   owner->grew_pp(), percent(owner->now_share), timeWentTo(owner->class_share),
                                   owner->caller.empty() ? "" : ", called from ", owner->caller);
-      } else if (named != frames.end() && named->grew_pp() >= kExplainsPp) {
+      } else if (named != frames.end() && named->grew_pp() >= kExplainsPp && computesMore(*named)) {
         const auto& g = *named;
         out["explains"] = "cpu:" + g.name;
         explanation =

@@ -215,6 +215,22 @@ TEST_CASE("the page's explanation names a frame with a name: an unknown frame's 
   CHECK(summary.value("explanation", "").starts_with("on-CPU: serve grew +70 points to 80%"));
 }
 
+TEST_CASE("a larger share of less CPU explains nothing: threads waiting on a lock leave the rest a larger share") {
+  // 30 s of the healthy process: pricing is 73% of 3,000 samples. During the incident the requests queue on a lock:
+  // 7 s, 155 samples, pricing 86% of them. Its share grew 13 points; its CPU time per second fell six-fold.
+  const auto base = stacks("svc;main;serve;price 2190\nsvc;main;serve;render 810\n");
+  const auto now = stacks("svc;main;serve;price 133\nsvc;main;serve;render 22\n");
+  const auto waiting = summaryJson(now, &base, 7, 30);
+  CHECK(waiting["grown"][0].value("name", "") == "price");
+  CHECK(waiting["grown"][0].value("grew_pp", 0.0) > kExplainsPp);
+  CHECK_FALSE(waiting.contains("explains"));
+  // The same shares from a process that computes more: 1,550 samples in 7 s. That explains.
+  const auto busy = stacks("svc;main;serve;price 1330\nsvc;main;serve;render 220\n");
+  CHECK(summaryJson(busy, &base, 7, 30).value("explains", "") == "cpu:price");
+  // Without the captures' lengths the shares alone decide, as before.
+  CHECK(summaryJson(now, &base).value("explains", "") == "cpu:price");
+}
+
 TEST_CASE("time in the allocator, a syscall wrapper or the kernel is the time of the own function that called it") {
   // DWARF call chains of an allocation loop: libc's frames below the loop's function.
   const auto base = stacks("svc;_start;main;serve;render 90\nsvc;_start;main;serve;churn 10\n");
